@@ -1,0 +1,37 @@
+# callcenter: the two commands are `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint install bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## The service with the built-in PBX simulator, on SQLite, web on http://127.0.0.1:8080
+demo: $(STAMP)
+	mkdir -p var
+	$(BIN)/callcenter db upgrade --config config/demo.yaml
+	$(BIN)/callcenter demo --config config/demo.yaml
+
+## The whole test suite (PostgreSQL/Redis tests skip with a reason when those are absent,
+## and fail instead when CALLCENTER_REQUIRE_SERVICES=1)
+test: $(STAMP)
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check callcenter tests bench
+	$(BIN)/ruff format --check callcenter tests bench
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	$(BIN)/python bench/ami_ingest.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""callcenter: call-center telephony integration service for Asterisk."""

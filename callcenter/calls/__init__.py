@@ -1,0 +1,1 @@
+"""The call tracker: a pure fold of events into call records."""

@@ -1,0 +1,141 @@
+"""The ``callcenter`` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import Sequence
+
+import structlog
+
+from callcenter.config import ConfigError, Settings, load_settings, redact_url
+from callcenter.log import configure_logging
+
+log = structlog.get_logger(__name__)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(args.config)
+
+
+def _configure(settings: Settings) -> None:
+    configure_logging(
+        settings.logging,
+        secrets=[p.ami.secret for p in settings.pbxes],
+    )
+
+
+async def _run_until_signalled(settings: Settings) -> int:
+    from callcenter.service import Service
+
+    service = Service(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await service.start()
+    try:
+        await stop.wait()
+    finally:
+        await service.stop()
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    _configure(settings)
+    return asyncio.run(_run_until_signalled(settings))
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from callcenter.demo import DemoOptions, run_demo
+
+    settings = _settings(args)
+    _configure(settings)
+    options = DemoOptions(
+        headless=args.headless,
+        calls=args.calls,
+        seed=args.seed,
+        speed=args.speed,
+        timeout_s=args.timeout,
+        cuts=args.cuts,
+    )
+    return asyncio.run(run_demo(settings, options))
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from callcenter.store.db import upgrade
+
+    settings = _settings(args)
+    _configure(settings)
+    upgrade(settings.database.url)
+    print(f"database at {redact_url(settings.database.url)} is up to date")
+    return 0
+
+
+def cmd_config_check(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    print(
+        f"settings OK: time zone {settings.timezone}, {len(settings.pbxes)} PBX(es) "
+        f"({', '.join(p.name for p in settings.pbxes)}), "
+        f"line capacity {settings.targets.line_capacity}, "
+        f"answer-rate target {settings.targets.answer_rate:.0%}, "
+        f"database {redact_url(settings.database.url)}"
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="callcenter", description="Call-center telephony integration service for Asterisk."
+    )
+    parser.add_argument(
+        "--config", default=None, help="settings file (default: $CALLCENTER_CONFIG or config/callcenter.yaml)"
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="run the service against the configured PBX(es)")
+    run.set_defaults(func=cmd_run)
+
+    demo = commands.add_parser("demo", help="run the service together with the built-in PBX simulator")
+    demo.add_argument("--headless", action="store_true", help="no web; stop after --calls calls and print a JSON summary")
+    demo.add_argument("--calls", type=int, default=None, help="calls to generate (default: settings)")
+    demo.add_argument("--seed", type=int, default=None, help="traffic seed (default: settings)")
+    demo.add_argument("--speed", type=float, default=None, help="simulated seconds per real second")
+    demo.add_argument("--cuts", type=int, default=0, help="cut the AMI link this many times during the run")
+    demo.add_argument("--timeout", type=float, default=600.0, help="give up after this many real seconds")
+    demo.set_defaults(func=cmd_demo)
+
+    db = commands.add_parser("db", help="database maintenance")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    db_upgrade = db_commands.add_parser("upgrade", help="apply the schema migrations")
+    db_upgrade.set_defaults(func=cmd_db_upgrade)
+
+    config = commands.add_parser("config", help="settings")
+    config_commands = config.add_subparsers(dest="config_command", required=True)
+    check = config_commands.add_parser("check", help="validate the settings and summarise them")
+    check.set_defaults(func=cmd_config_check)
+    for sub in (run, demo, db_upgrade, check):
+        sub.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except ConfigError as exc:
+        print(f"callcenter: invalid settings\n{exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

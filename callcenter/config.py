@@ -1,0 +1,446 @@
+"""Settings: ``config/callcenter.yaml`` plus ``CALLCENTER_*`` environment overrides.
+
+Everything is validated at start. A wrong value raises ``ConfigError`` naming the file,
+line, key and problem, e.g. ``config/callcenter.yaml:12: targets.answer_rate: must be
+between 0 and 1, got 1.5``.
+
+Environment overrides use ``__`` between levels and indexes for lists:
+``CALLCENTER_DATABASE__URL``, ``CALLCENTER_TARGETS__ANSWER_RATE=0.85``,
+``CALLCENTER_PBXES__0__AMI__SECRET``. Values are read as YAML scalars, so ``0.85`` is a
+number and ``true`` a boolean. ``CALLCENTER_CONFIG`` names the settings file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import types
+import zoneinfo
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+
+import yaml
+
+ENV_PREFIX = "CALLCENTER_"
+DEFAULT_PATH = Path("config/callcenter.yaml")
+
+
+class ConfigError(ValueError):
+    """A setting is missing, unknown or wrong; the message names where and why."""
+
+
+@dataclass(frozen=True)
+class Targets:
+    line_capacity: int = 90
+    answer_rate: float = 0.90
+    service_level_s: float = 20.0
+    service_level_target: float = 0.80
+    short_abandon_s: float = 5.0
+
+    def check(self) -> dict[str, str]:
+        problems = {}
+        if self.line_capacity < 1:
+            problems["line_capacity"] = f"must be at least 1, got {self.line_capacity}"
+        for name in ("answer_rate", "service_level_target"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                problems[name] = f"must be between 0 and 1, got {value}"
+        for name in ("service_level_s", "short_abandon_s"):
+            if getattr(self, name) < 0:
+                problems[name] = f"must not be negative, got {getattr(self, name)}"
+        return problems
+
+
+@dataclass(frozen=True)
+class AmiSettings:
+    host: str = "127.0.0.1"
+    port: int = 5038
+    username: str = "callcenter"
+    secret: str = ""
+    action_timeout_s: float = 10.0
+    ping_interval_s: float = 5.0
+    ping_timeout_s: float = 5.0
+    backoff_initial_s: float = 0.5
+    backoff_max_s: float = 30.0
+
+    def __repr__(self) -> str:  # the secret never reaches a log line or a traceback
+        return f"AmiSettings(host={self.host!r}, port={self.port}, username={self.username!r})"
+
+    def check(self) -> dict[str, str]:
+        problems = {}
+        if not 0 <= self.port <= 65535:
+            problems["port"] = f"must be a TCP port (0-65535), got {self.port}"
+        for name in (
+            "action_timeout_s",
+            "ping_interval_s",
+            "ping_timeout_s",
+            "backoff_initial_s",
+            "backoff_max_s",
+        ):
+            if getattr(self, name) <= 0:
+                problems[name] = f"must be positive, got {getattr(self, name)}"
+        if self.backoff_max_s < self.backoff_initial_s:
+            problems["backoff_max_s"] = "must not be smaller than backoff_initial_s"
+        return problems
+
+
+@dataclass(frozen=True)
+class PbxSettings:
+    """One Asterisk server: its AMI link and where it writes queue_log and CDR."""
+
+    name: str = "main"
+    ami: AmiSettings = field(default_factory=AmiSettings)
+    queue_log: str = ""
+    cdr_csv: str = ""
+    timezone: str = ""  # CDR times are local to the PBX; empty means the hotline's zone
+    inbound_contexts: list[str] = field(default_factory=lambda: ["from-pstn"])
+
+    def check(self) -> dict[str, str]:
+        problems = {}
+        if not self.name or not self.name.replace("-", "").replace("_", "").isalnum():
+            problems["name"] = f"must be letters, digits, '-' or '_', got {self.name!r}"
+        if self.timezone:
+            problems.update(_check_zone("timezone", self.timezone))
+        if not self.inbound_contexts:
+            problems["inbound_contexts"] = "must list at least one dialplan context"
+        return problems
+
+
+@dataclass(frozen=True)
+class SimulatorSettings:
+    """The built-in PBX simulator, started next to the service for ``make demo``."""
+
+    enabled: bool = False
+    seed: int = 1
+    speed: float = 1.0
+    calls: int = 0  # 0: keep generating
+    peak_calls_per_hour: float = 400.0
+    lines: int = 90
+    agents: int = 12
+    records_dir: str = "var/sim"
+
+    def check(self) -> dict[str, str]:
+        problems = {}
+        if self.speed <= 0:
+            problems["speed"] = f"must be positive, got {self.speed}"
+        if self.calls < 0:
+            problems["calls"] = f"must not be negative, got {self.calls}"
+        if self.peak_calls_per_hour <= 0:
+            problems["peak_calls_per_hour"] = f"must be positive, got {self.peak_calls_per_hour}"
+        if self.lines < 1:
+            problems["lines"] = f"must be at least 1, got {self.lines}"
+        if self.agents < 1:
+            problems["agents"] = f"must be at least 1, got {self.agents}"
+        return problems
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str = "sqlite:///var/callcenter.db"
+    max_batch: int = 500
+    flush_interval_s: float = 0.25
+    buffer_limit: int = 50_000
+
+    def __repr__(self) -> str:
+        return f"DatabaseSettings(url={redact_url(self.url)!r})"
+
+    def check(self) -> dict[str, str]:
+        problems = {}
+        if not self.url.startswith(("sqlite://", "postgresql://", "postgresql+psycopg://")):
+            problems["url"] = (
+                f"must start with sqlite:// or postgresql:// (got {redact_url(self.url)!r})"
+            )
+        if self.max_batch < 1:
+            problems["max_batch"] = f"must be at least 1, got {self.max_batch}"
+        if self.buffer_limit < self.max_batch:
+            problems["buffer_limit"] = "must not be smaller than max_batch"
+        return problems
+
+
+@dataclass(frozen=True)
+class RedisSettings:
+    url: str = ""  # empty: the in-process event bus
+
+    def __repr__(self) -> str:
+        return f"RedisSettings(url={redact_url(self.url)!r})"
+
+    def check(self) -> dict[str, str]:
+        if self.url and not self.url.startswith(("redis://", "rediss://", "unix://")):
+            return {
+                "url": f"must start with redis://, rediss:// or unix://, got {redact_url(self.url)!r}"
+            }
+        return {}
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+
+    def check(self) -> dict[str, str]:
+        if not 0 <= self.port <= 65535:
+            return {"port": f"must be a TCP port (0-65535), got {self.port}"}
+        return {}
+
+
+@dataclass(frozen=True)
+class FastAgiSettings:
+    host: str = "127.0.0.1"
+    port: int = 4573
+
+    def check(self) -> dict[str, str]:
+        if not 0 <= self.port <= 65535:
+            return {"port": f"must be a TCP port (0-65535), got {self.port}"}
+        return {}
+
+
+@dataclass(frozen=True)
+class LoggingSettings:
+    format: Literal["console", "json"] = "console"
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    call_lines: bool = True  # one readable line per finished call
+
+
+@dataclass(frozen=True)
+class Settings:
+    timezone: str = "Asia/Shanghai"
+    targets: Targets = field(default_factory=Targets)
+    pbxes: list[PbxSettings] = field(default_factory=lambda: [PbxSettings()])
+    hotlines: dict[str, str] = field(default_factory=dict)  # dialled number -> IVR flow
+    simulator: SimulatorSettings = field(default_factory=SimulatorSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    redis: RedisSettings = field(default_factory=RedisSettings)
+    web: WebSettings = field(default_factory=WebSettings)
+    fastagi: FastAgiSettings = field(default_factory=FastAgiSettings)
+    logging: LoggingSettings = field(default_factory=LoggingSettings)
+    recordings_dir: str = "recordings"
+    ivr_dir: str = "ivr_flows"
+
+    def check(self) -> dict[str, str]:
+        problems = _check_zone("timezone", self.timezone)
+        names = [p.name for p in self.pbxes]
+        if not names:
+            problems["pbxes"] = "must list at least one PBX"
+        elif len(set(names)) != len(names):
+            problems["pbxes"] = f"PBX names must be unique, got {names}"
+        for number in self.hotlines:
+            if not number.isdigit():
+                problems[f"hotlines.{number}"] = "a hotline number must be digits only"
+        return problems
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+
+def redact_url(url: str) -> str:
+    """``postgresql://user:pw@host/db`` -> ``postgresql://user:***@host/db``."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    creds, _, host = rest.rpartition("@")
+    user = creds.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}" if ":" in creds else url
+
+
+def _check_zone(key: str, name: str) -> dict[str, str]:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return {key: f"unknown time zone {name!r} (use an IANA name such as Asia/Shanghai)"}
+    return {}
+
+
+# --- loading ------------------------------------------------------------------------------
+
+
+def load_settings(
+    path: str | Path | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Read the file (if any), apply ``CALLCENTER_*`` overrides, build and validate."""
+    env = os.environ if environ is None else environ
+    chosen = Path(path) if path is not None else Path(env.get("CALLCENTER_CONFIG", DEFAULT_PATH))
+    raw: dict[str, Any] = {}
+    lines: dict[str, int] = {}
+    if chosen.exists():
+        raw, lines = _read_yaml(chosen)
+    elif path is not None or "CALLCENTER_CONFIG" in env:
+        raise ConfigError(f"{chosen}: settings file not found")
+    origin = str(chosen)
+    for key, value in sorted(env.items()):
+        if not key.startswith(ENV_PREFIX) or key == "CALLCENTER_CONFIG":
+            continue
+        if key in _NON_SETTING_VARIABLES:
+            continue
+        dotted = key[len(ENV_PREFIX) :].lower().replace("__", ".")
+        _set_path(raw, dotted.split("."), _parse_env_value(key, value))
+        lines[dotted] = -1
+    settings: Settings = _build(Settings, raw, "", origin, lines)
+    return settings
+
+
+_NON_SETTING_VARIABLES = frozenset({"CALLCENTER_REQUIRE_SERVICES", "CALLCENTER_TEST_PG_URL"})
+
+
+def _read_yaml(path: Path) -> tuple[dict[str, Any], dict[str, int]]:
+    text = path.read_text(encoding="utf-8")
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise ConfigError(f"{where}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+    if data is None:
+        return {}, {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}:1: the settings file must be a mapping of keys to values")
+    lines: dict[str, int] = {}
+    _collect_lines(node, "", lines)
+    return data, lines
+
+
+def _collect_lines(node: yaml.Node | None, prefix: str, lines: dict[str, int]) -> None:
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            dotted = f"{prefix}{key_node.value}"
+            lines[dotted] = key_node.start_mark.line + 1
+            _collect_lines(value_node, dotted + ".", lines)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            dotted = f"{prefix}{index}"
+            lines[dotted] = item.start_mark.line + 1
+            _collect_lines(item, dotted + ".", lines)
+
+
+def _parse_env_value(key: str, value: str) -> Any:
+    try:
+        return yaml.safe_load(value) if value.strip() else ""
+    except yaml.YAMLError:
+        raise ConfigError(f"environment {key}: not a valid value: {value!r}") from None
+
+
+def _set_path(target: dict[str, Any], parts: list[str], value: Any) -> None:
+    node: Any = target
+    for index, part in enumerate(parts):
+        last = index == len(parts) - 1
+        if isinstance(node, list):
+            if not part.isdigit():
+                raise ConfigError(f"environment: {'.'.join(parts)}: {part!r} must be a list index")
+            position = int(part)
+            while len(node) <= position:
+                node.append({})
+            key: Any = position
+        else:
+            key = part
+        if last:
+            node[key] = value
+            return
+        child = node[key] if (isinstance(node, list) or key in node) else None
+        if not isinstance(child, dict | list):
+            child = [] if parts[index + 1].isdigit() else {}
+            node[key] = child
+        node = child
+
+
+def _where(origin: str, lines: dict[str, int], dotted: str) -> str:
+    line = lines.get(dotted)
+    probe = dotted
+    while line is None and "." in probe:
+        probe = probe.rsplit(".", 1)[0]
+        line = lines.get(probe)
+    if line == -1:
+        env_key = ENV_PREFIX + dotted.replace(".", "__").upper()
+        return f"environment {env_key}"
+    return f"{origin}:{line}" if line else origin
+
+
+def _build(cls: type[Any], raw: Any, prefix: str, origin: str, lines: dict[str, int]) -> Any:
+    where_self = prefix.rstrip(".") or "settings"
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{_where(origin, lines, where_self)}: {where_self}: must be a mapping")
+    hints = get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    errors: list[str] = []
+    for key in raw:
+        if key not in known:
+            dotted = f"{prefix}{key}"
+            errors.append(
+                f"{_where(origin, lines, dotted)}: {dotted}: unknown setting "
+                f"(known: {', '.join(sorted(known))})"
+            )
+    kwargs: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in raw:
+            continue
+        dotted = f"{prefix}{f.name}"
+        try:
+            kwargs[f.name] = _coerce(hints[f.name], raw[f.name], dotted, origin, lines)
+        except ConfigError as exc:
+            errors.append(str(exc))
+    if errors:
+        raise ConfigError("\n".join(errors))
+    instance = cls(**kwargs)
+    check = getattr(instance, "check", None)
+    if check is not None:
+        problems = check()
+        if problems:
+            raise ConfigError(
+                "\n".join(
+                    f"{_where(origin, lines, prefix + key)}: {prefix}{key}: {reason}"
+                    for key, reason in problems.items()
+                )
+            )
+    return instance
+
+
+def _coerce(hint: Any, value: Any, dotted: str, origin: str, lines: dict[str, int]) -> Any:
+    def fail(reason: str) -> ConfigError:
+        return ConfigError(f"{_where(origin, lines, dotted)}: {dotted}: {reason}")
+
+    origin_type = get_origin(hint)
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        return _build(hint, value, dotted + ".", origin, lines)
+    if origin_type is Literal:
+        allowed = get_args(hint)
+        if value not in allowed:
+            raise fail(f"must be one of {', '.join(map(str, allowed))}, got {value!r}")
+        return value
+    if origin_type in (Union, types.UnionType):
+        options = [a for a in get_args(hint) if a is not type(None)]
+        if value is None:
+            return None
+        return _coerce(options[0], value, dotted, origin, lines)
+    if origin_type is list:
+        if not isinstance(value, list):
+            raise fail(f"must be a list, got {type(value).__name__}")
+        (item_type,) = get_args(hint)
+        return [_coerce(item_type, v, f"{dotted}.{i}", origin, lines) for i, v in enumerate(value)]
+    if origin_type is dict:
+        if not isinstance(value, dict):
+            raise fail(f"must be a mapping, got {type(value).__name__}")
+        _, value_type = get_args(hint)
+        return {
+            str(k): _coerce(value_type, v, f"{dotted}.{k}", origin, lines) for k, v in value.items()
+        }
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise fail(f"must be true or false, got {value!r}")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise fail(f"must be a whole number, got {value!r}")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise fail(f"must be a number, got {value!r}")
+        return float(value)
+    if hint is str:
+        if isinstance(value, bool) or value is None or isinstance(value, dict | list):
+            raise fail(f"must be text, got {value!r}")
+        return str(value)
+    raise fail(f"unsupported setting type {hint!r}")

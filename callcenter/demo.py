@@ -1,0 +1,205 @@
+"""The demo: the service together with the built-in PBX simulator over real TCP.
+
+Interactive (``make demo``): the simulator places calls forever, the service prints a line
+per finished call and serves ``http://127.0.0.1:8080/api/calls``.
+
+Headless (``callcenter demo --headless --calls N``): runs until N calls have ended, then
+prints one JSON object as its last line, comparing the service's records with the
+simulator's own queue_log and CDR.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from callcenter.calls.reconcile import compare_with_durable
+from callcenter.config import PbxSettings, Settings
+from callcenter.service import Service
+from callcenter.sim import PbxSimulator, SimConfig
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    headless: bool = False
+    calls: int | None = None
+    seed: int | None = None
+    speed: float | None = None
+    timeout_s: float = 600.0
+    cuts: int = 0
+
+
+def simulator_config(settings: Settings, options: DemoOptions, records_dir: Path) -> SimConfig:
+    sim = settings.simulator
+    pbx = settings.pbxes[0]
+    return SimConfig(
+        host="127.0.0.1",
+        ami_port=pbx.ami.port if not options.headless else 0,
+        username=pbx.ami.username,
+        secret=pbx.ami.secret,
+        seed=options.seed if options.seed is not None else sim.seed,
+        speed=options.speed if options.speed is not None else sim.speed,
+        lines=sim.lines,
+        agents=sim.agents,
+        peak_calls_per_hour=sim.peak_calls_per_hour,
+        hotlines=tuple(settings.hotlines) or SimConfig.hotlines,
+        records_dir=str(records_dir),
+        timezone=pbx.timezone or settings.timezone,
+    )
+
+
+def _service_settings(settings: Settings, ami_port: int, records_dir: Path) -> Settings:
+    pbx = settings.pbxes[0]
+    linked = dataclasses.replace(
+        pbx,
+        ami=dataclasses.replace(pbx.ami, host="127.0.0.1", port=ami_port),
+        queue_log=str(records_dir / "queue_log"),
+        cdr_csv=str(records_dir / "Master.csv"),
+    )
+    pbxes: list[PbxSettings] = [linked]
+    return dataclasses.replace(settings, pbxes=pbxes)
+
+
+async def run_demo(settings: Settings, options: DemoOptions) -> int:
+    if options.headless:
+        summary = await headless(settings, options)
+        print(json.dumps(summary), flush=True)
+        return 0
+    return await _interactive_demo(settings, options)
+
+
+async def headless(settings: Settings, options: DemoOptions) -> dict[str, Any]:
+    """Run N calls through the simulator and the service; summarise and reconcile."""
+    records_dir = Path(settings.simulator.records_dir) / f"run-{int(time.time() * 1000)}"
+    records_dir.mkdir(parents=True, exist_ok=True)
+    simulator = PbxSimulator(simulator_config(settings, options, records_dir))
+    await simulator.start()
+    service_settings = _service_settings(settings, simulator.ami_port, records_dir)
+    service_settings = dataclasses.replace(
+        service_settings,
+        logging=dataclasses.replace(service_settings.logging, call_lines=False),
+    )
+    service = Service(service_settings, web_enabled=False)
+    await service.start()
+    try:
+        return await _headless(simulator, service, service_settings, options, records_dir)
+    finally:
+        await service.stop()
+        await simulator.stop()
+
+
+async def _interactive_demo(settings: Settings, options: DemoOptions) -> int:
+    records_dir = Path(settings.simulator.records_dir)
+    records_dir.mkdir(parents=True, exist_ok=True)
+    simulator = PbxSimulator(simulator_config(settings, options, records_dir))
+    await simulator.start()
+    service = Service(_service_settings(settings, simulator.ami_port, records_dir))
+    await service.start()
+    try:
+        return await _interactive(simulator, options, settings)
+    finally:
+        await service.stop()
+        await simulator.stop()
+
+
+async def _interactive(simulator: PbxSimulator, options: DemoOptions, settings: Settings) -> int:
+    calls = options.calls if options.calls is not None else settings.simulator.calls
+    print(
+        f"callcenter demo: simulated PBX on 127.0.0.1:{simulator.ami_port}, "
+        f"web on http://{settings.web.host}:{settings.web.port}/api/calls  (Ctrl-C stops)",
+        flush=True,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    simulator.start_traffic(calls or None)
+    await stop.wait()
+    return 0
+
+
+async def _headless(
+    simulator: PbxSimulator,
+    service: Service,
+    settings: Settings,
+    options: DemoOptions,
+    records_dir: Path,
+) -> dict[str, Any]:
+    calls = options.calls or settings.simulator.calls or 100
+    deadline = time.monotonic() + options.timeout_s
+    simulator.start_traffic(calls)
+    if options.cuts:
+        await _cut_link_during_traffic(simulator, options.cuts, deadline)
+    await asyncio.wait_for(simulator.wait_finished(), timeout=max(1.0, deadline - time.monotonic()))
+    generated = simulator.generated
+    # Wait for the service to have finished every call the simulator ended.
+    while time.monotonic() < deadline:
+        inbound = _inbound_finished(service)
+        if inbound >= generated and not any(
+            t.open_calls() for t in service.trackers.values()
+        ):
+            break
+        await asyncio.sleep(0.05)
+    await service.settle()
+    pbx = settings.pbxes[0]
+    stored = await asyncio.to_thread(
+        service.store.list_calls,
+        since=None, until=None, outcome=None, queue=None, pbx=pbx.name, limit=10 * generated + 100,
+    )
+    inbound_records = [r for r in stored if r.kind == "inbound"]
+    report = compare_with_durable(
+        inbound_records,
+        queue_log=records_dir / "queue_log",
+        cdr_csv=records_dir / "Master.csv",
+        pbx=pbx.name,
+        zone=settings.zone,
+        short_abandon_s=settings.targets.short_abandon_s,
+    )
+    outcomes = {o: sum(1 for r in inbound_records if r.outcome == o) for o in _OUTCOMES}
+    summary: dict[str, Any] = {
+        "generated": generated,
+        "recorded": len(inbound_records),
+        "answered": outcomes["answered"],
+        "abandoned": outcomes["abandoned"] + outcomes["short_abandon"],
+        "short_abandons": outcomes["short_abandon"],
+        "ivr_only": outcomes["ivr_only"],
+        "blocked": outcomes["blocked"],
+        "voicemail": outcomes["voicemail"],
+        "recovered": sum(1 for r in inbound_records if r.origin == "recovered"),
+        "ami_cuts": options.cuts,
+        "mismatches": len(report.mismatches),
+        "missing": len(report.missing),
+        "unexpected": len(report.unexpected),
+    }
+    for line in report.describe()[:20]:
+        print(line, file=sys.stderr)
+    return summary
+
+
+_OUTCOMES = ("answered", "abandoned", "short_abandon", "ivr_only", "blocked", "voicemail")
+
+
+def _inbound_finished(service: Service) -> int:
+    return service.counters.finished_inbound
+
+
+async def _cut_link_during_traffic(simulator: PbxSimulator, cuts: int, deadline: float) -> None:
+    """Spread the cuts over the run; every other cut lasts long enough to miss whole calls."""
+    for index in range(cuts):
+        await asyncio.sleep(0.4)
+        if simulator.finished_count >= simulator.target_calls or time.monotonic() > deadline:
+            break
+        await simulator.drop_ami_connections(down_for=1.0 if index % 2 else 0.0)

@@ -1,0 +1,100 @@
+"""Logging with structlog: JSON in production, readable console lines in development.
+
+Two small pure processors guard every line, whatever the renderer:
+- ``SecretScrubber`` replaces secret-looking keys and any configured secret value;
+- ``mask_phone_numbers`` keeps only the last four digits of phone numbers.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Iterable, MutableMapping
+from typing import Any, TextIO
+
+import structlog
+
+from callcenter.config import LoggingSettings
+
+SECRET_KEYS = frozenset(
+    {"secret", "password", "passwd", "token", "authorization", "cookie", "api_key"}
+)
+PHONE_KEYS = frozenset(
+    {"caller", "caller_number", "number", "phone", "src", "callerid", "connected_number"}
+)
+# A phone number in free text: 7+ digits, optionally with + - or spaces, but not a
+# dotted Asterisk Uniqueid such as 1795731524.12 (digits glued to a dot are left alone).
+_PHONE_IN_TEXT = re.compile(r"(?<![\w.])\+?\d(?:[\d -]{5,}\d)(?![\w.])")
+
+
+def mask_number(value: str) -> str:
+    digits = [c for c in value if c.isdigit()]
+    if len(digits) <= 4:
+        return value
+    return "***" + "".join(digits[-4:])
+
+
+def _mask_text(text: str) -> str:
+    return _PHONE_IN_TEXT.sub(lambda m: mask_number(m.group(0)), text)
+
+
+def mask_phone_numbers(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    for key, value in event_dict.items():
+        if not isinstance(value, str):
+            continue
+        if key in PHONE_KEYS:
+            event_dict[key] = mask_number(value)
+        elif key != "call_id" and key != "channel_id":
+            event_dict[key] = _mask_text(value)
+    return event_dict
+
+
+class SecretScrubber:
+    """Replace secret keys' values, and configured secret strings anywhere, by ``***``."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._secrets = tuple(s for s in secrets if s)
+
+    def __call__(
+        self, _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+    ) -> MutableMapping[str, Any]:
+        for key, value in event_dict.items():
+            if key.lower() in SECRET_KEYS:
+                event_dict[key] = "***"
+            elif self._secrets and isinstance(value, str):
+                for secret in self._secrets:
+                    if secret in value:
+                        value = value.replace(secret, "***")
+                event_dict[key] = value
+        return event_dict
+
+
+def configure_logging(
+    settings: LoggingSettings, *, secrets: Iterable[str] = (), stream: TextIO | None = None
+) -> None:
+    out = stream or sys.stderr
+    level = getattr(logging, settings.level.upper())
+    renderer: Any
+    if settings.format == "json":
+        renderer = structlog.processors.JSONRenderer(ensure_ascii=False)
+    else:
+        renderer = structlog.dev.ConsoleRenderer(colors=out.isatty())
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            SecretScrubber(secrets),
+            mask_phone_numbers,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.PrintLoggerFactory(out),
+        cache_logger_on_first_use=False,
+    )
+    # Libraries that use the standard logging module end up on the same stream.
+    logging.basicConfig(level=max(level, logging.WARNING), stream=out, force=True)

@@ -1,0 +1,245 @@
+"""Repository for call records and the durable-record offsets (synchronous SQLAlchemy Core).
+
+The async service calls it through `asyncio.to_thread`; each method is one transaction.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import fields
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Insert,
+    RowMapping,
+    Subquery,
+    Table,
+    bindparam,
+    delete,
+    func,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+
+from callcenter.calls.records import CallRecord, Leg
+from callcenter.store.models import calls_table, legs_table, offsets_table
+
+CALL_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(CallRecord) if f.name != "legs")
+LEG_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Leg))
+CALL_KEY = ("pbx", "call_id")
+OFFSET_KEY = ("pbx", "source")
+
+Offsets = Mapping[str, tuple[int, str]]
+
+_DELETE_LEGS = delete(legs_table).where(
+    legs_table.c.pbx == bindparam("k_pbx"), legs_table.c.call_id == bindparam("k_call_id")
+)
+
+
+class CallStore:
+    """Reads and writes `CallRecord`s keyed by (pbx, call_id).
+
+    `clock` stamps `updated_at` (epoch seconds).
+    """
+
+    def __init__(self, engine: Engine, *, clock: Callable[[], float] = time.time) -> None:
+        self.engine = engine
+        self._clock = clock
+
+    # -- calls --------------------------------------------------------------
+
+    def upsert_calls(self, records: Sequence[CallRecord]) -> int:
+        """Insert or replace each record and its legs; returns how many calls were written.
+
+        Idempotent: writing the same record again leaves one row. The legs stored
+        for a call become exactly the record's legs. When one batch holds several
+        versions of a call, the last one wins.
+        """
+        latest: dict[tuple[str, str], CallRecord] = {}
+        for record in records:
+            latest[(record.pbx, record.call_id)] = record
+        if not latest:
+            return 0
+        now = self._clock()
+        call_rows = [_call_row(record, now) for record in latest.values()]
+        leg_rows = [
+            _leg_row(record, position, leg)
+            for record in latest.values()
+            for position, leg in enumerate(record.legs)
+        ]
+        with self.engine.begin() as connection:
+            connection.execute(_upsert(connection, calls_table, CALL_KEY), call_rows)
+            # One keyed delete per call: an index lookup each, however large the table.
+            connection.execute(_DELETE_LEGS, [{"k_pbx": p, "k_call_id": c} for p, c in latest])
+            if leg_rows:
+                connection.execute(legs_table.insert(), leg_rows)
+        return len(latest)
+
+    def get_call(self, pbx: str, call_id: str) -> CallRecord | None:
+        page = select(calls_table).where(calls_table.c.pbx == pbx, calls_table.c.call_id == call_id)
+        with self.engine.connect() as connection:
+            records = _load(connection, page.subquery(), ())
+        return records[0] if records else None
+
+    def list_calls(
+        self,
+        *,
+        since: float | None = None,
+        until: float | None = None,
+        outcome: str | None = None,
+        queue: str | None = None,
+        agent: str | None = None,
+        pbx: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+        newest_first: bool = True,
+    ) -> list[CallRecord]:
+        """Calls that started in [since, until), filtered, ordered by start time."""
+        if limit < 0 or offset < 0:
+            raise ValueError("limit and offset must not be negative")
+        order = ("started_at", "pbx", "call_id")
+        page = (
+            select(calls_table)
+            .where(*_filters(since, until, outcome, queue, agent, pbx))
+            .order_by(*(_ordered(calls_table.c[name], newest_first) for name in order))
+            .limit(limit)
+            .offset(offset)
+            .subquery()
+        )
+        page_order = [_ordered(page.c[name], newest_first) for name in order]
+        with self.engine.connect() as connection:
+            return _load(connection, page, page_order)
+
+    def count_calls(
+        self,
+        *,
+        since: float | None = None,
+        until: float | None = None,
+        outcome: str | None = None,
+        queue: str | None = None,
+        agent: str | None = None,
+        pbx: str | None = None,
+    ) -> int:
+        query = (
+            select(func.count())
+            .select_from(calls_table)
+            .where(*_filters(since, until, outcome, queue, agent, pbx))
+        )
+        with self.engine.connect() as connection:
+            return int(connection.execute(query).scalar_one())
+
+    # -- durable-record offsets --------------------------------------------
+
+    def get_offsets(self, pbx: str) -> dict[str, tuple[int, str]]:
+        """source ("queue_log" | "cdr") -> (byte offset, file identity) for one PBX."""
+        query = select(offsets_table.c.source, offsets_table.c.offset, offsets_table.c.identity)
+        with self.engine.connect() as connection:
+            rows = connection.execute(query.where(offsets_table.c.pbx == pbx)).all()
+        return {source: (int(offset), identity) for source, offset, identity in rows}
+
+    def save_offsets(self, pbx: str, offsets: Offsets) -> None:
+        if not offsets:
+            return
+        now = self._clock()
+        rows = [
+            {
+                "pbx": pbx,
+                "source": source,
+                "offset": offset,
+                "identity": identity,
+                "updated_at": now,
+            }
+            for source, (offset, identity) in offsets.items()
+        ]
+        with self.engine.begin() as connection:
+            connection.execute(_upsert(connection, offsets_table, OFFSET_KEY), rows)
+
+
+def _upsert(connection: Connection, table: Table, key: tuple[str, ...]) -> Insert:
+    """INSERT ... ON CONFLICT (key) DO UPDATE SET every other column to the new value."""
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        pg_insert = postgresql.insert(table)
+        excluded = pg_insert.excluded
+        return pg_insert.on_conflict_do_update(
+            index_elements=list(key),
+            set_={c.name: excluded[c.name] for c in table.columns if c.name not in key},
+        )
+    if dialect == "sqlite":
+        lite_insert = sqlite.insert(table)
+        lite_excluded = lite_insert.excluded
+        return lite_insert.on_conflict_do_update(
+            index_elements=list(key),
+            set_={c.name: lite_excluded[c.name] for c in table.columns if c.name not in key},
+        )
+    raise ValueError(f"unsupported database dialect {dialect!r}")
+
+
+def _filters(
+    since: float | None,
+    until: float | None,
+    outcome: str | None,
+    queue: str | None,
+    agent: str | None,
+    pbx: str | None,
+) -> list[ColumnElement[bool]]:
+    c = calls_table.c
+    clauses: list[ColumnElement[bool]] = []
+    if since is not None:
+        clauses.append(c.started_at >= since)
+    if until is not None:
+        clauses.append(c.started_at < until)
+    for column, value in ((c.outcome, outcome), (c.queue, queue), (c.agent, agent), (c.pbx, pbx)):
+        if value is not None:
+            clauses.append(column == value)
+    return clauses
+
+
+def _call_row(record: CallRecord, now: float) -> dict[str, Any]:
+    row = {name: getattr(record, name) for name in CALL_COLUMNS}
+    row["updated_at"] = now
+    return row
+
+
+def _leg_row(record: CallRecord, position: int, leg: Leg) -> dict[str, Any]:
+    row = {name: getattr(leg, name) for name in LEG_COLUMNS}
+    row.update(pbx=record.pbx, call_id=record.call_id, position=position)
+    return row
+
+
+def _ordered(column: ColumnElement[Any], descending: bool) -> ColumnElement[Any]:
+    return column.desc() if descending else column.asc()
+
+
+def _load(
+    connection: Connection, page: Subquery, order: Iterable[ColumnElement[Any]]
+) -> list[CallRecord]:
+    """The page's calls with their legs, in one statement (so one consistent snapshot):
+    each leg is found by its call's key in the legs' primary-key index."""
+    leg_columns = [legs_table.c[name].label(f"leg_{name}") for name in LEG_COLUMNS]
+    query = (
+        select(page, *leg_columns)
+        .outerjoin(
+            legs_table,
+            (legs_table.c.pbx == page.c.pbx) & (legs_table.c.call_id == page.c.call_id),
+        )
+        .order_by(*order, page.c.pbx, page.c.call_id, legs_table.c.position)
+    )
+    records: dict[tuple[str, str], CallRecord] = {}
+    for row in connection.execute(query).mappings():
+        key = (row["pbx"], row["call_id"])
+        record = records.get(key)
+        if record is None:
+            record = records[key] = _record(row, ())
+        if row["leg_channel_id"] is not None:
+            record.legs.append(Leg(**{name: row[f"leg_{name}"] for name in LEG_COLUMNS}))
+    return list(records.values())
+
+
+def _record(row: RowMapping, legs: Iterable[Leg]) -> CallRecord:
+    values = {name: row[name] for name in CALL_COLUMNS}
+    return CallRecord(**values, legs=list(legs))

@@ -1,0 +1,1 @@
+"""Everything that speaks Asterisk: the AMI codec and client, and translation into events."""

@@ -1,0 +1,115 @@
+"""The aiohttp application: thin handlers over the store and the live service state."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any, Protocol
+
+from aiohttp import web
+
+from callcenter.store.calls import CallStore
+
+MAX_LIMIT = 1000
+OUTCOMES = frozenset(
+    {"in_progress", "answered", "abandoned", "short_abandon", "ivr_only", "blocked", "voicemail"}
+)
+
+
+class ServiceView(Protocol):
+    store: CallStore
+
+    def ready(self) -> dict[str, bool]: ...
+
+
+SERVICE_KEY: web.AppKey[ServiceView] = web.AppKey("service")
+
+
+class BadRequest(web.HTTPBadRequest):
+    def __init__(self, message: str) -> None:
+        super().__init__(text=json.dumps({"error": message}), content_type="application/json")
+
+
+def _float_param(request: web.Request, name: str) -> float | None:
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        raise BadRequest(f"{name} must be epoch seconds, got {raw[:40]!r}") from None
+
+
+def _int_param(request: web.Request, name: str, default: int, maximum: int) -> int:
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit():
+        raise BadRequest(f"{name} must be a whole number >= 0, got {raw[:40]!r}")
+    value = int(raw)
+    if value > maximum:
+        raise BadRequest(f"{name} must be at most {maximum}")
+    return value
+
+
+async def list_calls(request: web.Request) -> web.Response:
+    service = request.app[SERVICE_KEY]
+    outcome = request.query.get("outcome") or None
+    if outcome is not None and outcome not in OUTCOMES:
+        raise BadRequest(f"outcome must be one of {', '.join(sorted(OUTCOMES))}")
+    filters: dict[str, Any] = {
+        "since": _float_param(request, "since"),
+        "until": _float_param(request, "until"),
+        "outcome": outcome,
+        "queue": request.query.get("queue") or None,
+        "pbx": request.query.get("pbx") or None,
+    }
+    limit = _int_param(request, "limit", 100, MAX_LIMIT)
+    offset = _int_param(request, "offset", 0, 10_000_000)
+    records = await asyncio.to_thread(
+        service.store.list_calls, **filters, limit=limit, offset=offset
+    )
+    total = await asyncio.to_thread(service.store.count_calls, **filters)
+    return web.json_response(
+        {"total": total, "limit": limit, "offset": offset, "calls": [r.to_dict() for r in records]}
+    )
+
+
+async def get_call(request: web.Request) -> web.Response:
+    service = request.app[SERVICE_KEY]
+    record = await asyncio.to_thread(
+        service.store.get_call, request.match_info["pbx"], request.match_info["call_id"]
+    )
+    if record is None:
+        raise web.HTTPNotFound(text='{"error": "no such call"}', content_type="application/json")
+    return web.json_response(record.to_dict())
+
+
+async def healthz(_request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    parts = request.app[SERVICE_KEY].ready()
+    ready = bool(parts) and all(parts.values())
+    return web.json_response({"ready": ready, "parts": parts}, status=200 if ready else 503)
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler: Any) -> web.StreamResponse:
+    response: web.StreamResponse = await handler(request)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def build_app(service: ServiceView) -> web.Application:
+    app = web.Application(middlewares=[security_headers], client_max_size=1024 * 1024)
+    app[SERVICE_KEY] = service
+    app.router.add_get("/api/calls", list_calls)
+    app.router.add_get("/api/calls/{pbx}/{call_id}", get_call)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    return app

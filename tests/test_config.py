@@ -1,0 +1,126 @@
+from pathlib import Path
+
+import pytest
+
+from callcenter.config import ConfigError, Settings, load_settings, redact_url
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "callcenter.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_shipped_settings_load_with_the_hotline_targets() -> None:
+    settings = load_settings(REPO / "config" / "callcenter.yaml", environ={})
+    assert settings.targets.line_capacity == 90
+    assert settings.targets.answer_rate == 0.90
+    assert settings.targets.service_level_s == 20
+    assert settings.targets.short_abandon_s == 5
+    assert settings.timezone == "Asia/Shanghai"
+    assert len(settings.hotlines) == 3
+
+
+def test_demo_settings_load() -> None:
+    settings = load_settings(REPO / "config" / "demo.yaml", environ={})
+    assert settings.simulator.enabled
+    assert settings.database.url.startswith("sqlite:///")
+
+
+def test_defaults_without_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(environ={})
+    assert settings == Settings()
+
+
+def test_wrong_value_names_file_line_key_and_problem(tmp_path: Path) -> None:
+    path = write(tmp_path, "timezone: Asia/Shanghai\ntargets:\n  answer_rate: 1.5\n")
+    with pytest.raises(ConfigError) as err:
+        load_settings(path, environ={})
+    message = str(err.value)
+    assert f"{path}:3" in message
+    assert "targets.answer_rate" in message
+    assert "between 0 and 1" in message
+
+
+def test_unknown_key_is_refused_with_the_known_ones(tmp_path: Path) -> None:
+    path = write(tmp_path, "targets:\n  line_capasity: 90\n")
+    with pytest.raises(ConfigError, match=r"targets.line_capasity: unknown setting.*line_capacity"):
+        load_settings(path, environ={})
+
+
+def test_wrong_type_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, "web:\n  port: eighty\n")
+    with pytest.raises(ConfigError, match=r":2: web.port: must be a whole number"):
+        load_settings(path, environ={})
+
+
+def test_bad_time_zone(tmp_path: Path) -> None:
+    path = write(tmp_path, "timezone: Mars/Olympus\n")
+    with pytest.raises(ConfigError, match="unknown time zone 'Mars/Olympus'"):
+        load_settings(path, environ={})
+
+
+def test_invalid_yaml_reports_line_and_column(tmp_path: Path) -> None:
+    path = write(tmp_path, "targets:\n  answer_rate: [0.9\n")
+    with pytest.raises(ConfigError, match=rf"{path}:\d+:\d+: invalid YAML"):
+        load_settings(path, environ={})
+
+
+def test_all_problems_are_reported_at_once(tmp_path: Path) -> None:
+    path = write(tmp_path, "web:\n  port: 99999\nfastagi:\n  port: -1\n")
+    with pytest.raises(ConfigError) as err:
+        load_settings(path, environ={})
+    assert "web.port" in str(err.value)
+    assert "fastagi.port" in str(err.value)
+
+
+def test_environment_overrides_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "targets:\n  answer_rate: 0.9\n")
+    settings = load_settings(
+        path,
+        environ={
+            "CALLCENTER_TARGETS__ANSWER_RATE": "0.85",
+            "CALLCENTER_DATABASE__URL": "postgresql://cc@127.0.0.1/test",
+            "CALLCENTER_PBXES__0__AMI__SECRET": "s3cret",
+            "CALLCENTER_REQUIRE_SERVICES": "1",
+        },
+    )
+    assert settings.targets.answer_rate == 0.85
+    assert settings.database.url == "postgresql://cc@127.0.0.1/test"
+    assert settings.pbxes[0].ami.secret == "s3cret"
+    assert settings.pbxes[0].name == "main"
+
+
+def test_bad_environment_value_names_the_variable(tmp_path: Path) -> None:
+    path = write(tmp_path, "")
+    with pytest.raises(ConfigError, match="environment CALLCENTER_TARGETS__LINE_CAPACITY"):
+        load_settings(path, environ={"CALLCENTER_TARGETS__LINE_CAPACITY": "0"})
+
+
+def test_missing_named_file_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="settings file not found"):
+        load_settings(tmp_path / "nope.yaml", environ={})
+
+
+def test_secrets_stay_out_of_reprs() -> None:
+    settings = load_settings(
+        None,
+        environ={
+            "CALLCENTER_CONFIG": str(REPO / "config" / "callcenter.yaml"),
+            "CALLCENTER_PBXES__0__AMI__SECRET": "hunter2-secret",
+            "CALLCENTER_DATABASE__URL": "postgresql://cc:dbpass@db/test",
+        },
+    )
+    text = repr(settings)
+    assert "hunter2-secret" not in text
+    assert "dbpass" not in text
+    assert redact_url("postgresql://cc:dbpass@db/test") == "postgresql://cc:***@db/test"
+
+
+def test_duplicate_pbx_names(tmp_path: Path) -> None:
+    path = write(tmp_path, "pbxes:\n  - name: a\n  - name: a\n")
+    with pytest.raises(ConfigError, match="PBX names must be unique"):
+        load_settings(path, environ={})

@@ -1,0 +1,114 @@
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from callcenter.calls.records import CallRecord, Leg
+from callcenter.store.calls import CallStore
+from callcenter.store.db import create_engine_for, upgrade
+from callcenter.web.app import build_app
+
+
+@dataclass
+class View:
+    store: CallStore
+    links_up: bool = True
+
+    def ready(self) -> dict[str, bool]:
+        return {"pbx:main": self.links_up, "database": True}
+
+
+def record(call_id: str, started: float, outcome: str = "answered", queue: str = "support") -> CallRecord:
+    return CallRecord(
+        pbx="main",
+        call_id=call_id,
+        hotline="4008001000",
+        caller_number="13800138000",
+        caller_name="张三",
+        started_at=started,
+        queue=queue,
+        outcome=outcome,  # type: ignore[arg-type]
+        ended_at=started + 60,
+        legs=[Leg(channel_id=call_id, channel="PJSIP/trunk-00000001", started_at=started)],
+    )
+
+
+@pytest.fixture
+async def served(tmp_path: Path) -> AsyncIterator[tuple[str, View]]:
+    url = f"sqlite:///{tmp_path / 'cc.db'}"
+    upgrade(url)
+    engine = create_engine_for(url)
+    store = CallStore(engine)
+    store.upsert_calls(
+        [record(f"1795731524.{i}", 1795731524.0 + i, "answered" if i % 2 else "abandoned") for i in range(10)]
+    )
+    view = View(store)
+    runner = web.AppRunner(build_app(view))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    yield f"http://127.0.0.1:{port}", view
+    await runner.cleanup()
+    engine.dispose()
+
+
+async def test_lists_calls_newest_first_with_filters(served: tuple[str, View]) -> None:
+    base, _ = served
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{base}/api/calls") as resp:
+            assert resp.status == 200
+            body = await resp.json()
+        assert body["total"] == 10
+        assert [c["call_id"] for c in body["calls"]][:2] == ["1795731524.9", "1795731524.8"]
+        assert body["calls"][0]["caller_name"] == "张三"
+        async with http.get(f"{base}/api/calls", params={"outcome": "abandoned", "limit": "2"}) as resp:
+            body = await resp.json()
+        assert body["total"] == 5
+        assert len(body["calls"]) == 2
+        assert {c["outcome"] for c in body["calls"]} == {"abandoned"}
+        async with http.get(f"{base}/api/calls/main/1795731524.3") as resp:
+            assert resp.status == 200
+            one = await resp.json()
+        assert one["legs"][0]["channel"] == "PJSIP/trunk-00000001"
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ({"outcome": "lost"}, "outcome must be one of"),
+        ({"limit": "100000"}, "limit must be at most 1000"),
+        ({"limit": "-1"}, "limit must be a whole number"),
+        ({"since": "yesterday"}, "since must be epoch seconds"),
+    ],
+)
+async def test_bad_queries_get_a_400_that_names_the_problem(
+    served: tuple[str, View], query: dict[str, str], message: str
+) -> None:
+    base, _ = served
+    async with aiohttp.ClientSession() as http, http.get(f"{base}/api/calls", params=query) as resp:
+        assert resp.status == 400
+        assert message in (await resp.json())["error"]
+
+
+async def test_unknown_call_is_404(served: tuple[str, View]) -> None:
+    base, _ = served
+    async with aiohttp.ClientSession() as http, http.get(f"{base}/api/calls/main/nope") as resp:
+        assert resp.status == 404
+
+
+async def test_readiness_follows_the_links(served: tuple[str, View]) -> None:
+    base, view = served
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{base}/readyz") as resp:
+            assert resp.status == 200
+        view.links_up = False
+        async with http.get(f"{base}/readyz") as resp:
+            assert resp.status == 503
+            assert (await resp.json())["parts"]["pbx:main"] is False
+        async with http.get(f"{base}/healthz") as resp:
+            assert resp.status == 200
+            assert resp.headers["X-Content-Type-Options"] == "nosniff"
