@@ -94,20 +94,34 @@ def build_parser() -> argparse.ArgumentParser:
         prog="callcenter", description="Call-center telephony integration service for Asterisk."
     )
     parser.add_argument(
-        "--config", default=None, help="settings file (default: $CALLCENTER_CONFIG or config/callcenter.yaml)"
+        "--config",
+        default=None,
+        help="settings file (default: $CALLCENTER_CONFIG or config/callcenter.yaml)",
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="run the service against the configured PBX(es)")
     run.set_defaults(func=cmd_run)
 
-    demo = commands.add_parser("demo", help="run the service together with the built-in PBX simulator")
-    demo.add_argument("--headless", action="store_true", help="no web; stop after --calls calls and print a JSON summary")
-    demo.add_argument("--calls", type=int, default=None, help="calls to generate (default: settings)")
+    demo = commands.add_parser(
+        "demo", help="run the service together with the built-in PBX simulator"
+    )
+    demo.add_argument(
+        "--headless",
+        action="store_true",
+        help="no web; stop after --calls calls and print a JSON summary",
+    )
+    demo.add_argument(
+        "--calls", type=int, default=None, help="calls to generate (default: settings)"
+    )
     demo.add_argument("--seed", type=int, default=None, help="traffic seed (default: settings)")
     demo.add_argument("--speed", type=float, default=None, help="simulated seconds per real second")
-    demo.add_argument("--cuts", type=int, default=0, help="cut the AMI link this many times during the run")
-    demo.add_argument("--timeout", type=float, default=600.0, help="give up after this many real seconds")
+    demo.add_argument(
+        "--cuts", type=int, default=0, help="cut the AMI link this many times during the run"
+    )
+    demo.add_argument(
+        "--timeout", type=float, default=600.0, help="give up after this many real seconds"
+    )
     demo.set_defaults(func=cmd_demo)
 
     db = commands.add_parser("db", help="database maintenance")

@@ -23,10 +23,13 @@ from typing import Any
 
 import structlog
 
-from callcenter.calls.reconcile import compare_with_durable
+from callcenter.calls.reconcile import compare_with_durable, same_outcome
+from callcenter.calls.records import CallRecord
 from callcenter.config import PbxSettings, Settings
 from callcenter.service import Service
-from callcenter.sim import PbxSimulator, SimConfig
+from callcenter.sim import PbxSimulator, SimConfig, TrafficParams, daytime_start, default_queues
+from callcenter.sim.config import DEFAULT_HOTLINES
+from callcenter.sim.pbx import CallOutcome
 
 log = structlog.get_logger(__name__)
 
@@ -44,19 +47,25 @@ class DemoOptions:
 def simulator_config(settings: Settings, options: DemoOptions, records_dir: Path) -> SimConfig:
     sim = settings.simulator
     pbx = settings.pbxes[0]
+    zone = pbx.timezone or settings.timezone
+    numbers = list(settings.hotlines) or list(DEFAULT_HOTLINES)
     return SimConfig(
         host="127.0.0.1",
         ami_port=pbx.ami.port if not options.headless else 0,
         username=pbx.ami.username,
         secret=pbx.ami.secret,
+        pbx_name=pbx.name,
         seed=options.seed if options.seed is not None else sim.seed,
         speed=options.speed if options.speed is not None else sim.speed,
         lines=sim.lines,
-        agents=sim.agents,
-        peak_calls_per_hour=sim.peak_calls_per_hour,
-        hotlines=tuple(settings.hotlines) or SimConfig.hotlines,
+        queues=default_queues(sim.agents),
+        hotlines={n: DEFAULT_HOTLINES.get(n, "support") for n in numbers},
+        traffic=TrafficParams(peak_calls_per_hour=sim.peak_calls_per_hour),
         records_dir=str(records_dir),
-        timezone=pbx.timezone or settings.timezone,
+        timezone=zone,
+        short_abandon_s=settings.targets.short_abandon_s,
+        # Start at 09:00 local so the demo shows daytime traffic whatever the hour.
+        start_epoch=daytime_start(zone),
     )
 
 
@@ -87,9 +96,13 @@ async def headless(settings: Settings, options: DemoOptions) -> dict[str, Any]:
     simulator = PbxSimulator(simulator_config(settings, options, records_dir))
     await simulator.start()
     service_settings = _service_settings(settings, simulator.ami_port, records_dir)
+    # An isolated run: its own SQLite file next to the simulator's records.
     service_settings = dataclasses.replace(
         service_settings,
         logging=dataclasses.replace(service_settings.logging, call_lines=False),
+        database=dataclasses.replace(
+            service_settings.database, url=f"sqlite:///{records_dir / 'callcenter.db'}"
+        ),
     )
     service = Service(service_settings, web_enabled=False)
     await service.start()
@@ -142,22 +155,25 @@ async def _headless(
     deadline = time.monotonic() + options.timeout_s
     simulator.start_traffic(calls)
     if options.cuts:
-        await _cut_link_during_traffic(simulator, options.cuts, deadline)
+        await _cut_link_during_traffic(simulator, calls, options.cuts, deadline)
     await asyncio.wait_for(simulator.wait_finished(), timeout=max(1.0, deadline - time.monotonic()))
     generated = simulator.generated
     # Wait for the service to have finished every call the simulator ended.
     while time.monotonic() < deadline:
         inbound = _inbound_finished(service)
-        if inbound >= generated and not any(
-            t.open_calls() for t in service.trackers.values()
-        ):
+        if inbound >= generated and not any(t.open_calls() for t in service.trackers.values()):
             break
         await asyncio.sleep(0.05)
     await service.settle()
     pbx = settings.pbxes[0]
     stored = await asyncio.to_thread(
         service.store.list_calls,
-        since=None, until=None, outcome=None, queue=None, pbx=pbx.name, limit=10 * generated + 100,
+        since=None,
+        until=None,
+        outcome=None,
+        queue=None,
+        pbx=pbx.name,
+        limit=10 * generated + 100,
     )
     inbound_records = [r for r in stored if r.kind == "inbound"]
     report = compare_with_durable(
@@ -167,6 +183,9 @@ async def _headless(
         pbx=pbx.name,
         zone=settings.zone,
         short_abandon_s=settings.targets.short_abandon_s,
+    )
+    truth = _compare_with_truth(
+        inbound_records, simulator.finished, settings.targets.short_abandon_s
     )
     outcomes = {o: sum(1 for r in inbound_records if r.outcome == o) for o in _OUTCOMES}
     summary: dict[str, Any] = {
@@ -180,13 +199,37 @@ async def _headless(
         "voicemail": outcomes["voicemail"],
         "recovered": sum(1 for r in inbound_records if r.origin == "recovered"),
         "ami_cuts": options.cuts,
-        "mismatches": len(report.mismatches),
+        "mismatches": report.mismatched_calls,
         "missing": len(report.missing),
         "unexpected": len(report.unexpected),
+        "truth_mismatches": len(truth),
     }
-    for line in report.describe()[:20]:
+    for line in (report.describe() + truth)[:20]:
         print(line, file=sys.stderr)
     return summary
+
+
+def _compare_with_truth(
+    records: list[CallRecord], truth: list[CallOutcome], short_abandon_s: float
+) -> list[str]:
+    """The simulator's own account of each call: outcome exact, waits within a second."""
+    by_id = {r.call_id: r for r in records}
+    problems = []
+    for want in truth:
+        got = by_id.get(want.call_id)
+        if got is None:
+            problems.append(f"call {want.call_id}: no record")
+        elif not same_outcome(got, want.outcome, short_abandon_s, tolerance_s=1.0):
+            problems.append(
+                f"call {want.call_id}: outcome {got.outcome}, simulator says {want.outcome}"
+            )
+        elif (got.wait_s is None) != (want.wait is None) or (
+            got.wait_s is not None and want.wait is not None and abs(got.wait_s - want.wait) > 1.0
+        ):
+            problems.append(f"call {want.call_id}: wait {got.wait_s}, simulator says {want.wait}")
+        elif want.outcome == "answered" and got.agent != want.agent:
+            problems.append(f"call {want.call_id}: agent {got.agent}, simulator says {want.agent}")
+    return problems
 
 
 _OUTCOMES = ("answered", "abandoned", "short_abandon", "ivr_only", "blocked", "voicemail")
@@ -196,10 +239,15 @@ def _inbound_finished(service: Service) -> int:
     return service.counters.finished_inbound
 
 
-async def _cut_link_during_traffic(simulator: PbxSimulator, cuts: int, deadline: float) -> None:
+async def _cut_link_during_traffic(
+    simulator: PbxSimulator, calls: int, cuts: int, deadline: float
+) -> None:
     """Spread the cuts over the run; every other cut lasts long enough to miss whole calls."""
     for index in range(cuts):
-        await asyncio.sleep(0.4)
-        if simulator.finished_count >= simulator.target_calls or time.monotonic() > deadline:
+        # Cut when the next slice of calls has been placed, so cuts land mid-traffic.
+        target = calls * (index + 1) // (cuts + 1)
+        while simulator.generated < target and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        if len(simulator.finished) >= calls or time.monotonic() > deadline:
             break
-        await simulator.drop_ami_connections(down_for=1.0 if index % 2 else 0.0)
+        simulator.drop_ami_connections(down_for=1.5 if index % 2 == 0 else 0.0)

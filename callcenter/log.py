@@ -28,6 +28,10 @@ PHONE_KEYS = frozenset(
 _PHONE_IN_TEXT = re.compile(r"(?<![\w.])\+?\d(?:[\d -]{5,}\d)(?![\w.])")
 
 
+# Values that are ids or times, never free text that could hold a phone number.
+_NOT_TEXT = frozenset({"call_id", "channel_id", "timestamp", "at", "banner"})
+
+
 def mask_number(value: str) -> str:
     digits = [c for c in value if c.isdigit()]
     if len(digits) <= 4:
@@ -47,7 +51,7 @@ def mask_phone_numbers(
             continue
         if key in PHONE_KEYS:
             event_dict[key] = mask_number(value)
-        elif key != "call_id" and key != "channel_id":
+        elif key not in _NOT_TEXT:
             event_dict[key] = _mask_text(value)
     return event_dict
 

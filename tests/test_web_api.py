@@ -21,7 +21,9 @@ class View:
         return {"pbx:main": self.links_up, "database": True}
 
 
-def record(call_id: str, started: float, outcome: str = "answered", queue: str = "support") -> CallRecord:
+def record(
+    call_id: str, started: float, outcome: str = "answered", queue: str = "support"
+) -> CallRecord:
     return CallRecord(
         pbx="main",
         call_id=call_id,
@@ -43,7 +45,10 @@ async def served(tmp_path: Path) -> AsyncIterator[tuple[str, View]]:
     engine = create_engine_for(url)
     store = CallStore(engine)
     store.upsert_calls(
-        [record(f"1795731524.{i}", 1795731524.0 + i, "answered" if i % 2 else "abandoned") for i in range(10)]
+        [
+            record(f"1795731524.{i}", 1795731524.0 + i, "answered" if i % 2 else "abandoned")
+            for i in range(10)
+        ]
     )
     view = View(store)
     runner = web.AppRunner(build_app(view))
@@ -65,7 +70,9 @@ async def test_lists_calls_newest_first_with_filters(served: tuple[str, View]) -
         assert body["total"] == 10
         assert [c["call_id"] for c in body["calls"]][:2] == ["1795731524.9", "1795731524.8"]
         assert body["calls"][0]["caller_name"] == "张三"
-        async with http.get(f"{base}/api/calls", params={"outcome": "abandoned", "limit": "2"}) as resp:
+        async with http.get(
+            f"{base}/api/calls", params={"outcome": "abandoned", "limit": "2"}
+        ) as resp:
             body = await resp.json()
         assert body["total"] == 5
         assert len(body["calls"]) == 2

@@ -59,6 +59,9 @@ _BLOCKED_CAUSES = frozenset({34, 42, 44})  # circuit/switch congestion, channel 
 _BLOCKED_DIAL = frozenset({"CONGESTION", "CHANUNAVAIL"})
 _BLOCKED_CDR = frozenset({"CONGESTION", "FAILED"})
 _DURABLE = frozenset({"queue_log", "cdr"})
+# How a queue join time was learned, worst to best: worked back from a later event, a
+# QueueStatus snapshot (whole seconds), queue_log ENTERQUEUE (whole seconds), live AMI.
+_JOIN_DERIVED, _JOIN_SNAPSHOT, _JOIN_DURABLE, _JOIN_LIVE = 1, 2, 3, 4
 _CORRECTABLE_MEMORY = 10_000  # calls closed by a resync that durable rows may still correct
 
 
@@ -78,6 +81,7 @@ class _Call:
         "first_cause",
         "first_channel",
         "hung",
+        "join_quality",
         "last_at",
         "last_cause",
         "legs",
@@ -120,6 +124,7 @@ class _Call:
         self.cdr_end: float | None = None
         self.cdr_disposition = ""
         self.snapshot_alive = False
+        self.join_quality = 0  # how the join time was learned: see _JOIN_*
         self.untimed = False  # some live event had no Timestamp: trust Asterisk's counters
 
 
@@ -332,16 +337,19 @@ class CallTracker:
 
     # --- queue events ---------------------------------------------------------------------
 
-    def _join(self, call: _Call, queue: str, at: float) -> None:
+    def _join(self, call: _Call, queue: str, at: float, quality: int = _JOIN_DERIVED) -> None:
+        """Set the queue join time; a better-founded source replaces an estimate."""
         record = call.record
-        if record.queue_joined_at is None:
+        if record.queue_joined_at is None or quality > call.join_quality:
             record.queue_joined_at = at
+            call.join_quality = quality
             if not record.queue:
                 record.queue = queue
 
     def _queue_joined(self, call: _Call, ev: Event) -> None:
         ev = cast(QueueJoined, ev)
-        self._join(call, ev.queue, ev.at)
+        quality = _JOIN_LIVE if ev.source == "ami" and ev.at else _JOIN_DURABLE
+        self._join(call, ev.queue, ev.at, quality)
         if ev.channel_id:
             call.caller_side.add(ev.channel_id)
         if ev.caller_number and not call.record.caller_number:
@@ -448,7 +456,7 @@ class CallTracker:
 
     def _entry_snapshot(self, call: _Call, ev: Event) -> None:
         ev = cast(QueueEntrySnapshot, ev)
-        self._join(call, ev.queue, (ev.at or self._now) - ev.wait)
+        self._join(call, ev.queue, (ev.at or self._now) - ev.wait, _JOIN_SNAPSHOT)
         call.caller_side.add(ev.channel_id)
 
     def _call_detail(self, call: _Call, ev: Event) -> None:
@@ -465,6 +473,8 @@ class CallTracker:
             record.hotline = ev.userfield[5:]
         if ev.disposition in _BLOCKED_CDR:
             call.blocked_hint = True
+        if ev.last_app == "VoiceMail":
+            call.voicemail = True  # the CDR's last application: a message was left
         if not call.first_channel and ch == record.call_id:
             self._set_origin(call, ch, ev.dcontext, "")
         if ch != call.first_channel:
@@ -545,6 +555,12 @@ class CallTracker:
                 r.ring_s = float(call.ring_time)
         elif call.voicemail:
             outcome = "voicemail"
+            if joined is not None:  # it waited in a queue first, then went to voicemail
+                left = call.timed_out_at or r.queue_left_at
+                if left is not None:
+                    r.wait_s = left - joined
+                elif call.timed_out_wait:
+                    r.wait_s = float(call.timed_out_wait)
         elif (
             call.abandoned_at is not None
             or call.timed_out_at is not None

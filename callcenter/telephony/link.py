@@ -127,7 +127,7 @@ class PbxLink:
                 log.warning("resync failed, retrying", pbx=self.name, error=str(exc))
 
     async def resync(self) -> None:
-        started = self._clock()
+        started = await self._pbx_time()
         live_ids: list[str] = []
         channels = await self.client.send_list_action({"Action": "CoreShowChannels"})
         for message in channels:
@@ -152,3 +152,11 @@ class PbxLink:
         )
         self.resyncs += 1
         log.info("resync done", pbx=self.name, channels=len(live_ids))
+
+    async def _pbx_time(self) -> float:
+        """Asterisk's own clock (Ping's Timestamp), so snapshot ages line up with events."""
+        reply = await self.client.send_action({"Action": "Ping"})
+        try:
+            return float(reply.get("Timestamp", ""))
+        except ValueError:
+            return self._clock()

@@ -1,0 +1,400 @@
+"""The FastAGI client side of ``AGI(agi://host:port/script,...)`` as res/res_agi.c runs it.
+
+It connects, sends the ``agi_*`` environment (then a blank line), and answers each command
+line with res_agi.c's reply texts, taking virtual time for prompts and the simulated
+caller's key presses. When the caller hangs up it answers a pending command with
+``result=-1``, sends ``HANGUP``, and from then on refuses commands not allowed on a dead
+channel with ``511``. When the server closes the socket the call continues in the dialplan.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import TYPE_CHECKING
+
+from callcenter.sim.config import AgiTarget
+
+if TYPE_CHECKING:
+    from callcenter.sim.pbx import Call, Pbx
+
+DEAD_OK = {
+    "asyncagi break", "database del", "database deltree", "database get", "database put",
+    "exec", "get full variable", "get variable", "noop", "set variable", "verbose",
+    "speech destroy", "speech unload grammar",
+}  # fmt: skip
+KNOWN = DEAD_OK | {
+    "answer", "channel status", "get data", "get option", "hangup", "receive char",
+    "receive text", "record file", "say alpha", "say digits", "say number", "say phonetic",
+    "say date", "say time", "say datetime", "send image", "send text", "set autohangup",
+    "set callerid", "set context", "set extension", "set music", "set priority",
+    "stream file", "control stream file", "tdd mode", "wait for digit", "speech create",
+    "speech set", "speech load grammar", "speech activate grammar",
+    "speech deactivate grammar", "speech recognize",
+}  # fmt: skip
+MAX_WORDS = max(len(k.split()) for k in KNOWN)
+DEAD_TEXT = "511 Command Not Permitted on a dead channel or intercept routine"
+UNKNOWN_TEXT = "510 Invalid or unknown command"
+SAMPLES_PER_S = 8000
+KEY_GAP_S = 0.8  # between a caller's key presses
+
+
+def parse_args(line: str) -> list[str]:
+    """res_agi.c parse_args: whitespace-separated, double quotes group, backslash escapes."""
+    args: list[str] = []
+    cur: list[str] = []
+    quoted = escaped = started = False
+    for ch in line:
+        if escaped:
+            cur.append(ch)
+            escaped = False
+            started = True
+        elif ch == "\\":
+            escaped = True
+        elif ch == '"':
+            quoted = not quoted
+            started = True
+        elif ch in " \t" and not quoted:
+            if started:
+                args.append("".join(cur))
+                cur, started = [], False
+        else:
+            cur.append(ch)
+            started = True
+    if started:
+        args.append("".join(cur))
+    return args
+
+
+def command_name(args: list[str]) -> str | None:
+    words = [a.lower() for a in args]
+    for n in range(min(MAX_WORDS, len(words)), 0, -1):
+        name = " ".join(words[:n])
+        if name in KNOWN:
+            return name
+    return None
+
+
+def prompt_seconds(filename: str) -> float:
+    # "beep" is the one stock prompt the captures show (endpos=3404 samples)
+    return 3404 / SAMPLES_PER_S if filename.rsplit("/", 1)[-1] == "beep" else 2.5
+
+
+class AgiSession:
+    def __init__(self, pbx: Pbx, call: Call, target: AgiTarget, tasks: set[asyncio.Task[None]]):
+        self.pbx = pbx
+        self.call = call
+        self.target = target
+        self.tasks = tasks
+        self.dead = False
+        self.hangup_sent = False
+        self.digits: list[str] = []  # keys queued by PlayDTMF
+        self.menu_asked = False
+        self.writer: asyncio.StreamWriter | None = None
+        self._waiter: asyncio.Future[str] | None = None
+
+    # -- engine side ------------------------------------------------------------------
+    def launch(self) -> None:
+        self.call.agi = self
+        task = asyncio.get_running_loop().create_task(self.run())
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    def caller_hung_up(self) -> None:
+        self.dead = True
+        self._wake("hangup")
+        if self._waiter is None:
+            self._send_hangup()
+
+    def digit(self, digit: str) -> None:
+        self.digits.append(digit)
+        self._wake("digit")
+
+    # -- plumbing ---------------------------------------------------------------------
+    def _wake(self, why: str) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(why)
+
+    async def _wait(self, seconds: float) -> str:
+        """Virtual-time wait cut short by a key press or a hangup; returns why it ended."""
+        if self.dead:
+            return "hangup"
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[str] = loop.create_future()
+        self._waiter = waiter
+
+        def elapsed() -> None:
+            if not waiter.done():
+                waiter.set_result("time")
+
+        self.pbx.sched.after(seconds, elapsed)
+        try:
+            return await waiter
+        finally:
+            self._waiter = None
+
+    def _send(self, text: str) -> None:
+        if self.writer is not None and not self.writer.is_closing():
+            self.writer.write((text + "\n").encode())
+
+    def _send_hangup(self) -> None:
+        if not self.hangup_sent and self.writer is not None:
+            self.hangup_sent = True
+            self._send("HANGUP")
+
+    def _now(self) -> float:
+        return self.pbx.sched.advance_to_wall()
+
+    # -- the session --------------------------------------------------------------------
+    async def run(self) -> None:
+        ok = False
+        try:
+            reader, writer = await asyncio.open_connection(self.target.host, self.target.port)
+        except OSError:
+            self._finish(False)
+            return
+        self.writer = writer
+        try:
+            writer.write(self.environment().encode())
+            if self.dead:
+                self._send_hangup()
+            while True:
+                if self.dead and not self.hangup_sent:
+                    self._send_hangup()
+                read = asyncio.ensure_future(reader.readline())
+                try:
+                    line = await asyncio.wait_for(read, timeout=self._idle_limit())
+                except TimeoutError:
+                    break
+                if not line:
+                    ok = True
+                    break
+                text = line.decode("utf-8", "replace").strip()
+                if text:
+                    await self.command(text)
+                    await writer.drain()
+        except (ConnectionError, OSError):
+            ok = not self.dead
+        finally:
+            writer.close()
+            self._finish(ok)
+
+    def _idle_limit(self) -> float | None:
+        # a script that ignores HANGUP is cut after 30 virtual seconds, like a stuck channel
+        return 30.0 / self.pbx.sched.speed if self.dead else None
+
+    def _finish(self, ok: bool) -> None:
+        self._now()
+        self.pbx.agi_finished(self.call, ok)
+
+    def environment(self) -> str:
+        call, cfg = self.call, self.pbx.cfg
+        chan = call.chan
+        t = self.target
+        lines = [
+            ("agi_network", "yes"),
+            ("agi_network_script", t.script),
+            ("agi_request", f"agi://{t.host}:{t.port}/{t.script}"),
+            ("agi_channel", chan.name),
+            ("agi_language", "en"),
+            ("agi_type", chan.tech),
+            ("agi_uniqueid", chan.uniqueid),
+            ("agi_version", cfg.asterisk_version),
+            ("agi_callerid", chan.caller_num),
+            ("agi_calleridname", chan.caller_name),
+            ("agi_callingpres", "0"),
+            ("agi_callingani2", "0"),
+            ("agi_callington", "0"),
+            ("agi_callingtns", "0"),
+            ("agi_dnid", chan.exten),
+            ("agi_rdnis", "unknown"),
+            ("agi_context", chan.context),
+            ("agi_extension", chan.exten),
+            ("agi_priority", str(chan.priority)),
+            ("agi_enhanced", "0.0"),
+            ("agi_accountcode", ""),
+            ("agi_threadid", str(140042284701376 + call.plan.index * 1024)),
+            ("agi_arg_1", call.plan.hotline),
+            ("agi_arg_2", call.plan.caller),
+        ]
+        return "".join(f"{k}: {v}\n" for k, v in lines) + "\n"
+
+    async def command(self, text: str) -> None:
+        pbx, chan = self.pbx, self.call.chan
+        command_id = str(pbx.command_id())
+        self._now()
+        pbx.emit(chan.event("AGIExecStart", pbx.now, CommandId=command_id, Command=text))
+        args = parse_args(text)
+        name = command_name(args)
+        if name is None:
+            reply, code, result = UNKNOWN_TEXT, "510", "Invalid or unknown command"
+        elif self.dead and name not in DEAD_OK:
+            reply, code = DEAD_TEXT, "511"
+            result = "Command Not Permitted on a dead channel or intercept routine"
+        else:
+            reply = await self.run_command(name, args)
+            code, result = "200", "Success"
+        self._now()
+        self._send(reply)
+        pbx.emit(
+            chan.event(
+                "AGIExecEnd", pbx.now, CommandId=command_id, Command=text,
+                ResultCode=code, Result=result,
+            )
+        )  # fmt: skip
+        if self.dead and not self.hangup_sent:
+            self._send_hangup()
+
+    async def run_command(self, name: str, args: list[str]) -> str:
+        pbx, chan = self.pbx, self.call.chan
+        rest = args[len(name.split()) :]
+        if name in ("answer", "noop", "set context", "set extension", "set priority",
+                    "set music", "set autohangup", "tdd mode", "database get"):  # fmt: skip
+            return "200 result=0"
+        if name in ("verbose", "set callerid", "database put", "database del"):
+            return "200 result=1"
+        if name == "set variable":
+            if len(rest) != 2:
+                return "520 Invalid command syntax.  Proper usage not available."
+            self._now()
+            pbx.varset(chan, rest[0], rest[1])
+            return "200 result=1"
+        if name == "get variable":
+            value = self.lookup(rest[0]) if rest else None
+            return "200 result=0" if value is None else f"200 result=1 ({value})"
+        if name == "get full variable":
+            expr = rest[0] if rest else ""
+            return f"200 result=1 ({self.substitute(expr)})"
+        if name == "channel status":
+            if rest and rest[0] != chan.name:
+                other = pbx.channels.get(rest[0])
+                return f"200 result={other.state}" if other else "200 result=-1"
+            return f"200 result={chan.state}"
+        if name == "hangup":
+            if rest and rest[0] != chan.name:
+                return "200 result=1" if pbx.hangup_by_name(rest[0], 16) else "200 result=-1"
+            self.call.hangup_requested = True
+            self.dead = True
+            return "200 result=1"
+        if name in ("stream file", "control stream file"):
+            return await self.stream(name, rest)
+        if name == "get data":
+            return await self.get_data(rest)
+        if name == "wait for digit":
+            return await self.wait_for_digit(rest)
+        if name.startswith("say "):
+            spoken = rest[0] if rest else ""
+            why = await self._wait(0.5 * max(1, len(spoken)))
+            return "200 result=-1" if why == "hangup" else "200 result=0"
+        if name == "exec":
+            if self.dead:
+                return "200 result=-1"
+            why = await self._wait(2.0 if rest and rest[0].lower() == "playback" else 0.0)
+            return "200 result=-1" if why == "hangup" else "200 result=0"
+        if name == "record file":
+            return "200 result=0 (timeout) endpos=0"
+        return "200 result=0"
+
+    async def stream(self, name: str, rest: list[str]) -> str:
+        filename = rest[0] if rest else ""
+        escape = rest[1] if len(rest) > 1 else ""
+        length = prompt_seconds(filename)
+        started = self._now()
+        while True:
+            if self.digits and self.digits[0] in escape:
+                key = self.digits.pop(0)
+                pos = int((self._now() - started) * SAMPLES_PER_S)
+                return f"200 result={ord(key)}" + (
+                    "" if name.startswith("control") else f" endpos={pos}"
+                )
+            elapsed = self._now() - started
+            why = await self._wait(max(0.0, length - elapsed))
+            if why == "hangup":
+                pos = int((self._now() - started) * SAMPLES_PER_S)
+                return "200 result=-1" + ("" if name.startswith("control") else f" endpos={pos}")
+            if why == "time":
+                end = int(length * SAMPLES_PER_S)
+                return "200 result=0" + ("" if name.startswith("control") else f" endpos={end}")
+            if self.digits and self.digits[0] not in escape:
+                self.digits.pop(0)  # a key that does not interrupt this prompt is lost
+
+    def planned_keys(self) -> str:
+        """What the simulated caller types at the first menu prompt."""
+        if self.menu_asked:
+            return ""
+        self.menu_asked = True
+        return self.call.plan.menu_digit
+
+    async def get_data(self, rest: list[str]) -> str:
+        filename = rest[0] if rest else ""
+        timeout = (int(rest[1]) if len(rest) > 1 and rest[1].lstrip("-").isdigit() else 0) / 1000
+        timeout = timeout if timeout > 0 else 5.0
+        max_digits = int(rest[2]) if len(rest) > 2 and rest[2].isdigit() else 1024
+        planned = list(self.planned_keys())
+        typed = ""
+        why = await self._wait(prompt_seconds(filename) if not self.digits else 0.0)
+        while why != "hangup":
+            if self.digits:
+                key = self.digits.pop(0)
+            elif planned:
+                why = await self._wait(KEY_GAP_S)
+                if why != "time":
+                    continue
+                key = planned.pop(0)
+                self._now()
+                self.pbx.dtmf(self.call.chan, key)
+                self.call.truth.dtmf += key
+            else:
+                why = await self._wait(timeout)
+                if why == "time":
+                    return f"200 result={typed} (timeout)"
+                continue
+            if key == "#":
+                return f"200 result={typed}"
+            typed += key
+            if len(typed) >= max_digits:
+                return f"200 result={typed}"
+        return "200 result=-1"
+
+    async def wait_for_digit(self, rest: list[str]) -> str:
+        timeout_ms = int(rest[0]) if rest and rest[0].lstrip("-").isdigit() else -1
+        timeout = timeout_ms / 1000 if timeout_ms > 0 else 30.0
+        planned = self.planned_keys()
+        if planned and not self.digits:
+            why = await self._wait(KEY_GAP_S)
+            if why == "hangup":
+                return "200 result=-1"
+            self._now()
+            self.pbx.dtmf(self.call.chan, planned[0])
+            self.call.truth.dtmf += planned[0]
+            return f"200 result={ord(planned[0])}"
+        if not self.digits:
+            why = await self._wait(timeout)
+            if why == "hangup":
+                return "200 result=-1"
+        if self.digits:
+            return f"200 result={ord(self.digits.pop(0))}"
+        return "200 result=0"
+
+    # -- channel variables ------------------------------------------------------------
+    def lookup(self, name: str) -> str | None:
+        chan = self.call.chan
+        builtins = {
+            "CHANNEL": chan.name,
+            "UNIQUEID": chan.uniqueid,
+            "EXTEN": chan.exten,
+            "CONTEXT": chan.context,
+            "PRIORITY": str(chan.priority),
+            "CALLERID(num)": chan.caller_num,
+            "CALLERID(name)": chan.caller_name,
+            "CALLERID(all)": f'"{chan.caller_name}" <{chan.caller_num}>',
+            "CALLERID(dnid)": chan.exten,
+            "LINKEDID": chan.linkedid,
+            "CHANNEL(linkedid)": chan.linkedid,
+        }
+        if name in builtins:
+            return builtins[name]
+        return chan.variables.get(name)
+
+    def substitute(self, expr: str) -> str:
+        return re.sub(r"\$\{([^}]*)\}", lambda m: self.lookup(m.group(1)) or "", expr)

@@ -1,0 +1,136 @@
+"""Simulator settings: one dataclass with defaults that give a busy daytime hotline."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+DEFAULT_HOTLINES: dict[str, str] = {
+    "4008001000": "support",
+    "4008002000": "repair",
+    "4008003000": "complaint",
+}
+
+# Relative call volume per hour of day (local time); 1.0 is the peak hour.
+DEFAULT_CURVE: tuple[float, ...] = (
+    0.12, 0.08, 0.06, 0.05, 0.06, 0.10, 0.25, 0.55, 0.90, 1.00, 1.00, 0.95,
+    0.80, 0.85, 0.95, 1.00, 0.95, 0.85, 0.70, 0.60, 0.50, 0.40, 0.30, 0.20,
+)  # fmt: skip
+
+
+@dataclass
+class Member:
+    """A queue member: ``interface`` like ``PJSIP/1001``, ``name`` like ``Agent 1001``."""
+
+    interface: str
+    name: str
+    penalty: int = 0
+    dynamic: bool = False  # static members (queues.conf) cannot be removed with QueueRemove
+
+    @property
+    def extension(self) -> str:
+        return self.interface.split("/", 1)[-1]
+
+
+@dataclass
+class QueueConfig:
+    name: str
+    members: list[Member] = field(default_factory=list)
+    strategy: str = "leastrecent"
+    ring_timeout: float = 15.0  # seconds an agent rings before RINGNOANSWER
+    retry: float = 5.0  # pause before ringing the next member
+    max_wait: float = 120.0  # Queue(name,,,,120): then EXITWITHTIMEOUT and voicemail
+    wrapuptime: int = 5
+    servicelevel: int = 20
+    weight: int = 0
+
+
+def agents(first: int, count: int) -> list[Member]:
+    return [Member(f"PJSIP/{ext}", f"Agent {ext}") for ext in range(first, first + count)]
+
+
+def default_queues(agent_count: int = 12) -> list[QueueConfig]:
+    """Three queues over ``agent_count`` agents; the first agents also help in ``repair``."""
+    staff = agents(1001, max(1, agent_count))
+    support_n = max(1, (agent_count * 2) // 3)
+    support = staff[:support_n]
+    rest = staff[support_n:] or staff[-1:]
+    return [
+        QueueConfig("support", list(support)),
+        QueueConfig("repair", list(rest) + list(support[:2])),
+        QueueConfig("complaint", list(rest)),
+    ]
+
+
+@dataclass
+class TrafficParams:
+    peak_calls_per_hour: float = 400.0
+    hourly_curve: tuple[float, ...] = DEFAULT_CURVE
+    hotline_weights: tuple[float, ...] = (0.6, 0.25, 0.15)
+    # Menu digit -> probability; "" is "no key pressed" (hotline's own queue).
+    menu_choices: dict[str, float] = field(
+        default_factory=lambda: {"1": 0.45, "2": 0.25, "3": 0.1, "": 0.2}
+    )
+    ivr_hangup_prob: float = 0.05  # caller gives up in the menu
+    ivr_seconds: tuple[float, float] = (4.0, 12.0)  # time in the menu, uniform
+    patience_mean_s: float = 90.0  # exponential; short abandons happen
+    handle_median_s: float = 150.0  # lognormal talk time
+    handle_sigma: float = 0.6
+    answer_delay_s: tuple[float, float] = (1.0, 6.0)  # agent pick-up delay, uniform
+    no_answer_prob: float = 0.08  # an agent lets it ring out
+    agent_hangup_prob: float = 0.45  # who ends the talk: agent (else caller)
+    voicemail_seconds: tuple[float, float] = (0.0, 30.0)  # message length after the beep
+
+
+@dataclass
+class AgiTarget:
+    host: str
+    port: int
+    script: str = "hotline"
+
+
+@dataclass
+class SimConfig:
+    host: str = "127.0.0.1"
+    ami_port: int = 0  # 0: an ephemeral port; read PbxSimulator.ami_port after start()
+    username: str = "callcenter"
+    secret: str = "callcenter"
+    seed: int = 1
+    speed: float = 1.0  # virtual seconds per real second
+    lines: int = 90
+    queues: list[QueueConfig] = field(default_factory=default_queues)
+    hotlines: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_HOTLINES))
+    menu_routes: dict[str, str] = field(
+        default_factory=lambda: {"1": "support", "2": "repair", "3": "complaint"}
+    )
+    default_queue: str = "support"
+    traffic: TrafficParams = field(default_factory=TrafficParams)
+    records_dir: Path | str = Path("var/sim")
+    agi_target: AgiTarget | None = None
+    recorded_fraction: float = 0.2
+    start_epoch: float | None = None  # None: now
+    timezone: str = "Asia/Shanghai"
+    short_abandon_s: float = 5.0
+    ami_version: str = "11.0.0"  # Asterisk 22 announces "Asterisk Call Manager/11.0.0"
+    asterisk_version: str = "22.10.1"
+    caller_context: str = "from-pstn"
+    agent_context: str = "agents"
+    trunk: str = "trunk"
+    voicemail_box: str = "100@default"
+    cdr_congestion: bool = False  # cdr.conf congestion=no: blocked calls are FAILED
+    log_membername_as_agent: bool = False  # queues.conf default
+    login_failure_delay: float = 1.0  # manager.c sleeps 1 s before "Authentication failed"
+    pbx_name: str = "sim"
+
+
+def daytime_start(
+    timezone: str = "Asia/Shanghai", hour: int = 9, now: float | None = None
+) -> float:
+    """Epoch of ``hour``:00 today in ``timezone``: a start_epoch inside the busy part of
+    the default curve (at 03:00 the default traffic is a trickle)."""
+    tz = ZoneInfo(timezone)
+    today = datetime.fromtimestamp(time.time() if now is None else now, tz)
+    return today.replace(hour=hour, minute=0, second=0, microsecond=0).timestamp()

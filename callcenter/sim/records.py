@@ -1,0 +1,108 @@
+"""Asterisk's durable records, written the way Asterisk writes them.
+
+- ``queue_log`` (main/logger.c ``ast_queue_log``): ``time|callid|queue|agent|event|data``
+  with ``time`` the integer epoch and ``data`` the event's own ``|``-separated fields.
+- ``Master.csv`` (cdr/cdr_csv.c with loguniqueid and loguserfield on): strings quoted with
+  inner quotes doubled, dates quoted ``YYYY-MM-DD HH:MM:SS`` in local time (an unset date
+  is an empty unquoted field), integers bare; then a quoted ``linkedid`` column.
+Each line is flushed as it is written: these files are the recovery source after an AMI cut.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TextIO
+from zoneinfo import ZoneInfo
+
+
+@dataclass(frozen=True, slots=True)
+class CdrRow:
+    accountcode: str
+    src: str
+    dst: str
+    dcontext: str
+    clid: str
+    channel: str
+    dstchannel: str
+    lastapp: str
+    lastdata: str
+    start: float
+    answer: float | None
+    end: float
+    disposition: str
+    amaflags: str
+    uniqueid: str
+    userfield: str
+    linkedid: str
+
+    @property
+    def duration(self) -> int:
+        return int((self.end - self.start) * 1000) // 1000
+
+    @property
+    def billsec(self) -> int:
+        if self.answer is None:
+            return 0
+        return int((self.end - self.answer) * 1000) // 1000
+
+
+def csv_string(value: str) -> str:
+    return '"' + value.replace('"', '""') + '"'
+
+
+class Records:
+    """Writes both files under ``directory``; ``close()`` when done."""
+
+    def __init__(self, directory: Path | str, timezone: str) -> None:
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.tz = ZoneInfo(timezone)
+        self.queue_log_path = self.directory / "queue_log"
+        self.cdr_path = self.directory / "Master.csv"
+        self._qlog: TextIO = open(self.queue_log_path, "a", encoding="utf-8")  # noqa: SIM115
+        self._cdr: TextIO = open(self.cdr_path, "a", encoding="utf-8", newline="")  # noqa: SIM115
+
+    def local(self, when: float) -> str:
+        return datetime.fromtimestamp(int(when), self.tz).strftime("%Y-%m-%d %H:%M:%S")
+
+    def queue_log(
+        self, when: float, callid: str, queue: str, agent: str, event: str, *data: object
+    ) -> None:
+        line = f"{int(when)}|{callid}|{queue}|{agent}|{event}|{'|'.join(str(d) for d in data)}\n"
+        self._qlog.write(line)
+        self._qlog.flush()
+
+    def cdr_line(self, row: CdrRow) -> str:
+        parts = [
+            csv_string(row.accountcode),
+            csv_string(row.src),
+            csv_string(row.dst),
+            csv_string(row.dcontext),
+            csv_string(row.clid),
+            csv_string(row.channel),
+            csv_string(row.dstchannel),
+            csv_string(row.lastapp),
+            csv_string(row.lastdata),
+            csv_string(self.local(row.start)),
+            csv_string(self.local(row.answer)) if row.answer is not None else "",
+            csv_string(self.local(row.end)),
+            str(row.duration),
+            str(row.billsec),
+            csv_string(row.disposition),
+            csv_string(row.amaflags),
+            csv_string(row.uniqueid),
+            csv_string(row.userfield),
+            csv_string(row.linkedid),
+        ]
+        return ",".join(parts) + "\n"
+
+    def cdr(self, row: CdrRow) -> None:
+        self._cdr.write(self.cdr_line(row))
+        self._cdr.flush()
+
+    def close(self) -> None:
+        for handle in (self._qlog, self._cdr):
+            if not handle.closed:
+                handle.close()
