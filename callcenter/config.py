@@ -272,7 +272,7 @@ def load_settings(
     for key, value in sorted(env.items()):
         if not key.startswith(ENV_PREFIX) or key == "CALLCENTER_CONFIG":
             continue
-        if key in _NON_SETTING_VARIABLES:
+        if key in _NON_SETTING_VARIABLES or key.startswith("CALLCENTER_TEST_"):
             continue
         dotted = key[len(ENV_PREFIX) :].lower().replace("__", ".")
         _set_path(raw, dotted.split("."), _parse_env_value(key, value))
@@ -281,7 +281,8 @@ def load_settings(
     return settings
 
 
-_NON_SETTING_VARIABLES = frozenset({"CALLCENTER_REQUIRE_SERVICES", "CALLCENTER_TEST_PG_URL"})
+# Variables of the test suite and CI, not settings.
+_NON_SETTING_VARIABLES = frozenset({"CALLCENTER_REQUIRE_SERVICES"})
 
 
 def _read_yaml(path: Path) -> tuple[dict[str, Any], dict[str, int]]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+import zoneinfo
+from datetime import datetime
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TextIO
@@ -73,8 +75,6 @@ class Service:
     def _build_link(self, pbx: PbxSettings) -> PbxLink:
         zone = self.settings.zone
         if pbx.timezone:
-            import zoneinfo
-
             zone = zoneinfo.ZoneInfo(pbx.timezone)
 
         async def load_offsets() -> Offsets:
@@ -113,7 +113,7 @@ class Service:
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
         if self.settings.logging.call_lines and record.kind == "inbound":
-            self._call_lines.write(format_call_line(record) + "\n")
+            self._call_lines.write(format_call_line(record, self.settings.zone) + "\n")
             self._call_lines.flush()
 
     # --- lifecycle --------------------------------------------------------------------------
@@ -156,9 +156,11 @@ class Service:
         return parts
 
 
-def format_call_line(record: CallRecord) -> str:
+def format_call_line(record: CallRecord, zone: zoneinfo.ZoneInfo) -> str:
     """One readable line per finished call (the caller's number masked)."""
+    started = datetime.fromtimestamp(record.started_at, zone).strftime("%H:%M:%S")
     parts = [
+        started,
         f"call {record.call_id}",
         f"line {record.hotline or '-'}",
         f"from {mask_number(record.caller_number) if record.caller_number else 'unknown'}",

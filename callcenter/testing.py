@@ -1,4 +1,5 @@
-"""Helpers for tests of code built on callcenter: replay recorded AMI traffic.
+"""Helpers for tests of code built on callcenter: replay recorded AMI traffic, run the
+PBX simulator.
 
 A transcript is the capture format of ``tests/data/*.txt``: AMI blocks exactly as received,
 one blank line between blocks. Lines starting with ``### `` are comments (direction
@@ -11,16 +12,26 @@ markers, the banner) and a bare ``Asterisk Call Manager/...`` banner line is ski
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from callcenter.calls.records import CallRecord
 from callcenter.calls.tracker import CallTracker
 from callcenter.events import Event
+from callcenter.sim import PbxSimulator, SimConfig, daytime_start
 from callcenter.telephony.ami_events import translate
 
-__all__ = ["load_transcript", "parse_transcript", "replay", "track"]
+__all__ = [
+    "load_transcript",
+    "parse_transcript",
+    "replay",
+    "running_simulator",
+    "simulator_fixture",
+    "track",
+]
 
 _BANNER = "Asterisk Call Manager/"
 
@@ -156,6 +167,36 @@ def durable_lines(
 
 
 # --- simulator fixture ----------------------------------------------------------------------
-# The PBX simulator fixture (a running callcenter.sim AMI server plus its FastAGI client,
-# started and stopped around a test) is added here by the lead once callcenter.sim lands.
-# ---------------------------------------------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def running_simulator(
+    records_dir: str | os.PathLike[str], **config: Any
+) -> AsyncIterator[PbxSimulator]:
+    """A PBX simulator listening on an ephemeral 127.0.0.1 port for the duration of a block.
+
+    ``config`` overrides ``SimConfig`` fields (seed, speed, queues, agi_target...). The
+    simulator starts at 09:00 local time so the default traffic curve is busy.
+    """
+    settings = SimConfig(records_dir=str(records_dir), ami_port=0, **config)
+    if settings.start_epoch is None:
+        settings.start_epoch = daytime_start(settings.timezone)
+    simulator = PbxSimulator(settings)
+    await simulator.start()
+    try:
+        yield simulator
+    finally:
+        await simulator.stop()
+
+
+def simulator_fixture(**config: Any) -> Any:
+    """A pytest fixture factory: ``pbx = simulator_fixture(seed=3)`` in a conftest gives
+    tests a running ``PbxSimulator`` whose records live in the test's tmp_path."""
+    import pytest
+
+    @pytest.fixture
+    async def _fixture(tmp_path: Path) -> AsyncIterator[PbxSimulator]:
+        async with running_simulator(tmp_path / "pbx", **config) as simulator:
+            yield simulator
+
+    return _fixture

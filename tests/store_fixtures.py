@@ -19,8 +19,9 @@ from psycopg import sql
 from callcenter.calls.records import CallRecord, Leg, Outcome
 
 REQUIRE_SERVICES_ENV = "CALLCENTER_REQUIRE_SERVICES"
-PG_HOST = "127.0.0.1"
-PG_PORT = 5432
+# CALLCENTER_TEST_PG_HOST / _PORT point the tests elsewhere (a dead port shows the skips).
+PG_HOST = os.environ.get("CALLCENTER_TEST_PG_HOST", "127.0.0.1")
+PG_PORT = int(os.environ.get("CALLCENTER_TEST_PG_PORT", "5432"))
 PG_DB = "test"
 PG_USER = "postgres"
 

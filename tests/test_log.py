@@ -49,3 +49,28 @@ def test_uniqueids_are_not_taken_for_phone_numbers() -> None:
 def test_mask_number_keeps_last_four() -> None:
     assert mask_number("13800138000") == "***8000"
     assert mask_number("1001") == "1001"
+
+
+def test_call_line_is_readable_and_masks_the_caller() -> None:
+    from zoneinfo import ZoneInfo
+
+    from callcenter.calls.records import CallRecord
+    from callcenter.service import format_call_line
+
+    record = CallRecord(
+        pbx="main",
+        call_id="1795741244.5",
+        hotline="4008001000",
+        caller_number="16888611783",
+        started_at=1795741244.1,
+        queue="repair",
+        outcome="answered",
+        wait_s=4.7,
+        agent="Agent 1017",
+        talk_s=50.0,
+    )
+    line = format_call_line(record, ZoneInfo("Asia/Shanghai"))
+    assert "16888611783" not in line
+    assert "***1783" in line
+    assert "answered" in line and "agent Agent 1017" in line and "wait 5s" in line
+    assert line.startswith("09:")  # 1795741244 is 09:00:44 in Shanghai

@@ -526,3 +526,67 @@ def test_any_order_never_raises(events: list[Event]) -> None:
     for event in events:
         tracker.apply(event)
     tracker.open_calls()
+
+
+def test_a_call_first_seen_in_durable_lines_during_a_resync_stays_open() -> None:
+    """A call that began after the snapshot shows up only in queue_log during the resync:
+    it is alive, so ResyncCompleted must not close it; its live events finish it later."""
+    from callcenter.events import (
+        ChannelCreated,
+        ChannelHungUp,
+        LinkUp,
+        QueueJoined,
+        ResyncCompleted,
+    )
+
+    tracker = CallTracker()
+    old = ChannelCreated(
+        pbx="p",
+        call_id="100.1",
+        channel_id="100.1",
+        at=100.0,
+        channel="PJSIP/trunk-1",
+        context="from-pstn",
+        exten="4008001000",
+    )
+    assert tracker.apply(old) == []
+    tracker.apply(LinkUp(pbx="p", call_id="", at=150.0, reconnect=True))
+    # During the resync: queue_log knows a call the link never saw.
+    tracker.apply(
+        QueueJoined(
+            pbx="p",
+            call_id="160.5",
+            channel_id="160.5",
+            at=160.0,
+            queue="support",
+            source="queue_log",
+        )
+    )
+    closed = tracker.apply(ResyncCompleted(pbx="p", call_id="", at=155.0, live_channel_ids=()))
+    assert [r.call_id for r in closed] == ["100.1"]  # known before, not alive: ended unseen
+    assert [r.call_id for r in tracker.open_calls()] == ["160.5"]
+    # Its live events arrive after the resync and finish it.
+    tracker.apply(
+        ChannelCreated(
+            pbx="p",
+            call_id="160.5",
+            channel_id="160.5",
+            at=159.0,
+            channel="PJSIP/trunk-2",
+            context="from-pstn",
+            exten="4008002000",
+        )
+    )
+    done = tracker.apply(
+        ChannelHungUp(
+            pbx="p",
+            call_id="160.5",
+            channel_id="160.5",
+            at=170.0,
+            channel="PJSIP/trunk-2",
+            cause=16,
+        )
+    )
+    assert [(r.call_id, r.outcome, r.hotline) for r in done] == [
+        ("160.5", "abandoned", "4008002000")
+    ]
