@@ -6,9 +6,9 @@ import asyncio
 import sys
 import time
 import zoneinfo
-from datetime import datetime
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TextIO
 
 import structlog
