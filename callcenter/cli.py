@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib
+import importlib.util
 import signal
 import sys
 from collections.abc import Sequence
@@ -15,6 +17,16 @@ from callcenter.config import ConfigError, Settings, load_settings, redact_url
 from callcenter.log import configure_logging
 
 log = structlog.get_logger(__name__)
+
+# Each feature adds its own commands: a module with ``register(subparsers)``, whose
+# commands read ``args.config`` (None: the default settings file).
+FEATURE_COMMANDS = (
+    "callcenter.ivr.cli",
+    "callcenter.routing.cli",
+    "callcenter.cti.cli",
+    "callcenter.recordings.cli",
+    "callcenter.metrics.cli",
+)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -89,6 +101,13 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _feature_present(module_name: str) -> bool:
+    try:
+        return importlib.util.find_spec(module_name) is not None
+    except ModuleNotFoundError:  # the feature's package is not there at all
+        return False
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="callcenter", description="Call-center telephony integration service for Asterisk."
@@ -135,6 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(func=cmd_config_check)
     for sub in (run, demo, db_upgrade, check):
         sub.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    for module_name in FEATURE_COMMANDS:
+        if _feature_present(module_name):
+            importlib.import_module(module_name).register(commands)
     return parser
 
 

@@ -8,8 +8,8 @@ migrations shipped in the package, `CallStore` is the synchronous repository and
 from callcenter.store.calls import CallStore
 from callcenter.store.db import (
     create_engine_for,
-    current_revision,
-    head_revision,
+    current_revisions,
+    head_revisions,
     normalize_url,
     upgrade,
 )
@@ -19,8 +19,8 @@ __all__ = [
     "CallStore",
     "CallWriter",
     "create_engine_for",
-    "current_revision",
-    "head_revision",
+    "current_revisions",
+    "head_revisions",
     "normalize_url",
     "upgrade",
 ]

@@ -88,10 +88,11 @@ def alembic_config() -> Config:
     return config
 
 
-def upgrade(target: str | URL | Engine, revision: str = "head") -> None:
+def upgrade(target: str | URL | Engine, revision: str = "heads") -> None:
     """Bring the database at `target` (a URL or an engine) up to `revision`.
 
-    Running it again on an up-to-date database changes nothing.
+    Each feature's tables are a branch of their own off the initial revision, so the
+    default brings every branch to its head. Running it again changes nothing.
     """
     engine = target if isinstance(target, Engine) else create_engine_for(target)
     try:
@@ -104,12 +105,12 @@ def upgrade(target: str | URL | Engine, revision: str = "head") -> None:
             engine.dispose()
 
 
-def current_revision(engine: Engine) -> str | None:
-    """The revision the database is at, or None for an empty database."""
+def current_revisions(engine: Engine) -> frozenset[str]:
+    """The revisions (one per branch) the database is at; empty for an empty database."""
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        return frozenset(MigrationContext.configure(connection).get_current_heads())
 
 
-def head_revision() -> str | None:
-    """The newest revision shipped with this package."""
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+def head_revisions() -> frozenset[str]:
+    """The newest revision of every branch shipped with this package."""
+    return frozenset(ScriptDirectory.from_config(alembic_config()).get_heads())

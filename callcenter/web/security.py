@@ -1,0 +1,59 @@
+"""Who is asking: the signed-in user on a request, and role checks for handlers.
+
+The sign-in middleware puts a ``User`` on ``request["user"]``; handlers declare the roles
+they admit with ``@require_roles(...)``. A request without a user gets 401, a user whose
+role is not admitted gets 403.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from aiohttp import web
+
+Role = Literal["agent", "supervisor", "admin"]
+ROLES: tuple[Role, ...] = ("agent", "supervisor", "admin")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    login: str
+    role: Role
+    display_name: str = ""
+    agent: str = ""  # the queue member name this user answers calls as ("Agent 1001")
+    interface: str = ""  # their seat, e.g. PJSIP/1001
+
+    def can(self, *roles: Role) -> bool:
+        return self.role in roles
+
+
+def current_user(request: web.Request) -> User | None:
+    user = request.get("user")
+    return user if isinstance(user, User) else None
+
+
+def require_roles(*roles: Role) -> Callable[[Handler], Handler]:
+    def decorate(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        async def guarded(request: web.Request) -> web.StreamResponse:
+            user = current_user(request)
+            if user is None:
+                raise web.HTTPUnauthorized(
+                    text='{"error": "sign in first"}', content_type="application/json"
+                )
+            if not user.can(*roles):
+                raise web.HTTPForbidden(
+                    text='{"error": "your role may not do this"}', content_type="application/json"
+                )
+            return await handler(request)
+
+        guarded.allowed_roles = roles  # type: ignore[attr-defined]
+        return guarded
+
+    return decorate
