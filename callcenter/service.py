@@ -62,6 +62,11 @@ class Service:
         )
         self.trackers: dict[str, CallTracker] = {}
         self.links: dict[str, PbxLink] = {}
+        # Features that follow the live picture (screen-pops, live counters, recordings)
+        # subscribe here; each is called in event order, and a failure is logged and
+        # never reaches the link or the other listeners.
+        self.event_listeners: list[Callable[[Event], None]] = []
+        self.record_listeners: list[Callable[[CallRecord], None]] = []
         self._pending: set[asyncio.Task[None]] = set()
         self._runner: web.AppRunner | None = None
         self.web_port: int | None = None
@@ -101,6 +106,11 @@ class Service:
         self.counters.events += 1
         for record in tracker.apply(event):
             self._on_finished(record)
+        for listener in self.event_listeners:
+            try:
+                listener(event)
+            except Exception:
+                log.exception("event listener failed", listener=repr(listener), kind=event.kind)
 
     def _on_finished(self, record: CallRecord) -> None:
         self.counters.finished += 1
@@ -112,6 +122,11 @@ class Service:
         task = asyncio.get_running_loop().create_task(self.writer.submit(record))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
+        for listener in self.record_listeners:
+            try:
+                listener(record)
+            except Exception:
+                log.exception("record listener failed", listener=repr(listener))
         if self.settings.logging.call_lines and record.kind == "inbound":
             self._call_lines.write(format_call_line(record, self.settings.zone) + "\n")
             self._call_lines.flush()

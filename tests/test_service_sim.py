@@ -1,6 +1,7 @@
 """The service against the PBX simulator over real TCP: every call recorded, exactly once,
 matching the simulator's queue_log, CDR and its own account of each call."""
 
+import asyncio
 import dataclasses
 from pathlib import Path
 
@@ -72,3 +73,47 @@ async def test_same_seed_same_outcomes(tmp_path: Path, seed: int) -> None:
     )
     keys = ("generated", "recorded", "answered", "abandoned", "ivr_only", "voicemail", "blocked")
     assert {k: first[k] for k in keys} == {k: second[k] for k in keys}
+
+
+async def test_a_failing_listener_costs_nothing_to_the_others(tmp_path: Path) -> None:
+    from callcenter.service import Service
+    from callcenter.testing import running_simulator
+
+    async with running_simulator(tmp_path / "pbx", seed=4, speed=500, secret="s") as pbx:
+        settings = dataclasses.replace(
+            demo_settings(tmp_path),
+            pbxes=[
+                PbxSettings(
+                    name="main",
+                    ami=AmiSettings(port=pbx.ami_port, secret="s"),
+                    queue_log=str(pbx.queue_log_path),
+                    cdr_csv=str(pbx.cdr_path),
+                )
+            ],
+        )
+        settings = dataclasses.replace(
+            settings,
+            database=dataclasses.replace(settings.database, url=f"sqlite:///{tmp_path / 'cc.db'}"),
+        )
+        service = Service(settings, web_enabled=False)
+        seen: list[str] = []
+        finished: list[str] = []
+
+        def broken(_event: object) -> None:
+            raise RuntimeError("listener bug")
+
+        service.event_listeners += [broken, lambda event: seen.append(event.kind)]
+        service.record_listeners += [broken, lambda record: finished.append(record.call_id)]
+        await service.start()
+        try:
+            await pbx.run(6)
+            for _ in range(200):
+                if len(finished) >= 6:
+                    break
+                await asyncio.sleep(0.02)
+        finally:
+            await service.settle()
+            await service.stop()
+    assert "queue_joined" in seen
+    assert sorted(finished) == sorted(o.call_id for o in pbx.finished)
+    assert service.store.count_calls() == 6
