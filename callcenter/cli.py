@@ -49,6 +49,8 @@ async def _run_until_signalled(settings: Settings) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
+    with contextlib.suppress(NotImplementedError):
+        loop.add_signal_handler(signal.SIGHUP, service.reload)
     await service.start()
     try:
         await stop.wait()
@@ -75,6 +77,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         speed=args.speed,
         timeout_s=args.timeout,
         cuts=args.cuts,
+        plain=args.plain,
     )
     return asyncio.run(run_demo(settings, options))
 
@@ -137,6 +140,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--speed", type=float, default=None, help="simulated seconds per real second")
     demo.add_argument(
         "--cuts", type=int, default=0, help="cut the AMI link this many times during the run"
+    )
+    demo.add_argument(
+        "--plain",
+        action="store_true",
+        help="static queue members and the simulator's own menu (deterministic for a seed)",
     )
     demo.add_argument(
         "--timeout", type=float, default=600.0, help="give up after this many real seconds"

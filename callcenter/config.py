@@ -204,6 +204,228 @@ class LoggingSettings:
 
 
 @dataclass(frozen=True)
+class CtiSettings:
+    """Sign-in, sessions, screen-pops, work orders and their webhook (docs/cti.md)."""
+
+    # auto: the session cookie is Secure when the request came over HTTPS (or a proxy says so)
+    cookie_secure: Literal["auto", "always", "never"] = "auto"
+    session_lifetime_s: float = 12 * 3600.0  # absolute: one shift
+    session_idle_s: float = 2 * 3600.0  # signed out after this long without a request
+    login_max_failures: int = 5  # wrong passwords per login (or address) before a lockout
+    login_lockout_s: float = 300.0  # the first lockout; doubles each time, at most 1 h
+    default_area_code: str = ""  # for local numbers without one ("21" Shanghai); "" keeps them
+    allowed_origins: list[str] = field(default_factory=list)  # extra Origins (reverse proxies)
+    webhook_url: str = ""  # the business system's hand-off; "" sends nothing
+    webhook_secret: str = ""  # HMAC-SHA256 key for X-Callcenter-Signature; never logged
+    webhook_max_attempts: int = 8
+    wrapup_s: float = 30.0  # after hangup, time for the disposition before the pop clears
+    originate_context: str = "from-internal"  # dialplan context of click-to-call and callbacks
+
+    def __repr__(self) -> str:
+        return (
+            f"CtiSettings(cookie_secure={self.cookie_secure!r}, "
+            f"session_lifetime_s={self.session_lifetime_s}, webhook_url={self.webhook_url!r})"
+        )
+
+    def check(self) -> dict[str, str]:
+        problems = {}
+        for name in ("session_lifetime_s", "session_idle_s", "login_lockout_s"):
+            if getattr(self, name) <= 0:
+                problems[name] = f"must be positive, got {getattr(self, name)}"
+        if self.login_max_failures < 1:
+            problems["login_max_failures"] = f"must be at least 1, got {self.login_max_failures}"
+        if self.default_area_code and not (
+            self.default_area_code.isdigit() and 2 <= len(self.default_area_code) <= 3
+        ):
+            problems["default_area_code"] = (
+                f"must be 2-3 digits without the leading 0, got {self.default_area_code!r}"
+            )
+        if self.webhook_url and not self.webhook_url.startswith(("http://", "https://")):
+            problems["webhook_url"] = "must start with http:// or https://"
+        if self.webhook_url and not self.webhook_secret:
+            problems["webhook_secret"] = "must be set when webhook_url is (it signs every call)"
+        if self.webhook_max_attempts < 1:
+            problems["webhook_max_attempts"] = "must be at least 1"
+        if self.wrapup_s < 0:
+            problems["wrapup_s"] = f"must not be negative, got {self.wrapup_s}"
+        return problems
+
+
+@dataclass(frozen=True)
+class QaCriterion:
+    """One thing a supervisor scores a recorded call on (质检项)."""
+
+    key: str = ""
+    name_zh: str = ""
+    name_en: str = ""
+    max_points: int = 10
+
+    def check(self) -> dict[str, str]:
+        problems = {}
+        if not self.key or not self.key.replace("_", "").isalnum():
+            problems["key"] = f"must be letters, digits or '_', got {self.key!r}"
+        if not 1 <= self.max_points <= 100:
+            problems["max_points"] = f"must be between 1 and 100, got {self.max_points}"
+        return problems
+
+
+def _default_qa_criteria() -> list[QaCriterion]:
+    return [
+        QaCriterion("greeting", "开场问候", "Greeting", 10),
+        QaCriterion("accuracy", "信息准确", "Accuracy", 10),
+        QaCriterion("courtesy", "服务礼貌", "Courtesy", 10),
+        QaCriterion("resolution", "问题解决", "Resolution", 10),
+    ]
+
+
+@dataclass(frozen=True)
+class RecordingsSettings:
+    """Call recordings: where MixMonitor writes, playback links, retention, QA criteria."""
+
+    root: str = ""  # empty: the top-level recordings_dir
+    cache_dir: str = "var/recordings-cache"  # transcoded copies for the browser
+    link_secret: str = ""  # signs playback links; empty: a random one per process
+    link_lifetime_s: float = 300.0
+    default_retention_days: int = 365  # 0: keep forever
+    retention_days: dict[str, int] = field(default_factory=dict)  # queue -> days
+    late_grace_s: float = 600.0  # a recorded call without a file is an orphan after this
+    watch_interval_s: float = 5.0
+    settle_s: float = 2.0  # a file changed more recently may still be being written
+    qa_criteria: list[QaCriterion] = field(default_factory=_default_qa_criteria)
+
+    def __repr__(self) -> str:  # the link secret never reaches a log line
+        return f"RecordingsSettings(root={self.root!r}, cache_dir={self.cache_dir!r})"
+
+    def check(self) -> dict[str, str]:
+        problems = {}
+        if self.link_secret and len(self.link_secret) < 16:
+            problems["link_secret"] = "must be at least 16 characters (or empty for a random one)"
+        for name in ("link_lifetime_s", "watch_interval_s"):
+            if getattr(self, name) <= 0:
+                problems[name] = f"must be positive, got {getattr(self, name)}"
+        for name in ("late_grace_s", "settle_s"):
+            if getattr(self, name) < 0:
+                problems[name] = f"must not be negative, got {getattr(self, name)}"
+        if self.default_retention_days < 0:
+            problems["default_retention_days"] = "must not be negative (0 keeps forever)"
+        for queue, days in self.retention_days.items():
+            if days < 0:
+                problems[f"retention_days.{queue}"] = "must not be negative (0 keeps forever)"
+        keys = [c.key for c in self.qa_criteria]
+        if len(set(keys)) != len(keys):
+            problems["qa_criteria"] = f"criterion keys must be unique, got {keys}"
+        return problems
+
+
+@dataclass(frozen=True)
+class StaffingMinimum:
+    """At least ``seats`` rostered / logged in during ``window`` (HH:MM-HH:MM, local)."""
+
+    name: str = "peak"
+    window: str = "09:00-18:00"
+    seats: int = 8
+    teams: list[str] = field(default_factory=list)  # empty: every team counts
+    days: str = "all"  # all, weekdays, weekends, holidays, workdays
+
+    def check(self) -> dict[str, str]:
+        from callcenter.routing.staffing import MinimumRule
+
+        try:
+            MinimumRule.parse(self.name, self.window, self.seats, self.teams, self.days)
+        except ValueError as exc:
+            return {"window": str(exc)}
+        return {}
+
+
+def _default_minimums() -> list[StaffingMinimum]:
+    return [
+        StaffingMinimum("peak", "09:00-18:00", 8, ["hotline"]),
+        StaffingMinimum("night", "21:00-08:00", 2, ["hotline"]),
+    ]
+
+
+@dataclass(frozen=True)
+class RoutingSettings:
+    """Seats, shifts, rosters and routing (docs/routing.md)."""
+
+    shifts_file: str = "config/shifts.yaml"
+    roster_file: str = "config/roster.yaml"
+    agents_file: str = "config/agents.yaml"
+    wrapup_s: float = 15.0
+    general_queue: str = "support"
+    housekeeper_ring_s: float = 20.0
+    zone_max_wait_s: float = 60.0
+    max_wait_s: float = 120.0
+    vip_priority: int = 10
+    voicemail_box: str = "100@default"
+    minimums: list[StaffingMinimum] = field(default_factory=_default_minimums)
+    resync_interval_s: float = 300.0  # membership sync also runs this often between edges
+    staffing_check_interval_s: float = 30.0
+    alert_webhook_url: str = ""  # empty: no webhook
+    alert_webhook_secret: str = ""  # HMAC-SHA256 key; never logged
+
+    def __repr__(self) -> str:
+        return f"RoutingSettings(roster_file={self.roster_file!r}, webhook={bool(self.alert_webhook_url)})"
+
+    def check(self) -> dict[str, str]:
+        problems = {}
+        for name in ("wrapup_s", "housekeeper_ring_s", "zone_max_wait_s", "max_wait_s"):
+            if getattr(self, name) < 0:
+                problems[name] = f"must not be negative, got {getattr(self, name)}"
+        for name in ("resync_interval_s", "staffing_check_interval_s"):
+            if getattr(self, name) <= 0:
+                problems[name] = f"must be positive, got {getattr(self, name)}"
+        if self.alert_webhook_url and not self.alert_webhook_url.startswith(
+            ("http://", "https://")
+        ):
+            problems["alert_webhook_url"] = "must start with http:// or https://"
+        names = [m.name for m in self.minimums]
+        if len(set(names)) != len(names):
+            problems["minimums"] = f"rule names must be unique, got {names}"
+        return problems
+
+
+@dataclass(frozen=True)
+class IvrSettings:
+    """IVR flows (``ivr_dir``) as served over FastAGI."""
+
+    queues: list[str] = field(default_factory=lambda: ["support", "repair", "complaint"])
+    prompts_dir: str = "ivr_flows/prompts"
+    sound_prefix: str = "callcenter"  # STREAM FILE callcenter/zh/welcome
+    check_audio: bool = False  # refuse flows whose prompt audio is missing
+    header_timeout_s: float = 5.0
+    lookup_timeout_s: float = 1.0
+    default_flow: str = "hotline"  # for a dialled number missing from ``hotlines``
+
+    def check(self) -> dict[str, str]:
+        problems = {}
+        for name in ("header_timeout_s", "lookup_timeout_s"):
+            if getattr(self, name) <= 0:
+                problems[name] = f"must be positive, got {getattr(self, name)}"
+        return problems
+
+
+@dataclass(frozen=True)
+class MetricsSettings:
+    """Reports, staffing and the wallboard (thresholds themselves are in ``targets``)."""
+
+    wrapup_s: float = 0.0  # after-call work added to each answered call's talk for AHT
+    high_lines_fraction: float = 0.8  # lines alert and "seconds high" at this share of capacity
+    patience_s: float = 0.0  # mean caller patience for Erlang A; 0: estimated from history
+    interval_min: int = 30  # default report and staffing interval (15, 30 or 60)
+
+    def check(self) -> dict[str, str]:
+        problems = {}
+        if self.wrapup_s < 0 or self.patience_s < 0:
+            problems["wrapup_s"] = "wrapup_s and patience_s must not be negative"
+        if not 0.0 < self.high_lines_fraction <= 1.0:
+            problems["high_lines_fraction"] = f"must be in (0, 1], got {self.high_lines_fraction}"
+        if self.interval_min not in (15, 30, 60):
+            problems["interval_min"] = f"must be 15, 30 or 60, got {self.interval_min}"
+        return problems
+
+
+@dataclass(frozen=True)
 class Settings:
     timezone: str = "Asia/Shanghai"
     targets: Targets = field(default_factory=Targets)
@@ -217,6 +439,11 @@ class Settings:
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     recordings_dir: str = "recordings"
     ivr_dir: str = "ivr_flows"
+    recordings: RecordingsSettings = field(default_factory=RecordingsSettings)
+    cti: CtiSettings = field(default_factory=CtiSettings)
+    routing: RoutingSettings = field(default_factory=RoutingSettings)
+    ivr: IvrSettings = field(default_factory=IvrSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
 
     def check(self) -> dict[str, str]:
         problems = _check_zone("timezone", self.timezone)

@@ -26,8 +26,18 @@ import structlog
 from callcenter.calls.reconcile import compare_with_durable, same_outcome
 from callcenter.calls.records import CallRecord
 from callcenter.config import PbxSettings, Settings
+from callcenter.recordings.maintenance import recordings_root
+from callcenter.routing.sync import ScaledClock
 from callcenter.service import Service
-from callcenter.sim import PbxSimulator, SimConfig, TrafficParams, daytime_start, default_queues
+from callcenter.sim import (
+    AgiTarget,
+    PbxSimulator,
+    QueueConfig,
+    SimConfig,
+    TrafficParams,
+    daytime_start,
+    default_queues,
+)
 from callcenter.sim.config import DEFAULT_HOTLINES
 from callcenter.sim.pbx import CallOutcome
 
@@ -42,6 +52,11 @@ class DemoOptions:
     speed: float | None = None
     timeout_s: float = 600.0
     cuts: int = 0
+    plain: bool = False  # static members and the simulator's own menu: deterministic
+
+
+DEMO_QUEUES = ("support", "repair", "complaint", "zone-east", "zone-west")
+DEMO_PASSWORD = "demo1234"
 
 
 def simulator_config(settings: Settings, options: DemoOptions, records_dir: Path) -> SimConfig:
@@ -49,6 +64,14 @@ def simulator_config(settings: Settings, options: DemoOptions, records_dir: Path
     pbx = settings.pbxes[0]
     zone = pbx.timezone or settings.timezone
     numbers = list(settings.hotlines) or list(DEFAULT_HOTLINES)
+    if options.plain:
+        queues = default_queues(sim.agents)  # static members, the simulator's own menu
+        start = daytime_start(zone)
+    else:
+        # Empty queues: the roster fills them over AMI. Start just before the 08:00 shift
+        # edge, so membership visibly changes within the first minute.
+        queues = [QueueConfig(name) for name in DEMO_QUEUES]
+        start = daytime_start(zone, hour=7) + (55 * 60 if not options.headless else 3600 * 2)
     return SimConfig(
         host="127.0.0.1",
         ami_port=pbx.ami.port if not options.headless else 0,
@@ -58,14 +81,15 @@ def simulator_config(settings: Settings, options: DemoOptions, records_dir: Path
         seed=options.seed if options.seed is not None else sim.seed,
         speed=options.speed if options.speed is not None else sim.speed,
         lines=sim.lines,
-        queues=default_queues(sim.agents),
+        queues=queues,
         hotlines={n: DEFAULT_HOTLINES.get(n, "support") for n in numbers},
         traffic=TrafficParams(peak_calls_per_hour=sim.peak_calls_per_hour),
         records_dir=str(records_dir),
         timezone=zone,
         short_abandon_s=settings.targets.short_abandon_s,
-        # Start at 09:00 local so the demo shows daytime traffic whatever the hour.
-        start_epoch=daytime_start(zone),
+        start_epoch=start,
+        # MixMonitor's files land where the service indexes recordings.
+        recordings_dir=str(recordings_root(settings)),
     )
 
 
@@ -81,6 +105,31 @@ def _service_settings(settings: Settings, ami_port: int, records_dir: Path) -> S
     return dataclasses.replace(settings, pbxes=pbxes)
 
 
+async def _start_pair(
+    settings: Settings, options: DemoOptions, records_dir: Path, *, web_enabled: bool
+) -> tuple[PbxSimulator, Service]:
+    """The simulator, then the service connected to it; in the full demo the simulator's
+    callers go through the service's FastAGI IVR and the roster drives queue membership."""
+    simulator = PbxSimulator(simulator_config(settings, options, records_dir))
+    await simulator.start()
+    service_settings = _service_settings(settings, simulator.ami_port, records_dir)
+    speed = simulator.config.speed
+    service = Service(
+        service_settings,
+        pbx_clock=None if options.plain else ScaledClock(lambda: simulator.now, speed),
+        managed_queues=set() if options.plain else set(DEMO_QUEUES),
+        web_enabled=web_enabled,
+    )
+    try:
+        await service.start()
+    except BaseException:
+        await simulator.stop()
+        raise
+    if not options.plain:
+        simulator.set_agi_target(AgiTarget("127.0.0.1", service.fastagi.port))
+    return simulator, service
+
+
 async def run_demo(settings: Settings, options: DemoOptions) -> int:
     if options.headless:
         summary = await headless(settings, options)
@@ -93,21 +142,19 @@ async def headless(settings: Settings, options: DemoOptions) -> dict[str, Any]:
     """Run N calls through the simulator and the service; summarise and reconcile."""
     records_dir = Path(settings.simulator.records_dir) / f"run-{int(time.time() * 1000)}"
     records_dir.mkdir(parents=True, exist_ok=True)
-    simulator = PbxSimulator(simulator_config(settings, options, records_dir))
-    await simulator.start()
-    service_settings = _service_settings(settings, simulator.ami_port, records_dir)
-    # An isolated run: its own SQLite file next to the simulator's records.
-    service_settings = dataclasses.replace(
-        service_settings,
-        logging=dataclasses.replace(service_settings.logging, call_lines=False),
+    # An isolated run: its own SQLite file next to the simulator's records, ephemeral ports.
+    isolated = dataclasses.replace(
+        settings,
+        logging=dataclasses.replace(settings.logging, call_lines=False),
         database=dataclasses.replace(
-            service_settings.database, url=f"sqlite:///{records_dir / 'callcenter.db'}"
+            settings.database, url=f"sqlite:///{records_dir / 'callcenter.db'}"
         ),
+        fastagi=dataclasses.replace(settings.fastagi, port=0),
+        recordings=dataclasses.replace(settings.recordings, root=str(records_dir / "recordings")),
     )
-    service = Service(service_settings, web_enabled=False)
-    await service.start()
+    simulator, service = await _start_pair(isolated, options, records_dir, web_enabled=False)
     try:
-        return await _headless(simulator, service, service_settings, options, records_dir)
+        return await _headless(simulator, service, service.settings, options, records_dir)
     finally:
         await service.stop()
         await simulator.stop()
@@ -116,22 +163,44 @@ async def headless(settings: Settings, options: DemoOptions) -> dict[str, Any]:
 async def _interactive_demo(settings: Settings, options: DemoOptions) -> int:
     records_dir = Path(settings.simulator.records_dir)
     records_dir.mkdir(parents=True, exist_ok=True)
-    simulator = PbxSimulator(simulator_config(settings, options, records_dir))
-    await simulator.start()
-    service = Service(_service_settings(settings, simulator.ami_port, records_dir))
-    await service.start()
+    simulator, service = await _start_pair(settings, options, records_dir, web_enabled=True)
     try:
-        return await _interactive(simulator, options, settings)
+        users = await _seed_users(service)
+        return await _interactive(simulator, options, settings, users)
     finally:
         await service.stop()
         await simulator.stop()
 
 
-async def _interactive(simulator: PbxSimulator, options: DemoOptions, settings: Settings) -> int:
+async def _seed_users(service: Service) -> list[str]:
+    """Demo sign-ins: every rostered agent (login = agent id) plus supervisor and admin."""
+    accounts = service.cti.accounts
+    known = {u.login for u in await asyncio.to_thread(accounts.list_users)}
+    directory = service.routing.directory
+    wanted = [
+        (agent.id, "agent", agent.name, directory.interface_of(agent.id))
+        for agent in directory.agents.values()
+    ] + [("supervisor", "supervisor", "值班主管", ""), ("admin", "admin", "管理员", "")]
+    for login, role, name, interface in wanted:
+        if login not in known:
+            await asyncio.to_thread(
+                accounts.add_user, login, role, DEMO_PASSWORD,
+                display_name=name, agent=login if role == "agent" else "", interface=interface,
+            )  # fmt: skip
+    await service.cti.refresh_housekeepers()
+    return [login for login, *_ in wanted]
+
+
+async def _interactive(
+    simulator: PbxSimulator, options: DemoOptions, settings: Settings, users: list[str]
+) -> int:
     calls = options.calls if options.calls is not None else settings.simulator.calls
+    base = f"http://{settings.web.host}:{settings.web.port}"
     print(
-        f"callcenter demo: simulated PBX on 127.0.0.1:{simulator.ami_port}, "
-        f"web on http://{settings.web.host}:{settings.web.port}/api/calls  (Ctrl-C stops)",
+        f"callcenter demo: simulated PBX on 127.0.0.1:{simulator.ami_port}, web on {base}\n"
+        f"  sign in at {base}/login as supervisor, admin or an agent "
+        f"({', '.join(users[:3])}...), password {DEMO_PASSWORD}\n"
+        f"  seat page {base}/seat   calls {base}/api/calls   (Ctrl-C stops)",
         flush=True,
     )
     stop = asyncio.Event()

@@ -482,3 +482,149 @@ class CallDetail(Event):
     billsec: int = 0
     disposition: str = ""
     userfield: str = ""
+
+
+# --- IVR ----------------------------------------------------------------------------------
+
+
+@register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IvrEntered(Event):
+    """A caller entered an IVR flow (FastAGI session start)."""
+
+    kind: ClassVar[str] = "ivr_entered"
+    channel: str = ""
+    flow: str
+    caller_number: str = ""
+    dialled: str = ""
+    language: str = "zh"
+
+
+@register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IvrChoice(Event):
+    """A key choice in a menu, or digits collected (``digits``), and where it led."""
+
+    kind: ClassVar[str] = "ivr_choice"
+    flow: str
+    node: str
+    digits: str
+    target: str = ""
+
+
+@register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallerIdentified(Event):
+    """The caller's number belongs to a known owner (CTI lookup during the IVR)."""
+
+    kind: ClassVar[str] = "caller_identified"
+    owner_id: str
+    owner_name: str = ""
+    vip: bool = False
+    arrears: bool = False
+    zone: str = ""
+    housekeeper: str = ""  # the housekeeper's interface, "" when none is on duty
+
+
+@register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IvrLeft(Event):
+    """Where the caller left the IVR: ``outcome`` queue|dial|voicemail|hangup|caller_hangup|
+    error, ``target`` the queue or interface, ``path`` the nodes walked in order."""
+
+    kind: ClassVar[str] = "ivr_left"
+    flow: str
+    outcome: str
+    target: str = ""
+    path: tuple[str, ...] = ()
+    language: str = "zh"
+
+
+@register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallbackRequested(Event):
+    """A callback work order (回访/回电): the caller left a voicemail or asked to be called."""
+
+    kind: ClassVar[str] = "callback_requested"
+    caller_number: str
+    flow: str = ""
+    node: str = ""
+    reason: str = ""
+    owner_id: str = ""
+
+
+@register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SurveyAnswered(Event):
+    """The caller's 1-5 satisfaction score after the agent hung up."""
+
+    kind: ClassVar[str] = "survey_answered"
+    flow: str
+    score: int
+
+
+# --- routing: rosters, queue membership, staffing, routing decisions ----------------------
+
+
+@register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RoutingDecision(Event):
+    """Where a call goes and why; ``kind`` housekeeper|zone_queue|general_queue|voicemail."""
+
+    kind: ClassVar[str] = "routing_decision"
+    decision: str
+    target: str = ""
+    priority: int = 0
+    ring_s: float = 0.0
+    reason: str = ""
+    owner_id: str = ""
+
+
+@register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MembershipSynced(Event):
+    """A queue-membership sync: the actions applied, those that failed, and whether the
+    PBX now matches the roster (``complete``)."""
+
+    kind: ClassVar[str] = "membership_synced"
+    applied: tuple[str, ...] = ()
+    failed: tuple[str, ...] = ()
+    complete: bool = True
+
+
+@register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RosterDrift(Event):
+    """The PBX and the roster disagree: ``unrostered`` are logged in but not on duty,
+    ``missing`` on duty but not logged in, ``unreachable`` on duty but their phone is not."""
+
+    kind: ClassVar[str] = "roster_drift"
+    unrostered: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+    unreachable: tuple[str, ...] = ()
+
+
+@register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StaffingBelowMinimum(Event):
+    """A staffing rule is not met (``below``), or is met again (``below`` False)."""
+
+    kind: ClassVar[str] = "staffing_below_minimum"
+    rule: str
+    have: int
+    need: int
+    below: bool = True
+
+
+@register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentStateChanged(Event):
+    """An agent's state changed; ``previous_s`` is the time spent in ``previous``."""
+
+    kind: ClassVar[str] = "agent_state_changed"
+    agent: str
+    interface: str = ""
+    state: str
+    reason: str = ""
+    previous: str = ""
+    previous_s: float = 0.0

@@ -17,11 +17,27 @@ from aiohttp import web
 from callcenter.calls.records import CallRecord
 from callcenter.calls.tracker import CallTracker
 from callcenter.config import PbxSettings, Settings
+from callcenter.cti.feature import CtiFeature
 from callcenter.events import Event
+from callcenter.ivr.registry import FlowRegistry
 from callcenter.log import mask_number
-from callcenter.store.calls import CallStore
+from callcenter.metrics.http import setup as setup_metrics_http
+from callcenter.metrics.kpis import Thresholds
+from callcenter.metrics.live import LiveCounters
+from callcenter.recordings.http import setup as setup_recordings_http
+from callcenter.recordings.linker import RecordingLinker
+from callcenter.routing.agent_state import AgentStates
+from callcenter.routing.alerts import StaffingWatch, WebhookSender, ready_by_team
+from callcenter.routing.http import RoutingState
+from callcenter.routing.http import setup as setup_routing_http
+from callcenter.routing.loading import load_routing
+from callcenter.routing.staffing import LiveStaffingMonitor
+from callcenter.routing.sync import Clock, MembershipSync, SystemClock
 from callcenter.store.db import create_engine_for, upgrade
+from callcenter.store.recordings import RecordingStore
+from callcenter.store.reports import CallStoreWithRollups, ReportStore
 from callcenter.store.writer import CallWriter
+from callcenter.telephony.fastagi import FastAgiServer
 from callcenter.telephony.link import Offsets, PbxLink
 from callcenter.web.app import build_app
 
@@ -37,23 +53,32 @@ class Counters:
 
 
 class Service:
-    """The running service: PBX links -> trackers -> store and web."""
+    """The running service: PBX links -> trackers -> store, features and web.
+
+    ``pbx_clock`` is the PBX's notion of now (shift edges, business hours); it is the wall
+    clock except against the simulator, which runs faster. ``managed_queues`` limits the
+    queues whose membership follows the roster (default: every queue in the directory).
+    """
 
     def __init__(
         self,
         settings: Settings,
         *,
         clock: Callable[[], float] = time.time,
+        pbx_clock: Clock | None = None,
+        managed_queues: set[str] | None = None,
         call_lines: TextIO | None = None,
         web_enabled: bool = True,
     ) -> None:
         self.settings = settings
         self.clock = clock
+        self.pbx_clock: Clock = pbx_clock or SystemClock()
         self._call_lines = call_lines if call_lines is not None else sys.stdout
         self._web_enabled = web_enabled
         self.counters = Counters()
         self.engine = create_engine_for(settings.database.url)
-        self.store = CallStore(self.engine)
+        # Report rollups are refreshed with every write, so reports stay exact and fast.
+        self.store = CallStoreWithRollups(self.engine)
         self.writer = CallWriter(
             self.store,
             max_batch=settings.database.max_batch,
@@ -76,6 +101,85 @@ class Service:
                 inbound_contexts=frozenset(pbx.inbound_contexts),
             )
             self.links[pbx.name] = self._build_link(pbx)
+        self._tasks: list[asyncio.Task[None]] = []
+        self._build_features(managed_queues)
+
+    def _build_features(self, managed_queues: set[str] | None) -> None:
+        settings = self.settings
+        first = settings.pbxes[0].name
+        # Live counters for the wallboard and /metrics.
+        self.thresholds = Thresholds.from_targets(
+            settings.targets,
+            wrapup_s=settings.metrics.wrapup_s,
+            high_lines_fraction=settings.metrics.high_lines_fraction,
+        )
+        self.live = LiveCounters(
+            thresholds=self.thresholds,
+            zone=settings.timezone,
+            inbound_contexts=frozenset(settings.pbxes[0].inbound_contexts),
+        )
+        self.event_listeners.append(self.live.apply)
+        self.record_listeners.append(self.live.call_finished)
+        # Recordings: MixMonitor files linked to their calls as the calls end.
+        self.recordings = RecordingStore(self.engine)
+        self.recording_linker = RecordingLinker.from_settings(settings, self.recordings)
+        self.event_listeners.append(self.recording_linker.on_event)
+        self.record_listeners.append(self.recording_linker.on_record)
+        # CTI: sign-in, owners, screen-pops, work orders.
+        self.cti = CtiFeature(
+            self.engine, settings.cti, zone=settings.zone, ami=self.links[first].client,
+            clock=self.clock,
+        )  # fmt: skip
+        self.event_listeners.append(self.cti.on_event)
+        # IVR over FastAGI, looking callers up in the owner directory.
+        self.flows = FlowRegistry.from_settings(settings)
+        self.fastagi = FastAgiServer(
+            settings.fastagi.host,
+            settings.fastagi.port,
+            flows=self.flows,
+            lookup=self.cti.lookup,
+            on_event=self.publish,
+            clock=self.pbx_clock.now,
+            zone=settings.timezone,
+            pbx=first,
+            sound_prefix=settings.ivr.sound_prefix,
+            header_timeout_s=settings.ivr.header_timeout_s,
+            lookup_timeout_s=settings.ivr.lookup_timeout_s,
+        )
+        # Routing: who is on duty, queue membership at shift edges, staffing minimums.
+        self.routing = load_routing(settings.routing, settings.timezone)
+        self.agent_states = AgentStates(settings.routing.wrapup_s)
+        self.event_listeners.append(self._follow_agents)
+        self.syncs: list[MembershipSync] = []
+        for name, link in self.links.items():
+            sync = MembershipSync(
+                link.client,
+                self.routing.directory,
+                self.routing.roster,
+                self.pbx_clock,
+                pbx=name,
+                managed_queues=managed_queues,
+                publish=self.publish,
+                resync_interval_s=settings.routing.resync_interval_s,
+            )
+            link.after_resync.append(sync.poke)
+            self.syncs.append(sync)
+        routing = settings.routing
+        self.staffing = StaffingWatch(
+            LiveStaffingMonitor(
+                self.routing.rules, self.routing.book.zone, self.routing.roster.calendar
+            ),
+            lambda: ready_by_team(self.agent_states, self.routing.directory),
+            publish=self.publish,
+            webhook=(
+                WebhookSender(routing.alert_webhook_url, routing.alert_webhook_secret)
+                if routing.alert_webhook_url
+                else None
+            ),
+            clock=self.pbx_clock,
+            interval_s=routing.staffing_check_interval_s,
+            pbx=first,
+        )
 
     def _build_link(self, pbx: PbxSettings) -> PbxLink:
         zone = self.settings.zone
@@ -101,6 +205,29 @@ class Service:
         )
 
     # --- event flow -------------------------------------------------------------------------
+
+    def publish(self, event: Event) -> None:
+        """An event a feature produced (IVR choices, routing decisions, agent states): it
+        takes the same path as the PBX's own, so trackers and listeners see it in order."""
+        tracker = self.trackers.get(event.pbx) or next(iter(self.trackers.values()))
+        self._on_event(tracker, event)
+
+    def _follow_agents(self, event: Event) -> None:
+        for change in self.agent_states.apply(event):
+            self.publish(change)
+
+    async def _tick_agents(self) -> None:
+        """End wrap-ups on time even when no event comes."""
+        while True:
+            await asyncio.sleep(1.0)
+            for change in self.agent_states.tick(self.pbx_clock.now()):
+                self.publish(change)
+
+    def reload(self) -> None:
+        """SIGHUP: re-read the IVR flows; a broken set is refused, the last good one stays."""
+        problems = self.flows.reload()
+        if problems:
+            log.warning("ivr flows refused, keeping the last good ones", problems=len(problems))
 
     def _on_event(self, tracker: CallTracker, event: Event) -> None:
         self.counters.events += 1
@@ -136,8 +263,32 @@ class Service:
     async def start(self) -> None:
         await asyncio.to_thread(upgrade, self.settings.database.url)
         self.writer.start()
+        await self.cti.start()
+        self.recording_linker.start()
+        await self.fastagi.start()
         if self._web_enabled:
             app = build_app(self)
+            self.cti.setup_web(app)
+            setup_recordings_http(app, store=self.recordings, settings=self.settings)
+            setup_metrics_http(
+                app,
+                ReportStore(self.engine),
+                self.live,
+                self.thresholds,
+                zone=self.settings.timezone,
+                clock=self.pbx_clock.now,
+            )
+            setup_routing_http(
+                app,
+                RoutingState(
+                    self.routing.directory,
+                    self.routing.roster,
+                    self.routing.rules,
+                    agents_file=self.settings.routing.agents_file,
+                    syncs=self.syncs,
+                    clock=self.pbx_clock.now,
+                ),
+            )
             self._runner = web.AppRunner(app, access_log=None)
             await self._runner.setup()
             site = web.TCPSite(self._runner, self.settings.web.host, self.settings.web.port)
@@ -148,10 +299,21 @@ class Service:
             log.info("web listening", url=f"http://{self.settings.web.host}:{self.web_port}")
         for link in self.links.values():
             await link.start()
+        loop = asyncio.get_running_loop()
+        for sync in self.syncs:
+            self._tasks.append(loop.create_task(sync.run(), name=f"membership-sync:{sync.pbx}"))
+        self._tasks.append(loop.create_task(self.staffing.run(), name="staffing-watch"))
+        self._tasks.append(loop.create_task(self._tick_agents(), name="agent-wrapup"))
 
     async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.fastagi.close()
         for link in self.links.values():
             await link.close()
+        await self.cti.stop()
+        await self.recording_linker.stop()
         if self._pending:
             await asyncio.gather(*self._pending, return_exceptions=True)
         await self.writer.close(timeout=10.0)

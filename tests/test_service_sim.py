@@ -66,10 +66,12 @@ async def test_link_cut_five_times_loses_and_doubles_nothing(tmp_path: Path) -> 
 @pytest.mark.parametrize("seed", [1, 2])
 async def test_same_seed_same_outcomes(tmp_path: Path, seed: int) -> None:
     first = await headless(
-        demo_settings(tmp_path / "a"), DemoOptions(headless=True, calls=40, seed=seed, speed=500)
+        demo_settings(tmp_path / "a"),
+        DemoOptions(headless=True, calls=40, seed=seed, speed=500, plain=True),
     )
     second = await headless(
-        demo_settings(tmp_path / "b"), DemoOptions(headless=True, calls=40, seed=seed, speed=500)
+        demo_settings(tmp_path / "b"),
+        DemoOptions(headless=True, calls=40, seed=seed, speed=500, plain=True),
     )
     keys = ("generated", "recorded", "answered", "abandoned", "ivr_only", "voicemail", "blocked")
     assert {k: first[k] for k in keys} == {k: second[k] for k in keys}
@@ -94,8 +96,10 @@ async def test_a_failing_listener_costs_nothing_to_the_others(tmp_path: Path) ->
         settings = dataclasses.replace(
             settings,
             database=dataclasses.replace(settings.database, url=f"sqlite:///{tmp_path / 'cc.db'}"),
+            fastagi=dataclasses.replace(settings.fastagi, port=0),
         )
-        service = Service(settings, web_enabled=False)
+        # The simulator's own static members answer; the roster manages no queue here.
+        service = Service(settings, web_enabled=False, managed_queues=set())
         seen: list[str] = []
         finished: list[str] = []
 

@@ -219,8 +219,9 @@ async def test_queue_membership_actions(sim: PbxSimulator) -> None:
 
 async def test_originate_async_and_sync_and_dtmf(sim: PbxSimulator) -> None:
     probe = await logged_in(sim)
+    # Wait long enough (simulated time runs fast) for the channel to be there at Hangup.
     queued = await probe.action(Action="Originate", Channel="PJSIP/1001", Application="Wait",
-                                Data="5", Async="true", ActionID="o1")  # fmt: skip
+                                Data="36000", Async="true", ActionID="o1")  # fmt: skip
     assert queued["Message"] == "Originate successfully queued"
     result = await probe.wait_for(lambda b: b.get("Event") == "OriginateResponse")
     assert list(result) == list(first(capture_blocks("ami_events_abandon.txt"),

@@ -21,21 +21,10 @@ from callcenter.store import (
     create_engine_for,
     current_revisions,
     head_revisions,
+    schema,
     upgrade,
 )
-from callcenter.store.models import Base, calls_table, legs_table
-
-BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-
-
-@pytest.fixture(params=BACKENDS)
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty database: a SQLite file, or a fresh schema in PostgreSQL."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/db/callcenter.db"
-        return
-    with postgres_schema() as schema:
-        yield pg_url(schema)
+from callcenter.store.models import calls_table, legs_table
 
 
 @pytest.fixture
@@ -69,7 +58,7 @@ def test_upgrade_from_empty_builds_the_models_schema_and_rerunning_changes_nothi
         assert current_revisions(engine) == head_revisions()
         with engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"compare_type": True})
-            assert compare_metadata(context, Base.metadata) == []
+            assert compare_metadata(context, schema.metadata) == []
 
         store = CallStore(engine)
         store.upsert_calls([make_record("1795731524.1")])

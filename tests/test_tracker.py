@@ -590,3 +590,42 @@ def test_a_call_first_seen_in_durable_lines_during_a_resync_stays_open() -> None
     assert [(r.call_id, r.outcome, r.hotline) for r in done] == [
         ("160.5", "abandoned", "4008002000")
     ]
+
+
+def test_a_caller_found_in_voicemail_by_a_snapshot_ends_as_voicemail() -> None:
+    """The call began during a cut and was leaving a message when the link came back: only
+    the snapshot (Application VoiceMail) tells; its hangup then arrives live."""
+    from callcenter.events import (
+        ChannelHungUp,
+        ChannelSnapshot,
+        LinkUp,
+        QueueJoined,
+        QueueTimedOut,
+        ResyncCompleted,
+    )
+
+    tracker = CallTracker()
+    tracker.apply(LinkUp(pbx="p", call_id="", at=300.0, reconnect=True))
+    tracker.apply(
+        ChannelSnapshot(pbx="p", call_id="200.1", channel_id="200.1", at=300.0,
+                        channel="PJSIP/trunk-9", context="from-pstn", exten="4008001000",
+                        application="VoiceMail", application_data="100@default,u",
+                        duration_s=90, source="resync")
+    )  # fmt: skip
+    tracker.apply(
+        QueueJoined(pbx="p", call_id="200.1", channel_id="200.1", at=215.0, queue="support",
+                    source="queue_log")
+    )  # fmt: skip
+    tracker.apply(
+        QueueTimedOut(pbx="p", call_id="200.1", channel_id="200.1", at=275.0, queue="support",
+                      wait_time=60, source="queue_log")
+    )  # fmt: skip
+    assert (
+        tracker.apply(ResyncCompleted(pbx="p", call_id="", at=300.0, live_channel_ids=("200.1",)))
+        == []
+    )
+    done = tracker.apply(
+        ChannelHungUp(pbx="p", call_id="200.1", channel_id="200.1", at=320.0,
+                      channel="PJSIP/trunk-9", cause=16)
+    )  # fmt: skip
+    assert [(r.outcome, r.wait_s, r.origin) for r in done] == [("voicemail", 60.0, "recovered")]

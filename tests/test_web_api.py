@@ -10,6 +10,21 @@ from callcenter.calls.records import CallRecord, Leg
 from callcenter.store.calls import CallStore
 from callcenter.store.db import create_engine_for, upgrade
 from callcenter.web.app import build_app
+from callcenter.web.security import User
+
+USERS = {
+    "supervisor": User(1, "sup", "supervisor"),
+    "agent": User(2, "kf01", "agent", agent="kf01", interface="PJSIP/1001"),
+}
+
+
+@web.middleware
+async def as_user(request: web.Request, handler):  # type: ignore[no-untyped-def]
+    """Test-only stand-in for the sign-in middleware: the role comes from a header."""
+    role = request.headers.get("X-Test-Role")
+    if role in USERS:
+        request["user"] = USERS[role]
+    return await handler(request)
 
 
 @dataclass
@@ -33,6 +48,7 @@ def record(
         started_at=started,
         queue=queue,
         outcome=outcome,  # type: ignore[arg-type]
+        agent="kf01" if outcome == "answered" else "",
         ended_at=started + 60,
         legs=[Leg(channel_id=call_id, channel="PJSIP/trunk-00000001", started_at=started)],
     )
@@ -51,7 +67,9 @@ async def served(tmp_path: Path) -> AsyncIterator[tuple[str, View]]:
         ]
     )
     view = View(store)
-    runner = web.AppRunner(build_app(view))
+    app = build_app(view)
+    app.middlewares.insert(0, as_user)
+    runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
@@ -63,7 +81,7 @@ async def served(tmp_path: Path) -> AsyncIterator[tuple[str, View]]:
 
 async def test_lists_calls_newest_first_with_filters(served: tuple[str, View]) -> None:
     base, _ = served
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(headers={"X-Test-Role": "supervisor"}) as http:
         async with http.get(f"{base}/api/calls") as resp:
             assert resp.status == 200
             body = await resp.json()
@@ -96,14 +114,20 @@ async def test_bad_queries_get_a_400_that_names_the_problem(
     served: tuple[str, View], query: dict[str, str], message: str
 ) -> None:
     base, _ = served
-    async with aiohttp.ClientSession() as http, http.get(f"{base}/api/calls", params=query) as resp:
+    async with (
+        aiohttp.ClientSession(headers={"X-Test-Role": "supervisor"}) as http,
+        http.get(f"{base}/api/calls", params=query) as resp,
+    ):
         assert resp.status == 400
         assert message in (await resp.json())["error"]
 
 
 async def test_unknown_call_is_404(served: tuple[str, View]) -> None:
     base, _ = served
-    async with aiohttp.ClientSession() as http, http.get(f"{base}/api/calls/main/nope") as resp:
+    async with (
+        aiohttp.ClientSession(headers={"X-Test-Role": "supervisor"}) as http,
+        http.get(f"{base}/api/calls/main/nope") as resp,
+    ):
         assert resp.status == 404
 
 
@@ -119,3 +143,25 @@ async def test_readiness_follows_the_links(served: tuple[str, View]) -> None:
         async with http.get(f"{base}/healthz") as resp:
             assert resp.status == 200
             assert resp.headers["X-Content-Type-Options"] == "nosniff"
+
+
+async def test_calls_need_a_signed_in_user_and_agents_see_only_their_own(
+    served: tuple[str, View],
+) -> None:
+    base, _ = served
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{base}/api/calls") as resp:
+            assert resp.status == 401
+        async with http.get(f"{base}/api/calls", headers={"X-Test-Role": "agent"}) as resp:
+            body = await resp.json()
+        assert body["total"] == 5
+        assert {c["agent"] for c in body["calls"]} == {"kf01"}
+        # Another agent's (here: nobody's) call is not found for an agent.
+        async with http.get(
+            f"{base}/api/calls/main/1795731524.2", headers={"X-Test-Role": "agent"}
+        ) as resp:
+            assert resp.status == 404
+        async with http.get(
+            f"{base}/api/calls/main/1795731524.3", headers={"X-Test-Role": "agent"}
+        ) as resp:
+            assert resp.status == 200

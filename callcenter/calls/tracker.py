@@ -195,7 +195,9 @@ class CallTracker:
         if call.record.ended_at is not None:
             return self._correct(call, before)
         if call.hung and not call.live:
-            return [self._finish(call, call.last_at if at == 0.0 else at)]
+            # A call pieced together after a cut may still learn from durable rows.
+            correct = call.record.origin == "recovered"
+            return [self._finish(call, call.last_at if at == 0.0 else at, correct=correct)]
         if (
             type(event) is CallDetail
             and event.source == "cdr"
@@ -441,6 +443,8 @@ class CallTracker:
             self._set_origin(call, ch, ev.context, ev.exten)
         elif ev.context and ev.context == call.origin_context:
             call.caller_side.add(ch)
+        if ev.application == "VoiceMail":  # leaving a message right now
+            call.voicemail = True
         if ev.application == "Queue":  # a caller in Queue(): waiting, or talking if bridged
             call.caller_side.add(ch)
             if not record.queue:

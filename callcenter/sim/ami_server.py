@@ -367,6 +367,20 @@ def act_queue_pause(s: AmiSession, m: dict[str, str], aid: str) -> None:
     s.write(response("Success", aid, text))
 
 
+def act_queue_penalty(s: AmiSession, m: dict[str, str], aid: str) -> None:
+    interface, penalty_s = m.get("interface", ""), m.get("penalty", "")
+    if not interface or not penalty_s:
+        s.write(response("Error", aid, "Need 'Interface' and 'Penalty' parameters."))
+        return
+    if not penalty_s.isdigit():
+        s.write(response("Error", aid, "Invalid penalty"))
+        return
+    if not s.server.pbx.set_penalty(m.get("queue", ""), interface, int(penalty_s)):
+        s.write(response("Error", aid, "Invalid interface, queuename or penalty"))
+        return
+    s.write(response("Success", aid, "Interface penalty set successfully"))
+
+
 def act_originate(s: AmiSession, m: dict[str, str], aid: str) -> None:
     channel = m.get("channel", "")
     if not channel:
@@ -524,7 +538,9 @@ def act_status(s: AmiSession, m: dict[str, str], aid: str) -> None:
     s.write(list_complete("StatusComplete", aid, len(chans), Items=str(len(chans))))
 
 
-MUTATING = frozenset({"queueadd", "queueremove", "queuepause", "originate", "hangup", "playdtmf"})
+MUTATING = frozenset(
+    {"queueadd", "queueremove", "queuepause", "queuepenalty", "originate", "hangup", "playdtmf"}
+)
 
 ACTIONS: dict[str, Callable[[AmiSession, dict[str, str], str], None]] = {
     "login": act_login,
@@ -538,6 +554,7 @@ ACTIONS: dict[str, Callable[[AmiSession, dict[str, str], str], None]] = {
     "queueadd": act_queue_add,
     "queueremove": act_queue_remove,
     "queuepause": act_queue_pause,
+    "queuepenalty": act_queue_penalty,
     "originate": act_originate,
     "hangup": act_hangup,
     "playdtmf": act_play_dtmf,

@@ -41,6 +41,7 @@ PRIVILEGE: dict[str, str] = {
             "QueueCallerJoin", "QueueCallerLeave", "QueueCallerAbandon", "AgentCalled",
             "AgentConnect", "AgentComplete", "AgentRingNoAnswer", "AgentDump",
             "QueueMemberStatus", "QueueMemberAdded", "QueueMemberRemoved", "QueueMemberPause",
+            "QueueMemberPenalty",
         ),
         "agent,all",
     ),

@@ -111,6 +111,7 @@ class SimConfig:
     records_dir: Path | str = Path("var/sim")
     agi_target: AgiTarget | None = None
     recorded_fraction: float = 0.2
+    recordings_dir: Path | str | None = None  # MixMonitor files of recorded calls; None: none
     start_epoch: float | None = None  # None: now
     timezone: str = "Asia/Shanghai"
     short_abandon_s: float = 5.0

@@ -38,6 +38,7 @@ from callcenter.sim.clock import Scheduler
 from callcenter.sim.config import SimConfig
 from callcenter.sim.queues import INUSE, NOT_INUSE, Agent, Queue, QueueMember
 from callcenter.sim.queues import RINGING as DEV_RINGING
+from callcenter.sim.recorder import recording_seconds, write_recording
 from callcenter.sim.records import CdrRow, Records
 from callcenter.sim.traffic import CallPlan, RingResult, TrafficModel
 
@@ -110,6 +111,7 @@ class Call:
     tail_start: float | None = None  # CDR row for dialplan after the queue (voicemail)
     agi: Any = None  # the FastAGI session while one runs
     hangup_requested: bool = False
+    recording_started: float | None = None  # MixMonitor ran (its file is written at the end)
 
     @property
     def call_id(self) -> str:
@@ -365,6 +367,7 @@ class Pbx:
             self.varset(chan, "MIXMONITOR_FILENAME", f"/var/spool/asterisk/monitor/{filename}")
             self.emit(chan.event("MixMonitorStart", self.now))
             call.truth.recorded = True
+            call.recording_started = self.now
         queue = self.queues[queue_name]
         self.newexten(chan, 7, "Queue", f"{queue_name},,,,{int(queue.config.max_wait)}")
         self.join_queue(call, queue)
@@ -755,6 +758,10 @@ class Pbx:
         truth.outcome = outcome
         truth.hangup_cause = cause
         self.write_cdrs(call, cause)
+        if call.recording_started is not None and self.cfg.recordings_dir is not None:
+            # The hang-up closes MixMonitor's file (Asterisk 22 sends no MixMonitorStop).
+            seconds = recording_seconds(self.now - call.recording_started)
+            write_recording(self.cfg.recordings_dir, f"{chan.uniqueid}.wav", seconds, truth.index)
         self.calls.pop(call.call_id, None)
         self.finished.append(truth)
         if self.on_finished is not None:
@@ -945,5 +952,21 @@ class Pbx:
             if not paused:
                 member.paused_reason = ""
         if found and not paused:
+            self.dispatch()
+        return found
+
+    def set_penalty(self, queue_name: str, interface: str, penalty: int) -> bool:
+        """QueuePenalty: every matching member (of ``queue_name``, or of all queues)."""
+        found = False
+        for queue in self.queues.values():
+            if queue_name and queue.name.lower() != queue_name.lower():
+                continue
+            member = queue.members.get(interface)
+            if member is None:
+                continue
+            found = True
+            member.penalty = penalty
+            self.emit(member.blob("QueueMemberPenalty", self.now))
+        if found:
             self.dispatch()
         return found

@@ -12,7 +12,7 @@ from callcenter.sim.agi_client import AgiSession
 from callcenter.sim.ami_server import AmiServer
 from callcenter.sim.channels import Event
 from callcenter.sim.clock import Scheduler
-from callcenter.sim.config import SimConfig
+from callcenter.sim.config import AgiTarget, SimConfig
 from callcenter.sim.pbx import Call, CallOutcome, Pbx
 from callcenter.sim.records import Records
 
@@ -43,17 +43,23 @@ class PbxSimulator:
         records = Records(cfg.records_dir, cfg.timezone)
         pbx = Pbx(cfg, scheduler, records, self._emit)
         pbx.on_finished = self._on_finished
-        if cfg.agi_target is not None:
-            target = cfg.agi_target
-
-            def launch(call: Call) -> None:
-                AgiSession(pbx, call, target, self._tasks).launch()
-
-            pbx.agi_launcher = launch
         server = AmiServer(pbx)
         await server.start(cfg.host, cfg.ami_port)
         self._scheduler, self._pbx, self._server, self._records = scheduler, pbx, server, records
+        if cfg.agi_target is not None:
+            self.set_agi_target(cfg.agi_target)
         scheduler.start()
+
+    def set_agi_target(self, target: AgiTarget) -> None:
+        """Send the calls that start from now on through the FastAGI server at ``target``
+        (the dialplan's ``AGI(agi://host:port/script)``)."""
+        pbx, _ = self._require()
+        self.config.agi_target = target
+
+        def launch(call: Call) -> None:
+            AgiSession(pbx, call, target, self._tasks).launch()
+
+        pbx.agi_launcher = launch
 
     async def stop(self) -> None:
         if self._scheduler is not None:

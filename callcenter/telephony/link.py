@@ -73,6 +73,8 @@ class PbxLink:
         self.translation_errors = 0
         self._offsets_loaded = False
         self._retry: asyncio.Task[None] | None = None
+        # Called after each completed resync (e.g. to re-check queue membership).
+        self.after_resync: list[Callable[[], None]] = []
 
     async def start(self) -> None:
         if self._tail is not None and self._load_offsets is not None:
@@ -152,6 +154,8 @@ class PbxLink:
         )
         self.resyncs += 1
         log.info("resync done", pbx=self.name, channels=len(live_ids))
+        for callback in self.after_resync:
+            callback()
 
     async def _pbx_time(self) -> float:
         """Asterisk's own clock (Ping's Timestamp), so snapshot ages line up with events."""

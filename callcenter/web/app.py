@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from callcenter.store.calls import CallStore
+from callcenter.web.security import current_user, require_roles
 
 MAX_LIMIT = 1000
 OUTCOMES = frozenset(
@@ -17,7 +18,8 @@ OUTCOMES = frozenset(
 
 
 class ServiceView(Protocol):
-    store: CallStore
+    @property
+    def store(self) -> CallStore: ...
 
     def ready(self) -> dict[str, bool]: ...
 
@@ -52,6 +54,15 @@ def _int_param(request: web.Request, name: str, default: int, maximum: int) -> i
     return value
 
 
+def _own_calls_only(request: web.Request) -> str | None:
+    """An agent sees the calls they answered; supervisors and admins see every call."""
+    user = current_user(request)
+    if user is not None and user.role == "agent":
+        return user.agent or user.login
+    return None
+
+
+@require_roles("agent", "supervisor", "admin")
 async def list_calls(request: web.Request) -> web.Response:
     service = request.app[SERVICE_KEY]
     outcome = request.query.get("outcome") or None
@@ -63,6 +74,7 @@ async def list_calls(request: web.Request) -> web.Response:
         "outcome": outcome,
         "queue": request.query.get("queue") or None,
         "pbx": request.query.get("pbx") or None,
+        "agent": _own_calls_only(request) or request.query.get("agent") or None,
     }
     limit = _int_param(request, "limit", 100, MAX_LIMIT)
     offset = _int_param(request, "offset", 0, 10_000_000)
@@ -75,12 +87,14 @@ async def list_calls(request: web.Request) -> web.Response:
     )
 
 
+@require_roles("agent", "supervisor", "admin")
 async def get_call(request: web.Request) -> web.Response:
     service = request.app[SERVICE_KEY]
     record = await asyncio.to_thread(
         service.store.get_call, request.match_info["pbx"], request.match_info["call_id"]
     )
-    if record is None:
+    own = _own_calls_only(request)
+    if record is None or (own is not None and record.agent != own):
         raise web.HTTPNotFound(text='{"error": "no such call"}', content_type="application/json")
     return web.json_response(record.to_dict())
 

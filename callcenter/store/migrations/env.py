@@ -6,10 +6,10 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from callcenter.store.db import create_engine_for
-from callcenter.store.models import Base
+from callcenter.store.schema import metadata
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = metadata
 
 
 def _run(connection: Connection) -> None:

@@ -1,0 +1,196 @@
+"""The CTI feature assembled from its parts, for the composition root to start and wire.
+
+cti = CtiFeature(engine, settings.cti, zone=settings.zone, ami=link.client)
+await cti.start()                       # loads the owner index, starts the webhook
+service.event_listeners.append(cti.on_event)
+cti.setup_web(app)                      # sign-in middleware + pages + seat routes
+...
+await cti.stop()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import zoneinfo
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import Engine
+
+from callcenter.config import CtiSettings
+from callcenter.cti.accounts import AccountStore, hash_password
+from callcenter.cti.http import AmiActions, CtiDeps
+from callcenter.cti.http import setup as setup_seat_routes
+from callcenter.cti.lookup import OwnerDirectory
+from callcenter.cti.owners import Owner, OwnerRepository
+from callcenter.cti.phones import lookup_key
+from callcenter.cti.popper import Popper, PopUpdate
+from callcenter.cti.records import CtiRecords
+from callcenter.cti.screenpop import ScreenPop, SeatHub
+from callcenter.cti.webhook import WebhookSender
+from callcenter.cti.workorders import timer
+from callcenter.events import Event
+from callcenter.ivr.schema import OwnerInfo
+from callcenter.web import auth
+
+
+def spellings(number: str) -> list[str]:
+    """The ways a trunk may present one caller's number (as typed, national, +86, 0-prefixed)."""
+    key = lookup_key(number)
+    if key is None:
+        return [number]
+    found = {number, key}
+    if key[0] == "1":
+        found |= {"0" + key, "86" + key, "+86" + key}
+    elif key[0] == "0":
+        found |= {"+86" + key[1:], "86" + key[1:]}
+    return sorted(found)
+
+
+def to_owner_info(owner: Owner, housekeeper_seats: Mapping[str, str]) -> OwnerInfo:
+    """The IVR's view of an owner: whether to greet a VIP, mention arrears, route to the
+    housekeeper's seat (whether they are on duty is routing's decision)."""
+    owed_yuan = owner.arrears_cents // 100
+    first_unit = owner.units[0].label() if owner.units else ""
+    return OwnerInfo(
+        owner_id=str(owner.id),
+        name=owner.name,
+        vip=owner.vip,
+        arrears=owner.arrears_cents > 0,
+        zone=owner.zone,
+        housekeeper_interface=housekeeper_seats.get(owner.housekeeper, ""),
+        housekeeper_name=owner.housekeeper,
+        balances={first_unit: owed_yuan} if owed_yuan and first_unit else {},
+    )
+
+
+class CtiFeature:
+    def __init__(
+        self,
+        engine: Engine,
+        settings: CtiSettings | None = None,
+        *,
+        zone: zoneinfo.ZoneInfo | None = None,
+        ami: AmiActions | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings or CtiSettings()
+        self.clock = clock
+        self._keepers: dict[str, str] = {}
+        self.accounts = AccountStore(engine, clock=clock)
+        self.directory = OwnerDirectory(
+            OwnerRepository(engine, clock=clock), default_area_code=self.settings.default_area_code
+        )
+        self.records = CtiRecords(engine, clock=clock)
+        self.hub = SeatHub()
+        self.popper = Popper(self.directory.find)
+        self.screenpop = ScreenPop(self.popper, self.hub, self.pop_details)
+        self.webhook = (
+            WebhookSender(
+                self.settings.webhook_url,
+                self.settings.webhook_secret,
+                max_attempts=self.settings.webhook_max_attempts,
+                clock=clock,
+            )
+            if self.settings.webhook_url
+            else None
+        )
+        self.deps = CtiDeps(
+            records=self.records,
+            directory=self.directory,
+            hub=self.hub,
+            ami=ami,
+            webhook=self.webhook,
+            settings=self.settings,
+            zone=zone or zoneinfo.ZoneInfo("Asia/Shanghai"),
+            clock=clock,
+        )
+
+    async def start(self) -> None:
+        await self.directory.load()
+        await self.refresh_housekeepers()
+        await asyncio.to_thread(self.accounts.purge_expired)
+        if self.webhook is not None:
+            await self.webhook.start()
+
+    async def stop(self) -> None:
+        await self.screenpop.settle()
+        if self.webhook is not None:
+            await self.webhook.close()
+
+    def on_event(self, event: Event) -> None:
+        """A ``Service.event_listeners`` entry: synchronous, in event order."""
+        self.screenpop.on_event(event)
+
+    def setup_web(self, app: web.Application) -> None:
+        auth.setup(app, self.accounts, self.settings, clock=self.clock)
+        setup_seat_routes(app, self.deps)
+
+    async def lookup(self, number: str) -> OwnerInfo | None:
+        """The IVR's caller lookup (``callcenter.telephony.fastagi`` ``Lookup``): the caller's
+        owner, the first one when a number is shared, None when unknown."""
+        owner = await self.directory.lookup(number)
+        return None if owner is None else to_owner_info(owner, self._keepers)
+
+    async def refresh_housekeepers(self) -> None:
+        """Housekeeper name -> seat, from the users (their display name or login)."""
+        users = await asyncio.to_thread(self.accounts.list_users)
+        self._keepers = {
+            name: u.interface
+            for u in users
+            if u.interface
+            for name in (u.login, u.display_name)
+            if name
+        }
+
+    async def seed_demo_users(self, interfaces: Sequence[str], password: str) -> list[str]:
+        """For ``make demo`` only: ``agent1001`` at ``PJSIP/1001`` and so on, plus
+        ``supervisor`` and ``admin``, all with ``password``; existing users are kept."""
+        encoded = await asyncio.to_thread(hash_password, password)
+        known = {u.login for u in await asyncio.to_thread(self.accounts.list_users)}
+        wanted = [
+            (f"agent{i.split('/')[-1]}", "agent", i, f"Agent {i.split('/')[-1]}")
+            for i in interfaces
+        ] + [("supervisor", "supervisor", "", ""), ("admin", "admin", "", "")]
+        added = []
+        for login, role, interface, agent in wanted:
+            if login in known:
+                continue
+            await asyncio.to_thread(
+                self.accounts.add_user, login, role, "", display_name=login,
+                interface=interface, agent=agent, password_hash=encoded,
+            )  # fmt: skip
+            added.append(login)
+        await self.refresh_housekeepers()
+        return added
+
+    async def pop_details(self, update: PopUpdate) -> dict[str, Any]:
+        """What a pop shows after the first frame: the owners' open work orders (a summary:
+        the orders themselves stay with whoever handles them) and the last five calls."""
+        owner_ids = [o["id"] for o in update.card["owners"]]
+        number = str(update.card["caller_number"])
+        orders = (
+            await asyncio.to_thread(self.records.list_orders, owner_ids=owner_ids, open_only=True)
+            if owner_ids
+            else []
+        )
+        calls = (
+            await asyncio.to_thread(self.records.recent_calls, spellings(number)) if number else []
+        )
+        now = self.clock()
+        return {
+            "open_work_orders": [
+                {
+                    "id": o.id,
+                    "kind": o.kind,
+                    "category": o.category,
+                    "state": o.state,
+                    "due_at": o.due_at,
+                    "timer": timer(o, now)["state"],
+                }
+                for o in orders
+            ],
+            "last_calls": calls,
+        }

@@ -1,0 +1,432 @@
+"""The seat's HTTP side: page, websocket, seat actions, owners, work orders, audit.
+
+Every route declares its roles. An agent works on their own seat (``User.interface``),
+sees their own work orders (raised by or assigned to them) and cannot read the audit
+trail; supervisors and admins may name another seat or agent. Opening an owner record is
+audited. Wiring: ``setup(app, CtiDeps(...))`` after ``callcenter.web.auth.setup``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import zoneinfo
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+import structlog
+from aiohttp import web
+
+from callcenter.config import CtiSettings
+from callcenter.cti.i18n import catalogue, remember_lang, request_lang
+from callcenter.cti.lookup import OwnerDirectory
+from callcenter.cti.phones import PhoneError, normalize
+from callcenter.cti.records import CtiRecords
+from callcenter.cti.screenpop import SeatHub
+from callcenter.cti.seat_page import render_seat_page
+from callcenter.cti.webhook import WebhookSender
+from callcenter.cti.workorders import WorkOrder, WorkOrderError, timer, validate_new
+from callcenter.log import mask_number
+from callcenter.web.auth import AUTH_KEY, current_session, page_roles
+from callcenter.web.security import ROLES, Role, User, current_user, require_roles
+
+log = structlog.get_logger(__name__)
+
+ANY: tuple[Role, ...] = ROLES
+DISPOSITIONS = ("resolved", "work_order", "callback", "wrong_number", "other")
+
+
+class AmiActions(Protocol):
+    """What the seat needs of ``callcenter.telephony.ami.AmiClient``."""
+
+    async def send_action(
+        self, fields: Mapping[str, str | Sequence[str]], timeout: float | None = None
+    ) -> dict[str, str]: ...
+
+
+@dataclass
+class CtiDeps:
+    records: CtiRecords
+    directory: OwnerDirectory
+    hub: SeatHub
+    ami: AmiActions | None = None
+    webhook: WebhookSender | None = None
+    settings: CtiSettings = field(default_factory=CtiSettings)
+    zone: zoneinfo.ZoneInfo = field(default_factory=lambda: zoneinfo.ZoneInfo("Asia/Shanghai"))
+    clock: Callable[[], float] = time.time
+
+
+DEPS_KEY: web.AppKey[CtiDeps] = web.AppKey("cti_deps", CtiDeps)
+
+
+def _fail(status: type[web.HTTPException], message: str) -> web.HTTPException:
+    return status(
+        text=json.dumps({"error": message}, ensure_ascii=False), content_type="application/json"
+    )
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError:
+        raise _fail(web.HTTPBadRequest, "the body must be JSON") from None
+    if not isinstance(body, dict):
+        raise _fail(web.HTTPBadRequest, "the body must be a JSON object")
+    return body
+
+
+def _user(request: web.Request) -> User:
+    user = current_user(request)
+    assert user is not None  # require_roles ran first
+    return user
+
+
+def _seat(request: web.Request) -> str:
+    """The agent's own seat; supervisors and admins may name one with ``?interface=``."""
+    user = _user(request)
+    asked = request.query.get("interface", "")
+    if asked and user.role in ("supervisor", "admin"):
+        return asked
+    if not user.interface:
+        raise _fail(web.HTTPConflict, "this account has no seat phone (interface)")
+    return user.interface
+
+
+def _ami(request: web.Request) -> AmiActions:
+    ami = request.app[DEPS_KEY].ami
+    if ami is None:
+        raise _fail(web.HTTPServiceUnavailable, "no PBX connection")
+    return ami
+
+
+# --- page and websocket ---------------------------------------------------------------------
+
+
+@page_roles(*ANY)
+async def seat_page(request: web.Request) -> web.Response:
+    lang = request_lang(request)
+    user = _user(request)
+    session = current_session(request)
+    assert session is not None
+    html = render_seat_page(lang, user, session.csrf_token, catalogue(lang))
+    response = web.Response(text=html, content_type="text/html")
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+        "connect-src 'self'; frame-ancestors 'none'"
+    )
+    remember_lang(request, response)
+    return response
+
+
+@require_roles(*ANY)
+async def seat_socket(request: web.Request) -> web.StreamResponse:
+    if not request.app[AUTH_KEY].same_origin(request):
+        raise _fail(web.HTTPForbidden, "cross-site websocket refused")
+    seat = _seat(request)
+    ws = web.WebSocketResponse(heartbeat=20.0)
+    await ws.prepare(request)
+    await request.app[DEPS_KEY].hub.serve(seat, ws)
+    return ws
+
+
+@require_roles(*ANY)
+async def current_pops(request: web.Request) -> web.Response:
+    return web.json_response({"pops": request.app[DEPS_KEY].hub.current(_seat(request))})
+
+
+# --- seat actions ---------------------------------------------------------------------------
+
+
+@require_roles("agent", "supervisor", "admin")
+async def pause(request: web.Request) -> web.Response:
+    body = await _body(request)
+    seat = _seat(request)
+    paused = bool(body.get("paused"))
+    reason = str(body.get("reason", ""))[:64]
+    fields = {"Action": "QueuePause", "Interface": seat, "Paused": "true" if paused else "false"}
+    if paused and reason:
+        fields["Reason"] = reason
+    if body.get("queue"):
+        fields["Queue"] = str(body["queue"])
+    ami = _ami(request)
+    try:
+        await ami.send_action(fields)
+    except Exception as exc:  # an AmiError of any kind: the PBX said no or is gone
+        raise _fail(web.HTTPBadGateway, f"the PBX refused: {exc}") from None
+    log.info("seat paused" if paused else "seat ready", seat=seat, reason=reason)
+    return web.json_response({"interface": seat, "paused": paused, "reason": reason})
+
+
+async def _originate(request: web.Request, seat: str, number: str, caller_id: str) -> str:
+    deps = request.app[DEPS_KEY]
+    try:
+        phone = normalize(number, default_area_code=deps.settings.default_area_code)
+    except PhoneError as exc:
+        raise _fail(web.HTTPBadRequest, f"number: {exc}") from None
+    dial = phone.key.lstrip("+")
+    fields = {
+        "Action": "Originate",
+        "Channel": seat,
+        "Context": deps.settings.originate_context,
+        "Exten": dial,
+        "Priority": "1",
+        "CallerID": caller_id,
+        "Async": "true",
+        "Timeout": "30000",
+    }
+    ami = _ami(request)
+    try:
+        await ami.send_action(fields)
+    except Exception as exc:
+        raise _fail(web.HTTPBadGateway, f"the PBX refused: {exc}") from None
+    log.info("click-to-call", seat=seat, number=mask_number(dial))
+    return dial
+
+
+@require_roles(*ANY)
+async def click_to_call(request: web.Request) -> web.Response:
+    body = await _body(request)
+    user = _user(request)
+    seat = _seat(request)
+    dial = await _originate(request, seat, str(body.get("number", "")), user.display_name)
+    return web.json_response({"interface": seat, "number": dial, "status": "calling"}, status=202)
+
+
+@require_roles(*ANY)
+async def disposition(request: web.Request) -> web.Response:
+    body = await _body(request)
+    value = str(body.get("disposition", ""))
+    if value not in DISPOSITIONS:
+        raise _fail(web.HTTPBadRequest, f"disposition must be one of {', '.join(DISPOSITIONS)}")
+    pbx, call_id = str(body.get("pbx", "")), str(body.get("call_id", ""))
+    if not pbx or not call_id:
+        raise _fail(web.HTTPBadRequest, "pbx and call_id are required")
+    records = request.app[DEPS_KEY].records
+    note = str(body.get("note", ""))[:2000]
+    await asyncio.to_thread(
+        records.save_disposition, pbx, call_id, _user(request).login, value, note
+    )
+    return web.json_response({"saved": True})
+
+
+@require_roles(*ANY)
+async def today_calls(request: web.Request) -> web.Response:
+    deps = request.app[DEPS_KEY]
+    user = _user(request)
+    agent = user.agent
+    if user.role in ("supervisor", "admin") and request.query.get("agent"):
+        agent = request.query["agent"]
+    now = datetime.fromtimestamp(deps.clock(), deps.zone)
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+    calls = await asyncio.to_thread(deps.records.calls_of_agent, agent, midnight) if agent else []
+    return web.json_response({"agent": agent, "since": midnight, "calls": calls})
+
+
+# --- owners and audit -----------------------------------------------------------------------
+
+
+@require_roles(*ANY)
+async def owner_lookup(request: web.Request) -> web.Response:
+    deps = request.app[DEPS_KEY]
+    number = request.query.get("number", "")
+    owners = deps.directory.find(number)
+    for owner in owners:
+        await asyncio.to_thread(
+            deps.records.audit, _user(request).login, "lookup", owner.id, mask_number(number)
+        )
+    return web.json_response({"owners": [o.to_dict() for o in owners]})
+
+
+@require_roles(*ANY)
+async def owner_record(request: web.Request) -> web.Response:
+    deps = request.app[DEPS_KEY]
+    try:
+        owner_id = int(request.match_info["owner_id"])
+    except ValueError:
+        raise _fail(web.HTTPBadRequest, "owner id must be a number") from None
+    owner = deps.directory.index.owner(owner_id)
+    if owner is None:
+        raise _fail(web.HTTPNotFound, "no such owner")
+    user = _user(request)
+    await asyncio.to_thread(deps.records.audit, user.login, "open", owner_id, "")
+    involving = None if user.role in ("supervisor", "admin") else user.login
+    orders = await asyncio.to_thread(
+        deps.records.list_orders, owner_ids=[owner_id], involving=involving
+    )
+    now = deps.clock()
+    return web.json_response(
+        {"owner": owner.to_dict(), "work_orders": [o.to_dict(now) for o in orders]}
+    )
+
+
+@require_roles("supervisor", "admin")
+async def audit_trail(request: web.Request) -> web.Response:
+    records = request.app[DEPS_KEY].records
+    owner = request.query.get("owner_id")
+    login = request.query.get("login") or None
+    if owner is not None and not owner.isdigit():
+        raise _fail(web.HTTPBadRequest, "owner_id must be a number")
+    rows = await asyncio.to_thread(
+        records.audit_trail, owner_id=int(owner) if owner else None, login=login
+    )
+    return web.json_response({"audit": rows})
+
+
+# --- work orders ----------------------------------------------------------------------------
+
+
+def _may_see(user: User, order: WorkOrder) -> bool:
+    return user.role in ("supervisor", "admin") or user.login in (order.created_by, order.assignee)
+
+
+async def _load_order(request: web.Request) -> WorkOrder:
+    deps = request.app[DEPS_KEY]
+    raw = request.match_info["order_id"]
+    order = await asyncio.to_thread(deps.records.get_order, int(raw)) if raw.isdigit() else None
+    if order is None or not _may_see(_user(request), order):
+        raise _fail(web.HTTPNotFound, "no such work order")  # another agent's looks absent
+    return order
+
+
+def _notify(deps: CtiDeps, kind: str, order: WorkOrder) -> None:
+    if deps.webhook is not None:
+        deps.webhook.send(kind, order.to_dict())
+
+
+@require_roles(*ANY)
+async def list_orders(request: web.Request) -> web.Response:
+    deps = request.app[DEPS_KEY]
+    user = _user(request)
+    involving = None if user.role in ("supervisor", "admin") else user.login
+    orders = await asyncio.to_thread(
+        deps.records.list_orders, involving=involving, open_only=request.query.get("open") == "1"
+    )
+    now = deps.clock()
+    return web.json_response({"work_orders": [o.to_dict(now) for o in orders]})
+
+
+@require_roles(*ANY)
+async def create_order(request: web.Request) -> web.Response:
+    deps = request.app[DEPS_KEY]
+    body = await _body(request)
+    now = deps.clock()
+    due_raw = body.get("due_at")
+    try:
+        due_at = float(due_raw) if due_raw not in (None, "") else None
+        owner_raw = body.get("owner_id")
+        owner_id = int(owner_raw) if owner_raw not in (None, "") else None
+        validate_new(str(body.get("kind", "")), str(body.get("priority", "normal")), due_at, now)
+    except (TypeError, ValueError) as exc:
+        raise _fail(web.HTTPBadRequest, str(exc)) from None
+    if owner_id is not None and deps.directory.index.owner(owner_id) is None:
+        raise _fail(web.HTTPBadRequest, "owner_id names no owner")
+    order = WorkOrder(
+        id=0,
+        kind=str(body["kind"]),
+        priority=str(body.get("priority", "normal")),
+        state="new",
+        created_by=_user(request).login,
+        created_at=now,
+        updated_at=now,
+        owner_id=owner_id,
+        caller_number=str(body.get("caller_number", ""))[:32],
+        pbx=str(body.get("pbx", ""))[:64],
+        call_id=str(body.get("call_id", ""))[:64],
+        category=str(body.get("category", ""))[:64],
+        department=str(body.get("department", ""))[:64],
+        description=str(body.get("description", ""))[:4000],
+        due_at=due_at,
+    )
+    order = await asyncio.to_thread(deps.records.create_order, order)
+    _notify(deps, "work_order.created", order)
+    return web.json_response(order.to_dict(now), status=201)
+
+
+@require_roles(*ANY)
+async def get_order(request: web.Request) -> web.Response:
+    deps = request.app[DEPS_KEY]
+    order = await _load_order(request)
+    history = await asyncio.to_thread(deps.records.history, order.id)
+    data = order.to_dict(deps.clock())
+    data["history"] = [h.__dict__ for h in history]
+    return web.json_response(data)
+
+
+@require_roles(*ANY)
+async def order_action(request: web.Request) -> web.Response:
+    deps = request.app[DEPS_KEY]
+    order = await _load_order(request)
+    body = await _body(request)
+    kwargs: dict[str, Any] = {
+        "actor": _user(request).login,
+        "assignee": str(body.get("assignee", ""))[:64],
+        "department": str(body.get("department", ""))[:64],
+        "note": str(body.get("note", ""))[:2000],
+    }
+    try:
+        if body.get("callback_at") not in (None, ""):
+            kwargs["callback_at"] = float(body["callback_at"])
+        if body.get("satisfaction") not in (None, ""):
+            kwargs["satisfaction"] = int(body["satisfaction"])
+        changed, _entry = await asyncio.to_thread(
+            deps.records.apply, order.id, str(body.get("action", "")), **kwargs
+        )
+    except (WorkOrderError, TypeError, ValueError) as exc:
+        raise _fail(
+            web.HTTPConflict if isinstance(exc, WorkOrderError) else web.HTTPBadRequest, str(exc)
+        ) from None
+    _notify(deps, "work_order.changed", changed)
+    return web.json_response(changed.to_dict(deps.clock()))
+
+
+@require_roles(*ANY)
+async def place_callback(request: web.Request) -> web.Response:
+    """回访: ring the agent's seat, then the owner; the attempt goes into the history."""
+    deps = request.app[DEPS_KEY]
+    order = await _load_order(request)
+    if not order.caller_number:
+        raise _fail(web.HTTPConflict, "this work order has no number to call back")
+    seat = _seat(request)
+    dial = await _originate(request, seat, order.caller_number, f"WO{order.id}")
+    await asyncio.to_thread(
+        deps.records.audit,
+        _user(request).login,
+        "callback",
+        order.owner_id,
+        f"work order {order.id}",
+    )
+    return web.json_response({"work_order": order.id, "number": mask_number(dial)}, status=202)
+
+
+@require_roles(*ANY)
+async def due_timers(request: web.Request) -> web.Response:
+    deps = request.app[DEPS_KEY]
+    user = _user(request)
+    involving = None if user.role in ("supervisor", "admin") else user.login
+    orders = await asyncio.to_thread(deps.records.list_orders, involving=involving, open_only=True)
+    now = deps.clock()
+    late = [o.to_dict(now) for o in orders if timer(o, now)["state"] in ("overdue", "due_soon")]
+    return web.json_response({"work_orders": late})
+
+
+def setup(app: web.Application, deps: CtiDeps) -> None:
+    app[DEPS_KEY] = deps
+    app.router.add_get("/seat", seat_page)
+    app.router.add_get("/ws/seat", seat_socket)
+    app.router.add_get("/api/seat/pops", current_pops)
+    app.router.add_post("/api/seat/pause", pause)
+    app.router.add_post("/api/seat/call", click_to_call)
+    app.router.add_post("/api/seat/disposition", disposition)
+    app.router.add_get("/api/seat/calls/today", today_calls)
+    app.router.add_get("/api/owners/lookup", owner_lookup)
+    app.router.add_get("/api/owners/{owner_id}", owner_record)
+    app.router.add_get("/api/audit", audit_trail)
+    app.router.add_get("/api/workorders", list_orders)
+    app.router.add_post("/api/workorders", create_order)
+    app.router.add_get("/api/workorders/due", due_timers)
+    app.router.add_get("/api/workorders/{order_id}", get_order)
+    app.router.add_post("/api/workorders/{order_id}/actions", order_action)
+    app.router.add_post("/api/workorders/{order_id}/callback", place_callback)

@@ -1,0 +1,182 @@
+"""Repositories for work orders (with history), dispositions, the audit trail, and the
+call history a screen-pop shows. Synchronous SQLAlchemy Core; one transaction per method."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from sqlalchemy import Engine, RowMapping, insert, select, update
+
+from callcenter.cti.workorders import OPEN_STATES, HistoryEntry, WorkOrder, transition
+from callcenter.store.cti import audit_table, dispositions_table, history_table, work_orders_table
+from callcenter.store.models import calls_table
+
+_ORDER_FIELDS = tuple(f.name for f in dataclasses.fields(WorkOrder))
+
+
+def _order(row: RowMapping) -> WorkOrder:
+    return WorkOrder(**{name: row[name] for name in _ORDER_FIELDS})
+
+
+class CtiRecords:
+    def __init__(self, engine: Engine, *, clock: Callable[[], float] = time.time) -> None:
+        self.engine = engine
+        self.clock = clock
+
+    # --- work orders ------------------------------------------------------------------------
+
+    def create_order(self, order: WorkOrder) -> WorkOrder:
+        values = {k: v for k, v in dataclasses.asdict(order).items() if k != "id"}
+        with self.engine.begin() as connection:
+            new_id = connection.execute(
+                insert(work_orders_table).values(values).returning(work_orders_table.c.id)
+            ).scalar_one()
+            connection.execute(
+                insert(history_table).values(
+                    work_order_id=new_id,
+                    at=order.created_at,
+                    actor=order.created_by,
+                    action="create",
+                    from_state="",
+                    to_state=order.state,
+                    note="",
+                )
+            )
+        return dataclasses.replace(order, id=new_id)
+
+    def get_order(self, order_id: int) -> WorkOrder | None:
+        query = select(work_orders_table).where(work_orders_table.c.id == order_id)
+        with self.engine.connect() as connection:
+            row = connection.execute(query).mappings().first()
+        return None if row is None else _order(row)
+
+    def list_orders(
+        self,
+        *,
+        involving: str | None = None,
+        owner_ids: Iterable[int] | None = None,
+        open_only: bool = False,
+        limit: int = 200,
+    ) -> list[WorkOrder]:
+        """Newest first. ``involving``: only orders that login raised or was assigned."""
+        c = work_orders_table.c
+        query = select(work_orders_table).order_by(c.id.desc()).limit(limit)
+        if involving is not None:
+            query = query.where((c.created_by == involving) | (c.assignee == involving))
+        if owner_ids is not None:
+            query = query.where(c.owner_id.in_(list(owner_ids)))
+        if open_only:
+            query = query.where(c.state.in_(sorted(OPEN_STATES)))
+        with self.engine.connect() as connection:
+            return [_order(row) for row in connection.execute(query).mappings()]
+
+    def apply(self, order_id: int, action: str, **kwargs: Any) -> tuple[WorkOrder, HistoryEntry]:
+        """Run one state-machine step and store it with its history line, atomically.
+        The row is re-read inside the transaction, so two agents cannot both move it."""
+        with self.engine.begin() as connection:
+            query = select(work_orders_table).where(work_orders_table.c.id == order_id)
+            if connection.dialect.name == "postgresql":
+                query = query.with_for_update()
+            row = connection.execute(query).mappings().first()
+            if row is None:
+                raise LookupError(f"no work order {order_id}")
+            changed, entry = transition(_order(row), action, now=self.clock(), **kwargs)
+            values = {k: v for k, v in dataclasses.asdict(changed).items() if k != "id"}
+            connection.execute(
+                update(work_orders_table).where(work_orders_table.c.id == order_id).values(values)
+            )
+            connection.execute(
+                insert(history_table).values(work_order_id=order_id, **dataclasses.asdict(entry))
+            )
+        return changed, entry
+
+    def history(self, order_id: int) -> list[HistoryEntry]:
+        h = history_table.c
+        query = (
+            select(h.at, h.actor, h.action, h.from_state, h.to_state, h.note)
+            .where(h.work_order_id == order_id)
+            .order_by(h.id)
+        )
+        with self.engine.connect() as connection:
+            return [HistoryEntry(*row) for row in connection.execute(query)]
+
+    # --- dispositions and audit --------------------------------------------------------------
+
+    def save_disposition(
+        self, pbx: str, call_id: str, login: str, disposition: str, note: str
+    ) -> None:
+        key = {"pbx": pbx, "call_id": call_id, "user_login": login}
+        values = {"disposition": disposition, "note": note, "at": self.clock()}
+        with self.engine.begin() as connection:
+            d = dispositions_table.c
+            found = connection.execute(
+                select(d.pbx).where(d.pbx == pbx, d.call_id == call_id, d.user_login == login)
+            ).first()
+            if found is None:
+                connection.execute(insert(dispositions_table).values(**key, **values))
+            else:
+                connection.execute(
+                    update(dispositions_table)
+                    .where(d.pbx == pbx, d.call_id == call_id, d.user_login == login)
+                    .values(values)
+                )
+
+    def audit(self, login: str, action: str, owner_id: int | None, detail: str = "") -> None:
+        with self.engine.begin() as connection:
+            connection.execute(
+                insert(audit_table).values(
+                    at=self.clock(),
+                    user_login=login,
+                    action=action,
+                    owner_id=owner_id,
+                    detail=detail,
+                )
+            )
+
+    def audit_trail(
+        self, *, owner_id: int | None = None, login: str | None = None, limit: int = 200
+    ) -> list[dict[str, Any]]:
+        a = audit_table.c
+        query = select(audit_table).order_by(a.id.desc()).limit(limit)
+        if owner_id is not None:
+            query = query.where(a.owner_id == owner_id)
+        if login is not None:
+            query = query.where(a.user_login == login)
+        with self.engine.connect() as connection:
+            return [dict(row) for row in connection.execute(query).mappings()]
+
+    # --- call history -----------------------------------------------------------------------
+
+    def recent_calls(self, caller_numbers: Iterable[str], limit: int = 5) -> list[dict[str, Any]]:
+        """The caller's last calls with their outcomes; ``caller_numbers`` are the spellings
+        a PBX may have used for the one number (the calls table keeps them as presented)."""
+        c = calls_table.c
+        query = (
+            select(c.pbx, c.call_id, c.started_at, c.outcome, c.queue, c.agent, c.wait_s, c.talk_s)
+            .where(c.caller_number.in_(sorted(set(caller_numbers))))
+            .order_by(c.started_at.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as connection:
+            return [dict(row) for row in connection.execute(query).mappings()]
+
+    def calls_of_agent(self, agent: str, since: float) -> list[dict[str, Any]]:
+        c, d = calls_table.c, dispositions_table.c
+        query = (
+            select(
+                c.pbx, c.call_id, c.started_at, c.caller_number, c.outcome, c.queue,
+                c.wait_s, c.talk_s, d.disposition,
+            )
+            .outerjoin(
+                dispositions_table,
+                (d.pbx == c.pbx) & (d.call_id == c.call_id),
+            )
+            .where(c.agent == agent, c.started_at >= since)
+            .order_by(c.started_at.desc())
+            .limit(500)
+        )  # fmt: skip
+        with self.engine.connect() as connection:
+            return [dict(row) for row in connection.execute(query).mappings()]

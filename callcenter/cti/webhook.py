@@ -1,0 +1,160 @@
+"""Work-order changes to the business system: signed with HMAC-SHA256, retried with backoff.
+
+Each delivery is a JSON POST with
+- ``X-Callcenter-Event``: the kind (``work_order.created``, ``work_order.changed``),
+- ``X-Callcenter-Delivery``: a unique id (the same on every retry: receivers dedupe on it),
+- ``X-Callcenter-Timestamp``: epoch seconds,
+- ``X-Callcenter-Signature``: ``sha256=`` + hex HMAC of ``"<timestamp>." + body``.
+Deliveries go out one at a time, in order. A 2xx ends a delivery; 408, 429, 5xx and network
+errors are retried (1 s, 2 s, 4 s … up to ``max_backoff_s``, ``max_attempts`` in all);
+other 4xx answers are final. The secret never appears in a log line or a repr.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import structlog
+
+log = structlog.get_logger(__name__)
+
+SIGNATURE_HEADER = "X-Callcenter-Signature"
+TIMESTAMP_HEADER = "X-Callcenter-Timestamp"
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    mac = hmac.new(secret.encode("utf-8"), timestamp.encode("ascii") + b"." + body, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+def verify(secret: str, timestamp: str, body: bytes, signature: str) -> bool:
+    """What a receiver does (and what the tests check)."""
+    return hmac.compare_digest(sign(secret, timestamp, body), signature)
+
+
+def backoff_s(attempt: int, initial_s: float = 1.0, maximum_s: float = 300.0) -> float:
+    """Delay after failed attempt ``attempt`` (1-based): 1, 2, 4, … capped."""
+    return float(min(maximum_s, initial_s * 2 ** (attempt - 1)))
+
+
+def retryable(status: int) -> bool:
+    return status in (408, 429) or status >= 500
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: str
+    kind: str
+    body: bytes
+
+
+class WebhookSender:
+    def __init__(
+        self,
+        url: str,
+        secret: str,
+        *,
+        max_attempts: int = 8,
+        initial_backoff_s: float = 1.0,
+        max_backoff_s: float = 300.0,
+        timeout_s: float = 10.0,
+        queue_limit: int = 10_000,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+    ) -> None:
+        self.url = url
+        self._secret = secret
+        self.max_attempts = max_attempts
+        self.initial_backoff_s = initial_backoff_s
+        self.max_backoff_s = max_backoff_s
+        self.timeout_s = timeout_s
+        self._clock = clock
+        self._sleep = sleep
+        self._queue: asyncio.Queue[Delivery | None] = asyncio.Queue(queue_limit)
+        self._task: asyncio.Task[None] | None = None
+        self._http: aiohttp.ClientSession | None = None
+        self.delivered = 0
+        self.failed = 0
+
+    def __repr__(self) -> str:
+        return f"WebhookSender(url={self.url!r})"
+
+    async def start(self) -> None:
+        self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout_s))
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="cti-webhook")
+
+    async def close(self, timeout: float = 5.0) -> None:
+        """Send what is queued (within ``timeout``), then stop."""
+        if self._task is not None:
+            self._queue.put_nowait(None)
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), timeout)
+            except TimeoutError:
+                self._task.cancel()
+        if self._http is not None:
+            await self._http.close()
+
+    def send(self, kind: str, payload: dict[str, Any]) -> None:
+        """Queue one delivery; never blocks the caller (the oldest is dropped when full)."""
+        body = json.dumps({"kind": kind, "data": payload}, ensure_ascii=False).encode("utf-8")
+        delivery = Delivery(uuid.uuid4().hex, kind, body)
+        if self._queue.full():
+            dropped = self._queue.get_nowait()
+            log.error(
+                "webhook queue full, dropping the oldest", kind=dropped.kind if dropped else ""
+            )
+            self.failed += 1
+        self._queue.put_nowait(delivery)
+
+    async def drain(self) -> None:
+        await self._queue.join()
+
+    async def _run(self) -> None:
+        while True:
+            delivery = await self._queue.get()
+            try:
+                if delivery is None:
+                    return
+                await self._deliver(delivery)
+            finally:
+                self._queue.task_done()
+
+    async def _deliver(self, delivery: Delivery) -> None:
+        assert self._http is not None
+        for attempt in range(1, self.max_attempts + 1):
+            stamp = str(int(self._clock()))
+            headers = {
+                "Content-Type": "application/json",
+                "X-Callcenter-Event": delivery.kind,
+                "X-Callcenter-Delivery": delivery.id,
+                TIMESTAMP_HEADER: stamp,
+                SIGNATURE_HEADER: sign(self._secret, stamp, delivery.body),
+            }
+            status = 0
+            try:
+                async with self._http.post(self.url, data=delivery.body, headers=headers) as resp:
+                    status = resp.status
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                reason = type(exc).__name__
+            else:
+                if 200 <= status < 300:
+                    self.delivered += 1
+                    return
+                reason = f"HTTP {status}"
+                if not retryable(status):
+                    break
+            if attempt < self.max_attempts:
+                delay = backoff_s(attempt, self.initial_backoff_s, self.max_backoff_s)
+                log.warning("webhook failed, retrying", reason=reason, attempt=attempt, in_s=delay)
+                await self._sleep(delay)
+        self.failed += 1
+        log.error("webhook gave up", kind=delivery.kind, delivery=delivery.id, reason=reason)

@@ -1,0 +1,125 @@
+"""``callcenter ivr validate PATH...`` and ``callcenter ivr simulate FLOW``; also
+``callcenter prompts build`` (prompt audio with espeak-ng)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from callcenter.config import ConfigError, load_settings
+from callcenter.ivr.loader import Problem
+from callcenter.ivr.prompts import load_catalogue
+from callcenter.ivr.schema import OwnerInfo
+from callcenter.ivr.simulate import walk
+from callcenter.ivr.validator import validate_paths
+
+
+def register(subparsers: Any) -> None:
+    ivr = subparsers.add_parser("ivr", help="IVR flows: validate, simulate")
+    commands = ivr.add_subparsers(dest="ivr_command", required=True)
+    check = commands.add_parser("validate", help="check flow files; non-zero exit on any problem")
+    check.add_argument("paths", nargs="+", help="flow files or directories")
+    check.add_argument("--queues", default=None,
+                       help="comma-separated queue names (default: the settings' ivr.queues)")  # fmt: skip
+    check.add_argument("--prompts", default=None, help="prompt texts directory")
+    check.add_argument("--audio", action="store_true", help="also require the prompt audio")
+    check.set_defaults(func=cmd_validate)
+
+    sim = commands.add_parser("simulate", help="walk a flow in the terminal")
+    sim.add_argument("flow", help="flow name (in the settings' ivr_dir) or a flow file")
+    sim.add_argument("--caller", default="13800000000")
+    sim.add_argument("--dialled", default="")
+    sim.add_argument("--at", default=None, help='local time, e.g. "2026-11-27 22:30"')
+    sim.add_argument("--digits", default=None, help="keys per prompt, e.g. 1,2,# (no terminal)")
+    sim.add_argument("--owner", default=None, help="the caller is this owner id")
+    sim.add_argument("--vip", action="store_true")
+    sim.add_argument("--housekeeper", default="", help="the owner's housekeeper, e.g. PJSIP/1001")
+    sim.add_argument("--balance", action="append", default=[], help="UNIT=YUAN, repeatable")
+    sim.add_argument("--dial-status", default="NOANSWER")
+    sim.add_argument("--queue-status", default="ANSWERED")
+    sim.add_argument("--lang", default="zh", choices=["zh", "en"], help="language of the walker")
+    sim.set_defaults(func=cmd_simulate)
+
+    prompts = subparsers.add_parser("prompts", help="IVR prompt audio")
+    pcmds = prompts.add_subparsers(dest="prompts_command", required=True)
+    build = pcmds.add_parser("build", help="generate prompt audio with espeak-ng")
+    build.add_argument("--force", action="store_true", help="rebuild existing files")
+    build.set_defaults(func=cmd_prompts_build)
+
+
+def _print_problems(problems: list[Problem]) -> None:
+    for p in problems:
+        print(p, file=sys.stderr)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    queues = args.queues.split(",") if args.queues is not None else settings.ivr.queues
+    prompts_dir = args.prompts or settings.ivr.prompts_dir
+    catalogue, problems = load_catalogue(
+        prompts_dir, check_audio=args.audio or settings.ivr.check_audio
+    )
+    flows, found = validate_paths(args.paths, queues=queues or None, catalogue=catalogue)
+    problems += found
+    if problems:
+        _print_problems(problems)
+        print(f"{len(problems)} problem(s) / 个问题", file=sys.stderr)
+        return 1
+    print(f"ok: {len(flows)} flow(s) / 个流程: {', '.join(f.name for f in flows)}")
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    source = Path(args.flow)
+    directory = source.parent if source.suffix in (".yaml", ".yml") else Path(settings.ivr_dir)
+    name = source.stem if source.suffix in (".yaml", ".yml") else args.flow
+    catalogue, problems = load_catalogue(settings.ivr.prompts_dir)
+    flows, found = validate_paths(
+        [directory], queues=settings.ivr.queues or None, catalogue=catalogue
+    )
+    problems += found
+    if problems:
+        _print_problems(problems)
+        return 1
+    by_name = {f.name: f for f in flows}
+    if name not in by_name:
+        print(
+            f"no flow named {name!r} in {directory} (known: {', '.join(by_name)})", file=sys.stderr
+        )
+        return 1
+    try:
+        when = datetime.fromisoformat(args.at) if args.at else datetime.now(settings.zone)
+        balances = {u: int(v) for u, _, v in (b.partition("=") for b in args.balance)}
+    except ValueError as exc:
+        print(f"bad --at or --balance: {exc}", file=sys.stderr)
+        return 2
+    when = when if when.tzinfo else when.replace(tzinfo=settings.zone)
+    owner = None
+    if args.owner or args.vip or args.housekeeper or balances:
+        owner = OwnerInfo(args.owner or "owner", vip=args.vip,
+                          housekeeper_interface=args.housekeeper, balances=balances)  # fmt: skip
+    digits = args.digits.split(",") if args.digits is not None else None
+    dialled = args.dialled or next((n for n, f in settings.hotlines.items() if f == name), "")
+    walk(by_name, name, catalogue, caller=args.caller, dialled=dialled, when=when,
+         digits=digits, owner=owner, dial_status=args.dial_status,
+         queue_status=args.queue_status, ui=args.lang)  # fmt: skip
+    return 0
+
+
+def cmd_prompts_build(args: argparse.Namespace) -> int:
+    from callcenter.ivr.tts import build_prompts
+
+    settings = load_settings(args.config)
+    return int(build_prompts(Path(settings.ivr.prompts_dir), force=args.force))

@@ -1,0 +1,1 @@
+"""Metrics: KPIs, concurrent lines, Erlang staffing, live counters and reports."""

@@ -1,0 +1,191 @@
+"""HTTP: ``/api/reports`` (JSON, CSV, XLSX), ``/api/live`` and Prometheus ``/metrics``.
+
+``setup(app, store, live, thresholds)``; reports and the live snapshot are for
+supervisors and admins, ``/metrics`` is open to the scraper (bind the web server to a
+private address). Bad parameters get a 400 naming the problem, in Chinese and English.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from datetime import time as clock_time
+from typing import Any
+
+from aiohttp import web
+
+from callcenter.metrics.export import to_csv, to_json, to_xlsx
+from callcenter.metrics.kpis import Thresholds
+from callcenter.metrics.live import LiveCounters
+from callcenter.metrics.report import GROUPINGS, ReportSpec
+from callcenter.store.reports import ReportStore
+from callcenter.web.security import require_roles
+
+__all__ = ["exposition", "setup"]
+
+STORE_KEY = web.AppKey("metrics_store", ReportStore)
+LIVE_KEY = web.AppKey("metrics_live", LiveCounters)
+THRESHOLDS_KEY = web.AppKey("metrics_thresholds", Thresholds)
+ZONE_KEY = web.AppKey("metrics_zone", str)
+Clock = Callable[[], float]
+CLOCK_KEY: web.AppKey[Clock] = web.AppKey("metrics_clock")
+
+
+def setup(
+    app: web.Application,
+    store: ReportStore,
+    live: LiveCounters,
+    thresholds: Thresholds,
+    *,
+    zone: str = "Asia/Shanghai",
+    clock: Callable[[], float] = time.time,
+) -> None:
+    app[STORE_KEY] = store
+    app[LIVE_KEY] = live
+    app[THRESHOLDS_KEY] = thresholds
+    app[ZONE_KEY] = zone
+    app[CLOCK_KEY] = clock
+    app.router.add_get("/api/reports", reports)
+    app.router.add_get("/api/live", live_snapshot)
+    app.router.add_get("/metrics", metrics)
+
+
+def _bad(zh: str, en: str) -> web.HTTPBadRequest:
+    body = json.dumps({"error": f"{zh} / {en}"}, ensure_ascii=False)
+    return web.HTTPBadRequest(text=body, content_type="application/json")
+
+
+def _date(request: web.Request, name: str) -> date:
+    text = request.query.get(name)
+    if not text:
+        raise _bad(f"缺少参数 {name}", f"{name} is required (YYYY-MM-DD)")
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise _bad(
+            f"{name} 不是日期：{text!r}", f"{name} is not a date YYYY-MM-DD: {text!r}"
+        ) from None
+
+
+def spec_from_query(request: web.Request) -> ReportSpec:
+    first, last = _date(request, "from"), _date(request, "to")
+    if last < first:
+        raise _bad("结束日期早于开始日期", "'to' comes before 'from'")
+    if (last - first).days > 400:
+        raise _bad("时间范围不能超过 400 天", "the range may not exceed 400 days")
+    by = request.query.get("by", "interval")
+    if by not in GROUPINGS:
+        raise _bad(f"by 应为 {'/'.join(GROUPINGS)}", f"by must be one of {', '.join(GROUPINGS)}")
+    interval = request.query.get("interval", "30")
+    if interval not in ("15", "30", "60"):
+        raise _bad("interval 应为 15、30 或 60", "interval must be 15, 30 or 60")
+    zone = request.app[ZONE_KEY]
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(zone)
+    since = datetime.combine(first, clock_time(0), tz).timestamp()
+    until = datetime.combine(last + timedelta(days=1), clock_time(0), tz).timestamp()
+    return ReportSpec(
+        since=since,
+        until=until,
+        by=by,
+        interval_min=int(interval),
+        zone=zone,
+        thresholds=request.app[THRESHOLDS_KEY],
+    )
+
+
+@require_roles("supervisor", "admin")
+async def reports(request: web.Request) -> web.Response:
+    """GET /api/reports?from=YYYY-MM-DD&to=YYYY-MM-DD&by=interval&interval=30&format=json"""
+    spec = spec_from_query(request)
+    fmt = request.query.get("format", "json")
+    lang = request.query.get("lang", "zh")
+    if fmt not in ("json", "csv", "xlsx") or lang not in ("zh", "en"):
+        raise _bad(
+            "format 应为 json/csv/xlsx，lang 应为 zh/en", "format: json|csv|xlsx, lang: zh|en"
+        )
+    store = request.app[STORE_KEY]
+    report = await asyncio.to_thread(store.report, spec)
+    name = f"report-{spec.by}-{request.query['from']}-{request.query['to']}"
+    if fmt == "csv":
+        # UTF-8 with a byte-order mark so spreadsheet programs read the Chinese headers
+        body = ("\ufeff" + to_csv(report, lang)).encode("utf-8")  # type: ignore[arg-type]
+        return web.Response(
+            body=body,
+            content_type="text/csv",
+            charset="utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+        )
+    if fmt == "xlsx":
+        data = await asyncio.to_thread(to_xlsx, report, lang)  # type: ignore[arg-type]
+        return web.Response(
+            body=data,
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+        )
+    return web.Response(text=to_json(report), content_type="application/json")
+
+
+@require_roles("supervisor", "admin")
+async def live_snapshot(request: web.Request) -> web.Response:
+    body = request.app[LIVE_KEY].snapshot(request.app[CLOCK_KEY]())
+    return web.json_response(body, dumps=lambda d: json.dumps(d, ensure_ascii=False))
+
+
+async def metrics(request: web.Request) -> web.Response:
+    text = exposition(
+        request.app[LIVE_KEY].snapshot(request.app[CLOCK_KEY]()), request.app[LIVE_KEY]
+    )
+    return web.Response(text=text, content_type="text/plain", charset="utf-8",
+                        headers={"X-Content-Type-Options": "nosniff"})  # fmt: skip
+
+
+def exposition(snapshot: dict[str, Any], live: LiveCounters) -> str:
+    """Prometheus text exposition format 0.0.4 of the live counters."""
+    lines: list[str] = []
+
+    def family(name: str, kind: str, help_text: str, samples: list[tuple[str, float]]) -> None:
+        lines.append(f"# HELP {name} {help_text}")
+        lines.append(f"# TYPE {name} {kind}")
+        for labels, value in samples:
+            lines.append(f"{name}{labels} {_number(value)}")
+
+    family("callcenter_lines_in_use", "gauge", "External calls up now.",
+           [("", snapshot["lines_in_use"])])  # fmt: skip
+    family("callcenter_line_capacity", "gauge", "Concurrent external lines.",
+           [("", snapshot["line_capacity"])])  # fmt: skip
+    family("callcenter_calls_in_ivr", "gauge", "Calls in the voice menu.",
+           [("", snapshot["calls_in_ivr"])])  # fmt: skip
+    waiting = snapshot["waiting"]
+    family("callcenter_queue_waiting", "gauge", "Callers waiting per queue.",
+           [(_labels(queue=q), v["waiting"]) for q, v in waiting.items()])  # fmt: skip
+    family("callcenter_queue_longest_wait_seconds", "gauge", "Longest current wait per queue.",
+           [(_labels(queue=q), v["longest_wait_s"]) for q, v in waiting.items()])  # fmt: skip
+    family("callcenter_agents", "gauge", "Queue members by state.",
+           [(_labels(state=s), n) for s, n in snapshot["agents"].items()])  # fmt: skip
+    rates = [
+        (_labels(window=w), snapshot[w]["answer_rate"])
+        for w in ("hour", "today")
+        if snapshot[w]["answer_rate"] is not None
+    ]
+    family("callcenter_answer_rate", "gauge",
+           "answered / (offered - short abandons) this hour and today.", rates)  # fmt: skip
+    family("callcenter_calls_total", "counter", "Finished inbound calls by outcome.",
+           [(_labels(outcome=o), n) for o, n in sorted(live.outcomes.items())])  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def _labels(**values: str) -> str:
+    inner = ",".join(
+        f'{k}="{v.replace(chr(92), chr(92) * 2).replace(chr(34), chr(92) + chr(34)).replace(chr(10), chr(92) + "n")}"'
+        for k, v in values.items()
+    )
+    return "{" + inner + "}"
+
+
+def _number(value: float) -> str:
+    return repr(float(value)) if isinstance(value, float) else str(value)

@@ -1,0 +1,193 @@
+"""Live counters for the wallboard and /metrics, folded from events (pure).
+
+Feed it every domain event (``apply``) and every finished call record (``call_finished``);
+read ``snapshot(now)``. The clock is passed in, so a test drives it with plain numbers.
+
+- lines in use: inbound calls whose first channel (Uniqueid == Linkedid, an inbound
+  context) is up;
+- in the IVR: those calls not (yet) in a queue or with an agent;
+- waiting per queue, with the longest current wait;
+- agents by state, from queue-member status (paused wins; one state per interface);
+- answer rate this hour and today (hotline's zone), from finished records, per DESIGN.md;
+- alerts when today's (else this hour's) answer rate is under target, or lines reach the
+  high level (80% of capacity by default).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from callcenter.calls.records import CallRecord
+from callcenter.events import (
+    AgentAnswered,
+    AgentCompleted,
+    ChannelCreated,
+    ChannelHungUp,
+    Event,
+    QueueAbandoned,
+    QueueJoined,
+    QueueLeft,
+    QueueMemberChanged,
+    QueueTimedOut,
+)
+from callcenter.metrics.kpis import Tally, Thresholds
+
+__all__ = ["LiveCounters"]
+
+# Asterisk device states (QueueMember Status) -> wallboard agent state
+_DEVICE_STATE = {
+    0: "offline",  # unknown
+    1: "idle",  # not in use
+    2: "in_call",  # in use
+    3: "in_call",  # busy
+    4: "offline",  # invalid
+    5: "offline",  # unavailable
+    6: "ringing",
+    7: "in_call",  # ring + in use
+    8: "in_call",  # on hold
+}
+MIN_CALLS_FOR_ALERT = 10  # an answer rate over fewer calls raises no alert
+
+
+@dataclass(slots=True)
+class _LiveCall:
+    started_at: float
+    stage: str = "ivr"  # ivr | queue | agent
+    queue: str = ""
+    joined_at: float = 0.0
+
+
+@dataclass
+class LiveCounters:
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    zone: str = "Asia/Shanghai"
+    inbound_contexts: frozenset[str] = frozenset({"from-pstn"})
+    _calls: dict[tuple[str, str], _LiveCall] = field(default_factory=dict)
+    _agents: dict[str, str] = field(default_factory=dict)  # interface -> state
+    _hour: tuple[str, Tally] = field(init=False)  # (local "YYYY-MM-DD HH", its tally)
+    _day: tuple[str, Tally] = field(init=False)
+    _tz: ZoneInfo = field(init=False)
+    outcomes: Counter[str] = field(default_factory=Counter)  # finished calls since start
+
+    def __post_init__(self) -> None:
+        self._tz = ZoneInfo(self.zone)
+        self._hour = ("", Tally())
+        self._day = ("", Tally())
+
+    # --- folding -------------------------------------------------------------------------
+
+    def apply(self, event: Event) -> None:
+        key = (event.pbx, event.call_id)
+        if isinstance(event, ChannelCreated):
+            first = event.channel_id == event.call_id
+            if first and event.context in self.inbound_contexts:
+                self._calls.setdefault(key, _LiveCall(event.at))
+            return
+        if isinstance(event, QueueMemberChanged):
+            self._member(event)
+            return
+        call = self._calls.get(key)
+        if call is None:
+            return
+        if isinstance(event, ChannelHungUp):
+            if event.channel_id == event.call_id:
+                del self._calls[key]
+        elif isinstance(event, QueueJoined):
+            call.stage, call.queue, call.joined_at = "queue", event.queue, event.at
+        elif isinstance(event, AgentAnswered):
+            call.stage = "agent"
+        elif (
+            isinstance(event, QueueLeft | QueueAbandoned | QueueTimedOut | AgentCompleted)
+            and call.stage == "queue"
+        ):
+            call.stage = "after_queue"
+
+    def _member(self, event: QueueMemberChanged) -> None:
+        if event.change == "removed":
+            self._agents.pop(event.interface, None)
+            return
+        state = "paused" if event.paused else _DEVICE_STATE.get(event.status, "offline")
+        if event.in_call and state == "idle":
+            state = "in_call"
+        self._agents[event.interface] = state
+
+    def call_finished(self, record: CallRecord) -> None:
+        """Count a finished call in this hour's and today's answer rate."""
+        if record.kind != "inbound" or record.ended_at is None:
+            return
+        self.outcomes[record.outcome] += 1
+        local = datetime.fromtimestamp(record.started_at, self._tz)
+        hour, day = local.strftime("%Y-%m-%d %H"), local.strftime("%Y-%m-%d")
+        if hour >= self._hour[0]:
+            if hour > self._hour[0]:
+                self._hour = (hour, Tally())
+            self._hour[1].add(record, self.thresholds)
+        if day >= self._day[0]:
+            if day > self._day[0]:
+                self._day = (day, Tally())
+            self._day[1].add(record, self.thresholds)
+
+    # --- reading -------------------------------------------------------------------------
+
+    def snapshot(self, now: float) -> dict[str, Any]:
+        local = datetime.fromtimestamp(now, self._tz)
+        hour = self._hour[1] if self._hour[0] == local.strftime("%Y-%m-%d %H") else Tally()
+        day = self._day[1] if self._day[0] == local.strftime("%Y-%m-%d") else Tally()
+        waiting: dict[str, dict[str, float]] = {}
+        in_ivr = 0
+        for call in self._calls.values():
+            if call.stage == "ivr":
+                in_ivr += 1
+            elif call.stage == "queue":
+                slot = waiting.setdefault(call.queue, {"waiting": 0, "longest_wait_s": 0.0})
+                slot["waiting"] += 1
+                slot["longest_wait_s"] = max(slot["longest_wait_s"], round(now - call.joined_at, 1))
+        th = self.thresholds
+        lines = len(self._calls)
+        body: dict[str, Any] = {
+            "at": now,
+            "lines_in_use": lines,
+            "line_capacity": th.line_capacity,
+            "lines_high": th.high_lines,
+            "calls_in_ivr": in_ivr,
+            "waiting": dict(sorted(waiting.items())),
+            "agents": dict(sorted(Counter(self._agents.values()).items())),
+            "hour": hour.as_dict(),
+            "today": day.as_dict(),
+            "answer_rate_target": th.answer_rate_target,
+        }
+        body["alerts"] = self._alerts(lines, hour, day)
+        return body
+
+    def _alerts(self, lines: int, hour: Tally, day: Tally) -> list[dict[str, str]]:
+        th = self.thresholds
+        alerts = []
+        for window, tally, zh in (("today", day, "今日"), ("hour", hour, "本小时")):
+            rate = tally.answer_rate
+            if (
+                rate is not None
+                and tally.denominator >= MIN_CALLS_FOR_ALERT
+                and rate < th.answer_rate_target
+            ):
+                alerts.append(
+                    {
+                        "kind": f"answer_rate_{window}",
+                        "zh": f"{zh}接通率 {rate:.1%} 低于目标 {th.answer_rate_target:.0%}",
+                        "en": f"answer rate {window} {rate:.1%} is under the "
+                        f"{th.answer_rate_target:.0%} target",
+                    }
+                )
+        if lines >= th.high_lines:
+            alerts.append(
+                {
+                    "kind": "lines_high",
+                    "zh": f"线路占用 {lines}/{th.line_capacity}，已达 {th.high_lines_fraction:.0%}",
+                    "en": f"{lines} of {th.line_capacity} lines in use "
+                    f"(at least {th.high_lines_fraction:.0%})",
+                }
+            )
+        return alerts

@@ -1,0 +1,399 @@
+"""Recordings over HTTP: search, signed playback with byte ranges, legal hold, QA scores.
+
+Who hears what: supervisors and admins every recording, an agent only recordings of
+calls they answered (the call's agent equals ``User.agent``). Every link issued, every
+playback request and every refusal is written to the listen audit. Playback goes only
+through a signed, short-lived link, and only for an indexed file that resolves inside
+the recordings root.
+
+Wiring: ``setup(app, store=RecordingStore(engine), settings=settings)``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from callcenter.config import Settings
+from callcenter.recordings.links import PLAY_PREFIX, LinkError, LinkSigner
+from callcenter.recordings.maintenance import recordings_root
+from callcenter.recordings.page import render_page
+from callcenter.recordings.paths import UnsafePath, check_relative, resolve_under
+from callcenter.recordings.playback import Unsatisfiable, browser_copy, parse_range
+from callcenter.recordings.probe import AudioInfo, MissingTool, ProbeError, probe_audio
+from callcenter.recordings.qa import QaError, check_scores, roll_up, total_percent
+from callcenter.store.recordings import RecordingStore, SearchFilters
+from callcenter.web.auth import current_session, page_roles
+from callcenter.web.security import User, current_user, require_roles
+
+CHUNK = 64 * 1024
+MAX_LIMIT = 500
+_ENCODED_TRICKS = ("%2e", "%2f", "%5c", "%25", "%00")
+
+
+@dataclass(frozen=True)
+class RecordingsApi:
+    store: RecordingStore
+    settings: Settings
+    root: Path
+    cache_dir: Path
+    signer: LinkSigner
+    clock: Callable[[], float]
+
+
+API_KEY: web.AppKey[RecordingsApi] = web.AppKey("recordings_api", RecordingsApi)
+
+
+def setup(
+    app: web.Application,
+    *,
+    store: RecordingStore,
+    settings: Settings,
+    clock: Callable[[], float] = time.time,
+) -> None:
+    rs = settings.recordings
+    app[API_KEY] = RecordingsApi(
+        store=store,
+        settings=settings,
+        root=recordings_root(settings),
+        cache_dir=Path(rs.cache_dir),
+        signer=LinkSigner.from_settings(rs.link_secret, rs.link_lifetime_s),
+        clock=clock,
+    )
+    app.router.add_get("/recordings", page)
+    app.router.add_get(PLAY_PREFIX + "{path:.+}", play)
+    app.router.add_get("/api/recordings", search)
+    app.router.add_get("/api/recordings/qa/criteria", criteria)
+    app.router.add_get("/api/recordings/qa/rollup", rollup)
+    app.router.add_get(r"/api/recordings/{rid:\d+}", details)
+    app.router.add_post(r"/api/recordings/{rid:\d+}/link", issue_link)
+    app.router.add_post(r"/api/recordings/{rid:\d+}/qa", score)
+    app.router.add_post(r"/api/recordings/{rid:\d+}/hold", hold)
+
+
+def _error(cls: type[web.HTTPException], zh: str, en: str, **extra: Any) -> web.HTTPException:
+    body = json.dumps({"error": en, "error_zh": zh, **extra}, ensure_ascii=False)
+    return cls(text=body, content_type="application/json")
+
+
+def can_hear(user: User, row: dict[str, Any]) -> bool:
+    if user.can("supervisor", "admin"):
+        return True
+    return bool(user.agent) and row.get("agent") == user.agent
+
+
+async def _row_for(request: web.Request, user: User, action: str) -> dict[str, Any]:
+    api = request.app[API_KEY]
+    row = await asyncio.to_thread(api.store.get, int(request.match_info["rid"]))
+    if row is None or row["missing"]:
+        raise _error(web.HTTPNotFound, "没有这条录音", "no such recording")
+    if not can_hear(user, row):
+        await asyncio.to_thread(
+            api.store.audit, row, login=user.login, role=user.role, action="denied", detail=action
+        )
+        raise _error(
+            web.HTTPForbidden, "只能收听自己接听的通话录音", "you may only hear your own calls"
+        )
+    return row
+
+
+def _public(row: dict[str, Any]) -> dict[str, Any]:
+    keys = (
+        "id", "path", "pbx", "call_id", "caller_number", "agent", "queue", "work_order",
+        "recorded_at", "duration_s", "container", "codec", "size", "sha256", "qa_score",
+        "legal_hold", "hold_reason", "probe_error", "part",
+    )  # fmt: skip
+    return {k: row[k] for k in keys}
+
+
+# -- search ------------------------------------------------------------------------------
+
+
+def _number(request: web.Request, name: str) -> float | None:
+    raw = request.query.get(name, "")
+    if raw == "":
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        raise _error(
+            web.HTTPBadRequest, f"{name} 必须是数字", f"{name} must be a number, got {raw[:40]!r}"
+        ) from None
+
+
+def _filters(request: web.Request, user: User) -> SearchFilters:
+    q = request.query
+    caller = q.get("caller", "").strip()
+    if caller and not caller.isdigit():
+        raise _error(web.HTTPBadRequest, "来电号码只能是数字", "caller must be digits")
+    agent = q.get("agent") or None
+    if not user.can("supervisor", "admin"):
+        agent = user.agent or "\x00nobody"  # an agent searches their own calls only
+    return SearchFilters(
+        since=_number(request, "since"),
+        until=_number(request, "until"),
+        caller=caller or None,
+        agent=agent,
+        queue=q.get("queue") or None,
+        work_order=q.get("work_order") or None,
+        min_duration=_number(request, "min_duration"),
+        max_duration=_number(request, "max_duration"),
+        min_score=_number(request, "min_score"),
+        max_score=_number(request, "max_score"),
+        call_id=q.get("call_id") or None,
+    )
+
+
+@require_roles("agent", "supervisor", "admin")
+async def search(request: web.Request) -> web.Response:
+    user = current_user(request)
+    assert user is not None
+    filters = _filters(request, user)
+    limit = int(_number(request, "limit") or 50)
+    offset = int(_number(request, "offset") or 0)
+    if not 1 <= limit <= MAX_LIMIT or offset < 0:
+        raise _error(
+            web.HTTPBadRequest,
+            f"limit 必须在 1 到 {MAX_LIMIT} 之间",
+            f"limit must be 1..{MAX_LIMIT}, offset >= 0",
+        )
+    api = request.app[API_KEY]
+    total, rows = await asyncio.to_thread(api.store.search, filters, limit=limit, offset=offset)
+    return web.json_response(
+        {"total": total, "limit": limit, "offset": offset, "recordings": [_public(r) for r in rows]}
+    )
+
+
+@require_roles("agent", "supervisor", "admin")
+async def details(request: web.Request) -> web.Response:
+    user = current_user(request)
+    assert user is not None
+    row = await _row_for(request, user, "details")
+    sheets = await asyncio.to_thread(request.app[API_KEY].store.qa_for, row["id"])
+    for sheet in sheets:
+        sheet["scores"] = json.loads(sheet["scores"])
+    return web.json_response({**_public(row), "qa": sheets})
+
+
+@page_roles("agent", "supervisor", "admin")
+async def page(request: web.Request) -> web.Response:
+    user = current_user(request)
+    assert user is not None
+    lang = "en" if request.query.get("lang") == "en" else "zh"
+    criteria = request.app[API_KEY].settings.recordings.qa_criteria
+    session = current_session(request)
+    html = render_page(
+        lang,
+        can_score=user.can("supervisor", "admin"),
+        criteria=criteria,
+        csrf=session.csrf_token if session is not None else "",
+    )
+    return web.Response(text=html, content_type="text/html", charset="utf-8")
+
+
+# -- playback ----------------------------------------------------------------------------
+
+
+@require_roles("agent", "supervisor", "admin")
+async def issue_link(request: web.Request) -> web.Response:
+    user = current_user(request)
+    assert user is not None
+    api = request.app[API_KEY]
+    row = await _row_for(request, user, "link")
+    url, expires = api.signer.issue(row["path"], user.login, api.clock())
+    await asyncio.to_thread(api.store.audit, row, login=user.login, role=user.role, action="link")
+    return web.json_response({"url": url, "expires_at": expires})
+
+
+async def play(request: web.Request) -> web.StreamResponse:
+    api = request.app[API_KEY]
+    raw = request.raw_path.split("?", 1)[0].lower()
+    if any(trick in raw for trick in _ENCODED_TRICKS):
+        raise _error(
+            web.HTTPBadRequest, "路径不安全", "encoded dots, slashes or percent signs in the path"
+        )
+    try:
+        relpath = check_relative(request.match_info["path"])
+    except UnsafePath as exc:
+        raise _error(web.HTTPBadRequest, "路径不安全", str(exc)) from None
+    login = request.query.get("u", "")
+    try:
+        api.signer.verify(
+            relpath, login, request.query.get("exp", ""), request.query.get("sig", ""), api.clock()
+        )
+    except LinkError as exc:
+        raise _error(web.HTTPForbidden, "播放链接无效或已过期", str(exc), code=exc.code) from None
+    user = current_user(request)
+    if user is not None and user.login != login:
+        raise _error(
+            web.HTTPForbidden, "这个链接属于另一位用户", "this link was issued to another user"
+        )
+    row = await asyncio.to_thread(api.store.get_by_path, relpath)
+    if row is None or row["missing"]:
+        raise _error(web.HTTPNotFound, "没有这条录音", "no such recording")
+    role = user.role if user is not None else "link"
+    try:
+        source = await asyncio.to_thread(resolve_under, api.root, relpath)
+        served = await asyncio.to_thread(_browser_file, source, row, api.cache_dir)
+    except UnsafePath as exc:
+        await asyncio.to_thread(
+            api.store.audit, row, login=login, role=role, action="denied", detail=str(exc)
+        )
+        raise _error(web.HTTPForbidden, "路径不安全", str(exc)) from None
+    except FileNotFoundError:
+        raise _error(web.HTTPNotFound, "录音文件不存在", "the recording file is gone") from None
+    except MissingTool as exc:
+        raise _error(web.HTTPServiceUnavailable, "服务器缺少转码工具 ffmpeg", str(exc)) from None
+    except ProbeError as exc:
+        raise _error(web.HTTPUnprocessableEntity, "无法读取录音", str(exc)) from None
+    size = served.stat().st_size
+    header = request.headers.get("Range")
+    try:
+        wanted = parse_range(header, size)
+    except Unsatisfiable as exc:
+        await asyncio.to_thread(
+            api.store.audit, row, login=login, role=role, action="denied", detail=f"416 {exc}"
+        )
+        raise web.HTTPRequestRangeNotSatisfiable(
+            headers={"Content-Range": f"bytes */{size}"}, text=str(exc)
+        ) from None
+    first, last = wanted if wanted is not None else (0, size - 1)
+    await asyncio.to_thread(
+        api.store.audit, row, login=login, role=role, action="play",
+        detail=f"bytes {first}-{last}/{size}" if wanted is not None else f"all {size}",
+    )  # fmt: skip
+    response = web.StreamResponse(status=206 if wanted is not None else 200)
+    response.content_type = "audio/wav" if served.suffix == ".wav" else _content_type(served)
+    response.headers["Accept-Ranges"] = "bytes"
+    response.headers["ETag"] = f'"{row["sha256"]}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    response.content_length = last - first + 1 if size else 0
+    if wanted is not None:
+        response.headers["Content-Range"] = f"bytes {first}-{last}/{size}"
+    await response.prepare(request)
+    if size:
+        with open(served, "rb") as handle:
+            handle.seek(first)
+            remaining = last - first + 1
+            while remaining > 0:
+                block = handle.read(min(CHUNK, remaining))
+                if not block:
+                    break
+                await response.write(block)
+                remaining -= len(block)
+    await response.write_eof()
+    return response
+
+
+def _content_type(path: Path) -> str:
+    from callcenter.recordings.probe import CONTENT_TYPES
+
+    return CONTENT_TYPES.get(path.suffix.lower().lstrip("."), "application/octet-stream")
+
+
+def _browser_file(source: Path, row: dict[str, Any], cache_dir: Path) -> Path:
+    info = AudioInfo(
+        row["container"], row["codec"], row["duration_s"], row["sample_rate"], row["channels"]
+    )
+    if row["probe_error"] or not row["codec"]:
+        info = probe_audio(source, row["container"])
+    return browser_copy(source, info, row["sha256"], cache_dir)
+
+
+# -- legal hold and QA ---------------------------------------------------------------------
+
+
+async def _json_body(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise _error(web.HTTPBadRequest, "请求体必须是 JSON", "the body must be JSON") from None
+    if not isinstance(body, dict):
+        raise _error(web.HTTPBadRequest, "请求体必须是 JSON 对象", "the body must be a JSON object")
+    return body
+
+
+@require_roles("supervisor", "admin")
+async def hold(request: web.Request) -> web.Response:
+    user = current_user(request)
+    assert user is not None
+    body = await _json_body(request)
+    if not isinstance(body.get("hold"), bool):
+        raise _error(web.HTTPBadRequest, "hold 必须是 true 或 false", "hold must be true or false")
+    reason = str(body.get("reason", ""))[:200]
+    api = request.app[API_KEY]
+    row = await _row_for(request, user, "hold")
+    await asyncio.to_thread(api.store.set_hold, row["id"], body["hold"], reason)
+    await asyncio.to_thread(
+        api.store.audit, row, login=user.login, role=user.role,
+        action="hold" if body["hold"] else "release", detail=reason,
+    )  # fmt: skip
+    return web.json_response({"id": row["id"], "legal_hold": body["hold"], "reason": reason})
+
+
+@require_roles("agent", "supervisor", "admin")
+async def criteria(request: web.Request) -> web.Response:
+    items = request.app[API_KEY].settings.recordings.qa_criteria
+    return web.json_response(
+        [
+            {"key": c.key, "name_zh": c.name_zh, "name_en": c.name_en, "max_points": c.max_points}
+            for c in items
+        ]
+    )
+
+
+@require_roles("supervisor", "admin")
+async def score(request: web.Request) -> web.Response:
+    user = current_user(request)
+    assert user is not None
+    api = request.app[API_KEY]
+    body = await _json_body(request)
+    given = body.get("scores")
+    if not isinstance(given, dict):
+        raise _error(web.HTTPBadRequest, "scores 必须是对象", "scores must be an object")
+    items = api.settings.recordings.qa_criteria
+    try:
+        scores = check_scores(items, given)
+    except QaError as exc:
+        raise _error(web.HTTPBadRequest, exc.zh, exc.en) from None
+    row = await _row_for(request, user, "qa")
+    total = total_percent(items, scores)
+    await asyncio.to_thread(
+        api.store.save_qa, row["id"], reviewer=user.login, agent=row["agent"],
+        scores=json.dumps(scores), total=total, comment=str(body.get("comment", ""))[:2000],
+    )  # fmt: skip
+    return web.json_response({"id": row["id"], "scores": scores, "total": total})
+
+
+@require_roles("agent", "supervisor", "admin")
+async def rollup(request: web.Request) -> web.Response:
+    """Mean QA score per agent and month (of the call); an agent sees their own line."""
+    user = current_user(request)
+    assert user is not None
+    api = request.app[API_KEY]
+    rows = await asyncio.to_thread(
+        api.store.qa_rows, _number(request, "since"), _number(request, "until")
+    )
+    if not user.can("supervisor", "admin"):
+        rows = [r for r in rows if user.agent and r["agent"] == user.agent]
+    lines = roll_up(((r["agent"], r["recorded_at"], r["total"]) for r in rows), api.settings.zone)
+    return web.json_response(
+        [
+            {
+                "agent": m.agent,
+                "month": m.month,
+                "sheets": m.sheets,
+                "mean": m.mean,
+                "lowest": m.lowest,
+                "highest": m.highest,
+            }
+            for m in lines
+        ]
+    )

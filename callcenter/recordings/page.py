@@ -1,0 +1,154 @@
+"""The recordings search page (Chinese by default, English with ``?lang=en``)."""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Sequence
+
+from callcenter.config import QaCriterion
+
+TEXTS: dict[str, dict[str, str]] = {
+    "zh": {
+        "title": "通话录音", "since": "开始日期", "until": "结束日期", "caller": "来电号码",
+        "agent": "坐席", "queue": "队列", "work_order": "工单号", "min_duration": "最短时长(秒)",
+        "max_duration": "最长时长(秒)", "min_score": "最低质检分", "max_score": "最高质检分",
+        "search": "查询", "time": "时间", "duration": "时长", "score": "质检分", "play": "播放",
+        "none": "没有符合条件的录音", "total": "共 {n} 条", "qa": "质检评分", "comment": "备注",
+        "save": "保存评分", "saved": "已保存", "hold": "法律保全", "error": "出错了：",
+        "other_lang": "English", "other_href": "?lang=en",
+    },
+    "en": {
+        "title": "Call recordings", "since": "From", "until": "To", "caller": "Caller number",
+        "agent": "Agent", "queue": "Queue", "work_order": "Work order",
+        "min_duration": "Min length (s)", "max_duration": "Max length (s)",
+        "min_score": "Min QA score", "max_score": "Max QA score", "search": "Search",
+        "time": "Time", "duration": "Length", "score": "QA score", "play": "Play",
+        "none": "No recordings match", "total": "{n} found", "qa": "QA scoring",
+        "comment": "Comment", "save": "Save scores", "saved": "Saved", "hold": "Legal hold",
+        "error": "Error: ", "other_lang": "中文", "other_href": "?lang=zh",
+    },
+}  # fmt: skip
+
+_SCRIPT = """
+const T = JSON.parse(document.getElementById('texts').textContent);
+const CRITERIA = JSON.parse(document.getElementById('criteria').textContent);
+const LANG = document.documentElement.lang;
+const csrf = document.querySelector('meta[name=csrf-token]').content;
+const $ = (id) => document.getElementById(id);
+let current = null;
+function epoch(value, endOfDay) {
+  if (!value) return '';
+  const d = new Date(value + (endOfDay ? 'T23:59:59' : 'T00:00:00'));
+  return String(Math.floor(d.getTime() / 1000) + (endOfDay ? 1 : 0));
+}
+async function post(url, body) {
+  const r = await fetch(url, {method: 'POST', credentials: 'same-origin',
+    headers: {'Content-Type': 'application/json', 'X-CSRF-Token': csrf},
+    body: JSON.stringify(body || {})});
+  const data = await r.json();
+  if (!r.ok) throw new Error(LANG === 'zh' ? (data.error_zh || data.error) : data.error);
+  return data;
+}
+async function search(ev) {
+  if (ev) ev.preventDefault();
+  const form = new FormData($('filters'));
+  const q = new URLSearchParams();
+  for (const [k, v] of form) {
+    if (!v) continue;
+    q.set(k, k === 'since' ? epoch(v, false) : k === 'until' ? epoch(v, true) : v);
+  }
+  const r = await fetch('/api/recordings?' + q, {credentials: 'same-origin'});
+  const data = await r.json();
+  const body = $('rows');
+  body.textContent = '';
+  if (!r.ok) { $('status').textContent = T.error + (LANG === 'zh' ? data.error_zh : data.error); return; }
+  $('status').textContent = data.total ? T.total.replace('{n}', data.total) : T.none;
+  for (const rec of data.recordings) {
+    const tr = document.createElement('tr');
+    const cells = [new Date(rec.recorded_at * 1000).toLocaleString(LANG === 'zh' ? 'zh-CN' : 'en-GB'),
+      rec.caller_number, rec.agent, rec.queue, rec.duration_s.toFixed(1) + 's',
+      rec.qa_score === null ? '-' : rec.qa_score.toFixed(1), rec.legal_hold ? T.hold : ''];
+    for (const c of cells) { const td = document.createElement('td'); td.textContent = c; tr.append(td); }
+    const td = document.createElement('td');
+    const b = document.createElement('button');
+    b.textContent = T.play;
+    b.onclick = () => play(rec);
+    td.append(b); tr.append(td); body.append(tr);
+  }
+}
+async function play(rec) {
+  try {
+    const link = await post('/api/recordings/' + rec.id + '/link');
+    current = rec;
+    $('player').src = link.url;
+    $('player').play();
+    if ($('qa')) $('qa').hidden = false;
+  } catch (e) { $('status').textContent = T.error + e.message; }
+}
+async function saveQa(ev) {
+  ev.preventDefault();
+  const scores = {};
+  for (const c of CRITERIA) scores[c.key] = parseInt($('qa_' + c.key).value, 10);
+  try {
+    await post('/api/recordings/' + current.id + '/qa', {scores, comment: $('qa_comment').value});
+    $('status').textContent = T.saved;
+    search();
+  } catch (e) { $('status').textContent = T.error + e.message; }
+}
+$('filters').onsubmit = search;
+if ($('qa')) $('qa').onsubmit = saveQa;
+search();
+"""
+
+
+def render_page(
+    lang: str, *, can_score: bool, criteria: Sequence[QaCriterion], csrf: str = ""
+) -> str:
+    t = TEXTS[lang]
+    e = html.escape
+    fields = [
+        ("since", "date"), ("until", "date"), ("caller", "text"), ("agent", "text"),
+        ("queue", "text"), ("work_order", "text"), ("min_duration", "number"),
+        ("max_duration", "number"), ("min_score", "number"), ("max_score", "number"),
+    ]  # fmt: skip
+    inputs = "".join(
+        f'<label>{e(t[name])} <input name="{name}" type="{kind}"></label> ' for name, kind in fields
+    )
+    heads = "".join(
+        f"<th>{e(t[k])}</th>"
+        for k in ("time", "caller", "agent", "queue", "duration", "score", "hold", "play")
+    )
+    qa = ""
+    if can_score:
+        rows = "".join(
+            f"<label>{e(c.name_zh if lang == 'zh' else c.name_en or c.key)} (0-{c.max_points}) "
+            f'<input id="qa_{e(c.key)}" type="number" min="0" max="{c.max_points}" required>'
+            "</label> "
+            for c in criteria
+        )
+        qa = (
+            f'<form id="qa" hidden><h2>{e(t["qa"])}</h2>{rows}'
+            f'<label>{e(t["comment"])} <input id="qa_comment"></label> '
+            f"<button>{e(t['save'])}</button></form>"
+        )
+    crit = [{"key": c.key, "max": c.max_points} for c in criteria]
+    # "</" is escaped so the JSON cannot close its <script> element.
+    texts_json = json.dumps(t, ensure_ascii=False).replace("</", "<\\/")
+    crit_json = json.dumps(crit).replace("</", "<\\/")
+    return f"""<!doctype html>
+<html lang="{lang}"><head><meta charset="utf-8"><title>{e(t["title"])}</title>
+<meta name="csrf-token" content="{e(csrf)}">
+<style>body{{font-family:sans-serif;margin:1.5em}}table{{border-collapse:collapse;margin-top:1em}}
+td,th{{border:1px solid #ccc;padding:.3em .6em}}label{{display:inline-block;margin:.2em .6em .2em 0}}</style>
+</head><body>
+<h1>{e(t["title"])}</h1><p><a href="{t["other_href"]}">{e(t["other_lang"])}</a></p>
+<form id="filters">{inputs}<button>{e(t["search"])}</button></form>
+<p id="status" role="status"></p>
+<audio id="player" controls preload="none"></audio>
+{qa}
+<table><thead><tr>{heads}</tr></thead><tbody id="rows"></tbody></table>
+<script type="application/json" id="texts">{texts_json}</script>
+<script type="application/json" id="criteria">{crit_json}</script>
+<script>{_SCRIPT}</script>
+</body></html>"""

@@ -1,0 +1,82 @@
+"""QA scoring (质检): a supervisor's points per criterion, checked and totalled; and the
+roll-up per agent and month. Pure.
+
+Criteria come from the settings (``recordings.qa_criteria``). A score sheet must give
+every criterion a whole number from 0 to its maximum; the total is the percentage of
+the maximum possible points, so sheets stay comparable when the criteria change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+
+from callcenter.config import QaCriterion
+
+
+class QaError(ValueError):
+    """A score sheet is wrong; ``zh`` and ``en`` say how."""
+
+    def __init__(self, zh: str, en: str) -> None:
+        super().__init__(en)
+        self.zh = zh
+        self.en = en
+
+
+def check_scores(criteria: Sequence[QaCriterion], given: Mapping[str, object]) -> dict[str, int]:
+    known = {c.key: c for c in criteria}
+    unknown = sorted(set(given) - set(known))
+    if unknown:
+        raise QaError(
+            f"未知的质检项：{', '.join(unknown)}", f"unknown criteria: {', '.join(unknown)}"
+        )
+    scores: dict[str, int] = {}
+    for criterion in criteria:
+        if criterion.key not in given:
+            raise QaError(
+                f"缺少质检项“{criterion.name_zh or criterion.key}”的分数",
+                f"missing a score for {criterion.name_en or criterion.key!r}",
+            )
+        value = given[criterion.key]
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise QaError(
+                f"“{criterion.name_zh or criterion.key}”的分数必须是整数",
+                f"{criterion.key}: the score must be a whole number, got {value!r}",
+            )
+        if not 0 <= value <= criterion.max_points:
+            raise QaError(
+                f"“{criterion.name_zh or criterion.key}”的分数必须在 0 到 {criterion.max_points} 之间",
+                f"{criterion.key}: must be between 0 and {criterion.max_points}, got {value}",
+            )
+        scores[criterion.key] = value
+    return scores
+
+
+def total_percent(criteria: Sequence[QaCriterion], scores: Mapping[str, int]) -> float:
+    maximum = sum(c.max_points for c in criteria)
+    if maximum == 0:
+        return 0.0
+    return round(100.0 * sum(scores[c.key] for c in criteria) / maximum, 2)
+
+
+@dataclass(frozen=True, slots=True)
+class AgentMonth:
+    agent: str
+    month: str  # YYYY-MM in the hotline's zone
+    sheets: int
+    mean: float
+    lowest: float
+    highest: float
+
+
+def roll_up(rows: Iterable[tuple[str, float, float]], zone: tzinfo) -> list[AgentMonth]:
+    """(agent, scored_at, total) rows -> one line per agent and month, ordered."""
+    groups: dict[tuple[str, str], list[float]] = {}
+    for agent, at, total in rows:
+        month = datetime.fromtimestamp(at, zone).strftime("%Y-%m")
+        groups.setdefault((agent or "-", month), []).append(total)
+    return [
+        AgentMonth(agent, month, len(t), round(sum(t) / len(t), 2), min(t), max(t))
+        for (agent, month), t in sorted(groups.items())
+    ]

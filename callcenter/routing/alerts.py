@@ -1,0 +1,171 @@
+"""Live staffing alerts: the watch that feeds ``LiveStaffingMonitor`` and a webhook sender.
+
+The webhook posts JSON signed with HMAC-SHA256: header ``X-Callcenter-Signature:
+sha256=<hex>`` over ``<X-Callcenter-Timestamp>.<body>``, so a receiver can reject forged
+or replayed calls. Failed posts (connection errors, 5xx, 429) are retried with
+exponential backoff; other 4xx answers are final.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import aiohttp
+import structlog
+
+from callcenter.events import Event, StaffingBelowMinimum
+from callcenter.routing.agent_state import AgentStates
+from callcenter.routing.directory import Directory
+from callcenter.routing.staffing import LiveStaffingMonitor, StaffingChange
+from callcenter.routing.sync import Clock, SystemClock
+
+log = structlog.get_logger(__name__)
+
+WORKING = frozenset({"ready", "ringing", "on_call", "wrap_up"})
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+def verify(secret: str, timestamp: str, body: bytes, signature: str) -> bool:
+    return hmac.compare_digest(sign(secret, timestamp, body), signature)
+
+
+class WebhookSender:
+    def __init__(
+        self,
+        url: str,
+        secret: str,
+        *,
+        attempts: int = 5,
+        backoff_initial_s: float = 0.5,
+        backoff_max_s: float = 30.0,
+        timeout_s: float = 5.0,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+    ) -> None:
+        self.url = url
+        self._secret = secret
+        self.attempts = attempts
+        self.backoff_initial_s = backoff_initial_s
+        self.backoff_max_s = backoff_max_s
+        self.timeout_s = timeout_s
+        self._sleep = sleep
+
+    def __repr__(self) -> str:  # the secret stays out of logs
+        return f"WebhookSender(url={self.url!r})"
+
+    async def send(self, payload: Mapping[str, Any]) -> bool:
+        """Post once, retrying transient failures; True when the receiver took it."""
+        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        timeout = aiohttp.ClientTimeout(total=self.timeout_s)
+        delay = self.backoff_initial_s
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            for attempt in range(1, self.attempts + 1):
+                stamp = str(int(time.time()))
+                headers = {
+                    "Content-Type": "application/json; charset=utf-8",
+                    "X-Callcenter-Timestamp": stamp,
+                    "X-Callcenter-Signature": sign(self._secret, stamp, body),
+                }
+                try:
+                    async with session.post(self.url, data=body, headers=headers) as reply:
+                        if reply.status < 300:
+                            return True
+                        final = 400 <= reply.status < 500 and reply.status != 429
+                        log.warning("webhook_refused", status=reply.status, attempt=attempt)
+                        if final:
+                            return False
+                except (aiohttp.ClientError, TimeoutError) as exc:
+                    log.warning("webhook_failed", error=type(exc).__name__, attempt=attempt)
+                if attempt < self.attempts:
+                    await self._sleep(delay)
+                    delay = min(delay * 2, self.backoff_max_s)
+        return False
+
+
+def ready_by_team(states: AgentStates, directory: Directory) -> dict[str, int]:
+    """Seats logged in and working (not paused, phone reachable), per team."""
+    counts: dict[str, int] = {}
+    for status in states.agents.values():
+        if status.state not in WORKING:
+            continue
+        agent = directory.agents.get(status.agent) or directory.agent_by_interface(status.interface)
+        team = agent.team if agent else ""
+        counts[team] = counts.get(team, 0) + 1
+    return counts
+
+
+def alert_payload(change: StaffingChange, pbx: str) -> dict[str, Any]:
+    if change.below:
+        zh = (
+            f"人手不足: 规则 {change.rule} 需要至少 {change.need} 个坐席在线，当前 {change.have} 个"
+        )
+        en = f"Understaffed: rule {change.rule} needs {change.need} seats online, {change.have} now"
+    else:
+        zh = f"人手已恢复: 规则 {change.rule} 当前 {change.have} 个坐席在线"
+        en = f"Staffing restored: rule {change.rule} has {change.have} seats online"
+    return {
+        "type": "staffing_below_minimum" if change.below else "staffing_restored",
+        "pbx": pbx,
+        "rule": change.rule,
+        "have": change.have,
+        "need": change.need,
+        "at": change.at,
+        "message": {"zh": zh, "en": en},
+    }
+
+
+class StaffingWatch:
+    """Every ``interval_s`` compares the seats working with the rules: one event (and one
+    webhook) when a rule falls below its minimum, one when it is met again."""
+
+    def __init__(
+        self,
+        monitor: LiveStaffingMonitor,
+        counts: Callable[[], Mapping[str, int]],
+        *,
+        publish: Callable[[Event], None] | None = None,
+        webhook: WebhookSender | None = None,
+        clock: Clock | None = None,
+        interval_s: float = 30.0,
+        pbx: str = "",
+    ) -> None:
+        self.monitor = monitor
+        self.counts = counts
+        self.publish = publish
+        self.webhook = webhook
+        self.clock: Clock = clock or SystemClock()
+        self.interval_s = interval_s
+        self.pbx = pbx
+
+    async def check_now(self) -> list[StaffingChange]:
+        at = self.clock.now()
+        changes = self.monitor.observe(at, self.counts())
+        for change in changes:
+            log.warning("staffing_change", rule=change.rule, below=change.below, have=change.have)
+            if self.publish is not None:
+                self.publish(
+                    StaffingBelowMinimum(
+                        pbx=self.pbx, call_id="", at=at, rule=change.rule,
+                        have=change.have, need=change.need, below=change.below,
+                    )
+                )  # fmt: skip
+            if self.webhook is not None:
+                await self.webhook.send(alert_payload(change, self.pbx))
+        return changes
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.check_now()
+            except Exception:
+                log.exception("staffing_check_failed")
+            await self.clock.sleep_until(self.clock.now() + self.interval_s)

@@ -1,0 +1,184 @@
+"""``callcenter roster show`` and ``callcenter roster check``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import unicodedata
+from datetime import date, datetime
+from typing import Any
+
+from callcenter.config import load_settings
+from callcenter.routing.duty import on_duty
+from callcenter.routing.loading import RoutingData, load_routing
+from callcenter.routing.staffing import check_ahead
+from callcenter.routing.yamlio import RoutingConfigError
+
+TEXT = {
+    "zh": {
+        "agent": "坐席", "name": "姓名", "shift": "班次", "team": "组", "hours": "时间",
+        "status": "状态", "on_break": "休息", "working": "在岗",
+        "nobody": "{at} 无人在岗", "count": "{at} 在岗 {n} 人",
+        "ok": "{first} 起 {days} 天内排班满足所有最低人数要求",
+        "gaps": "{first} 起 {days} 天内有 {n} 处人手缺口:",
+    },
+    "en": {
+        "agent": "Agent", "name": "Name", "shift": "Shift", "team": "Team", "hours": "Hours",
+        "status": "Status", "on_break": "break", "working": "working",
+        "nobody": "nobody on duty at {at}", "count": "{n} on duty at {at}",
+        "ok": "the roster meets every minimum for {days} days from {first}",
+        "gaps": "{n} gap(s) against the minimums in {days} days from {first}:",
+    },
+}  # fmt: skip
+
+
+def register(subparsers: Any) -> None:
+    roster = subparsers.add_parser("roster", help="who is on duty; staffing gaps ahead")
+    commands = roster.add_subparsers(dest="roster_command", required=True)
+    show = commands.add_parser("show", help="the agents on duty at an instant")
+    show.add_argument("--at", default=None, help="local time, e.g. 2026-12-01T03:00 (default: now)")
+    show.add_argument("--format", choices=("table", "json"), default="table")
+    show.add_argument("--team", action="append", default=[], help="only this team (repeatable)")
+    show.add_argument("--lang", choices=("zh", "en"), default="zh")
+    show.set_defaults(func=cmd_show)
+    check = commands.add_parser("check", help="list every gap against the staffing minimums")
+    check.add_argument("--days", type=int, default=14)
+    check.add_argument(
+        "--from", dest="first", default=None, help="first day YYYY-MM-DD (default: today)"
+    )
+    check.add_argument("--format", choices=("table", "json"), default="table")
+    check.add_argument("--lang", choices=("zh", "en"), default="zh")
+    check.set_defaults(func=cmd_check)
+    for sub in (show, check):
+        sub.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+
+
+def _load(args: argparse.Namespace) -> RoutingData:
+    settings = load_settings(args.config)
+    return load_routing(settings.routing, settings.timezone)
+
+
+def parse_at(text: str | None, data: RoutingData) -> datetime:
+    zone = data.book.zone
+    if text is None:
+        return datetime.now(zone)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"--at {text!r} is not a time like 2026-12-01T03:00") from None
+    return moment.replace(tzinfo=zone) if moment.tzinfo is None else moment.astimezone(zone)
+
+
+def duty_rows(data: RoutingData, at: float, teams: list[str], lang: str) -> list[dict[str, Any]]:
+    zone = data.book.zone
+    rows = []
+    for d in on_duty(data.roster, at, teams):
+        a = d.assignment
+        agent = data.directory.agents.get(d.agent)
+        rows.append(
+            {
+                "agent": d.agent,
+                "name": agent.name if agent else "",
+                "shift": d.shift,
+                "shift_label": a.shift.label(lang),
+                "team": d.team,
+                "start": datetime.fromtimestamp(a.start, zone).isoformat(timespec="minutes"),
+                "end": datetime.fromtimestamp(a.end, zone).isoformat(timespec="minutes"),
+                "on_break": d.on_break,
+                "interface": data.directory.interface_of(d.agent),
+                "origin": a.origin,
+            }
+        )
+    return rows
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def table(headers: list[str], rows: list[list[str]]) -> str:
+    widths = [max([_width(h)] + [_width(r[i]) for r in rows]) for i, h in enumerate(headers)]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(
+            c + " " * (w - _width(c)) for c, w in zip(cells, widths, strict=True)
+        ).rstrip()
+
+    return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)])
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    t = TEXT[args.lang]
+    try:
+        data = _load(args)
+        moment = parse_at(args.at, data)
+    except (RoutingConfigError, ValueError) as exc:
+        print(f"callcenter roster: {exc}", file=sys.stderr)
+        return 2
+    rows = duty_rows(data, moment.timestamp(), args.team, args.lang)
+    if args.format == "json":
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    at = moment.strftime("%Y-%m-%d %H:%M %Z")
+    if not rows:
+        print(t["nobody"].format(at=at))
+        return 0
+    print(t["count"].format(at=at, n=len(rows)))
+    cells = [
+        [
+            r["agent"],
+            r["name"],
+            r["shift_label"],
+            r["team"],
+            f"{r['start'][11:16]}-{r['end'][11:16]}",
+            f"{t['on_break']} ({r['on_break']})" if r["on_break"] else t["working"],
+        ]
+        for r in rows
+    ]
+    headers = [t["agent"], t["name"], t["shift"], t["team"], t["hours"], t["status"]]
+    print(table(headers, cells))
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    t = TEXT[args.lang]
+    try:
+        data = _load(args)
+        first = (
+            date.fromisoformat(args.first) if args.first else datetime.now(data.book.zone).date()
+        )
+        if args.days < 1:
+            raise ValueError(f"--days must be at least 1, got {args.days}")
+    except (RoutingConfigError, ValueError) as exc:
+        print(f"callcenter roster: {exc}", file=sys.stderr)
+        return 2
+    gaps = check_ahead(data.roster, data.rules, first, args.days)
+    zone = data.book.zone
+    if args.format == "json":
+        print(
+            json.dumps(
+                [
+                    {
+                        "rule": g.rule,
+                        "day": g.day.isoformat(),
+                        "start": datetime.fromtimestamp(g.start, zone).isoformat(
+                            timespec="minutes"
+                        ),
+                        "end": datetime.fromtimestamp(g.end, zone).isoformat(timespec="minutes"),
+                        "have": g.have,
+                        "need": g.need,
+                    }
+                    for g in gaps
+                ],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+    elif not gaps:
+        print(t["ok"].format(first=first.isoformat(), days=args.days))
+    else:
+        print(t["gaps"].format(first=first.isoformat(), days=args.days, n=len(gaps)))
+        for gap in gaps:
+            print("  " + gap.describe(zone, args.lang))
+    return 1 if gaps else 0

@@ -1,0 +1,264 @@
+"""HTTP API of the routing feature (``setup(app, state)``).
+
+Read: agents, seats, zones, who is on duty, staffing gaps (gaps: supervisors and admins).
+Write (supervisors and admins): create and update agents, seats and zones; every change is
+checked, written back to the agents file and handed to the membership syncs.
+Errors are JSON ``{"error": {"zh": ..., "en": ...}}``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from aiohttp import web
+
+from callcenter.routing.directory import Agent, Directory, Seat, Zone, save_directory
+from callcenter.routing.duty import on_duty
+from callcenter.routing.roster import Roster
+from callcenter.routing.staffing import MinimumRule, check_ahead
+from callcenter.routing.sync import MembershipSync
+from callcenter.routing.yamlio import RoutingConfigError, Where
+from callcenter.web.security import require_roles
+
+
+@dataclass
+class RoutingState:
+    directory: Directory
+    roster: Roster
+    rules: tuple[MinimumRule, ...]
+    agents_file: str = ""  # "" keeps changes in memory only
+    syncs: list[MembershipSync] = field(default_factory=list)
+    clock: Callable[[], float] = time.time
+
+    def replace_directory(self, directory: Directory) -> None:
+        problems = directory.problems()
+        if problems:
+            raise _bad("目录不一致: " + "; ".join(problems), "; ".join(problems))
+        if self.agents_file:
+            save_directory(directory, self.agents_file)
+        self.directory = directory
+        for sync in self.syncs:
+            sync.update(directory=directory)
+
+
+STATE_KEY: web.AppKey[RoutingState] = web.AppKey("routing")
+
+
+def _bad(zh: str, en: str, status: int = 400) -> web.HTTPException:
+    cls = {400: web.HTTPBadRequest, 404: web.HTTPNotFound, 409: web.HTTPConflict}[status]
+    return cls(text=_json_text({"error": {"zh": zh, "en": en}}), content_type="application/json")
+
+
+def _json_text(data: Any) -> str:
+    import json
+
+    return json.dumps(data, ensure_ascii=False)
+
+
+def _agent_json(d: Directory, a: Agent) -> dict[str, Any]:
+    data = dataclasses.asdict(a)
+    data["interface"] = d.interface_of(a.id)
+    return data
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    try:
+        data = await request.json()
+    except ValueError:
+        raise _bad("请求体不是有效的 JSON", "the body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise _bad("请求体必须是 JSON 对象", "the body must be a JSON object")
+    return data
+
+
+def _parse_agent(agent_id: str, body: dict[str, Any]) -> Agent:
+    from callcenter.routing.directory import agent_from
+
+    try:
+        return agent_from(Where("request"), agent_id, body, 0)
+    except RoutingConfigError as exc:
+        raise _bad(f"坐席资料有误: {exc}", str(exc)) from None
+
+
+@require_roles("agent", "supervisor", "admin")
+async def list_agents(request: web.Request) -> web.Response:
+    d = request.app[STATE_KEY].directory
+    return web.json_response([_agent_json(d, a) for a in d.agents.values()])
+
+
+@require_roles("supervisor", "admin")
+async def create_agent(request: web.Request) -> web.Response:
+    state = request.app[STATE_KEY]
+    body = await _body(request)
+    agent_id = str(body.pop("id", ""))
+    if not agent_id:
+        raise _bad("缺少坐席编号 id", "missing the agent id")
+    if agent_id in state.directory.agents:
+        raise _bad(f"坐席 {agent_id} 已存在", f"agent {agent_id} already exists", 409)
+    agent = _parse_agent(agent_id, body)
+    state.replace_directory(
+        state.directory.replace(agents={**state.directory.agents, agent_id: agent})
+    )
+    return web.json_response(_agent_json(state.directory, agent), status=201)
+
+
+@require_roles("supervisor", "admin")
+async def update_agent(request: web.Request) -> web.Response:
+    state = request.app[STATE_KEY]
+    agent_id = request.match_info["id"]
+    old = state.directory.agents.get(agent_id)
+    if old is None:
+        raise _bad(f"没有坐席 {agent_id}", f"no agent {agent_id}", 404)
+    current = {k: v for k, v in dataclasses.asdict(old).items() if k != "id"}
+    current.update(await _body(request))
+    agent = _parse_agent(agent_id, current)
+    state.replace_directory(
+        state.directory.replace(agents={**state.directory.agents, agent_id: agent})
+    )
+    return web.json_response(_agent_json(state.directory, agent))
+
+
+@require_roles("agent", "supervisor", "admin")
+async def list_seats(request: web.Request) -> web.Response:
+    d = request.app[STATE_KEY].directory
+    return web.json_response([dataclasses.asdict(s) for s in d.seats.values()])
+
+
+@require_roles("supervisor", "admin")
+async def put_seat(request: web.Request) -> web.Response:
+    state = request.app[STATE_KEY]
+    body = await _body(request)
+    seat_id = request.match_info.get("id") or str(body.get("id", ""))
+    if not seat_id:
+        raise _bad("缺少座席编号 id", "missing the seat id")
+    old = state.directory.seats.get(seat_id)
+    if request.method == "POST" and old is not None:
+        raise _bad(f"座席 {seat_id} 已存在", f"seat {seat_id} already exists", 409)
+    if request.method == "PUT" and old is None:
+        raise _bad(f"没有座席 {seat_id}", f"no seat {seat_id}", 404)
+    seat = Seat(
+        seat_id,
+        str(body.get("interface", old.interface if old else "")),
+        str(body.get("label", old.label if old else "")),
+    )
+    problem = seat.check()
+    if problem:
+        raise _bad(f"座席接口有误: {problem}", problem)
+    state.replace_directory(state.directory.replace(seats={**state.directory.seats, seat_id: seat}))
+    return web.json_response(dataclasses.asdict(seat), status=201 if old is None else 200)
+
+
+@require_roles("agent", "supervisor", "admin")
+async def list_zones(request: web.Request) -> web.Response:
+    d = request.app[STATE_KEY].directory
+    return web.json_response([dataclasses.asdict(z) for z in d.zones.values()])
+
+
+@require_roles("supervisor", "admin")
+async def put_zone(request: web.Request) -> web.Response:
+    state = request.app[STATE_KEY]
+    body = await _body(request)
+    zone_id = request.match_info.get("id") or str(body.get("id", ""))
+    if not zone_id:
+        raise _bad("缺少片区编号 id", "missing the zone id")
+    old = state.directory.zones.get(zone_id)
+    if request.method == "POST" and old is not None:
+        raise _bad(f"片区 {zone_id} 已存在", f"zone {zone_id} already exists", 409)
+    if request.method == "PUT" and old is None:
+        raise _bad(f"没有片区 {zone_id}", f"no zone {zone_id}", 404)
+    base = dataclasses.asdict(old) if old else {"name_zh": zone_id}
+    base.update({k: v for k, v in body.items() if k != "id"})
+    zone = Zone(
+        zone_id,
+        str(base.get("name_zh") or zone_id),
+        str(base.get("name_en") or ""),
+        tuple(str(b) for b in base.get("buildings") or ()),
+        str(base.get("housekeeper") or ""),
+        str(base.get("queue") or ""),
+    )
+    state.replace_directory(state.directory.replace(zones={**state.directory.zones, zone_id: zone}))
+    return web.json_response(dataclasses.asdict(zone), status=201 if old is None else 200)
+
+
+@require_roles("agent", "supervisor", "admin")
+async def duty_now(request: web.Request) -> web.Response:
+    state = request.app[STATE_KEY]
+    zone = state.roster.book.zone
+    at = state.clock()
+    if "at" in request.query:
+        try:
+            moment = datetime.fromisoformat(request.query["at"])
+        except ValueError:
+            raise _bad("at 不是有效的时间", "at is not a valid time") from None
+        at = (moment.replace(tzinfo=zone) if moment.tzinfo is None else moment).timestamp()
+    rows = []
+    for d in on_duty(state.roster, at, request.query.getall("team", [])):
+        a = d.assignment
+        agent = state.directory.agents.get(d.agent)
+        rows.append(
+            {
+                "agent": d.agent,
+                "name": agent.name if agent else "",
+                "shift": d.shift,
+                "shift_label": {"zh": a.shift.label("zh"), "en": a.shift.label("en")},
+                "team": d.team,
+                "start": datetime.fromtimestamp(a.start, zone).isoformat(),
+                "end": datetime.fromtimestamp(a.end, zone).isoformat(),
+                "on_break": d.on_break,
+                "interface": state.directory.interface_of(d.agent),
+            }
+        )
+    return web.json_response({"at": datetime.fromtimestamp(at, zone).isoformat(), "on_duty": rows})
+
+
+@require_roles("supervisor", "admin")
+async def staffing_gaps(request: web.Request) -> web.Response:
+    state = request.app[STATE_KEY]
+    zone = state.roster.book.zone
+    try:
+        days = int(request.query.get("days", "14"))
+        first = (
+            date.fromisoformat(request.query["from"])
+            if "from" in request.query
+            else datetime.fromtimestamp(state.clock(), zone).date()
+        )
+    except ValueError:
+        raise _bad("days 或 from 参数有误", "days or from is not valid") from None
+    if not 1 <= days <= 366:
+        raise _bad("days 必须在 1 到 366 之间", "days must be between 1 and 366")
+    gaps = check_ahead(state.roster, state.rules, first, days)
+    return web.json_response(
+        [
+            {
+                "rule": g.rule,
+                "day": g.day.isoformat(),
+                "start": datetime.fromtimestamp(g.start, zone).isoformat(),
+                "end": datetime.fromtimestamp(g.end, zone).isoformat(),
+                "have": g.have,
+                "need": g.need,
+                "message": {"zh": g.describe(zone, "zh"), "en": g.describe(zone, "en")},
+            }
+            for g in gaps
+        ]
+    )
+
+
+def setup(app: web.Application, state: RoutingState) -> None:
+    app[STATE_KEY] = state
+    r = app.router
+    r.add_get("/api/routing/agents", list_agents)
+    r.add_post("/api/routing/agents", create_agent)
+    r.add_put("/api/routing/agents/{id}", update_agent)
+    r.add_get("/api/routing/seats", list_seats)
+    r.add_post("/api/routing/seats", put_seat)
+    r.add_put("/api/routing/seats/{id}", put_seat)
+    r.add_get("/api/routing/zones", list_zones)
+    r.add_post("/api/routing/zones", put_zone)
+    r.add_put("/api/routing/zones/{id}", put_zone)
+    r.add_get("/api/routing/duty", duty_now)
+    r.add_get("/api/routing/gaps", staffing_gaps)

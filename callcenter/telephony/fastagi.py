@@ -1,0 +1,341 @@
+"""Our FastAGI server: runs IVR flows (``callcenter.ivr.engine``) over AGI sessions.
+
+Robust where panoramisk's server is not:
+
+- the ``agi_*`` headers are read with a deadline, line length and count limits; a peer
+  that closes early, stays silent or sends garbage costs one short-lived task, nothing else;
+- each session runs in its own task, and whatever goes wrong in it ends only that session;
+- ``HANGUP`` lines are noted apart from replies (so replies never shift by one), and
+  ``200 result=-1`` / 511 end the walk cleanly with the path recorded;
+- 511 and multi-line 520 replies are parsed; a disconnect mid-command ends the session.
+
+Queues are handed to the dialplan by default (``queue_mode="dialplan"``): the server sets
+``HOTLINE_ROUTE`` / ``QUEUE_PRIO`` and ends the AGI, and the dialplan runs
+``Queue(${HOTLINE_ROUTE},...)`` as in the captured hotline. With ``queue_mode="exec"`` it
+runs ``EXEC Queue`` inside the AGI and continues after the agent hangs up (the survey).
+The script ``hotline/survey`` starts flow ``hotline`` at node ``survey``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from datetime import datetime
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+import structlog
+
+from callcenter.events import Event, IvrLeft
+from callcenter.ivr import engine as e
+from callcenter.ivr.prompts import sound_name
+from callcenter.ivr.registry import FlowRegistry
+from callcenter.ivr.schema import OwnerInfo
+from callcenter.log import mask_number
+from callcenter.telephony.agi_codec import (
+    MAX_LINE,
+    AgiProtocolError,
+    EnvironmentReader,
+    HangupNotice,
+    Reply,
+    ReplyReader,
+    command,
+)
+
+log = structlog.get_logger(__name__)
+
+Lookup = Callable[[str], Awaitable[OwnerInfo | None]]
+DIGITS = "0123456789*#"
+QUEUE_FAILURES = {"TIMEOUT", "FULL", "JOINEMPTY", "LEAVEEMPTY", "JOINUNAVAIL", "LEAVEUNAVAIL",
+                  "CONTINUE"}  # fmt: skip
+
+
+class _Gone(Exception):
+    """The channel hung up or the socket closed: stop sending commands."""
+
+
+class FastAgiServer:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        flows: FlowRegistry,
+        lookup: Lookup | None,
+        on_event: Callable[[Event], None],
+        clock: Callable[[], float] = time.time,
+        zone: str = "Asia/Shanghai",
+        pbx: str = "main",
+        sound_prefix: str = "callcenter",
+        header_timeout_s: float = 5.0,
+        lookup_timeout_s: float = 1.0,
+        queue_mode: Literal["dialplan", "exec"] = "dialplan",
+    ) -> None:
+        self.host = host
+        self._port = port
+        self.flows = flows
+        self.lookup = lookup
+        self.on_event = on_event
+        self.clock = clock
+        self.zone = ZoneInfo(zone)
+        self.pbx = pbx
+        self.sound_prefix = sound_prefix
+        self.header_timeout_s = header_timeout_s
+        self.lookup_timeout_s = lookup_timeout_s
+        self.queue_mode = queue_mode
+        self.server: asyncio.Server | None = None
+        self.sessions: set[asyncio.Task[None]] = set()
+        self.stats = {"sessions": 0, "completed": 0, "refused": 0, "failed": 0}
+
+    @property
+    def port(self) -> int:
+        if self.server is not None and self.server.sockets:
+            return int(self.server.sockets[0].getsockname()[1])
+        return self._port
+
+    async def start(self) -> None:
+        self.server = await asyncio.start_server(self._accept, self.host, self._port,
+                                                 limit=MAX_LINE * 2)  # fmt: skip
+        log.info("fastagi listening", host=self.host, port=self.port)
+
+    async def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+        for task in list(self.sessions):
+            task.cancel()
+        if self.sessions:
+            await asyncio.gather(*self.sessions, return_exceptions=True)
+        if self.server is not None:
+            with contextlib.suppress(Exception):
+                await self.server.wait_closed()
+            self.server = None
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self.sessions.add(task)
+        try:
+            env = await asyncio.wait_for(_read_env(reader), self.header_timeout_s)
+        except (TimeoutError, AgiProtocolError, ConnectionError, ValueError,
+                asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:  # fmt: skip
+            self.stats["refused"] += 1
+            log.debug("fastagi connection refused", reason=type(exc).__name__)
+            await _close(writer)
+            if task is not None:
+                self.sessions.discard(task)
+            return
+        self.stats["sessions"] += 1
+        try:
+            await AgiSession(self, env, reader, writer).run()
+            self.stats["completed"] += 1
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            self.stats["failed"] += 1
+            log.exception("fastagi session failed", channel=env.get("agi_channel", ""))
+        finally:
+            await _close(writer)
+            if task is not None:
+                self.sessions.discard(task)
+
+
+async def _read_env(reader: asyncio.StreamReader) -> dict[str, str]:
+    env = EnvironmentReader()
+    while not env.done:
+        line = await reader.readline()
+        if not line.endswith(b"\n"):
+            raise AgiProtocolError("connection closed before the end of the AGI environment")
+        env.feed(line)
+    return env.env
+
+
+async def _close(writer: asyncio.StreamWriter) -> None:
+    with contextlib.suppress(Exception):
+        writer.close()
+        await asyncio.wait_for(writer.wait_closed(), 1.0)
+
+
+class AgiSession:
+    """One call's walk through a flow: engine commands in, AGI commands out."""
+
+    def __init__(self, server: FastAgiServer, env: dict[str, str],
+                 reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:  # fmt: skip
+        self.server = server
+        self.env = env
+        self.reader = reader
+        self.writer = writer
+        self.replies = ReplyReader()
+        self.hung_up = False  # a HANGUP line arrived
+        self.turns: list[float] = []  # seconds per command round trip (for the benchmark)
+
+    async def command(self, *words: str, args: tuple[str, ...] = ()) -> Reply:
+        self.writer.write(command(*words, args=args))
+        await self.writer.drain()
+        started = time.perf_counter()
+        while True:
+            line = await self.reader.readline()
+            if not line.endswith(b"\n"):
+                raise _Gone("socket closed mid-command")
+            got = self.replies.feed(line)
+            if isinstance(got, HangupNotice):
+                self.hung_up = True
+                continue
+            if got is not None:
+                self.turns.append(time.perf_counter() - started)
+                if got.hung_up:
+                    raise _Gone("channel hung up")
+                return got
+
+    async def run(self) -> None:
+        srv, env = self.server, self.env
+        script = env.get("agi_network_script", "")
+        flow_name, _, node = script.partition("/")
+        dialled = env.get("agi_arg_1") or env.get("agi_extension", "")
+        caller = env.get("agi_callerid", "")
+        flow = srv.flows.flow_for(dialled, flow_name)
+        if flow is None:
+            log.warning("no ivr flow for this call", dialled=dialled, script=script)
+            with contextlib.suppress(_Gone, ConnectionError, OSError):
+                await self.command("HANGUP")
+            return
+        flows = srv.flows.flows  # one consistent version for the whole call
+        now = srv.clock()
+        state = e.begin(flow.name)
+        start = e.Start(
+            caller=caller, dialled=dialled, when=datetime.fromtimestamp(now, srv.zone), at=now,
+            call_id=env.get("agi_uniqueid", ""), channel_id=env.get("agi_uniqueid", ""),
+            channel=env.get("agi_channel", ""), pbx=srv.pbx, node=node,
+        )  # fmt: skip
+        # ids known before Start, so that a hangup during the first commands is still recorded
+        state = replace(state, pbx=srv.pbx, call_id=start.call_id, channel_id=start.channel_id,
+                        channel=start.channel, caller=caller, dialled=dialled, now=now)  # fmt: skip
+        announced = False  # the IvrLeft of this call was handed to on_event
+        try:
+            linkedid = await self.command("GET", "VARIABLE", args=("CHANNEL(linkedid)",))
+            if linkedid.result == "1" and linkedid.data:
+                start = replace(start, call_id=linkedid.data)
+                state = replace(state, call_id=linkedid.data)
+            await self.command("ANSWER")
+            inp: e.Input | None = start
+            while inp is not None:
+                state, cmds = e.step(flows, state, inp)
+                inp = None
+                for cmd in cmds:
+                    if isinstance(cmd, e.Emit) and isinstance(cmd.event, IvrLeft):
+                        announced = True
+                    got = await self.execute(cmd)
+                    inp = got if got is not None else inp
+                if state.ended:
+                    break
+        except (_Gone, ConnectionError, OSError):
+            pass
+        finally:  # also when the server closes mid-call: the exit and path are recorded
+            if state.outcome and not announced:
+                # the caller hung up before the exit the engine had decided was reached
+                state = replace(state, outcome="", target="", waiting="digits")
+            if not state.ended:
+                state, cmds = e.step(flows, state, e.Hangup(at=srv.clock()))
+                for cmd in cmds:
+                    if isinstance(cmd, e.Emit):
+                        self.emit(cmd.event)
+        log.info("ivr session ended", caller=mask_number(caller), flow=flow.name,
+                 outcome=state.outcome, path=">".join(state.path))  # fmt: skip
+
+    def emit(self, event: Event) -> None:
+        try:
+            self.server.on_event(event)
+        except Exception:
+            log.exception("ivr event handler failed", kind=event.kind)
+
+    def sound(self, language: str, prompt: str) -> str:
+        return sound_name(self.server.sound_prefix, language, prompt)
+
+    async def execute(self, cmd: e.Command) -> e.Input | None:
+        """Carry out one engine command; returns the input it produced, if any."""
+        at = self.server.clock()
+        if isinstance(cmd, e.Emit):
+            self.emit(cmd.event)
+        elif isinstance(cmd, e.Play):
+            for prompt in cmd.prompts:
+                await self.command("STREAM", "FILE", args=(self.sound(cmd.language, prompt), ""))
+        elif isinstance(cmd, e.SayValue):
+            value = "".join(ch for ch in cmd.value if ch.isdigit())
+            if value:
+                word = "NUMBER" if cmd.say_as == "number" else "DIGITS"
+                await self.command("SAY", word, args=(value, ""))
+        elif isinstance(cmd, e.ReadDigits):
+            return await self.read_digits(cmd, at)
+        elif isinstance(cmd, e.LookupOwner):
+            return e.LookupDone(owner=await self.lookup(cmd.number), at=self.server.clock())
+        elif isinstance(cmd, e.QueueCall):
+            return await self.queue(cmd)
+        elif isinstance(cmd, e.DialTarget):
+            await self.command("EXEC", "Dial", args=(f"{cmd.interface},{int(cmd.ring_timeout_s)}",))
+            status = await self.command("GET", "VARIABLE", args=("DIALSTATUS",))
+            return e.Done(status=status.data or "NOANSWER", at=self.server.clock())
+        elif isinstance(cmd, e.RecordVoicemail):
+            await self.command("EXEC", "VoiceMail", args=(f"{cmd.mailbox},u",))
+        elif isinstance(cmd, e.SetVariable):
+            await self.command("SET", "VARIABLE", args=(cmd.name, cmd.value))
+        elif isinstance(cmd, e.HangupCall):
+            await self.command("HANGUP")
+        return None
+
+    async def read_digits(self, cmd: e.ReadDigits, at: float) -> e.Input:
+        typed = ""
+        for prompt in cmd.prompts[:-1]:  # earlier prompts can be interrupted by a key
+            reply = await self.command(
+                "STREAM", "FILE", args=(self.sound(cmd.language, prompt), DIGITS)
+            )
+            if reply.result not in ("", "0"):
+                typed = _key(reply.result)
+                break
+        if not typed:
+            last = self.sound(cmd.language, cmd.prompts[-1])
+            reply = await self.command("GET", "DATA", args=(last, str(int(cmd.timeout_s * 1000)),
+                                                            str(cmd.max_digits)))  # fmt: skip
+            typed = reply.result
+        else:
+            while len(typed) < cmd.max_digits and not typed.endswith(cmd.terminator or "\0"):
+                reply = await self.command("WAIT", "FOR", "DIGIT",
+                                           args=(str(int(cmd.timeout_s * 1000)),))  # fmt: skip
+                if reply.result in ("", "0"):
+                    break
+                typed += _key(reply.result)
+        now = self.server.clock()
+        return e.Digits(text=typed, at=now) if typed else e.Timeout(at=now)
+
+    async def queue(self, cmd: e.QueueCall) -> e.Input | None:
+        await self.command("SET", "VARIABLE", args=("HOTLINE_ROUTE", cmd.queue))
+        if cmd.priority:
+            await self.command("SET", "VARIABLE", args=("QUEUE_PRIO", str(cmd.priority)))
+        if self.server.queue_mode == "dialplan":
+            raise _Gone("handed to the dialplan")  # the dialplan queues after the AGI ends
+        await self.command("EXEC", "Queue", args=(f"{cmd.queue},g,,,{int(cmd.max_wait_s)}",))
+        status = await self.command("GET", "VARIABLE", args=("QUEUESTATUS",))
+        value = status.data.upper()
+        return e.Done(
+            status=value if value in QUEUE_FAILURES else "ANSWERED", at=self.server.clock()
+        )
+
+    async def lookup(self, number: str) -> OwnerInfo | None:
+        if self.server.lookup is None or not number:
+            return None
+        try:
+            return await asyncio.wait_for(self.server.lookup(number), self.server.lookup_timeout_s)
+        except Exception as exc:  # a slow or failing lookup must not hold the caller
+            log.warning(
+                "caller lookup failed", caller=mask_number(number), error=type(exc).__name__
+            )
+            return None
+
+
+def _key(result: str) -> str:
+    """``result=49`` of STREAM FILE / WAIT FOR DIGIT is the key's ASCII code."""
+    try:
+        return chr(int(result))
+    except (ValueError, OverflowError):
+        return ""

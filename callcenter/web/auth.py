@@ -1,0 +1,384 @@
+"""Sign-in: the session middleware, CSRF and Origin checks, and the sign-in pages.
+
+- A session is a random id in an HttpOnly, SameSite=Lax cookie (Secure over HTTPS, or
+  always/never by setting); the database holds its digest, user, CSRF token and expiry
+  (absolute lifetime and idle timeout).
+- Every state-changing request (POST, PUT, PATCH, DELETE) must come from our own origin
+  (Origin, else Referer, when the browser sends one) and, once signed in, carry the
+  session's CSRF token in ``X-CSRF-Token`` or the ``csrf_token`` form field. The sign-in
+  form itself uses a double-submit token (a cookie and the same value in the form).
+- Wrong passwords are throttled per login and per client address (429 + Retry-After).
+
+Wiring: ``setup(app, store, settings)`` adds the middleware and the routes below.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hmac
+import html
+import json
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import structlog
+from aiohttp import web
+
+from callcenter.config import CtiSettings
+from callcenter.cti.accounts import (
+    AccountError,
+    AccountStore,
+    LoginThrottle,
+    Session,
+    dummy_verify,
+    verify_password,
+)
+from callcenter.cti.i18n import Lang, remember_lang, request_lang, t
+from callcenter.web.security import Handler, Role, current_user, require_roles
+
+log = structlog.get_logger(__name__)
+
+SESSION_COOKIE = "cc_session"
+LOGIN_CSRF_COOKIE = "cc_login_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf_token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+@dataclass
+class Auth:
+    store: AccountStore
+    settings: CtiSettings = field(default_factory=CtiSettings)
+    clock: Callable[[], float] = time.time
+    throttle: LoginThrottle = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.throttle = LoginThrottle(
+            max_failures=self.settings.login_max_failures, lockout_s=self.settings.login_lockout_s
+        )
+
+    def cookie_secure(self, request: web.Request) -> bool:
+        mode = self.settings.cookie_secure
+        if mode != "auto":
+            return mode == "always"
+        return request.secure or request.headers.get("X-Forwarded-Proto", "") == "https"
+
+    def same_origin(self, request: web.Request) -> bool:
+        """True unless the browser says the request comes from another site."""
+        origin = request.headers.get("Origin")
+        if origin is None or origin == "":
+            referer = request.headers.get("Referer")
+            if not referer:
+                return True  # not a browser, or one that sends neither: the token decides
+            parts = urlsplit(referer)
+            origin = f"{parts.scheme}://{parts.netloc}"
+        if origin in self.settings.allowed_origins:
+            return True
+        return urlsplit(origin).netloc.lower() == request.host.lower()
+
+
+AUTH_KEY: web.AppKey[Auth] = web.AppKey("cti_auth", Auth)
+SESSION_KEY: web.RequestKey[Session] = web.RequestKey("cti_session", Session)
+NEXT_KEY: web.RequestKey[str] = web.RequestKey("cti_next", str)
+
+
+def current_session(request: web.Request) -> Session | None:
+    session = request.get(SESSION_KEY)
+    return session if isinstance(session, Session) else None
+
+
+def _error(status: type[web.HTTPException], message: str) -> web.HTTPException:
+    return status(
+        text=json.dumps({"error": message}, ensure_ascii=False), content_type="application/json"
+    )
+
+
+async def _submitted_csrf(request: web.Request) -> str:
+    header = request.headers.get(CSRF_HEADER)
+    if header:
+        return header
+    if request.content_type in FORM_TYPES:
+        form = await request.post()  # aiohttp keeps it: the handler reads it again for free
+        value = form.get(CSRF_FIELD)
+        return value if isinstance(value, str) else ""
+    return ""
+
+
+def auth_middleware(auth: Auth) -> Any:
+    """Puts the signed-in ``User`` on ``request["user"]`` and guards state changes."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        token = request.cookies.get(SESSION_COOKIE, "")
+        session = None
+        if token:
+            session = await asyncio.to_thread(
+                auth.store.load_session, token, auth.settings.session_idle_s
+            )
+        if session is not None:
+            request["user"] = session.user
+            request[SESSION_KEY] = session
+        if request.method not in SAFE_METHODS:
+            lang = request_lang(request)
+            if not auth.same_origin(request):
+                log.warning("cross-site request refused", path=request.path)
+                raise _error(web.HTTPForbidden, t(lang, "cross_site"))
+            if session is not None:
+                submitted = await _submitted_csrf(request)
+                if not hmac.compare_digest(submitted.encode(), session.csrf_token.encode()):
+                    log.warning("request without a valid CSRF token", path=request.path)
+                    raise _error(web.HTTPForbidden, t(lang, "csrf"))
+        response = await handler(request)
+        if token and session is None and not response.prepared:
+            response.del_cookie(SESSION_COOKIE, path="/")
+        return response
+
+    return middleware
+
+
+def page_roles(*roles: Role) -> Callable[[Handler], Handler]:
+    """Like ``require_roles`` for HTML pages: anonymous visitors go to the sign-in page."""
+
+    def decorate(handler: Handler) -> Handler:
+        guarded_api = require_roles(*roles)(handler)
+
+        @functools.wraps(handler)
+        async def guarded(request: web.Request) -> web.StreamResponse:
+            if current_user(request) is None:
+                raise web.HTTPSeeOther(f"/login?next={quote(request.path_qs, safe='')}")
+            return await guarded_api(request)
+
+        guarded.allowed_roles = roles  # type: ignore[attr-defined]
+        return guarded
+
+    return decorate
+
+
+# --- pages ------------------------------------------------------------------------------
+
+_PAGE = """<!doctype html>
+<html lang="{html_lang}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>
+body{{font-family:system-ui,"PingFang SC","Microsoft YaHei",sans-serif;background:#f4f6f8;margin:0}}
+form{{max-width:320px;margin:12vh auto;background:#fff;padding:24px;border-radius:8px;
+box-shadow:0 1px 4px #0002}} label{{display:block;margin:12px 0 4px}}
+input{{width:100%;padding:8px;box-sizing:border-box}} button{{margin-top:16px;width:100%;padding:10px}}
+.error{{color:#b00020}} .lang{{text-align:right;font-size:90%}}
+</style></head><body>
+<form method="post" action="/login">
+<div class="lang"><a href="/login?lang={other}&amp;next={next_q}">{other_label}</a></div>
+<h1>{title}</h1>
+<p class="error" role="alert">{error}</p>
+<input type="hidden" name="csrf_token" value="{csrf}">
+<input type="hidden" name="next" value="{next}">
+<label for="login">{login_label}</label>
+<input id="login" name="login" autocomplete="username" required value="{login}">
+<label for="password">{password_label}</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required>
+<button type="submit">{submit}</button>
+</form></body></html>"""
+
+
+def _safe_next(value: str) -> str:
+    """Only a path on this site: never ``//evil`` or ``https://evil``."""
+    if not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return "/seat"
+    return value
+
+
+def _login_page(
+    request: web.Request, auth: Auth, *, error: str = "", status: int = 200, login: str = ""
+) -> web.Response:
+    lang: Lang = request_lang(request)
+    csrf = secrets.token_urlsafe(24)
+    next_path = _safe_next(request.query.get("next", "") or request.get(NEXT_KEY, ""))
+    body = _PAGE.format(
+        html_lang="en" if lang == "en" else "zh-CN",
+        title=html.escape(f"{t(lang, 'app')} · {t(lang, 'sign_in')}"),
+        other="zh" if lang == "en" else "en",
+        other_label=t(lang, "other_lang"),
+        next_q=quote(next_path, safe=""),
+        error=html.escape(error),
+        csrf=csrf,
+        next=html.escape(next_path),
+        login=html.escape(login),
+        login_label=t(lang, "login"),
+        password_label=t(lang, "password"),
+        submit=t(lang, "sign_in"),
+    )
+    response = web.Response(text=body, content_type="text/html", status=status)
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        csrf,
+        httponly=True,
+        samesite="Lax",
+        secure=auth.cookie_secure(request),
+        path="/login",
+        max_age=3600,
+    )
+    remember_lang(request, response)
+    return response
+
+
+async def login_page(request: web.Request) -> web.StreamResponse:
+    if current_user(request) is not None:
+        raise web.HTTPSeeOther(_safe_next(request.query.get("next", "")))
+    return _login_page(request, request.app[AUTH_KEY])
+
+
+async def login_submit(request: web.Request) -> web.StreamResponse:
+    auth = request.app[AUTH_KEY]
+    lang = request_lang(request)
+    form = await request.post()
+    login = str(form.get("login", ""))[:64]
+    password = str(form.get("password", ""))
+    request[NEXT_KEY] = str(form.get("next", ""))
+    cookie_token = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    form_token = str(form.get(CSRF_FIELD, ""))
+    if not cookie_token or not hmac.compare_digest(cookie_token.encode(), form_token.encode()):
+        return _login_page(request, auth, error=t(lang, "form_expired"), status=403, login=login)
+    address = request.remote or "?"
+    keys = (f"login:{login.lower()}", f"addr:{address}")
+    now = auth.clock()
+    wait = auth.throttle.retry_after(keys, now)
+    if wait > 0:
+        log.warning("sign-in throttled", login=login, retry_after_s=round(wait))
+        response = _login_page(
+            request,
+            auth,
+            error=t(lang, "throttled", seconds=int(wait) + 1),
+            status=429,
+            login=login,
+        )
+        response.headers["Retry-After"] = str(int(wait) + 1)
+        return response
+    found = await asyncio.to_thread(auth.store.find_user, login)
+    if found is None:
+        await asyncio.to_thread(dummy_verify, password)
+        ok = False
+    else:
+        ok = await asyncio.to_thread(verify_password, password, found[1])
+    if not ok or found is None:
+        auth.throttle.failed(keys, now)
+        log.info("sign-in refused", login=login)
+        return _login_page(request, auth, error=t(lang, "bad_credentials"), status=401, login=login)
+    user = found[0]
+    auth.throttle.succeeded(keys[0])
+    token, _session = await asyncio.to_thread(
+        auth.store.create_session, user, auth.settings.session_lifetime_s
+    )
+    log.info("signed in", login=user.login, role=user.role)
+    response = web.HTTPSeeOther(_safe_next(request[NEXT_KEY]))
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="Lax",
+        secure=auth.cookie_secure(request),
+        path="/",
+        max_age=int(auth.settings.session_lifetime_s),
+    )
+    response.del_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    raise response
+
+
+@require_roles("agent", "supervisor", "admin")
+async def logout(request: web.Request) -> web.StreamResponse:
+    auth = request.app[AUTH_KEY]
+    token = request.cookies.get(SESSION_COOKIE, "")
+    await asyncio.to_thread(auth.store.delete_session, token)
+    user = current_user(request)
+    log.info("signed out", login=user.login if user else "")
+    response = web.HTTPSeeOther("/login")
+    response.del_cookie(SESSION_COOKIE, path="/")
+    raise response
+
+
+@require_roles("agent", "supervisor", "admin")
+async def me(request: web.Request) -> web.Response:
+    user = current_user(request)
+    session = current_session(request)
+    assert user is not None and session is not None
+    return web.json_response(
+        {
+            "id": user.id,
+            "login": user.login,
+            "role": user.role,
+            "display_name": user.display_name,
+            "agent": user.agent,
+            "interface": user.interface,
+            "csrf_token": session.csrf_token,
+            "expires_at": session.expires_at,
+        }
+    )
+
+
+@require_roles("admin")
+async def list_users(request: web.Request) -> web.Response:
+    users = await asyncio.to_thread(request.app[AUTH_KEY].store.list_users)
+    return web.json_response(
+        {
+            "users": [
+                {
+                    "id": u.id,
+                    "login": u.login,
+                    "role": u.role,
+                    "display_name": u.display_name,
+                    "agent": u.agent,
+                    "interface": u.interface,
+                }
+                for u in users
+            ]
+        }
+    )
+
+
+@require_roles("admin")
+async def add_user(request: web.Request) -> web.Response:
+    try:
+        body = await request.json()
+    except ValueError:
+        raise _error(web.HTTPBadRequest, "the body must be JSON") from None
+    if not isinstance(body, dict):
+        raise _error(web.HTTPBadRequest, "the body must be a JSON object")
+    fields = {k: str(body.get(k, "")) for k in ("display_name", "agent", "interface")}
+    try:
+        user = await asyncio.to_thread(
+            request.app[AUTH_KEY].store.add_user,
+            str(body.get("login", "")),
+            str(body.get("role", "")),
+            str(body.get("password", "")),
+            **fields,
+        )
+    except AccountError as exc:
+        raise _error(web.HTTPBadRequest, str(exc)) from None
+    log.info("user added", login=user.login, role=user.role, by=current_user(request).login)  # type: ignore[union-attr]
+    return web.json_response({"id": user.id, "login": user.login, "role": user.role}, status=201)
+
+
+def setup(
+    app: web.Application,
+    store: AccountStore,
+    settings: CtiSettings | None = None,
+    *,
+    clock: Callable[[], float] = time.time,
+) -> Auth:
+    """Adds the session middleware (innermost so far) and the sign-in routes."""
+    auth = Auth(store, settings or CtiSettings(), clock)
+    app[AUTH_KEY] = auth
+    app.middlewares.append(auth_middleware(auth))
+    app.router.add_get("/login", login_page)
+    app.router.add_post("/login", login_submit)
+    app.router.add_post("/logout", logout)
+    app.router.add_get("/api/me", me)
+    app.router.add_get("/api/users", list_users)
+    app.router.add_post("/api/users", add_user)
+    return auth

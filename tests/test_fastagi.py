@@ -1,0 +1,241 @@
+"""Our FastAGI server over real TCP, against Asterisk's side played here line by line."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from callcenter import events as ev
+from callcenter.ivr.registry import FlowRegistry
+from callcenter.ivr.schema import OwnerInfo
+from callcenter.telephony.agi_codec import HangupNotice, Reply, ReplyReader, parse_reply
+from callcenter.telephony.fastagi import FastAgiServer
+
+ROOT = Path(__file__).resolve().parent.parent
+CAPTURES = ROOT / "tests" / "data"
+DAY = 1795744800.0  # 2026-11-27 10:00 Asia/Shanghai, a Friday
+ENV = (ROOT / "tests" / "data" / "fastagi_env.txt").read_text().split("\n\n")[0] + "\n\n"
+
+Responder = Callable[[str], list[str] | None]  # AGI command -> reply lines (None: close)
+
+
+def replies(digits: dict[str, str] | None = None) -> Responder:
+    """Asterisk answering like the captures: keys by prompt name for GET DATA."""
+    digits = digits or {}
+
+    def answer(cmd: str) -> list[str] | None:
+        if cmd.startswith("GET DATA"):
+            prompt = cmd.split('"')[1].rsplit("/", 1)[-1]
+            typed = digits.get(prompt, "")
+            return [f"200 result={typed}" if typed else "200 result= (timeout)"]
+        if cmd.startswith("STREAM FILE"):
+            return ["200 result=0 endpos=3404"]
+        if cmd.startswith("GET VARIABLE"):
+            return ["200 result=0"]
+        return ["200 result=1" if cmd.startswith("SET") else "200 result=0"]
+
+    return answer
+
+
+async def asterisk(port: int, respond: Responder, env: str = ENV) -> list[str]:
+    """Play Asterisk's side of one session; returns the commands received."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(env.encode())
+    seen: list[str] = []
+    try:
+        while True:
+            line = await asyncio.wait_for(reader.readline(), 5)
+            if not line:
+                break
+            cmd = line.decode().strip()
+            seen.append(cmd)
+            out = respond(cmd)
+            if out is None:
+                break
+            writer.write("".join(f"{x}\n" for x in out).encode())
+            await writer.drain()
+    finally:
+        writer.close()
+    return seen
+
+
+@pytest.fixture
+async def server() -> FastAgiServer:
+    registry = FlowRegistry(ROOT / "ivr_flows", hotlines={"5551234": "hotline"},
+                            queues={"support", "repair", "complaint"})  # fmt: skip
+    assert registry.reload() == []
+    events: list[ev.Event] = []
+
+    async def lookup(number: str) -> OwnerInfo | None:
+        return OwnerInfo("o1", balances={"31201": 420}) if number == "5550001" else None
+
+    srv = FastAgiServer("127.0.0.1", 0, flows=registry, lookup=lookup, on_event=events.append,
+                        clock=lambda: DAY, header_timeout_s=0.3)  # fmt: skip
+    srv.events = events  # type: ignore[attr-defined]
+    await srv.start()
+    yield srv  # type: ignore[misc]
+    await srv.close()
+
+
+def events_of(server: FastAgiServer, kind: type[ev.Event]) -> list[ev.Event]:
+    return [x for x in server.events if isinstance(x, kind)]  # type: ignore[attr-defined]
+
+
+async def settle(server: FastAgiServer) -> None:
+    for _ in range(100):
+        if not server.sessions:
+            return
+        await asyncio.sleep(0.01)
+
+
+# --- the codec -------------------------------------------------------------------------------
+def test_replies_from_the_captures_and_res_agi() -> None:
+    assert parse_reply("200 result=1 (5550001)") == Reply(
+        200, "1", "5550001", None, "200 result=1 (5550001)"
+    )
+    assert parse_reply("200 result=0 endpos=3404").endpos == 3404
+    timeout = parse_reply("200 result= (timeout)")
+    assert timeout.result == "" and timeout.timed_out
+    assert parse_reply("200 result=42 (timeout)").result == "42"
+    assert parse_reply("200 result=-1").hung_up
+    dead = parse_reply("511 Command Not Permitted on a dead channel or intercept routine")
+    assert dead.code == 511 and dead.hung_up
+    assert parse_reply("510 Invalid or unknown command").code == 510
+    reader = ReplyReader()
+    assert isinstance(reader.feed(b"HANGUP\n"), HangupNotice)
+    assert reader.feed(b"520-Invalid command syntax.  Proper usage follows:\n") is None
+    assert reader.feed(b" Usage: GET DATA <file to be streamed> [timeout] [max digits]\n") is None
+    usage = reader.feed(b"520 End of proper usage.\n")
+    assert isinstance(usage, Reply) and usage.code == 520 and "GET DATA" in usage.text
+    assert reader.feed(b"200 result=0\n") == parse_reply("200 result=0")
+
+
+# --- sessions --------------------------------------------------------------------------------
+async def test_a_repair_call_is_handed_to_the_repair_queue(server: FastAgiServer) -> None:
+    seen = await asterisk(server.port, replies({"main_menu": "1"}))
+    assert seen[:2] == ['GET VARIABLE "CHANNEL(linkedid)"', "ANSWER"]
+    assert 'STREAM FILE "callcenter/zh/welcome" ""' in seen
+    assert 'GET DATA "callcenter/zh/main_menu" "5000" "1"' in seen
+    assert seen[-1] == 'SET VARIABLE "HOTLINE_ROUTE" "repair"'
+    await settle(server)
+    (left,) = events_of(server, ev.IvrLeft)
+    assert (left.outcome, left.target) == ("queue", "repair")  # type: ignore[attr-defined]
+    assert left.path[-2:] == ("main", "repair")  # type: ignore[attr-defined]
+    assert [x.kind for x in server.events][:2] == ["ivr_entered", "caller_identified"]  # type: ignore[attr-defined]
+    assert server.stats["completed"] == 1
+
+
+async def test_fees_balance_is_read_back_with_say_number(server: FastAgiServer) -> None:
+    seen = await asterisk(server.port, replies({"main_menu": "3", "enter_unit": "31201"}))
+    assert 'SAY NUMBER "420" ""' in seen
+    assert seen[-1] == "HANGUP"  # nothing pressed after the balance: goodbye
+
+
+async def test_connection_closed_before_the_end_of_the_headers_costs_nothing(
+    server: FastAgiServer,
+) -> None:
+    for partial in (b"", b"agi_network: yes\nagi_chan", b"agi_network: yes\n"):
+        _, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(partial)
+        await writer.drain()
+        writer.close()
+    started = time.perf_counter()
+    seen = await asterisk(server.port, replies({"main_menu": "2"}))  # served at once
+    assert time.perf_counter() - started < 1.0
+    assert seen[-1] == 'SET VARIABLE "QUEUE_PRIO" "2"'
+    await settle(server)
+    assert server.stats["refused"] == 3 and server.stats["completed"] == 1
+
+
+async def test_silent_and_garbage_peers_are_cut_after_the_header_timeout(
+    server: FastAgiServer,
+) -> None:
+    silent_r, silent_w = await asyncio.open_connection("127.0.0.1", server.port)
+    junk_r, junk_w = await asyncio.open_connection("127.0.0.1", server.port)
+    junk_w.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert await asyncio.wait_for(junk_r.read(), 2) == b""  # closed at once
+    assert await asyncio.wait_for(silent_r.read(), 2) == b""  # closed after 0.3 s
+    silent_w.close()
+    junk_w.close()
+    assert server.stats["refused"] == 2 and server.stats["sessions"] == 0
+
+
+async def test_hangup_line_does_not_shift_later_replies(server: FastAgiServer) -> None:
+    def respond(cmd: str) -> list[str] | None:
+        if cmd.startswith("GET DATA"):
+            # the caller hangs up while the prompt plays: HANGUP, then the reply
+            return ["HANGUP", "200 result=-1"]
+        return replies()(cmd)
+
+    seen = await asterisk(server.port, respond)
+    await settle(server)
+    assert seen[-1].startswith("GET DATA")  # nothing sent after the hangup
+    (left,) = events_of(server, ev.IvrLeft)
+    assert left.outcome == "caller_hangup" and left.path[-1] == "main"  # type: ignore[attr-defined]
+    assert server.stats["completed"] == 1 and server.stats["failed"] == 0
+
+
+async def test_hangup_notice_before_a_normal_reply_keeps_replies_in_step(
+    server: FastAgiServer,
+) -> None:
+    def respond(cmd: str) -> list[str] | None:
+        if cmd == "ANSWER":
+            return ["HANGUP", "200 result=0"]  # notice first, then ANSWER's own reply
+        if cmd.startswith("STREAM FILE"):
+            return ["511 Command Not Permitted on a dead channel or intercept routine"]
+        return replies()(cmd)
+
+    seen = await asterisk(server.port, respond)
+    await settle(server)
+    assert seen == [
+        'GET VARIABLE "CHANNEL(linkedid)"',
+        "ANSWER",
+        'STREAM FILE "callcenter/zh/welcome" ""',
+    ]
+    (left,) = events_of(server, ev.IvrLeft)
+    assert left.outcome == "caller_hangup"  # type: ignore[attr-defined]
+    assert left.path == ("welcome", "hours", "holiday_check", "identify")  # type: ignore[attr-defined]
+
+
+async def test_multiline_520_reply_is_read_whole(server: FastAgiServer) -> None:
+    def respond(cmd: str) -> list[str] | None:
+        if cmd.startswith("STREAM FILE") and "welcome" in cmd:
+            return ["520-Invalid command syntax.  Proper usage follows:",
+                    " Usage: STREAM FILE <filename> <escape digits> [sample offset]",
+                    "520 End of proper usage."]  # fmt: skip
+        return replies({"main_menu": "2"})(cmd)
+
+    seen = await asterisk(server.port, respond)
+    assert seen[-1] == 'SET VARIABLE "QUEUE_PRIO" "2"'
+
+
+async def test_disconnect_mid_command_ends_the_session_with_its_path(server: FastAgiServer) -> None:
+    def respond(cmd: str) -> list[str] | None:
+        return None if cmd.startswith("GET DATA") else replies()(cmd)
+
+    await asterisk(server.port, respond)
+    await settle(server)
+    (left,) = events_of(server, ev.IvrLeft)
+    assert left.outcome == "caller_hangup" and left.path[-1] == "main"  # type: ignore[attr-defined]
+    assert server.stats["failed"] == 0
+
+
+async def test_sessions_are_isolated_from_each_other_and_from_bad_handlers(
+    server: FastAgiServer,
+) -> None:
+    def boom(event: ev.Event) -> None:
+        raise RuntimeError("handler bug")
+
+    server.on_event = boom
+    stalled_r, stalled_w = await asyncio.open_connection("127.0.0.1", server.port)
+    stalled_w.write(ENV.encode())  # a session that never answers its first command
+    await stalled_r.readline()
+    results = await asyncio.gather(
+        *(asterisk(server.port, replies({"main_menu": "1"})) for _ in range(20))
+    )
+    assert all(r[-1] == 'SET VARIABLE "HOTLINE_ROUTE" "repair"' for r in results)
+    stalled_w.close()

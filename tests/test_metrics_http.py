@@ -1,0 +1,181 @@
+"""Live counters from events, and the reports / live / Prometheus endpoints over HTTP."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import aiohttp
+import pytest
+from aiohttp import web
+from openpyxl import load_workbook  # type: ignore[import-untyped]
+
+import callcenter.store.metrics  # noqa: F401
+from callcenter.calls.records import CallRecord, Outcome
+from callcenter.events import (
+    AgentAnswered,
+    ChannelCreated,
+    ChannelHungUp,
+    QueueJoined,
+    QueueMemberChanged,
+)
+from callcenter.metrics.http import setup
+from callcenter.metrics.kpis import Thresholds
+from callcenter.metrics.live import LiveCounters
+from callcenter.store import CallStore, create_engine_for, upgrade
+from callcenter.store.reports import ReportStore
+from callcenter.web.security import User
+
+TZ = ZoneInfo("Asia/Shanghai")
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=TZ).timestamp()
+TH = Thresholds(line_capacity=5)
+
+
+def created(call: str, at: float, channel: str = "") -> ChannelCreated:
+    return ChannelCreated(
+        pbx="p",
+        call_id=call,
+        channel_id=channel or call,
+        at=at,
+        channel="PJSIP/trunk-1",
+        context="from-pstn",
+    )
+
+
+def finished(n: int, outcome: Outcome, wait: float = 10.0) -> CallRecord:
+    return CallRecord(
+        pbx="p",
+        call_id=f"f{n}",
+        hotline="4008001000",
+        started_at=T0 + n,
+        queue="support",
+        queue_joined_at=T0 + n + 5,
+        agent="A" if outcome == "answered" else "",
+        ended_at=T0 + n + 100,
+        outcome=outcome,
+        wait_s=wait,
+        talk_s=60.0 if outcome == "answered" else None,
+    )
+
+
+def test_live_counters_follow_calls_agents_and_raise_alerts() -> None:
+    live = LiveCounters(thresholds=TH)
+    for n in range(4):
+        live.apply(created(f"c{n}", T0 + n))
+    live.apply(created("c0", T0 + 1, channel="c0.agent"))  # an agent leg is not a line
+    live.apply(QueueJoined(pbx="p", call_id="c1", channel_id="c1", at=T0 + 10, queue="support"))
+    live.apply(QueueJoined(pbx="p", call_id="c2", channel_id="c2", at=T0 + 20, queue="support"))
+    live.apply(QueueJoined(pbx="p", call_id="c3", channel_id="c3", at=T0 + 30, queue="repair"))
+    live.apply(AgentAnswered(pbx="p", call_id="c3", channel_id="c3", at=T0 + 40, queue="repair"))
+    live.apply(
+        ChannelHungUp(pbx="p", call_id="c0", channel_id="c0.agent", at=T0 + 41, channel="PJSIP/1-1")
+    )
+    for status, interface, paused in (
+        (1, "PJSIP/1", False),
+        (2, "PJSIP/2", False),
+        (1, "PJSIP/3", True),
+    ):
+        live.apply(
+            QueueMemberChanged(
+                pbx="p", call_id="", at=T0, change="status", queue="support",
+                interface=interface, status=status, paused=paused,
+            )
+        )  # fmt: skip
+    snap = live.snapshot(T0 + 60)
+    assert snap["lines_in_use"] == 4
+    assert snap["calls_in_ivr"] == 1  # c0
+    assert snap["waiting"] == {"support": {"waiting": 2, "longest_wait_s": 50.0}}
+    assert snap["agents"] == {"idle": 1, "in_call": 1, "paused": 1}
+    assert [a["kind"] for a in snap["alerts"]] == ["lines_high"]  # 4 of 5 lines: 80%
+    live.apply(ChannelHungUp(pbx="p", call_id="c0", channel_id="c0", at=T0 + 61, channel="x"))
+    assert live.snapshot(T0 + 62)["lines_in_use"] == 3
+
+    for n in range(8):
+        live.call_finished(finished(n, "answered"))
+    for n in range(8, 12):
+        live.call_finished(finished(n, "abandoned", wait=30))
+    live.call_finished(finished(12, "short_abandon", wait=2))  # out of the denominator
+    snap = live.snapshot(T0 + 200)
+    assert snap["today"]["answer_rate"] == pytest.approx(8 / 12, abs=1e-4)
+    kinds = {a["kind"] for a in snap["alerts"]}
+    assert {"answer_rate_today", "answer_rate_hour"} <= kinds
+    assert "接通率" in snap["alerts"][0]["zh"]
+    assert live.snapshot(T0 + 86400)["today"]["offered"] == 0  # a new day starts empty
+
+
+@pytest.fixture
+async def client(tmp_path: Path) -> AsyncIterator[Any]:
+    engine = create_engine_for(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    upgrade(engine)
+    CallStore(engine).upsert_calls(
+        [finished(n, "answered") for n in range(5)] + [finished(9, "abandoned", 40)]
+    )
+    live = LiveCounters(thresholds=TH)
+    live.apply(created("x", T0))
+    live.call_finished(finished(1, "answered"))
+    role = {"value": "supervisor"}
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+        if role["value"]:
+            request["user"] = User(id=1, login="sup", role=role["value"])  # type: ignore[arg-type]
+        return await handler(request)
+
+    app = web.Application(middlewares=[middleware])
+    setup(app, ReportStore(engine), live, TH, clock=lambda: T0 + 300)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    async with aiohttp.ClientSession(f"http://127.0.0.1:{port}") as session:
+        yield session, role
+    await runner.cleanup()
+    engine.dispose()
+
+
+async def test_reports_json_csv_xlsx_and_roles(client: Any) -> None:
+    session, role = client
+    query = "/api/reports?from=2026-03-02&to=2026-03-02&by=interval&interval=60"
+    async with session.get(query) as response:
+        assert response.status == 200
+        body = await response.json()
+    assert body["definitions"]["thresholds"]["line_capacity"] == 5
+    row = next(r for r in body["rows"] if r["key"] == "2026-03-02 09:00")
+    assert (row["offered"], row["answered"], row["peak_lines"]) == (6, 5, 6)
+    assert body["total"]["answer_rate"] == pytest.approx(5 / 6, abs=1e-4)
+    async with session.get(query + "&format=csv&lang=en") as response:
+        text = (await response.read()).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0][:3] == ["group", "offered", "answered"]
+    async with session.get(query + "&format=xlsx") as response:
+        book = load_workbook(io.BytesIO(await response.read()))
+    assert book["report"].cell(1, 2).value == "进线"
+    async with session.get("/api/reports?from=2026-03-02&to=yesterday") as response:
+        assert response.status == 400
+        assert "to" in (await response.json())["error"]
+    role["value"] = "agent"
+    async with session.get(query) as response:
+        assert response.status == 403
+    role["value"] = ""
+    async with session.get(query) as response:
+        assert response.status == 401
+    async with session.get("/metrics") as response:  # the scraper needs no sign-in
+        assert response.status == 200
+
+
+async def test_prometheus_exposition(client: Any) -> None:
+    session, _ = client
+    async with session.get("/metrics") as response:
+        text = await response.text()
+    assert "# TYPE callcenter_lines_in_use gauge\ncallcenter_lines_in_use 1\n" in text
+    assert "callcenter_line_capacity 5" in text
+    assert 'callcenter_calls_total{outcome="answered"} 1' in text
+    assert 'callcenter_answer_rate{window="today"} 1.0' in text
+    for line in text.splitlines():
+        assert line.startswith("#") or line.split(" ")[0].startswith("callcenter_")

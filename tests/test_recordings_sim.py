@@ -1,0 +1,83 @@
+"""The simulator leaves MixMonitor files at the end of recorded calls, and the live linker
+indexes each against its call (agent, caller, queue) as the service sees the calls end."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+import wave
+from pathlib import Path
+
+from callcenter.config import AmiSettings, PbxSettings, Settings
+from callcenter.recordings.linker import RecordingLinker
+from callcenter.service import Service
+from callcenter.sim.recorder import recording_seconds
+from callcenter.store.recordings import RecordingStore, SearchFilters
+from callcenter.testing import running_simulator
+
+
+def test_recording_length_follows_the_call() -> None:
+    assert recording_seconds(0) == 1.0
+    assert recording_seconds(120) == 2.0
+    assert recording_seconds(3600) == 4.0
+
+
+async def test_simulated_recordings_are_indexed_and_linked_live(tmp_path: Path) -> None:
+    rec_dir = tmp_path / "recordings"
+    async with running_simulator(
+        tmp_path / "pbx", seed=3, speed=500, secret="s", recorded_fraction=1.0,
+        recordings_dir=str(rec_dir),
+    ) as pbx:  # fmt: skip
+        settings = dataclasses.replace(
+            Settings(),
+            pbxes=[
+                PbxSettings(
+                    name="main",
+                    ami=AmiSettings(port=pbx.ami_port, secret="s"),
+                    queue_log=str(pbx.queue_log_path),
+                    cdr_csv=str(pbx.cdr_path),
+                )
+            ],
+        )
+        settings = dataclasses.replace(
+            settings,
+            database=dataclasses.replace(settings.database, url=f"sqlite:///{tmp_path / 'cc.db'}"),
+        )
+        service = Service(settings, web_enabled=False)
+        store = RecordingStore(service.engine)
+        linker = RecordingLinker(rec_dir, store, clock=time.time, interval_s=0.1, settle_s=0.0)
+        service.event_listeners.append(linker.on_event)
+        service.record_listeners.append(linker.on_record)
+        await service.start()
+        linker.start()
+        try:
+            await pbx.run(8)
+            recorded = [o for o in pbx.finished if o.recorded]
+            total = 0
+            for _ in range(200):
+                total, rows = store.search(SearchFilters(), limit=100)
+                if total >= len(recorded) and all(r["call_id"] for r in rows):
+                    break
+                await asyncio.sleep(0.05)
+        finally:
+            await linker.stop()
+            await service.settle()
+            await service.stop()
+    assert recorded, "the simulator recorded no call"
+    assert total == len(recorded)
+    by_call = {r["call_id"]: r for r in rows}
+    for outcome in recorded:
+        row = by_call[outcome.call_id]
+        assert row["agent"] == outcome.agent
+        assert row["queue"] == outcome.queue
+        assert row["caller_number"] == outcome.caller
+        assert row["path"] == f"{outcome.call_id}.wav"
+        with wave.open(str(rec_dir / row["path"])) as audio:
+            assert (audio.getframerate(), audio.getnchannels(), audio.getsampwidth()) == (
+                8000,
+                1,
+                2,
+            )
+        assert 1.0 <= row["duration_s"] <= 4.0
+    assert not linker.state.awaiting

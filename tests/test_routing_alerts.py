@@ -1,0 +1,100 @@
+"""Live staffing alerts reach a real HTTP receiver, signed, retried after failures."""
+
+from __future__ import annotations
+
+import json
+
+from aiohttp import web
+from routing_fixtures import at, roster
+
+from callcenter.events import Event, QueueMemberChanged, StaffingBelowMinimum
+from callcenter.routing.agent_state import AgentStates
+from callcenter.routing.alerts import StaffingWatch, WebhookSender, ready_by_team, verify
+from callcenter.routing.directory import Agent, Directory, Seat
+from callcenter.routing.staffing import LiveStaffingMonitor, MinimumRule
+
+SECRET = "s3cret"
+
+
+class FixedClock:
+    def __init__(self, now: float) -> None:
+        self.t = now
+
+    def now(self) -> float:
+        return self.t
+
+    async def sleep_until(self, when: float) -> None:
+        self.t = when
+
+
+async def receiver(fail_first: int) -> tuple[web.AppRunner, str, list[dict[str, object]]]:
+    got: list[dict[str, object]] = []
+    calls = {"n": 0}
+
+    async def hook(request: web.Request) -> web.Response:
+        calls["n"] += 1
+        body = await request.read()
+        if calls["n"] <= fail_first:
+            return web.Response(status=503)
+        ok = verify(SECRET, request.headers["X-Callcenter-Timestamp"], body,
+                    request.headers["X-Callcenter-Signature"])  # fmt: skip
+        if not ok:
+            return web.Response(status=401)
+        got.append(json.loads(body))
+        return web.Response(status=204)
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    return runner, f"http://127.0.0.1:{port}/hook", got
+
+
+async def test_alert_is_signed_retried_and_sent_once_per_change() -> None:
+    runner, url, got = await receiver(fail_first=2)
+    try:
+        r = roster(
+            "rotations:\n  - {name: h, team: hotline, anchor: 2026-11-30, pattern: [[night]], members: [a]}\n"
+        )
+        directory = Directory(
+            {"S1": Seat("S1", "PJSIP/1")}, {"a": Agent("a", "A", "S1", "hotline")}, {}
+        )
+        states = AgentStates()
+        rules = [MinimumRule.parse("night", "21:00-08:00", 1, ["hotline"])]
+        events: list[Event] = []
+        watch = StaffingWatch(
+            LiveStaffingMonitor(rules, r.book.zone, r.calendar),
+            lambda: ready_by_team(states, directory),
+            publish=events.append,
+            webhook=WebhookSender(url, SECRET, backoff_initial_s=0.01),
+            clock=FixedClock(at("2026-12-01T03:00")),
+            pbx="main",
+        )
+        assert [c.below for c in await watch.check_now()] == [True]
+        assert await watch.check_now() == []  # still below: no second alert
+        states.apply(QueueMemberChanged(pbx="main", call_id="", at=at("2026-12-01T03:01"),
+                                        change="added", queue="support", interface="PJSIP/1",
+                                        member_name="a", status=1))  # fmt: skip
+        assert [c.below for c in await watch.check_now()] == [False]
+        assert [(e.rule, e.below) for e in events if isinstance(e, StaffingBelowMinimum)] == [
+            ("night", True),
+            ("night", False),
+        ]
+        assert [p["type"] for p in got] == ["staffing_below_minimum", "staffing_restored"]
+        assert "人手不足" in str(got[0]["message"])
+    finally:
+        await runner.cleanup()
+
+
+async def test_a_refusing_receiver_is_not_retried_and_a_dead_one_gives_up() -> None:
+    runner, url, got = await receiver(fail_first=0)
+    try:
+        wrong = WebhookSender(url, "other-secret", attempts=3, backoff_initial_s=0.01)
+        assert await wrong.send({"x": 1}) is False and got == []
+        dead = WebhookSender("http://127.0.0.1:9/hook", SECRET, attempts=2, backoff_initial_s=0.01)
+        assert await dead.send({"x": 1}) is False
+    finally:
+        await runner.cleanup()
