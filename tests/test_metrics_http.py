@@ -29,7 +29,7 @@ from callcenter.metrics.kpis import Thresholds
 from callcenter.metrics.live import LiveCounters
 from callcenter.store import CallStore, create_engine_for, upgrade
 from callcenter.store.reports import ReportStore
-from callcenter.web.security import User
+from callcenter.web.security import USER_KEY, User
 
 TZ = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=TZ).timestamp()
@@ -123,7 +123,7 @@ async def client(tmp_path: Path) -> AsyncIterator[Any]:
     @web.middleware
     async def middleware(request: web.Request, handler: Any) -> web.StreamResponse:
         if role["value"]:
-            request["user"] = User(id=1, login="sup", role=role["value"])  # type: ignore[arg-type]
+            request[USER_KEY] = User(id=1, login="sup", role=role["value"])  # type: ignore[arg-type]
         return await handler(request)
 
     app = web.Application(middlewares=[middleware])

@@ -23,7 +23,7 @@ from callcenter.recordings.scanner import scan
 from callcenter.recordings.synth import write_g711_wav, write_pcm_wav
 from callcenter.store import CallStore
 from callcenter.store.recordings import RecordingStore
-from callcenter.web.security import User
+from callcenter.web.security import USER_KEY, User
 
 SECRET = "s3cret-for-tests-only-0123456789"
 OLD = time.time() - 3600
@@ -48,7 +48,7 @@ async def signed_in_as_header(request: web.Request, handler: Any) -> web.StreamR
     """Stands in for the sign-in middleware: X-Test-User names the signed-in user."""
     login = request.headers.get("X-Test-User")
     if login:
-        request["user"] = USERS[login]
+        request[USER_KEY] = USERS[login]
     response: web.StreamResponse = await handler(request)
     return response
 

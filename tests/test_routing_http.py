@@ -14,7 +14,7 @@ from routing_fixtures import at, roster
 from callcenter.routing.directory import load_directory
 from callcenter.routing.http import RoutingState, setup
 from callcenter.routing.staffing import MinimumRule
-from callcenter.web.security import User
+from callcenter.web.security import USER_KEY, User
 
 ROSTER = "rotations:\n  - {name: h, team: hotline, anchor: 2026-11-30, pattern: [[day]], members: [kf01]}\n"
 AGENTS = """
@@ -33,7 +33,7 @@ async def fake_sign_in(
 ) -> web.StreamResponse:
     role = request.headers.get("X-Test-Role")
     if role:
-        request["user"] = User(id=1, login=role, role=role)  # type: ignore[arg-type]
+        request[USER_KEY] = User(id=1, login=role, role=role)  # type: ignore[arg-type]
     return await handler(request)
 
 

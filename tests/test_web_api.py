@@ -10,7 +10,7 @@ from callcenter.calls.records import CallRecord, Leg
 from callcenter.store.calls import CallStore
 from callcenter.store.db import create_engine_for, upgrade
 from callcenter.web.app import build_app
-from callcenter.web.security import User
+from callcenter.web.security import USER_KEY, User
 
 USERS = {
     "supervisor": User(1, "sup", "supervisor"),
@@ -23,7 +23,7 @@ async def as_user(request: web.Request, handler):  # type: ignore[no-untyped-def
     """Test-only stand-in for the sign-in middleware: the role comes from a header."""
     role = request.headers.get("X-Test-Role")
     if role in USERS:
-        request["user"] = USERS[role]
+        request[USER_KEY] = USERS[role]
     return await handler(request)
 
 

@@ -39,7 +39,7 @@ from callcenter.cti.accounts import (
     verify_password,
 )
 from callcenter.cti.i18n import Lang, remember_lang, request_lang, t
-from callcenter.web.security import Handler, Role, current_user, require_roles
+from callcenter.web.security import USER_KEY, Handler, Role, current_user, require_roles
 
 log = structlog.get_logger(__name__)
 
@@ -111,7 +111,7 @@ async def _submitted_csrf(request: web.Request) -> str:
 
 
 def auth_middleware(auth: Auth) -> Any:
-    """Puts the signed-in ``User`` on ``request["user"]`` and guards state changes."""
+    """Puts the signed-in ``User`` on ``request[USER_KEY]`` and guards state changes."""
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -122,7 +122,7 @@ def auth_middleware(auth: Auth) -> Any:
                 auth.store.load_session, token, auth.settings.session_idle_s
             )
         if session is not None:
-            request["user"] = session.user
+            request[USER_KEY] = session.user
             request[SESSION_KEY] = session
         if request.method not in SAFE_METHODS:
             lang = request_lang(request)

@@ -1,6 +1,6 @@
 """Who is asking: the signed-in user on a request, and role checks for handlers.
 
-The sign-in middleware puts a ``User`` on ``request["user"]``; handlers declare the roles
+The sign-in middleware puts a ``User`` on ``request[USER_KEY]``; handlers declare the roles
 they admit with ``@require_roles(...)``. A request without a user gets 401, a user whose
 role is not admitted gets 403.
 """
@@ -33,8 +33,11 @@ class User:
         return self.role in roles
 
 
+USER_KEY: web.RequestKey[User] = web.RequestKey("user", User)
+
+
 def current_user(request: web.Request) -> User | None:
-    user = request.get("user")
+    user = request.get(USER_KEY)
     return user if isinstance(user, User) else None
 
 
