@@ -260,6 +260,32 @@ class Service:
 
     # --- lifecycle --------------------------------------------------------------------------
 
+    def build_web_app(self) -> web.Application:
+        """Every page and API route, each behind sign-in with the roles it admits."""
+        app = build_app(self)
+        self.cti.setup_web(app)
+        setup_recordings_http(app, store=self.recordings, settings=self.settings)
+        setup_metrics_http(
+            app,
+            ReportStore(self.engine),
+            self.live,
+            self.thresholds,
+            zone=self.settings.timezone,
+            clock=self.pbx_clock.now,
+        )
+        setup_routing_http(
+            app,
+            RoutingState(
+                self.routing.directory,
+                self.routing.roster,
+                self.routing.rules,
+                agents_file=self.settings.routing.agents_file,
+                syncs=self.syncs,
+                clock=self.pbx_clock.now,
+            ),
+        )
+        return app
+
     async def start(self) -> None:
         await asyncio.to_thread(upgrade, self.settings.database.url)
         self.writer.start()
@@ -267,28 +293,7 @@ class Service:
         self.recording_linker.start()
         await self.fastagi.start()
         if self._web_enabled:
-            app = build_app(self)
-            self.cti.setup_web(app)
-            setup_recordings_http(app, store=self.recordings, settings=self.settings)
-            setup_metrics_http(
-                app,
-                ReportStore(self.engine),
-                self.live,
-                self.thresholds,
-                zone=self.settings.timezone,
-                clock=self.pbx_clock.now,
-            )
-            setup_routing_http(
-                app,
-                RoutingState(
-                    self.routing.directory,
-                    self.routing.roster,
-                    self.routing.rules,
-                    agents_file=self.settings.routing.agents_file,
-                    syncs=self.syncs,
-                    clock=self.pbx_clock.now,
-                ),
-            )
+            app = self.build_web_app()
             self._runner = web.AppRunner(app, access_log=None)
             await self._runner.setup()
             site = web.TCPSite(self._runner, self.settings.web.host, self.settings.web.port)

@@ -1,0 +1,89 @@
+"""The whole service as people use it: every route behind a role, and a supervisor who
+signs in sees the simulator's calls, while an agent sees only their own."""
+
+import asyncio
+import dataclasses
+from pathlib import Path
+
+from cti_fixtures import new_http, sign_in
+
+from callcenter.config import AmiSettings, PbxSettings, Settings
+from callcenter.cti.accounts import hash_password
+from callcenter.service import Service
+from callcenter.testing import running_simulator
+
+# Reachable without signing in: the sign-in page itself and the operations probes.
+PUBLIC = {"/login", "/healthz", "/readyz", "/metrics"}
+# Guarded by a signed, short-lived link bound to the user it was issued to (after a role
+# check at issue time), so that the browser's <audio> element can fetch it.
+SIGNED_LINK = {"/recordings/play/{path}"}
+
+
+def service_settings(tmp_path: Path, ami_port: int = 1, records: Path | None = None) -> Settings:
+    base = Settings()
+    pbx = PbxSettings(
+        name="main",
+        ami=AmiSettings(port=ami_port, secret="s", backoff_initial_s=0.05, backoff_max_s=0.5),
+        queue_log=str(records / "queue_log") if records else "",
+        cdr_csv=str(records / "Master.csv") if records else "",
+    )
+    return dataclasses.replace(
+        base,
+        pbxes=[pbx],
+        database=dataclasses.replace(base.database, url=f"sqlite:///{tmp_path / 'cc.db'}"),
+        web=dataclasses.replace(base.web, port=0),
+        fastagi=dataclasses.replace(base.fastagi, port=0),
+        recordings=dataclasses.replace(base.recordings, root=str(tmp_path / "recordings")),
+    )
+
+
+def test_every_route_admits_only_the_roles_it_declares(tmp_path: Path) -> None:
+    service = Service(service_settings(tmp_path))
+    app = service.build_web_app()
+    unguarded = []
+    for route in app.router.routes():
+        path = route.resource.canonical if route.resource is not None else "?"
+        if path in PUBLIC | SIGNED_LINK or route.method == "HEAD":
+            continue
+        if not getattr(route.handler, "allowed_roles", None):
+            unguarded.append(f"{route.method} {path}")
+    assert unguarded == []
+    service.engine.dispose()
+
+
+async def test_supervisor_sees_the_calls_and_an_agent_only_theirs(tmp_path: Path) -> None:
+    async with running_simulator(tmp_path / "pbx", seed=8, speed=500, secret="s") as pbx:
+        settings = service_settings(tmp_path, pbx.ami_port, tmp_path / "pbx")
+        service = Service(settings, managed_queues=set())
+        await service.start()
+        try:
+            encoded = hash_password("pass-1234")
+            service.cti.accounts.add_user("boss", "supervisor", "", password_hash=encoded)
+            service.cti.accounts.add_user(
+                "a1001", "agent", "", agent="Agent 1001", interface="PJSIP/1001",
+                password_hash=encoded,
+            )  # fmt: skip
+            await pbx.run(30)
+            await service.settle()
+            for _ in range(100):
+                if service.store.count_calls() >= 30:
+                    break
+                await asyncio.sleep(0.05)
+                await service.settle()
+            base = f"http://127.0.0.1:{service.web_port}"
+            async with new_http() as http:
+                async with http.get(f"{base}/api/calls") as resp:
+                    assert resp.status == 401
+                assert (await sign_in(http, base, "boss", "pass-1234")).status == 303
+                async with http.get(f"{base}/api/calls", params={"limit": "1000"}) as resp:
+                    everything = await resp.json()
+            assert everything["total"] == 30
+            async with new_http() as http:
+                assert (await sign_in(http, base, "a1001", "pass-1234")).status == 303
+                async with http.get(f"{base}/api/calls", params={"limit": "1000"}) as resp:
+                    own = await resp.json()
+            theirs = [c for c in everything["calls"] if c["agent"] == "Agent 1001"]
+            assert own["total"] == len(theirs)
+            assert {c["agent"] for c in own["calls"]} <= {"Agent 1001"}
+        finally:
+            await service.stop()
