@@ -1,15 +1,20 @@
 """FastAGI load: 900 concurrent calls walking the hotline flow, plus 10% bad connections.
 
-Each simulated Asterisk session sends the ``agi_*`` environment and answers every command
-after the time a real channel would take (a prompt's length, the caller's typing), scaled
-by ``--time-scale``. A command turn is timed from the moment Asterisk's reply is written to
-the moment the server's next command arrives: the server's own work per turn. The extra
-connections are half-open (part of the environment, then silence) or send garbage.
+The simulated Asterisk runs in its own process (the server's loop is not shared with it) and
+is a thin ``asyncio.Protocol`` per session: it sends the ``agi_*`` environment and answers
+each command after the time a real channel would take (a prompt's length, the caller's
+typing; ``--time-scale`` 1.0 = real time), nothing else. A command turn is timed in the
+client from the moment a reply is written to the moment the server's next command arrives
+(``data_received``, before any other work): the server's reply time plus loopback. Session
+starts are spread evenly over ``--ramp`` seconds, shorter than a session lasts, so that all
+sessions are open at once (``concurrent_max`` reports it). The extra connections, spread
+over the same ramp, are half-open (part of the environment, then silence) or send garbage.
 
 The baseline is a bare FastAGI server in the same run that answers each reply with the next
-command of a fixed script (no flow, no engine), under the same load. A stall is a turn over
-100 ms, or a session that did not finish. Last line: one JSON object with ``sessions``,
-``p50_ms``, ``p99_ms``, ``stalls``, ``baseline_p99_ms``, ``ratio``.
+command of a fixed script of the same shape as a menu walk (no flow, no engine), under the
+same load from a fresh client process. A stall is a turn over 100 ms, or a session that did
+not finish. Last line: one JSON object with ``sessions``, ``p50_ms``, ``p99_ms``, ``stalls``,
+``baseline_p99_ms``, ``ratio``.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import random
 import statistics
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,6 +40,7 @@ from callcenter.telephony.fastagi import FastAgiServer  # noqa: E402
 
 STALL_S = 0.1
 MENU = {"1": 0.3, "2": 0.2, "3": 0.15, "4": 0.1, "0": 0.1, "": 0.15}
+SESSION_LIMIT_S = 120.0  # a session not ended by then is a stall
 
 
 def environment(i: int) -> bytes:
@@ -48,44 +55,72 @@ def environment(i: int) -> bytes:
     return ("".join(f"{k}: {v}\n" for k, v in lines.items()) + "\n").encode()
 
 
-async def caller(
-    port: int, i: int, scale: float, turns: list[float], rng: random.Random, ramp_s: float
-) -> bool:
-    """One call; True when the server ended the session."""
-    await asyncio.sleep(rng.uniform(0, ramp_s))  # calls arrive over a ramp, as on a trunk
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(environment(i))
-    await writer.drain()
-    key = rng.choices(list(MENU), weights=list(MENU.values()))[0]
-    sent = 0.0
-    try:
-        while True:
-            line = await asyncio.wait_for(reader.readline(), 30)
-            if sent:
-                turns.append(time.perf_counter() - sent)
-            if not line:
-                return True
-            cmd = line.decode().strip()
-            if cmd.startswith("STREAM FILE") or cmd.startswith("SAY"):
-                await asyncio.sleep(rng.uniform(1.5, 4.0) * scale)
-                reply = "200 result=0 endpos=20000"
-            elif cmd.startswith("GET DATA"):
-                await asyncio.sleep(rng.uniform(2.5, 6.0) * scale)
-                reply = f"200 result={key}" if key else "200 result= (timeout)"
-                key = "31201" if key == "3" else ""
-            elif cmd.startswith("GET VARIABLE"):
-                reply = "200 result=0"
-            elif cmd == "HANGUP":
-                reply = "200 result=1"
-            else:
-                reply = "200 result=1" if cmd.startswith("SET") else "200 result=0"
-            writer.write(f"{reply}\n".encode())
-            await writer.drain()
-            sent = time.perf_counter()
-    except (TimeoutError, ConnectionError):
-        return False
-    finally:
-        writer.close()
+@dataclass
+class Tally:
+    turns: list[float] = field(default_factory=list)
+    open_now: int = 0
+    open_max: int = 0
+    ended: int = 0
+    cut: int = 0  # connection lost with an error
+
+
+class FakeAsterisk(asyncio.Protocol):
+    """Asterisk's side of one call: replies after a prompt's length or the caller's typing."""
+
+    def __init__(self, i: int, scale: float, rng: random.Random, tally: Tally) -> None:
+        self.i = i
+        self.scale = scale
+        self.rng = rng
+        self.tally = tally
+        self.key = rng.choices(list(MENU), weights=list(MENU.values()))[0]
+        self.buf = b""
+        self.sent = 0.0
+        self.transport: asyncio.Transport | None = None
+        self.loop = asyncio.get_running_loop()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.tally.open_now += 1
+        self.tally.open_max = max(self.tally.open_max, self.tally.open_now)
+        transport.write(environment(self.i))
+
+    def data_received(self, data: bytes) -> None:
+        now = time.perf_counter()  # first thing: the command's arrival
+        if self.sent:
+            self.tally.turns.append(now - self.sent)
+            self.sent = 0.0
+        self.buf += data
+        while b"\n" in self.buf:
+            line, self.buf = self.buf.split(b"\n", 1)
+            self.answer(line.decode().strip())
+
+    def answer(self, cmd: str) -> None:
+        delay = 0.0
+        if cmd.startswith(("STREAM FILE", "SAY")):
+            delay, reply = self.rng.uniform(1.5, 4.0), "200 result=0 endpos=20000"
+        elif cmd.startswith("GET DATA"):
+            delay = self.rng.uniform(2.5, 6.0)
+            reply = f"200 result={self.key}" if self.key else "200 result= (timeout)"
+            self.key = "31201" if self.key == "3" else ""
+        elif cmd.startswith("GET VARIABLE"):
+            reply = "200 result=0"
+        else:
+            reply = "200 result=1" if cmd.startswith(("SET", "HANGUP")) else "200 result=0"
+        if delay:
+            self.loop.call_later(delay * self.scale, self.reply, reply)
+        else:
+            self.reply(reply)
+
+    def reply(self, text: str) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(f"{text}\n".encode())
+            self.sent = time.perf_counter()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.tally.open_now -= 1
+        self.tally.ended += 1
+        self.tally.cut += exc is not None
 
 
 async def bad_connection(port: int, i: int, hold_s: float) -> None:
@@ -95,18 +130,57 @@ async def bad_connection(port: int, i: int, hold_s: float) -> None:
             writer.write(b"agi_network: yes\nagi_chan")  # half-open: then silence
         else:
             writer.write(b"\x16\x03\x01\x02\x00garbage\r\n\r\n")
-        await writer.drain()
         await asyncio.sleep(hold_s)
         writer.close()
     except ConnectionError:
         pass
 
 
+async def load(port: int, sessions: int, scale: float, seed: int, ramp_s: float) -> dict[str, object]:
+    loop = asyncio.get_running_loop()
+    tally = Tally()
+    bad_tasks: list[asyncio.Task[None]] = []
+    started = time.perf_counter()
+    gap = ramp_s / max(1, sessions)
+    for i in range(sessions):  # evenly spread: no bunching of arrivals
+        await asyncio.sleep(max(0.0, started + i * gap - time.perf_counter()))
+        rng = random.Random(f"{seed}:{i}")
+        await loop.create_connection(
+            lambda i=i, rng=rng: FakeAsterisk(i, scale, rng, tally),  # type: ignore[misc]
+            "127.0.0.1",
+            port,
+        )
+        if i % 10 == 5:
+            bad_tasks.append(asyncio.create_task(bad_connection(port, i // 10, 3.0)))
+    deadline = time.perf_counter() + SESSION_LIMIT_S
+    while tally.ended < sessions and time.perf_counter() < deadline:
+        await asyncio.sleep(0.1)
+    await asyncio.gather(*bad_tasks)
+    return {"turns": tally.turns, "unfinished": sessions - tally.ended, "cut": tally.cut,
+            "concurrent_max": tally.open_max, "bad": len(bad_tasks)}  # fmt: skip
+
+
+def _asterisk(port: int, args: argparse.Namespace, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    """The simulated Asterisk, in its own process so it does not share the server's loop."""
+    out.put(asyncio.run(load(port, args.sessions, args.time_scale, args.seed, args.ramp)))
+
+
+async def load_from_process(port: int, args: argparse.Namespace) -> dict[str, object]:
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_asterisk, args=(port, args, queue))
+    proc.start()
+    result: dict[str, object] = await asyncio.get_running_loop().run_in_executor(None, queue.get)
+    proc.join()
+    return result
+
+
 class EchoServer:
     """The baseline: a bare FastAGI server running a fixed script, nothing else."""
 
-    SCRIPT = ("ANSWER", 'STREAM FILE "welcome" ""', 'GET DATA "menu" "5000" "1"',
-              'SET VARIABLE "HOTLINE_ROUTE" "support"')  # fmt: skip
+    SCRIPT = ('GET VARIABLE "CHANNEL(linkedid)"', "ANSWER", 'STREAM FILE "welcome" ""',
+              'GET DATA "main_menu" "5000" "1"', 'STREAM FILE "connecting" ""',
+              'SET VARIABLE "HOTLINE_ROUTE" "repair"')  # fmt: skip
 
     async def start(self) -> int:
         self.server = await asyncio.start_server(self.session, "127.0.0.1", 0)
@@ -114,7 +188,7 @@ class EchoServer:
 
     async def session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            while (await asyncio.wait_for(reader.readline(), 5)) not in (b"\n", b""):
+            while (await asyncio.wait_for(reader.readline(), 1)) not in (b"\n", b""):
                 pass
             for cmd in self.SCRIPT:
                 writer.write(f"{cmd}\n".encode())
@@ -126,49 +200,29 @@ class EchoServer:
         writer.close()
 
 
-async def load(port: int, sessions: int, scale: float, seed: int) -> tuple[list[float], int]:
-    turns: list[float] = []
-    rng = random.Random(seed)
-    ramp = 4.0
-    bad = [bad_connection(port, i, 2.0) for i in range(sessions // 10)]
-    calls = [caller(port, i, scale, turns, rng, ramp) for i in range(sessions)]
-    results = await asyncio.gather(*calls, *bad)
-    unfinished = sum(1 for r in results[:sessions] if r is not True)
-    return turns, unfinished
-
-
-def _asterisk(
-    port: int, sessions: int, scale: float, seed: int, out: multiprocessing.Queue
-) -> None:  # type: ignore[type-arg]
-    """The simulated Asterisk, in its own process so it does not share the server's loop."""
-    out.put(asyncio.run(load(port, sessions, scale, seed)))
-
-
-async def load_from_process(port: int, args: argparse.Namespace) -> tuple[list[float], int]:
-    ctx = multiprocessing.get_context("spawn")
-    queue = ctx.Queue()
-    proc = ctx.Process(
-        target=_asterisk, args=(port, args.sessions, args.time_scale, args.seed, queue)
-    )
-    proc.start()
-    while queue.empty():
-        await asyncio.sleep(0.05)
-    result: tuple[list[float], int] = queue.get()
-    proc.join()
-    return result
-
-
 def pct(values: list[float], q: float) -> float:
-    return (
-        statistics.quantiles(values, n=1000)[int(q * 1000) - 1] * 1000 if len(values) > 1 else 0.0
-    )
+    if len(values) < 2:
+        return 0.0
+    return statistics.quantiles(values, n=1000)[int(q * 1000) - 1] * 1000
+
+
+def summary(name: str, got: dict[str, object]) -> tuple[list[float], int]:
+    turns = got["turns"]
+    assert isinstance(turns, list)
+    unfinished = int(str(got["unfinished"]))
+    stalls = unfinished + sum(1 for t in turns if t > STALL_S)
+    print(f"{name}: turns {len(turns)}, p50 {pct(turns, 0.5):.2f} ms, p99 {pct(turns, 0.99):.2f} "
+          f"ms, max {max(turns, default=0) * 1000:.1f} ms, stalls {stalls}, unfinished "
+          f"{unfinished}, concurrent max {got['concurrent_max']}, bad {got['bad']}")  # fmt: skip
+    return turns, stalls
 
 
 async def main_async(args: argparse.Namespace) -> dict[str, object]:
     echo = EchoServer()
     echo_port = await echo.start()
-    base_turns, _ = await load_from_process(echo_port, args)
+    base = await load_from_process(echo_port, args)
     echo.server.close()
+    base_turns, _ = summary("baseline", base)
 
     registry = FlowRegistry(ROOT / "ivr_flows", queues={"support", "repair", "complaint"})
     if registry.reload():
@@ -176,13 +230,11 @@ async def main_async(args: argparse.Namespace) -> dict[str, object]:
     server = FastAgiServer("127.0.0.1", 0, flows=registry, lookup=None, on_event=lambda e: None,
                            header_timeout_s=1.0)  # fmt: skip
     await server.start()
-    turns, unfinished = await load_from_process(server.port, args)
+    ours = await load_from_process(server.port, args)
     await server.close()
-    stalls = unfinished + sum(1 for t in turns if t > STALL_S)
+    turns, stalls = summary("server", ours)
+    print(f"server stats {server.stats}")
     p99, base_p99 = pct(turns, 0.99), pct(base_turns, 0.99)
-    print(f"sessions {args.sessions} (+{args.sessions // 10} bad), turns {len(turns)}, "
-          f"p50 {pct(turns, 0.5):.2f} ms, p99 {p99:.2f} ms, max {max(turns) * 1000:.1f} ms; "
-          f"baseline p99 {base_p99:.2f} ms; server stats {server.stats}")  # fmt: skip
     return {
         "sessions": args.sessions,
         "p50_ms": round(pct(turns, 0.5), 3),
@@ -191,15 +243,18 @@ async def main_async(args: argparse.Namespace) -> dict[str, object]:
         "baseline_p99_ms": round(base_p99, 3),
         "ratio": round(p99 / base_p99, 2) if base_p99 else None,
         "turns": len(turns),
+        "concurrent_max": ours["concurrent_max"],
         "refused": server.stats["refused"],
     }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--sessions", type=int, default=900)
-    parser.add_argument("--time-scale", type=float, default=0.2,
+    parser.add_argument("--time-scale", type=float, default=1.0,
                         help="real seconds per second of prompt or typing")  # fmt: skip
+    parser.add_argument("--ramp", type=float, default=5.0,
+                        help="seconds over which the sessions start")  # fmt: skip
     parser.add_argument("--seed", type=int, default=1)
     configure_logging(LoggingSettings(level="warning"))
     result = asyncio.run(main_async(parser.parse_args()))

@@ -57,7 +57,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--files", type=int, default=10_000)
     parser.add_argument("--seconds", type=float, default=0.5, help="length of each recording")
-    parser.add_argument("--rounds", type=int, default=3, help="best of this many rounds")
+    parser.add_argument("--rounds", type=int, default=5, help="best of this many rounds")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="cc-bench-rec-") as tmp:
         root = Path(tmp) / "recordings"
@@ -76,7 +76,7 @@ def main() -> int:
             engine = create_engine_for(url)
             store = RecordingStore(engine)
             started = time.perf_counter()
-            report = scan(root, store, settle_s=0, processes=os.cpu_count() or 1)
+            report = scan(root, store, settle_s=0)
             scan_s = min(scan_s, time.perf_counter() - started)
             again = scan(root, store, settle_s=0)
             engine.dispose()

@@ -7,7 +7,11 @@ report by 30-minute interval, with concurrent lines.
 - ``sql_ms``: the same report aggregated from the raw calls in SQL (no rollups).
 The three reports must be equal; the last line is one JSON object.
 
-    .venv/bin/python bench/report.py [--calls 1000000] [--url postgresql://...]
+    .venv/bin/python bench/report.py [--calls 1000000] [--schema NAME [--reuse]]
+
+``--reuse`` keeps the named schema and, on the next run, skips generating and copying the
+calls when it already holds ``--calls`` of them, and rebuilding the rollups when they were
+built with the same thresholds (``rollup_build_ms`` is then null).
 """
 
 from __future__ import annotations
@@ -260,13 +264,25 @@ def baseline(conninfo: str, schema: str, spec: ReportSpec) -> Report:
     return report_from_records(records, spec)
 
 
-def timed(run: object, repeat: int) -> tuple[float, object]:
+def _stored_calls(conninfo: str, schema: str) -> int | None:
+    """How many calls the schema holds (None if it has no calls table)."""
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        found = conn.execute("SELECT to_regclass(%s)", [f"{schema}.calls"]).fetchone()
+        if found is None or found[0] is None:
+            return None
+        query = sql.SQL("SELECT count(*) FROM {}.calls").format(sql.Identifier(schema))
+        row = conn.execute(query).fetchone()
+        return int(row[0]) if row else None
+
+
+def timed(run: object, repeat: int) -> tuple[float, object, float]:
+    """Median milliseconds, the last result, and the slowest run's milliseconds."""
     times, result = [], None
     for _ in range(repeat):
         began = time.perf_counter()
         result = run()  # type: ignore[operator]
         times.append((time.perf_counter() - began) * 1000)
-    return statistics.median(times), result
+    return statistics.median(times), result, max(times)
 
 
 def main() -> int:
@@ -275,22 +291,35 @@ def main() -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5432)
     parser.add_argument("--keep", action="store_true", help="keep the schema afterwards")
+    parser.add_argument("--schema", help="schema to use (default: a fresh random one)")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep the --schema and reuse its calls on the next run if the count matches",
+    )
     args = parser.parse_args()
+    if args.reuse and not args.schema:
+        parser.error("--reuse needs --schema")
     conninfo = f"host={args.host} port={args.port} dbname=test user=postgres"
-    schema = f"bench_report_{secrets.token_hex(4)}"
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+    schema = args.schema or f"bench_report_{secrets.token_hex(4)}"
+    reused = args.reuse and _stored_calls(conninfo, schema) == args.calls
+    if not reused:
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+            conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
     url = f"postgresql+psycopg://postgres@{args.host}:{args.port}/test?options=-csearch_path%3D{schema}"
     engine = create_engine_for(url)
     try:
         upgrade(engine)
-        began = time.perf_counter()
-        rows = generate(args.calls)
-        generate_ms = (time.perf_counter() - began) * 1000
-        began = time.perf_counter()
-        copy_rows(conninfo, schema, rows)
-        copy_ms = (time.perf_counter() - began) * 1000
-        del rows
+        generate_ms = copy_ms = 0.0
+        if not reused:
+            began = time.perf_counter()
+            rows = generate(args.calls)
+            generate_ms = (time.perf_counter() - began) * 1000
+            began = time.perf_counter()
+            copy_rows(conninfo, schema, rows)
+            copy_ms = (time.perf_counter() - began) * 1000
+            del rows
         tz = ZoneInfo(ZONE)
         spec = ReportSpec(
             since=datetime(YEAR, 1, 1, tzinfo=tz).timestamp(),
@@ -301,13 +330,15 @@ def main() -> int:
             thresholds=Thresholds(line_capacity=LINES),
         )
         store = ReportStore(engine)
-        began = time.perf_counter()
-        store.rebuild(spec.since, spec.until, spec.thresholds)
-        rollup_ms = (time.perf_counter() - began) * 1000
+        rollup_ms: float | None = None
+        if not (reused and store.rollups_ready(spec.thresholds)):
+            began = time.perf_counter()
+            store.rebuild(spec.since, spec.until, spec.thresholds)
+            rollup_ms = (time.perf_counter() - began) * 1000
         store.report(spec)  # warm the connection pool and caches
-        ms, fast = timed(lambda: store.report(spec), 5)
-        sql_ms, from_sql = timed(lambda: store.report(spec, use_rollups=False), 1)
-        baseline_ms, slow = timed(lambda: baseline(conninfo, schema, spec), 1)
+        ms, fast, ms_max = timed(lambda: store.report(spec), 9)
+        sql_ms, from_sql, _ = timed(lambda: store.report(spec, use_rollups=False), 1)
+        baseline_ms, slow, _ = timed(lambda: baseline(conninfo, schema, spec), 1)
         assert (
             isinstance(fast, Report) and isinstance(slow, Report) and isinstance(from_sql, Report)
         )
@@ -326,9 +357,11 @@ def main() -> int:
             "blocked": total.lines.blocked,
             "generate_ms": round(generate_ms),
             "copy_ms": round(copy_ms),
-            "rollup_build_ms": round(rollup_ms),
+            "rollup_build_ms": round(rollup_ms) if rollup_ms is not None else None,
+            "reused": reused,
             "sql_ms": round(sql_ms, 1),
             "equal": equal,
+            "ms_max": round(ms_max, 1),
             "ms": round(ms, 1),
             "baseline_ms": round(baseline_ms, 1),
             "ratio": round(baseline_ms / ms, 1),
@@ -337,7 +370,7 @@ def main() -> int:
         return 0 if equal else 1
     finally:
         engine.dispose()
-        if not args.keep:
+        if not (args.keep or args.reuse):
             with psycopg.connect(conninfo, autocommit=True) as conn:
                 conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
+import re
 from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
@@ -179,3 +181,46 @@ async def test_prometheus_exposition(client: Any) -> None:
     assert 'callcenter_answer_rate{window="today"} 1.0' in text
     for line in text.splitlines():
         assert line.startswith("#") or line.split(" ")[0].startswith("callcenter_")
+
+
+async def test_reports_page_draws_charts_tables_and_export_links(client: Any) -> None:
+    session, role = client
+    async with session.get("/reports?from=2026-03-02&to=2026-03-02&interval=60") as response:
+        assert response.status == 200
+        page = await response.text()
+    assert '<html lang="zh-CN">' in page and "分时段接通率与服务水平" in page
+    assert 'data-chart="rates"' in page and 'data-chart="concurrency"' in page
+    assert 'data-line="capacity"' in page and "线路容量 5" in page  # the capacity line
+    assert 'data-line="answer_rate_target"' in page and "90%" in page
+    assert 'data-series="answer_rate"' in page and 'data-series="service_level"' in page
+    assert "<script" not in page and "http://" not in page  # server-drawn, nothing outside
+    # the 09:00 hour holds the six calls: 5 answered, one abandoned after 40 s
+    assert "<tr><td>2026-03-02 09:00</td><td>6</td><td>5</td><td>1</td><td>83.3%</td>" in page
+    assert "<tr><td>A</td><td>5</td><td>5</td><td>0</td><td>100.0%</td>" in page  # agent A
+    links = re.findall(r'data-testid="export-(\w+)-(\w+)" href="([^"]+)"', page)
+    assert {(by, fmt) for by, fmt, _ in links} == {
+        ("interval", "csv"), ("interval", "xlsx"), ("agent", "csv"), ("agent", "xlsx")
+    }  # fmt: skip
+    for _by, fmt, href in links:
+        async with session.get(html.unescape(href)) as response:
+            assert response.status == 200
+            assert response.headers["Content-Disposition"].endswith(f'.{fmt}"')
+    async with session.get("/reports?from=2026-03-02&lang=en") as response:
+        english = await response.text()
+    assert '<html lang="en">' in english and "Concurrent lines" in english
+    async with session.get("/reports?from=March") as response:
+        assert response.status == 400
+        assert "from" in await response.text()
+    role["value"] = "agent"
+    async with session.get("/reports") as response:
+        assert response.status == 403
+    role["value"] = ""
+    async with session.get("/reports", allow_redirects=False) as response:
+        assert response.status == 303 and response.headers["Location"].startswith("/login")
+
+
+async def test_reports_page_defaults_to_today(client: Any) -> None:
+    session, _ = client
+    async with session.get("/reports") as response:  # the clock says 2026-03-02 09:05
+        page = await response.text()
+    assert 'name="from" value="2026-03-02"' in page and "2026-03-02 09:00" in page

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import time
 import wave
 from pathlib import Path
 
 from callcenter.config import AmiSettings, PbxSettings, Settings
-from callcenter.recordings.linker import RecordingLinker
 from callcenter.service import Service
 from callcenter.sim.recorder import recording_seconds
-from callcenter.store.recordings import RecordingStore, SearchFilters
+from callcenter.store.recordings import SearchFilters
 from callcenter.testing import running_simulator
 
 
@@ -43,14 +41,16 @@ async def test_simulated_recordings_are_indexed_and_linked_live(tmp_path: Path) 
         settings = dataclasses.replace(
             settings,
             database=dataclasses.replace(settings.database, url=f"sqlite:///{tmp_path / 'cc.db'}"),
+            fastagi=dataclasses.replace(settings.fastagi, port=0),
+            recordings=dataclasses.replace(
+                settings.recordings, root=str(rec_dir), watch_interval_s=0.1, settle_s=0.0
+            ),
         )
-        service = Service(settings, web_enabled=False)
-        store = RecordingStore(service.engine)
-        linker = RecordingLinker(rec_dir, store, clock=time.time, interval_s=0.1, settle_s=0.0)
-        service.event_listeners.append(linker.on_event)
-        service.record_listeners.append(linker.on_record)
+        # The service's own linker, as configured; the simulator's static members answer.
+        service = Service(settings, web_enabled=False, managed_queues=set())
+        store = service.recordings
+        linker = service.recording_linker
         await service.start()
-        linker.start()
         try:
             await pbx.run(8)
             recorded = [o for o in pbx.finished if o.recorded]
@@ -61,7 +61,6 @@ async def test_simulated_recordings_are_indexed_and_linked_live(tmp_path: Path) 
                     break
                 await asyncio.sleep(0.05)
         finally:
-            await linker.stop()
             await service.settle()
             await service.stop()
     assert recorded, "the simulator recorded no call"

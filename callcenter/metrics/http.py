@@ -1,4 +1,5 @@
-"""HTTP: ``/api/reports`` (JSON, CSV, XLSX), ``/api/live`` and Prometheus ``/metrics``.
+"""HTTP: ``/reports`` (page with charts), ``/api/reports`` (JSON, CSV, XLSX), ``/api/live``
+and Prometheus ``/metrics``.
 
 ``setup(app, store, live, thresholds)``; reports and the live snapshot are for
 supervisors and admins, ``/metrics`` is open to the scraper (bind the web server to a
@@ -11,18 +12,23 @@ import asyncio
 import json
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from datetime import time as clock_time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from callcenter.cti.i18n import remember_lang, request_lang
 from callcenter.metrics.export import to_csv, to_json, to_xlsx
 from callcenter.metrics.kpis import Thresholds
 from callcenter.metrics.live import LiveCounters
 from callcenter.metrics.report import GROUPINGS, ReportSpec
+from callcenter.metrics.reports_page import render_reports
 from callcenter.store.reports import ReportStore
-from callcenter.web.security import require_roles
+from callcenter.web.auth import page_roles
+from callcenter.web.security import current_user, require_roles
 
 __all__ = ["exposition", "setup"]
 
@@ -48,6 +54,7 @@ def setup(
     app[THRESHOLDS_KEY] = thresholds
     app[ZONE_KEY] = zone
     app[CLOCK_KEY] = clock
+    app.router.add_get("/reports", reports_page)
     app.router.add_get("/api/reports", reports)
     app.router.add_get("/api/live", live_snapshot)
     app.router.add_get("/metrics", metrics)
@@ -83,8 +90,6 @@ def spec_from_query(request: web.Request) -> ReportSpec:
     if interval not in ("15", "30", "60"):
         raise _bad("interval 应为 15、30 或 60", "interval must be 15, 30 or 60")
     zone = request.app[ZONE_KEY]
-    from zoneinfo import ZoneInfo
-
     tz = ZoneInfo(zone)
     since = datetime.combine(first, clock_time(0), tz).timestamp()
     until = datetime.combine(last + timedelta(days=1), clock_time(0), tz).timestamp()
@@ -128,6 +133,39 @@ async def reports(request: web.Request) -> web.Response:
             headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
         )
     return web.Response(text=to_json(report), content_type="application/json")
+
+
+@page_roles("supervisor", "admin")
+async def reports_page(request: web.Request) -> web.Response:
+    """GET /reports?from=YYYY-MM-DD&to=YYYY-MM-DD&interval=30 (default: today)."""
+    lang = request_lang(request)
+    zone = ZoneInfo(request.app[ZONE_KEY])
+    today = datetime.fromtimestamp(request.app[CLOCK_KEY](), zone).date().isoformat()
+    query = {
+        "from": request.query.get("from") or today,
+        "to": request.query.get("to") or request.query.get("from") or today,
+        "interval": request.query.get("interval") or "30",
+    }
+    user = current_user(request)
+    name = (user.display_name or user.login) if user is not None else ""
+    try:
+        spec = spec_from_query(request.clone(rel_url=request.rel_url.with_query(query)))
+    except web.HTTPBadRequest as exc:
+        error = json.loads(exc.text or "{}").get("error", "")
+        html = render_reports(lang, user_name=name, query=query, by_interval=None,
+                              by_agent=None, error=error)  # fmt: skip
+        return web.Response(text=html, content_type="text/html", status=400)
+    store = request.app[STORE_KEY]
+    by_interval = await asyncio.to_thread(store.report, spec)
+    by_agent = await asyncio.to_thread(store.report, replace(spec, by="agent"))
+    html = render_reports(lang, user_name=name, query=query, by_interval=by_interval,
+                          by_agent=by_agent)  # fmt: skip
+    response = web.Response(text=html, content_type="text/html")
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
+    )
+    remember_lang(request, response)
+    return response
 
 
 @require_roles("supervisor", "admin")

@@ -133,6 +133,10 @@ class LiveCounters:
 
     # --- reading -------------------------------------------------------------------------
 
+    def seats(self) -> dict[str, str]:
+        """Each queue member's interface and its wallboard state (idle, in_call, paused...)."""
+        return dict(sorted(self._agents.items()))
+
     def snapshot(self, now: float) -> dict[str, Any]:
         local = datetime.fromtimestamp(now, self._tz)
         hour = self._hour[1] if self._hour[0] == local.strftime("%Y-%m-%d %H") else Tally()

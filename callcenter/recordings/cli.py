@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from typing import TextIO
@@ -87,7 +86,6 @@ def cmd_scan(args: argparse.Namespace) -> int:
             settle_s=settings.recordings.settle_s,
             zone=settings.zone,
             progress=ProgressBar(sys.stderr),
-            processes=os.cpu_count() or 1,
         )
     finally:
         store.engine.dispose()

@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import hashlib
-import multiprocessing
 import os
-import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -34,10 +31,10 @@ log = structlog.get_logger(__name__)
 
 Progress = Callable[[int, int], None]  # (done, total)
 BATCH = 2000  # files per transaction
-CHUNK = 250  # files per task for a worker process
-MIN_PARALLEL = 2000  # fewer files are not worth starting processes for
 RETRY_LINK_S = 86_400.0
-_BLOCK = 1 << 16
+_BLOCK = 1 << 16  # what is read for the header of a long file
+_WHOLE = 1 << 20  # files smaller than this are read (and hashed) in one go
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
 @dataclass(slots=True)
@@ -85,31 +82,40 @@ def walk(root: Path) -> Iterator[tuple[str, os.stat_result]]:
 
 
 def describe(root: str, relpath: str, stat: os.stat_result, zone: tzinfo) -> dict[str, Any]:
-    """The index row of one file: name facts, audio facts, size and digest.
+    """The index row of one file: name facts, audio facts, size and SHA-256.
 
-    The file is opened once: its first block gives the WAV header and starts the hash.
+    A recording of up to ``_WHOLE`` bytes is read with one ``read``: its first bytes are the
+    WAV header and the same buffer is hashed. A longer one has its header read, then
+    ``hashlib.file_digest`` streams the whole file.
     """
     name = parse_name(relpath, zone)
     assert name is not None  # walk() yields candidates only
-    full = os.path.join(root, relpath)
-    with open(full, "rb", buffering=0) as handle:  # unbuffered: one read for a small file
-        head = handle.read(_BLOCK)
-        digest = hashlib.sha256(head)
-        if len(head) == _BLOCK:
-            while block := handle.read(_BLOCK):
-                digest.update(block)
+    full = f"{root}/{relpath}"
+    # O_NOFOLLOW: a file swapped for a symlink since the listing is refused, not followed.
+    fd = os.open(full, os.O_RDONLY | _NOFOLLOW)
+    try:
+        small = stat.st_size < _WHOLE
+        head = os.read(fd, stat.st_size + 1 if small else _BLOCK)
+        if small and len(head) <= stat.st_size:  # the whole file (one byte more: it grew)
+            digest = hashlib.sha256(head).hexdigest()
+        else:
+            with open(fd, "rb", buffering=0, closefd=False) as handle:
+                handle.seek(0)
+                digest = hashlib.file_digest(handle, "sha256").hexdigest()
+    finally:
+        os.close(fd)
     problem = ""
     info = None
     try:
         if name.extension not in ("wav", "wav49"):
             info = probe_audio(Path(full), name.extension)
-        elif len(head) == stat.st_size:
-            info = wav_info_from_head(head, stat.st_size, relpath)
-        else:  # a long file: its header may reach past the first block
+        else:
             try:
                 info = wav_info_from_head(head, stat.st_size, relpath)
             except ProbeError:
-                info = probe_audio(Path(full), name.extension)
+                if len(head) >= stat.st_size:
+                    raise  # the whole file was read: nothing more to look at
+                info = probe_audio(Path(full), name.extension)  # a header past the block
     except ProbeError as exc:
         problem = str(exc)[:500]
     return {
@@ -119,7 +125,7 @@ def describe(root: str, relpath: str, stat: os.stat_result, zone: tzinfo) -> dic
         "size": stat.st_size,
         "mtime_ns": stat.st_mtime_ns,
         "inode": stat.st_ino,
-        "sha256": digest.hexdigest(),
+        "sha256": digest,
         "container": info.container if info else name.extension,
         "codec": info.codec if info else "",
         "duration_s": int(info.duration_s * 1000) / 1000 if info else 0.0,
@@ -127,36 +133,6 @@ def describe(root: str, relpath: str, stat: os.stat_result, zone: tzinfo) -> dic
         "channels": info.channels if info else 0,
         "probe_error": problem,
     }
-
-
-def describe_many(
-    root: str, zone: tzinfo, items: list[tuple[str, os.stat_result]]
-) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
-    rows: list[dict[str, Any]] = []
-    failed: list[tuple[str, str]] = []
-    for relpath, stat in items:
-        try:
-            rows.append(describe(root, relpath, stat, zone))
-        except OSError as exc:  # vanished or unreadable since the listing
-            failed.append((relpath, f"{type(exc).__name__}: {exc.strerror or exc}"))
-    return rows, failed
-
-
-Mapper = Callable[
-    [Callable[[list[tuple[str, os.stat_result]]], Any], list[list[tuple[str, os.stat_result]]]],
-    Iterator[Any],
-]
-
-
-@contextlib.contextmanager
-def _reader(processes: int, files: int) -> Iterator[Mapper]:
-    """``map`` in order: over forked worker processes for a big job in a single-threaded
-    process (forking with other threads running is unsafe), else right here."""
-    if processes <= 1 or files < MIN_PARALLEL or threading.active_count() > 1:
-        yield map
-        return
-    with multiprocessing.get_context("fork").Pool(processes) as pool:
-        yield pool.imap
 
 
 def scan(
@@ -169,13 +145,12 @@ def scan(
     zone: tzinfo = UTC,
     known: Mapping[str, CallFacts] | None = None,
     progress: Progress | None = None,
-    processes: int = 1,
 ) -> ScanReport:
     """Index what changed under ``root`` and link it to calls.
 
-    With ``processes`` > 1 (the command line uses the CPU count), worker processes read
-    and hash files while this one writes to the database; threads were tried and lost to
-    the GIL. Inside the service (threads running) everything stays in this thread.
+    Everything runs in this thread: reading a file is a few syscalls and a hash, and on a
+    busy two-core host worker processes (tried) cost more in start-up and pickling than
+    they saved. Rows go to the database ``BATCH`` files per transaction.
     """
     started = time.perf_counter()
     wall_start = time.time()
@@ -206,21 +181,19 @@ def scan(
     root_text = str(root)
 
     done = total - len(todo)
-    chunks = [todo[start : start + CHUNK] for start in range(0, len(todo), CHUNK)]
-    job = functools.partial(describe_many, root_text, zone)
-    batch: list[dict[str, Any]] = []
-    with _reader(processes, len(todo)) as pool:
-        for rows, failed in pool(job, chunks):
-            batch.extend(rows)
-            report.failed.extend(failed)
-            done += len(rows) + len(failed)
-            if len(batch) >= BATCH or done == total:
-                store.save_files(batch, ids)
-                report.linked += link_batch(store, batch, known)
-                report.indexed += len(batch)
-                batch = []
-                if progress is not None:
-                    progress(done, total)
+    for start in range(0, len(todo), BATCH):
+        batch: list[dict[str, Any]] = []
+        for relpath, stat in todo[start : start + BATCH]:
+            try:
+                batch.append(describe(root_text, relpath, stat, zone))
+            except OSError as exc:  # vanished or unreadable since the listing
+                report.failed.append((relpath, f"{type(exc).__name__}: {exc.strerror or exc}"))
+        store.save_files(batch, ids)
+        report.linked += link_batch(store, batch, known)
+        report.indexed += len(batch)
+        done += min(BATCH, len(todo) - start)
+        if progress is not None:
+            progress(done, total)
     if progress is not None and not todo:
         progress(total, total)
     seen = {relpath for relpath, _ in files}

@@ -112,6 +112,10 @@ class SimConfig:
     agi_target: AgiTarget | None = None
     recorded_fraction: float = 0.2
     recordings_dir: Path | str | None = None  # MixMonitor files of recorded calls; None: none
+    # Known callers (e.g. owners' numbers): each call comes from one of them, except a
+    # fraction of unknown random mobiles. Empty: every caller is a random mobile.
+    caller_numbers: tuple[str, ...] = ()
+    unknown_caller_fraction: float = 0.2
     start_epoch: float | None = None  # None: now
     timezone: str = "Asia/Shanghai"
     short_abandon_s: float = 5.0

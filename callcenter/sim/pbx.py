@@ -136,6 +136,8 @@ class Pbx:
             seed=config.seed,
             recorded_fraction=config.recorded_fraction,
             timezone=config.timezone,
+            caller_numbers=config.caller_numbers,
+            unknown_caller_fraction=config.unknown_caller_fraction,
         )
         self.channels: dict[str, Channel] = {}
         self.calls: dict[str, Call] = {}

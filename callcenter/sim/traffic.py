@@ -47,15 +47,23 @@ class TrafficModel:
         seed: int,
         recorded_fraction: float,
         timezone: str,
+        caller_numbers: tuple[str, ...] = (),
+        unknown_caller_fraction: float = 0.2,
     ) -> None:
         if len(params.hourly_curve) != 24:
             raise ValueError("hourly_curve needs 24 values")
         if not hotlines:
             raise ValueError("at least one hotline number is needed")
+        if not 0.0 <= unknown_caller_fraction <= 1.0:
+            raise ValueError(
+                f"unknown_caller_fraction must be between 0 and 1, got {unknown_caller_fraction}"
+            )
         self.params = params
         self.hotlines = list(hotlines)
         self.seed = seed
         self.recorded_fraction = recorded_fraction
+        self.caller_numbers = tuple(caller_numbers)
+        self.unknown_caller_fraction = unknown_caller_fraction
         self.tz = ZoneInfo(timezone)
         peak = max(params.hourly_curve)
         if peak <= 0 or params.peak_calls_per_hour <= 0:
@@ -84,7 +92,8 @@ class TrafficModel:
         p = self.params
         rng = random.Random(f"{self.seed}:call:{index}")
         hotline = rng.choices(self.hotlines, weights=self._hotline_weights)[0]
-        caller = f"1{rng.choice('3456789')}{rng.randrange(10**9):09d}"
+        unknown = f"1{rng.choice('3456789')}{rng.randrange(10**9):09d}"  # always drawn: same stream
+        caller = self._known_caller(index) or unknown
         digits = list(p.menu_choices)
         digit = rng.choices(digits, weights=[p.menu_choices[d] for d in digits])[0]
         return CallPlan(
@@ -103,6 +112,16 @@ class TrafficModel:
             recorded=rng.random() < self.recorded_fraction,
             voicemail_seconds=rng.uniform(*p.voicemail_seconds),
         )
+
+    def _known_caller(self, index: int) -> str:
+        """One of ``caller_numbers`` for this call, or "" for an unknown caller. Drawn from
+        its own stream, so the rest of the plan is the same with or without the list."""
+        if not self.caller_numbers:
+            return ""
+        rng = random.Random(f"{self.seed}:caller:{index}")
+        if rng.random() < self.unknown_caller_fraction:
+            return ""
+        return rng.choice(self.caller_numbers)
 
     def ring_stream(self, index: int) -> random.Random:
         """The random stream for agents' pick-up behaviour on one call's ring attempts."""

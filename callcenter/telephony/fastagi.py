@@ -97,6 +97,10 @@ class FastAgiServer:
         return self._port
 
     async def start(self) -> None:
+        # China's holiday tables load lazily (about 0.7 s of imports): not on a caller's turn
+        this_year = datetime.fromtimestamp(self.clock(), self.zone).year
+        for year in (this_year, this_year + 1):
+            e.china_holidays(year)
         self.server = await asyncio.start_server(self._accept, self.host, self._port,
                                                  limit=MAX_LINE * 2)  # fmt: skip
         log.info("fastagi listening", host=self.host, port=self.port)

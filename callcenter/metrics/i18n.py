@@ -1,0 +1,99 @@
+"""Every word the wallboard and reports pages show, in Chinese (default) and English.
+
+The language itself is chosen like everywhere else (``?lang=``, then the cookie): see
+``callcenter.cti.i18n.request_lang``.
+"""
+
+from __future__ import annotations
+
+from callcenter.cti.i18n import Lang
+
+TEXT: dict[str, tuple[str, str]] = {
+    # key: (Chinese, English)
+    "app": ("客服中心", "Call centre"),
+    "wallboard": ("实时监控大屏", "Wallboard"),
+    "reports": ("统计报表", "Reports"),
+    "other_lang": ("English", "中文"),
+    "sign_out": ("退出", "Sign out"),
+    "connected": ("已连接", "Connected"),
+    "reconnecting": ("连接中断，正在重连…", "Connection lost, reconnecting…"),
+    "lines": ("线路占用", "Lines in use"),
+    "in_ivr": ("语音导航中", "In the IVR"),
+    "waiting": ("排队等待", "Waiting"),
+    "longest_wait": ("最长等待", "Longest wait"),
+    "answer_rate_today": ("今日接通率", "Answer rate today"),
+    "answer_rate_hour": ("本小时接通率", "Answer rate this hour"),
+    "service_level_today": ("今日服务水平", "Service level today"),
+    "offered_today": ("今日来电", "Calls today"),
+    "answered_today": ("今日接通", "Answered today"),
+    "abandoned_today": ("今日放弃", "Abandoned today"),
+    "target": ("目标", "target"),
+    "queue": ("队列", "Queue"),
+    "agents": ("坐席状态", "Agents"),
+    "state_idle": ("空闲", "Idle"),
+    "state_in_call": ("通话中", "In call"),
+    "state_ringing": ("振铃", "Ringing"),
+    "state_paused": ("小休", "Paused"),
+    "state_offline": ("离线", "Offline"),
+    "alerts": ("告警", "Alerts"),
+    "no_alerts": ("无告警", "No alerts"),
+    "seats": ("坐席", "Seats"),
+    "interface": ("分机", "Phone"),
+    "state": ("状态", "State"),
+    "monitor": ("监听", "Monitor"),
+    "my_phone": ("我的话机", "My phone"),
+    "listen": ("监听", "Listen"),
+    "whisper": ("耳语", "Whisper"),
+    "barge": ("强插", "Barge"),
+    "monitor_started": ("正在呼叫您的话机…", "Calling your phone…"),
+    "seconds": ("秒", "s"),
+    "none": ("无", "none"),
+    # reports
+    "from": ("开始日期", "From"),
+    "to": ("结束日期", "To"),
+    "interval": ("时段", "Interval"),
+    "minutes": ("分钟", "min"),
+    "show": ("查询", "Show"),
+    "by_interval": ("分时段接通率与服务水平", "Answer rate and service level by interval"),
+    "concurrency": ("并发线路（每时段峰值）", "Concurrent lines (peak per interval)"),
+    "capacity": ("线路容量", "Line capacity"),
+    "high_level": ("高位线", "High level"),
+    "answer_rate": ("接通率", "Answer rate"),
+    "service_level": ("服务水平", "Service level"),
+    "peak_lines": ("峰值线路", "Peak lines"),
+    "agent_table": ("坐席统计", "Agents"),
+    "agent": ("坐席", "Agent"),
+    "offered": ("来电", "Offered"),
+    "answered": ("接通", "Answered"),
+    "abandoned": ("放弃", "Abandoned"),
+    "asa": ("平均应答(秒)", "ASA (s)"),
+    "aht": ("平均处理(秒)", "AHT (s)"),
+    "total": ("合计", "Total"),
+    "export": ("导出", "Export"),
+    "export_intervals": ("分时段", "by interval"),
+    "export_agents": ("按坐席", "by agent"),
+    "no_data": ("该时间范围内没有通话", "No calls in this range"),
+    "definitions": ("口径", "Definitions"),
+    "def_answer_rate": (
+        "接通率 = 接通 ÷（来电 − {short}秒内短放弃）；目标 {target}",
+        "Answer rate = answered ÷ (offered − abandons within {short} s); target {target}",
+    ),
+    "def_service_level": (
+        "服务水平 = {sl}秒内接通 ÷（来电 − 短放弃）；目标 {target}",
+        "Service level = answered within {sl} s ÷ (offered − short abandons); target {target}",
+    ),
+    "def_lines": (
+        "线路容量 {capacity}，高位线 {high}（{fraction}）",
+        "{capacity} lines; high level {high} ({fraction})",
+    ),
+}
+
+
+def t(lang: Lang, key: str, **values: object) -> str:
+    zh, en = TEXT[key]
+    text = en if lang == "en" else zh
+    return text.format(**values) if values else text
+
+
+def catalogue(lang: Lang) -> dict[str, str]:
+    return {key: (en if lang == "en" else zh) for key, (zh, en) in TEXT.items()}

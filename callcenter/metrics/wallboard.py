@@ -1,0 +1,288 @@
+"""The wallboard: a page for supervisors, a websocket pushing the live counters, and live
+monitoring (listen / whisper / barge) of an agent's call.
+
+``WallboardHub.on_event`` is a synchronous ``Service.event_listeners`` entry placed after
+``LiveCounters.apply``: it only schedules a push. Pushes are coalesced: the first event
+after a push arms a timer (``push_delay_s``, 0.1 s by default), and every event until it
+fires rides along, so a burst of events costs one snapshot, sent within half a second.
+While a browser is connected it also gets a fresh snapshot every ``refresh_s`` seconds,
+so waits keep growing on screen when no event comes.
+
+Wiring: ``setup(app, hub, ami=..., audit=...)`` after ``callcenter.web.auth.setup``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
+
+import structlog
+from aiohttp import web
+
+from callcenter.cti.i18n import remember_lang, request_lang
+from callcenter.events import Event
+from callcenter.metrics.kpis import Thresholds
+from callcenter.metrics.live import LiveCounters
+from callcenter.metrics.monitor import MonitorError, chanspy_originate, parse_request
+from callcenter.metrics.wallboard_page import render_wallboard
+from callcenter.web.auth import AUTH_KEY, current_session, page_roles
+from callcenter.web.security import current_user, require_roles
+
+__all__ = ["WallboardHub", "levels", "setup"]
+
+log = structlog.get_logger(__name__)
+
+SOCKET_BACKLOG = 32
+Audit = Callable[[str, str, "int | None", str], None]  # CtiRecords.audit
+
+
+class AmiActions(Protocol):
+    async def send_action(
+        self, fields: Mapping[str, str | Sequence[str]], timeout: float | None = None
+    ) -> dict[str, str]: ...
+
+
+def levels(snapshot: dict[str, Any], thresholds: Thresholds) -> dict[str, str]:
+    """Each figure's colour against the targets: ``ok``, ``warn`` or ``alert``.
+
+    Lines: warn from the high level (80 % of capacity), alert when every line is taken.
+    Answer rate and service level: alert under target, warn within 5 points above it.
+    Waits: warn past the service-level seconds, alert past twice that.
+    """
+
+    def rate(value: float | None, target: float) -> str:
+        if value is None:
+            return "ok"
+        if value < target:
+            return "alert"
+        return "warn" if value < min(1.0, target + 0.05) - 1e-9 else "ok"
+
+    lines = snapshot["lines_in_use"]
+    out = {
+        "lines": "alert"
+        if lines >= thresholds.line_capacity
+        else "warn"
+        if lines >= thresholds.high_lines
+        else "ok",
+        "answer_rate_today": rate(snapshot["today"]["answer_rate"], thresholds.answer_rate_target),
+        "answer_rate_hour": rate(snapshot["hour"]["answer_rate"], thresholds.answer_rate_target),
+        "service_level_today": rate(
+            snapshot["today"]["service_level"], thresholds.service_level_target
+        ),
+    }
+    sl = thresholds.service_level_s
+    for queue, slot in snapshot["waiting"].items():
+        wait = slot["longest_wait_s"]
+        out[f"wait:{queue}"] = "alert" if wait > 2 * sl else "warn" if wait > sl else "ok"
+    return out
+
+
+class _Socket:
+    def __init__(self, ws: web.WebSocketResponse) -> None:
+        self.ws = ws
+        self.outbox: asyncio.Queue[str | None] = asyncio.Queue(SOCKET_BACKLOG)
+
+    def push(self, text: str) -> None:
+        if self.outbox.full():  # a slow browser: keep only the newest snapshot
+            with contextlib.suppress(asyncio.QueueEmpty):
+                self.outbox.get_nowait()
+        self.outbox.put_nowait(text)
+
+
+class WallboardHub:
+    """The connected wallboards and the coalesced pushes of ``live.snapshot(now)``."""
+
+    def __init__(
+        self,
+        live: LiveCounters,
+        *,
+        clock: Callable[[], float] = time.time,
+        push_delay_s: float = 0.1,
+        refresh_s: float = 5.0,
+    ) -> None:
+        self.live = live
+        self.clock = clock
+        self.push_delay_s = push_delay_s
+        self.refresh_s = refresh_s
+        self._sockets: set[_Socket] = set()
+        self._armed: asyncio.TimerHandle | None = None
+        self.pushes = 0  # snapshots sent since start (for tests and /metrics)
+
+    @property
+    def connected(self) -> int:
+        return len(self._sockets)
+
+    def frame(self) -> dict[str, Any]:
+        """What a wallboard receives: the snapshot, each seat's state and the colours."""
+        body = self.live.snapshot(self.clock())
+        body["seats"] = [{"interface": i, "state": s} for i, s in self.live.seats().items()]
+        body["levels"] = levels(body, self.live.thresholds)
+        body["service_level_target"] = self.live.thresholds.service_level_target
+        body["service_level_s"] = self.live.thresholds.service_level_s
+        return body
+
+    def on_event(self, _event: Event) -> None:
+        """A ``Service.event_listeners`` entry (after ``live.apply``): schedule a push."""
+        if not self._sockets or self._armed is not None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # fed outside the event loop (a script): nobody to push to
+            return
+        self._armed = loop.call_later(self.push_delay_s, self._push)
+
+    def _push(self) -> None:
+        self._armed = None
+        if not self._sockets:
+            return
+        text = json.dumps(self.frame(), ensure_ascii=False, default=str)
+        self.pushes += 1
+        for socket in self._sockets:
+            socket.push(text)
+
+    async def serve(self, ws: web.WebSocketResponse) -> None:
+        """Run one connected wallboard until it closes: a snapshot now, then pushes."""
+        socket = _Socket(ws)
+        socket.push(json.dumps(self.frame(), ensure_ascii=False, default=str))
+        self._sockets.add(socket)
+        pump = asyncio.get_running_loop().create_task(self._pump(socket))
+        try:
+            async for _message in ws:  # the page sends nothing; pings are automatic
+                pass
+        finally:
+            self._sockets.discard(socket)
+            pump.cancel()
+            await asyncio.gather(pump, return_exceptions=True)
+
+    async def _pump(self, socket: _Socket) -> None:
+        while True:
+            try:
+                text = await asyncio.wait_for(socket.outbox.get(), self.refresh_s)
+            except TimeoutError:
+                text = json.dumps(self.frame(), ensure_ascii=False, default=str)
+            if text is None:
+                return
+            try:
+                await socket.ws.send_str(text)
+            except (ConnectionError, RuntimeError):
+                return
+
+    def close(self) -> None:
+        if self._armed is not None:
+            self._armed.cancel()
+            self._armed = None
+
+
+HUB_KEY = web.AppKey("wallboard_hub", WallboardHub)
+AMI_KEY: web.AppKey[AmiActions | None] = web.AppKey("wallboard_ami")
+AUDIT_KEY: web.AppKey[Audit | None] = web.AppKey("wallboard_audit")
+CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'"
+)
+
+
+def _fail(status: type[web.HTTPException], zh: str, en: str) -> web.HTTPException:
+    body = json.dumps({"error": f"{zh} / {en}"}, ensure_ascii=False)
+    return status(text=body, content_type="application/json")
+
+
+@page_roles("supervisor", "admin")
+async def wallboard_page(request: web.Request) -> web.Response:
+    lang = request_lang(request)
+    user = current_user(request)
+    session = current_session(request)
+    assert user is not None
+    csrf = session.csrf_token if session is not None else ""
+    html = render_wallboard(lang, user, csrf)
+    response = web.Response(text=html, content_type="text/html")
+    response.headers["Content-Security-Policy"] = CSP
+    remember_lang(request, response)
+    return response
+
+
+@require_roles("supervisor", "admin")
+async def wallboard_socket(request: web.Request) -> web.StreamResponse:
+    auth = request.app.get(AUTH_KEY)
+    if auth is not None and not auth.same_origin(request):
+        raise _fail(web.HTTPForbidden, "拒绝跨站连接", "cross-site websocket refused")
+    ws = web.WebSocketResponse(heartbeat=20.0)
+    await ws.prepare(request)
+    await request.app[HUB_KEY].serve(ws)
+    return ws
+
+
+@require_roles("supervisor", "admin")
+async def wallboard_snapshot(request: web.Request) -> web.Response:
+    body = request.app[HUB_KEY].frame()
+    return web.json_response(body, dumps=lambda d: json.dumps(d, ensure_ascii=False))
+
+
+@require_roles("supervisor")
+async def start_monitor(request: web.Request) -> web.Response:
+    """POST /api/monitor {interface, mode: listen|whisper|barge, phone}: ring the
+    supervisor's phone into ChanSpy on the agent's call. Supervisors only; audited."""
+    user = current_user(request)
+    assert user is not None
+    try:
+        body = await request.json()
+    except ValueError:
+        raise _fail(web.HTTPBadRequest, "请求体须为 JSON", "the body must be JSON") from None
+    if not isinstance(body, dict):
+        raise _fail(web.HTTPBadRequest, "请求体须为 JSON 对象", "the body must be a JSON object")
+    try:
+        wanted = parse_request(body, default_phone=user.interface)
+    except MonitorError as exc:
+        raise _fail(web.HTTPBadRequest, exc.zh, exc.en) from None
+    ami = request.app[AMI_KEY]
+    if ami is None:
+        raise _fail(web.HTTPServiceUnavailable, "未连接交换机", "no PBX connection")
+    resource = wanted.agent_interface.split("/", 1)[1]
+    fields = chanspy_originate(wanted, f'"{wanted.mode} {resource}" <{resource}>')
+    audit = request.app[AUDIT_KEY]
+    detail = f"{wanted.mode} {wanted.agent_interface} from {wanted.phone}"
+    try:
+        await ami.send_action(fields)
+    except Exception as exc:  # an AmiError of any kind: the PBX said no or is gone
+        if audit is not None:
+            await asyncio.to_thread(audit, user.login, "monitor_refused", None, detail)
+        raise _fail(web.HTTPBadGateway, f"交换机拒绝：{exc}", f"the PBX refused: {exc}") from None
+    if audit is not None:
+        await asyncio.to_thread(audit, user.login, f"monitor_{wanted.mode}", None, detail)
+    log.info("live monitoring", supervisor=user.login, mode=wanted.mode,
+             agent=wanted.agent_interface, phone=wanted.phone)  # fmt: skip
+    return web.json_response(
+        {"interface": wanted.agent_interface, "mode": wanted.mode, "phone": wanted.phone,
+         "status": "calling"},
+        status=202,
+    )  # fmt: skip
+
+
+def setup(
+    app: web.Application,
+    hub: WallboardHub,
+    *,
+    ami: AmiActions | None = None,
+    audit: Audit | None = None,
+) -> None:
+    """``/wallboard`` (page), ``/ws/wallboard``, ``/api/wallboard`` and ``/api/monitor``.
+
+    ``ami``: an object with ``AmiClient.send_action``; ``audit(login, action, owner_id,
+    detail)``: ``CtiRecords.audit`` (rows in ``cti_audit``, read at ``/api/audit``).
+    """
+    app[HUB_KEY] = hub
+    app[AMI_KEY] = ami
+    app[AUDIT_KEY] = audit
+    app.router.add_get("/wallboard", wallboard_page)
+    app.router.add_get("/ws/wallboard", wallboard_socket)
+    app.router.add_get("/api/wallboard", wallboard_snapshot)
+    app.router.add_post("/api/monitor", start_monitor)
+
+    async def on_cleanup(_app: web.Application) -> None:
+        hub.close()
+
+    app.on_cleanup.append(on_cleanup)

@@ -1,0 +1,97 @@
+"""The wallboard in a real browser (Debian's chromium driven by Playwright): a supervisor
+signs in, watches the lines figure move as calls come in, and sees the alert when the lines
+reach 80 % of capacity. Skipped, with the reason, when Playwright or chromium is absent
+(failing instead when CALLCENTER_REQUIRE_SERVICES=1)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from aiohttp import web
+from cti_fixtures import PASSWORD, add_users, serving, sqlite_engine
+
+from callcenter.cti.feature import CtiFeature
+from callcenter.events import ChannelCreated
+from callcenter.metrics.kpis import Thresholds
+from callcenter.metrics.live import LiveCounters
+from callcenter.metrics.wallboard import WallboardHub, setup
+
+if os.environ.get("CALLCENTER_REQUIRE_SERVICES") == "1":
+    import playwright.async_api as playwright_api
+else:
+    playwright_api = pytest.importorskip(
+        "playwright.async_api", reason="needs the playwright package"
+    )
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# No sandbox as root; no background traffic to hosts this machine cannot reach.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+NOW = datetime(2026, 3, 2, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai")).timestamp()
+
+
+def created(n: int) -> ChannelCreated:
+    return ChannelCreated(
+        pbx="p",
+        call_id=f"c{n}",
+        channel_id=f"c{n}",
+        at=NOW,
+        channel="PJSIP/trunk-1",
+        context="from-pstn",
+    )
+
+
+async def test_the_wallboard_moves_when_calls_come_in(tmp_path: Path) -> None:
+    if not Path(CHROMIUM).exists():
+        reason = "needs Debian's chromium (apt-get install chromium)"
+        if os.environ.get("CALLCENTER_REQUIRE_SERVICES") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    engine = sqlite_engine(tmp_path)
+    cti = CtiFeature(engine)
+    add_users(cti.accounts)
+    live = LiveCounters(thresholds=Thresholds(line_capacity=5))
+    hub = WallboardHub(live, clock=lambda: NOW)
+    app = web.Application()
+    cti.setup_web(app)
+    setup(app, hub)
+
+    def feed(*events: ChannelCreated) -> None:
+        for event in events:
+            live.apply(event)
+            hub.on_event(event)
+
+    async with serving(app) as base, playwright_api.async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = await browser.new_page()
+            await page.goto(f"{base}/wallboard")
+            assert "/login" in page.url  # signed out: sent to the sign-in page
+            await page.fill("#login", "sue")
+            await page.fill("#password", PASSWORD)
+            await page.click("button[type=submit]")
+            await page.wait_for_url(f"{base}/wallboard")
+            await page.get_by_test_id("link").get_by_text("已连接").wait_for()
+            lines = page.get_by_test_id("lines-in-use")
+            await lines.get_by_text("0 / 5").wait_for()
+            await page.get_by_test_id("alerts").get_by_text("无告警").wait_for()
+            feed(created(1), created(2))
+            await lines.get_by_text("2 / 5").wait_for(timeout=2000)
+            feed(created(3), created(4))  # 4 of 5 lines: 80 %
+            await lines.get_by_text("4 / 5").wait_for(timeout=2000)
+            assert "warn" in (await lines.get_attribute("class") or "")
+            await page.get_by_test_id("alerts").get_by_text("线路占用 4/5").wait_for()
+        finally:
+            await browser.close()
+    engine.dispose()

@@ -1,0 +1,220 @@
+"""The wallboard over real HTTP and websockets: who may see it, what it shows, and how fast
+a change reaches the screen; the colours against the targets (pure)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import aiohttp
+import pytest
+from aiohttp import web
+from cti_fixtures import add_users as add_test_users
+from cti_fixtures import client_for, serving, sqlite_engine
+
+from callcenter.calls.records import CallRecord
+from callcenter.cti.feature import CtiFeature
+from callcenter.events import ChannelCreated, ChannelHungUp, Event, QueueMemberChanged
+from callcenter.metrics.kpis import Thresholds
+from callcenter.metrics.live import LiveCounters
+from callcenter.metrics.wallboard import WallboardHub, levels, setup
+
+TZ = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2026, 3, 2, 10, 0, tzinfo=TZ).timestamp()
+TH = Thresholds(line_capacity=5)  # high level: 4 lines
+
+
+def created(n: int) -> ChannelCreated:
+    call = f"c{n}"
+    return ChannelCreated(
+        pbx="p", call_id=call, channel_id=call, at=NOW, channel="PJSIP/trunk-1", context="from-pstn"
+    )
+
+
+def member(interface: str, status: int) -> QueueMemberChanged:
+    return QueueMemberChanged(
+        pbx="p", call_id="", channel_id="", at=NOW, change="status", queue="support",
+        interface=interface, status=status,
+    )  # fmt: skip
+
+
+@dataclass
+class Board:
+    base: str
+    live: LiveCounters
+    hub: WallboardHub
+    cti: CtiFeature
+
+    def feed(self, *events: Event) -> None:
+        """What Service does: live.apply, then the hub (both event listeners, in order)."""
+        for event in events:
+            self.live.apply(event)
+            self.hub.on_event(event)
+
+
+@pytest.fixture
+async def board(tmp_path: Path) -> AsyncIterator[Board]:
+    engine = sqlite_engine(tmp_path)
+    cti = CtiFeature(engine)
+    add_test_users(cti.accounts)
+    live = LiveCounters(thresholds=TH)
+    hub = WallboardHub(live, clock=lambda: NOW)
+    app = web.Application()
+    cti.setup_web(app)
+    setup(app, hub, audit=cti.records.audit)
+    async with serving(app) as base:
+        yield Board(base, live, hub, cti)
+    engine.dispose()
+
+
+async def next_frame(ws: aiohttp.ClientWebSocketResponse, timeout: float = 2.0) -> dict[str, Any]:
+    message = await ws.receive(timeout=timeout)
+    assert message.type == aiohttp.WSMsgType.TEXT, message
+    frame: dict[str, Any] = json.loads(message.data)
+    return frame
+
+
+async def test_a_supervisor_sees_a_change_within_half_a_second(board: Board) -> None:
+    async with (
+        client_for(board.base, "sue") as sue,
+        sue.http.ws_connect(f"{board.base}/ws/wallboard") as ws,
+    ):
+        first = await next_frame(ws)
+        assert first["lines_in_use"] == 0 and first["line_capacity"] == 5
+        assert first["levels"]["lines"] == "ok" and first["alerts"] == []
+        fed_at = time.perf_counter()
+        board.feed(created(1), created(2), created(3), created(4), member("PJSIP/1001", 2))
+        frame = await next_frame(ws)
+        elapsed = time.perf_counter() - fed_at
+        assert elapsed < 0.5, f"the push took {elapsed:.3f} s"
+        # a burst of events arrives as one snapshot holding all of them
+        assert frame["lines_in_use"] == 4
+        assert frame["levels"]["lines"] == "warn"
+        assert [a["kind"] for a in frame["alerts"]] == ["lines_high"]
+        assert frame["seats"] == [{"interface": "PJSIP/1001", "state": "in_call"}]
+        hangup = ChannelHungUp(
+            pbx="p", call_id="c1", channel_id="c1", at=NOW, channel="PJSIP/trunk-1"
+        )
+        board.feed(hangup)
+        frame = await next_frame(ws)
+        assert frame["lines_in_use"] == 3 and frame["alerts"] == []
+    assert board.hub.pushes == 2
+
+
+async def test_the_page_and_socket_are_for_supervisors_and_admins(board: Board) -> None:
+    base = board.base
+    async with client_for(base, None) as anonymous:
+        async with anonymous.http.get(f"{base}/wallboard", allow_redirects=False) as resp:
+            assert resp.status == 303
+            assert resp.headers["Location"].startswith("/login?next=")
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await anonymous.http.ws_connect(f"{base}/ws/wallboard")
+        assert refused.value.status == 401
+    async with client_for(base, "alice") as agent:
+        async with agent.http.get(f"{base}/wallboard") as resp:
+            assert resp.status == 403
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await agent.http.ws_connect(f"{base}/ws/wallboard")
+        assert refused.value.status == 403
+        status, _ = await agent.post_json(
+            "/api/monitor", {"interface": "PJSIP/1002", "mode": "listen", "phone": "PJSIP/1001"}
+        )
+        assert status == 403
+    async with client_for(base, "ada") as admin:
+        async with admin.http.get(f"{base}/wallboard") as resp:
+            assert resp.status == 200
+            page = await resp.text()
+        assert "实时监控大屏" in page and "const CAN_MONITOR = false" in page
+        async with admin.http.ws_connect(f"{base}/ws/wallboard") as ws:
+            assert (await next_frame(ws))["line_capacity"] == 5
+
+
+async def test_the_page_is_chinese_unless_english_is_asked_for(board: Board) -> None:
+    async with client_for(board.base, "sue") as sue:
+        async with sue.http.get(f"{board.base}/wallboard") as resp:
+            zh = await resp.text()
+            csp = resp.headers["Content-Security-Policy"]
+        async with sue.http.get(f"{board.base}/wallboard?lang=en") as resp:
+            en = await resp.text()
+    assert '<html lang="zh-CN">' in zh and "今日接通率" in zh
+    assert '<html lang="en">' in en and "Answer rate today" in en
+    assert "const CAN_MONITOR = true" in zh
+    # everything inline: no script, style or font from another host
+    assert "http://" not in zh and "https://" not in zh and "src=" not in zh
+    assert "default-src 'self'" in csp
+
+
+async def test_a_cross_site_socket_is_refused(board: Board) -> None:
+    async with client_for(board.base, "sue") as sue:
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await sue.http.ws_connect(
+                f"{board.base}/ws/wallboard", headers={"Origin": "https://evil.example"}
+            )
+        assert refused.value.status == 403
+
+
+async def test_no_push_is_scheduled_while_nobody_watches(board: Board) -> None:
+    board.feed(created(1))
+    await asyncio.sleep(0.2)
+    assert board.hub.pushes == 0
+
+
+def snapshot_with(lines: int, today_rate: float | None, wait: float = 0.0) -> dict[str, Any]:
+    live = LiveCounters(thresholds=Thresholds(line_capacity=90))
+    body = live.snapshot(NOW)
+    body["lines_in_use"] = lines
+    body["today"]["answer_rate"] = today_rate
+    body["waiting"] = {"support": {"waiting": 1, "longest_wait_s": wait}}
+    return body
+
+
+@pytest.mark.parametrize(
+    ("lines", "expected"), [(0, "ok"), (71, "ok"), (72, "warn"), (89, "warn"), (90, "alert")]
+)
+def test_lines_turn_amber_at_80_percent_and_red_when_full(lines: int, expected: str) -> None:
+    assert levels(snapshot_with(lines, None), Thresholds(line_capacity=90))["lines"] == expected
+
+
+@pytest.mark.parametrize(
+    ("rate", "expected"), [(None, "ok"), (0.8999, "alert"), (0.90, "warn"), (0.95, "ok")]
+)
+def test_answer_rate_is_red_under_the_90_percent_target(rate: float | None, expected: str) -> None:
+    th = Thresholds(line_capacity=90)
+    assert levels(snapshot_with(0, rate), th)["answer_rate_today"] == expected
+
+
+def test_waits_colour_against_the_service_level_seconds() -> None:
+    th = Thresholds(service_level_s=20.0)
+    assert levels(snapshot_with(0, None, 20.0), th)["wait:support"] == "ok"
+    assert levels(snapshot_with(0, None, 21.0), th)["wait:support"] == "warn"
+    assert levels(snapshot_with(0, None, 41.0), th)["wait:support"] == "alert"
+
+
+async def test_answer_rate_alert_reaches_the_board(board: Board) -> None:
+    def record(n: int, outcome: str) -> CallRecord:
+        return CallRecord(
+            pbx="p", call_id=f"r{n}", started_at=NOW - 60 + n, queue="support",
+            queue_joined_at=NOW - 55 + n, ended_at=NOW - 10, outcome=outcome,  # type: ignore[arg-type]
+            answered_at=NOW - 40 + n if outcome == "answered" else None, wait_s=15.0,
+            talk_s=30.0 if outcome == "answered" else None,
+        )  # fmt: skip
+
+    for n in range(8):
+        board.live.call_finished(record(n, "answered"))
+    for n in range(8, 10):
+        board.live.call_finished(record(n, "abandoned"))
+    async with (
+        client_for(board.base, "sue") as sue,
+        sue.http.ws_connect(f"{board.base}/ws/wallboard") as ws,
+    ):
+        frame = await next_frame(ws)
+    assert frame["today"]["answer_rate"] == 0.8
+    assert frame["levels"]["answer_rate_today"] == "alert"
+    assert "answer_rate_today" in [a["kind"] for a in frame["alerts"]]
