@@ -27,6 +27,7 @@ from callcenter.calls.reconcile import compare_with_durable, same_outcome
 from callcenter.calls.records import CallRecord
 from callcenter.config import PbxSettings, Settings
 from callcenter.recordings.maintenance import recordings_root
+from callcenter.routing.duty import on_duty
 from callcenter.routing.sync import ScaledClock
 from callcenter.service import Service
 from callcenter.sim import (
@@ -188,7 +189,10 @@ async def _seed_users(service: Service) -> list[str]:
                 display_name=name, agent=login if role == "agent" else "", interface=interface,
             )  # fmt: skip
     await service.cti.refresh_housekeepers()
-    return [login for login, *_ in wanted]
+    # Agents working after the first shift edge get the calls: list them first.
+    soon = service.pbx_clock.now() + 600
+    working = [d.agent for d in on_duty(service.routing.roster, soon) if d.team == "hotline"]
+    return working + [login for login, *_ in wanted if login not in working]
 
 
 async def _interactive(
@@ -198,8 +202,8 @@ async def _interactive(
     base = f"http://{settings.web.host}:{settings.web.port}"
     print(
         f"callcenter demo: simulated PBX on 127.0.0.1:{simulator.ami_port}, web on {base}\n"
-        f"  sign in at {base}/login as supervisor, admin or an agent "
-        f"({', '.join(users[:3])}...), password {DEMO_PASSWORD}\n"
+        f"  sign in at {base}/login as supervisor, admin or an agent on duty "
+        f"({', '.join(users[:4])}...), password {DEMO_PASSWORD}\n"
         f"  seat page {base}/seat   calls {base}/api/calls   (Ctrl-C stops)",
         flush=True,
     )
