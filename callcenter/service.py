@@ -24,6 +24,8 @@ from callcenter.log import mask_number
 from callcenter.metrics.http import setup as setup_metrics_http
 from callcenter.metrics.kpis import Thresholds
 from callcenter.metrics.live import LiveCounters
+from callcenter.metrics.wallboard import WallboardHub
+from callcenter.metrics.wallboard import setup as setup_wallboard
 from callcenter.recordings.http import setup as setup_recordings_http
 from callcenter.recordings.linker import RecordingLinker
 from callcenter.routing.agent_state import AgentStates
@@ -120,6 +122,8 @@ class Service:
         )
         self.event_listeners.append(self.live.apply)
         self.record_listeners.append(self.live.call_finished)
+        self.wallboard = WallboardHub(self.live, clock=self.pbx_clock.now)
+        self.event_listeners.append(self.wallboard.on_event)
         # Recordings: MixMonitor files linked to their calls as the calls end.
         self.recordings = RecordingStore(self.engine)
         self.recording_linker = RecordingLinker.from_settings(settings, self.recordings)
@@ -263,7 +267,13 @@ class Service:
     def build_web_app(self) -> web.Application:
         """Every page and API route, each behind sign-in with the roles it admits."""
         app = build_app(self)
-        self.cti.setup_web(app)
+        self.cti.setup_web(app)  # the sign-in middleware comes first
+        setup_wallboard(
+            app,
+            self.wallboard,
+            ami=self.links[self.settings.pbxes[0].name].client,
+            audit=self.cti.records.audit,
+        )
         setup_recordings_http(app, store=self.recordings, settings=self.settings)
         setup_metrics_http(
             app,

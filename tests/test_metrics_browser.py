@@ -76,6 +76,8 @@ async def test_the_wallboard_moves_when_calls_come_in(tmp_path: Path) -> None:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = await browser.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
             await page.goto(f"{base}/wallboard")
             assert "/login" in page.url  # signed out: sent to the sign-in page
             await page.fill("#login", "sue")
@@ -92,6 +94,7 @@ async def test_the_wallboard_moves_when_calls_come_in(tmp_path: Path) -> None:
             await lines.get_by_text("4 / 5").wait_for(timeout=2000)
             assert "warn" in (await lines.get_attribute("class") or "")
             await page.get_by_test_id("alerts").get_by_text("线路占用 4/5").wait_for()
+            assert errors == []
         finally:
             await browser.close()
     engine.dispose()

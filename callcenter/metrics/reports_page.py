@@ -57,8 +57,10 @@ def _axes(size: ChartSize, rows: Sequence[ReportRow], ticks: Sequence[tuple[floa
         )
     count = len(rows)
     for index in sorted({0, count // 2, count - 1}) if count else ():
+        # the first label starts at its point and the last ends there, so neither is clipped
+        anchor = "start" if index == 0 else "end" if index == count - 1 else "middle"
         parts.append(
-            f'<text x="{size.x(index, count):.1f}" y="{size.height - 6}" text-anchor="middle" '
+            f'<text x="{size.x(index, count):.1f}" y="{size.height - 6}" text-anchor="{anchor}" '
             f'font-size="11">{html.escape(rows[index].key)}</text>'
         )
     return "".join(parts)
