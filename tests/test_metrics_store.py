@@ -101,3 +101,24 @@ def test_other_thresholds_read_the_raw_calls(engine: Engine) -> None:
     same(reports.report(spec), report_from_records(records, spec))
     body = reports.report(spec).as_dict()
     assert body["definitions"]["thresholds"]["service_level_s"] == 5.0
+
+
+def test_interval_report_from_rollups_starting_mid_interval(engine: Engine) -> None:
+    # From 07:15 local: the first 30- and 60-minute rows hold only the buckets inside the
+    # range, days and intervals without a single call still get their (empty) row.
+    records = synthetic_calls(400)
+    calls = CallStoreWithRollups(engine)
+    calls.upsert_calls(records)
+    calls.reports.rebuild(DAY0, DAY0 + 3 * 86400, TH)
+    since = DAY0 + 7.25 * 3600
+    for until in (DAY0 + 20.75 * 3600, DAY0 + 3 * 86400 + 45 * 60):
+        for by, interval in (("interval", 15), ("interval", 30), ("interval", 60), ("day", 30)):
+            spec = ReportSpec(since, until, by=by, interval_min=interval, thresholds=TH)  # type: ignore[arg-type]
+            got = calls.reports.report(spec)
+            want = report_from_records(records, spec)
+            same(got, want)
+            assert [row.key for row in got.rows] == [row.key for row in want.rows]
+    spec = ReportSpec(since, DAY0 + 3 * 86400, interval_min=30, thresholds=TH)
+    rows = calls.reports.report(spec).rows
+    assert rows[0].key == "2026-03-01 07:00" and rows[-1].key == "2026-03-03 23:30"
+    assert rows[-1].tally.offered == 0 and rows[-1].lines is not None
