@@ -26,6 +26,7 @@ import structlog
 from callcenter.calls.reconcile import compare_with_durable, same_outcome
 from callcenter.calls.records import CallRecord
 from callcenter.config import PbxSettings, Settings
+from callcenter.cti.demo import DEMO_OWNERS_FILE, demo_owner_numbers, load_demo_owners
 from callcenter.recordings.maintenance import recordings_root
 from callcenter.routing.duty import on_duty
 from callcenter.routing.sync import ScaledClock
@@ -91,6 +92,8 @@ def simulator_config(settings: Settings, options: DemoOptions, records_dir: Path
         start_epoch=start,
         # MixMonitor's files land where the service indexes recordings.
         recordings_dir=str(recordings_root(settings)),
+        # Most callers are owners of the demo estate, so screen-pops show their records.
+        caller_numbers=() if options.plain else demo_owner_numbers(DEMO_OWNERS_FILE),
     )
 
 
@@ -127,6 +130,7 @@ async def _start_pair(
         await simulator.stop()
         raise
     if not options.plain:
+        await load_demo_owners(service.cti, DEMO_OWNERS_FILE)
         simulator.set_agi_target(AgiTarget("127.0.0.1", service.fastagi.port))
     return simulator, service
 

@@ -4,6 +4,7 @@ late files, orphans and the commands, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import time
@@ -43,6 +44,21 @@ def recording(root: Path, relpath: str, seconds: float = 1.0, mtime: float = OLD
     path = write_pcm_wav(root / relpath, seconds)
     os.utime(path, (mtime, mtime))
     return path
+
+
+def test_short_and_long_files_get_the_sha256_of_their_bytes(
+    tmp_path: Path, store: RecordingStore
+) -> None:
+    root = tmp_path / "rec"
+    short = recording(root, "1795731524.1.wav", 0.5)
+    long = recording(root, "2026/11/26/1795731600.5.wav", 70.0)  # past the one-read size
+    assert long.stat().st_size > 1 << 20
+    assert scan(root, store).indexed == 2
+    for path, seconds in ((short, 0.5), (long, 70.0)):
+        row = store.get_by_path(path.relative_to(root).as_posix())
+        assert row is not None
+        assert row["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+        assert row["duration_s"] == pytest.approx(seconds)
 
 
 def test_scan_indexes_links_and_is_incremental(tmp_path: Path, engine: Engine) -> None:

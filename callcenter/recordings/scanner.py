@@ -61,8 +61,14 @@ class ScanReport:
         }
 
 
-def walk(root: Path) -> Iterator[tuple[str, os.stat_result]]:
-    """(relative path, stat) of every candidate regular file under ``root``."""
+# (relative path, size, mtime_ns, inode) of a file: a plain tuple of str and ints, which
+# the garbage collector stops tracking (an os.stat_result it keeps scanning: 10,000 of
+# them kept alive set off full collections that cost as much as the rest of a scan).
+FileStat = tuple[str, int, int, int]
+
+
+def walk(root: Path) -> Iterator[FileStat]:
+    """Every candidate regular file under ``root``, from the directory listing's lstat."""
     stack = [("", str(root))]
     while stack:
         prefix, directory = stack.pop()
@@ -78,25 +84,27 @@ def walk(root: Path) -> Iterator[tuple[str, os.stat_result]]:
             if entry.is_dir(follow_symlinks=False):
                 stack.append((f"{prefix}{name}/", entry.path))
             elif entry.is_file(follow_symlinks=False) and is_candidate(name):
-                yield prefix + name, entry.stat(follow_symlinks=False)
+                stat = entry.stat(follow_symlinks=False)
+                yield prefix + name, stat.st_size, stat.st_mtime_ns, stat.st_ino
 
 
-def describe(root: str, relpath: str, stat: os.stat_result, zone: tzinfo) -> dict[str, Any]:
+def describe(root: str, file: FileStat, zone: tzinfo) -> dict[str, Any]:
     """The index row of one file: name facts, audio facts, size and SHA-256.
 
-    A recording of up to ``_WHOLE`` bytes is read with one ``read``: its first bytes are the
-    WAV header and the same buffer is hashed. A longer one has its header read, then
-    ``hashlib.file_digest`` streams the whole file.
+    A recording smaller than ``_WHOLE`` bytes is read with one ``read``: its first bytes
+    are the WAV header and the same buffer is hashed. A longer one has its header read,
+    then ``hashlib.file_digest`` streams the whole file.
     """
+    relpath, size, mtime_ns, inode = file
     name = parse_name(relpath, zone)
     assert name is not None  # walk() yields candidates only
     full = f"{root}/{relpath}"
     # O_NOFOLLOW: a file swapped for a symlink since the listing is refused, not followed.
     fd = os.open(full, os.O_RDONLY | _NOFOLLOW)
     try:
-        small = stat.st_size < _WHOLE
-        head = os.read(fd, stat.st_size + 1 if small else _BLOCK)
-        if small and len(head) <= stat.st_size:  # the whole file (one byte more: it grew)
+        small = size < _WHOLE
+        head = os.read(fd, size + 1 if small else _BLOCK)
+        if small and len(head) <= size:  # the whole file (one byte more: it grew)
             digest = hashlib.sha256(head).hexdigest()
         else:
             with open(fd, "rb", buffering=0, closefd=False) as handle:
@@ -111,9 +119,9 @@ def describe(root: str, relpath: str, stat: os.stat_result, zone: tzinfo) -> dic
             info = probe_audio(Path(full), name.extension)
         else:
             try:
-                info = wav_info_from_head(head, stat.st_size, relpath)
+                info = wav_info_from_head(head, size, relpath)
             except ProbeError:
-                if len(head) >= stat.st_size:
+                if len(head) >= size:
                     raise  # the whole file was read: nothing more to look at
                 info = probe_audio(Path(full), name.extension)  # a header past the block
     except ProbeError as exc:
@@ -122,9 +130,9 @@ def describe(root: str, relpath: str, stat: os.stat_result, zone: tzinfo) -> dic
         "path": relpath,
         "name_ids": " ".join(name.ids),
         "part": name.part,
-        "size": stat.st_size,
-        "mtime_ns": stat.st_mtime_ns,
-        "inode": stat.st_ino,
+        "size": size,
+        "mtime_ns": mtime_ns,
+        "inode": inode,
         "sha256": digest,
         "container": info.container if info else name.extension,
         "codec": info.codec if info else "",
@@ -160,21 +168,22 @@ def scan(
     stamps = store.stamps()
     files = list(walk(root)) if root.is_dir() else []
     total = len(files)
-    todo: list[tuple[str, os.stat_result]] = []
-    for relpath, stat in files:
+    todo: list[FileStat] = []
+    settled_ns = int((now - settle_s) * 1e9)
+    for file in files:
+        relpath, size, mtime_ns, inode = file
         stamp = stamps.get(relpath)
         if (
             not full
             and stamp is not None
             and not stamp.missing
-            and (stamp.size, stamp.mtime_ns, stamp.inode)
-            == (stat.st_size, stat.st_mtime_ns, stat.st_ino)
+            and (stamp.size, stamp.mtime_ns, stamp.inode) == (size, mtime_ns, inode)
         ):
             report.unchanged += 1
-        elif now - stat.st_mtime < settle_s:
+        elif mtime_ns > settled_ns:
             report.settling += 1  # MixMonitor may still be writing it
         else:
-            todo.append((relpath, stat))
+            todo.append(file)
     report.seen = total
     todo.sort()  # path order: the path index grows at its end, in fewer pages
     ids = {path: stamp.id for path, stamp in stamps.items()}
@@ -183,11 +192,11 @@ def scan(
     done = total - len(todo)
     for start in range(0, len(todo), BATCH):
         batch: list[dict[str, Any]] = []
-        for relpath, stat in todo[start : start + BATCH]:
+        for file in todo[start : start + BATCH]:
             try:
-                batch.append(describe(root_text, relpath, stat, zone))
+                batch.append(describe(root_text, file, zone))
             except OSError as exc:  # vanished or unreadable since the listing
-                report.failed.append((relpath, f"{type(exc).__name__}: {exc.strerror or exc}"))
+                report.failed.append((file[0], f"{type(exc).__name__}: {exc.strerror or exc}"))
         store.save_files(batch, ids)
         report.linked += link_batch(store, batch, known)
         report.indexed += len(batch)
@@ -196,7 +205,7 @@ def scan(
             progress(done, total)
     if progress is not None and not todo:
         progress(total, total)
-    seen = {relpath for relpath, _ in files}
+    seen = {file[0] for file in files}
     gone = [p for p, s in stamps.items() if p not in seen and not s.missing]
     report.missing = store.mark_missing(gone)
     # Files left unlinked by earlier scans are retried for a day (their call may be

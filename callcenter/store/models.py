@@ -101,6 +101,8 @@ class LegRow(Base):
         ForeignKeyConstraint(
             ["pbx", "call_id"], ["calls.pbx", "calls.call_id"], ondelete="CASCADE"
         ),
+        # A recording named by a leg's Uniqueid is matched on channel_id alone.
+        Index("ix_call_legs_channel_id", "channel_id"),
     )
 
 

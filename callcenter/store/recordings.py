@@ -483,7 +483,7 @@ _EMPTY_CALL: dict[str, Any] = {
 }  # fmt: skip
 
 
-def _literal(value: None | bool | str) -> str:
+def _literal(value: bool | str | None) -> str:
     """SQL for the constant defaults of a new row (no user data ever goes through here)."""
     if value is None:
         return "NULL"
