@@ -396,6 +396,9 @@ class IvrSettings:
     header_timeout_s: float = 5.0
     lookup_timeout_s: float = 1.0
     default_flow: str = "hotline"  # for a dialled number missing from ``hotlines``
+    # dialplan: queues are handed to the dialplan (Queue + AGI .../survey after it);
+    # exec: EXEC Queue inside the AGI, which then runs the survey itself
+    queue_mode: Literal["dialplan", "exec"] = "dialplan"
 
     def check(self) -> dict[str, str]:
         problems = {}

@@ -149,6 +149,7 @@ class Service:
             sound_prefix=settings.ivr.sound_prefix,
             header_timeout_s=settings.ivr.header_timeout_s,
             lookup_timeout_s=settings.ivr.lookup_timeout_s,
+            queue_mode=settings.ivr.queue_mode,
         )
         # Routing: who is on duty, queue membership at shift edges, staffing minimums.
         self.routing = load_routing(settings.routing, settings.timezone)

@@ -108,6 +108,18 @@ def test_caller_hangup_ends_the_walk_with_the_path() -> None:
     assert e.step(FLOWS, state, e.Digits(text="1")) == (state, [])
 
 
+def test_hangup_during_a_prompt_ends_the_path_where_the_caller_was() -> None:
+    # Start runs welcome -> hours -> holiday_check -> identify in one batch: the welcome
+    # prompt is still playing when the caller hangs up, the rest was only run ahead.
+    state, cmds = run([])
+    play = next(c for c in cmds if isinstance(c, e.Play))
+    assert play.prompts == ("welcome",) and state.path[-1] == "identify"
+    state, cmds = e.step(FLOWS, state, e.Hangup(reached=play.depth))
+    (left,) = emitted(cmds, ev.IvrLeft)
+    assert left.path == ("welcome",)  # type: ignore[attr-defined]
+    assert state.node == "welcome"
+
+
 def test_unexpected_inputs_are_ignored() -> None:
     state, _ = run([e.LookupDone(owner=None)])
     assert e.step(FLOWS, state, e.Done(status="ANSWER")) == (state, [])

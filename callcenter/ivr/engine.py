@@ -57,7 +57,11 @@ class Timeout(Input):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Hangup(Input):
-    pass
+    """The caller hung up. ``reached``: the ``depth`` of the last command the shell had
+    started (the prompt still playing); the path is cut there, dropping the nodes the engine
+    had run ahead to. 0: the whole path."""
+
+    reached: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -78,6 +82,7 @@ class Done(Input):
 class Play:
     prompts: tuple[str, ...]
     language: str
+    depth: int = field(default=0, compare=False)  # where: len(path) at its node
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +90,7 @@ class SayValue:
     value: str
     say_as: s.SayAs
     language: str
+    depth: int = field(default=0, compare=False)  # where: len(path) at its node
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,11 +100,13 @@ class ReadDigits:
     max_digits: int
     timeout_s: float
     terminator: str = "#"
+    depth: int = field(default=0, compare=False)  # where: len(path) at its node
 
 
 @dataclass(frozen=True, slots=True)
 class LookupOwner:
     number: str
+    depth: int = field(default=0, compare=False)  # where: len(path) at its node
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,17 +115,20 @@ class QueueCall:
     priority: int
     max_wait_s: float
     announce_position: bool
+    depth: int = field(default=0, compare=False)  # where: len(path) at its node
 
 
 @dataclass(frozen=True, slots=True)
 class DialTarget:
     interface: str
     ring_timeout_s: float
+    depth: int = field(default=0, compare=False)  # where: len(path) at its node
 
 
 @dataclass(frozen=True, slots=True)
 class RecordVoicemail:
     mailbox: str
+    depth: int = field(default=0, compare=False)  # where: len(path) at its node
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +193,10 @@ def step(flows: Mapping[str, Flow], state: State, inp: Input) -> tuple[State, li
     if state.ended:
         return state, []
     if isinstance(inp, Hangup):
+        if 0 < inp.reached < len(state.path):
+            label = state.path[inp.reached - 1]
+            state = replace(state, path=state.path[: inp.reached],
+                            node=label.rpartition(":")[2])  # fmt: skip
         return _finish(state, "caller_hangup", state.target, [])
     flow = flows.get(state.flow)
     if state.waiting == "start":
@@ -251,7 +266,7 @@ def _resume(
                     Emit(ev.SurveyAnswered(**_ids(state), flow=state.flow, score=int(key))),
                 ]
                 if node.thanks:
-                    cmds.append(Play(node.thanks, state.language))
+                    cmds.append(Play(node.thanks, state.language, len(state.path)))
                 return _run(flows, state, node.next, cmds)
             return _retry(flows, state, node, node.prompt, 1, node.timeout_s, "#", node.next,
                           bool(key))  # fmt: skip
@@ -293,8 +308,9 @@ def _retry(
         return _run(flows, replace(state, tries=0), give_up, [])
     cmds: list[Command] = []
     if invalid and node.invalid_prompt:
-        cmds.append(Play(node.invalid_prompt, state.language))
-    cmds.append(ReadDigits(prompt, state.language, max_digits, timeout_s, terminator))
+        cmds.append(Play(node.invalid_prompt, state.language, len(state.path)))
+    cmds.append(ReadDigits(prompt, state.language, max_digits, timeout_s, terminator,
+                           len(state.path)))  # fmt: skip
     return replace(state, tries=tries), cmds
 
 
@@ -330,20 +346,21 @@ def _run(
             return _finish(state, "error", "", [*cmds, HangupCall()])
         label = target if state.flow == state.entry_flow else f"{state.flow}:{target}"
         state = replace(state, node=target, tries=0, path=(*state.path, label))
-        lang = state.language
+        lang, depth = state.language, len(state.path)  # depth: where the caller is, in time
         if isinstance(node, s.Play):
-            cmds.append(Play(node.prompt, lang))
+            cmds.append(Play(node.prompt, lang, depth))
             if node.say:
-                cmds.append(SayValue(state.variables.get(node.say, ""), node.say_as, lang))
+                value = state.variables.get(node.say, "")
+                cmds.append(SayValue(value, node.say_as, lang, depth))
                 if node.after_say:
-                    cmds.append(Play(node.after_say, lang))
+                    cmds.append(Play(node.after_say, lang, depth))
             target = node.next
         elif isinstance(node, s.Menu | s.Survey):
-            cmds.append(ReadDigits(node.prompt, lang, 1, node.timeout_s, "#"))
+            cmds.append(ReadDigits(node.prompt, lang, 1, node.timeout_s, "#", depth))
             return replace(state, waiting="digits"), cmds
         elif isinstance(node, s.Collect):
             cmds.append(ReadDigits(node.prompt, lang, node.max_digits, node.timeout_s,
-                                   node.terminator))  # fmt: skip
+                                   node.terminator, depth))  # fmt: skip
             return replace(state, waiting="digits"), cmds
         elif isinstance(node, s.Lookup):
             if node.what == "balance":
@@ -357,7 +374,7 @@ def _run(
             elif state.looked_up:
                 target = _owner_branch(node, state.owner)
             else:
-                cmds.append(LookupOwner(state.caller))
+                cmds.append(LookupOwner(state.caller, depth))
                 return replace(state, waiting="lookup"), cmds
         elif isinstance(node, s.Branch):
             target = next((c.goto for c in node.cases if _holds(flow, state, c.when)),
@@ -378,10 +395,10 @@ def _run(
             target = node.node or other.start
         elif isinstance(node, s.Queue):
             if node.prompt:
-                cmds.append(Play(node.prompt, lang))
+                cmds.append(Play(node.prompt, lang, depth))
             state = _left(state, "queue", node.queue, cmds)
             cmds.append(QueueCall(node.queue, node.priority, node.max_wait_s,
-                                  node.announce_position))  # fmt: skip
+                                  node.announce_position, depth))  # fmt: skip
             return replace(state, waiting="queue"), cmds
         elif isinstance(node, s.Dial):
             interface = node.to
@@ -391,23 +408,23 @@ def _run(
                 target = node.fallback
                 continue
             if node.prompt:
-                cmds.append(Play(node.prompt, lang))
+                cmds.append(Play(node.prompt, lang, depth))
             state = _left(state, "dial", interface, cmds)
-            cmds.append(DialTarget(interface, node.ring_timeout_s))
+            cmds.append(DialTarget(interface, node.ring_timeout_s, depth))
             return replace(state, waiting="dial"), cmds
         elif isinstance(node, s.Voicemail):
             if node.prompt:
-                cmds.append(Play(node.prompt, lang))
+                cmds.append(Play(node.prompt, lang, depth))
             if node.callback:
                 cmds.append(Emit(ev.CallbackRequested(
                     **_ids(state), caller_number=state.caller, flow=state.flow, node=target,
                     reason=node.reason, owner_id=state.owner.owner_id if state.owner else "",
                 )))  # fmt: skip
             return _finish(state, "voicemail", node.mailbox,
-                           [*cmds, RecordVoicemail(node.mailbox), HangupCall()])  # fmt: skip
+                           [*cmds, RecordVoicemail(node.mailbox, depth), HangupCall()])  # fmt: skip
         elif isinstance(node, s.Hangup):
             if node.prompt:
-                cmds.append(Play(node.prompt, lang))
+                cmds.append(Play(node.prompt, lang, depth))
             return _finish(state, "hangup", "", [*cmds, HangupCall()])
     return _finish(state, "error", "", [*cmds, HangupCall()])
 

@@ -10,6 +10,7 @@ channel with ``511``. When the server closes the socket the call continues in th
 from __future__ import annotations
 
 import asyncio
+import random
 import re
 from typing import TYPE_CHECKING
 
@@ -37,6 +38,7 @@ DEAD_TEXT = "511 Command Not Permitted on a dead channel or intercept routine"
 UNKNOWN_TEXT = "510 Invalid or unknown command"
 SAMPLES_PER_S = 8000
 KEY_GAP_S = 0.8  # between a caller's key presses
+SURVEY_SCORES = {"5": 0.4, "4": 0.25, "3": 0.1, "2": 0.05, "1": 0.05, "": 0.15}  # "": no answer
 
 
 def parse_args(line: str) -> list[str]:
@@ -90,6 +92,7 @@ class AgiSession:
         self.hangup_sent = False
         self.digits: list[str] = []  # keys queued by PlayDTMF
         self.menu_asked = False
+        self.survey_asked = False
         self.writer: asyncio.StreamWriter | None = None
         self._waiter: asyncio.Future[str] | None = None
 
@@ -105,6 +108,10 @@ class AgiSession:
         self._wake("hangup")
         if self._waiter is None:
             self._send_hangup()
+
+    def app_returned(self) -> None:
+        """The application of an EXEC (Queue) returned with the caller still on the line."""
+        self._wake("returned")
 
     def digit(self, digit: str) -> None:
         self.digits.append(digit)
@@ -289,8 +296,7 @@ class AgiSession:
         if name == "exec":
             if self.dead:
                 return "200 result=-1"
-            why = await self._wait(2.0 if rest and rest[0].lower() == "playback" else 0.0)
-            return "200 result=-1" if why == "hangup" else "200 result=0"
+            return await self.exec(rest[0] if rest else "", rest[1] if len(rest) > 1 else "")
         if name == "record file":
             return "200 result=0 (timeout) endpos=0"
         return "200 result=0"
@@ -318,8 +324,46 @@ class AgiSession:
             if self.digits and self.digits[0] not in escape:
                 self.digits.pop(0)  # a key that does not interrupt this prompt is lost
 
+    async def exec(self, app: str, data: str) -> str:
+        """``EXEC app data``: Queue and VoiceMail run as in the dialplan, with the channel
+        inside the AGI; Dial finds no endpoint (none is simulated outside the queues)."""
+        pbx, call = self.pbx, self.call
+        self._now()
+        if app.lower() == "queue":
+            name, _, rest = data.partition(",")
+            pbx.agi_exec_queue(call, name, rest.split(",", 1)[0])
+            why = await self._wait_app()
+        elif app.lower() == "voicemail":
+            pbx.agi_exec_voicemail(call, data)
+            why = await self._wait_app()  # the caller hangs up after the message
+        elif app.lower() == "dial":
+            pbx.newexten(call.chan, call.chan.priority, "Dial", data)
+            pbx.varset(call.chan, "DIALSTATUS", "CHANUNAVAIL")
+            why = "returned"
+        else:
+            why = await self._wait(2.0 if app.lower() == "playback" else 0.0)
+        return "200 result=-1" if why == "hangup" else "200 result=0"
+
+    async def _wait_app(self) -> str:
+        """Until the application returns (``app_returned``) or the caller hangs up."""
+        if self.dead:
+            return "hangup"
+        waiter: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._waiter = waiter
+        try:
+            return await waiter
+        finally:
+            self._waiter = None
+
     def planned_keys(self) -> str:
-        """What the simulated caller types at the first menu prompt."""
+        """What the simulated caller types at the first menu prompt, and at the first
+        prompt after a talk that the agent ended (the survey)."""
+        if self.call.stage == "agi" and self.call.truth.outcome == "answered":
+            if self.survey_asked:
+                return ""
+            self.survey_asked = True
+            rng = random.Random(f"survey:{self.call.plan.index}")
+            return rng.choices(list(SURVEY_SCORES), weights=list(SURVEY_SCORES.values()))[0]
         if self.menu_asked:
             return ""
         self.menu_asked = True

@@ -95,7 +95,7 @@ class Call:
     chan: Channel
     truth: CallOutcome
     ring_rng: random.Random
-    stage: str = "ivr"  # ivr | queue | talk | voicemail | ended
+    stage: str = "ivr"  # ivr | queue | talk | voicemail | agi (back in the AGI) | ended
     answered_at: float | None = None  # the Answer() app
     queue: Queue | None = None
     joined_at: float = 0.0
@@ -110,6 +110,8 @@ class Call:
     attempts: list[Attempt] = field(default_factory=list)
     tail_start: float | None = None  # CDR row for dialplan after the queue (voicemail)
     agi: Any = None  # the FastAGI session while one runs
+    agi_app: str = ""  # the application an AGI EXEC runs (Queue, VoiceMail) until it returns
+    queue_options: str = ""  # Queue()'s options when run by an AGI EXEC ("g": continue)
     hangup_requested: bool = False
     recording_started: float | None = None  # MixMonitor ran (its file is written at the end)
 
@@ -345,6 +347,12 @@ class Pbx:
     def agi_finished(self, call: Call, ok: bool) -> None:
         """The FastAGI session closed; continue in the dialplan with the route it chose."""
         call.agi = None
+        if call.stage == "agi":  # the AGI went on after an EXEC Queue / VoiceMail: it ends now
+            done = call.truth.outcome
+            if done == "in_progress":  # left the queue on its timeout, then no voicemail
+                done = "abandoned" if call.queue is not None else "ivr_only"
+            self.end_call(call, done, NORMAL_CLEARING)
+            return
         if call.stage != "ivr":
             return
         if call.chan.dead or call.hangup_requested:
@@ -357,7 +365,9 @@ class Pbx:
         route = call.chan.variables.get("HOTLINE_ROUTE") or call.chan.variables.get("QUEUE", "")
         self.route(call, route)
 
-    def route(self, call: Call, queue_name: str) -> None:
+    def route(self, call: Call, queue_name: str, priority: int = 0) -> None:
+        """Queue the call: dialplan priorities 6 (MixMonitor) and 7, or ``priority`` (the
+        AGI's) when an AGI EXEC runs Queue."""
         if queue_name not in self.queues:
             queue_name = self.cfg.hotlines.get(call.plan.hotline, self.cfg.default_queue)
         if queue_name not in self.queues:
@@ -365,14 +375,42 @@ class Pbx:
         chan = call.chan
         if call.plan.recorded:
             filename = f"{chan.uniqueid}.wav"
-            self.newexten(chan, 6, "MixMonitor", filename)
+            self.newexten(chan, priority or 6, "MixMonitor", filename)
             self.varset(chan, "MIXMONITOR_FILENAME", f"/var/spool/asterisk/monitor/{filename}")
             self.emit(chan.event("MixMonitorStart", self.now))
             call.truth.recorded = True
             call.recording_started = self.now
         queue = self.queues[queue_name]
-        self.newexten(chan, 7, "Queue", f"{queue_name},,,,{int(queue.config.max_wait)}")
+        options = call.queue_options if call.agi_app == "Queue" else ""
+        data = f"{queue_name},{options},,,{int(queue.config.max_wait)}"
+        self.newexten(chan, priority or 7, "Queue", data)
         self.join_queue(call, queue)
+
+    # -- applications run by an AGI EXEC ------------------------------------------------
+    def agi_exec_queue(self, call: Call, queue_name: str, options: str) -> None:
+        """``EXEC Queue(name,options,...)``: the caller joins the queue inside the AGI; the
+        EXEC returns when the caller leaves it (timeout, or the agent hung up with ``g``)."""
+        call.agi_app, call.queue_options = "Queue", options
+        call.chan.variables.pop("QUEUESTATUS", None)
+        self.route(call, queue_name, priority=call.chan.priority)
+
+    def agi_exec_voicemail(self, call: Call, data: str) -> None:
+        """``EXEC VoiceMail(box,u)``: greeting and beep, the message, then the caller hangs up
+        (which ends the EXEC with -1), as the dialplan's VoiceMail after a queue does."""
+        call.agi_app = "VoiceMail"
+        call.stage = "voicemail"
+        if call.tail_start is None and call.attempts:
+            call.tail_start = self.now
+        self.newexten(call.chan, call.chan.priority, "VoiceMail", data)
+        call.truth.outcome = "voicemail"
+        self.sched.after(4.0 + call.plan.voicemail_seconds, lambda: self.caller_hangup(call))
+
+    def agi_app_returned(self, call: Call, stage: str) -> None:
+        """The application an AGI EXEC ran returns with the caller still on the line."""
+        call.agi_app = ""
+        call.stage = stage
+        if call.agi is not None:
+            call.agi.app_returned()
 
     # -- app_queue ----------------------------------------------------------------
     def join_queue(self, call: Call, queue: Queue) -> None:
@@ -657,6 +695,10 @@ class Pbx:
         for waits in sorted({m.wrapuptime for q in self.queues.values() for m in q.members.values()
                              if m.interface == agent.interface}):  # fmt: skip
             self.sched.after(waits + 1e-6, self.dispatch)
+        if by == "agent" and call.agi_app == "Queue" and "g" in call.queue_options:
+            truth.outcome = "answered"  # Queue(...,g): the caller continues in the AGI
+            self.agi_app_returned(call, "agi")
+            return
         self.end_call(call, "answered", NORMAL_CLEARING)
 
     def queue_timeout(self, call: Call) -> None:
@@ -681,6 +723,11 @@ class Pbx:
         call.stage = "voicemail"
         if call.attempts:
             call.tail_start = self.now
+        if call.agi_app == "Queue":  # EXEC Queue returns; the AGI decides what comes next
+            self.varset(call.chan, "QUEUESTATUS", "TIMEOUT")
+            self.agi_app_returned(call, "agi")
+            self.dispatch()
+            return
         box = self.cfg.voicemail_box
         self.newexten(call.chan, 8, "VoiceMail", f"{box},u")
         call.truth.outcome = "voicemail"
@@ -697,7 +744,7 @@ class Pbx:
         if call.stage == "talk":
             self.talk_end(call, "caller")
             return
-        if call.stage == "ivr":
+        if call.stage in ("ivr", "agi"):
             call.hangup_requested = True
             self.emit(chan.event("HangupRequest", self.now, Cause=str(NORMAL_CLEARING)))
             if call.agi is not None:
@@ -751,6 +798,8 @@ class Pbx:
             return
         blocked = outcome == "blocked"
         call.stage = "ended"
+        if call.agi is not None:  # an EXEC Queue / VoiceMail in progress returns -1
+            call.agi.caller_hung_up()
         chan = call.chan
         self.hangup_channel(chan, cause)
         if not blocked:
@@ -775,7 +824,8 @@ class Pbx:
         userfield = chan.variables.get("CDR(userfield)", "")
         queue_data = ""
         if call.queue is not None:
-            queue_data = f"{call.queue.name},,,,{int(call.queue.config.max_wait)}"
+            max_wait = int(call.queue.config.max_wait)
+            queue_data = f"{call.queue.name},{call.queue_options},,,{max_wait}"
         rows: list[CdrRow] = []
 
         def row(dst: str, app: str, data: str, start: float, answer: float | None,
@@ -877,7 +927,7 @@ class Pbx:
             return True
         self.dtmf(chan, digit, "Received")
         owner = chan.owner
-        if isinstance(owner, Call) and chan is owner.chan and owner.stage == "ivr":
+        if isinstance(owner, Call) and chan is owner.chan and owner.stage in ("ivr", "agi"):
             owner.truth.dtmf += digit
             if owner.agi is not None:
                 owner.agi.digit(digit)

@@ -217,6 +217,7 @@ class AgiSession:
         state = replace(state, pbx=srv.pbx, call_id=start.call_id, channel_id=start.channel_id,
                         channel=start.channel, caller=caller, dialled=dialled, now=now)  # fmt: skip
         announced = False  # the IvrLeft of this call was handed to on_event
+        reached = 0  # depth of the last command started: where the caller is in the flow
         try:
             linkedid = await self.command("GET", "VARIABLE", args=("CHANNEL(linkedid)",))
             if linkedid.result == "1" and linkedid.data:
@@ -230,6 +231,8 @@ class AgiSession:
                 for cmd in cmds:
                     if isinstance(cmd, e.Emit) and isinstance(cmd.event, IvrLeft):
                         announced = True
+                    if not isinstance(cmd, e.Emit | e.SetVariable | e.HangupCall) and cmd.depth:
+                        reached = cmd.depth
                     got = await self.execute(cmd)
                     inp = got if got is not None else inp
                 if state.ended:
@@ -241,7 +244,8 @@ class AgiSession:
                 # the caller hung up before the exit the engine had decided was reached
                 state = replace(state, outcome="", target="", waiting="digits")
             if not state.ended:
-                state, cmds = e.step(flows, state, e.Hangup(at=srv.clock()))
+                # the path ends where the caller was, not at nodes the engine ran ahead to
+                state, cmds = e.step(flows, state, e.Hangup(at=srv.clock(), reached=reached))
                 for cmd in cmds:
                     if isinstance(cmd, e.Emit):
                         self.emit(cmd.event)
