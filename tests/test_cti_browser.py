@@ -29,12 +29,16 @@ CHROMIUM_ARGS = [
 ]
 
 
-async def test_sign_in_receive_a_pop_and_raise_a_work_order(tmp_path: Path) -> None:
+def require_chromium() -> None:
     if not Path(CHROMIUM).exists():
         reason = "needs Debian's chromium (apt-get install chromium)"
         if os.environ.get("CALLCENTER_REQUIRE_SERVICES") == "1":
             pytest.fail(reason)
         pytest.skip(reason)
+
+
+async def test_sign_in_receive_a_pop_and_raise_a_work_order(tmp_path: Path) -> None:
+    require_chromium()
     engine = sqlite_engine(tmp_path)
     cti = CtiFeature(engine)
     add_users(cti.accounts)

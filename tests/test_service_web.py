@@ -87,3 +87,35 @@ async def test_supervisor_sees_the_calls_and_an_agent_only_theirs(tmp_path: Path
             assert {c["agent"] for c in own["calls"]} <= {"Agent 1001"}
         finally:
             await service.stop()
+
+
+async def test_a_browser_signs_in_to_the_whole_service(tmp_path: Path) -> None:
+    """Chromium, the composed app with every middleware: sign in and reach the wallboard.
+    (A Referrer-Policy of no-referrer makes browsers send "Origin: null" on our own
+    forms, which the CSRF origin check refuses; only a real browser shows that.)"""
+    from test_cti_browser import CHROMIUM, CHROMIUM_ARGS, playwright_api, require_chromium
+
+    require_chromium()
+    async with running_simulator(tmp_path / "pbx", seed=2, speed=50, secret="s") as pbx:
+        service = Service(service_settings(tmp_path, pbx.ami_port), managed_queues=set())
+        await service.start()
+        try:
+            service.cti.accounts.add_user(
+                "boss", "supervisor", "", password_hash=hash_password("pass-1234")
+            )
+            base = f"http://127.0.0.1:{service.web_port}"
+            async with playwright_api.async_playwright() as pw:
+                browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                try:
+                    page = await browser.new_page()
+                    await page.goto(f"{base}/wallboard")
+                    assert "/login" in page.url
+                    await page.fill("#login", "boss")
+                    await page.fill("#password", "pass-1234")
+                    async with page.expect_navigation():
+                        await page.click("button[type=submit]")
+                    assert page.url.endswith("/wallboard")
+                finally:
+                    await browser.close()
+        finally:
+            await service.stop()

@@ -88,7 +88,7 @@ class FastAgiServer:
         self.queue_mode = queue_mode
         self.server: asyncio.Server | None = None
         self.sessions: set[asyncio.Task[None]] = set()
-        self.stats = {"sessions": 0, "completed": 0, "refused": 0, "failed": 0}
+        self.stats = {"sessions": 0, "completed": 0, "refused": 0, "failed": 0, "cancelled": 0}
 
     @property
     def port(self) -> int:
@@ -136,7 +136,9 @@ class FastAgiServer:
             await AgiSession(self, env, reader, writer).run()
             self.stats["completed"] += 1
         except asyncio.CancelledError:
-            raise
+            # The server is closing. asyncio's stream callback would log a cancelled
+            # connection task as an error, so the session ends here instead.
+            self.stats["cancelled"] += 1
         except Exception:
             self.stats["failed"] += 1
             log.exception("fastagi session failed", channel=env.get("agi_channel", ""))

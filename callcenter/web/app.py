@@ -114,7 +114,9 @@ async def security_headers(request: web.Request, handler: Any) -> web.StreamResp
     response: web.StreamResponse = await handler(request)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    # same-origin, not no-referrer: browsers then send "Origin: null" on our own forms,
+    # and the CSRF origin check must see the real origin.
+    response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("Cache-Control", "no-store")
     return response
 
