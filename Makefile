@@ -18,6 +18,8 @@ install: $(STAMP)
 demo: $(STAMP)
 	mkdir -p var
 	$(BIN)/callcenter db upgrade --config config/demo.yaml
+	# Prompt audio (zh, en) when espeak-ng is installed; the demo runs without it too.
+	if command -v espeak-ng >/dev/null 2>&1; then $(BIN)/callcenter --config config/demo.yaml prompts build; fi
 	$(BIN)/callcenter demo --config config/demo.yaml
 
 ## The whole test suite (PostgreSQL/Redis tests skip with a reason when those are absent,
