@@ -319,6 +319,8 @@ class Service:
         for sync in self.syncs:
             self._tasks.append(loop.create_task(sync.run(), name=f"membership-sync:{sync.pbx}"))
         self._tasks.append(loop.create_task(self.staffing.run(), name="staffing-watch"))
+        # A changed flow file is reloaded; a broken one is refused and the last good set stays.
+        self._tasks.append(loop.create_task(self.flows.watch(interval_s=2.0), name="ivr-watch"))
         self._tasks.append(loop.create_task(self._tick_agents(), name="agent-wrapup"))
 
     async def stop(self) -> None:
