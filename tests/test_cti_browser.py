@@ -3,38 +3,15 @@ raise a work order from it. Skipped, with the reason, when Playwright or chromiu
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
-import pytest
 from aiohttp import web
+from browser import CHROMIUM, CHROMIUM_ARGS, playwright_api, require_chromium
 from cti_fixtures import PASSWORD, add_users, serving, sqlite_engine
 from test_cti_http import HEADER, OWNER_ROWS, ring
 
 from callcenter.cti.feature import CtiFeature
 from callcenter.cti.importer import parse_rows
-
-playwright_api = pytest.importorskip("playwright.async_api", reason="needs the playwright package")
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# No sandbox as root; no background traffic to hosts this machine cannot reach.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def require_chromium() -> None:
-    if not Path(CHROMIUM).exists():
-        reason = "needs Debian's chromium (apt-get install chromium)"
-        if os.environ.get("CALLCENTER_REQUIRE_SERVICES") == "1":
-            pytest.fail(reason)
-        pytest.skip(reason)
 
 
 async def test_sign_in_receive_a_pop_and_raise_a_work_order(tmp_path: Path) -> None:

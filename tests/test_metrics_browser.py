@@ -5,14 +5,12 @@ reach 80 % of capacity. Skipped, with the reason, when Playwright or chromium is
 
 from __future__ import annotations
 
-import os
-import shutil
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pytest
 from aiohttp import web
+from browser import CHROMIUM, CHROMIUM_ARGS, playwright_api, require_chromium
 from cti_fixtures import PASSWORD, add_users, serving, sqlite_engine
 
 from callcenter.cti.feature import CtiFeature
@@ -21,23 +19,6 @@ from callcenter.metrics.kpis import Thresholds
 from callcenter.metrics.live import LiveCounters
 from callcenter.metrics.wallboard import WallboardHub, setup
 
-if os.environ.get("CALLCENTER_REQUIRE_SERVICES") == "1":
-    import playwright.async_api as playwright_api
-else:
-    playwright_api = pytest.importorskip(
-        "playwright.async_api", reason="needs the playwright package"
-    )
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# No sandbox as root; no background traffic to hosts this machine cannot reach.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai")).timestamp()
 
 
@@ -53,11 +34,7 @@ def created(n: int) -> ChannelCreated:
 
 
 async def test_the_wallboard_moves_when_calls_come_in(tmp_path: Path) -> None:
-    if not Path(CHROMIUM).exists():
-        reason = "needs Debian's chromium (apt-get install chromium)"
-        if os.environ.get("CALLCENTER_REQUIRE_SERVICES") == "1":
-            pytest.fail(reason)
-        pytest.skip(reason)
+    require_chromium()
     engine = sqlite_engine(tmp_path)
     cti = CtiFeature(engine)
     add_users(cti.accounts)

@@ -93,7 +93,7 @@ async def test_a_browser_signs_in_to_the_whole_service(tmp_path: Path) -> None:
     """Chromium, the composed app with every middleware: sign in and reach the wallboard.
     (A Referrer-Policy of no-referrer makes browsers send "Origin: null" on our own
     forms, which the CSRF origin check refuses; only a real browser shows that.)"""
-    from test_cti_browser import CHROMIUM, CHROMIUM_ARGS, playwright_api, require_chromium
+    from browser import CHROMIUM, CHROMIUM_ARGS, playwright_api, require_chromium
 
     require_chromium()
     async with running_simulator(tmp_path / "pbx", seed=2, speed=50, secret="s") as pbx:

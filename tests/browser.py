@@ -1,0 +1,43 @@
+"""Debian's chromium driven by Playwright, for the browser tests.
+
+Importing this module skips the importing test module when Playwright is missing (and
+fails it instead when CALLCENTER_REQUIRE_SERVICES=1); ``require_chromium()`` does the same
+for the browser itself.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+REQUIRED = os.environ.get("CALLCENTER_REQUIRE_SERVICES") == "1"
+
+if REQUIRED:
+    import playwright.async_api as playwright_api
+else:
+    playwright_api = pytest.importorskip(
+        "playwright.async_api", reason="needs the playwright package"
+    )
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# No sandbox as root; no background traffic to hosts this machine cannot reach.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def require_chromium() -> None:
+    if not Path(CHROMIUM).exists():
+        reason = "needs Debian's chromium (apt-get install chromium)"
+        if REQUIRED:
+            pytest.fail(reason)
+        pytest.skip(reason)
