@@ -1,16 +1,13 @@
 """Live staffing alerts: the watch that feeds ``LiveStaffingMonitor`` and a webhook sender.
 
-The webhook posts JSON signed with HMAC-SHA256: header ``X-Callcenter-Signature:
-sha256=<hex>`` over ``<X-Callcenter-Timestamp>.<body>``, so a receiver can reject forged
-or replayed calls. Failed posts (connection errors, 5xx, 429) are retried with
+The webhook posts JSON signed as ``callcenter.signing`` says, so a receiver can reject
+forged or replayed calls. Failed posts (connection errors, 5xx, 429) are retried with
 exponential backoff; other 4xx answers are final.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -24,19 +21,11 @@ from callcenter.routing.agent_state import AgentStates
 from callcenter.routing.directory import Directory
 from callcenter.routing.staffing import LiveStaffingMonitor, StaffingChange
 from callcenter.routing.sync import Clock, SystemClock
+from callcenter.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 
 log = structlog.get_logger(__name__)
 
 WORKING = frozenset({"ready", "ringing", "on_call", "wrap_up"})
-
-
-def sign(secret: str, timestamp: str, body: bytes) -> str:
-    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
-    return "sha256=" + mac.hexdigest()
-
-
-def verify(secret: str, timestamp: str, body: bytes, signature: str) -> bool:
-    return hmac.compare_digest(sign(secret, timestamp, body), signature)
 
 
 class WebhookSender:
@@ -72,8 +61,8 @@ class WebhookSender:
                 stamp = str(int(time.time()))
                 headers = {
                     "Content-Type": "application/json; charset=utf-8",
-                    "X-Callcenter-Timestamp": stamp,
-                    "X-Callcenter-Signature": sign(self._secret, stamp, body),
+                    TIMESTAMP_HEADER: stamp,
+                    SIGNATURE_HEADER: sign(self._secret, stamp, body),
                 }
                 try:
                     async with session.post(self.url, data=body, headers=headers) as reply:
