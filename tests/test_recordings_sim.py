@@ -8,7 +8,8 @@ import dataclasses
 import wave
 from pathlib import Path
 
-from callcenter.config import AmiSettings, PbxSettings, Settings
+from service_fixtures import service_settings
+
 from callcenter.service import Service
 from callcenter.sim.recorder import recording_seconds
 from callcenter.store.recordings import SearchFilters
@@ -27,23 +28,11 @@ async def test_simulated_recordings_are_indexed_and_linked_live(tmp_path: Path) 
         tmp_path / "pbx", seed=3, speed=500, secret="s", recorded_fraction=1.0,
         recordings_dir=str(rec_dir),
     ) as pbx:  # fmt: skip
+        base = service_settings(tmp_path, pbx)
         settings = dataclasses.replace(
-            Settings(),
-            pbxes=[
-                PbxSettings(
-                    name="main",
-                    ami=AmiSettings(port=pbx.ami_port, secret="s"),
-                    queue_log=str(pbx.queue_log_path),
-                    cdr_csv=str(pbx.cdr_path),
-                )
-            ],
-        )
-        settings = dataclasses.replace(
-            settings,
-            database=dataclasses.replace(settings.database, url=f"sqlite:///{tmp_path / 'cc.db'}"),
-            fastagi=dataclasses.replace(settings.fastagi, port=0),
+            base,
             recordings=dataclasses.replace(
-                settings.recordings, root=str(rec_dir), watch_interval_s=0.1, settle_s=0.0
+                base.recordings, root=str(rec_dir), watch_interval_s=0.1, settle_s=0.0
             ),
         )
         # The service's own linker, as configured; the simulator's static members answer.

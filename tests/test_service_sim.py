@@ -6,6 +6,7 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+from service_fixtures import service_settings
 
 from callcenter.config import AmiSettings, PbxSettings, Settings, SimulatorSettings
 from callcenter.demo import DemoOptions, headless
@@ -82,22 +83,7 @@ async def test_a_failing_listener_costs_nothing_to_the_others(tmp_path: Path) ->
     from callcenter.testing import running_simulator
 
     async with running_simulator(tmp_path / "pbx", seed=4, speed=500, secret="s") as pbx:
-        settings = dataclasses.replace(
-            demo_settings(tmp_path),
-            pbxes=[
-                PbxSettings(
-                    name="main",
-                    ami=AmiSettings(port=pbx.ami_port, secret="s"),
-                    queue_log=str(pbx.queue_log_path),
-                    cdr_csv=str(pbx.cdr_path),
-                )
-            ],
-        )
-        settings = dataclasses.replace(
-            settings,
-            database=dataclasses.replace(settings.database, url=f"sqlite:///{tmp_path / 'cc.db'}"),
-            fastagi=dataclasses.replace(settings.fastagi, port=0),
-        )
+        settings = service_settings(tmp_path, pbx)
         # The simulator's own static members answer; the roster manages no queue here.
         service = Service(settings, web_enabled=False, managed_queues=set())
         seen: list[str] = []

@@ -2,12 +2,11 @@
 signs in sees the simulator's calls, while an agent sees only their own."""
 
 import asyncio
-import dataclasses
 from pathlib import Path
 
 from cti_fixtures import new_http, sign_in
+from service_fixtures import service_settings
 
-from callcenter.config import AmiSettings, PbxSettings, Settings
 from callcenter.cti.accounts import hash_password
 from callcenter.service import Service
 from callcenter.testing import running_simulator
@@ -17,24 +16,6 @@ PUBLIC = {"/login", "/healthz", "/readyz", "/metrics"}
 # Guarded by a signed, short-lived link bound to the user it was issued to (after a role
 # check at issue time), so that the browser's <audio> element can fetch it.
 SIGNED_LINK = {"/recordings/play/{path}"}
-
-
-def service_settings(tmp_path: Path, ami_port: int = 1, records: Path | None = None) -> Settings:
-    base = Settings()
-    pbx = PbxSettings(
-        name="main",
-        ami=AmiSettings(port=ami_port, secret="s", backoff_initial_s=0.05, backoff_max_s=0.5),
-        queue_log=str(records / "queue_log") if records else "",
-        cdr_csv=str(records / "Master.csv") if records else "",
-    )
-    return dataclasses.replace(
-        base,
-        pbxes=[pbx],
-        database=dataclasses.replace(base.database, url=f"sqlite:///{tmp_path / 'cc.db'}"),
-        web=dataclasses.replace(base.web, port=0),
-        fastagi=dataclasses.replace(base.fastagi, port=0),
-        recordings=dataclasses.replace(base.recordings, root=str(tmp_path / "recordings")),
-    )
 
 
 def test_every_route_admits_only_the_roles_it_declares(tmp_path: Path) -> None:
@@ -53,7 +34,7 @@ def test_every_route_admits_only_the_roles_it_declares(tmp_path: Path) -> None:
 
 async def test_supervisor_sees_the_calls_and_an_agent_only_theirs(tmp_path: Path) -> None:
     async with running_simulator(tmp_path / "pbx", seed=8, speed=500, secret="s") as pbx:
-        settings = service_settings(tmp_path, pbx.ami_port, tmp_path / "pbx")
+        settings = service_settings(tmp_path, pbx)
         service = Service(settings, managed_queues=set())
         await service.start()
         try:
@@ -97,7 +78,7 @@ async def test_a_browser_signs_in_to_the_whole_service(tmp_path: Path) -> None:
 
     require_chromium()
     async with running_simulator(tmp_path / "pbx", seed=2, speed=50, secret="s") as pbx:
-        service = Service(service_settings(tmp_path, pbx.ami_port), managed_queues=set())
+        service = Service(service_settings(tmp_path, pbx), managed_queues=set())
         await service.start()
         try:
             service.cti.accounts.add_user(

@@ -1,0 +1,33 @@
+"""Settings for a whole service under test: SQLite in the test's folder, ephemeral ports,
+and, given a running simulator, its AMI port and durable records."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from callcenter.config import AmiSettings, PbxSettings, Settings
+from callcenter.sim import PbxSimulator
+
+
+def service_settings(tmp_path: Path, pbx: PbxSimulator | None = None) -> Settings:
+    base = Settings()
+    link = PbxSettings(
+        name="main",
+        ami=AmiSettings(
+            port=pbx.ami_port if pbx is not None else 1,
+            secret=pbx.config.secret if pbx is not None else "s",
+            backoff_initial_s=0.05,
+            backoff_max_s=0.5,
+        ),
+        queue_log=str(pbx.queue_log_path) if pbx is not None else "",
+        cdr_csv=str(pbx.cdr_path) if pbx is not None else "",
+    )
+    return dataclasses.replace(
+        base,
+        pbxes=[link],
+        database=dataclasses.replace(base.database, url=f"sqlite:///{tmp_path / 'cc.db'}"),
+        web=dataclasses.replace(base.web, port=0),
+        fastagi=dataclasses.replace(base.fastagi, port=0),
+        recordings=dataclasses.replace(base.recordings, root=str(tmp_path / "recordings")),
+    )
