@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -123,6 +123,24 @@ async def update_agent(request: web.Request) -> web.Response:
     return web.json_response(_agent_json(state.directory, agent))
 
 
+T = TypeVar("T")
+
+
+def _target(
+    request: web.Request, body: dict[str, Any], items: Mapping[str, T], zh: str, en: str
+) -> tuple[str, T | None]:
+    """The id a POST creates or a PUT replaces, and what it holds now (None: new)."""
+    item_id = request.match_info.get("id") or str(body.get("id", ""))
+    if not item_id:
+        raise _bad(f"缺少{zh}编号 id", f"missing the {en} id")
+    old = items.get(item_id)
+    if request.method == "POST" and old is not None:
+        raise _bad(f"{zh} {item_id} 已存在", f"{en} {item_id} already exists", 409)
+    if request.method == "PUT" and old is None:
+        raise _bad(f"没有{zh} {item_id}", f"no {en} {item_id}", 404)
+    return item_id, old
+
+
 @require_roles("agent", "supervisor", "admin")
 async def list_seats(request: web.Request) -> web.Response:
     d = request.app[STATE_KEY].directory
@@ -133,14 +151,7 @@ async def list_seats(request: web.Request) -> web.Response:
 async def put_seat(request: web.Request) -> web.Response:
     state = request.app[STATE_KEY]
     body = await _body(request)
-    seat_id = request.match_info.get("id") or str(body.get("id", ""))
-    if not seat_id:
-        raise _bad("缺少座席编号 id", "missing the seat id")
-    old = state.directory.seats.get(seat_id)
-    if request.method == "POST" and old is not None:
-        raise _bad(f"座席 {seat_id} 已存在", f"seat {seat_id} already exists", 409)
-    if request.method == "PUT" and old is None:
-        raise _bad(f"没有座席 {seat_id}", f"no seat {seat_id}", 404)
+    seat_id, old = _target(request, body, state.directory.seats, "座席", "seat")
     seat = Seat(
         seat_id,
         str(body.get("interface", old.interface if old else "")),
@@ -163,14 +174,7 @@ async def list_zones(request: web.Request) -> web.Response:
 async def put_zone(request: web.Request) -> web.Response:
     state = request.app[STATE_KEY]
     body = await _body(request)
-    zone_id = request.match_info.get("id") or str(body.get("id", ""))
-    if not zone_id:
-        raise _bad("缺少片区编号 id", "missing the zone id")
-    old = state.directory.zones.get(zone_id)
-    if request.method == "POST" and old is not None:
-        raise _bad(f"片区 {zone_id} 已存在", f"zone {zone_id} already exists", 409)
-    if request.method == "PUT" and old is None:
-        raise _bad(f"没有片区 {zone_id}", f"no zone {zone_id}", 404)
+    zone_id, old = _target(request, body, state.directory.zones, "片区", "zone")
     base = dataclasses.asdict(old) if old else {"name_zh": zone_id}
     base.update({k: v for k, v in body.items() if k != "id"})
     zone = Zone(
