@@ -313,7 +313,7 @@ _OUTCOMES = ("answered", "abandoned", "short_abandon", "ivr_only", "blocked", "v
 
 
 def _inbound_finished(service: Service) -> int:
-    return service.counters.finished_inbound
+    return service.finished_inbound
 
 
 async def _cut_link_during_traffic(

@@ -7,7 +7,6 @@ import sys
 import time
 import zoneinfo
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TextIO
 
@@ -46,14 +45,6 @@ from callcenter.web.app import build_app
 log = structlog.get_logger(__name__)
 
 
-@dataclass
-class Counters:
-    events: int = 0
-    finished: int = 0
-    finished_inbound: int = 0
-    by_outcome: dict[str, int] = field(default_factory=dict)
-
-
 class Service:
     """The running service: PBX links -> trackers -> store, features and web.
 
@@ -77,7 +68,7 @@ class Service:
         self.pbx_clock: Clock = pbx_clock or SystemClock()
         self._call_lines = call_lines if call_lines is not None else sys.stdout
         self._web_enabled = web_enabled
-        self.counters = Counters()
+        self.finished_inbound = 0  # finished inbound calls handed to the writer
         self.engine = create_engine_for(settings.database.url)
         # Report rollups are refreshed with every write, so reports stay exact and fast.
         self.store = CallStoreWithRollups(self.engine)
@@ -235,7 +226,6 @@ class Service:
             log.warning("ivr flows refused, keeping the last good ones", problems=len(problems))
 
     def _on_event(self, tracker: CallTracker, event: Event) -> None:
-        self.counters.events += 1
         for record in tracker.apply(event):
             self._on_finished(record)
         for listener in self.event_listeners:
@@ -245,12 +235,8 @@ class Service:
                 log.exception("event listener failed", listener=repr(listener), kind=event.kind)
 
     def _on_finished(self, record: CallRecord) -> None:
-        self.counters.finished += 1
         if record.kind == "inbound":
-            self.counters.finished_inbound += 1
-        self.counters.by_outcome[record.outcome] = (
-            self.counters.by_outcome.get(record.outcome, 0) + 1
-        )
+            self.finished_inbound += 1
         task = asyncio.get_running_loop().create_task(self.writer.submit(record))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)

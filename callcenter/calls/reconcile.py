@@ -36,10 +36,6 @@ class Reconciliation:
     def mismatched_calls(self) -> int:
         return len({m.call_id for m in self.mismatches})
 
-    @property
-    def clean(self) -> bool:
-        return not (self.mismatches or self.missing or self.unexpected)
-
     def describe(self) -> list[str]:
         lines = [f"missing call {c}" for c in self.missing]
         lines += [f"unexpected call {c}" for c in self.unexpected]

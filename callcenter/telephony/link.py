@@ -70,8 +70,6 @@ class PbxLink:
             backoff_max=ami.backoff_max_s,
         )
         self.resyncs = 0
-        self.translation_errors = 0
-        self._offsets_loaded = False
         self._retry: asyncio.Task[None] | None = None
         # Called after each completed resync (e.g. to re-check queue membership).
         self.after_resync: list[Callable[[], None]] = []
@@ -84,7 +82,6 @@ class PbxLink:
             else:
                 # First start: history before now is not ours to count twice.
                 self._tail.skip_to_end()
-        self._offsets_loaded = True
         await self.client.start()
 
     async def close(self) -> None:
