@@ -33,6 +33,10 @@ class Reconciliation:
     unexpected: list[str] = field(default_factory=list)  # recorded, not in the durable records
 
     @property
+    def clean(self) -> bool:
+        return not (self.mismatches or self.missing or self.unexpected)
+
+    @property
     def mismatched_calls(self) -> int:
         return len({m.call_id for m in self.mismatches})
 
