@@ -9,16 +9,21 @@ import json
 import os
 import time
 from collections.abc import Iterator
+from datetime import UTC
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine
 from store_fixtures import make_record
 
 from callcenter.cli import main
 from callcenter.events import ChannelHungUp, RecordingStarted
+from callcenter.recordings import scanner
 from callcenter.recordings.linker import RecordingLinker
 from callcenter.recordings.maintenance import find_orphans
+from callcenter.recordings.naming import index_facts, parse_name
 from callcenter.recordings.scanner import scan
 from callcenter.recordings.synth import write_pcm_wav
 from callcenter.store import CallStore, create_engine_for, upgrade
@@ -97,6 +102,59 @@ def test_scan_indexes_links_and_is_incremental(tmp_path: Path, engine: Engine) -
     assert {r["path"] for r in rows} == {"2026/11/26/stray.wav", leg_row["path"]}
 
 
+def test_a_rewritten_file_is_read_again_and_keeps_or_gains_its_call(
+    tmp_path: Path, engine: Engine
+) -> None:
+    root = tmp_path / "rec"
+    calls = CallStore(engine)
+    calls.upsert_calls([make_record("1795731524.1", started_at=1_795_731_524.0)])
+    recording(root, "1795731524.1.wav", 1.0)
+    recording(root, "2026/11/26/1795731600.5.wav", 1.0)
+    store = RecordingStore(engine)
+    assert (scan(root, store).linked, scan(root, store).unchanged) == (1, 2)
+
+    # Both files are rewritten, and the second one's call is stored meanwhile.
+    calls.upsert_calls([make_record("1795731600.5", started_at=1_795_731_600.0)])
+    rewritten = [
+        recording(root, "1795731524.1.wav", 3.0),
+        recording(root, "2026/11/26/1795731600.5.wav", 2.5),
+    ]
+    report = scan(root, store)
+    assert (report.indexed, report.unchanged) == (2, 0)
+    for path, seconds, started in zip(
+        rewritten, (3.0, 2.5), (1_795_731_524.0, 1_795_731_600.0), strict=True
+    ):
+        row = store.get_by_path(path.relative_to(root).as_posix())
+        assert row is not None
+        assert row["duration_s"] == pytest.approx(seconds)
+        assert (row["size"], row["inode"]) == (path.stat().st_size, path.stat().st_ino)
+        assert row["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+        assert (row["call_id"], row["agent"]) == (path.name.removesuffix(".wav"), "Agent 1001")
+        assert row["recorded_at"] == started  # the call's start, not the file's mtime
+    assert len(store.files()) == 2
+
+
+def test_a_file_named_by_a_legs_uniqueid_links_to_its_call_and_a_linkedid_wins(
+    tmp_path: Path, engine: Engine
+) -> None:
+    root = tmp_path / "rec"
+    transferred = make_record("1795731524.1")
+    transferred.legs[1].channel_id = "1795731530.9"  # also the Linkedid of the next call
+    consult = make_record("1795731530.9", started_at=1_795_731_530.0, agent="Agent 1002")
+    queued = make_record("1795731600.5", started_at=1_795_731_600.0, pbx="pbx2")
+    queued.legs[1].channel_id = "1795731611.3"
+    CallStore(engine).upsert_calls([transferred, consult, queued])
+    for name in ("1795731530.9.wav", "1795731611.3.wav"):
+        recording(root, name)
+    store = RecordingStore(engine)
+    assert scan(root, store).linked == 2
+    links = {row["path"]: (row["pbx"], row["call_id"], row["agent"]) for row in store.files()}
+    assert links == {
+        "1795731530.9.wav": ("pbx1", "1795731530.9", "Agent 1002"),
+        "1795731611.3.wav": ("pbx2", "1795731600.5", "Agent 1001"),
+    }
+
+
 def test_files_still_being_written_wait_for_the_next_pass(
     tmp_path: Path, store: RecordingStore
 ) -> None:
@@ -114,6 +172,56 @@ def test_symlinks_are_never_indexed(tmp_path: Path, store: RecordingStore) -> No
     os.symlink(outside, root / "1795731524.1.wav")
     os.symlink(outside.parent, root / "dir")
     assert scan(root, store).seen == 0
+
+
+def test_a_file_swapped_after_the_listing_is_refused_not_followed_or_waited_on(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "rec"
+    outside = recording(tmp_path, "outside/1795731524.1.wav")
+    root.mkdir()
+    os.mkfifo(root / "1795731524.1.wav")  # a FIFO would block a plain open for ever
+    os.symlink(outside, root / "1795731600.5.wav")
+    for relpath in ("1795731524.1.wav", "1795731600.5.wav"):
+        with pytest.raises(OSError):
+            scanner.describe(str(root), relpath, time.time_ns(), UTC)
+
+
+def test_a_recording_deleted_during_a_scan_is_reported_not_fatal(
+    tmp_path: Path, store: RecordingStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "rec"
+    recording(root, "1795731524.1.wav")
+    doomed = recording(root, "1795731600.5.wav")
+    monkeypatch.setattr(scanner, "BATCH", 1)  # a progress call after each file
+    report = scan(root, store, progress=lambda done, total: doomed.unlink(missing_ok=True))
+    assert (report.seen, report.indexed) == (2, 1)
+    assert [(path, why.split(":")[0]) for path, why in report.failed] == [
+        ("1795731600.5.wav", "FileNotFoundError")
+    ]
+    assert scan(root, store).missing == 0  # it was never indexed
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    folders=st.lists(
+        st.sampled_from(["2026", "11", "26", "2026-11-26", "a b", "x\\y"]), max_size=3
+    ),
+    prefix=st.sampled_from(
+        ["", "pbx1-", "q-support-", "in-4008001000-13800138000-20261126-", "x\\"]
+    ),
+    seconds=st.integers(min_value=0, max_value=10**12),
+    sequence=st.integers(min_value=0, max_value=999),
+    suffix=st.sampled_from(["", "-in", "_out", ".1"]),
+    extension=st.sampled_from(["wav", "WAV", "wav49", "gsm", "mp3", "txt"]),
+)
+def test_what_the_index_keeps_of_a_name_is_what_parse_name_says(
+    folders: list[str], prefix: str, seconds: int, sequence: int, suffix: str, extension: str
+) -> None:
+    relpath = "/".join([*folders, f"{prefix}{seconds}.{sequence}{suffix}.{extension}"])
+    name = parse_name(relpath)
+    expected = None if name is None else (" ".join(name.ids), name.part, name.extension)
+    assert index_facts(relpath) == expected
 
 
 def test_orphans_both_ways(tmp_path: Path, engine: Engine, store: RecordingStore) -> None:

@@ -33,6 +33,7 @@ AUDIO_EXTENSIONS = frozenset(
 # Uniqueid / Linkedid: epoch seconds "." sequence, as Asterisk makes them.
 _ID = re.compile(r"(?<![\d.])(\d{9,11}\.\d+)(?![\d])")
 _SIMPLE = re.compile(r"(?:(\d{4})/(\d{2})/(\d{2})/)?(\d{9,11}\.\d+)\.wav")
+_ID_WAV = re.compile(r"(?:.*/)?(\d{9,11}\.\d+)\.wav")  # any folders, then <id>.wav
 _DAY_IN_NAME = re.compile(r"(?<!\d)(20\d{2})(\d{2})(\d{2})(?!\d)")
 _DAY_FOLDER = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _EARLIEST_EPOCH = 946_684_800  # 2000-01-01: smaller numbers are not Asterisk timestamps
@@ -86,6 +87,19 @@ def parse_name(relpath: str, zone: tzinfo = UTC) -> RecordingName | None:
         day=_day_from_folders(parts[:-1]) or _day_from_text(stem) or _day_from_ids(tokens, zone),
         part=part,
     )
+
+
+def index_facts(relpath: str, zone: tzinfo = UTC) -> tuple[str, Part, str] | None:
+    """What the recordings index keeps of a name: the candidate ids (space-separated), the
+    part and the extension; None when it is not a recording file.
+
+    ``parse_name`` without the day, which the index does not keep: the scanner asks this
+    of every new file, and the usual ``<id>.wav`` needs one regular expression only."""
+    simple = _ID_WAV.fullmatch(relpath)
+    if simple is not None:
+        return simple[1], "mix", "wav"
+    name = parse_name(relpath, zone)
+    return None if name is None else (" ".join(name.ids), name.part, name.extension)
 
 
 def _day_from_folders(folders: list[str]) -> date | None:

@@ -137,19 +137,33 @@ def read_wav_header(handle: BinaryIO, file_size: int, name: str = "file") -> Aud
 
 _CANONICAL = struct.Struct("<4sI4s4sIHHIIHH4sI")  # RIFF, WAVE, fmt (16 bytes), data
 
+# (codec, duration_s, sample_rate, channels): audio facts as a plain tuple, quick to build.
+AudioFacts = tuple[str, float, int, int]
+
+
+def canonical_wav_facts(head: bytes, file_size: int) -> AudioFacts | None:
+    """The facts of a WAV with the usual 44-byte header (RIFF, fmt of 16 bytes, data), from
+    its first bytes; None for any other layout, which ``read_wav_header`` then reads."""
+    if len(head) < 44:
+        return None
+    riff, _, wave_id, fmt_id, fmt_size, tag, channels, rate, byte_rate, _, _, data_id, size = (
+        _CANONICAL.unpack_from(head)
+    )
+    if (riff, wave_id, fmt_id, fmt_size, data_id) != (b"RIFF", b"WAVE", b"fmt ", 16, b"data"):
+        return None
+    if byte_rate <= 0 or rate <= 0 or channels <= 0:
+        return None
+    on_disk = file_size - 44
+    # 0 or too large: the header was not finalised (recording still open or cut).
+    data_size = size if 0 < size <= on_disk else max(0, on_disk)
+    return _WAV_CODECS.get(tag, f"tag{tag}"), data_size / byte_rate, rate, channels
+
 
 def wav_info_from_head(head: bytes, file_size: int, name: str = "file") -> AudioInfo:
     """``read_wav_header`` on the file's first bytes, quick for the usual 44-byte header."""
-    if len(head) >= 44:
-        riff, _, wave_id, fmt_id, fmt_size, tag, channels, rate, byte_rate, _, _, data_id, size = (
-            _CANONICAL.unpack_from(head)
-        )
-        if (riff, wave_id, fmt_id, fmt_size, data_id) == (b"RIFF", b"WAVE", b"fmt ", 16, b"data"):
-            on_disk = file_size - 44
-            data_size = size if 0 < size <= on_disk else max(0, on_disk)
-            if byte_rate > 0 and rate > 0 and channels > 0:
-                codec = _WAV_CODECS.get(tag, f"tag{tag}")
-                return AudioInfo("wav", codec, data_size / byte_rate, rate, channels)
+    facts = canonical_wav_facts(head, file_size)
+    if facts is not None:
+        return AudioInfo("wav", *facts)
     return read_wav_header(io.BytesIO(head), file_size, name)
 
 

@@ -11,30 +11,40 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import hashlib
 import os
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, tzinfo
 from pathlib import Path
-from typing import Any
+from stat import S_ISREG
+from typing import Any, TypeVar
 
 import structlog
 
-from callcenter.recordings.index import CallFacts, ids_to_calls, match
-from callcenter.recordings.naming import is_candidate, parse_name
-from callcenter.recordings.probe import ProbeError, probe_audio, wav_info_from_head
-from callcenter.store.recordings import RecordingStore
+from callcenter.recordings.index import CallFacts
+from callcenter.recordings.naming import index_facts, is_candidate
+from callcenter.recordings.probe import (
+    AudioFacts,
+    AudioInfo,
+    ProbeError,
+    canonical_wav_facts,
+    probe_audio,
+    wav_info_from_head,
+)
+from callcenter.store.recordings import IndexedFile, RecordingStore, Stamp
 
 log = structlog.get_logger(__name__)
 
 Progress = Callable[[int, int], None]  # (done, total)
+FileKey = TypeVar("FileKey", str, int)  # a file's path, or its row id
 BATCH = 2000  # files per transaction
 RETRY_LINK_S = 86_400.0
 _BLOCK = 1 << 16  # what is read for the header of a long file
 _WHOLE = 1 << 20  # files smaller than this are read (and hashed) in one go
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 
 
 @dataclass(slots=True)
@@ -61,14 +71,9 @@ class ScanReport:
         }
 
 
-# (relative path, size, mtime_ns, inode) of a file: a plain tuple of str and ints, which
-# the garbage collector stops tracking (an os.stat_result it keeps scanning: 10,000 of
-# them kept alive set off full collections that cost as much as the rest of a scan).
-FileStat = tuple[str, int, int, int]
-
-
-def walk(root: Path) -> Iterator[FileStat]:
-    """Every candidate regular file under ``root``, from the directory listing's lstat."""
+def walk(root: Path) -> Iterator[str]:
+    """The relative path of every candidate regular file under ``root``, from the directory
+    listing alone: the file type comes with the names, so nothing here costs a stat."""
     stack = [("", str(root))]
     while stack:
         prefix, directory = stack.pop()
@@ -84,24 +89,45 @@ def walk(root: Path) -> Iterator[FileStat]:
             if entry.is_dir(follow_symlinks=False):
                 stack.append((f"{prefix}{name}/", entry.path))
             elif entry.is_file(follow_symlinks=False) and is_candidate(name):
-                stat = entry.stat(follow_symlinks=False)
-                yield prefix + name, stat.st_size, stat.st_mtime_ns, stat.st_ino
+                yield prefix + name
 
 
-def describe(root: str, file: FileStat, zone: tzinfo) -> dict[str, Any]:
-    """The index row of one file: name facts, audio facts, size and SHA-256.
-
-    A recording smaller than ``_WHOLE`` bytes is read with one ``read``: its first bytes
-    are the WAV header and the same buffer is hashed. A longer one has its header read,
-    then ``hashlib.file_digest`` streams the whole file.
-    """
-    relpath, size, mtime_ns, inode = file
-    name = parse_name(relpath, zone)
-    assert name is not None  # walk() yields candidates only
-    full = f"{root}/{relpath}"
-    # O_NOFOLLOW: a file swapped for a symlink since the listing is refused, not followed.
-    fd = os.open(full, os.O_RDONLY | _NOFOLLOW)
+def unchanged(path: str, stamp: Stamp) -> bool:
+    """Whether the file still has the size, mtime and inode the index has for it."""
     try:
+        stat = os.lstat(path)
+    except OSError:
+        return False  # gone since the listing: reading it says so
+    return (
+        stat.st_size == stamp.size
+        and stat.st_mtime_ns == stamp.mtime_ns
+        and stat.st_ino == stamp.inode
+    )
+
+
+def describe(root: str, relpath: str, settled_ns: int, zone: tzinfo) -> IndexedFile | None:
+    """The index row of one file: name facts, audio facts, size and SHA-256; None when it
+    changed after ``settled_ns`` (MixMonitor may still be writing it).
+
+    Size, mtime and inode come from the open file, so they describe the bytes hashed. A
+    recording smaller than ``_WHOLE`` bytes is read with one ``read``: its first bytes are
+    the WAV header and the same buffer is hashed. A longer one has its header read, then
+    ``hashlib.file_digest`` streams the whole file.
+    """
+    facts = index_facts(relpath, zone)
+    assert facts is not None  # walk() yields candidates only
+    name_ids, part, extension = facts
+    full = f"{root}/{relpath}"
+    # O_NOFOLLOW: a file swapped for a symlink since the listing is refused, not followed;
+    # O_NONBLOCK: one swapped for a FIFO does not hang the scan (it is refused below).
+    fd = os.open(full, _OPEN_FLAGS)
+    try:
+        stat = os.fstat(fd)
+        if not S_ISREG(stat.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        size, mtime_ns = stat.st_size, stat.st_mtime_ns
+        if mtime_ns > settled_ns:
+            return None
         small = size < _WHOLE
         head = os.read(fd, size + 1 if small else _BLOCK)
         if small and len(head) <= size:  # the whole file (one byte more: it grew)
@@ -113,34 +139,33 @@ def describe(root: str, file: FileStat, zone: tzinfo) -> dict[str, Any]:
     finally:
         os.close(fd)
     problem = ""
-    info = None
+    audio: AudioFacts | None = None
+    container = extension
     try:
-        if name.extension not in ("wav", "wav49"):
-            info = probe_audio(Path(full), name.extension)
+        if extension not in ("wav", "wav49"):
+            info = probe_audio(Path(full), extension)
+            container, audio = info.container, _audio_facts(info)
+        elif (audio := canonical_wav_facts(head, size)) is not None:
+            container = "wav"
         else:
             try:
                 info = wav_info_from_head(head, size, relpath)
             except ProbeError:
                 if len(head) >= size:
                     raise  # the whole file was read: nothing more to look at
-                info = probe_audio(Path(full), name.extension)  # a header past the block
+                info = probe_audio(Path(full), extension)  # a header past the block
+            container, audio = info.container, _audio_facts(info)
     except ProbeError as exc:
         problem = str(exc)[:500]
-    return {
-        "path": relpath,
-        "name_ids": " ".join(name.ids),
-        "part": name.part,
-        "size": size,
-        "mtime_ns": mtime_ns,
-        "inode": inode,
-        "sha256": digest,
-        "container": info.container if info else name.extension,
-        "codec": info.codec if info else "",
-        "duration_s": int(info.duration_s * 1000) / 1000 if info else 0.0,
-        "sample_rate": info.sample_rate if info else 0,
-        "channels": info.channels if info else 0,
-        "probe_error": problem,
-    }
+    codec, duration_s, sample_rate, channels = audio or ("", 0.0, 0, 0)
+    return IndexedFile(
+        relpath, name_ids, part, container, codec, int(duration_s * 1000) / 1000, sample_rate,
+        channels, size, digest, mtime_ns, stat.st_ino, problem,
+    )  # fmt: skip
+
+
+def _audio_facts(info: AudioInfo) -> AudioFacts:
+    return info.codec, info.duration_s, info.sample_rate, info.channels
 
 
 def scan(
@@ -158,7 +183,9 @@ def scan(
 
     Everything runs in this thread: reading a file is a few syscalls and a hash, and on a
     busy two-core host worker processes (tried) cost more in start-up and pickling than
-    they saved. Rows go to the database ``BATCH`` files per transaction.
+    they saved, and worker threads (tried: hashing, or writing the previous batch) lost
+    more to passing the GIL back and forth than they gained. Rows go to the database
+    ``BATCH`` files per transaction, each file with its call's facts when it has a call.
     """
     started = time.perf_counter()
     wall_start = time.time()
@@ -166,46 +193,52 @@ def scan(
     known = known or {}
     report = ScanReport()
     stamps = store.stamps()
-    files = list(walk(root)) if root.is_dir() else []
-    total = len(files)
-    todo: list[FileStat] = []
-    settled_ns = int((now - settle_s) * 1e9)
-    for file in files:
-        relpath, size, mtime_ns, inode = file
+    root_text = str(root)
+    # Path order: the path index grows at its end, in fewer pages.
+    paths = sorted(walk(root)) if root.is_dir() else []
+    total = len(paths)
+    todo: list[str] = []
+    for relpath in paths:
         stamp = stamps.get(relpath)
+        # Only a file the index has is stat'ed here: any other is about to be opened, and
+        # its stat comes from the open file.
         if (
             not full
             and stamp is not None
             and not stamp.missing
-            and (stamp.size, stamp.mtime_ns, stamp.inode) == (size, mtime_ns, inode)
+            and unchanged(f"{root_text}/{relpath}", stamp)
         ):
             report.unchanged += 1
-        elif mtime_ns > settled_ns:
-            report.settling += 1  # MixMonitor may still be writing it
         else:
-            todo.append(file)
+            todo.append(relpath)
     report.seen = total
-    todo.sort()  # path order: the path index grows at its end, in fewer pages
     ids = {path: stamp.id for path, stamp in stamps.items()}
-    root_text = str(root)
+    settled_ns = int((now - settle_s) * 1e9)
 
     done = total - len(todo)
     for start in range(0, len(todo), BATCH):
-        batch: list[dict[str, Any]] = []
-        for file in todo[start : start + BATCH]:
+        batch: list[IndexedFile] = []
+        for relpath in todo[start : start + BATCH]:
             try:
-                batch.append(describe(root_text, file, zone))
+                row = describe(root_text, relpath, settled_ns, zone)
             except OSError as exc:  # vanished or unreadable since the listing
-                report.failed.append((file[0], f"{type(exc).__name__}: {exc.strerror or exc}"))
-        store.save_files(batch, ids)
-        report.linked += link_batch(store, batch, known)
+                report.failed.append((relpath, f"{type(exc).__name__}: {exc.strerror or exc}"))
+                continue
+            if row is None:
+                report.settling += 1  # MixMonitor may still be writing it
+            else:
+                batch.append(row)
+        # Linked before they are saved: a file and its call's facts are one INSERT.
+        links = links_for(store, batch, known)
+        store.save_files(batch, ids, links)
+        report.linked += len(links)
         report.indexed += len(batch)
         done += min(BATCH, len(todo) - start)
         if progress is not None:
             progress(done, total)
     if progress is not None and not todo:
         progress(total, total)
-    seen = {file[0] for file in files}
+    seen = set(paths)
     gone = [p for p, s in stamps.items() if p not in seen and not s.missing]
     report.missing = store.mark_missing(gone)
     # Files left unlinked by earlier scans are retried for a day (their call may be
@@ -230,21 +263,11 @@ def call_facts(row: Mapping[str, Any]) -> CallFacts:
     )
 
 
-def link_batch(
-    store: RecordingStore, rows: list[dict[str, Any]], known: Mapping[str, CallFacts]
-) -> int:
-    """Link just-saved files to known or stored calls, by path."""
-    names = [(row["path"], tuple(row["name_ids"].split())) for row in rows]
-    wanted = {i for _, candidates in names for i in candidates if i not in known}
-    stored = ids_to_calls(call_facts(row) for row in store.calls_for_ids(wanted))
-    by_id = {**stored, **known}
-    links = {}
-    for path, candidates in names:
-        call = match(candidates, by_id)
-        if call is not None:
-            links[path] = link_values(call)
-    store.link_paths(links)
-    return len(links)
+def links_for(
+    store: RecordingStore, rows: list[IndexedFile], known: Mapping[str, CallFacts]
+) -> dict[str, dict[str, Any]]:
+    """The call facts of the files (by path) that belong to a known or stored call."""
+    return _links(store, [(row.path, row.name_ids.split()) for row in rows], known)
 
 
 def link_unlinked(
@@ -257,16 +280,32 @@ def link_unlinked(
     pending = store.unlinked(indexed_since, before)
     if not pending:
         return 0
-    wanted = {i for _, ids in pending for i in ids if i not in known}
-    stored = ids_to_calls(call_facts(row) for row in store.calls_for_ids(wanted))
-    by_id = {**stored, **known}
-    links: dict[int, dict[str, Any]] = {}
-    for rid, ids in pending:
-        call = match(ids, by_id)
-        if call is not None:
-            links[rid] = link_values(call)
+    links = _links(store, pending, known)
     store.link(links)
     return len(links)
+
+
+def _links(
+    store: RecordingStore,
+    files: Sequence[tuple[FileKey, Sequence[str]]],
+    known: Mapping[str, CallFacts],
+) -> dict[FileKey, dict[str, Any]]:
+    """Each file's call facts, by the first of its candidate ids (most specific first) that
+    names a call: a call the live linker knows, else a stored one."""
+    wanted = {i for _, ids in files for i in ids if i not in known}
+    stored = store.call_links(wanted)
+    links: dict[FileKey, dict[str, Any]] = {}
+    for key, ids in files:
+        for candidate in ids:
+            call = known.get(candidate)
+            if call is not None:
+                links[key] = link_values(call)
+                break
+            facts = stored.get(candidate)
+            if facts is not None:
+                links[key] = facts
+                break
+    return links
 
 
 def link_values(call: CallFacts) -> dict[str, Any]:

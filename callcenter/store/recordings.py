@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     BigInteger,
@@ -26,6 +26,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    bindparam,
     delete,
     func,
     select,
@@ -115,11 +116,30 @@ recordings_table = Base.metadata.tables["recordings"]
 listens_table = Base.metadata.tables["recording_listens"]
 qa_table = Base.metadata.tables["recording_qa"]
 
-FILE_COLUMNS = (
-    "path", "name_ids", "part", "container", "codec", "duration_s", "sample_rate", "channels",
-    "size", "sha256", "mtime_ns", "inode", "probe_error",
-)  # fmt: skip
+
+class IndexedFile(NamedTuple):
+    """What a scan learns of one file: the file columns of its row, in table order."""
+
+    path: str
+    name_ids: str  # candidate ids from the name, space-separated
+    part: str
+    container: str
+    codec: str
+    duration_s: float
+    sample_rate: int
+    channels: int
+    size: int
+    sha256: str
+    mtime_ns: int
+    inode: int
+    probe_error: str
+
+
+FILE_COLUMNS = IndexedFile._fields
 CALL_FIELDS = ("pbx", "call_id", "caller_number", "agent", "queue", "call_ended_at")
+# What linking a file to its call sets: the call's facts, and its start as recorded_at.
+LINK_COLUMNS = (*CALL_FIELDS, "recorded_at")
+_link_values = itemgetter(*LINK_COLUMNS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,15 +179,20 @@ class RecordingStore:
         r = recordings_table.c
         query = select(r.path, r.id, r.size, r.mtime_ns, r.inode, r.missing)
         with self.engine.connect() as connection:
+            # all(): one fetch for the whole index, where iterating fetches row by row.
             return {
-                row.path: Stamp(row.id, row.size, row.mtime_ns, row.inode, row.missing)
-                for row in connection.execute(query)
+                path: Stamp(rid, size, mtime_ns, inode, missing)
+                for path, rid, size, mtime_ns, inode, missing in connection.execute(query).all()
             }
 
     def save_files(
-        self, files: Sequence[Mapping[str, Any]], known: Mapping[str, int] | None = None
+        self,
+        files: Sequence[IndexedFile],
+        known: Mapping[str, int] | None = None,
+        links: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
-        """Insert new files and refresh changed ones; call links are kept.
+        """Insert new files and refresh changed ones, giving those in ``links`` (by path)
+        their call's facts (LINK_COLUMNS); the call links of the others are kept.
 
         ``known`` maps paths already indexed to their ids (the scan has them from
         ``stamps()``); without it they are looked up.
@@ -175,39 +200,50 @@ class RecordingStore:
         if not files:
             return
         now = self._clock()
+        links = links or {}
         r = recordings_table.c
         with self.engine.begin() as connection:
             if known is None:
                 known = {}
-                for chunk in _chunks([f["path"] for f in files]):
+                for chunk in _chunks([f.path for f in files]):
                     known.update(
                         (row.path, row.id)
                         for row in connection.execute(select(r.path, r.id).where(r.path.in_(chunk)))
                     )
-            fresh = [f for f in files if f["path"] not in known]
-            if fresh:
-                # Straight to the driver with prebuilt tuples: a big first scan spends
-                # its time here otherwise. A path another scan inserted meanwhile is
-                # left to that scan.
-                # The values every new row shares are SQL literals: fewer parameters to bind.
-                marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-                names = (*FILE_COLUMNS, "recorded_at", "missing", "indexed_at", *_EMPTY_CALL)
-                bound = [marker] * (len(FILE_COLUMNS) + 1)
-                shared = ["FALSE", repr(float(now)), *map(_literal, _EMPTY_CALL.values())]
-                sql = (
-                    f"INSERT INTO recordings ({', '.join(names)}) "
-                    f"VALUES ({', '.join(bound + shared)}) ON CONFLICT (path) DO NOTHING"
-                )
-                facts = itemgetter(*FILE_COLUMNS)
-                # recorded_at is the file's mtime until the file is linked to its call.
-                connection.exec_driver_sql(sql, [(*facts(f), f["mtime_ns"] / 1e9) for f in fresh])
+            # New files go straight to the driver as tuples, with their call's facts when
+            # they have one: a big first scan spends its time here otherwise. recorded_at
+            # is the file's mtime until the file is linked to its call. A path another scan
+            # inserted meanwhile is left to that scan.
+            plain: list[tuple[Any, ...]] = []
+            linked: list[tuple[Any, ...]] = []
             for f in files:
-                if f["path"] in known:
-                    connection.execute(
-                        update(recordings_table)
-                        .where(r.id == known[f["path"]])
-                        .values(**f, missing=False, indexed_at=now)
-                    )
+                if f.path in known:
+                    continue
+                facts = links.get(f.path)
+                if facts is None:
+                    plain.append((*f, f.mtime_ns / 1e9))
+                else:
+                    linked.append((*f, *_link_values(facts)))
+            style = connection.dialect.paramstyle
+            if plain:
+                connection.exec_driver_sql(_insert_sql(style, now, ("recorded_at",)), plain)
+            if linked:
+                connection.exec_driver_sql(_insert_sql(style, now, LINK_COLUMNS), linked)
+            # Changed files: one UPDATE per shape of row, many parameter sets each.
+            changed: dict[bool, list[dict[str, Any]]] = {False: [], True: []}
+            for f in files:
+                if f.path in known:
+                    facts = links.get(f.path)
+                    row = {**f._asdict(), **(facts or {}), "rid": known[f.path]}
+                    changed[facts is not None].append(row)
+            refresh = (
+                update(recordings_table)
+                .where(r.id == bindparam("rid"))
+                .values(missing=False, indexed_at=now)
+            )
+            for rows in changed.values():
+                if rows:
+                    connection.execute(refresh, rows)
 
     def mark_missing(self, paths: Iterable[str]) -> int:
         paths = list(paths)
@@ -232,25 +268,17 @@ class RecordingStore:
         if indexed_before is not None:
             query = query.where(r.indexed_at < indexed_before)
         with self.engine.connect() as connection:
-            return [(row.id, tuple(row.name_ids.split())) for row in connection.execute(query)]
+            rows = connection.execute(query).all()
+        return [(rid, tuple(name_ids.split())) for rid, name_ids in rows]
 
     def link(self, links: Mapping[int, Mapping[str, Any]]) -> None:
-        """Give recordings (by id) their call's facts: CALL_FIELDS plus recorded_at."""
-        with self.engine.begin() as connection:
-            for rid, facts in links.items():
-                connection.execute(
-                    update(recordings_table).where(recordings_table.c.id == rid).values(**facts)
-                )
-
-    def link_paths(self, links: Mapping[str, Mapping[str, Any]]) -> None:
-        """Give recordings (by path) their call's facts."""
+        """Give recordings (by id) their call's facts: LINK_COLUMNS."""
         if not links:
             return
+        rows = [{**facts, "rid": rid} for rid, facts in links.items()]
+        query = update(recordings_table).where(recordings_table.c.id == bindparam("rid"))
         with self.engine.begin() as connection:
-            for path, facts in links.items():
-                connection.execute(
-                    update(recordings_table).where(recordings_table.c.path == path).values(**facts)
-                )
+            connection.execute(query, rows)
 
     def linked_calls(self, keys: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
         """Which of these (pbx, call_id) have at least one present file."""
@@ -263,24 +291,43 @@ class RecordingStore:
                 found.update((row.pbx, row.call_id) for row in connection.execute(query))
         return found & set(keys)
 
-    def calls_for_ids(self, ids: Iterable[str]) -> list[dict[str, Any]]:
-        """Stored calls whose Linkedid or a leg's Uniqueid is among ``ids``, with leg ids."""
+    def call_links(self, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """For each of ``ids`` that is a stored call's Linkedid or the Uniqueid of one of its
+        legs, the facts linking a file to that call sets (LINK_COLUMNS). A Linkedid wins
+        over another call's leg, so the legs are searched only for the other ids."""
         ids = list(set(ids))
-        keys: set[tuple[str, str]] = set()
+        found: dict[str, dict[str, Any]] = {}
         if not ids:
-            return []
+            return found
+        facts = "c.pbx, c.call_id, c.caller_number, c.agent, c.queue, c.ended_at, c.started_at"
         with self.engine.connect() as connection:
             # Plain driver SQL: these lookups run for every file a scan indexes.
             marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+            pbxes = [row[0] for row in connection.exec_driver_sql(_PBXES)]
+            pbx_markers = ", ".join([marker] * len(pbxes))
             for chunk in _chunks(ids):
                 markers = ", ".join([marker] * len(chunk))
-                for table, column in (("calls", "call_id"), ("call_legs", "channel_id")):
-                    result = connection.exec_driver_sql(
-                        f"SELECT pbx, call_id FROM {table} WHERE {column} IN ({markers})",
-                        tuple(chunk),
+                if pbxes:  # by the primary key: calls has no index on call_id alone
+                    by_call = connection.exec_driver_sql(
+                        f"SELECT {facts} FROM calls c WHERE c.pbx IN ({pbx_markers})"
+                        f" AND c.call_id IN ({markers})",
+                        (*pbxes, *chunk),
                     )
-                    keys.update((row[0], row[1]) for row in result)
-            return self._calls(connection, keys)
+                    for call in by_call:
+                        found[call[1]] = _link_facts(call)
+                # The ids that name no call are looked for among the legs.
+                rest = tuple(i for i in chunk if i not in found)
+                if not rest:
+                    continue
+                by_leg = connection.exec_driver_sql(
+                    f"SELECT g.channel_id, {facts} FROM call_legs g JOIN calls c"
+                    " ON c.pbx = g.pbx AND c.call_id = g.call_id"
+                    f" WHERE g.channel_id IN ({', '.join([marker] * len(rest))})",
+                    rest,
+                )
+                for leg_id, *its_call in by_leg:
+                    found.setdefault(leg_id, _link_facts(its_call))
+        return found
 
     def recorded_calls(self, since: float | None = None) -> list[dict[str, Any]]:
         """Every finished call the tracker saw recording (for orphan reports)."""
@@ -481,6 +528,45 @@ _EMPTY_CALL: dict[str, Any] = {
     "queue": "", "work_order": "", "call_ended_at": None, "qa_score": None,
     "legal_hold": False, "hold_reason": "",
 }  # fmt: skip
+
+
+# The PBXes that have stored calls, one index lookup each (a skip scan of the primary key,
+# where SELECT DISTINCT would read every call).
+_PBXES = """
+WITH RECURSIVE pbxes(pbx) AS (
+    SELECT MIN(pbx) FROM calls
+    UNION ALL
+    SELECT (SELECT MIN(c.pbx) FROM calls c WHERE c.pbx > pbxes.pbx) FROM pbxes
+    WHERE pbxes.pbx IS NOT NULL
+)
+SELECT pbx FROM pbxes WHERE pbx IS NOT NULL
+"""
+
+
+def _link_facts(values: Sequence[Any]) -> dict[str, Any]:
+    """LINK_COLUMNS from a call's pbx, call_id, caller_number, agent, queue, ended_at and
+    started_at: the call's start is when its recording was made."""
+    *call, started_at = values
+    return {**dict(zip(CALL_FIELDS, call, strict=True)), "recorded_at": float(started_at or 0.0)}
+
+
+def _insert_sql(paramstyle: str, now: float, bound: Sequence[str]) -> str:
+    """INSERT of new files: the file columns and ``bound`` as parameters, in that order;
+    the values every new row shares written as SQL literals (fewer parameters to bind)."""
+    marker = "?" if paramstyle == "qmark" else "%s"
+    shared = {"missing": False, **_EMPTY_CALL}
+    for name in bound:
+        shared.pop(name, None)
+    names = (*FILE_COLUMNS, *bound, "indexed_at", *shared)
+    values = (
+        *[marker] * (len(FILE_COLUMNS) + len(bound)),
+        repr(float(now)),
+        *map(_literal, shared.values()),
+    )
+    return (
+        f"INSERT INTO recordings ({', '.join(names)}) "
+        f"VALUES ({', '.join(values)}) ON CONFLICT (path) DO NOTHING"
+    )
 
 
 def _literal(value: bool | str | None) -> str:
