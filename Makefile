@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint install bench clean
+.PHONY: demo test test-long lint install bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ demo: $(STAMP)
 ## and fail instead when CALLCENTER_REQUIRE_SERVICES=1)
 test: $(STAMP)
 	$(BIN)/pytest -q
+
+## The long variants (fault tests over 10,000 calls, long fuzzing runs): CI runs them too
+test-long: $(STAMP)
+	$(BIN)/pytest -q -m slow
 
 lint: $(STAMP)
 	$(BIN)/ruff check callcenter tests bench

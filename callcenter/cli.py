@@ -78,6 +78,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         timeout_s=args.timeout,
         cuts=args.cuts,
         plain=args.plain,
+        lines=args.lines,
     )
     return asyncio.run(run_demo(settings, options))
 
@@ -148,6 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument(
         "--timeout", type=float, default=600.0, help="give up after this many real seconds"
+    )
+    demo.add_argument(
+        "--lines", type=int, default=None, help="the simulated PBX's lines (default: settings)"
     )
     demo.set_defaults(func=cmd_demo)
 

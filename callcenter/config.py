@@ -13,6 +13,7 @@ number and ``true`` a boolean. ``CALLCENTER_CONFIG`` names the settings file.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import types
 import zoneinfo
@@ -22,6 +23,8 @@ from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 import yaml
+
+from callcenter.yamlsafe import PlacedSafeLoader
 
 ENV_PREFIX = "CALLCENTER_"
 DEFAULT_PATH = Path("config/callcenter.yaml")
@@ -161,17 +164,31 @@ class DatabaseSettings:
 
 @dataclass(frozen=True)
 class RedisSettings:
-    url: str = ""  # empty: the in-process event bus
+    url: str = ""  # empty: the in-process event bus (one instance)
+    instance: str = ""  # this instance's name in the consumer groups; empty: the host name
+    prefix: str = "callcenter"  # key prefix, so several deployments can share one Redis
+    lease_s: float = 10.0  # how long a PBX lease outlives a silent holder
+    stream_maxlen: int = 1_000_000  # entries kept per PBX stream (approximate trim)
+    outbox_limit: int = 100_000  # envelopes kept while Redis is away
 
     def __repr__(self) -> str:
-        return f"RedisSettings(url={redact_url(self.url)!r})"
+        return f"RedisSettings(url={redact_url(self.url)!r}, instance={self.instance!r})"
 
     def check(self) -> dict[str, str]:
+        problems = {}
         if self.url and not self.url.startswith(("redis://", "rediss://", "unix://")):
-            return {
-                "url": f"must start with redis://, rediss:// or unix://, got {redact_url(self.url)!r}"
-            }
-        return {}
+            problems["url"] = (
+                f"must start with redis://, rediss:// or unix://, got {redact_url(self.url)!r}"
+            )
+        if self.lease_s < 1:
+            problems["lease_s"] = f"must be at least 1 second, got {self.lease_s}"
+        if self.stream_maxlen < 1000:
+            problems["stream_maxlen"] = f"must be at least 1000, got {self.stream_maxlen}"
+        if self.outbox_limit < 1:
+            problems["outbox_limit"] = f"must be at least 1, got {self.outbox_limit}"
+        if ":" in self.instance or " " in self.instance:
+            problems["instance"] = f"must not contain ':' or spaces, got {self.instance!r}"
+        return problems
 
 
 @dataclass(frozen=True)
@@ -478,7 +495,7 @@ def redact_url(url: str) -> str:
 def _check_zone(key: str, name: str) -> dict[str, str]:
     try:
         zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Asia", a long name
         return {key: f"unknown time zone {name!r} (use an IANA name such as Asia/Shanghai)"}
     return {}
 
@@ -511,46 +528,79 @@ def load_settings(
     return settings
 
 
+# An environment override may add list items (CALLCENTER_PBXES__1__NAME), a few at most.
+_MAX_NEW_ITEMS = 100
+
 # Variables of the test suite and CI, not settings.
 _NON_SETTING_VARIABLES = frozenset({"CALLCENTER_REQUIRE_SERVICES"})
 
 
+_Loader = PlacedSafeLoader
+
+
 def _read_yaml(path: Path) -> tuple[dict[str, Any], dict[str, int]]:
-    text = path.read_text(encoding="utf-8")
+    raw = path.read_bytes()
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(f"{path}:{line}: not UTF-8 text (byte {exc.start})") from None
+    loader: _Loader | None = None
+    try:
+        loader = _Loader(text)  # reads the text once, refusing control characters
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        raise ConfigError(f"{where}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+        position = getattr(exc, "position", None)  # a ReaderError (control characters) has no mark
+        if mark:
+            where = f"{path}:{mark.line + 1}:{mark.column + 1}"
+        elif isinstance(position, int):
+            where = f"{path}:{text.count(chr(10), 0, position) + 1}"
+        else:
+            where = str(path)
+        problem = getattr(exc, "problem", None) or getattr(exc, "reason", None) or exc
+        raise ConfigError(f"{where}: invalid YAML: {problem}") from None
+    except RecursionError:
+        line = loader.line + 1 if loader is not None else 1
+        raise ConfigError(f"{path}:{line}: invalid YAML: nested too deeply") from None
+    finally:
+        if loader is not None:
+            loader.dispose()
     if data is None:
         return {}, {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}:1: the settings file must be a mapping of keys to values")
     lines: dict[str, int] = {}
-    _collect_lines(node, "", lines)
+    _collect_lines(node, "", lines, set())
     return data, lines
 
 
-def _collect_lines(node: yaml.Node | None, prefix: str, lines: dict[str, int]) -> None:
+def _collect_lines(
+    node: yaml.Node | None, prefix: str, lines: dict[str, int], seen: set[int]
+) -> None:
+    # Each node once: an alias may point back at its own anchor (a: &x {b: *x}), and
+    # aliases of aliases would otherwise be walked exponentially often.
+    if node is None or id(node) in seen:
+        return
+    seen.add(id(node))
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
             dotted = f"{prefix}{key_node.value}"
             lines[dotted] = key_node.start_mark.line + 1
-            _collect_lines(value_node, dotted + ".", lines)
+            _collect_lines(value_node, dotted + ".", lines, seen)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             dotted = f"{prefix}{index}"
             lines[dotted] = item.start_mark.line + 1
-            _collect_lines(item, dotted + ".", lines)
+            _collect_lines(item, dotted + ".", lines, seen)
 
 
 def _parse_env_value(key: str, value: str) -> Any:
     try:
-        return yaml.safe_load(value) if value.strip() else ""
-    except yaml.YAMLError:
-        raise ConfigError(f"environment {key}: not a valid value: {value!r}") from None
+        return yaml.load(value, Loader=_Loader) if value.strip() else ""
+    except (yaml.YAMLError, RecursionError):
+        raise ConfigError(f"environment {key}: not a valid value: {value[:80]!r}") from None
 
 
 def _set_path(target: dict[str, Any], parts: list[str], value: Any) -> None:
@@ -558,9 +608,14 @@ def _set_path(target: dict[str, Any], parts: list[str], value: Any) -> None:
     for index, part in enumerate(parts):
         last = index == len(parts) - 1
         if isinstance(node, list):
-            if not part.isdigit():
+            if not (part.isascii() and part.isdigit()):
                 raise ConfigError(f"environment: {'.'.join(parts)}: {part!r} must be a list index")
             position = int(part)
+            if position > len(node) + _MAX_NEW_ITEMS:  # never grow a list without bound
+                raise ConfigError(
+                    f"environment: {'.'.join(parts)}: list index {part} is too far past the "
+                    f"{len(node)} items there"
+                )
             while len(node) <= position:
                 node.append({})
             key: Any = position
@@ -571,7 +626,7 @@ def _set_path(target: dict[str, Any], parts: list[str], value: Any) -> None:
             return
         child = node[key] if (isinstance(node, list) or key in node) else None
         if not isinstance(child, dict | list):
-            child = [] if parts[index + 1].isdigit() else {}
+            child = [] if parts[index + 1].isascii() and parts[index + 1].isdigit() else {}
             node[key] = child
         node = child
 
@@ -669,7 +724,13 @@ def _coerce(hint: Any, value: Any, dotted: str, origin: str, lines: dict[str, in
     if hint is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise fail(f"must be a number, got {value!r}")
-        return float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # a whole number with hundreds of digits
+            raise fail("is too large a number") from None
+        if not math.isfinite(number):  # .nan would slip past every range check
+            raise fail(f"must be a finite number, got {value!r}")
+        return number
     if hint is str:
         if isinstance(value, bool) or value is None or isinstance(value, dict | list):
             raise fail(f"must be text, got {value!r}")

@@ -17,11 +17,13 @@ import json
 import signal
 import sys
 import time
+import zoneinfo
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import structlog
+from sqlalchemy import Engine, func, select
 
 from callcenter.calls.reconcile import compare_with_durable, same_outcome
 from callcenter.calls.records import CallRecord
@@ -42,6 +44,8 @@ from callcenter.sim import (
 )
 from callcenter.sim.config import DEFAULT_HOTLINES
 from callcenter.sim.pbx import CallOutcome
+from callcenter.store.calls import CallStore
+from callcenter.store.models import calls_table
 
 log = structlog.get_logger(__name__)
 
@@ -55,6 +59,7 @@ class DemoOptions:
     timeout_s: float = 600.0
     cuts: int = 0
     plain: bool = False  # static members and the simulator's own menu: deterministic
+    lines: int | None = None  # the simulated PBX's concurrent lines (default: settings)
 
 
 DEMO_QUEUES = ("support", "repair", "complaint", "zone-east", "zone-west")
@@ -82,7 +87,7 @@ def simulator_config(settings: Settings, options: DemoOptions, records_dir: Path
         pbx_name=pbx.name,
         seed=options.seed if options.seed is not None else sim.seed,
         speed=options.speed if options.speed is not None else sim.speed,
-        lines=sim.lines,
+        lines=options.lines if options.lines is not None else sim.lines,
         queues=queues,
         hotlines={n: DEFAULT_HOTLINES.get(n, "support") for n in numbers},
         traffic=TrafficParams(peak_calls_per_hour=sim.peak_calls_per_hour),
@@ -97,7 +102,8 @@ def simulator_config(settings: Settings, options: DemoOptions, records_dir: Path
     )
 
 
-def _service_settings(settings: Settings, ami_port: int, records_dir: Path) -> Settings:
+def linked_settings(settings: Settings, ami_port: int, records_dir: Path) -> Settings:
+    """The service's settings pointed at a simulator: its AMI port, queue_log and CDR."""
     pbx = settings.pbxes[0]
     linked = dataclasses.replace(
         pbx,
@@ -116,7 +122,7 @@ async def _start_pair(
     callers go through the service's FastAGI IVR and the roster drives queue membership."""
     simulator = PbxSimulator(simulator_config(settings, options, records_dir))
     await simulator.start()
-    service_settings = _service_settings(settings, simulator.ami_port, records_dir)
+    service_settings = linked_settings(settings, simulator.ami_port, records_dir)
     speed = simulator.config.speed
     service = Service(
         service_settings,
@@ -232,9 +238,31 @@ async def _headless(
     deadline = time.monotonic() + options.timeout_s
     simulator.start_traffic(calls)
     if options.cuts:
-        await _cut_link_during_traffic(simulator, calls, options.cuts, deadline)
+        await cut_link_during_traffic(simulator, calls, options.cuts, deadline)
     await asyncio.wait_for(simulator.wait_finished(), timeout=max(1.0, deadline - time.monotonic()))
-    generated = simulator.generated
+    return await summarise_run(
+        service,
+        settings,
+        truth=simulator.finished,
+        generated=simulator.generated,
+        records_dir=records_dir,
+        cuts=options.cuts,
+        deadline=deadline,
+    )
+
+
+async def summarise_run(
+    service: Service,
+    settings: Settings,
+    *,
+    truth: list[CallOutcome],
+    generated: int,
+    records_dir: Path,
+    cuts: int,
+    deadline: float,
+) -> dict[str, Any]:
+    """Once the PBX has ended every call: wait for the service to have stored them, then
+    check the stored records against the PBX's queue_log and CDR and its own account."""
     # Wait for the service to have finished every call the simulator ended.
     while time.monotonic() < deadline:
         inbound = _inbound_finished(service)
@@ -243,13 +271,38 @@ async def _headless(
         await asyncio.sleep(0.05)
     await service.settle()
     pbx = settings.pbxes[0]
+    summary = await reconcile_store(
+        service.store,
+        pbx=pbx.name,
+        zone=settings.zone,
+        short_abandon_s=settings.targets.short_abandon_s,
+        truth=truth,
+        generated=generated,
+        records_dir=records_dir,
+    )
+    summary["ami_cuts"] = cuts
+    return summary
+
+
+async def reconcile_store(
+    store: CallStore,
+    *,
+    pbx: str,
+    zone: zoneinfo.ZoneInfo,
+    short_abandon_s: float,
+    truth: list[CallOutcome],
+    generated: int,
+    records_dir: Path,
+) -> dict[str, Any]:
+    """The stored calls of one PBX against its queue_log and CDR (in ``records_dir``) and
+    the simulator's own account of each call; mismatches are printed to stderr."""
     stored = await asyncio.to_thread(
-        service.store.list_calls,
+        store.list_calls,
         since=None,
         until=None,
         outcome=None,
         queue=None,
-        pbx=pbx.name,
+        pbx=pbx,
         limit=10 * generated + 100,
     )
     inbound_records = [r for r in stored if r.kind == "inbound"]
@@ -257,17 +310,20 @@ async def _headless(
         inbound_records,
         queue_log=records_dir / "queue_log",
         cdr_csv=records_dir / "Master.csv",
-        pbx=pbx.name,
-        zone=settings.zone,
-        short_abandon_s=settings.targets.short_abandon_s,
+        pbx=pbx,
+        zone=zone,
+        short_abandon_s=short_abandon_s,
     )
-    truth = _compare_with_truth(
-        inbound_records, simulator.finished, settings.targets.short_abandon_s
+    truth_problems = compare_with_truth(inbound_records, truth, short_abandon_s)
+    lost, duplicated = await asyncio.to_thread(
+        count_lost_and_duplicated, store.engine, pbx, [t.call_id for t in truth]
     )
     outcomes = {o: sum(1 for r in inbound_records if r.outcome == o) for o in _OUTCOMES}
     summary: dict[str, Any] = {
         "generated": generated,
         "recorded": len(inbound_records),
+        "lost": lost,
+        "duplicated": duplicated,
         "answered": outcomes["answered"],
         "abandoned": outcomes["abandoned"] + outcomes["short_abandon"],
         "short_abandons": outcomes["short_abandon"],
@@ -275,18 +331,35 @@ async def _headless(
         "blocked": outcomes["blocked"],
         "voicemail": outcomes["voicemail"],
         "recovered": sum(1 for r in inbound_records if r.origin == "recovered"),
-        "ami_cuts": options.cuts,
         "mismatches": report.mismatched_calls,
         "missing": len(report.missing),
         "unexpected": len(report.unexpected),
-        "truth_mismatches": len(truth),
+        "truth_mismatches": len(truth_problems),
     }
-    for line in (report.describe() + truth)[:20]:
+    for line in (report.describe() + truth_problems)[:20]:
         print(line, file=sys.stderr)
     return summary
 
 
-def _compare_with_truth(
+def count_lost_and_duplicated(engine: Engine, pbx: str, call_ids: list[str]) -> tuple[int, int]:
+    """Counted in the database itself: calls the PBX made that have no row (lost), and
+    rows beyond one per call the PBX made (a second row for a call, or an inbound row for
+    a call that never was: both would be counted twice in every report)."""
+    c = calls_table.c
+    query = select(c.call_id, c.kind, func.count()).where(c.pbx == pbx).group_by(c.call_id, c.kind)
+    with engine.connect() as connection:
+        rows = [(str(r[0]), str(r[1]), int(r[2])) for r in connection.execute(query)]
+    made = set(call_ids)
+    per_call: dict[str, int] = {}
+    for call_id, kind, count in rows:
+        if call_id in made or kind == "inbound":
+            per_call[call_id] = per_call.get(call_id, 0) + count
+    lost = sum(1 for call_id in made if call_id not in per_call)
+    duplicated = sum(n - 1 if call_id in made else n for call_id, n in per_call.items())
+    return lost, duplicated
+
+
+def compare_with_truth(
     records: list[CallRecord], truth: list[CallOutcome], short_abandon_s: float
 ) -> list[str]:
     """The simulator's own account of each call: outcome exact, waits within a second."""
@@ -316,7 +389,7 @@ def _inbound_finished(service: Service) -> int:
     return service.finished_inbound
 
 
-async def _cut_link_during_traffic(
+async def cut_link_during_traffic(
     simulator: PbxSimulator, calls: int, cuts: int, deadline: float
 ) -> None:
     """Spread the cuts over the run; every other cut lasts long enough to miss whole calls."""

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
 import sys
 import time
 import zoneinfo
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import datetime
-from typing import TextIO
+from typing import Any, TextIO
 
 import structlog
 from aiohttp import web
@@ -29,15 +31,22 @@ from callcenter.recordings.http import setup as setup_recordings_http
 from callcenter.recordings.linker import RecordingLinker
 from callcenter.routing.agent_state import AgentStates
 from callcenter.routing.alerts import StaffingWatch, WebhookSender, ready_by_team
+from callcenter.routing.housekeeper import HousekeeperRouter
 from callcenter.routing.http import RoutingState
 from callcenter.routing.http import setup as setup_routing_http
-from callcenter.routing.loading import load_routing
+from callcenter.routing.loading import load_routing, routing_rules
 from callcenter.routing.staffing import LiveStaffingMonitor
+from callcenter.routing.state_time import StateTimeRecorder
 from callcenter.routing.sync import Clock, MembershipSync, SystemClock
 from callcenter.store.db import create_engine_for, upgrade
 from callcenter.store.recordings import RecordingStore
 from callcenter.store.reports import CallStoreWithRollups, ReportStore
+from callcenter.store.routing import AgentTimeStore
 from callcenter.store.writer import CallWriter
+from callcenter.streams.dedupe import SeenWindow
+from callcenter.streams.envelope import Envelope
+from callcenter.streams.redis_bus import StreamBus
+from callcenter.telephony.actions import ActionRouter
 from callcenter.telephony.fastagi import FastAgiServer
 from callcenter.telephony.link import Offsets, PbxLink
 from callcenter.web.app import build_app
@@ -80,12 +89,21 @@ class Service:
         )
         self.trackers: dict[str, CallTracker] = {}
         self.links: dict[str, PbxLink] = {}
-        # Features that follow the live picture (screen-pops, live counters, recordings)
-        # subscribe here; each is called in event order, and a failure is logged and
-        # never reaches the link or the other listeners.
+        # Features that follow the live picture (screen-pops, live counters) subscribe
+        # here; each is called in event order, and a failure is logged and never reaches
+        # the link or the other listeners. They see every PBX's events, whichever instance
+        # speaks for it. ``pbx_event_listeners`` and ``pbx_record_listeners`` act on what
+        # happened (recording index rows, agent-state changes) and run only on the instance
+        # that speaks for the PBX, so several instances do not do it twice.
         self.event_listeners: list[Callable[[Event], None]] = []
         self.record_listeners: list[Callable[[CallRecord], None]] = []
+        self.pbx_event_listeners: list[Callable[[Event], None]] = []
+        self.pbx_record_listeners: list[Callable[[CallRecord], None]] = []
+        self.streams = self._build_streams(settings)
+        self._seen = SeenWindow()
         self._pending: set[asyncio.Task[None]] = set()
+        self._pending_takeovers: set[asyncio.Task[None]] = set()
+        self._stopped = False
         self._runner: web.AppRunner | None = None
         self.web_port: int | None = None
         for pbx in settings.pbxes:
@@ -109,7 +127,7 @@ class Service:
         self.live = LiveCounters(
             thresholds=self.thresholds,
             zone=settings.timezone,
-            inbound_contexts=frozenset(settings.pbxes[0].inbound_contexts),
+            inbound_contexts=frozenset(c for pbx in settings.pbxes for c in pbx.inbound_contexts),
         )
         self.event_listeners.append(self.live.apply)
         self.record_listeners.append(self.live.call_finished)
@@ -118,12 +136,17 @@ class Service:
         # Recordings: MixMonitor files linked to their calls as the calls end.
         self.recordings = RecordingStore(self.engine)
         self.recording_linker = RecordingLinker.from_settings(settings, self.recordings)
-        self.event_listeners.append(self.recording_linker.on_event)
-        self.record_listeners.append(self.recording_linker.on_record)
+        self.pbx_event_listeners.append(self.recording_linker.on_event)
+        self.pbx_record_listeners.append(self.recording_linker.on_record)
         # CTI: sign-in, owners, screen-pops, work orders.
+        # A seat's actions go to the PBX that serves its phone (agent states know it).
+        self.actions = ActionRouter(
+            {name: link.client for name, link in self.links.items()},
+            self._pbx_of_phone,
+            default=first,
+        )
         self.cti = CtiFeature(
-            self.engine, settings.cti, zone=settings.zone, ami=self.links[first].client,
-            clock=self.clock,
+            self.engine, settings.cti, zone=settings.zone, ami=self.actions, clock=self.clock,
         )  # fmt: skip
         self.event_listeners.append(self.cti.on_event)
         # IVR over FastAGI, looking callers up in the owner directory.
@@ -137,6 +160,8 @@ class Service:
             clock=self.pbx_clock.now,
             zone=settings.timezone,
             pbx=first,
+            pbx_names=[pbx.name for pbx in settings.pbxes],
+            pbx_hosts=_pbx_addresses(settings),
             sound_prefix=settings.ivr.sound_prefix,
             header_timeout_s=settings.ivr.header_timeout_s,
             lookup_timeout_s=settings.ivr.lookup_timeout_s,
@@ -145,6 +170,11 @@ class Service:
         # Routing: who is on duty, queue membership at shift edges, staffing minimums.
         self.routing = load_routing(settings.routing, settings.timezone)
         self.agent_states = AgentStates(settings.routing.wrapup_s)
+        # time in each state, written to the database as intervals close (for occupancy)
+        self.state_time = StateTimeRecorder(
+            AgentTimeStore(self.engine), self.agent_states, clock=self.pbx_clock.now,
+            holds=self.holds,
+        )  # fmt: skip
         self.event_listeners.append(self._follow_agents)
         self.syncs: list[MembershipSync] = []
         for name, link in self.links.items():
@@ -176,6 +206,12 @@ class Service:
             interval_s=routing.staffing_check_interval_s,
             pbx=first,
         )
+        # The IVR asks before ringing an owner's housekeeper: on duty and free, else the
+        # zone's queue, else the general queue.
+        self.housekeeper_routing = HousekeeperRouter(
+            self.routing.roster, self.routing.directory, self.agent_states, routing_rules(routing)
+        )
+        self.fastagi.route_housekeeper = self.housekeeper_routing
 
     def _build_link(self, pbx: PbxSettings) -> PbxLink:
         zone = self.settings.zone
@@ -186,6 +222,8 @@ class Service:
             return await asyncio.to_thread(self.store.get_offsets, pbx.name)
 
         async def save_offsets(offsets: Offsets) -> None:
+            if not self.holds(pbx.name):
+                return  # the durable records' cursor belongs to the instance holding the PBX
             # Records derived from what was read must be on disk before the cursor moves.
             await self.writer.flush()
             await asyncio.to_thread(self.store.save_offsets, pbx.name, offsets)
@@ -194,7 +232,7 @@ class Service:
         return PbxLink(
             pbx,
             zone=zone,
-            sink=lambda event: self._on_event(tracker, event),
+            sink=lambda event: self._from_pbx(tracker, event),
             load_offsets=load_offsets,
             save_offsets=save_offsets,
             clock=self.clock,
@@ -204,20 +242,37 @@ class Service:
 
     def publish(self, event: Event) -> None:
         """An event a feature produced (IVR choices, routing decisions, agent states): it
-        takes the same path as the PBX's own, so trackers and listeners see it in order."""
+        takes the same path as the PBX's own, so trackers and listeners see it in order.
+        Produced here for a PBX another instance speaks for, it reaches that instance's
+        tracker over the stream."""
         tracker = self.trackers.get(event.pbx) or next(iter(self.trackers.values()))
-        self._on_event(tracker, event)
+        if self.holds(event.pbx) or event.pbx not in self.trackers:
+            self._on_event(tracker, event)
+        else:
+            self._view(event)
+            self._share(event.pbx, event)
+
+    def _pbx_of_phone(self, interface: str) -> str | None:
+        status = self.agent_states.agents.get(interface)
+        return status.pbx if status is not None and status.pbx else None
+
+    def holds(self, pbx: str) -> bool:
+        """Whether this instance speaks for ``pbx`` (always, without Redis)."""
+        return self.streams is None or self.streams.holds(pbx)
 
     def _follow_agents(self, event: Event) -> None:
-        for change in self.agent_states.apply(event):
-            self.publish(change)
+        changes = self.agent_states.apply(event)
+        if self.holds(event.pbx):  # elsewhere the holder's changes arrive over the stream
+            for change in changes:
+                self.publish(change)
 
     async def _tick_agents(self) -> None:
         """End wrap-ups on time even when no event comes."""
         while True:
             await asyncio.sleep(1.0)
             for change in self.agent_states.tick(self.pbx_clock.now()):
-                self.publish(change)
+                if self.holds(change.pbx):
+                    self.publish(change)
 
     def reload(self) -> None:
         """SIGHUP: re-read the IVR flows; a broken set is refused, the last good one stays."""
@@ -225,14 +280,22 @@ class Service:
         if problems:
             log.warning("ivr flows refused, keeping the last good ones", problems=len(problems))
 
-    def _on_event(self, tracker: CallTracker, event: Event) -> None:
+    def _from_pbx(self, tracker: CallTracker, event: Event) -> None:
+        """An event from a PBX link: tracked here only where this instance holds the PBX;
+        the holder shares it with the others."""
+        if self.holds(event.pbx):
+            self._on_event(tracker, event)
+
+    def _on_event(self, tracker: CallTracker, event: Event, *, share: bool = True) -> None:
         for record in tracker.apply(event):
             self._on_finished(record)
-        for listener in self.event_listeners:
-            try:
-                listener(event)
-            except Exception:
-                log.exception("event listener failed", listener=repr(listener), kind=event.kind)
+        _notify(self.pbx_event_listeners, event)
+        self._view(event)
+        if share:
+            self._share(event.pbx, event)
+
+    def _view(self, event: Event) -> None:
+        _notify(self.event_listeners, event)
 
     def _on_finished(self, record: CallRecord) -> None:
         if record.kind == "inbound":
@@ -240,14 +303,91 @@ class Service:
         task = asyncio.get_running_loop().create_task(self.writer.submit(record))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
-        for listener in self.record_listeners:
-            try:
-                listener(record)
-            except Exception:
-                log.exception("record listener failed", listener=repr(listener))
+        _notify(self.pbx_record_listeners, record)
+        _notify(self.record_listeners, record)
+        self._share(record.pbx, record)
         if self.settings.logging.call_lines and record.kind == "inbound":
             self._call_lines.write(format_call_line(record, self.settings.zone) + "\n")
             self._call_lines.flush()
+
+    # --- several instances ------------------------------------------------------------------
+
+    def _build_streams(self, settings: Settings) -> StreamBus | None:
+        redis = settings.redis
+        if not redis.url:
+            return None
+        return StreamBus(
+            redis.url,
+            instance=redis.instance or socket.gethostname(),
+            pbxes=[pbx.name for pbx in settings.pbxes],
+            on_envelope=self._on_envelope,
+            on_lease=self._on_lease,
+            prefix=redis.prefix,
+            maxlen=redis.stream_maxlen,
+            lease_s=redis.lease_s,
+            outbox_limit=redis.outbox_limit,
+        )
+
+    def _share(self, pbx: str, item: Event | CallRecord) -> None:
+        if self.streams is not None:
+            self.streams.publish(pbx, item)
+
+    def _on_envelope(self, envelope: Envelope) -> None:
+        """What another instance shared. Events for a PBX held here (IVR choices made on
+        another instance) go to its tracker; everything else only updates the views."""
+        if not self._seen.first_time(envelope.id):
+            return
+        item = envelope.item
+        if isinstance(item, CallRecord):
+            if not self.holds(envelope.pbx):
+                _notify(self.record_listeners, item)
+            return
+        tracker = self.trackers.get(envelope.pbx)
+        if tracker is not None and self.holds(envelope.pbx):
+            self._on_event(tracker, item, share=False)
+        else:
+            self._view(item)
+
+    def _on_lease(self, pbx: str, held: bool) -> None:
+        if held:
+            # Take over where the last holder stopped: its cursor into the durable
+            # records, then the open calls from Asterisk.
+            task = asyncio.get_running_loop().create_task(self.links[pbx].take_over())
+            self._pending_takeovers.add(task)
+            task.add_done_callback(self._pending_takeovers.discard)
+
+    async def _while_holding(self, pbx: str, run: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Run a PBX's duties (membership sync, staffing checks) only while holding it."""
+        while True:
+            while not self.holds(pbx):
+                await asyncio.sleep(1.0)
+            task = asyncio.get_running_loop().create_task(run())
+            try:
+                while self.holds(pbx) and not task.done():
+                    await asyncio.sleep(1.0)
+            finally:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            if task.done() and not task.cancelled():
+                if task.exception() is None:
+                    return
+                log.error("pbx duty failed, restarting", pbx=pbx, error=str(task.exception()))
+                await asyncio.sleep(1.0)
+
+    async def _seed_live(self) -> None:
+        """Today's finished calls so far, so a restarted or added instance shows the
+        same answer rates as the others."""
+        now = self.pbx_clock.now()
+        local = datetime.fromtimestamp(now, self.settings.zone)
+        midnight = local.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+        records = await asyncio.to_thread(
+            self.store.list_calls, since=midnight, until=None, limit=1_000_000,
+            newest_first=False,
+        )  # fmt: skip
+        for record in records:
+            if record.ended:
+                self.live.call_finished(record)
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -258,7 +398,7 @@ class Service:
         setup_wallboard(
             app,
             self.wallboard,
-            ami=self.links[self.settings.pbxes[0].name].client,
+            ami=self.actions,
             audit=self.cti.records.audit,
         )
         setup_recordings_http(app, store=self.recordings, settings=self.settings)
@@ -279,6 +419,8 @@ class Service:
                 agents_file=self.settings.routing.agents_file,
                 syncs=self.syncs,
                 clock=self.pbx_clock.now,
+                occupancy=self.state_time.occupancy,
+                directory_listeners=[self.housekeeper_routing.update_directory],
             ),
         )
         return app
@@ -286,6 +428,7 @@ class Service:
     async def start(self) -> None:
         await asyncio.to_thread(upgrade, self.settings.database.url)
         self.writer.start()
+        self.state_time.start()
         await self.cti.start()
         self.recording_linker.start()
         await self.fastagi.start()
@@ -299,28 +442,48 @@ class Service:
             sockets = getattr(server, "sockets", None) or []
             self.web_port = sockets[0].getsockname()[1] if sockets else self.settings.web.port
             log.info("web listening", url=f"http://{self.settings.web.host}:{self.web_port}")
+        await self._seed_live()
+        if self.streams is not None:
+            await self.streams.start()
         for link in self.links.values():
             await link.start()
         loop = asyncio.get_running_loop()
         for sync in self.syncs:
-            self._tasks.append(loop.create_task(sync.run(), name=f"membership-sync:{sync.pbx}"))
-        self._tasks.append(loop.create_task(self.staffing.run(), name="staffing-watch"))
+            self._tasks.append(
+                loop.create_task(
+                    self._while_holding(sync.pbx, sync.run), name=f"membership-sync:{sync.pbx}"
+                )
+            )
+        self._tasks.append(
+            loop.create_task(
+                self._while_holding(self.settings.pbxes[0].name, self.staffing.run),
+                name="staffing-watch",
+            )
+        )
         # A changed flow file is reloaded; a broken one is refused and the last good set stays.
         self._tasks.append(loop.create_task(self.flows.watch(interval_s=2.0), name="ivr-watch"))
         self._tasks.append(loop.create_task(self._tick_agents(), name="agent-wrapup"))
 
     async def stop(self) -> None:
+        if self._stopped:  # a second stop (signal and shutdown both) does nothing
+            return
+        self._stopped = True
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.fastagi.close()
         for link in self.links.values():
             await link.close()
+        for takeover in list(self._pending_takeovers):
+            takeover.cancel()
         await self.cti.stop()
         await self.recording_linker.stop()
         if self._pending:
             await asyncio.gather(*self._pending, return_exceptions=True)
         await self.writer.close(timeout=10.0)
+        await self.state_time.close()
+        if self.streams is not None:
+            await self.streams.close()
         if self._runner is not None:
             await self._runner.cleanup()
         self.engine.dispose()
@@ -334,7 +497,28 @@ class Service:
     def ready(self) -> dict[str, bool]:
         parts = {f"pbx:{name}": link.connected for name, link in self.links.items()}
         parts["database"] = self.writer.available
+        if self.streams is not None:
+            parts["redis"] = self.streams.available
         return parts
+
+
+def _pbx_addresses(settings: Settings) -> dict[str, str]:
+    """Each PBX's address, so a FastAGI request is told apart by where it comes from
+    (a request's ``?pbx=name`` says it outright). Names that do not resolve are skipped."""
+    addresses: dict[str, str] = {}
+    for pbx in settings.pbxes:
+        with contextlib.suppress(OSError, UnicodeError):
+            for info in socket.getaddrinfo(pbx.ami.host, None, proto=socket.IPPROTO_TCP):
+                addresses.setdefault(str(info[4][0]), pbx.name)
+    return addresses
+
+
+def _notify(listeners: list[Callable[[Any], None]], item: Event | CallRecord) -> None:
+    for listener in listeners:
+        try:
+            listener(item)
+        except Exception:
+            log.exception("listener failed", listener=repr(listener), item=type(item).__name__)
 
 
 def format_call_line(record: CallRecord, zone: zoneinfo.ZoneInfo) -> str:

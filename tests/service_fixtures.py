@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from callcenter.config import AmiSettings, PbxSettings, Settings
+from callcenter.config import AmiSettings, PbxSettings, Settings, SimulatorSettings
 from callcenter.sim import PbxSimulator
 
 
@@ -30,4 +30,34 @@ def service_settings(tmp_path: Path, pbx: PbxSimulator | None = None) -> Setting
         web=dataclasses.replace(base.web, port=0),
         fastagi=dataclasses.replace(base.fastagi, port=0),
         recordings=dataclasses.replace(base.recordings, root=str(tmp_path / "recordings")),
+    )
+
+
+def headless_settings(
+    tmp_path: Path, *, calls_per_hour: float = 400, agents: int = 20, secret: str = "test-secret"
+) -> Settings:
+    """Settings for ``callcenter.demo.headless``: the simulator's records in ``tmp_path``,
+    a link that notices a cut within a second and comes back quickly."""
+    base = Settings()
+    return dataclasses.replace(
+        base,
+        pbxes=[
+            PbxSettings(
+                name="main",
+                ami=AmiSettings(
+                    secret=secret,
+                    ping_interval_s=1.0,
+                    ping_timeout_s=1.0,
+                    backoff_initial_s=0.05,
+                    backoff_max_s=0.5,
+                ),
+            )
+        ],
+        hotlines={"4008001000": "hotline", "4008002000": "hotline", "4008003000": "hotline"},
+        simulator=SimulatorSettings(
+            enabled=True,
+            peak_calls_per_hour=calls_per_hour,
+            agents=agents,
+            records_dir=str(tmp_path),
+        ),
     )

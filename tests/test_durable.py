@@ -175,6 +175,8 @@ def test_member_changes() -> None:
     assert (added.change, added.paused, added.interface) == ("added", True, "PJSIP/1001")
     assert isinstance(paused, ev.QueueMemberChanged)
     assert (paused.change, paused.paused, paused.paused_reason) == ("paused", True, "lunch")
+    # app_queue logs a pause under the member's name, never the phone's
+    assert (paused.interface, paused.member_name) == ("", "Agent 1")
     assert isinstance(unpaused, ev.QueueMemberChanged) and not unpaused.paused
     assert isinstance(removed, ev.QueueMemberChanged) and removed.change == "removed"
     assert all(e.source == "queue_log" and e.call_id == "" for e in (added, removed))

@@ -2,37 +2,17 @@
 matching the simulator's queue_log, CDR and its own account of each call."""
 
 import asyncio
-import dataclasses
 from pathlib import Path
 
 import pytest
-from service_fixtures import service_settings
+from service_fixtures import headless_settings, service_settings
 
-from callcenter.config import AmiSettings, PbxSettings, Settings, SimulatorSettings
+from callcenter.config import Settings
 from callcenter.demo import DemoOptions, headless
 
 
 def demo_settings(tmp_path: Path) -> Settings:
-    base = Settings()
-    return dataclasses.replace(
-        base,
-        pbxes=[
-            PbxSettings(
-                name="main",
-                ami=AmiSettings(
-                    secret="test-secret",
-                    ping_interval_s=1.0,
-                    ping_timeout_s=1.0,
-                    backoff_initial_s=0.05,
-                    backoff_max_s=0.5,
-                ),
-            )
-        ],
-        hotlines={"4008001000": "hotline", "4008002000": "hotline", "4008003000": "hotline"},
-        simulator=SimulatorSettings(
-            enabled=True, peak_calls_per_hour=400, agents=20, records_dir=str(tmp_path)
-        ),
-    )
+    return headless_settings(tmp_path, calls_per_hour=400, agents=20)
 
 
 async def test_every_generated_call_is_recorded_once_and_matches(tmp_path: Path) -> None:

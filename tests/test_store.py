@@ -144,6 +144,26 @@ def test_a_newer_version_replaces_fields_and_the_set_of_legs(store: CallStore) -
     ]
 
 
+def test_a_call_rebuilt_from_durable_records_never_replaces_the_live_one(
+    store: CallStore,
+) -> None:
+    live = make_record("1795731524.1")
+    recovered = make_record("1795731524.1", legs=0, dtmf="", origin="recovered")
+    store.upsert_calls([live])
+    assert store.upsert_calls([recovered]) == 0
+    assert store.get_call("pbx1", "1795731524.1") == live
+    # ... but it completes a call that was stored while still in progress,
+    open_call = make_record("1795731524.2", outcome="in_progress", ended_at=None)
+    store.upsert_calls([open_call, make_record("1795731524.3", origin="recovered")])
+    assert store.upsert_calls([make_record("1795731524.2", legs=0, origin="recovered")]) == 1
+    assert store.get_call("pbx1", "1795731524.2") == make_record(
+        "1795731524.2", legs=0, origin="recovered"
+    )
+    # and a live record still replaces a recovered one.
+    assert store.upsert_calls([make_record("1795731524.3")]) == 1
+    assert store.get_call("pbx1", "1795731524.3") == make_record("1795731524.3")
+
+
 def test_one_batch_with_two_versions_of_a_call_keeps_the_last(store: CallStore) -> None:
     older = make_record("1795731524.1", outcome="in_progress", ended_at=None)
     newer = make_record("1795731524.1", outcome="answered")

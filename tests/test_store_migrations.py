@@ -7,7 +7,7 @@ from sqlalchemy import inspect
 
 from callcenter.store import create_engine_for, current_revisions, head_revisions, upgrade
 
-FEATURE_BRANCHES = ("cti", "metrics", "recordings")
+FEATURE_BRANCHES = ("cti", "metrics", "recordings", "routing")
 
 
 def leg_indexes(url: str) -> set[str]:

@@ -629,3 +629,110 @@ def test_a_caller_found_in_voicemail_by_a_snapshot_ends_as_voicemail() -> None:
                       channel="PJSIP/trunk-9", cause=16)
     )  # fmt: skip
     assert [(r.outcome, r.wait_s, r.origin) for r in done] == [("voicemail", 60.0, "recovered")]
+
+
+# --- a call answered by a direct Dial (the housekeeper's phone, rung from the IVR) ----------
+
+
+def direct_dial(answered: bool) -> list[Event]:
+    """A trunk caller whose AGI dials PJSIP/1030 (answered after 4 s, talk 60 s) or not."""
+    call, callee, keeper = "1700000000.1", "1700000000.2", "PJSIP/1030-0000000b"
+    p = {"pbx": "test", "call_id": call}
+    events: list[Event] = [
+        ev.ChannelCreated(**p, channel_id=call, at=100.0, channel="PJSIP/trunk-0000000a",
+                          context="from-pstn", exten="4008001000", caller_number="13800001111"),
+        ev.ChannelCreated(**p, channel_id=callee, at=110.0, channel=keeper, context="agents"),
+        ev.DialStarted(**p, channel_id=call, at=110.0, dest_channel=keeper,
+                       dest_channel_id=callee, dial_string="1030"),
+    ]  # fmt: skip
+    if answered:
+        events += [
+            ev.DialEnded(**p, channel_id=call, at=114.0, dest_channel=keeper,
+                         dest_channel_id=callee, dial_status="ANSWER"),
+            ev.ChannelHungUp(**p, channel_id=callee, at=174.0, channel=keeper, cause=16),
+        ]  # fmt: skip
+    else:
+        events += [
+            ev.DialEnded(**p, channel_id=call, at=130.0, dest_channel=keeper,
+                         dest_channel_id=callee, dial_status="NOANSWER"),
+            ev.ChannelHungUp(**p, channel_id=callee, at=130.0, channel=keeper, cause=0),
+        ]  # fmt: skip
+    end = 174.0 if answered else 135.0
+    events += [
+        ev.ChannelHungUp(**p, channel_id=call, at=end, channel="PJSIP/trunk-0000000a", cause=16),
+        ev.CallDetail(**p, channel_id=call, at=end, source="cdr", src="13800001111",
+                      dst="4008001000", dcontext="from-pstn", channel="PJSIP/trunk-0000000a",
+                      dest_channel=keeper, last_app="Dial", start=100.0,
+                      answer=114.0 if answered else 100.0, end=end,
+                      disposition="ANSWERED" if answered else "NO ANSWER"),
+    ]  # fmt: skip
+    return events
+
+
+def test_a_call_answered_by_a_direct_dial_is_answered_by_the_dialled_phone() -> None:
+    live = [e for e in direct_dial(answered=True) if e.source == "ami"]
+    (record,) = fold(live).values()
+    assert record.outcome == "answered" and record.ended_at == 174.0
+    assert (record.agent, record.agent_interface) == ("PJSIP/1030", "PJSIP/1030")
+    assert record.answered_at == 114.0 and record.talk_s == 60.0
+    assert record.queue == "" and record.wait_s is None  # never offered to a queue
+    # the CDR alone (a call that ended while the link was down) says the same
+    durable = [e for e in direct_dial(answered=True) if e.source == "cdr"]
+    (recovered,) = fold(durable, CallTracker()).values()
+    assert (recovered.outcome, recovered.agent, recovered.answered_at) == (
+        "answered", "PJSIP/1030", 114.0,
+    )  # fmt: skip
+    # a dial nobody answered leaves the call where it was: in the IVR
+    (missed,) = fold([e for e in direct_dial(answered=False) if e.source == "ami"]).values()
+    assert missed.outcome == "ivr_only" and missed.agent == ""
+
+
+def test_a_caller_in_two_queues_waited_from_the_first_join_whatever_was_seen_first() -> None:
+    """The zone's queue times out after 60 s, the general queue answers 30 s later. The live
+    link missed the first join (cut); queue_log tells it afterwards."""
+    call = "1700000100.1"
+    p = {"pbx": "test", "call_id": call, "channel_id": call}
+    trunk = ev.ChannelCreated(**p, at=100.0, channel="PJSIP/trunk-01", context="from-pstn",
+                              exten="4008001000")  # fmt: skip
+    zone_join = ev.QueueJoined(**p, at=110.0, source="queue_log", queue="zone-east")
+    zone_out = ev.QueueTimedOut(**p, at=170.0, source="queue_log", queue="zone-east",
+                                wait_time=60)  # fmt: skip
+    general = ev.QueueJoined(**p, at=172.5, queue="support")
+    answer = ev.AgentAnswered(**p, at=202.5, queue="support", interface="PJSIP/1001",
+                              member_name="kf01", hold_time=30)  # fmt: skip
+    hangup = ev.ChannelHungUp(**p, at=260.0, channel="PJSIP/trunk-01", cause=16)
+    for order in ([general, zone_join, zone_out], [zone_join, zone_out, general]):
+        (record,) = fold([trunk, *order, answer, hangup]).values()
+        assert (record.queue, record.queue_joined_at) == ("zone-east", 110.0)
+        assert (record.outcome, record.agent, record.wait_s) == ("answered", "kf01", 92.5)
+
+
+def test_a_snapshot_of_a_caller_bridged_by_dial_counts_as_answered_by_the_dialled_phone() -> None:
+    # the link came back while the owner talked to their housekeeper: the DialEnd was missed
+    call = "1700000200.1"
+    p = {"pbx": "test", "call_id": call, "channel_id": call}
+    (record,) = fold([
+        ev.ChannelCreated(**p, at=100.0, channel="PJSIP/trunk-02", context="from-pstn",
+                          exten="4008001000"),
+        ev.ChannelSnapshot(**p, at=150.0, source="resync", channel="PJSIP/trunk-02", state=6,
+                           context="from-pstn", application="Dial",
+                           application_data="PJSIP/1030,20", bridge_id="b-1", duration_s=50),
+        ev.ChannelHungUp(**p, at=200.0, channel="PJSIP/trunk-02", cause=16),
+    ]).values()  # fmt: skip
+    assert (record.outcome, record.agent, record.answered_at) == ("answered", "PJSIP/1030", 150.0)
+
+
+def test_the_first_queue_s_join_read_after_a_resync_snapshot_names_the_queue() -> None:
+    # back after a cut: the snapshot shows the caller in the general queue; queue_log then
+    # tells of the zone's queue it waited in first
+    call = "1700000300.1"
+    p = {"pbx": "test", "call_id": call, "channel_id": call}
+    (record,) = fold([
+        ev.ChannelSnapshot(**p, at=200.0, source="resync", channel="PJSIP/trunk-03", state=6,
+                           context="from-pstn", application="Queue",
+                           application_data="support,c,,,120", duration_s=100),
+        ev.QueueJoined(**p, at=110.0, source="queue_log", queue="zone-east"),
+        ev.QueueTimedOut(**p, at=170.0, source="queue_log", queue="zone-east", wait_time=60),
+        ev.QueueJoined(**p, at=172.0, source="queue_log", queue="support"),
+    ]).values()  # fmt: skip
+    assert (record.queue, record.queue_joined_at) == ("zone-east", 110.0)

@@ -16,6 +16,9 @@ returns the records that became final because of that event.
   no snapshot showed alive; ``ResyncCompleted`` closes every open call none of whose
   channels is still up. A call closed that way may be corrected by later durable events
   (the same record is returned again; the store upserts by key).
+- A call answered by a direct Dial (the IVR ringing the owner's housekeeper; DialEnd
+  ANSWER from the caller's channel, or the CDR's ANSWERED ``Dial`` row) is answered by
+  the dialled interface, unless a queue answer says otherwise; it has no queue wait.
 """
 
 from __future__ import annotations
@@ -78,6 +81,7 @@ class _Call:
         "cdr_disposition",
         "cdr_end",
         "channels",
+        "dial_answer",
         "first_cause",
         "first_channel",
         "hung",
@@ -126,6 +130,7 @@ class _Call:
         self.snapshot_alive = False
         self.join_quality = 0  # how the join time was learned: see _JOIN_*
         self.untimed = False  # some live event had no Timestamp: trust Asterisk's counters
+        self.dial_answer: tuple[float, str] | None = None  # (when, interface) of a direct Dial
 
 
 Handler = Callable[["CallTracker", _Call, Event], None]
@@ -308,6 +313,9 @@ class CallTracker:
         ev = cast(DialEnded, ev)
         if ev.dial_status in _BLOCKED_DIAL:
             call.blocked_hint = True
+        answered = ev.dial_status == "ANSWER" and ev.channel_id in call.caller_side
+        if answered and call.dial_answer is None:
+            call.dial_answer = (ev.at, _interface(ev.dest_channel))
 
     def _hung_up(self, call: _Call, ev: Event) -> None:
         ev = cast(ChannelHungUp, ev)
@@ -340,12 +348,24 @@ class CallTracker:
     # --- queue events ---------------------------------------------------------------------
 
     def _join(self, call: _Call, queue: str, at: float, quality: int = _JOIN_DERIVED) -> None:
-        """Set the queue join time; a better-founded source replaces an estimate."""
+        """Set the queue join time; a better-founded source replaces an estimate. A caller
+        can wait in two queues (a zone's, then the general one): the first queue's join,
+        live or from queue_log, is the call's, whichever of them was learned first."""
         record = call.record
-        if record.queue_joined_at is None or quality > call.join_quality:
+        joined = record.queue_joined_at
+        earlier_queue = (
+            joined is not None
+            and queue != record.queue
+            and quality >= _JOIN_DURABLE
+            and at < joined - 1.0
+        )
+        same_queue = queue == record.queue or not record.queue
+        if joined is None or (quality > call.join_quality and same_queue) or earlier_queue:
             record.queue_joined_at = at
             call.join_quality = quality
-            if not record.queue:
+            if queue and (joined is None or earlier_queue):
+                record.queue = queue  # the queue of the first join (not a snapshot's later one)
+            elif not record.queue:
                 record.queue = queue
 
     def _queue_joined(self, call: _Call, ev: Event) -> None:
@@ -375,7 +395,8 @@ class CallTracker:
     def _timed_out(self, call: _Call, ev: Event) -> None:
         ev = cast(QueueTimedOut, ev)
         self._join(call, ev.queue, ev.at - ev.wait_time)
-        if call.timed_out_at is None:
+        # the last queue's timeout: a caller may wait in a second queue after the first
+        if call.timed_out_at is None or ev.at > call.timed_out_at:
             call.timed_out_at = ev.at
             call.timed_out_wait = ev.wait_time
         if call.record.queue_left_at is None:
@@ -445,6 +466,11 @@ class CallTracker:
             call.caller_side.add(ch)
         if ev.application == "VoiceMail":  # leaving a message right now
             call.voicemail = True
+        bridged_by_dial = ev.application == "Dial" and ev.bridge_id and ch in call.caller_side
+        if bridged_by_dial and call.dial_answer is None:
+            # talking to the phone a direct Dial rang: answered by the time of the snapshot
+            interface = ev.application_data.split(",", 1)[0].split("&", 1)[0]
+            call.dial_answer = (at, interface)
         if ev.application == "Queue":  # a caller in Queue(): waiting, or talking if bridged
             call.caller_side.add(ch)
             if not record.queue:
@@ -479,6 +505,14 @@ class CallTracker:
             call.blocked_hint = True
         if ev.last_app == "VoiceMail":
             call.voicemail = True  # the CDR's last application: a message was left
+        if (
+            ev.last_app == "Dial"
+            and ev.disposition == "ANSWERED"
+            and ev.dest_channel
+            and ev.answer
+            and call.dial_answer is None
+        ):
+            call.dial_answer = (ev.answer, _interface(ev.dest_channel))
         if not call.first_channel and ch == record.call_id:
             self._set_origin(call, ch, ev.dcontext, "")
         if ch != call.first_channel:
@@ -543,6 +577,12 @@ class CallTracker:
         joined = r.queue_joined_at
         r.ivr_s = (joined if joined is not None else ended_at) - r.started_at
         r.wait_s = r.talk_s = r.ring_s = None
+        if r.answered_at is None and call.dial_answer is not None:
+            # a queue's answer, should one still come (a durable row), replaces this one
+            r.answered_at, interface = call.dial_answer
+            r.agent = r.agent or interface
+            r.agent_interface = r.agent_interface or interface
+            call.answer_guessed = True
         outcome: Outcome
         if r.answered_at is not None:
             outcome = "answered"
@@ -609,6 +649,16 @@ def _recovered_end(call: _Call) -> float:
     if call.cdr_end is not None:
         ends.append(call.cdr_end)
     return max(ends, default=call.last_at) if ends else call.last_at
+
+
+def _interface(channel: str) -> str:
+    """The device of a channel name: PJSIP/1030-0000002a -> PJSIP/1030,
+    Local/1001@agents-00000001;1 -> Local/1001@agents."""
+    name = channel.split(";", 1)[0]
+    base, dash, suffix = name.rpartition("-")
+    if dash and len(suffix) == 8 and all(c in "0123456789abcdef" for c in suffix):
+        return base
+    return name
 
 
 def _copy(record: CallRecord) -> CallRecord:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import time
 import zoneinfo
 from collections.abc import Callable, Mapping, Sequence
@@ -30,7 +31,9 @@ from callcenter.cti.seat_page import render_seat_page
 from callcenter.cti.webhook import WebhookSender
 from callcenter.cti.workorders import WorkOrder, WorkOrderError, timer, validate_new
 from callcenter.log import mask_number
+from callcenter.telephony.ami import AmiActionError, AmiNotConnected
 from callcenter.web.auth import AUTH_KEY, current_session, page_roles
+from callcenter.web.jsonbody import strict_json
 from callcenter.web.security import ROLES, Role, User, current_user, require_roles
 
 log = structlog.get_logger(__name__)
@@ -70,7 +73,7 @@ def _fail(status: type[web.HTTPException], message: str) -> web.HTTPException:
 
 async def _body(request: web.Request) -> dict[str, Any]:
     try:
-        body = await request.json()
+        body = await request.json(loads=strict_json)
     except ValueError:
         raise _fail(web.HTTPBadRequest, "the body must be JSON") from None
     if not isinstance(body, dict):
@@ -93,6 +96,18 @@ def _seat(request: web.Request) -> str:
     if not user.interface:
         raise _fail(web.HTTPConflict, "this account has no seat phone (interface)")
     return user.interface
+
+
+def _pbx_failed(exc: Exception) -> web.HTTPException:
+    """The PBX said no (409: e.g. a seat in no queue), the request cannot go to it as it is
+    (400: a line break in a field), or the link is down (503) or failed (502)."""
+    if isinstance(exc, AmiActionError):
+        return _fail(web.HTTPConflict, f"the PBX refused: {exc}")
+    if isinstance(exc, ValueError):
+        return _fail(web.HTTPBadRequest, f"cannot be sent to the PBX: {exc}")
+    if isinstance(exc, AmiNotConnected):
+        return _fail(web.HTTPServiceUnavailable, f"no PBX connection: {exc}")
+    return _fail(web.HTTPBadGateway, f"the PBX did not answer: {exc}")
 
 
 def _ami(request: web.Request) -> AmiActions:
@@ -128,7 +143,7 @@ async def seat_socket(request: web.Request) -> web.StreamResponse:
     seat = _seat(request)
     ws = web.WebSocketResponse(heartbeat=20.0)
     await ws.prepare(request)
-    await request.app[DEPS_KEY].hub.serve(seat, ws)
+    await request.app[DEPS_KEY].hub.serve(seat, ws, request.transport)
     return ws
 
 
@@ -155,7 +170,7 @@ async def pause(request: web.Request) -> web.Response:
     try:
         await ami.send_action(fields)
     except Exception as exc:  # an AmiError of any kind: the PBX said no or is gone
-        raise _fail(web.HTTPBadGateway, f"the PBX refused: {exc}") from None
+        raise _pbx_failed(exc) from None
     log.info("seat paused" if paused else "seat ready", seat=seat, reason=reason)
     return web.json_response({"interface": seat, "paused": paused, "reason": reason})
 
@@ -181,7 +196,7 @@ async def _originate(request: web.Request, seat: str, number: str, caller_id: st
     try:
         await ami.send_action(fields)
     except Exception as exc:
-        raise _fail(web.HTTPBadGateway, f"the PBX refused: {exc}") from None
+        raise _pbx_failed(exc) from None
     log.info("click-to-call", seat=seat, number=mask_number(dial))
     return dial
 
@@ -267,7 +282,7 @@ async def audit_trail(request: web.Request) -> web.Response:
     records = request.app[DEPS_KEY].records
     owner = request.query.get("owner_id")
     login = request.query.get("login") or None
-    if owner is not None and not owner.isdigit():
+    if owner is not None and not (owner.isascii() and owner.isdigit() and len(owner) <= 18):
         raise _fail(web.HTTPBadRequest, "owner_id must be a number")
     rows = await asyncio.to_thread(
         records.audit_trail, owner_id=int(owner) if owner else None, login=login
@@ -278,6 +293,14 @@ async def audit_trail(request: web.Request) -> web.Response:
 # --- work orders ----------------------------------------------------------------------------
 
 
+def _finite(value: Any, name: str) -> float:
+    """A time from a JSON body: "nan" and 1e999 parse as floats but are no time."""
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{name} must be epoch seconds, got {value!r}")
+    return number
+
+
 def _may_see(user: User, order: WorkOrder) -> bool:
     return user.role in ("supervisor", "admin") or user.login in (order.created_by, order.assignee)
 
@@ -285,7 +308,9 @@ def _may_see(user: User, order: WorkOrder) -> bool:
 async def _load_order(request: web.Request) -> WorkOrder:
     deps = request.app[DEPS_KEY]
     raw = request.match_info["order_id"]
-    order = await asyncio.to_thread(deps.records.get_order, int(raw)) if raw.isdigit() else None
+    # ASCII digits a database id can hold: "²" is a digit to isdigit(), 10**40 too big for SQL
+    wanted = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else None
+    order = await asyncio.to_thread(deps.records.get_order, wanted) if wanted else None
     if order is None or not _may_see(_user(request), order):
         raise _fail(web.HTTPNotFound, "no such work order")  # another agent's looks absent
     return order
@@ -301,6 +326,8 @@ async def list_orders(request: web.Request) -> web.Response:
     deps = request.app[DEPS_KEY]
     user = _user(request)
     involving = None if user.role in ("supervisor", "admin") else user.login
+    if request.query.get("open", "") not in ("", "0", "1"):
+        raise _fail(web.HTTPBadRequest, "open must be 1 (open orders only) or 0")
     orders = await asyncio.to_thread(
         deps.records.list_orders, involving=involving, open_only=request.query.get("open") == "1"
     )
@@ -315,11 +342,11 @@ async def create_order(request: web.Request) -> web.Response:
     now = deps.clock()
     due_raw = body.get("due_at")
     try:
-        due_at = float(due_raw) if due_raw not in (None, "") else None
+        due_at = _finite(due_raw, "due_at") if due_raw not in (None, "") else None
         owner_raw = body.get("owner_id")
         owner_id = int(owner_raw) if owner_raw not in (None, "") else None
         validate_new(str(body.get("kind", "")), str(body.get("priority", "normal")), due_at, now)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise _fail(web.HTTPBadRequest, str(exc)) from None
     if owner_id is not None and deps.directory.index.owner(owner_id) is None:
         raise _fail(web.HTTPBadRequest, "owner_id names no owner")
@@ -368,13 +395,13 @@ async def order_action(request: web.Request) -> web.Response:
     }
     try:
         if body.get("callback_at") not in (None, ""):
-            kwargs["callback_at"] = float(body["callback_at"])
+            kwargs["callback_at"] = _finite(body["callback_at"], "callback_at")
         if body.get("satisfaction") not in (None, ""):
-            kwargs["satisfaction"] = int(body["satisfaction"])
+            kwargs["satisfaction"] = int(body["satisfaction"])  # OverflowError: 1e999
         changed, _entry = await asyncio.to_thread(
             deps.records.apply, order.id, str(body.get("action", "")), **kwargs
         )
-    except (WorkOrderError, TypeError, ValueError) as exc:
+    except (WorkOrderError, TypeError, ValueError, OverflowError) as exc:
         raise _fail(
             web.HTTPConflict if isinstance(exc, WorkOrderError) else web.HTTPBadRequest, str(exc)
         ) from None

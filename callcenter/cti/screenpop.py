@@ -4,7 +4,8 @@
 (caller, owners from the in-memory index, IVR keys, wait) is queued to the seat's sockets
 at once; the slower part (open work orders, last five calls: database reads) follows as a
 ``details`` frame. ``SeatHub`` remembers each seat's current pops, so a browser that
-connects or reconnects while the phone rings still gets the card.
+connects or reconnects while the phone rings still gets the card. A browser that stops
+reading is dropped once ``SOCKET_BACKLOG`` frames wait for it (``callcenter/web/outbox.py``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from aiohttp import web
 
 from callcenter.cti.popper import Popper, PopUpdate
 from callcenter.events import Event
+from callcenter.web.outbox import SocketOutbox
 
 log = structlog.get_logger(__name__)
 
@@ -26,33 +28,12 @@ Details = Callable[[PopUpdate], Awaitable[dict[str, Any]]]
 SOCKET_BACKLOG = 256
 
 
-class _Socket:
-    """One browser connection with its own ordered outbox."""
-
-    def __init__(self, ws: web.WebSocketResponse) -> None:
-        self.ws = ws
-        self.outbox: asyncio.Queue[str | None] = asyncio.Queue(SOCKET_BACKLOG)
-
-    def push(self, text: str) -> None:
-        try:
-            self.outbox.put_nowait(text)
-        except asyncio.QueueFull:  # a stuck browser: drop it rather than grow without bound
-            log.warning("seat socket too slow, closing it")
-            asyncio.get_running_loop().create_task(self.ws.close())
-
-    async def pump(self) -> None:
-        while (text := await self.outbox.get()) is not None:
-            try:
-                await self.ws.send_str(text)
-            except (ConnectionError, RuntimeError):
-                return
-
-
 class SeatHub:
     """Interface -> connected sockets, and interface -> the pops on screen right now."""
 
-    def __init__(self) -> None:
-        self._sockets: dict[str, set[_Socket]] = {}
+    def __init__(self, *, send_timeout_s: float = 10.0) -> None:
+        self.send_timeout_s = send_timeout_s  # a frame unsent this long drops the socket
+        self._sockets: dict[str, set[SocketOutbox]] = {}
         self._current: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}
 
     def connected(self, interface: str) -> int:
@@ -89,13 +70,22 @@ class SeatHub:
             for socket in sockets:
                 socket.push(text)
 
-    async def serve(self, interface: str, ws: web.WebSocketResponse) -> None:
-        """Run one connected socket until it closes: current pops first, then live ones."""
-        socket = _Socket(ws)
+    async def serve(
+        self,
+        interface: str,
+        ws: web.WebSocketResponse,
+        transport: asyncio.Transport | None = None,
+    ) -> None:
+        """Run one connected socket until it closes: current pops first, then live ones.
+        ``transport`` (the request's) is cut off when a dropped browser reads nothing."""
+        socket = SocketOutbox(
+            ws, name=f"seat {interface}", limit=SOCKET_BACKLOG, transport=transport,
+            send_timeout_s=self.send_timeout_s,
+        )  # fmt: skip
         for frame in self.current(interface):
             socket.push(json.dumps(frame, ensure_ascii=False, default=str))
         self._sockets.setdefault(interface, set()).add(socket)
-        pump = asyncio.get_running_loop().create_task(socket.pump())
+        pump = asyncio.get_running_loop().create_task(socket.run())
         try:
             async for _message in ws:  # the page sends nothing we need; pings are automatic
                 pass
@@ -105,11 +95,9 @@ class SeatHub:
                 sockets.discard(socket)
                 if not sockets:
                     del self._sockets[interface]
-            if socket.outbox.full():
-                pump.cancel()
-            else:
-                socket.outbox.put_nowait(None)
+            pump.cancel()  # the socket is closed: nothing more can be sent
             await asyncio.gather(pump, return_exceptions=True)
+            await socket.closed()
 
 
 class ScreenPop:

@@ -3,8 +3,15 @@
 The shell (FastAGI server, terminal walker, tests) feeds one input at a time and carries
 out the commands in order. The last command of a batch is the one whose answer the engine
 waits for (``ReadDigits`` -> Digits/Timeout, ``LookupOwner`` -> LookupDone, ``QueueCall``
-and ``DialTarget`` -> Done); a batch that ends the call ends with ``HangupCall`` or
-``RecordVoicemail``. Inputs the engine does not expect are ignored, and a ``Hangup`` ends
+and ``DialTarget`` -> Done, ``RouteHousekeeper`` -> Routed); a batch that ends the call
+ends with ``HangupCall`` or ``RecordVoicemail``.
+
+Housekeeper first: a shell that can ask routing (``Start.route_housekeeper``) gets a
+``RouteHousekeeper`` at a ``dial: housekeeper`` node and answers with the steps routing
+chose. The engine rings the housekeeper or queues in the zone's queue as they say, moves
+to the next step when one is not answered, and hands the general queue and voicemail to
+the node's ``fallback`` (the flow's own way there); each step taken is a RoutingDecision
+event with its reason. Without routing the housekeeper's seat is dialled as looked up. Inputs the engine does not expect are ignored, and a ``Hangup`` ends
 the walk wherever it is. Nothing here raises on a validated flow, and the number of nodes
 run per input is bounded (validated flows have no loop without input).
 """
@@ -43,6 +50,7 @@ class Start(Input):
     channel: str = ""
     pbx: str = ""
     node: str = ""  # start here instead of the flow's start (e.g. a survey after a queue)
+    route_housekeeper: bool = False  # the shell answers RouteHousekeeper with Routed
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -67,6 +75,27 @@ class Hangup(Input):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LookupDone(Input):
     owner: OwnerInfo | None
+
+
+@dataclass(frozen=True, slots=True)
+class RouteStep:
+    """One step of a routing decision: ``kind`` housekeeper (ring ``target``, an interface),
+    zone_queue / general_queue (queue ``target``), voicemail (mailbox ``target``);
+    ``wait_s``: how long to ring or wait before the next step."""
+
+    kind: str
+    target: str
+    priority: int = 0
+    wait_s: float = 0.0
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Routed(Input):
+    """Routing's answer to ``RouteHousekeeper``: the steps in order (empty: no decision,
+    the node's fallback)."""
+
+    steps: tuple[RouteStep, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -126,6 +155,14 @@ class DialTarget:
 
 
 @dataclass(frozen=True, slots=True)
+class RouteHousekeeper:
+    """Ask routing where the owner's call goes before ringing their housekeeper."""
+
+    owner: OwnerInfo
+    depth: int = field(default=0, compare=False)  # where: len(path) at its node
+
+
+@dataclass(frozen=True, slots=True)
 class RecordVoicemail:
     mailbox: str
     depth: int = field(default=0, compare=False)  # where: len(path) at its node
@@ -148,10 +185,10 @@ class Emit:
 
 
 Command = (
-    Play | SayValue | ReadDigits | LookupOwner | QueueCall | DialTarget | RecordVoicemail
-    | SetVariable | HangupCall | Emit
+    Play | SayValue | ReadDigits | LookupOwner | QueueCall | DialTarget | RouteHousekeeper
+    | RecordVoicemail | SetVariable | HangupCall | Emit
 )  # fmt: skip
-Waiting = Literal["start", "digits", "lookup", "queue", "dial", "ended"]
+Waiting = Literal["start", "digits", "lookup", "route", "queue", "dial", "ended"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +213,8 @@ class State:
     outcome: str = ""  # set once the caller left the IVR
     target: str = ""
     entry_flow: str = ""
+    routed: bool = False  # housekeeper calls are routed (the shell answers RouteHousekeeper)
+    route: tuple[RouteStep, ...] = ()  # the routing steps not taken yet
 
     @property
     def ended(self) -> bool:
@@ -222,7 +261,7 @@ def _started(state: State, inp: Start, flow: Flow | None) -> State:
     return replace(
         state, caller=inp.caller, dialled=inp.dialled, started=inp.when,
         now=inp.at or inp.when.timestamp(), call_id=inp.call_id, channel_id=inp.channel_id,
-        channel=inp.channel, pbx=inp.pbx, language=language,
+        channel=inp.channel, pbx=inp.pbx, language=language, routed=inp.route_housekeeper,
     )  # fmt: skip
 
 
@@ -281,6 +320,8 @@ def _resume(
             if owner.language in flows[state.flow].languages and "language" not in state.variables:
                 state = replace(state, language=owner.language)
         return _run(flows, state, _owner_branch(node, owner), cmds)
+    if state.waiting == "route" and isinstance(inp, Routed) and isinstance(node, s.Dial):
+        return _follow_route(flows, state, node, inp.steps, cmds)
     if (
         state.waiting in ("queue", "dial")
         and isinstance(inp, Done)
@@ -291,6 +332,10 @@ def _resume(
             if node.after:
                 return _run(flows, state, node.after, cmds)
             return _finish(state, state.outcome, state.target, [HangupCall()])
+        if isinstance(node, s.Dial) and _routes(state, node):
+            why = f"{state.target}: {inp.status.upper() or 'NOANSWER'}"
+            state = replace(state, outcome="", target="")
+            return _follow_route(flows, state, node, state.route, cmds, why)
         nxt = node.overflow if isinstance(node, s.Queue) else node.fallback
         if nxt:
             return _run(flows, replace(state, outcome="", target=""), nxt, cmds)
@@ -401,6 +446,9 @@ def _run(
                                   node.announce_position, depth))  # fmt: skip
             return replace(state, waiting="queue"), cmds
         elif isinstance(node, s.Dial):
+            if _routes(state, node) and state.owner is not None:
+                cmds.append(RouteHousekeeper(state.owner, depth))
+                return replace(state, waiting="route", route=()), cmds
             interface = node.to
             if node.to == "housekeeper":
                 interface = state.owner.housekeeper_interface if state.owner else ""
@@ -427,6 +475,39 @@ def _run(
                 cmds.append(Play(node.prompt, lang, depth))
             return _finish(state, "hangup", "", [*cmds, HangupCall()])
     return _finish(state, "error", "", [*cmds, HangupCall()])
+
+
+def _routes(state: State, node: s.Dial) -> bool:
+    return state.routed and node.to == "housekeeper"
+
+
+def _follow_route(
+    flows: Mapping[str, Flow], state: State, node: s.Dial, steps: tuple[RouteStep, ...],
+    cmds: list[Command], came_back: str = "",
+) -> tuple[State, list[Command]]:  # fmt: skip
+    """Take the first of ``steps`` (the housekeeper's ring or the zone's queue); the general
+    queue, voicemail or no step at all continue at the node's fallback."""
+    step = steps[0] if steps else None
+    state = replace(state, route=steps[1:])
+    if step is not None:
+        reason = f"{came_back}; {step.reason}" if came_back else step.reason
+        owner_id = state.owner.owner_id if state.owner is not None else ""
+        cmds.append(Emit(ev.RoutingDecision(
+            **_ids(state), decision=step.kind, target=step.target, priority=step.priority,
+            ring_s=step.wait_s, reason=reason, owner_id=owner_id,
+        )))  # fmt: skip
+    depth = len(state.path)
+    if step is not None and step.target and step.kind == "housekeeper":
+        if node.prompt:
+            cmds.append(Play(node.prompt, state.language, depth))
+        state = _left(state, "dial", step.target, cmds)
+        cmds.append(DialTarget(step.target, step.wait_s or node.ring_timeout_s, depth))
+        return replace(state, waiting="dial"), cmds
+    if step is not None and step.target and step.kind == "zone_queue":
+        state = _left(state, "queue", step.target, cmds)
+        cmds.append(QueueCall(step.target, step.priority, step.wait_s, False, depth))
+        return replace(state, waiting="queue"), cmds
+    return _run(flows, replace(state, route=()), node.fallback, cmds)
 
 
 def _left(state: State, outcome: str, target: str, cmds: list[Command]) -> State:

@@ -88,7 +88,11 @@ class _Reader:
     def scalar(self, node: yaml.Node) -> Any:
         if not isinstance(node, yaml.ScalarNode):
             raise _Bad("must be a single value")
-        return yaml.SafeLoader("").construct_object(node)
+        try:
+            return yaml.SafeLoader("").construct_object(node)
+        except (yaml.YAMLError, ValueError, TypeError, OverflowError, AttributeError) as exc:
+            # a tag the text does not fit (!!int x) or one no loader knows (!custom)
+            raise _Bad(f"not a valid value: {getattr(exc, 'problem', None) or exc}") from None
 
     def text(self, node: yaml.Node) -> str:
         value = self.scalar(node)
@@ -147,8 +151,8 @@ def _regex(r: _Reader, n: yaml.Node) -> str:
     v = r.text(n)
     try:
         re.compile(v)
-    except re.error as exc:
-        raise _Bad(f"bad pattern {v!r}: {exc}") from None
+    except (re.error, RecursionError, OverflowError) as exc:  # "((((...", "a{99999999999}"
+        raise _Bad(f"bad pattern {v[:40]!r}: {exc}") from None
     return v
 
 
@@ -387,12 +391,28 @@ def load_text(text: str, file: str) -> tuple[Flow | None, list[Problem]]:
     """Parse one flow file. A flow is returned whenever the YAML parsed, even with
     problems, so that the validator can report graph problems in the same run."""
     r = _Reader(file)
+    composer: yaml.SafeLoader | None = None
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        composer = yaml.SafeLoader(text)  # reads the text once, refusing control characters
+        root = composer.get_single_node()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         return None, [Problem(file, line, col, f"YAML syntax: {exc.problem or exc.context}")]
+    except yaml.reader.ReaderError as exc:  # a control character: no mark, a position
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        return None, [
+            Problem(file, line, column, f"YAML syntax: {exc.reason} #x{exc.character:04x}")
+        ]
+    except yaml.YAMLError as exc:
+        return None, [Problem(file, 1, 1, f"YAML syntax: {exc}")]
+    except RecursionError:
+        line, column = (composer.line + 1, composer.column + 1) if composer else (1, 1)
+        return None, [Problem(file, line, column, "YAML syntax: nested too deeply")]
+    finally:
+        if composer is not None:
+            composer.dispose()
     if root is None:
         return None, [Problem(file, 1, 1, "empty flow file")]
     r.marks[()] = Mark(1, 1)

@@ -38,6 +38,7 @@ THRESHOLDS_KEY = web.AppKey("metrics_thresholds", Thresholds)
 ZONE_KEY = web.AppKey("metrics_zone", str)
 Clock = Callable[[], float]
 CLOCK_KEY: web.AppKey[Clock] = web.AppKey("metrics_clock")
+FIRST_DAY, LAST_DAY = date(1970, 1, 2), date(9999, 12, 30)
 
 
 def setup(
@@ -70,11 +71,17 @@ def _date(request: web.Request, name: str) -> date:
     if not text:
         raise _bad(f"缺少参数 {name}", f"{name} is required (YYYY-MM-DD)")
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise _bad(
             f"{name} 不是日期：{text!r}", f"{name} is not a date YYYY-MM-DD: {text!r}"
         ) from None
+    if not FIRST_DAY <= day <= LAST_DAY:  # a local midnight must stay a time Python can hold
+        raise _bad(
+            f"{name} 须在 {FIRST_DAY} 与 {LAST_DAY} 之间",
+            f"{name} must be between {FIRST_DAY} and {LAST_DAY}, got {text!r}",
+        )
+    return day
 
 
 def spec_from_query(request: web.Request) -> ReportSpec:

@@ -107,6 +107,8 @@ class LiveCounters:
             call.stage = "after_queue"
 
     def _member(self, event: QueueMemberChanged) -> None:
+        if not event.interface:  # a queue_log pause names the member only: no seat to show
+            return
         if event.change == "removed":
             self._agents.pop(event.interface, None)
             return

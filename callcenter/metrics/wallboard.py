@@ -8,13 +8,16 @@ fires rides along, so a burst of events costs one snapshot, sent within half a s
 While a browser is connected it also gets a fresh snapshot every ``refresh_s`` seconds,
 so waits keep growing on screen when no event comes.
 
+Staffing alerts: a ``StaffingBelowMinimum`` event (routing's live watch) puts an alert in
+the snapshot's ``alerts`` (kind ``staffing``) and a banner on the page; the same event
+with ``below`` false, sent when the rule is met again, takes it away.
+
 Wiring: ``setup(app, hub, ami=..., audit=...)`` after ``callcenter.web.auth.setup``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -24,12 +27,15 @@ import structlog
 from aiohttp import web
 
 from callcenter.cti.i18n import remember_lang, request_lang
-from callcenter.events import Event
+from callcenter.events import Event, StaffingBelowMinimum
 from callcenter.metrics.kpis import Thresholds
 from callcenter.metrics.live import LiveCounters
 from callcenter.metrics.monitor import MonitorError, chanspy_originate, parse_request
 from callcenter.metrics.wallboard_page import render_wallboard
+from callcenter.telephony.ami import AmiActionError, AmiNotConnected
 from callcenter.web.auth import AUTH_KEY, current_session, page_roles
+from callcenter.web.jsonbody import strict_json
+from callcenter.web.outbox import SocketOutbox
 from callcenter.web.security import current_user, require_roles
 
 __all__ = ["WallboardHub", "levels", "setup"]
@@ -81,18 +87,6 @@ def levels(snapshot: dict[str, Any], thresholds: Thresholds) -> dict[str, str]:
     return out
 
 
-class _Socket:
-    def __init__(self, ws: web.WebSocketResponse) -> None:
-        self.ws = ws
-        self.outbox: asyncio.Queue[str | None] = asyncio.Queue(SOCKET_BACKLOG)
-
-    def push(self, text: str) -> None:
-        if self.outbox.full():  # a slow browser: keep only the newest snapshot
-            with contextlib.suppress(asyncio.QueueEmpty):
-                self.outbox.get_nowait()
-        self.outbox.put_nowait(text)
-
-
 class WallboardHub:
     """The connected wallboards and the coalesced pushes of ``live.snapshot(now)``."""
 
@@ -108,9 +102,12 @@ class WallboardHub:
         self.clock = clock
         self.push_delay_s = push_delay_s
         self.refresh_s = refresh_s
-        self._sockets: set[_Socket] = set()
+        # A snapshot unsent this long drops the socket (a slow one keeps only the newest).
+        self.send_timeout_s = 10.0
+        self._sockets: set[SocketOutbox] = set()
         self._armed: asyncio.TimerHandle | None = None
         self.pushes = 0  # snapshots sent since start (for tests and /metrics)
+        self._understaffed: dict[tuple[str, str], StaffingBelowMinimum] = {}  # (pbx, rule)
 
     @property
     def connected(self) -> int:
@@ -120,13 +117,30 @@ class WallboardHub:
         """What a wallboard receives: the snapshot, each seat's state and the colours."""
         body = self.live.snapshot(self.clock())
         body["seats"] = [{"interface": i, "state": s} for i, s in self.live.seats().items()]
+        body["alerts"] = body["alerts"] + self.staffing_alerts()
         body["levels"] = levels(body, self.live.thresholds)
         body["service_level_target"] = self.live.thresholds.service_level_target
         body["service_level_s"] = self.live.thresholds.service_level_s
         return body
 
-    def on_event(self, _event: Event) -> None:
+    def staffing_alerts(self) -> list[dict[str, Any]]:
+        """One alert per staffing rule below its minimum now, oldest first."""
+        return [
+            {
+                "kind": "staffing", "rule": e.rule, "have": e.have, "need": e.need, "since": e.at,
+                "zh": f"人手不足: 规则 {e.rule} 需要至少 {e.need} 个坐席在线，当前 {e.have} 个",
+                "en": f"Understaffed: rule {e.rule} needs {e.need} seats online, {e.have} now",
+            }
+            for e in sorted(self._understaffed.values(), key=lambda e: (e.at, e.rule))
+        ]  # fmt: skip
+
+    def on_event(self, event: Event) -> None:
         """A ``Service.event_listeners`` entry (after ``live.apply``): schedule a push."""
+        if isinstance(event, StaffingBelowMinimum):
+            if event.below:
+                self._understaffed[(event.pbx, event.rule)] = event
+            else:
+                self._understaffed.pop((event.pbx, event.rule), None)
         if not self._sockets or self._armed is not None:
             return
         try:
@@ -144,12 +158,23 @@ class WallboardHub:
         for socket in self._sockets:
             socket.push(text)
 
-    async def serve(self, ws: web.WebSocketResponse) -> None:
-        """Run one connected wallboard until it closes: a snapshot now, then pushes."""
-        socket = _Socket(ws)
+    async def serve(
+        self, ws: web.WebSocketResponse, transport: asyncio.Transport | None = None
+    ) -> None:
+        """Run one connected wallboard until it closes: a snapshot now, then pushes.
+        ``transport`` (the request's) is cut off when a dropped browser reads nothing."""
+        socket = SocketOutbox(
+            ws, name="wallboard", limit=SOCKET_BACKLOG, transport=transport, coalesce=True,
+            send_timeout_s=self.send_timeout_s,
+        )  # fmt: skip
         socket.push(json.dumps(self.frame(), ensure_ascii=False, default=str))
         self._sockets.add(socket)
-        pump = asyncio.get_running_loop().create_task(self._pump(socket))
+        pump = asyncio.get_running_loop().create_task(
+            socket.run(
+                idle_s=self.refresh_s,
+                on_idle=lambda: json.dumps(self.frame(), ensure_ascii=False, default=str),
+            )
+        )
         try:
             async for _message in ws:  # the page sends nothing; pings are automatic
                 pass
@@ -157,19 +182,7 @@ class WallboardHub:
             self._sockets.discard(socket)
             pump.cancel()
             await asyncio.gather(pump, return_exceptions=True)
-
-    async def _pump(self, socket: _Socket) -> None:
-        while True:
-            try:
-                text = await asyncio.wait_for(socket.outbox.get(), self.refresh_s)
-            except TimeoutError:
-                text = json.dumps(self.frame(), ensure_ascii=False, default=str)
-            if text is None:
-                return
-            try:
-                await socket.ws.send_str(text)
-            except (ConnectionError, RuntimeError):
-                return
+            await socket.closed()
 
     def close(self) -> None:
         if self._armed is not None:
@@ -212,7 +225,7 @@ async def wallboard_socket(request: web.Request) -> web.StreamResponse:
         raise _fail(web.HTTPForbidden, "拒绝跨站连接", "cross-site websocket refused")
     ws = web.WebSocketResponse(heartbeat=20.0)
     await ws.prepare(request)
-    await request.app[HUB_KEY].serve(ws)
+    await request.app[HUB_KEY].serve(ws, request.transport)
     return ws
 
 
@@ -229,7 +242,7 @@ async def start_monitor(request: web.Request) -> web.Response:
     user = current_user(request)
     assert user is not None
     try:
-        body = await request.json()
+        body = await request.json(loads=strict_json)
     except ValueError:
         raise _fail(web.HTTPBadRequest, "请求体须为 JSON", "the body must be JSON") from None
     if not isinstance(body, dict):
@@ -250,7 +263,13 @@ async def start_monitor(request: web.Request) -> web.Response:
     except Exception as exc:  # an AmiError of any kind: the PBX said no or is gone
         if audit is not None:
             await asyncio.to_thread(audit, user.login, "monitor_refused", None, detail)
-        raise _fail(web.HTTPBadGateway, f"交换机拒绝：{exc}", f"the PBX refused: {exc}") from None
+        # the PBX said no (409), the link is down (503) or did not answer (502)
+        status: type[web.HTTPException] = web.HTTPBadGateway
+        if isinstance(exc, AmiActionError):
+            status = web.HTTPConflict
+        elif isinstance(exc, AmiNotConnected):
+            status = web.HTTPServiceUnavailable
+        raise _fail(status, f"交换机拒绝：{exc}", f"the PBX refused: {exc}") from None
     if audit is not None:
         await asyncio.to_thread(audit, user.login, f"monitor_{wanted.mode}", None, detail)
     log.info("live monitoring", supervisor=user.login, mode=wanted.mode,

@@ -34,6 +34,8 @@ section{background:#1b2733;border-radius:8px;padding:12px}
 h2{font-size:16px;margin:0 0 8px} table{width:100%;border-collapse:collapse}
 td,th{border-bottom:1px solid #2c3a48;padding:4px;text-align:left}
 #alerts li{color:#ff6b5b;font-weight:bold;font-size:18px} #alerts .none{color:#8c8}
+#staffing{background:#b3261e;color:#fff;font-size:22px;font-weight:bold;padding:12px 16px}
+#staffing[hidden]{display:none}
 button.m{margin-right:4px;background:#2c4a6e;color:#fff;border:0;border-radius:4px;padding:4px 8px}
 button.m:disabled{opacity:.4} input{padding:4px}
 #link{color:#aaa} svg{display:block}
@@ -43,6 +45,7 @@ button.m:disabled{opacity:.4} input{padding:4px}
 <a href="/reports">__REPORTS__</a><a href="?lang=__OTHER__">__OTHER_LABEL__</a>
 <form method="post" action="/logout" style="margin:0"><input type="hidden" name="csrf_token" value="__CSRF__">
 <button type="submit">__SIGN_OUT__</button></form></header>
+<div id="staffing" role="alert" data-testid="staffing-banner" hidden></div>
 <main>
 <section><h2 id="alerts-title"></h2><ul id="alerts" data-testid="alerts"></ul></section>
 <div class="tiles">
@@ -110,6 +113,9 @@ function render(d) {
   $('v-sl').textContent = pct(d.today.service_level);
   $('s-sl').textContent = T.target + ' ' + pct(d.service_level_target) + ' · ' + d.service_level_s + T.seconds;
   level('t-sl', 'v-sl', lv.service_level_today);
+  const short = d.alerts.filter((a) => a.kind === 'staffing');
+  $('staffing').textContent = short.map((a) => a[T.lang_key]).join(' · ');
+  $('staffing').hidden = !short.length;
   const alerts = $('alerts'); alerts.replaceChildren();
   for (const a of d.alerts) { const li = document.createElement('li'); li.textContent = a[T.lang_key]; li.dataset.kind = a.kind; alerts.appendChild(li); }
   if (!d.alerts.length) { const li = document.createElement('li'); li.className = 'none'; li.textContent = T.no_alerts; alerts.appendChild(li); }

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import structlog
 from aiohttp import web
 
 from callcenter.config import Settings
@@ -31,10 +33,15 @@ from callcenter.recordings.probe import AudioInfo, MissingTool, ProbeError, prob
 from callcenter.recordings.qa import QaError, check_scores, roll_up, total_percent
 from callcenter.store.recordings import RecordingStore, SearchFilters
 from callcenter.web.auth import current_session, page_roles
+from callcenter.web.jsonbody import strict_json
 from callcenter.web.security import User, current_user, require_roles
+
+log = structlog.get_logger(__name__)
 
 CHUNK = 64 * 1024
 MAX_LIMIT = 500
+MAX_OFFSET = 10_000_000
+MAX_ID = 2**63 - 1  # the largest row id SQLite and PostgreSQL hold
 _ENCODED_TRICKS = ("%2e", "%2f", "%5c", "%25", "%00")
 
 
@@ -91,7 +98,8 @@ def can_hear(user: User, row: dict[str, Any]) -> bool:
 
 async def _row_for(request: web.Request, user: User, action: str) -> dict[str, Any]:
     api = request.app[API_KEY]
-    row = await asyncio.to_thread(api.store.get, int(request.match_info["rid"]))
+    rid = int(request.match_info["rid"])
+    row = await asyncio.to_thread(api.store.get, rid) if rid <= MAX_ID else None
     if row is None or row["missing"]:
         raise _error(web.HTTPNotFound, "没有这条录音", "no such recording")
     if not can_hear(user, row):
@@ -121,11 +129,14 @@ def _number(request: web.Request, name: str) -> float | None:
     if raw == "":
         return None
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
+        value = math.nan
+    if not math.isfinite(value):  # "nan", "inf" and 1e999 parse, but are no number to search by
         raise _error(
             web.HTTPBadRequest, f"{name} 必须是数字", f"{name} must be a number, got {raw[:40]!r}"
-        ) from None
+        )
+    return value
 
 
 def _filters(request: web.Request, user: User) -> SearchFilters:
@@ -158,11 +169,11 @@ async def search(request: web.Request) -> web.Response:
     filters = _filters(request, user)
     limit = int(_number(request, "limit") or 50)
     offset = int(_number(request, "offset") or 0)
-    if not 1 <= limit <= MAX_LIMIT or offset < 0:
+    if not 1 <= limit <= MAX_LIMIT or not 0 <= offset <= MAX_OFFSET:
         raise _error(
             web.HTTPBadRequest,
-            f"limit 必须在 1 到 {MAX_LIMIT} 之间",
-            f"limit must be 1..{MAX_LIMIT}, offset >= 0",
+            f"limit 必须在 1 到 {MAX_LIMIT} 之间，offset 在 0 到 {MAX_OFFSET} 之间",
+            f"limit must be 1..{MAX_LIMIT}, offset 0..{MAX_OFFSET}",
         )
     api = request.app[API_KEY]
     total, rows = await asyncio.to_thread(api.store.search, filters, limit=limit, offset=offset)
@@ -253,6 +264,14 @@ async def play(request: web.Request) -> web.StreamResponse:
         raise _error(web.HTTPServiceUnavailable, "服务器缺少转码工具 ffmpeg", str(exc)) from None
     except ProbeError as exc:
         raise _error(web.HTTPUnprocessableEntity, "无法读取录音", str(exc)) from None
+    except OSError as exc:  # e.g. the cache's disk is full: the browser copy cannot be made
+        reason = exc.strerror or type(exc).__name__
+        log.warning("recording browser copy failed", cache_dir=str(api.cache_dir), error=reason)
+        raise _error(
+            web.HTTPServiceUnavailable,
+            f"无法生成可在浏览器播放的录音副本（{reason}），请稍后再试",
+            f"the browser copy of this recording cannot be made ({reason}): try again later",
+        ) from None
     size = served.stat().st_size
     header = request.headers.get("Range")
     try:
@@ -312,8 +331,8 @@ def _browser_file(source: Path, row: dict[str, Any], cache_dir: Path) -> Path:
 
 async def _json_body(request: web.Request) -> dict[str, Any]:
     try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        body = await request.json(loads=strict_json)
+    except ValueError:  # not JSON, not UTF-8, too deep, NaN or a lone surrogate
         raise _error(web.HTTPBadRequest, "请求体必须是 JSON", "the body must be JSON") from None
     if not isinstance(body, dict):
         raise _error(web.HTTPBadRequest, "请求体必须是 JSON 对象", "the body must be a JSON object")

@@ -3,7 +3,9 @@
 MixMonitorStart (``RecordingStarted``) says a channel is being recorded; Asterisk 22 sends
 no stop when the call simply hangs up, so the call's end (the finished ``CallRecord``)
 closes the recording. Then the file is looked for at once, and again by the watcher's
-polling until it lands or ``late_grace_s`` passes (then ``orphans`` reports the call).
+polling until it lands or ``late_grace_s`` passes (then ``orphans`` reports the call, with
+a warning). Each pass also checks the recordings disk: a warning when it is almost full
+(MixMonitor's next files would be lost), a line when it has room again.
 
 ``LinkerState`` decides (pure, clock passed in); ``RecordingLinker`` moves data.
 """
@@ -11,11 +13,15 @@ polling until it lands or ``late_grace_s`` passes (then ``orphans`` reports the 
 from __future__ import annotations
 
 import asyncio
+import shutil
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, tzinfo
 from pathlib import Path
+
+import structlog
 
 from callcenter.calls.records import CallRecord
 from callcenter.config import Settings
@@ -24,6 +30,10 @@ from callcenter.recordings.index import CallFacts, ids_to_calls
 from callcenter.recordings.maintenance import recordings_root
 from callcenter.recordings.scanner import RecordingWatcher, ScanReport
 from callcenter.store.recordings import RecordingStore
+
+log = structlog.get_logger(__name__)
+
+LOW_SPACE_BYTES = 1 << 30  # or 5 % of the disk, whichever is less: "almost full"
 
 
 @dataclass(slots=True)
@@ -87,7 +97,10 @@ class RecordingLinker:
         self.state = LinkerState(late_grace_s=late_grace_s)
         self.clock = clock
         self.store = store
-        self.orphans: list[CallFacts] = []
+        # the latest calls whose file never came (the full list: ``recordings orphans``)
+        self.orphans: deque[CallFacts] = deque(maxlen=10_000)
+        self.root = root
+        self.low_space = False
         self.watcher = RecordingWatcher(
             root,
             store,
@@ -125,7 +138,25 @@ class RecordingLinker:
         if self.state.awaiting:
             keys = set(self.state.awaiting)
             self.state.found(await asyncio.to_thread(self.store.linked_calls, keys))
-        self.orphans.extend(self.state.expire(self.clock()))
+        expired = self.state.expire(self.clock())
+        if expired:
+            log.warning("recorded calls without their files", calls=len(expired),
+                        grace_s=self.state.late_grace_s, root=str(self.root))  # fmt: skip
+        self.orphans.extend(expired)
+        self._check_space()
+
+    def _check_space(self) -> None:
+        try:
+            usage = shutil.disk_usage(self.root)
+        except OSError:
+            return
+        low = usage.free < min(LOW_SPACE_BYTES, usage.total // 20)
+        if low and not self.low_space:
+            log.warning("recordings disk almost full: new recordings may be lost",
+                        root=str(self.root), free_bytes=usage.free)  # fmt: skip
+        elif self.low_space and not low:
+            log.info("recordings disk has room again", root=str(self.root), free_bytes=usage.free)
+        self.low_space = low
 
     def start(self) -> None:
         self.watcher.start()

@@ -1,4 +1,4 @@
-"""``callcenter roster show`` and ``callcenter roster check``."""
+"""``callcenter roster show``, ``roster check`` and ``roster occupancy``."""
 
 from __future__ import annotations
 
@@ -7,11 +7,21 @@ import json
 import sys
 import unicodedata
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from callcenter.config import load_settings
+from callcenter.routing.directory import Directory, load_directory
 from callcenter.routing.duty import on_duty
 from callcenter.routing.loading import RoutingData, load_routing
+from callcenter.routing.occupancy import (
+    OCCUPANCY_DEFINITION,
+    AgentOccupancy,
+    occupancy_range,
+    summarize,
+    total,
+)
 from callcenter.routing.staffing import check_ahead
 from callcenter.routing.yamlio import RoutingConfigError
 
@@ -22,6 +32,9 @@ TEXT = {
         "nobody": "{at} 无人在岗", "count": "{at} 在岗 {n} 人",
         "ok": "{first} 起 {days} 天内排班满足所有最低人数要求",
         "gaps": "{first} 起 {days} 天内有 {n} 处人手缺口:",
+        "on_call": "通话", "wrap_up": "话后", "ready": "空闲", "paused": "小休",
+        "available": "可用", "occupancy": "占用率", "total": "合计",
+        "none": "{first} 至 {last} 无坐席状态记录",
     },
     "en": {
         "agent": "Agent", "name": "Name", "shift": "Shift", "team": "Team", "hours": "Hours",
@@ -29,6 +42,9 @@ TEXT = {
         "nobody": "nobody on duty at {at}", "count": "{n} on duty at {at}",
         "ok": "the roster meets every minimum for {days} days from {first}",
         "gaps": "{n} gap(s) against the minimums in {days} days from {first}:",
+        "on_call": "On call", "wrap_up": "Wrap-up", "ready": "Ready", "paused": "Paused",
+        "available": "Available", "occupancy": "Occupancy", "total": "total",
+        "none": "no agent state time from {first} to {last}",
     },
 }  # fmt: skip
 
@@ -50,7 +66,17 @@ def register(subparsers: Any) -> None:
     check.add_argument("--format", choices=("table", "json"), default="table")
     check.add_argument("--lang", choices=("zh", "en"), default="zh")
     check.set_defaults(func=cmd_check)
-    for sub in (show, check):
+    occupancy = commands.add_parser(
+        "occupancy", help="time on calls over time available, per agent (from the database)"
+    )
+    occupancy.add_argument("--from", dest="first", required=True,
+                           help="local date or time, e.g. 2026-12-01 or 2026-12-01T08:00")  # fmt: skip
+    occupancy.add_argument("--to", dest="last", required=True, help="end (excluded), same form")
+    occupancy.add_argument("--agent", action="append", default=[], help="only this agent")
+    occupancy.add_argument("--format", choices=("table", "json"), default="table")
+    occupancy.add_argument("--lang", choices=("zh", "en"), default="zh")
+    occupancy.set_defaults(func=cmd_occupancy)
+    for sub in (show, check, occupancy):
         sub.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
 
@@ -182,3 +208,78 @@ def cmd_check(args: argparse.Namespace) -> int:
         for gap in gaps:
             print("  " + gap.describe(zone, args.lang))
     return 1 if gaps else 0
+
+
+def _hours(seconds: float) -> str:
+    return f"{seconds / 3600:.2f}h"
+
+
+def cmd_occupancy(args: argparse.Namespace) -> int:
+    from callcenter.store.db import create_engine_for, upgrade
+    from callcenter.store.routing import AgentTimeStore
+
+    t = TEXT[args.lang]
+    settings = load_settings(args.config)
+    zone = ZoneInfo(settings.timezone)
+    try:
+        start, end = occupancy_range(args.first, args.last, 0.0, zone)
+    except ValueError as exc:
+        why = {
+            "from": "--from is not a date or time like 2026-12-01T08:00",
+            "to": "--to is not a date or time like 2026-12-01T20:00",
+            "order": "--to must be later than --from",
+        }.get(str(exc), "the range is longer than a year")
+        print(f"callcenter roster: {why}", file=sys.stderr)
+        return 2
+    upgrade(settings.database.url)
+    engine = create_engine_for(settings.database.url)
+    try:
+        store = AgentTimeStore(engine)
+        seconds: dict[str, dict[str, float]] = {}
+        for row in store.time_by_state(start, end, args.agent):
+            seconds.setdefault(row.agent, {})[row.state] = row.seconds
+    finally:
+        engine.dispose()
+    rows = summarize(seconds)
+    directory = _directory(settings.routing.agents_file)
+    first = datetime.fromtimestamp(start, zone).isoformat(timespec="minutes")
+    last = datetime.fromtimestamp(end, zone).isoformat(timespec="minutes")
+    if args.format == "json":
+        overall = total(rows).as_dict()
+        del overall["agent"]
+        agents = [
+            {**r.as_dict(), "name": a.name if (a := directory.agents.get(r.agent)) else ""}
+            for r in rows
+        ]
+        body = {"from": first, "to": last, "definition": OCCUPANCY_DEFINITION,
+                "agents": agents, "total": overall}  # fmt: skip
+        print(json.dumps(body, ensure_ascii=False, indent=2))
+        return 0
+    if not rows:
+        print(t["none"].format(first=first, last=last))
+        return 0
+    print(f"{first} .. {last}   {OCCUPANCY_DEFINITION[args.lang]}")
+
+    def cells(r: AgentOccupancy, name: str) -> list[str]:
+        occ = r.occupancy
+        return [
+            r.agent or t["total"], name, _hours(r.seconds.get("on_call", 0.0)),
+            _hours(r.seconds.get("wrap_up", 0.0)), _hours(r.seconds.get("ready", 0.0)),
+            _hours(r.seconds.get("paused", 0.0)), _hours(r.available_s),
+            "-" if occ is None else f"{occ:.1%}",
+        ]  # fmt: skip
+
+    headers = [t["agent"], t["name"], t["on_call"], t["wrap_up"], t["ready"], t["paused"],
+               t["available"], t["occupancy"]]  # fmt: skip
+    body_rows = [cells(r, a.name if (a := directory.agents.get(r.agent)) else "") for r in rows]
+    body_rows.append(cells(total(rows), ""))
+    print(table(headers, body_rows))
+    return 0
+
+
+def _directory(path: str) -> Directory:
+    """Names for the report; without a readable agents file the ids alone are shown."""
+    try:
+        return load_directory(path) if Path(path).exists() else Directory()
+    except RoutingConfigError:
+        return Directory()

@@ -146,11 +146,13 @@ def _queues(where: Where, value: Any, line: int, key: str) -> dict[str, int]:
     raise where.error(line, key, "must map queue names to penalties")
 
 
-def _texts(value: Any) -> tuple[str, ...]:
+def _texts(value: Any, where: Where, line: int, key: str) -> tuple[str, ...]:
     if value in (None, ""):
         return ()
     if isinstance(value, str):
         return tuple(p for p in value.replace(",", ";").split(";") if p.strip())
+    if not isinstance(value, list | tuple):  # a tuple: an Agent's own, on an update
+        raise where.error(line, key, f"must be a list or 'a;b' text, got {value!r}")
     return tuple(str(v) for v in value)
 
 
@@ -173,8 +175,8 @@ def agent_from(where: Where, agent_id: str, body: dict[str, Any], line: int) -> 
         team=str(body.get("team") or ""),
         queues=_queues(where, body.get("queues"), line, f"agents.{agent_id}.queues"),
         language=language,
-        skills=_texts(body.get("skills")),
-        roles=_texts(body.get("roles")) or ("agent",),
+        skills=_texts(body.get("skills"), where, line, f"agents.{agent_id}.skills"),
+        roles=_texts(body.get("roles"), where, line, f"agents.{agent_id}.roles") or ("agent",),
         vip_handler=str(body.get("vip_handler", "")).lower() in ("true", "1", "yes"),
     )
 
@@ -232,7 +234,7 @@ def directory_from_mapping(data: LineDict, origin: str) -> Directory:
             str(zone_id),
             str(body.get("name_zh") or zone_id),
             str(body.get("name_en") or ""),
-            _texts(body.get("buildings")),
+            _texts(body.get("buildings"), where, line, f"zones.{zone_id}.buildings"),
             keeper,
             str(body.get("queue") or ""),
         )

@@ -1,6 +1,7 @@
 """HTTP API of the routing feature (``setup(app, state)``).
 
-Read: agents, seats, zones, who is on duty, staffing gaps (gaps: supervisors and admins).
+Read: agents, seats, zones, who is on duty, staffing gaps and occupancy (the last two:
+supervisors and admins).
 Write (supervisors and admins): create and update agents, seats and zones; every change is
 checked, written back to the agents file and handed to the membership syncs.
 Errors are JSON ``{"error": {"zh": ..., "en": ...}}``.
@@ -10,19 +11,27 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 from aiohttp import web
 
 from callcenter.routing.directory import Agent, Directory, Seat, Zone, save_directory
 from callcenter.routing.duty import on_duty
+from callcenter.routing.occupancy import (
+    MAX_OCCUPANCY_DAYS,
+    OCCUPANCY_DEFINITION,
+    AgentOccupancy,
+    occupancy_range,
+    total,
+)
 from callcenter.routing.roster import Roster
 from callcenter.routing.staffing import MinimumRule, check_ahead
 from callcenter.routing.sync import MembershipSync
 from callcenter.routing.yamlio import RoutingConfigError, Where
+from callcenter.web.jsonbody import strict_json
 from callcenter.web.security import require_roles
 
 
@@ -34,6 +43,10 @@ class RoutingState:
     agents_file: str = ""  # "" keeps changes in memory only
     syncs: list[MembershipSync] = field(default_factory=list)
     clock: Callable[[], float] = time.time
+    # (start, end) -> per-agent time (``StateTimeRecorder.occupancy``); None: not kept
+    occupancy: Callable[[float, float], Awaitable[list[AgentOccupancy]]] | None = None
+    # told of every directory change (e.g. ``HousekeeperRouter.update_directory``)
+    directory_listeners: list[Callable[[Directory], None]] = field(default_factory=list)
 
     def replace_directory(self, directory: Directory) -> None:
         problems = directory.problems()
@@ -44,13 +57,21 @@ class RoutingState:
         self.directory = directory
         for sync in self.syncs:
             sync.update(directory=directory)
+        for listener in self.directory_listeners:
+            listener(directory)
 
 
 STATE_KEY: web.AppKey[RoutingState] = web.AppKey("routing")
+# Times a roster is asked about; far outside them the days around overflow a datetime.
+YEARS = "1971-8999"
+FIRST_DAY, LAST_DAY = date(1971, 1, 1), date(8999, 12, 31)
+EARLIEST = datetime(1971, 1, 1, tzinfo=UTC).timestamp()
+LATEST = datetime(9000, 1, 1, tzinfo=UTC).timestamp()
 
 
 def _bad(zh: str, en: str, status: int = 400) -> web.HTTPException:
-    cls = {400: web.HTTPBadRequest, 404: web.HTTPNotFound, 409: web.HTTPConflict}[status]
+    cls = {400: web.HTTPBadRequest, 404: web.HTTPNotFound, 409: web.HTTPConflict,
+           503: web.HTTPServiceUnavailable}[status]  # fmt: skip
     return cls(text=_json_text({"error": {"zh": zh, "en": en}}), content_type="application/json")
 
 
@@ -68,7 +89,7 @@ def _agent_json(d: Directory, a: Agent) -> dict[str, Any]:
 
 async def _body(request: web.Request) -> dict[str, Any]:
     try:
-        data = await request.json()
+        data = await request.json(loads=strict_json)
     except ValueError:
         raise _bad("请求体不是有效的 JSON", "the body is not valid JSON") from None
     if not isinstance(data, dict):
@@ -177,6 +198,8 @@ async def put_zone(request: web.Request) -> web.Response:
     zone_id, old = _target(request, body, state.directory.zones, "片区", "zone")
     base = dataclasses.asdict(old) if old else {"name_zh": zone_id}
     base.update({k: v for k, v in body.items() if k != "id"})
+    if not isinstance(base.get("buildings") or [], list | tuple):
+        raise _bad("buildings 必须是楼栋名称的列表", "buildings must be a list of building names")
     zone = Zone(
         zone_id,
         str(base.get("name_zh") or zone_id),
@@ -200,6 +223,8 @@ async def duty_now(request: web.Request) -> web.Response:
         except ValueError:
             raise _bad("at 不是有效的时间", "at is not a valid time") from None
         at = (moment.replace(tzinfo=zone) if moment.tzinfo is None else moment).timestamp()
+        if not EARLIEST <= at <= LATEST:
+            raise _bad(f"at 须在 {YEARS} 年之间", f"at must lie in the years {YEARS}")
     rows = []
     for d in on_duty(state.roster, at, request.query.getall("team", [])):
         a = d.assignment
@@ -235,6 +260,8 @@ async def staffing_gaps(request: web.Request) -> web.Response:
         raise _bad("days 或 from 参数有误", "days or from is not valid") from None
     if not 1 <= days <= 366:
         raise _bad("days 必须在 1 到 366 之间", "days must be between 1 and 366")
+    if not FIRST_DAY <= first <= LAST_DAY:
+        raise _bad(f"from 须在 {YEARS} 年之间", f"from must lie in the years {YEARS}")
     gaps = check_ahead(state.roster, state.rules, first, days)
     return web.json_response(
         [
@@ -252,6 +279,52 @@ async def staffing_gaps(request: web.Request) -> web.Response:
     )
 
 
+@require_roles("supervisor", "admin")
+async def agent_occupancy(request: web.Request) -> web.Response:
+    state = request.app[STATE_KEY]
+    zone = state.roster.book.zone
+    problems = {
+        "from": ("from 不是有效的日期或时间", "from is not a date or time like 2026-12-01T08:00"),
+        "to": ("to 不是有效的日期或时间", "to is not a date or time like 2026-12-01T20:00"),
+        "order": ("to 必须晚于 from", "to must be later than from"),
+        "span": (f"时间范围不能超过 {MAX_OCCUPANCY_DAYS} 天",
+                 f"the range must not exceed {MAX_OCCUPANCY_DAYS} days"),
+    }  # fmt: skip
+    try:
+        start, end = occupancy_range(
+            request.query.get("from"), request.query.get("to"), state.clock(), zone
+        )
+    except ValueError as exc:
+        raise _bad(*problems[str(exc)]) from None
+    if not EARLIEST <= start < end <= LATEST:
+        raise _bad(f"时间须在 {YEARS} 年之间", f"from and to must lie in the years {YEARS}")
+    if state.occupancy is None:
+        raise _bad("未记录坐席状态时间", "agent state time is not kept", 503)
+    rows = await state.occupancy(start, end)
+    wanted = set(request.query.getall("agent", []))
+    if wanted:
+        rows = [r for r in rows if r.agent in wanted]
+    agents = []
+    for row in rows:
+        item = row.as_dict()
+        agent = state.directory.agents.get(row.agent)
+        item["name"] = agent.name if agent else ""
+        item["team"] = agent.team if agent else ""
+        agents.append(item)
+    overall = total(rows).as_dict()
+    del overall["agent"]
+    return web.json_response(
+        {
+            "from": datetime.fromtimestamp(start, zone).isoformat(),
+            "to": datetime.fromtimestamp(end, zone).isoformat(),
+            "definition": OCCUPANCY_DEFINITION,
+            "agents": agents,
+            "total": overall,
+        },
+        dumps=_json_text,
+    )
+
+
 def setup(app: web.Application, state: RoutingState) -> None:
     app[STATE_KEY] = state
     r = app.router
@@ -266,3 +339,4 @@ def setup(app: web.Application, state: RoutingState) -> None:
     r.add_put("/api/routing/zones/{id}", put_zone)
     r.add_get("/api/routing/duty", duty_now)
     r.add_get("/api/routing/gaps", staffing_gaps)
+    r.add_get("/api/routing/occupancy", agent_occupancy)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,8 @@ def load_roster(path: str | Path, book: ShiftBook) -> Roster:
 
 
 def _date(where: Where, value: Any, line: int, key: str) -> date:
+    if isinstance(value, datetime):  # 2026-01-01 10:00 read as a moment: its day
+        return value.date()
     if isinstance(value, date):
         return value
     try:
@@ -65,6 +67,8 @@ def roster_from_mapping(data: LineDict, origin: str, book: ShiftBook) -> Roster:
     country = str(data.get("holidays", "CN") or "")
     if country:
         try:
+            if country not in holidays_lib.list_supported_countries():  # not "utils"
+                raise NotImplementedError(country)
             holidays_lib.country_holidays(country, years=2026)
         except NotImplementedError:
             raise where.error(

@@ -112,7 +112,7 @@ def shifts_from_mapping(data: LineDict, origin: str, default_timezone: str) -> S
     zone_name = str(data.get("timezone") or default_timezone)
     try:
         ZoneInfo(zone_name)
-    except (KeyError, ValueError):
+    except (KeyError, ValueError, OSError):  # OSError: a directory ("Asia"), a long name
         raise where.error(
             data.line_of("timezone"), "timezone", f"unknown time zone {zone_name!r}"
         ) from None

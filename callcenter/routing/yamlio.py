@@ -8,6 +8,8 @@ from typing import Any
 
 import yaml
 
+from callcenter.yamlsafe import PlacedSafeLoader
+
 
 class RoutingConfigError(ValueError):
     """A routing file (shifts, roster, agents) is wrong; the message says where and why."""
@@ -39,8 +41,8 @@ class LineList(list[Any]):
         return self.item_lines[index] if index < len(self.item_lines) else self.line
 
 
-class _Loader(yaml.SafeLoader):
-    pass
+class _Loader(PlacedSafeLoader):
+    """Its own class: constructors registered here stay here."""
 
 
 def _mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
@@ -84,7 +86,7 @@ def _timestamp(loader: _Loader, node: yaml.ScalarNode) -> Any:
     # An impossible date (2026-13-01) stays text, so the field's check can say where it is.
     try:
         return loader.construct_yaml_timestamp(node)
-    except ValueError:
+    except (ValueError, AttributeError):  # AttributeError: "!!timestamp x" matches no date
         return str(node.value)
 
 
@@ -107,12 +109,27 @@ def load_yaml(path: str | Path) -> LineDict:
 
 
 def parse_yaml(text: str, origin: str) -> LineDict:
+    loader: _Loader | None = None
     try:
-        data = yaml.load(text, Loader=_Loader)
+        loader = _Loader(text)  # reads the text once, refusing control characters
+        data = loader.get_single_data()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"{origin}:{mark.line + 1}" if mark else origin
-        raise RoutingConfigError(f"{where}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+        position = getattr(exc, "position", None)  # a ReaderError (control characters) has no mark
+        if mark:
+            where = f"{origin}:{mark.line + 1}"
+        elif isinstance(position, int):
+            where = f"{origin}:{text.count(chr(10), 0, position) + 1}"
+        else:
+            where = origin
+        problem = getattr(exc, "problem", None) or getattr(exc, "reason", None) or exc
+        raise RoutingConfigError(f"{where}: invalid YAML: {problem}") from None
+    except RecursionError:
+        line = loader.line + 1 if loader is not None else 1
+        raise RoutingConfigError(f"{origin}:{line}: invalid YAML: nested too deeply") from None
+    finally:
+        if loader is not None:
+            loader.dispose()
     if data is None:
         empty = LineDict()
         empty.line = 1

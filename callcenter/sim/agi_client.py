@@ -325,8 +325,8 @@ class AgiSession:
                 self.digits.pop(0)  # a key that does not interrupt this prompt is lost
 
     async def exec(self, app: str, data: str) -> str:
-        """``EXEC app data``: Queue and VoiceMail run as in the dialplan, with the channel
-        inside the AGI; Dial finds no endpoint (none is simulated outside the queues)."""
+        """``EXEC app data``: Queue, VoiceMail and Dial run as in the dialplan, with the
+        channel inside the AGI (Dial: ``sim/dial.py``)."""
         pbx, call = self.pbx, self.call
         self._now()
         if app.lower() == "queue":
@@ -337,9 +337,7 @@ class AgiSession:
             pbx.agi_exec_voicemail(call, data)
             why = await self._wait_app()  # the caller hangs up after the message
         elif app.lower() == "dial":
-            pbx.newexten(call.chan, call.chan.priority, "Dial", data)
-            pbx.varset(call.chan, "DIALSTATUS", "CHANUNAVAIL")
-            why = "returned"
+            why = await self._wait_app() if pbx.dialer.start(call, data) else "returned"
         else:
             why = await self._wait(2.0 if app.lower() == "playback" else 0.0)
         return "200 result=-1" if why == "hangup" else "200 result=0"

@@ -11,12 +11,14 @@ The simulated dialplan (context ``from-pstn``)::
     3 Answer()  (or Congestion() at the line limit: Hangup cause 34, no queue)
     4 Set(CALLERID(name)=PSTN ${CALLERID(num)})
     5 AGI(agi://host:port/hotline,${EXTEN},${CALLERID(num)})  or a Read() menu
+      (inside it, EXEC Queue / VoiceMail / Dial as the AGI asks: ``sim/dial.py``)
     6 MixMonitor(${UNIQUEID}.wav)  (recorded calls only)
     7 Queue(<route>,,,,<max_wait>)  8 VoiceMail(<box>,u)  (after a queue timeout)
 """
 
 from __future__ import annotations
 
+import logging
 import random
 import uuid
 from collections.abc import Callable
@@ -36,11 +38,14 @@ from callcenter.sim.channels import (
 )
 from callcenter.sim.clock import Scheduler
 from callcenter.sim.config import SimConfig
+from callcenter.sim.dial import Dialer, DirectDial
 from callcenter.sim.queues import INUSE, NOT_INUSE, Agent, Queue, QueueMember
 from callcenter.sim.queues import RINGING as DEV_RINGING
 from callcenter.sim.recorder import recording_seconds, write_recording
 from callcenter.sim.records import CdrRow, Records
 from callcenter.sim.traffic import CallPlan, RingResult, TrafficModel
+
+log = logging.getLogger(__name__)
 
 NORMAL_CLEARING = 16
 CONGESTION = 34
@@ -59,8 +64,8 @@ class CallOutcome:
     ended_at: float = 0.0
     outcome: str = "in_progress"  # answered|abandoned|short_abandon|ivr_only|blocked|voicemail
     queue: str = ""
-    joined_at: float | None = None
-    wait: float | None = None  # queue join -> answer, abandon or timeout
+    joined_at: float | None = None  # the first queue's join (a call may try a second queue)
+    wait: float | None = None  # first queue join -> answer, abandon or timeout
     answered_at: float | None = None  # agent pick-up
     agent: str = ""  # member name
     agent_interface: str = ""
@@ -83,10 +88,16 @@ class Ring:
 
 @dataclass(eq=False, slots=True)
 class Attempt:
+    """One outgoing leg of the caller: a queue member rung, or a direct Dial (its CDR row)."""
+
     dstchannel: str
     start: float
     end: float | None = None
     answered: bool = False
+    app: str = "Queue"
+    data: str = ""  # the application's data ("" for Queue: the queue's)
+    answered_at: float | None = None  # Dial: when the callee answered
+    busy: bool = False  # Dial: the callee was busy
 
 
 @dataclass(eq=False)
@@ -95,7 +106,7 @@ class Call:
     chan: Channel
     truth: CallOutcome
     ring_rng: random.Random
-    stage: str = "ivr"  # ivr | queue | talk | voicemail | agi (back in the AGI) | ended
+    stage: str = "ivr"  # ivr | queue | talk | voicemail | agi (back in the AGI) | dial | ended
     answered_at: float | None = None  # the Answer() app
     queue: Queue | None = None
     joined_at: float = 0.0
@@ -111,13 +122,19 @@ class Call:
     tail_start: float | None = None  # CDR row for dialplan after the queue (voicemail)
     agi: Any = None  # the FastAGI session while one runs
     agi_app: str = ""  # the application an AGI EXEC runs (Queue, VoiceMail) until it returns
-    queue_options: str = ""  # Queue()'s options when run by an AGI EXEC ("g": continue)
+    queue_options: str = ""  # Queue()'s options when run by an AGI EXEC ("c": continue)
     hangup_requested: bool = False
     recording_started: float | None = None  # MixMonitor ran (its file is written at the end)
+    dial: DirectDial | None = None  # a Dial the AGI runs: ringing or talking
 
     @property
     def call_id(self) -> str:
         return self.chan.linkedid
+
+    def add_attempt(self, dstchannel: str, at: float, app: str, data: str) -> Attempt:
+        attempt = Attempt(dstchannel, at, app=app, data=data)
+        self.attempts.append(attempt)
+        return attempt
 
 
 class Pbx:
@@ -154,6 +171,7 @@ class Pbx:
         self.agi_launcher: Callable[[Call], None] | None = None
         self.on_finished: Callable[[CallOutcome], None] | None = None
         self.extra: Any = None  # originate sessions (set by the runner)
+        self.dialer = Dialer(self)
         login = int(scheduler.now)
         for qc in config.queues:
             queue = Queue(qc)
@@ -421,7 +439,8 @@ class Pbx:
         queue.waiting.append(call)
         call.opos = len(queue.waiting)
         call.truth.queue = queue.name
-        call.truth.joined_at = self.now
+        if call.truth.joined_at is None:
+            call.truth.joined_at = self.now
         self.records.queue_log(
             self.now,
             chan.uniqueid,
@@ -631,7 +650,7 @@ class Pbx:
         self.member_status(member.agent, INUSE)
         truth = call.truth
         truth.answered_at = self.now
-        truth.wait = self.now - call.joined_at
+        truth.wait = self.now - (truth.joined_at or call.joined_at)
         truth.agent, truth.agent_interface = member.name, member.interface
         truth.agent_channel = agent_chan.name
         by = "agent" if call.plan.agent_hangs_up else "caller"
@@ -695,8 +714,10 @@ class Pbx:
         for waits in sorted({m.wrapuptime for q in self.queues.values() for m in q.members.values()
                              if m.interface == agent.interface}):  # fmt: skip
             self.sched.after(waits + 1e-6, self.dispatch)
-        if by == "agent" and call.agi_app == "Queue" and "g" in call.queue_options:
-            truth.outcome = "answered"  # Queue(...,g): the caller continues in the AGI
+        if by == "agent" and call.agi_app == "Queue" and "c" in call.queue_options:
+            # Queue(...,c): app_queue sets QUEUESTATUS=CONTINUE and the caller goes on
+            truth.outcome = "answered"
+            self.varset(call.chan, "QUEUESTATUS", "CONTINUE")
             self.agi_app_returned(call, "agi")
             return
         self.end_call(call, "answered", NORMAL_CLEARING)
@@ -719,7 +740,7 @@ class Pbx:
             call.opos,
             wait,
         )
-        call.truth.wait = self.now - call.joined_at
+        call.truth.wait = self.now - (call.truth.joined_at or call.joined_at)
         call.stage = "voicemail"
         if call.attempts:
             call.tail_start = self.now
@@ -743,6 +764,9 @@ class Pbx:
         chan = call.chan
         if call.stage == "talk":
             self.talk_end(call, "caller")
+            return
+        if call.stage == "dial":
+            self.dialer.caller_hangup(call)
             return
         if call.stage in ("ivr", "agi"):
             call.hangup_requested = True
@@ -779,7 +803,7 @@ class Pbx:
         self.records.queue_log(
             self.now, chan.uniqueid, queue.name, "NONE", "ABANDON", pos, call.opos, hold
         )
-        wait = self.now - call.joined_at
+        wait = self.now - (call.truth.joined_at or call.joined_at)
         call.truth.wait = wait
         short = wait < self.cfg.short_abandon_s
         self.end_call(call, "short_abandon" if short else "abandoned", NORMAL_CLEARING)
@@ -812,7 +836,11 @@ class Pbx:
         if call.recording_started is not None and self.cfg.recordings_dir is not None:
             # The hang-up closes MixMonitor's file (Asterisk 22 sends no MixMonitorStop).
             seconds = recording_seconds(self.now - call.recording_started)
-            write_recording(self.cfg.recordings_dir, f"{chan.uniqueid}.wav", seconds, truth.index)
+            name = f"{chan.uniqueid}.wav"
+            try:
+                write_recording(self.cfg.recordings_dir, name, seconds, truth.index)
+            except OSError as exc:  # a full disk: as MixMonitor, the call goes on without it
+                log.warning("MixMonitor cannot write %s: %s", name, exc.strerror or exc)
         self.calls.pop(call.call_id, None)
         self.finished.append(truth)
         if self.on_finished is not None:
@@ -853,10 +881,15 @@ class Pbx:
         for i, attempt in enumerate(call.attempts):
             start = chan.created_at if i == 0 else attempt.start
             answer = call.answered_at if i == 0 else attempt.start
+            if attempt.answered_at is not None:  # a direct Dial: the callee's answer
+                answer = attempt.answered_at
             stop = attempt.end if attempt.end is not None else end
             disposition = "ANSWERED" if attempt.answered else "NO ANSWER"
+            if attempt.busy:
+                disposition = "BUSY"
+            data = attempt.data or queue_data
             rows.append(
-                row(attempt.dstchannel, "Queue", queue_data, start, answer, stop, disposition)
+                row(attempt.dstchannel, attempt.app, data, start, answer, stop, disposition)
             )
         if not call.attempts or call.tail_start is not None:
             start = chan.created_at if not call.attempts else (call.tail_start or end)
@@ -911,6 +944,11 @@ class Pbx:
                 self.talk_end(owner, "agent")
             elif owner.ring is not None and chan is owner.ring.chan:
                 self.agent_hangup_ringing(owner)
+            elif owner.dial is not None and chan is owner.dial.chan:
+                if owner.dial.answered_at is not None:
+                    self.dialer.talk_end(owner, "agent")
+                else:
+                    self.dialer.callee_rejects(owner)
             return True
         if owner is not None and hasattr(owner, "hangup"):
             owner.hangup(cause)

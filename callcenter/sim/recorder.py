@@ -34,10 +34,14 @@ def write_recording(directory: Path | str, filename: str, seconds: float, pitch:
     ]
     target = folder / filename
     partial = folder / f".{filename}.part"
-    with wave.open(str(partial), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(RATE)
-        out.writeframes(struct.pack(f"<{frames}h", *samples))
-    os.replace(partial, target)
+    try:
+        with wave.open(str(partial), "wb") as out:
+            out.setnchannels(1)
+            out.setsampwidth(2)
+            out.setframerate(RATE)
+            out.writeframes(struct.pack(f"<{frames}h", *samples))
+        os.replace(partial, target)
+    except OSError:
+        partial.unlink(missing_ok=True)  # a full disk leaves no half-written file behind
+        raise
     return target

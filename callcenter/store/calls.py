@@ -22,6 +22,7 @@ from sqlalchemy import (
     delete,
     func,
     select,
+    tuple_,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -57,21 +58,29 @@ class CallStore:
 
         Idempotent: writing the same record again leaves one row. The legs stored
         for a call become exactly the record's legs. When one batch holds several
-        versions of a call, the last one wins.
+        versions of a call, the last one wins, except that a call rebuilt from queue_log
+        and CDR (origin ``recovered``) never replaces an ended one stored from live events: after
+        a restart the durable records are read again from the saved cursor, and the
+        live record has the detail they lack (legs, keys pressed, exact times).
         """
         latest: dict[tuple[str, str], CallRecord] = {}
         for record in records:
             latest[(record.pbx, record.call_id)] = record
         if not latest:
             return 0
-        now = self._clock()
-        call_rows = [_call_row(record, now) for record in latest.values()]
-        leg_rows = [
-            _leg_row(record, position, leg)
-            for record in latest.values()
-            for position, leg in enumerate(record.legs)
-        ]
         with self.engine.begin() as connection:
+            recovered = [key for key, record in latest.items() if record.origin == "recovered"]
+            for key in _stored_live(connection, recovered):
+                del latest[key]
+            if not latest:
+                return 0
+            now = self._clock()
+            call_rows = [_call_row(record, now) for record in latest.values()]
+            leg_rows = [
+                _leg_row(record, position, leg)
+                for record in latest.values()
+                for position, leg in enumerate(record.legs)
+            ]
             connection.execute(_upsert(connection, calls_table, CALL_KEY), call_rows)
             # One keyed delete per call: an index lookup each, however large the table.
             connection.execute(_DELETE_LEGS, [{"k_pbx": p, "k_call_id": c} for p, c in latest])
@@ -157,6 +166,19 @@ class CallStore:
         ]
         with self.engine.begin() as connection:
             connection.execute(_upsert(connection, offsets_table, OFFSET_KEY), rows)
+
+
+def _stored_live(connection: Connection, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Which of these calls are already stored, ended, from live events."""
+    found: set[tuple[str, str]] = set()
+    c = calls_table.c
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        query = select(c.pbx, c.call_id).where(
+            tuple_(c.pbx, c.call_id).in_(chunk), c.origin == "live", c.outcome != "in_progress"
+        )
+        found.update((row[0], row[1]) for row in connection.execute(query))
+    return found
 
 
 def _upsert(connection: Connection, table: Table, key: tuple[str, ...]) -> Insert:

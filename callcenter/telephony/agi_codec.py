@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 MAX_HEADERS = 64
 MAX_LINE = 4096
-_REPLY = re.compile(r"^(\d{3})(?: result=(\S*))?(?: \((.*)\))?(?: endpos=(\d+))?\s*$")
+_REPLY = re.compile(r"^([0-9]{3})(?: result=(\S*))?(?: \((.*)\))?(?: endpos=([0-9]+))?\s*$")
 
 
 class AgiProtocolError(ValueError):
@@ -111,7 +111,8 @@ def parse_reply(line: str) -> Reply:
     m = _REPLY.match(line)
     if m is None:
         code = line[:3]
-        if code.isdigit() and (len(line) == 3 or line[3] == " "):
+        # ASCII digits only: "²²²" is digits to str.isdigit() but not to int()
+        if len(code) == 3 and code.isascii() and code.isdigit() and line[3:4] in ("", " "):
             return Reply(int(code), text=line)  # 510 / 511 / 520 with their texts
         raise AgiProtocolError(f"not an AGI reply: {line[:60]!r}")
     code, result, data, endpos = m.groups()

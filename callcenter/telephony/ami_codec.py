@@ -113,7 +113,8 @@ class AmiParser:
     def _parse_lines(self, lines: list[str]) -> dict[str, str]:
         """Slow path: blank lines, malformed lines, repeated keys, ``Response: Follows``."""
         message: dict[str, str] = {}
-        follows = bool(lines) and lines[0] == "Response: Follows"
+        # Blank lines before it (a run of line ends cut by a read boundary) do not count.
+        follows = next((line for line in lines if line), "") == "Response: Follows"
         output: list[str] = []
         for line in lines:
             key, sep, value = line.partition(": ")

@@ -12,6 +12,7 @@ breaks the stream.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Callable, Mapping
 from datetime import datetime, tzinfo
@@ -73,7 +74,12 @@ Translator = Callable[[Msg, str, tzinfo], Event | None]
 def _at(m: Msg) -> float:
     """Asterisk's Timestamp header; 0.0 when timestampevents is off (the tracker falls back)."""
     stamp = m.get("Timestamp")
-    return float(stamp) if stamp else 0.0
+    if not stamp:
+        return 0.0
+    at = float(stamp)
+    if not math.isfinite(at):  # "nan" / "inf" parse as floats but are no time
+        raise ValueError(f"Timestamp {stamp!r} is not a time")
+    return at
 
 
 def _int(value: str | None) -> int:

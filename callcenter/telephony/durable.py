@@ -285,7 +285,9 @@ def _queue_event(e: QueueLogEntry, pbx: str, linked: dict[str, str]) -> Event | 
             source="queue_log",
             change=_MEMBER_CHANGES[name],
             queue=e.queue,
-            interface=e.agent,
+            # PAUSE/UNPAUSE name the member, never the phone (app_queue.c set_member_paused);
+            # ADDMEMBER/REMOVEMEMBER name the phone unless log_membername_as_agent is set.
+            interface="" if name in ("PAUSE", "UNPAUSE") else e.agent,
             member_name=e.agent,
             paused=paused,
             paused_reason=_str(d, 0) if name in ("PAUSE", "UNPAUSE") else "",

@@ -14,6 +14,11 @@ Queues are handed to the dialplan by default (``queue_mode="dialplan"``): the se
 ``Queue(${HOTLINE_ROUTE},...)`` as in the captured hotline. With ``queue_mode="exec"`` it
 runs ``EXEC Queue`` inside the AGI and continues after the agent hangs up (the survey).
 The script ``hotline/survey`` starts flow ``hotline`` at node ``survey``.
+
+``route_housekeeper(owner, now)``, when given, is asked at a ``dial: housekeeper`` node
+where the owner's call goes (routing's decision: the housekeeper if on duty and free, else
+the zone's queue, else the general queue); ``now`` is the PBX clock. Without it the
+housekeeper's seat is dialled as the lookup found it.
 """
 
 from __future__ import annotations
@@ -21,10 +26,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Literal
+from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -48,9 +54,12 @@ from callcenter.telephony.agi_codec import (
 log = structlog.get_logger(__name__)
 
 Lookup = Callable[[str], Awaitable[OwnerInfo | None]]
+RouteHousekeeper = Callable[[OwnerInfo, float], Sequence[e.RouteStep]]
 DIGITS = "0123456789*#"
+# QUEUESTATUS values for a caller the queue did not connect (app_queue.c). With the ``c``
+# option an answered caller comes back with CONTINUE once the agent hangs up.
 QUEUE_FAILURES = {"TIMEOUT", "FULL", "JOINEMPTY", "LEAVEEMPTY", "JOINUNAVAIL", "LEAVEUNAVAIL",
-                  "CONTINUE"}  # fmt: skip
+                  "WITHDRAW"}  # fmt: skip
 
 
 class _Gone(Exception):
@@ -73,6 +82,9 @@ class FastAgiServer:
         header_timeout_s: float = 5.0,
         lookup_timeout_s: float = 1.0,
         queue_mode: Literal["dialplan", "exec"] = "dialplan",
+        route_housekeeper: RouteHousekeeper | None = None,
+        pbx_hosts: Mapping[str, str] | None = None,
+        pbx_names: Sequence[str] = (),
     ) -> None:
         self.host = host
         self._port = port
@@ -81,11 +93,14 @@ class FastAgiServer:
         self.on_event = on_event
         self.clock = clock
         self.zone = ZoneInfo(zone)
-        self.pbx = pbx
+        self.pbx = pbx  # the PBX a request comes from when nothing else says
+        self.pbx_hosts = dict(pbx_hosts or {})  # peer address -> PBX name
+        self.pbx_names = {pbx, *pbx_names, *self.pbx_hosts.values()}
         self.sound_prefix = sound_prefix
         self.header_timeout_s = header_timeout_s
         self.lookup_timeout_s = lookup_timeout_s
         self.queue_mode = queue_mode
+        self.route_housekeeper = route_housekeeper
         self.server: asyncio.Server | None = None
         self.sessions: set[asyncio.Task[None]] = set()
         self.stats = {"sessions": 0, "completed": 0, "refused": 0, "failed": 0, "cancelled": 0}
@@ -104,6 +119,20 @@ class FastAgiServer:
         self.server = await asyncio.start_server(self._accept, self.host, self._port,
                                                  limit=MAX_LINE * 2)  # fmt: skip
         log.info("fastagi listening", host=self.host, port=self.port)
+
+    def locate(self, script: str, writer: asyncio.StreamWriter) -> tuple[str, str]:
+        """The script path and the PBX a request comes from: ``?pbx=name`` on the AGI URL
+        (``agi://host/hotline?pbx=east``), else the PBX at the peer's address, else the
+        default one."""
+        path, _, query = script.partition("?")
+        named = dict(parse_qsl(query)).get("pbx", "")
+        if named in self.pbx_names:
+            return path, named
+        if named:
+            log.warning("fastagi request names an unknown pbx", pbx=named, script=path)
+        peer = writer.get_extra_info("peername")
+        host = peer[0] if isinstance(peer, tuple) and peer else ""
+        return path, self.pbx_hosts.get(host, self.pbx)
 
     async def close(self) -> None:
         if self.server is not None:
@@ -197,7 +226,7 @@ class AgiSession:
 
     async def run(self) -> None:
         srv, env = self.server, self.env
-        script = env.get("agi_network_script", "")
+        script, pbx = srv.locate(env.get("agi_network_script", ""), self.writer)
         flow_name, _, node = script.partition("/")
         dialled = env.get("agi_arg_1") or env.get("agi_extension", "")
         caller = env.get("agi_callerid", "")
@@ -213,10 +242,11 @@ class AgiSession:
         start = e.Start(
             caller=caller, dialled=dialled, when=datetime.fromtimestamp(now, srv.zone), at=now,
             call_id=env.get("agi_uniqueid", ""), channel_id=env.get("agi_uniqueid", ""),
-            channel=env.get("agi_channel", ""), pbx=srv.pbx, node=node,
+            channel=env.get("agi_channel", ""), pbx=pbx, node=node,
+            route_housekeeper=srv.route_housekeeper is not None,
         )  # fmt: skip
         # ids known before Start, so that a hangup during the first commands is still recorded
-        state = replace(state, pbx=srv.pbx, call_id=start.call_id, channel_id=start.channel_id,
+        state = replace(state, pbx=pbx, call_id=start.call_id, channel_id=start.channel_id,
                         channel=start.channel, caller=caller, dialled=dialled, now=now)  # fmt: skip
         announced = False  # the IvrLeft of this call was handed to on_event
         reached = 0  # depth of the last command started: where the caller is in the flow
@@ -280,10 +310,14 @@ class AgiSession:
             return await self.read_digits(cmd, at)
         elif isinstance(cmd, e.LookupOwner):
             return e.LookupDone(owner=await self.lookup(cmd.number), at=self.server.clock())
+        elif isinstance(cmd, e.RouteHousekeeper):
+            return self.route(cmd.owner)
         elif isinstance(cmd, e.QueueCall):
             return await self.queue(cmd)
         elif isinstance(cmd, e.DialTarget):
-            await self.command("EXEC", "Dial", args=(f"{cmd.interface},{int(cmd.ring_timeout_s)}",))
+            # g: when the callee hangs up the caller comes back here, for the survey
+            dial = f"{cmd.interface},{int(cmd.ring_timeout_s)},g"
+            await self.command("EXEC", "Dial", args=(dial,))
             status = await self.command("GET", "VARIABLE", args=("DIALSTATUS",))
             return e.Done(status=status.data or "NOANSWER", at=self.server.clock())
         elif isinstance(cmd, e.RecordVoicemail):
@@ -324,12 +358,23 @@ class AgiSession:
             await self.command("SET", "VARIABLE", args=("QUEUE_PRIO", str(cmd.priority)))
         if self.server.queue_mode == "dialplan":
             raise _Gone("handed to the dialplan")  # the dialplan queues after the AGI ends
-        await self.command("EXEC", "Queue", args=(f"{cmd.queue},g,,,{int(cmd.max_wait_s)}",))
+        await self.command("EXEC", "Queue", args=(f"{cmd.queue},c,,,{int(cmd.max_wait_s)}",))
         status = await self.command("GET", "VARIABLE", args=("QUEUESTATUS",))
         value = status.data.upper()
         return e.Done(
             status=value if value in QUEUE_FAILURES else "ANSWERED", at=self.server.clock()
         )
+
+    def route(self, owner: OwnerInfo) -> e.Routed:
+        """Routing's steps for the owner's call; none (the flow's fallback) if it fails."""
+        hook, now = self.server.route_housekeeper, self.server.clock()
+        if hook is None:
+            return e.Routed(steps=(), at=now)
+        try:
+            return e.Routed(steps=tuple(hook(owner, now)), at=now)
+        except Exception:
+            log.exception("housekeeper routing failed", owner=owner.owner_id)
+            return e.Routed(steps=(), at=now)
 
     async def lookup(self, number: str) -> OwnerInfo | None:
         if self.server.lookup is None or not number:

@@ -84,6 +84,21 @@ class PbxLink:
                 self._tail.skip_to_end()
         await self.client.start()
 
+    async def take_over(self) -> None:
+        """This instance now speaks for the PBX (another one stopped): read the durable
+        records on from where the last holder's cursor stands, then rebuild the open calls.
+        While the link is down its next login does the same."""
+        if self._tail is not None and self._load_offsets is not None:
+            saved = await self._load_offsets()
+            if saved:
+                self._tail.restore(saved)
+        if self.client.connected:
+            try:
+                await self.resync()
+            except AmiError as exc:
+                log.warning("resync failed, retrying", pbx=self.name, error=str(exc))
+                self._retry = asyncio.get_running_loop().create_task(self._retry_resync())
+
     async def close(self) -> None:
         if self._retry is not None:
             self._retry.cancel()

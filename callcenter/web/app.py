@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 from typing import Any, Protocol
 
 from aiohttp import web
 
 from callcenter.store.calls import CallStore
+from callcenter.web.openapi import OPENAPI_PATH, openapi_document
 from callcenter.web.security import current_user, require_roles
 
 MAX_LIMIT = 1000
@@ -37,16 +39,19 @@ def _float_param(request: web.Request, name: str) -> float | None:
     if raw is None or raw == "":
         return None
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
-        raise BadRequest(f"{name} must be epoch seconds, got {raw[:40]!r}") from None
+        value = math.nan
+    if not math.isfinite(value):  # "nan" and "inf" parse, but are no time
+        raise BadRequest(f"{name} must be epoch seconds, got {raw[:40]!r}")
+    return value
 
 
 def _int_param(request: web.Request, name: str, default: int, maximum: int) -> int:
     raw = request.query.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):  # "²" is a digit to isdigit(), not to int()
         raise BadRequest(f"{name} must be a whole number >= 0, got {raw[:40]!r}")
     value = int(raw)
     if value > maximum:
@@ -128,4 +133,5 @@ def build_app(service: ServiceView) -> web.Application:
     app.router.add_get("/api/calls/{pbx}/{call_id}", get_call)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    app.router.add_get(OPENAPI_PATH, openapi_document)  # describes whatever is added later too
     return app

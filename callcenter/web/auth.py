@@ -39,6 +39,7 @@ from callcenter.cti.accounts import (
     verify_password,
 )
 from callcenter.cti.i18n import Lang, remember_lang, request_lang, t
+from callcenter.web.jsonbody import strict_json
 from callcenter.web.security import USER_KEY, Handler, Role, current_user, require_roles
 
 log = structlog.get_logger(__name__)
@@ -344,7 +345,7 @@ async def list_users(request: web.Request) -> web.Response:
 @require_roles("admin")
 async def add_user(request: web.Request) -> web.Response:
     try:
-        body = await request.json()
+        body = await request.json(loads=strict_json)
     except ValueError:
         raise _error(web.HTTPBadRequest, "the body must be JSON") from None
     if not isinstance(body, dict):

@@ -1,0 +1,1 @@
+"""Several instances, one picture: events and finished calls shared over Redis Streams."""

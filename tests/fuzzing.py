@@ -1,0 +1,29 @@
+"""Shared settings for the property tests: a quick run in every ``make test`` and a long
+one behind ``@pytest.mark.slow``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+QUICK_EXAMPLES = 300
+LONG_EXAMPLES = 3000
+
+_HEALTH = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
+
+
+def quick_and_long(
+    prop: Callable[..., None], quick: int = QUICK_EXAMPLES, **strategies: st.SearchStrategy[Any]
+) -> tuple[Callable[..., None], Callable[..., None]]:
+    """Two tests of one property: ``quick`` examples, and many more marked slow."""
+    fast = settings(max_examples=quick, deadline=None, suppress_health_check=_HEALTH)(
+        given(**strategies)(prop)
+    )
+    long = settings(
+        max_examples=max(LONG_EXAMPLES, quick * 10), deadline=None, suppress_health_check=_HEALTH
+    )(given(**strategies)(prop))
+    return fast, pytest.mark.slow(long)

@@ -1,0 +1,156 @@
+"""Housekeeper first, end to end: simulated owners call the hotline, our FastAGI server asks
+routing before ringing their housekeeper (on duty at the PBX clock, free by the agent
+states that the PBX's own AMI events keep), and the simulator rings the phone as Asterisk's
+Dial would. A free housekeeper gets the call; a busy one is not rung, the zone's queue is
+used instead; every record agrees with queue_log + CDR and the simulator's account."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from routing_fixtures import roster
+
+from callcenter import events as ev
+from callcenter.calls.reconcile import compare, expected_records
+from callcenter.demo import compare_with_truth
+from callcenter.ivr.registry import FlowRegistry
+from callcenter.ivr.schema import OwnerInfo
+from callcenter.routing.agent_state import AgentStates
+from callcenter.routing.decisions import RoutingRules
+from callcenter.routing.directory import Agent, Directory, Seat, Zone
+from callcenter.routing.housekeeper import HousekeeperRouter
+from callcenter.sim import AgiTarget, Member, TrafficParams, daytime_start
+from callcenter.sim.config import QueueConfig
+from callcenter.telephony.ami_events import translate
+from callcenter.telephony.fastagi import FastAgiServer
+from callcenter.testing import running_simulator, track
+
+ROOT = Path(__file__).resolve().parent.parent
+KEEPER = "PJSIP/1030"
+ROSTER = """
+rotations:
+  - {name: keepers, team: housekeeper, anchor: 2026-01-05, pattern: [[early]], members: [gj01]}
+  - {name: zone, team: zone, anchor: 2026-01-05, pattern: [[desk_a]], members: [zl01]}
+  - {name: hotline, team: hotline, anchor: 2026-01-05, pattern: [[day]], members: [kf01]}
+"""
+
+
+def directory() -> Directory:
+    seats = {s: Seat(s, f"PJSIP/{s}") for s in ("1030", "1022", "1001")}
+    agents = {
+        "gj01": Agent("gj01", "曹琳", "1030", "housekeeper", {"zone-east": 0}),
+        "zl01": Agent("zl01", "梁桂英", "1022", "zone", {"zone-east": 1}),
+        "kf01": Agent("kf01", "王伟", "1001", "hotline", {"support": 0}),
+    }
+    zones = {"east": Zone("east", "东区", "East", ("1",), "gj01", "zone-east")}
+    return Directory(seats, agents, zones)
+
+
+def direct_dials(ami: list[dict[str, str]]) -> dict[str, str]:
+    """Call id -> DialStatus of the IVR's own Dial of the housekeeper (not a queue's ring)."""
+    running: set[str] = set()
+    found: dict[str, str] = {}
+    for m in ami:
+        call = m.get("Linkedid", "")
+        if m.get("Event") == "Newexten" and m.get("Application") == "Dial":
+            running.add(call)
+        elif m.get("Event") == "DialEnd" and call in running:
+            assert m["DestChannel"].startswith(KEEPER)
+            found[call] = m["DialStatus"]
+            running.discard(call)
+    return found
+
+
+def last_queue(steps: list[ev.RoutingDecision]) -> str:
+    """The queue a call ended in: the zone's, or the general one after the zone's wait."""
+    if steps[-1].decision == "general_queue":
+        assert "zone-east: TIMEOUT" in steps[-1].reason
+        return "support"
+    return "zone-east"
+
+
+async def test_owners_reach_their_free_housekeeper_and_the_zone_queue_when_busy(
+    tmp_path: Path,
+) -> None:
+    registry = FlowRegistry(ROOT / "ivr_flows", queues={"support", "repair", "complaint"})
+    assert registry.reload() == []
+    events: list[ev.Event] = []
+    states = AgentStates(wrapup_s=0)
+    router = HousekeeperRouter(roster(ROSTER), directory(), states, RoutingRules())
+
+    async def lookup(number: str) -> OwnerInfo:  # every caller is an owner of the east zone
+        return OwnerInfo(f"owner-{number[-4:]}", zone="east", housekeeper_interface=KEEPER)
+
+    server = FastAgiServer("127.0.0.1", 0, flows=registry, lookup=lookup, on_event=events.append,
+                           pbx="sim", queue_mode="exec", route_housekeeper=router)  # fmt: skip
+    await server.start()
+    ami: list[dict[str, str]] = []
+
+    def follow(message: dict[str, str]) -> None:  # the service's AMI -> agent states path
+        ami.append(message)
+        event = translate(message, "sim", tz=ZoneInfo("Asia/Shanghai"))
+        if event is not None:
+            states.apply(event)
+
+    queues = [
+        QueueConfig("support", [Member("PJSIP/1001", "kf01")]),
+        # the zone's assistant first; the housekeeper helps out when the assistant is busy
+        QueueConfig("zone-east", [Member("PJSIP/1022", "zl01"), Member(KEEPER, "gj01", 2)]),
+    ]
+    traffic = TrafficParams(ivr_hangup_prob=0.0, peak_calls_per_hour=150.0, handle_median_s=60.0,
+                            patience_mean_s=600.0, no_answer_prob=0.15,
+                            agent_hangup_prob=0.0)  # fmt: skip
+    try:
+        async with running_simulator(
+            tmp_path / "pbx", seed=11, speed=100.0, start_epoch=daytime_start(hour=10),
+            agi_target=AgiTarget("127.0.0.1", server.port), traffic=traffic, queues=queues,
+            hotlines={"4008001000": "support"},
+        ) as sim:  # fmt: skip
+            sim.add_listener(follow)
+            server.clock = lambda: sim.now
+            for queue in queues:  # what the service's QueueStatus at login shows
+                for m in queue.members:
+                    states.apply(ev.QueueMemberChanged(
+                        pbx="sim", call_id="", at=sim.now, change="snapshot", queue=queue.name,
+                        interface=m.interface, member_name=m.name, status=1,
+                    ))  # fmt: skip
+            outcomes = await sim.run(16, timeout=120)
+            for _ in range(200):
+                if not server.sessions:
+                    break
+                await asyncio.sleep(0.01)
+            expected = expected_records(queue_log=sim.queue_log_path, cdr_csv=sim.cdr_path,
+                                        pbx="sim", zone=ZoneInfo(sim.config.timezone),
+                                        short_abandon_s=5.0)  # fmt: skip
+    finally:
+        await server.close()
+    assert server.stats["failed"] == 0 and len(outcomes) == 16
+    decisions: dict[str, list[ev.RoutingDecision]] = {}
+    for e in events:
+        if isinstance(e, ev.RoutingDecision):
+            decisions.setdefault(e.call_id, []).append(e)
+    first = Counter(d[0].decision for d in decisions.values())
+    assert first["housekeeper"] >= 3 and first["zone_queue"] >= 3, first
+    dialled = direct_dials(ami)
+    by_call = {c.call_id: c for c in outcomes}
+    for call_id, steps in decisions.items():
+        call = by_call[call_id]
+        if steps[0].decision == "housekeeper":
+            assert call_id in dialled
+            if dialled[call_id] == "ANSWER":
+                assert (call.outcome, call.agent, call.queue) == ("answered", KEEPER, "")
+            else:  # rang out, or taken by another call since the decision: the zone's queue
+                assert steps[1].decision == "zone_queue"
+                assert f"{KEEPER}: {dialled[call_id]}" in steps[1].reason
+                assert call.queue == last_queue(steps)
+        else:
+            assert steps[0].decision == "zone_queue" and "gj01 is" in steps[0].reason
+            assert call_id not in dialled and call.queue == last_queue(steps)
+    assert Counter(c.outcome for c in outcomes)["answered"] >= 10
+    tracked = [r for r in track(ami, pbx="sim") if r.ended_at is not None]
+    result = compare(tracked, expected)
+    assert len(expected) == 16 and result.clean, result.describe()
+    assert compare_with_truth(tracked, outcomes, 5.0) == []  # outcome, wait, agent

@@ -1,0 +1,161 @@
+"""Several instances over Redis Streams against the simulator: one speaks for the PBX,
+every one shows the same picture; Redis going away loses nothing and is caught up; a
+stopped holder's PBX is taken over by another instance."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cti_fixtures import add_users, client_for
+from redis_fixtures import PrivateRedis, require_redis, shared_prefix
+from service_fixtures import service_settings
+
+from callcenter.calls.reconcile import compare_with_durable
+from callcenter.calls.records import CallRecord
+from callcenter.config import RedisSettings
+from callcenter.service import Service
+from callcenter.sim import PbxSimulator
+from callcenter.testing import running_simulator
+
+
+def _settings(tmp_path: Path, sim: PbxSimulator, url: str, prefix: str, instance: str) -> Any:
+    base = service_settings(tmp_path, sim)
+    return dataclasses.replace(
+        base,
+        redis=RedisSettings(url=url, instance=instance, prefix=prefix, lease_s=1.0),
+        logging=dataclasses.replace(base.logging, call_lines=False),
+    )
+
+
+async def _eventually(check: Callable[[], bool], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.05)
+
+
+async def _stored(service: Service) -> list[CallRecord]:
+    await service.settle()
+    records = await asyncio.to_thread(service.store.list_calls, pbx="main", limit=100_000)
+    return [r for r in records if r.kind == "inbound"]
+
+
+def _reconciles(records: list[CallRecord], sim: PbxSimulator, tmp_path: Path) -> None:
+    ids = [r.call_id for r in records]
+    assert len(ids) == len(set(ids)), "a call counted twice"
+    assert sorted(ids) == sorted(o.call_id for o in sim.finished), "a call lost"
+    report = compare_with_durable(
+        records, queue_log=sim.queue_log_path, cdr_csv=sim.cdr_path, pbx="main",
+        zone=service_settings(tmp_path).zone, short_abandon_s=5,
+    )  # fmt: skip
+    assert report.mismatched_calls == 0, report.describe()[:10]
+    assert not report.missing and not report.unexpected
+
+
+def _today(service: Service, sim: PbxSimulator) -> dict[str, Any]:
+    return dict(service.live.snapshot(sim.now)["today"])
+
+
+@pytest.fixture
+async def pair(tmp_path: Path) -> AsyncIterator[tuple[PbxSimulator, Service, Service]]:
+    url = require_redis()
+    with shared_prefix(url) as prefix:
+        async with running_simulator(tmp_path / "pbx", seed=21, speed=200) as sim:
+            first = Service(_settings(tmp_path, sim, url, prefix, "first"), managed_queues=set())
+            await first.start()
+            second = Service(_settings(tmp_path, sim, url, prefix, "second"), managed_queues=set())
+            await second.start()
+            try:
+                yield sim, first, second
+            finally:
+                await second.stop()
+                await first.stop()
+
+
+async def test_one_instance_speaks_for_the_pbx_and_both_show_the_same_board(
+    pair: tuple[PbxSimulator, Service, Service], tmp_path: Path
+) -> None:
+    sim, first, second = pair
+    assert first.holds("main") and not second.holds("main")
+    await asyncio.to_thread(add_users, second.cti.accounts)
+    pops: list[dict[str, Any]] = []
+    async with (
+        client_for(f"http://127.0.0.1:{second.web_port}", "alice") as alice,
+        alice.http.ws_connect(f"{alice.base}/ws/seat") as ws,
+    ):
+
+        async def listen() -> None:
+            async for message in ws:
+                pops.append(json.loads(message.data))
+
+        listener = asyncio.create_task(listen())
+        sim.start_traffic(40)
+        await asyncio.wait_for(sim.wait_finished(), 120)
+        await _eventually(lambda: first.finished_inbound >= 40)
+        # The second instance learns everything from the stream.
+        await _eventually(lambda: _today(second, sim) == _today(first, sim))
+        await _eventually(lambda: any(p.get("state") == "ringing" for p in pops))
+        listener.cancel()
+    assert second.finished_inbound == 0  # only the holder tracks and writes calls
+    assert second.live.outcomes == first.live.outcomes
+    assert sum(first.live.outcomes.values()) == 40
+    # The pop for alice's seat reached her through the instance she is signed in to.
+    rang = [p for p in pops if p.get("state") == "ringing"]
+    assert all(p["interface"] == "PJSIP/1001" for p in rang)
+    _reconciles(await _stored(first), sim, tmp_path)
+
+
+async def test_a_stopped_holder_is_taken_over_mid_traffic(
+    pair: tuple[PbxSimulator, Service, Service], tmp_path: Path
+) -> None:
+    sim, first, second = pair
+    sim.start_traffic(60)
+    await _eventually(lambda: sim.generated >= 25)
+    await first.stop()  # hands its lease back (the fixture's second stop does nothing)
+    await _eventually(lambda: second.holds("main"), timeout=10)
+    await asyncio.wait_for(sim.wait_finished(), 120)
+    await _eventually(lambda: second.finished_inbound + first.finished_inbound >= 60)
+    await _eventually(lambda: not any(t.open_calls() for t in second.trackers.values()), timeout=10)
+    assert second.finished_inbound > 0
+    _reconciles(await _stored(second), sim, tmp_path)
+
+
+async def test_redis_restart_loses_nothing_and_the_others_catch_up(tmp_path: Path) -> None:
+    server = PrivateRedis(tmp_path / "redis")
+    server.start()
+    try:
+        async with running_simulator(tmp_path / "pbx", seed=33, speed=200) as sim:
+            first = Service(_settings(tmp_path, sim, server.url, "cc", "first"))
+            await first.start()
+            second = Service(_settings(tmp_path, sim, server.url, "cc", "second"))
+            await second.start()
+            try:
+                sim.start_traffic(80)
+                await _eventually(lambda: sim.generated >= 20)
+                server.stop()
+                await _eventually(lambda: first.streams is not None and not first.streams.available)
+                assert first.ready()["redis"] is False
+                await _eventually(lambda: sim.generated >= 50)
+                # Calls go on being tracked and stored while Redis is away.
+                assert first.finished_inbound > 0
+                server.start()
+                await asyncio.wait_for(sim.wait_finished(), 120)
+                await _eventually(lambda: first.finished_inbound >= 80)
+                await _eventually(lambda: first.streams is not None and first.streams.available)
+                assert first.holds("main") and not second.holds("main")
+                await _eventually(lambda: _today(second, sim) == _today(first, sim), timeout=30)
+                assert second.live.outcomes == first.live.outcomes
+                _reconciles(await _stored(first), sim, tmp_path)
+            finally:
+                await second.stop()
+                await first.stop()
+    finally:
+        server.stop()
