@@ -19,7 +19,7 @@ from callcenter.calls.records import CallRecord
 from callcenter.calls.tracker import CallTracker
 from callcenter.config import PbxSettings, Settings
 from callcenter.cti.feature import CtiFeature
-from callcenter.events import Event
+from callcenter.events import Event, ResyncCompleted
 from callcenter.ivr.registry import FlowRegistry
 from callcenter.log import mask_number
 from callcenter.metrics.http import setup as setup_metrics_http
@@ -285,6 +285,10 @@ class Service:
         the holder shares it with the others."""
         if self.holds(event.pbx):
             self._on_event(tracker, event)
+        elif event.source == "resync" or isinstance(event, ResyncCompleted):
+            # What Asterisk lists right now (this instance's own login): its views start
+            # from the calls and members already up, not only from what comes next.
+            self._view(event)
 
     def _on_event(self, tracker: CallTracker, event: Event, *, share: bool = True) -> None:
         for record in tracker.apply(event):

@@ -21,7 +21,15 @@ from cti_fixtures import client_for, serving, sqlite_engine
 
 from callcenter.calls.records import CallRecord
 from callcenter.cti.feature import CtiFeature
-from callcenter.events import ChannelCreated, ChannelHungUp, Event, QueueMemberChanged
+from callcenter.events import (
+    ChannelCreated,
+    ChannelHungUp,
+    ChannelSnapshot,
+    Event,
+    QueueEntrySnapshot,
+    QueueMemberChanged,
+    ResyncCompleted,
+)
 from callcenter.metrics.kpis import Thresholds
 from callcenter.metrics.live import LiveCounters
 from callcenter.metrics.wallboard import WallboardHub, levels, setup
@@ -218,3 +226,38 @@ async def test_answer_rate_alert_reaches_the_board(board: Board) -> None:
     assert frame["today"]["answer_rate"] == 0.8
     assert frame["levels"]["answer_rate_today"] == "alert"
     assert "answer_rate_today" in [a["kind"] for a in frame["alerts"]]
+
+
+def test_a_resync_shows_the_calls_already_up_and_forgets_those_that_ended_unseen() -> None:
+    live = LiveCounters()
+    live.apply(created(9))  # ends while the link is down
+    snapshot = [
+        ChannelSnapshot(
+            pbx="p", call_id="talking", channel_id="talking", at=NOW, channel="PJSIP/trunk-2",
+            context="from-pstn", duration_s=90, bridge_id="b1", source="resync",
+        ),
+        ChannelSnapshot(
+            pbx="p", call_id="waiting", channel_id="waiting", at=NOW, channel="PJSIP/trunk-3",
+            context="from-pstn", duration_s=40, source="resync",
+        ),
+        ChannelSnapshot(  # an agent's leg of the first call: not a line
+            pbx="p", call_id="talking", channel_id="agent-leg", at=NOW, channel="PJSIP/1001-1",
+            context="agents", duration_s=60, bridge_id="b1", source="resync",
+        ),
+        QueueEntrySnapshot(
+            pbx="p", call_id="waiting", channel_id="waiting", at=NOW, channel="PJSIP/trunk-3",
+            queue="support", wait=25, source="resync",
+        ),
+        ResyncCompleted(pbx="p", call_id="", at=NOW, live_channel_ids=("talking", "agent-leg",
+                                                                         "waiting")),
+    ]  # fmt: skip
+    for event in snapshot:
+        live.apply(event)
+    body = live.snapshot(NOW + 5)
+    assert body["lines_in_use"] == 2
+    assert body["calls_in_ivr"] == 0
+    assert body["waiting"] == {"support": {"waiting": 1, "longest_wait_s": 30.0}}
+    # the same snapshot again (another instance's copy of it) changes nothing
+    for event in snapshot:
+        live.apply(event)
+    assert live.snapshot(NOW + 5) == body

@@ -21,7 +21,7 @@ from callcenter.calls.reconcile import compare_with_durable
 from callcenter.calls.records import CallRecord
 from callcenter.config import RedisSettings
 from callcenter.service import Service
-from callcenter.sim import PbxSimulator
+from callcenter.sim import PbxSimulator, TrafficParams
 from callcenter.testing import running_simulator
 
 
@@ -159,3 +159,36 @@ async def test_redis_restart_loses_nothing_and_the_others_catch_up(tmp_path: Pat
                 await first.stop()
     finally:
         server.stop()
+
+
+async def test_an_instance_started_mid_call_shows_the_calls_already_up(tmp_path: Path) -> None:
+    url = require_redis()
+    with shared_prefix(url) as prefix:
+        async with running_simulator(
+            tmp_path / "pbx", seed=8, speed=10, traffic=TrafficParams(peak_calls_per_hour=4000.0)
+        ) as sim:
+            first = Service(_settings(tmp_path, sim, url, prefix, "first"), managed_queues=set())
+            await first.start()
+            second: Service | None = None
+            try:
+                sim.start_traffic(12)
+                await _eventually(lambda: sim.generated >= 12)
+                lines = first.live.snapshot(sim.now)["lines_in_use"]
+                assert lines > 0
+                # Every call began before this instance did; its own login lists them.
+                second = Service(
+                    _settings(tmp_path, sim, url, prefix, "second"), managed_queues=set()
+                )
+                await second.start()
+                await _eventually(lambda: second.live.snapshot(sim.now)["lines_in_use"] > 0, 5)
+                board = ("lines_in_use", "calls_in_ivr", "waiting")
+
+                def same() -> bool:
+                    a, b = first.live.snapshot(sim.now), second.live.snapshot(sim.now)
+                    return all(a[k] == b[k] for k in board) and a["lines_in_use"] > 0
+
+                await _eventually(same, 10)
+            finally:
+                if second is not None:
+                    await second.stop()
+                await first.stop()

@@ -27,12 +27,15 @@ from callcenter.events import (
     AgentCompleted,
     ChannelCreated,
     ChannelHungUp,
+    ChannelSnapshot,
     Event,
     QueueAbandoned,
+    QueueEntrySnapshot,
     QueueJoined,
     QueueLeft,
     QueueMemberChanged,
     QueueTimedOut,
+    ResyncCompleted,
 )
 from callcenter.metrics.kpis import Tally, Thresholds
 
@@ -90,6 +93,9 @@ class LiveCounters:
         if isinstance(event, QueueMemberChanged):
             self._member(event)
             return
+        if isinstance(event, ChannelSnapshot | ResyncCompleted):
+            self._snapshot(event)
+            return
         call = self._calls.get(key)
         if call is None:
             return
@@ -98,6 +104,8 @@ class LiveCounters:
                 del self._calls[key]
         elif isinstance(event, QueueJoined):
             call.stage, call.queue, call.joined_at = "queue", event.queue, event.at
+        elif isinstance(event, QueueEntrySnapshot):
+            call.stage, call.queue, call.joined_at = "queue", event.queue, event.at - event.wait
         elif isinstance(event, AgentAnswered):
             call.stage = "agent"
         elif (
@@ -105,6 +113,22 @@ class LiveCounters:
             and call.stage == "queue"
         ):
             call.stage = "after_queue"
+
+    def _snapshot(self, event: ChannelSnapshot | ResyncCompleted) -> None:
+        """After a (re)connect, or on an instance that starts while calls are up: the
+        calls Asterisk lists are up; any other call of that PBX ended unseen."""
+        if isinstance(event, ResyncCompleted):
+            live = set(event.live_channel_ids)
+            for key in [k for k in self._calls if k[0] == event.pbx and k[1] not in live]:
+                del self._calls[key]
+            return
+        first = event.channel_id == event.call_id
+        if first and event.context in self.inbound_contexts:
+            call = self._calls.setdefault(
+                (event.pbx, event.call_id), _LiveCall(event.at - event.duration_s)
+            )
+            if event.bridge_id and call.stage == "ivr":
+                call.stage = "agent"  # talking: a queue call waiting has no bridge yet
 
     def _member(self, event: QueueMemberChanged) -> None:
         if not event.interface:  # a queue_log pause names the member only: no seat to show
