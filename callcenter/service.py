@@ -138,13 +138,13 @@ class Service:
         self.recording_linker = RecordingLinker.from_settings(settings, self.recordings)
         self.pbx_event_listeners.append(self.recording_linker.on_event)
         self.pbx_record_listeners.append(self.recording_linker.on_record)
-        # CTI: sign-in, owners, screen-pops, work orders.
         # A seat's actions go to the PBX that serves its phone (agent states know it).
         self.actions = ActionRouter(
             {name: link.client for name, link in self.links.items()},
             self._pbx_of_phone,
             default=first,
         )
+        # CTI: sign-in, owners, screen-pops, work orders.
         self.cti = CtiFeature(
             self.engine, settings.cti, zone=settings.zone, ami=self.actions, clock=self.clock,
         )  # fmt: skip
