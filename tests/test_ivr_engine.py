@@ -245,3 +245,26 @@ def test_any_valid_flow_and_inputs_end_in_queue_dial_voicemail_or_hangup(
     assert state.ended
     assert state.outcome in ("queue", "dial", "voicemail", "hangup", "caller_hangup")
     assert state.path and state.path[0] == "n0"
+
+
+def test_the_survey_session_speaks_the_language_the_caller_chose_earlier() -> None:
+    def survey_prompt(channel_language: str, node: str = "survey") -> e.ReadDigits:
+        start = e.Start(caller="13800001111", dialled="4008001000", when=DAY, call_id="c1",
+                        pbx="sim", node=node, channel_language=channel_language)  # fmt: skip
+        _, cmds = e.step(FLOWS, e.begin("hotline"), start)
+        reads = [c for c in cmds if isinstance(c, e.ReadDigits)]
+        assert reads, cmds
+        return reads[0]
+
+    # the first session set CHANNEL(language)=en; the survey is a new AGI session
+    assert survey_prompt("en").language == "en"
+    assert survey_prompt("").language == "zh"
+    assert survey_prompt("fr").language == "zh"  # not one of the flow's languages
+
+
+def test_a_new_call_keeps_the_flows_language_whatever_the_channel_default() -> None:
+    # Asterisk gives every channel "en" unless configured: only the flow decides here.
+    start = e.Start(caller="13800001111", dialled="4008001000", when=DAY, call_id="c1",
+                    pbx="sim", channel_language="en")  # fmt: skip
+    state, _ = e.step(FLOWS, e.begin("hotline"), start)
+    assert state.language == "zh"

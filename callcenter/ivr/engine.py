@@ -51,6 +51,10 @@ class Start(Input):
     pbx: str = ""
     node: str = ""  # start here instead of the flow's start (e.g. a survey after a queue)
     route_housekeeper: bool = False  # the shell answers RouteHousekeeper with Routed
+    # The channel's language (AGI's agi_language). Only a session that continues a call at
+    # a node (the survey after the queue) follows it: Asterisk gives every channel "en"
+    # unless told otherwise, but this flow sets it when the caller chooses a language.
+    channel_language: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -258,10 +262,15 @@ def step(flows: Mapping[str, Flow], state: State, inp: Input) -> tuple[State, li
 
 def _started(state: State, inp: Start, flow: Flow | None) -> State:
     language = flow.languages[0] if flow is not None and flow.languages else "zh"
+    variables = state.variables
+    if inp.node and flow is not None and inp.channel_language in flow.languages:
+        language = inp.channel_language  # chosen earlier in this call
+        variables = {**variables, "language": language}
     return replace(
         state, caller=inp.caller, dialled=inp.dialled, started=inp.when,
         now=inp.at or inp.when.timestamp(), call_id=inp.call_id, channel_id=inp.channel_id,
         channel=inp.channel, pbx=inp.pbx, language=language, routed=inp.route_housekeeper,
+        variables=variables,
     )  # fmt: skip
 
 

@@ -243,6 +243,7 @@ class AgiSession:
             caller=caller, dialled=dialled, when=datetime.fromtimestamp(now, srv.zone), at=now,
             call_id=env.get("agi_uniqueid", ""), channel_id=env.get("agi_uniqueid", ""),
             channel=env.get("agi_channel", ""), pbx=pbx, node=node,
+            channel_language=env.get("agi_language", ""),
             route_housekeeper=srv.route_housekeeper is not None,
         )  # fmt: skip
         # ids known before Start, so that a hangup during the first commands is still recorded
