@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis.asyncio
 from cti_fixtures import add_users, client_for
 from redis_fixtures import PrivateRedis, require_redis, shared_prefix
 from service_fixtures import service_settings
@@ -22,6 +23,7 @@ from callcenter.calls.records import CallRecord
 from callcenter.config import RedisSettings
 from callcenter.service import Service
 from callcenter.sim import PbxSimulator, TrafficParams
+from callcenter.streams.redis_bus import StreamBus
 from callcenter.testing import running_simulator
 
 
@@ -192,3 +194,25 @@ async def test_an_instance_started_mid_call_shows_the_calls_already_up(tmp_path:
                 if second is not None:
                     await second.stop()
                 await first.stop()
+
+
+async def test_groups_of_instances_gone_silent_are_forgotten() -> None:
+    url = require_redis()
+    with shared_prefix(url) as prefix:
+        client = redis.asyncio.Redis.from_url(url, decode_responses=True)
+        key = f"{prefix}:events:main"
+        await client.xadd(key, {"o": "x"})
+        for group in ("view:retired", "view:alive", "view:me", "other-tool"):
+            await client.xgroup_create(key, group, id="0")
+        await client.xreadgroup("view:retired", "retired", {key: ">"}, count=1)
+        bus = StreamBus(url, instance="me", pbxes=["main"], on_envelope=lambda _e: None,
+                        prefix=prefix, forget_after_s=0.5)  # fmt: skip
+        await asyncio.sleep(0.6)
+        await client.xreadgroup("view:alive", "alive", {key: ">"}, count=1)  # still reading
+        dropped = await bus.forget_gone_instances()
+        names = {g["name"] for g in await client.xinfo_groups(key)}
+        await bus.close()
+        await client.aclose()
+    assert dropped == [f"{key} view:retired"]
+    # this instance's own group, a live one and groups of other tools stay
+    assert names == {"view:alive", "view:me", "other-tool"}

@@ -58,6 +58,7 @@ class StreamBus:
         lease_s: float = 10.0,
         outbox_limit: int = 100_000,
         batch: int = 500,
+        forget_after_s: float = 7 * 86400,
     ) -> None:
         self.url = url
         self.instance = instance
@@ -68,6 +69,7 @@ class StreamBus:
         self.maxlen = maxlen
         self.lease_s = lease_s
         self.batch = batch
+        self.forget_after_s = forget_after_s
         self.group = f"view:{instance}"
         self.outbox = Outbox(outbox_limit)
         self._on_envelope = on_envelope
@@ -144,6 +146,30 @@ class StreamBus:
                 if "BUSYGROUP" not in str(exc):
                     raise
             self._known_groups.add(key)
+
+    async def forget_gone_instances(self) -> list[str]:
+        """Drop the groups of instances silent for ``forget_after_s`` (an instance renamed
+        or retired): such a group would keep its pending entries and its place in the
+        stream's groups forever."""
+        dropped = []
+        limit_ms = self.forget_after_s * 1000
+        for pbx in self.pbxes:
+            key = self.stream_key(pbx)
+            if not await self._redis.exists(key):
+                continue
+            for group in await self._redis.xinfo_groups(key):
+                name = str(group.get("name", ""))
+                if not name.startswith("view:") or name == self.group:
+                    continue
+                consumers = await self._redis.xinfo_consumers(key, name)
+                idle = [float(c.get("idle", 0)) for c in consumers]
+                # no consumer yet: an instance that is just starting, not a gone one
+                if idle and min(idle) >= limit_ms:
+                    await self._redis.xgroup_destroy(key, name)
+                    dropped.append(f"{key} {name}")
+        if dropped:
+            log.info("forgot instances gone silent", groups=dropped)
+        return dropped
 
     async def _consume(self) -> None:
         delay = 0.2
@@ -262,6 +288,8 @@ class StreamBus:
 
     async def start(self) -> None:
         await self.claim_leases()
+        with contextlib.suppress(*_FAILURES):
+            await self.forget_gone_instances()
         loop = asyncio.get_running_loop()
         self._tasks = [
             loop.create_task(self._pump(), name="streams:pump"),
