@@ -1,0 +1,151 @@
+"""What AMI actions ask of the engine: Hangup, PlayDTMF, QueueAdd, QueueRemove, QueuePause
+and QueuePenalty, run at the current virtual time.
+
+Plain functions of the Pbx, which owns every piece of state; ami_server.py parses the
+actions and answers them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from callcenter.sim import app_queue, call_flow
+from callcenter.sim.call_state import NORMAL_CLEARING, Call
+from callcenter.sim.queues import Agent, QueueMember
+
+if TYPE_CHECKING:
+    from callcenter.sim.pbx import Pbx
+
+
+def hangup_by_name(pbx: Pbx, name: str, cause: int) -> bool:
+    chan = pbx.channels.get(name)
+    if chan is None:
+        return False
+    owner = chan.owner
+    if isinstance(owner, Call):
+        if chan is owner.chan:
+            pbx.caller_hangup(owner)
+        elif owner.stage == "talk" and chan is owner.agent_chan:
+            app_queue.talk_end(pbx, owner, "agent")
+        elif owner.ring is not None and chan is owner.ring.chan:
+            app_queue.agent_hangup_ringing(pbx, owner)
+        elif owner.dial is not None and chan is owner.dial.chan:
+            if owner.dial.answered_at is not None:
+                pbx.dialer.talk_end(owner, "agent")
+            else:
+                pbx.dialer.callee_rejects(owner)
+        return True
+    if owner is not None and hasattr(owner, "hangup"):
+        owner.hangup(cause)
+        return True
+    pbx.hangup_channel(chan, cause or NORMAL_CLEARING)
+    return True
+
+
+def play_dtmf(pbx: Pbx, name: str, digit: str, receive: bool) -> bool:
+    chan = pbx.channels.get(name)
+    if chan is None:
+        return False
+    if not receive:
+        pbx.dtmf(chan, digit, "Sent")
+        return True
+    pbx.dtmf(chan, digit, "Received")
+    owner = chan.owner
+    if isinstance(owner, Call) and chan is owner.chan and owner.stage in ("ivr", "agi"):
+        owner.truth.dtmf += digit
+        if owner.agi is not None:
+            owner.agi.digit(digit)
+        else:
+            # a key in the built-in menu routes at once
+            pbx.varset(chan, "HOTLINE_DIGITS", digit)
+            call_flow.route(pbx, owner, pbx.cfg.menu_routes.get(digit, ""))
+    return True
+
+
+def add_member(
+    pbx: Pbx, queue_name: str, interface: str, name: str, penalty: int, paused: bool, reason: str
+) -> str:
+    queue = pbx.queues.get(queue_name)
+    if queue is None:
+        return "nosuchqueue"
+    if interface in queue.members:
+        return "exists"
+    agent = pbx.agents.setdefault(interface, Agent(interface))
+    member = QueueMember(
+        queue=queue_name,
+        interface=interface,
+        name=name or interface,
+        agent=agent,
+        penalty=penalty,
+        dynamic=True,
+        paused=paused,
+        paused_reason=reason if paused else "",
+        login_time=int(pbx.now),
+        wrapuptime=queue.config.wrapuptime,
+    )
+    queue.members[interface] = member
+    pbx.emit(member.blob("QueueMemberAdded", pbx.now))
+    agent_field = name if (name and pbx.cfg.log_membername_as_agent) else interface
+    pbx.records.queue_log(
+        pbx.now, "MANAGER", queue_name, agent_field, "ADDMEMBER", "PAUSED" if paused else ""
+    )
+    pbx.dispatch()
+    return "ok"
+
+
+def remove_member(pbx: Pbx, queue_name: str, interface: str) -> str:
+    queue = pbx.queues.get(queue_name)
+    if queue is None:
+        return "nosuchqueue"
+    member = queue.members.get(interface)
+    if member is None:
+        return "notthere"
+    if not member.dynamic:
+        return "notdynamic"
+    del queue.members[interface]
+    pbx.emit(member.blob("QueueMemberRemoved", pbx.now))
+    agent_field = member.name if pbx.cfg.log_membername_as_agent else interface
+    pbx.records.queue_log(pbx.now, "MANAGER", queue_name, agent_field, "REMOVEMEMBER", "")
+    return "ok"
+
+
+def pause_member(pbx: Pbx, queue_name: str, interface: str, paused: bool, reason: str) -> bool:
+    found = False
+    for queue in pbx.queues.values():
+        if queue_name and queue.name.lower() != queue_name.lower():
+            continue
+        member = queue.members.get(interface)
+        if member is None:
+            continue
+        found = True
+        if member.paused != paused:
+            member.paused = paused
+            if paused:
+                member.last_pause = int(pbx.now)
+        member.paused_reason = reason
+        pbx.records.queue_log(
+            pbx.now, "NONE", queue.name, member.name, "PAUSE" if paused else "UNPAUSE", reason
+        )
+        pbx.emit(member.blob("QueueMemberPause", pbx.now))
+        if not paused:
+            member.paused_reason = ""
+    if found and not paused:
+        pbx.dispatch()
+    return found
+
+
+def set_penalty(pbx: Pbx, queue_name: str, interface: str, penalty: int) -> bool:
+    """QueuePenalty: every matching member (of ``queue_name``, or of all queues)."""
+    found = False
+    for queue in pbx.queues.values():
+        if queue_name and queue.name.lower() != queue_name.lower():
+            continue
+        member = queue.members.get(interface)
+        if member is None:
+            continue
+        found = True
+        member.penalty = penalty
+        pbx.emit(member.blob("QueueMemberPenalty", pbx.now))
+    if found:
+        pbx.dispatch()
+    return found

@@ -1,0 +1,397 @@
+"""app_queue: a caller waits, members ring (autofill), one answers, the talk ends; or the
+caller abandons or times out. Events, queue_log lines and their order as app_queue.c.
+
+Plain functions of the Pbx, which owns every piece of state; call_flow.py brings the caller
+here and takes it back.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from callcenter.sim.call_state import NORMAL_CLEARING, Attempt, Call, Ring
+from callcenter.sim.channels import RINGING, UP, bridge_channel_event, bridge_event
+from callcenter.sim.queues import INUSE, NOT_INUSE, Queue, QueueMember
+from callcenter.sim.queues import RINGING as DEV_RINGING
+from callcenter.sim.traffic import RingResult
+
+if TYPE_CHECKING:
+    from callcenter.sim.pbx import Pbx
+
+
+def join_queue(pbx: Pbx, call: Call, queue: Queue) -> None:
+    chan = call.chan
+    call.stage = "queue"
+    call.queue = queue
+    call.joined_at = pbx.now
+    queue.waiting.append(call)
+    call.opos = len(queue.waiting)
+    call.truth.queue = queue.name
+    if call.truth.joined_at is None:
+        call.truth.joined_at = pbx.now
+    pbx.records.queue_log(
+        pbx.now,
+        chan.uniqueid,
+        queue.name,
+        "NONE",
+        "ENTERQUEUE",
+        "",
+        chan.caller_num,
+        call.opos,
+    )
+    pbx.emit(
+        chan.event(
+            "QueueCallerJoin",
+            pbx.now,
+            Queue=queue.name,
+            Position=str(call.opos),
+            Count=str(len(queue.waiting)),
+        )
+    )
+    pbx.emit(chan.event("MusicOnHoldStart", pbx.now, Class="default"))
+    gen = call.gen
+    pbx.sched.after(call.plan.patience, lambda: queue_timer(pbx, call, gen, "abandon"))
+    pbx.sched.after(queue.config.max_wait, lambda: queue_timer(pbx, call, gen, "timeout"))
+    dispatch(pbx)
+
+
+def queue_timer(pbx: Pbx, call: Call, gen: int, what: str) -> None:
+    if call.stage != "queue" or call.gen != gen:
+        return
+    if what == "abandon":
+        pbx.caller_hangup(call)
+    else:
+        queue_timeout(pbx, call)
+
+
+def position(pbx: Pbx, call: Call) -> int:
+    assert call.queue is not None
+    return call.queue.waiting.index(call) + 1
+
+
+def leave_queue(pbx: Pbx, call: Call) -> tuple[int, int]:
+    """Remove the caller from its queue; returns (position, count left)."""
+    queue = call.queue
+    assert queue is not None
+    pos = position(pbx, call)
+    queue.waiting.remove(call)
+    call.gen += 1
+    pbx.emit(
+        call.chan.event(
+            "QueueCallerLeave",
+            pbx.now,
+            Queue=queue.name,
+            Position=str(pos),
+            Count=str(len(queue.waiting)),
+        )
+    )
+    return pos, len(queue.waiting)
+
+
+def dispatch(pbx: Pbx) -> None:
+    """Ring free members for waiting callers, in queue order (autofill)."""
+    now = pbx.now
+    for queue in pbx.queues.values():
+        if not queue.waiting:
+            continue
+        for call in list(queue.waiting):
+            if call.ring is not None:
+                continue
+            if call.next_try > now:
+                continue
+            member = queue.pick(now)
+            if member is None:
+                break
+            ring_member(pbx, call, member)
+
+
+def ring_member(pbx: Pbx, call: Call, member: QueueMember) -> None:
+    queue = call.queue
+    assert queue is not None
+    cfg = pbx.cfg
+    caller = call.chan
+    agent_chan = pbx.new_channel(
+        member.interface, cfg.agent_context, caller.exten, caller.linkedid, owner=call
+    )
+    agent_chan.app, agent_chan.appdata = "AppQueue", "(Outgoing Line)"
+    call.ring = Ring(member, agent_chan, pbx.now, pbx.model.ring(call.ring_rng))
+    call.attempts.append(Attempt(agent_chan.name, pbx.now))
+    call.truth.ring_attempts += 1
+    member.agent.ringing = call
+    pbx.emit(agent_chan.event("Newchannel", pbx.now))
+    agent_chan.caller_num = caller.exten
+    agent_chan.connected_num, agent_chan.connected_name = caller.caller_num, caller.caller_name
+    pbx.emit(
+        agent_chan.event(
+            "NewCallerid",
+            pbx.now,
+            **{"CID-CallingPres": "0 (Presentation Allowed, Not Screened)"},
+        )
+    )
+    agent_fields = {
+        "Queue": queue.name,
+        "Interface": member.interface,
+        "MemberName": member.name,
+    }
+    pbx.emit(caller.dial_event("AgentCalled", pbx.now, agent_chan, **agent_fields))
+    pbx.emit(
+        caller.dial_event(
+            "DialBegin", pbx.now, agent_chan, DialString=member.interface.split("/", 1)[-1]
+        )
+    )
+    pbx.set_state(agent_chan, RINGING)
+    pbx.emit(caller.dial_event("DialState", pbx.now, agent_chan, DialStatus="RINGING"))
+    pbx.member_status(member.agent, DEV_RINGING)
+    ring = call.ring
+    timeout = queue.config.ring_timeout
+    if ring.result.answers and ring.result.delay < timeout:
+        pbx.sched.after(ring.result.delay, lambda: agent_answer(pbx, call, ring))
+    else:
+        pbx.sched.after(timeout, lambda: ring_no_answer(pbx, call, ring))
+
+
+def end_ring(pbx: Pbx, call: Call, status: str, cause: int = 0) -> Ring:
+    """Tear down the ringing agent channel (no answer, cancel, timeout)."""
+    ring = call.ring
+    assert ring is not None
+    call.ring = None
+    ring.member.agent.ringing = None
+    call.attempts[-1].end = pbx.now
+    pbx.emit(call.chan.dial_event("DialEnd", pbx.now, ring.chan, DialStatus=status))
+    pbx.hangup_channel(ring.chan, cause)
+    pbx.member_status(ring.member.agent, NOT_INUSE)
+    return ring
+
+
+def ring_no_answer(pbx: Pbx, call: Call, ring: Ring) -> None:
+    if call.ring is not ring:
+        return
+    queue = call.queue
+    assert queue is not None
+    ring_ms = round((pbx.now - ring.started) * 1000)
+    member = ring.member
+    pbx.emit(
+        call.chan.dial_event(
+            "AgentRingNoAnswer",
+            pbx.now,
+            ring.chan,
+            Queue=queue.name,
+            Interface=member.interface,
+            MemberName=member.name,
+            RingTime=str(ring_ms),
+        )
+    )
+    end_ring(pbx, call, "NOANSWER")
+    pbx.records.queue_log(
+        pbx.now, call.chan.uniqueid, queue.name, member.name, "RINGNOANSWER", ring_ms
+    )
+    call.next_try = pbx.now + queue.config.retry
+    pbx.sched.after(queue.config.retry + 1e-6, pbx.dispatch)
+    dispatch(pbx)
+
+
+def cancel_ring(pbx: Pbx, call: Call) -> None:
+    if call.ring is None:
+        return
+    queue = call.queue
+    assert queue is not None
+    ring = end_ring(pbx, call, "CANCEL")
+    ring_ms = round((pbx.now - ring.started) * 1000)
+    pbx.records.queue_log(
+        pbx.now, call.chan.uniqueid, queue.name, ring.member.name, "RINGCANCELED", ring_ms
+    )
+
+
+def agent_answer(pbx: Pbx, call: Call, ring: Ring) -> None:
+    if call.ring is not ring or call.stage != "queue":
+        return
+    queue = call.queue
+    assert queue is not None
+    member, agent_chan, caller = ring.member, ring.chan, call.chan
+    call.ring = None
+    member.agent.ringing = None
+    call.attempts[-1].answered = True
+    pbx.set_state(agent_chan, UP)
+    pbx.emit(caller.dial_event("DialEnd", pbx.now, agent_chan, DialStatus="ANSWER"))
+    pbx.emit(caller.event("MusicOnHoldStop", pbx.now))
+    leave_queue(pbx, call)
+    hold = int(pbx.now) - int(call.joined_at)
+    ring_s = int(pbx.now - ring.started)
+    queue.record_hold(hold)
+    pbx.records.queue_log(
+        pbx.now, caller.uniqueid, queue.name, member.name, "CONNECT",
+        hold, agent_chan.uniqueid, ring_s,
+    )  # fmt: skip
+    pbx.emit(
+        caller.dial_event(
+            "AgentConnect",
+            pbx.now,
+            agent_chan,
+            Queue=queue.name,
+            Interface=member.interface,
+            MemberName=member.name,
+            HoldTime=str(hold),
+            RingTime=str(ring_s),
+        )
+    )
+    call.stage = "talk"
+    call.member, call.agent_chan = member, agent_chan
+    call.connected_at = pbx.now
+    call.bridge_id = pbx.new_bridge_id()
+    member.in_call = True
+    member.agent.talking = call
+    pbx.emit(bridge_event("BridgeCreate", pbx.now, call.bridge_id, 0))
+    agent_chan.bridge_id = caller.bridge_id = call.bridge_id
+    pbx.emit(bridge_channel_event("BridgeEnter", pbx.now, call.bridge_id, 1, agent_chan))
+    pbx.emit(bridge_channel_event("BridgeEnter", pbx.now, call.bridge_id, 2, caller))
+    pbx.member_status(member.agent, INUSE)
+    truth = call.truth
+    truth.answered_at = pbx.now
+    truth.wait = pbx.now - (truth.joined_at or call.joined_at)
+    truth.agent, truth.agent_interface = member.name, member.interface
+    truth.agent_channel = agent_chan.name
+    by = "agent" if call.plan.agent_hangs_up else "caller"
+    pbx.sched.after(call.plan.handle_seconds, lambda: talk_end(pbx, call, by))
+    dispatch(pbx)
+
+
+def talk_end(pbx: Pbx, call: Call, by: str) -> None:
+    """The talk ends: ``by`` is who hung up (caller | agent)."""
+    if call.stage != "talk":
+        return
+    queue, member, agent_chan = call.queue, call.member, call.agent_chan
+    assert queue is not None and member is not None and agent_chan is not None
+    caller = call.chan
+    hold = int(call.connected_at) - int(call.joined_at)
+    talk = int(pbx.now) - int(call.connected_at)
+    complete: dict[str, str] = {
+        "Queue": queue.name,
+        "Interface": member.interface,
+        "MemberName": member.name,
+        "HoldTime": str(hold),
+        "TalkTime": str(talk),
+        "Reason": by,
+    }
+    bridge = call.bridge_id
+    if by == "agent":
+        pbx.emit(agent_chan.event("HangupRequest", pbx.now, Cause=str(NORMAL_CLEARING)))
+        pbx.emit(bridge_channel_event("BridgeLeave", pbx.now, bridge, 1, agent_chan))
+        pbx.emit(bridge_channel_event("BridgeLeave", pbx.now, bridge, 0, caller))
+        pbx.emit(caller.dial_event("AgentComplete", pbx.now, agent_chan, **complete))
+        pbx.emit(bridge_event("BridgeDestroy", pbx.now, bridge, 0))
+        agent_chan.bridge_id = caller.bridge_id = ""
+        pbx.hangup_channel(agent_chan, NORMAL_CLEARING)
+        pbx.emit(caller.event("SoftHangupRequest", pbx.now, Cause=str(NORMAL_CLEARING)))
+    else:
+        pbx.emit(caller.event("HangupRequest", pbx.now, Cause=str(NORMAL_CLEARING)))
+        pbx.emit(caller.dial_event("AgentComplete", pbx.now, agent_chan, **complete))
+        pbx.emit(bridge_channel_event("BridgeLeave", pbx.now, bridge, 1, caller))
+    pbx.records.queue_log(
+        pbx.now, caller.uniqueid, queue.name, member.name,
+        "COMPLETEAGENT" if by == "agent" else "COMPLETECALLER", hold, talk, call.opos,
+    )  # fmt: skip
+    in_sl = hold <= queue.config.servicelevel
+    queue.record_complete(talk, in_sl)
+    member.calls += 1
+    member.last_call = int(pbx.now)
+    member.in_call = False
+    agent = member.agent
+    agent.talking = None
+    agent.last_end = pbx.now
+    call.attempts[-1].end = pbx.now
+    truth = call.truth
+    truth.talk = pbx.now - call.connected_at
+    truth.hangup_by = by
+    if by == "caller":
+        pbx.hangup_channel(caller, NORMAL_CLEARING)
+        pbx.emit(bridge_channel_event("BridgeLeave", pbx.now, bridge, 0, agent_chan))
+        pbx.emit(bridge_event("BridgeDestroy", pbx.now, bridge, 0))
+        agent_chan.bridge_id = caller.bridge_id = ""
+        pbx.hangup_channel(agent_chan, NORMAL_CLEARING)
+    pbx.member_status(agent, NOT_INUSE)
+    for waits in sorted({m.wrapuptime for q in pbx.queues.values() for m in q.members.values()
+                         if m.interface == agent.interface}):  # fmt: skip
+        pbx.sched.after(waits + 1e-6, pbx.dispatch)
+    if by == "agent" and call.agi_app == "Queue" and "c" in call.queue_options:
+        # Queue(...,c): app_queue sets QUEUESTATUS=CONTINUE and the caller goes on
+        truth.outcome = "answered"
+        pbx.varset(call.chan, "QUEUESTATUS", "CONTINUE")
+        pbx.agi_app_returned(call, "agi")
+        return
+    pbx.end_call(call, "answered", NORMAL_CLEARING)
+
+
+def queue_timeout(pbx: Pbx, call: Call) -> None:
+    queue = call.queue
+    assert queue is not None
+    cancel_ring(pbx, call)
+    pbx.emit(call.chan.event("MusicOnHoldStop", pbx.now))
+    pos, _ = leave_queue(pbx, call)
+    wait = int(pbx.now) - int(call.joined_at)
+    queue.record_abandon(wait)
+    pbx.records.queue_log(
+        pbx.now,
+        call.chan.uniqueid,
+        queue.name,
+        "NONE",
+        "EXITWITHTIMEOUT",
+        pos,
+        call.opos,
+        wait,
+    )
+    call.truth.wait = pbx.now - (call.truth.joined_at or call.joined_at)
+    call.stage = "voicemail"
+    if call.attempts:
+        call.tail_start = pbx.now
+    if call.agi_app == "Queue":  # EXEC Queue returns; the AGI decides what comes next
+        pbx.varset(call.chan, "QUEUESTATUS", "TIMEOUT")
+        pbx.agi_app_returned(call, "agi")
+        dispatch(pbx)
+        return
+    box = pbx.cfg.voicemail_box
+    pbx.newexten(call.chan, 8, "VoiceMail", f"{box},u")
+    call.truth.outcome = "voicemail"
+    # greeting + beep, then the message, then the caller hangs up
+    pbx.sched.after(4.0 + call.plan.voicemail_seconds, lambda: pbx.caller_hangup(call))
+    dispatch(pbx)
+
+
+def abandon(pbx: Pbx, call: Call) -> None:
+    """The caller hangs up while waiting in the queue."""
+    chan = call.chan
+    queue = call.queue
+    assert queue is not None
+    pbx.emit(chan.event("HangupRequest", pbx.now, Cause=str(NORMAL_CLEARING)))
+    cancel_ring(pbx, call)
+    pbx.emit(chan.event("MusicOnHoldStop", pbx.now))
+    pos = position(pbx, call)
+    hold = int(pbx.now) - int(call.joined_at)
+    pbx.emit(
+        chan.event(
+            "QueueCallerAbandon",
+            pbx.now,
+            Queue=queue.name,
+            Position=str(pos),
+            OriginalPosition=str(call.opos),
+            HoldTime=str(hold),
+        )
+    )
+    leave_queue(pbx, call)
+    queue.record_abandon(hold)
+    pbx.records.queue_log(
+        pbx.now, chan.uniqueid, queue.name, "NONE", "ABANDON", pos, call.opos, hold
+    )
+    wait = pbx.now - (call.truth.joined_at or call.joined_at)
+    call.truth.wait = wait
+    short = wait < pbx.cfg.short_abandon_s
+    pbx.end_call(call, "short_abandon" if short else "abandoned", NORMAL_CLEARING)
+    dispatch(pbx)
+
+
+def agent_hangup_ringing(pbx: Pbx, call: Call) -> None:
+    """The ringing agent rejects the call (AMI Hangup on the agent channel)."""
+    ring = call.ring
+    if ring is None:
+        return
+    ring.result = RingResult(False, 0.0)
+    ring_no_answer(pbx, call, ring)
