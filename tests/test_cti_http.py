@@ -203,13 +203,54 @@ async def test_work_order_lifecycle_with_second_dispatch(served: Served) -> None
 async def test_bad_work_orders_are_refused_with_the_reason(served: Served) -> None:
     alice = served.clients["alice"]
     status, body = await alice.post_json("/api/workorders", {"kind": "party"})
-    assert status == 400 and isinstance(body, dict) and "type must be one of" in body["error"]
+    assert status == 400 and isinstance(body, dict) and "kind: must be one of" in body["error"]
     status, body = await alice.post_json("/api/workorders", {"kind": "fee", "due_at": 5})
     assert status == 400 and isinstance(body, dict) and "future" in body["error"]
     async with alice.http.post(
         f"{served.base}/api/workorders", json={"kind": "fee"}, headers={"Origin": served.base}
     ) as resp:
         assert resp.status == 403  # no CSRF token
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "message"),
+    [
+        ("/api/seat/call", {"number": 13800138000}, "number: must be a string"),
+        ("/api/seat/pause", {"paused": "yes"}, "paused: must be true or false"),
+        ("/api/seat/pause", {"paused": True, "queue": "support\nAction: Logoff"}, "queue:"),
+        ("/api/workorders", {"kind": "repair", "owner_id": True}, "owner_id: must be a whole"),
+        ("/api/workorders", {"kind": "repair", "due_at": "tomorrow"}, "due_at: must be a number"),
+        ("/api/workorders", {"kind": ["repair"]}, "kind: must be one of"),
+        ("/api/workorders", {"kind": "fee", "description": "x" * 4001}, "description: must be at"),
+        ("/api/workorders", ["kind", "repair"], "body: must be a JSON object"),
+        ("/api/seat/disposition", {"disposition": "other", "pbx": "main"}, "call_id: is required"),
+        ("/api/workorders/1/actions", {"action": "record_satisfaction", "satisfaction": 4.5},
+         "satisfaction: must be a whole number"),
+        ("/api/workorders/1/actions", {"action": "close", "note": {"text": "x"}},
+         "note: must be a string"),
+    ],
+)  # fmt: skip
+async def test_fields_of_the_wrong_type_are_refused_not_converted(
+    served: Served, path: str, body: object, message: str
+) -> None:
+    status, answer = await served.clients["sue"].post_json(path, body)
+    assert status == 400 and isinstance(answer, dict), answer
+    assert answer["error"].startswith(message), answer
+
+
+async def test_query_parameters_that_do_not_parse_are_refused(served: Served) -> None:
+    sue = served.clients["sue"]
+    for query, message in [
+        ("owner_id=²", "owner_id: must be a whole number"),
+        ("owner_id=99999999999999999999", "owner_id: must be at most 2147483647"),
+        ("owner_id=1&owner_id=2", "owner_id: must be given once"),
+    ]:
+        status, answer = await sue.get_json(f"/api/audit?{query}")
+        assert status == 400 and isinstance(answer, dict) and message in answer["error"]
+    status, answer = await sue.get_json("/api/workorders?open=yes")
+    assert status == 400 and isinstance(answer, dict) and "open: must be one of" in answer["error"]
+    status, answer = await sue.get_json("/api/workorders/²")
+    assert status == 400 and isinstance(answer, dict) and "order_id:" in answer["error"]
 
 
 async def test_opening_an_owner_is_audited_and_only_supervisors_read_the_trail(

@@ -161,6 +161,15 @@ async def test_reports_json_csv_xlsx_and_roles(client: Any) -> None:
     async with session.get("/api/reports?from=2026-03-02&to=yesterday") as response:
         assert response.status == 400
         assert "to" in (await response.json())["error"]
+    for bad, message in [
+        ("from=20260302&to=2026-03-02", "from: must be a date YYYY-MM-DD"),
+        ("from=2026-03-02&to=2026-03-02&by=week", "by: must be one of"),
+        ("from=2026-03-02&to=2026-03-02&interval=45", "interval: must be one of 15, 30, 60"),
+        ("from=2026-03-02", "to: is required"),
+    ]:
+        async with session.get(f"/api/reports?{bad}") as response:
+            assert response.status == 400
+            assert (await response.json())["error"].startswith(message)
     role["value"] = "agent"
     async with session.get(query) as response:
         assert response.status == 403

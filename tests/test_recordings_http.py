@@ -331,6 +331,31 @@ async def test_legal_hold_is_for_supervisors_and_audited(
     assert [r["action"] for r in store.listens(rec)] == ["hold"]
 
 
+async def test_wrongly_typed_input_is_refused_in_both_languages(
+    client: Any, store: RecordingStore
+) -> None:
+    http, _ = client
+    sup = {"X-Test-User": "sup"}
+    rec = rid(store, "1795731524.1.wav")
+    for query, field in [("limit=2.5", "limit"), ("offset=-1", "offset"), ("limit=0", "limit"),
+                         ("min_score=inf", "min_score"), ("caller=%C2%B2", "caller")]:  # fmt: skip
+        bad = await http.get(f"/api/recordings?{query}", headers=sup)
+        answer = await bad.json()
+        assert bad.status == 400 and answer["error"].startswith(f"{field}: "), answer
+        assert answer["error_zh"].startswith(f"{field}: ")
+    for path, body, message in [
+        ("hold", {"hold": 1}, "hold: must be true or false"),
+        ("hold", {"hold": True, "reason": ["complaint"]}, "reason: must be a string"),
+        ("qa", {"scores": [10, 8]}, "scores: must be an object"),
+        ("qa", {"scores": {"greeting": True}}, "scores.greeting: must be a whole number"),
+        ("qa", {"scores": {"greeting": -1}}, "scores.greeting: must be at least 0"),
+    ]:
+        bad = await http.post(f"/api/recordings/{rec}/{path}", json=body, headers=sup)
+        assert bad.status == 400 and (await bad.json())["error"] == message
+    row = store.get(rec)
+    assert row is not None and not row["legal_hold"] and not store.qa_for(rec)
+
+
 async def test_the_page_in_chinese_and_english(client: Any) -> None:
     http, _ = client
     zh = await http.get("/recordings", headers={"X-Test-User": "sup"})

@@ -121,3 +121,28 @@ async def test_bad_writes_say_what_is_wrong_in_both_languages(api) -> None:  # t
     assert reply.status == 400 and "PJSIP/1001" in (await reply.json())["error"]["en"]
     reply = await client.put("/api/routing/agents/nobody", json={}, headers=SUPERVISOR)
     assert reply.status == 404
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "message"),
+    [
+        ("POST", "/api/routing/zones", {"id": "z9", "buildings": "A1"}, "buildings: must be a list"),
+        ("POST", "/api/routing/zones", {"id": 9}, "id: must be a string"),
+        ("PUT", "/api/routing/zones/east", {"buildings": ["A1", 2]}, "buildings[1]: must be a"),
+        ("POST", "/api/routing/agents", {"id": "x", "name": "X", "vip_handler": "yes"},
+         "vip_handler: must be true or false"),
+        ("PUT", "/api/routing/agents/kf02", {"queues": {"support": -1}},
+         "queues.support: must be at least 0"),
+        ("PUT", "/api/routing/agents/kf02", {"skills": "billing"}, "skills: must be a list"),
+        ("PUT", "/api/routing/agents/kf02", {"shoe_size": 42}, "shoe_size: is not a known field"),
+        ("PUT", "/api/routing/seats/S1", {"label": 7}, "label: must be a string"),
+    ],
+)  # fmt: skip
+async def test_fields_of_the_wrong_type_are_refused_not_converted(  # type: ignore[no-untyped-def]
+    api, method: str, path: str, body: object, message: str
+) -> None:
+    client, _ = api
+    reply = await client.request(method, path, json=body, headers=SUPERVISOR)
+    error = (await reply.json())["error"]
+    assert reply.status == 400 and error["en"].startswith(message), error
+    assert error["zh"].startswith(message.split(":")[0] + ":")

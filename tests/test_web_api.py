@@ -104,10 +104,14 @@ async def test_lists_calls_newest_first_with_filters(served: tuple[str, View]) -
 @pytest.mark.parametrize(
     ("query", "message"),
     [
-        ({"outcome": "lost"}, "outcome must be one of"),
-        ({"limit": "100000"}, "limit must be at most 1000"),
-        ({"limit": "-1"}, "limit must be a whole number"),
-        ({"since": "yesterday"}, "since must be epoch seconds"),
+        ({"outcome": "lost"}, "outcome: must be one of"),
+        ({"limit": "100000"}, "limit: must be at most 1000"),
+        ({"limit": "-1"}, "limit: must be at least 0"),
+        ({"limit": "²"}, "limit: must be a whole number"),
+        ({"limit": "2.5"}, "limit: must be a whole number"),
+        ({"limit": ""}, "limit: must be a whole number"),
+        ({"since": "yesterday"}, "since: must be a number"),
+        ({"until": "nan"}, "until: must be a number"),
     ],
 )
 async def test_bad_queries_get_a_400_that_names_the_problem(
@@ -120,6 +124,15 @@ async def test_bad_queries_get_a_400_that_names_the_problem(
     ):
         assert resp.status == 400
         assert message in (await resp.json())["error"]
+
+
+async def test_a_head_request_is_checked_like_its_get(served: tuple[str, View]) -> None:
+    base, _ = served
+    async with (
+        aiohttp.ClientSession(headers={"X-Test-Role": "supervisor"}) as http,
+        http.head(f"{base}/api/calls", params={"limit": "many"}) as resp,
+    ):
+        assert resp.status == 400
 
 
 async def test_unknown_call_is_404(served: tuple[str, View]) -> None:

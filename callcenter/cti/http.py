@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 import time
 import zoneinfo
 from collections.abc import Callable, Mapping, Sequence
@@ -33,13 +32,12 @@ from callcenter.cti.workorders import WorkOrder, WorkOrderError, timer, validate
 from callcenter.log import mask_number
 from callcenter.telephony.ami import AmiActionError, AmiNotConnected
 from callcenter.web.auth import AUTH_KEY, current_session, page_roles
-from callcenter.web.jsonbody import strict_json
 from callcenter.web.security import ROLES, Role, User, current_user, require_roles
+from callcenter.web.validation import InvalidInput, query_values, read_object
 
 log = structlog.get_logger(__name__)
 
 ANY: tuple[Role, ...] = ROLES
-DISPOSITIONS = ("resolved", "work_order", "callback", "wrong_number", "other")
 
 
 class AmiActions(Protocol):
@@ -72,13 +70,11 @@ def _fail(status: type[web.HTTPException], message: str) -> web.HTTPException:
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
+    """The JSON body, which ``@require_roles`` has checked against the OpenAPI description."""
     try:
-        body = await request.json(loads=strict_json)
-    except ValueError:
-        raise _fail(web.HTTPBadRequest, "the body must be JSON") from None
-    if not isinstance(body, dict):
-        raise _fail(web.HTTPBadRequest, "the body must be a JSON object")
-    return body
+        return await read_object(request)
+    except InvalidInput as exc:
+        raise _fail(web.HTTPBadRequest, str(exc)) from None
 
 
 def _user(request: web.Request) -> User:
@@ -159,13 +155,13 @@ async def current_pops(request: web.Request) -> web.Response:
 async def pause(request: web.Request) -> web.Response:
     body = await _body(request)
     seat = _seat(request)
-    paused = bool(body.get("paused"))
-    reason = str(body.get("reason", ""))[:64]
+    paused: bool = body.get("paused", False)
+    reason: str = body.get("reason", "")
     fields = {"Action": "QueuePause", "Interface": seat, "Paused": "true" if paused else "false"}
     if paused and reason:
         fields["Reason"] = reason
     if body.get("queue"):
-        fields["Queue"] = str(body["queue"])
+        fields["Queue"] = body["queue"]
     ami = _ami(request)
     try:
         await ami.send_action(fields)
@@ -206,23 +202,21 @@ async def click_to_call(request: web.Request) -> web.Response:
     body = await _body(request)
     user = _user(request)
     seat = _seat(request)
-    dial = await _originate(request, seat, str(body.get("number", "")), user.display_name)
+    dial = await _originate(request, seat, body["number"], user.display_name)
     return web.json_response({"interface": seat, "number": dial, "status": "calling"}, status=202)
 
 
 @require_roles(*ANY)
 async def disposition(request: web.Request) -> web.Response:
     body = await _body(request)
-    value = str(body.get("disposition", ""))
-    if value not in DISPOSITIONS:
-        raise _fail(web.HTTPBadRequest, f"disposition must be one of {', '.join(DISPOSITIONS)}")
-    pbx, call_id = str(body.get("pbx", "")), str(body.get("call_id", ""))
-    if not pbx or not call_id:
-        raise _fail(web.HTTPBadRequest, "pbx and call_id are required")
     records = request.app[DEPS_KEY].records
-    note = str(body.get("note", ""))[:2000]
     await asyncio.to_thread(
-        records.save_disposition, pbx, call_id, _user(request).login, value, note
+        records.save_disposition,
+        body["pbx"],
+        body["call_id"],
+        _user(request).login,
+        body["disposition"],
+        body.get("note", ""),
     )
     return web.json_response({"saved": True})
 
@@ -258,10 +252,7 @@ async def owner_lookup(request: web.Request) -> web.Response:
 @require_roles(*ANY)
 async def owner_record(request: web.Request) -> web.Response:
     deps = request.app[DEPS_KEY]
-    try:
-        owner_id = int(request.match_info["owner_id"])
-    except ValueError:
-        raise _fail(web.HTTPBadRequest, "owner id must be a number") from None
+    owner_id = int(request.match_info["owner_id"])  # whole digits: checked by @require_roles
     owner = deps.directory.index.owner(owner_id)
     if owner is None:
         raise _fail(web.HTTPNotFound, "no such owner")
@@ -280,25 +271,14 @@ async def owner_record(request: web.Request) -> web.Response:
 @require_roles("supervisor", "admin")
 async def audit_trail(request: web.Request) -> web.Response:
     records = request.app[DEPS_KEY].records
-    owner = request.query.get("owner_id")
-    login = request.query.get("login") or None
-    if owner is not None and not (owner.isascii() and owner.isdigit() and len(owner) <= 18):
-        raise _fail(web.HTTPBadRequest, "owner_id must be a number")
+    query = query_values(request)
     rows = await asyncio.to_thread(
-        records.audit_trail, owner_id=int(owner) if owner else None, login=login
+        records.audit_trail, owner_id=query["owner_id"], login=query["login"] or None
     )
     return web.json_response({"audit": rows})
 
 
 # --- work orders ----------------------------------------------------------------------------
-
-
-def _finite(value: Any, name: str) -> float:
-    """A time from a JSON body: "nan" and 1e999 parse as floats but are no time."""
-    number = float(value)
-    if not math.isfinite(number):
-        raise ValueError(f"{name} must be epoch seconds, got {value!r}")
-    return number
 
 
 def _may_see(user: User, order: WorkOrder) -> bool:
@@ -307,10 +287,8 @@ def _may_see(user: User, order: WorkOrder) -> bool:
 
 async def _load_order(request: web.Request) -> WorkOrder:
     deps = request.app[DEPS_KEY]
-    raw = request.match_info["order_id"]
-    # ASCII digits a database id can hold: "²" is a digit to isdigit(), 10**40 too big for SQL
-    wanted = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else None
-    order = await asyncio.to_thread(deps.records.get_order, wanted) if wanted else None
+    wanted = int(request.match_info["order_id"])  # 1..2**31-1: checked by @require_roles
+    order = await asyncio.to_thread(deps.records.get_order, wanted)
     if order is None or not _may_see(_user(request), order):
         raise _fail(web.HTTPNotFound, "no such work order")  # another agent's looks absent
     return order
@@ -326,10 +304,9 @@ async def list_orders(request: web.Request) -> web.Response:
     deps = request.app[DEPS_KEY]
     user = _user(request)
     involving = None if user.role in ("supervisor", "admin") else user.login
-    if request.query.get("open", "") not in ("", "0", "1"):
-        raise _fail(web.HTTPBadRequest, "open must be 1 (open orders only) or 0")
+    open_only = query_values(request)["open"] == "1"
     orders = await asyncio.to_thread(
-        deps.records.list_orders, involving=involving, open_only=request.query.get("open") == "1"
+        deps.records.list_orders, involving=involving, open_only=open_only
     )
     now = deps.clock()
     return web.json_response({"work_orders": [o.to_dict(now) for o in orders]})
@@ -340,31 +317,31 @@ async def create_order(request: web.Request) -> web.Response:
     deps = request.app[DEPS_KEY]
     body = await _body(request)
     now = deps.clock()
-    due_raw = body.get("due_at")
+    # types, enums and lengths: checked against the OpenAPI description by @require_roles
+    due_at = float(body["due_at"]) if body.get("due_at") is not None else None
+    owner_id: int | None = body.get("owner_id")
+    priority: str = body.get("priority", "normal")
     try:
-        due_at = _finite(due_raw, "due_at") if due_raw not in (None, "") else None
-        owner_raw = body.get("owner_id")
-        owner_id = int(owner_raw) if owner_raw not in (None, "") else None
-        validate_new(str(body.get("kind", "")), str(body.get("priority", "normal")), due_at, now)
-    except (TypeError, ValueError, OverflowError) as exc:
+        validate_new(body["kind"], priority, due_at, now)
+    except WorkOrderError as exc:
         raise _fail(web.HTTPBadRequest, str(exc)) from None
     if owner_id is not None and deps.directory.index.owner(owner_id) is None:
         raise _fail(web.HTTPBadRequest, "owner_id names no owner")
     order = WorkOrder(
         id=0,
-        kind=str(body["kind"]),
-        priority=str(body.get("priority", "normal")),
+        kind=body["kind"],
+        priority=priority,
         state="new",
         created_by=_user(request).login,
         created_at=now,
         updated_at=now,
         owner_id=owner_id,
-        caller_number=str(body.get("caller_number", ""))[:32],
-        pbx=str(body.get("pbx", ""))[:64],
-        call_id=str(body.get("call_id", ""))[:64],
-        category=str(body.get("category", ""))[:64],
-        department=str(body.get("department", ""))[:64],
-        description=str(body.get("description", ""))[:4000],
+        caller_number=body.get("caller_number", ""),
+        pbx=body.get("pbx", "")[:64],
+        call_id=body.get("call_id", "")[:64],
+        category=body.get("category", "")[:64],
+        department=body.get("department", "")[:64],
+        description=body.get("description", ""),
         due_at=due_at,
     )
     order = await asyncio.to_thread(deps.records.create_order, order)
@@ -389,22 +366,20 @@ async def order_action(request: web.Request) -> web.Response:
     body = await _body(request)
     kwargs: dict[str, Any] = {
         "actor": _user(request).login,
-        "assignee": str(body.get("assignee", ""))[:64],
-        "department": str(body.get("department", ""))[:64],
-        "note": str(body.get("note", ""))[:2000],
+        "assignee": body.get("assignee", "")[:64],
+        "department": body.get("department", "")[:64],
+        "note": body.get("note", "")[:2000],
     }
+    if body.get("callback_at") is not None:  # a number or null: checked already
+        kwargs["callback_at"] = float(body["callback_at"])
+    if body.get("satisfaction") is not None:
+        kwargs["satisfaction"] = body["satisfaction"]
     try:
-        if body.get("callback_at") not in (None, ""):
-            kwargs["callback_at"] = _finite(body["callback_at"], "callback_at")
-        if body.get("satisfaction") not in (None, ""):
-            kwargs["satisfaction"] = int(body["satisfaction"])  # OverflowError: 1e999
         changed, _entry = await asyncio.to_thread(
-            deps.records.apply, order.id, str(body.get("action", "")), **kwargs
+            deps.records.apply, order.id, body["action"], **kwargs
         )
-    except (WorkOrderError, TypeError, ValueError, OverflowError) as exc:
-        raise _fail(
-            web.HTTPConflict if isinstance(exc, WorkOrderError) else web.HTTPBadRequest, str(exc)
-        ) from None
+    except WorkOrderError as exc:  # not from this state, or missing what the move needs
+        raise _fail(web.HTTPConflict, str(exc)) from None
     _notify(deps, "work_order.changed", changed)
     return web.json_response(changed.to_dict(deps.clock()))
 

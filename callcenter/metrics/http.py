@@ -29,6 +29,7 @@ from callcenter.metrics.reports_page import render_reports
 from callcenter.store.reports import ReportStore
 from callcenter.web.auth import page_roles
 from callcenter.web.security import current_user, require_roles
+from callcenter.web.validation import query_values
 
 __all__ = ["exposition", "setup"]
 
@@ -114,12 +115,8 @@ def spec_from_query(request: web.Request) -> ReportSpec:
 async def reports(request: web.Request) -> web.Response:
     """GET /api/reports?from=YYYY-MM-DD&to=YYYY-MM-DD&by=interval&interval=30&format=json"""
     spec = spec_from_query(request)
-    fmt = request.query.get("format", "json")
-    lang = request.query.get("lang", "zh")
-    if fmt not in ("json", "csv", "xlsx") or lang not in ("zh", "en"):
-        raise _bad(
-            "format 应为 json/csv/xlsx，lang 应为 zh/en", "format: json|csv|xlsx, lang: zh|en"
-        )
+    query = query_values(request)  # enums checked against the OpenAPI description already
+    fmt, lang = query["format"] or "json", query["lang"] or "zh"
     store = request.app[STORE_KEY]
     report = await asyncio.to_thread(store.report, spec)
     name = f"report-{spec.by}-{request.query['from']}-{request.query['to']}"

@@ -34,9 +34,9 @@ from callcenter.metrics.monitor import MonitorError, chanspy_originate, parse_re
 from callcenter.metrics.wallboard_page import render_wallboard
 from callcenter.telephony.ami import AmiActionError, AmiNotConnected
 from callcenter.web.auth import AUTH_KEY, current_session, page_roles
-from callcenter.web.jsonbody import strict_json
 from callcenter.web.outbox import SocketOutbox
 from callcenter.web.security import current_user, require_roles
+from callcenter.web.validation import InvalidInput, read_object
 
 __all__ = ["WallboardHub", "levels", "setup"]
 
@@ -241,12 +241,10 @@ async def start_monitor(request: web.Request) -> web.Response:
     supervisor's phone into ChanSpy on the agent's call. Supervisors only; audited."""
     user = current_user(request)
     assert user is not None
-    try:
-        body = await request.json(loads=strict_json)
-    except ValueError:
-        raise _fail(web.HTTPBadRequest, "请求体须为 JSON", "the body must be JSON") from None
-    if not isinstance(body, dict):
-        raise _fail(web.HTTPBadRequest, "请求体须为 JSON 对象", "the body must be a JSON object")
+    try:  # the body has been checked against the OpenAPI description by @require_roles
+        body = await read_object(request)
+    except InvalidInput as exc:
+        raise _fail(web.HTTPBadRequest, exc.zh, exc.en) from None
     try:
         wanted = parse_request(body, default_phone=user.interface)
     except MonitorError as exc:

@@ -31,8 +31,8 @@ from callcenter.routing.roster import Roster
 from callcenter.routing.staffing import MinimumRule, check_ahead
 from callcenter.routing.sync import MembershipSync
 from callcenter.routing.yamlio import RoutingConfigError, Where
-from callcenter.web.jsonbody import strict_json
 from callcenter.web.security import require_roles
+from callcenter.web.validation import InvalidInput, read_object
 
 
 @dataclass
@@ -88,13 +88,12 @@ def _agent_json(d: Directory, a: Agent) -> dict[str, Any]:
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
+    """The JSON body, which ``@require_roles`` has checked against the OpenAPI description
+    (a copy: handlers change it)."""
     try:
-        data = await request.json(loads=strict_json)
-    except ValueError:
-        raise _bad("请求体不是有效的 JSON", "the body is not valid JSON") from None
-    if not isinstance(data, dict):
-        raise _bad("请求体必须是 JSON 对象", "the body must be a JSON object")
-    return data
+        return dict(await read_object(request))
+    except InvalidInput as exc:
+        raise _bad(exc.zh, exc.en) from None
 
 
 def _parse_agent(agent_id: str, body: dict[str, Any]) -> Agent:
@@ -197,9 +196,7 @@ async def put_zone(request: web.Request) -> web.Response:
     body = await _body(request)
     zone_id, old = _target(request, body, state.directory.zones, "片区", "zone")
     base = dataclasses.asdict(old) if old else {"name_zh": zone_id}
-    base.update({k: v for k, v in body.items() if k != "id"})
-    if not isinstance(base.get("buildings") or [], list | tuple):
-        raise _bad("buildings 必须是楼栋名称的列表", "buildings must be a list of building names")
+    base.update({k: v for k, v in body.items() if k != "id"})  # types checked already
     zone = Zone(
         zone_id,
         str(base.get("name_zh") or zone_id),

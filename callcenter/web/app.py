@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import math
 from typing import Any, Protocol
 
 from aiohttp import web
@@ -12,11 +10,7 @@ from aiohttp import web
 from callcenter.store.calls import CallStore
 from callcenter.web.openapi import OPENAPI_PATH, openapi_document
 from callcenter.web.security import current_user, require_roles
-
-MAX_LIMIT = 1000
-OUTCOMES = frozenset(
-    {"in_progress", "answered", "abandoned", "short_abandon", "ivr_only", "blocked", "voicemail"}
-)
+from callcenter.web.validation import query_values
 
 
 class ServiceView(Protocol):
@@ -27,36 +21,6 @@ class ServiceView(Protocol):
 
 
 SERVICE_KEY: web.AppKey[ServiceView] = web.AppKey("service")
-
-
-class BadRequest(web.HTTPBadRequest):
-    def __init__(self, message: str) -> None:
-        super().__init__(text=json.dumps({"error": message}), content_type="application/json")
-
-
-def _float_param(request: web.Request, name: str) -> float | None:
-    raw = request.query.get(name)
-    if raw is None or raw == "":
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value):  # "nan" and "inf" parse, but are no time
-        raise BadRequest(f"{name} must be epoch seconds, got {raw[:40]!r}")
-    return value
-
-
-def _int_param(request: web.Request, name: str, default: int, maximum: int) -> int:
-    raw = request.query.get(name)
-    if raw is None or raw == "":
-        return default
-    if not (raw.isascii() and raw.isdigit()):  # "²" is a digit to isdigit(), not to int()
-        raise BadRequest(f"{name} must be a whole number >= 0, got {raw[:40]!r}")
-    value = int(raw)
-    if value > maximum:
-        raise BadRequest(f"{name} must be at most {maximum}")
-    return value
 
 
 def _own_calls_only(request: web.Request) -> str | None:
@@ -70,19 +34,16 @@ def _own_calls_only(request: web.Request) -> str | None:
 @require_roles("agent", "supervisor", "admin")
 async def list_calls(request: web.Request) -> web.Response:
     service = request.app[SERVICE_KEY]
-    outcome = request.query.get("outcome") or None
-    if outcome is not None and outcome not in OUTCOMES:
-        raise BadRequest(f"outcome must be one of {', '.join(sorted(OUTCOMES))}")
+    query = query_values(request)  # checked against the OpenAPI description already
     filters: dict[str, Any] = {
-        "since": _float_param(request, "since"),
-        "until": _float_param(request, "until"),
-        "outcome": outcome,
-        "queue": request.query.get("queue") or None,
-        "pbx": request.query.get("pbx") or None,
-        "agent": _own_calls_only(request) or request.query.get("agent") or None,
+        "since": query["since"],
+        "until": query["until"],
+        "outcome": query["outcome"],
+        "queue": query["queue"] or None,
+        "pbx": query["pbx"] or None,
+        "agent": _own_calls_only(request) or query["agent"] or None,
     }
-    limit = _int_param(request, "limit", 100, MAX_LIMIT)
-    offset = _int_param(request, "offset", 0, 10_000_000)
+    limit, offset = query["limit"], query["offset"] or 0
     records = await asyncio.to_thread(
         service.store.list_calls, **filters, limit=limit, offset=offset
     )

@@ -39,8 +39,8 @@ from callcenter.cti.accounts import (
     verify_password,
 )
 from callcenter.cti.i18n import Lang, remember_lang, request_lang, t
-from callcenter.web.jsonbody import strict_json
 from callcenter.web.security import USER_KEY, Handler, Role, current_user, require_roles
+from callcenter.web.validation import InvalidInput, read_object
 
 log = structlog.get_logger(__name__)
 
@@ -344,19 +344,17 @@ async def list_users(request: web.Request) -> web.Response:
 
 @require_roles("admin")
 async def add_user(request: web.Request) -> web.Response:
-    try:
-        body = await request.json(loads=strict_json)
-    except ValueError:
-        raise _error(web.HTTPBadRequest, "the body must be JSON") from None
-    if not isinstance(body, dict):
-        raise _error(web.HTTPBadRequest, "the body must be a JSON object")
-    fields = {k: str(body.get(k, "")) for k in ("display_name", "agent", "interface")}
+    try:  # the body has been checked against the OpenAPI description by @require_roles
+        body = await read_object(request)
+    except InvalidInput as exc:
+        raise _error(web.HTTPBadRequest, str(exc)) from None
+    fields = {k: body.get(k, "") for k in ("display_name", "agent", "interface")}
     try:
         user = await asyncio.to_thread(
             request.app[AUTH_KEY].store.add_user,
-            str(body.get("login", "")),
-            str(body.get("role", "")),
-            str(body.get("password", "")),
+            body["login"],
+            body["role"],
+            body["password"],
             **fields,
         )
     except AccountError as exc:

@@ -5,7 +5,9 @@ Paths, methods and roles come from the running application's router and each han
 ``@require_roles``, so the document cannot list a route the service does not have or
 admit a role the handler refuses. What each operation takes and gives back is written
 in ``OPERATIONS``; a route missing there still appears, marked ``x-undescribed``, and the
-test suite refuses that (and any description left over from a removed route).
+test suite refuses that (and any description left over from a removed route). The same
+descriptions are what the routes accept: ``callcenter.web.validation`` refuses, with a 400,
+any parameter or body they do not admit, so the schemas here must say exactly what passes.
 
 Signing in is a browser form (``GET /login`` then ``POST /login``), described in the
 security schemes: a session cookie, and for every state-changing request the session's
@@ -51,10 +53,21 @@ BOOL: Schema = {"type": "boolean"}
 OBJECT: Schema = {"type": "object"}
 EPOCH: Schema = {"type": "number", "description": "epoch seconds"}
 ANY_ID: Schema = {"type": "string", "minLength": 1}
+MAX_ROW_ID = 2**31 - 1  # row ids are INTEGER columns: 4 bytes in PostgreSQL
+ONE_LINE = "^[^\\r\\n]*$"  # goes into an AMI header, where a line break ends the field
+ONE_LINE_TEXT: Schema = {"type": "string", "pattern": ONE_LINE, "description": "one line"}
 ROLE: Schema = {"type": "string", "enum": ["agent", "supervisor", "admin"]}
 INTERFACE: Schema = {
     "type": "string",
+    "pattern": ONE_LINE,
     "description": "an Asterisk interface such as PJSIP/1001",
+    "examples": ["PJSIP/1001"],
+}
+# the phone a supervisor listens from and the one listened to (what ChanSpy can dial)
+PHONE: Schema = {
+    "type": "string",
+    "pattern": "^[A-Za-z][A-Za-z0-9]{1,15}/[A-Za-z0-9_.@+-]{1,64}$",
+    "description": "a phone such as PJSIP/1001",
     "examples": ["PJSIP/1001"],
 }
 ZH_EN: Schema = obj(["zh", "en"], zh=STR, en=STR)
@@ -169,6 +182,9 @@ class Operation:
     params: tuple[Param, ...] = ()
     body: Schema | None = None  # JSON request body
     errors: tuple[int, ...] = ()  # beyond 401/403 (and 400 when anything is read)
+    # Rules the schema cannot state (across fields, against the data held now), whose
+    # breach is a 400 too: in the 400's description and in ``x-400-when``.
+    refused_when: str = ""
     content: Mapping[str, Schema] | None = None  # success media types other than JSON
     description: str = ""
 
@@ -181,14 +197,19 @@ SINCE_UNTIL = (
 SEAT_PARAM = Param(
     "interface", INTERFACE, "supervisors and admins: another seat; agents always act on their own"
 )
-ORDER_ID = path("order_id", {"type": "integer", "minimum": 1})
-RID = path("rid", {"type": "integer", "minimum": 0}, "recording id")
+ORDER_ID = path("order_id", {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID})
+RID = path("rid", {"type": "integer", "minimum": 0, "maximum": MAX_ROW_ID}, "recording id")
 AGENT_BODY = obj(
-    name=STR, seat=STR, team=STR,
+    name=ANY_ID, seat=STR, team=STR,
     queues={"type": "object", "additionalProperties": {"type": "integer", "minimum": 0},
             "description": "queue -> penalty (lower rings first)"},
     language={"enum": ["zh", "en"]}, skills=array(STR), roles=array(STR), vip_handler=BOOL,
-)  # fmt: skip
+) | {"additionalProperties": False}  # fmt: skip
+DIRECTORY_RULES = (
+    "the directory would not hold together (an unknown seat or housekeeper, a seat "
+    "taken by another agent)"
+)
+SEAT_INTERFACE: Schema = {**INTERFACE, "pattern": "^[^/\\r\\n]+/[^\\r\\n]+$"}
 
 OPERATIONS: dict[tuple[str, str], Operation] = {
     ("GET", OPENAPI_PATH): Operation("This description of the HTTP API", result=OBJECT),
@@ -223,6 +244,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
             interface=INTERFACE,
         ),
         result=obj(["id", "login", "role"], id=INT, login=STR, role=ROLE),
+        refused_when="the login is taken",
     ),
     # -- call records
     ("GET", "/api/calls"): Operation(
@@ -276,7 +298,11 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("POST", "/api/seat/pause"): Operation(
         "Pause the seat in its queues (or make it ready)",
         params=(SEAT_PARAM,),
-        body=obj(paused=BOOL, reason={"type": "string", "maxLength": 64}, queue=STR),
+        body=obj(
+            paused=BOOL,
+            reason={**ONE_LINE_TEXT, "maxLength": 64},
+            queue=ONE_LINE_TEXT,
+        ),
         result=obj(["interface", "paused"], interface=STR, paused=BOOL, reason=STR),
         errors=(409, *PBX_DOWN),
     ),
@@ -287,6 +313,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         body=obj(["number"], number={"type": "string", "examples": ["13800138000"]}),
         result=obj(["interface", "number", "status"], interface=STR, number=STR, status=STR),
         errors=(409, *PBX_DOWN),
+        refused_when="number is not a phone number",
     ),
     ("POST", "/api/seat/disposition"): Operation(
         "How a call ended for the agent (wrap-up)",
@@ -311,13 +338,16 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ),
     ("GET", "/api/owners/{owner_id}"): Operation(
         "An owner's record with their work orders (audited)",
-        params=(path("owner_id", {"type": "integer", "minimum": 1}),),
+        params=(path("owner_id", {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID}),),
         result=obj(["owner", "work_orders"], owner=OWNER, work_orders=array(WORK_ORDER)),
         errors=(404,),
     ),
     ("GET", "/api/audit"): Operation(
         "Who opened which owner record, and other audited actions",
-        params=(Param("owner_id", {"type": "integer", "minimum": 0}), Param("login", STR)),
+        params=(
+            Param("owner_id", {"type": "integer", "minimum": 0, "maximum": MAX_ROW_ID}),
+            Param("login", STR),
+        ),
         result=obj(["audit"], audit=array(OBJECT)),
     ),
     # -- work orders
@@ -334,7 +364,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
             kind={"enum": WORK_ORDER_KINDS},
             priority={"enum": WORK_ORDER_PRIORITIES},
             due_at=nullable(EPOCH),
-            owner_id=nullable({"type": "integer", "minimum": 1}),
+            owner_id=nullable({"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID}),
             caller_number={"type": "string", "maxLength": 32},
             pbx=STR,
             call_id=STR,
@@ -343,6 +373,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
             description={"type": "string", "maxLength": 4000},
         ),
         result=WORK_ORDER,
+        refused_when="owner_id names no owner, or due_at is not in the future",
     ),
     ("GET", "/api/workorders/due"): Operation(
         "Open work orders overdue or due soon",
@@ -400,14 +431,20 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         ok=202,
         body=obj(
             ["interface", "mode"],
-            interface=INTERFACE,
+            interface=PHONE,
             mode={"enum": ["listen", "whisper", "barge"]},
-            phone={**INTERFACE, "description": "the supervisor's phone; default: their seat"},
+            phone={
+                **PHONE,
+                "pattern": f"^({PHONE['pattern'].strip('^$')})?$",
+                "description": "the supervisor's phone; empty or left out: their seat",
+            },
         ),
         result=obj(
             ["interface", "mode", "phone", "status"], interface=STR, mode=STR, phone=STR, status=STR
         ),
         errors=(409, *PBX_DOWN),
+        refused_when="phone is the agent's interface, or is left out by a supervisor "
+        "without a seat",
     ),
     # -- recordings
     ("GET", "/api/recordings"): Operation(
@@ -415,7 +452,9 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         params=(
             *SINCE_UNTIL,
             Param(
-                "caller", {"type": "string", "pattern": "^[0-9]*$"}, "digits anywhere in the number"
+                "caller",
+                {"type": "string", "pattern": "^[0-9]*$", "description": "digits only"},
+                "digits anywhere in the number",
             ),
             Param("agent", STR),
             Param("queue", STR),
@@ -477,6 +516,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         ),
         result=obj(["id", "scores", "total"], id=INT, scores=OBJECT, total=NUM),
         errors=(404,),
+        refused_when="a score names no QA criterion or exceeds its points",
     ),
     ("POST", "/api/recordings/{rid}/hold"): Operation(
         "Put a recording on legal hold (kept past retention) or release it",
@@ -504,6 +544,8 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
                 "contentEncoding": "binary",
             },
         },
+        refused_when="to is before from or more than 400 days after it, or a date lies "
+        "outside 1970-01-02..9999-12-30",
     ),
     ("GET", "/api/live"): Operation(
         "Live counters: lines, queues, agents, answer rate", result=LIVE
@@ -520,6 +562,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         },
         result=AGENT,
         errors=(409,),
+        refused_when=DIRECTORY_RULES,
     ),
     ("PUT", "/api/routing/agents/{id}"): Operation(
         "Change an agent (fields not given stay)",
@@ -527,21 +570,24 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         body=AGENT_BODY,
         result=AGENT,
         errors=(404,),
+        refused_when=DIRECTORY_RULES,
     ),
     ("GET", "/api/routing/seats"): Operation("Seats", result=array(SEAT)),
     ("POST", "/api/routing/seats"): Operation(
         "Add a seat",
         ok=201,
-        body=obj(["id", "interface"], id=ANY_ID, interface=INTERFACE, label=STR),
+        body=obj(["id", "interface"], id=ANY_ID, interface=SEAT_INTERFACE, label=STR),
         result=SEAT,
         errors=(409,),
+        refused_when=DIRECTORY_RULES,
     ),
     ("PUT", "/api/routing/seats/{id}"): Operation(
         "Change a seat",
         params=(path("id", ANY_ID),),
-        body=obj(interface=INTERFACE, label=STR),
+        body=obj(interface=SEAT_INTERFACE, label=STR),
         result=SEAT,
         errors=(404,),
+        refused_when=DIRECTORY_RULES,
     ),
     ("GET", "/api/routing/zones"): Operation("Zones and their housekeepers", result=array(ZONE)),
     ("POST", "/api/routing/zones"): Operation(
@@ -558,6 +604,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         ),
         result=ZONE,
         errors=(409,),
+        refused_when=DIRECTORY_RULES,
     ),
     ("PUT", "/api/routing/zones/{id}"): Operation(
         "Change a zone",
@@ -565,6 +612,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         body=obj(name_zh=STR, name_en=STR, buildings=array(STR), housekeeper=STR, queue=STR),
         result=ZONE,
         errors=(404,),
+        refused_when=DIRECTORY_RULES,
     ),
     ("GET", "/api/routing/duty"): Operation(
         "Who is on duty (now, or at a time)",
@@ -573,6 +621,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
             Param("team", STR, "only these teams", repeat=True),
         ),
         result=obj(["at", "on_duty"], at=STR, on_duty=array(OBJECT)),
+        refused_when="at is not an ISO 8601 date or time in the years 1971-8999",
     ),
     ("GET", "/api/routing/gaps"): Operation(
         "Staffing below the minimums in the days ahead",
@@ -592,6 +641,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
                 message=ZH_EN,
             )
         ),
+        refused_when="from lies outside the years 1971-8999",
     ),
     ("GET", "/api/routing/occupancy"): Operation(
         "Time each agent spent per state, and occupancy",
@@ -609,6 +659,8 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         ),
         errors=(503,),
         description="503 when agent state time is not kept by this service.",
+        refused_when="from or to is not an ISO 8601 date or time, to is not after from, the "
+        "range is longer than 366 days, or lies outside the years 1971-8999",
     ),
 }
 
@@ -650,6 +702,8 @@ def _operation(
     has_path = any(p.where == "path" for p in op.params)
     if op.params or op.body is not None:
         responses["400"] = _error(400)
+        if op.refused_when:
+            responses["400"]["description"] += "; also when " + op.refused_when
     if roles:
         responses["401"] = _error(401)
         responses["403"] = _error(403)
@@ -664,6 +718,8 @@ def _operation(
     }
     if op.description:
         out["description"] = op.description
+    if op.refused_when:
+        out["x-400-when"] = op.refused_when
     if roles:
         out["x-roles"] = list(roles)
         who = ", ".join(roles)

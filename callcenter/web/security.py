@@ -2,7 +2,9 @@
 
 The sign-in middleware puts a ``User`` on ``request[USER_KEY]``; handlers declare the roles
 they admit with ``@require_roles(...)``. A request without a user gets 401, a user whose
-role is not admitted gets 403.
+role is not admitted gets 403, and then a request its OpenAPI description does not admit
+gets 400 naming the field (``callcenter.web.validation``): the role check comes first, so
+that nobody learns more than "sign in first" from a malformed request.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from aiohttp import web
+
+from callcenter.web.validation import InvalidInput, check_request
 
 Role = Literal["agent", "supervisor", "admin"]
 ROLES: tuple[Role, ...] = ("agent", "supervisor", "admin")
@@ -54,6 +58,10 @@ def require_roles(*roles: Role) -> Callable[[Handler], Handler]:
                 raise web.HTTPForbidden(
                     text='{"error": "your role may not do this"}', content_type="application/json"
                 )
+            try:
+                await check_request(request)
+            except InvalidInput as exc:
+                raise exc.response(request.path) from None
             return await handler(request)
 
         guarded.allowed_roles = roles  # type: ignore[attr-defined]
