@@ -32,7 +32,7 @@ def test_every_api_route_is_described_and_every_description_is_a_route(tmp_path:
         for method, operation in operations.items()
         if operation.get("x-undescribed")
     )
-    assert undescribed == [], "describe these in callcenter/web/openapi.py OPERATIONS"
+    assert undescribed == [], "describe these in their feature's api_doc.py"
     stale = sorted(f"{m} {p}" for m, p in set(OPERATIONS) - served)
     assert stale == [], "these descriptions name routes the service no longer has"
     # the roles in the document are the handlers' own
