@@ -3,6 +3,10 @@
 Any number of clients; events go only to logged-in clients whose event mask admits the
 event's class; responses carry the request's ActionID; events raised while an action runs
 reach the requesting client after its response, as manager.c delivers them.
+
+This module holds the sockets, the sessions (framing, login, event mask) and the table of
+actions; the actions that read state are in ``ami_status.py``, those that change it in
+``ami_commands.py``, and the response blocks in ``ami_replies.py``.
 """
 
 from __future__ import annotations
@@ -10,16 +14,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import re
 import socket
 import struct
 from collections.abc import Callable
-from typing import Any
 
-from callcenter.sim.channels import UP, Event, duration_hms, encode, header, timestamp
-from callcenter.sim.originate import OriginateRequest, Originator
-from callcenter.sim.pbx import NORMAL_CLEARING, Pbx
-from callcenter.sim.queues import entry_item
+from callcenter.sim import ami_commands, ami_status
+from callcenter.sim.ami_replies import Block, response
+from callcenter.sim.channels import Event, encode, header, timestamp
+from callcenter.sim.originate import Originator
+from callcenter.sim.pbx import Pbx
 
 ALL_CLASSES = frozenset(
     [
@@ -44,33 +47,6 @@ ALL_CLASSES = frozenset(
         "message",
     ]
 )
-
-Block = dict[str, str]
-
-
-def response(kind: str, action_id: str, message: str | None = None, **extra: str) -> Block:
-    """astman_send_response_full: Response, ActionID, [EventList], Message."""
-    block: Block = {"Response": kind}
-    if action_id:
-        block["ActionID"] = action_id
-    block.update(extra)
-    if message is not None:
-        block["Message"] = message
-    return block
-
-
-def list_ack(action_id: str, message: str) -> Block:
-    return response("Success", action_id, message, EventList="start")
-
-
-def list_complete(name: str, action_id: str, count: int, **extra: str) -> Block:
-    block: Block = {"Event": name}
-    if action_id:
-        block["ActionID"] = action_id
-    block["EventList"] = "Complete"
-    block["ListItems"] = str(count)
-    block.update(extra)
-    return block
 
 
 class AmiSession(asyncio.Protocol):
@@ -183,7 +159,7 @@ def reset(transport: asyncio.Transport) -> None:
     transport.abort()
 
 
-# -- action handlers -----------------------------------------------------------------------
+# -- session actions: Login, Logoff, Challenge, Ping, Events ------------------------
 def act_login(s: AmiSession, m: dict[str, str], aid: str) -> None:
     server = s.server
     if s.authenticated:
@@ -247,297 +223,6 @@ def act_events(s: AmiSession, m: dict[str, str], aid: str) -> None:
     s.write(block)
 
 
-def act_core_show_channels(s: AmiSession, m: dict[str, str], aid: str) -> None:
-    pbx = s.server.pbx
-    now = pbx.now
-    s.write(list_ack(aid, "Channels will follow"))
-    count = 0
-    for chan in list(pbx.channels.values()):
-        item: Block = {"Event": "CoreShowChannel"}
-        if aid:
-            item["ActionID"] = aid
-        item.update(chan.state_fields())
-        item["Application"] = chan.app
-        item["ApplicationData"] = chan.appdata
-        item["Duration"] = duration_hms(now - chan.created_at)
-        item["BridgeId"] = chan.bridge_id
-        s.write(item)
-        count += 1
-    s.write(list_complete("CoreShowChannelsComplete", aid, count))
-
-
-def act_queue_status(s: AmiSession, m: dict[str, str], aid: str) -> None:
-    pbx = s.server.pbx
-    wanted = m.get("queue", "")
-    member_filter = m.get("member", "")
-    s.write(list_ack(aid, "Queue status will follow"))
-    count = 0
-    for queue in pbx.queues.values():
-        if wanted and queue.name.lower() != wanted.lower():
-            continue
-        s.write(queue.params_item(aid))
-        count += 1
-        for member in queue.members.values():
-            if member_filter and member_filter not in (member.interface, member.name):
-                continue
-            s.write(member.status_item(aid))
-            count += 1
-        for pos, call in enumerate(queue.waiting, start=1):
-            s.write(entry_item(queue.name, pos, call, pbx.now, aid))
-            count += 1
-    s.write(list_complete("QueueStatusComplete", aid, count))
-
-
-def act_queue_summary(s: AmiSession, m: dict[str, str], aid: str) -> None:
-    pbx = s.server.pbx
-    wanted = m.get("queue", "")
-    s.write(list_ack(aid, "Queue summary will follow"))
-    count = 0
-    for queue in pbx.queues.values():
-        if wanted and queue.name.lower() != wanted.lower():
-            continue
-        s.write(queue.summary_item(pbx.now, aid))
-        count += 1
-    s.write(list_complete("QueueSummaryComplete", aid, count))
-
-
-def _int(value: str, default: int = 0) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        return default
-    return number if number >= 0 else default
-
-
-def _true(value: str) -> bool:
-    return value.strip().lower() in ("yes", "true", "y", "t", "1", "on")
-
-
-def act_queue_add(s: AmiSession, m: dict[str, str], aid: str) -> None:
-    queue, interface = m.get("queue", ""), m.get("interface", "")
-    if not queue:
-        s.write(response("Error", aid, "'Queue' not specified."))
-        return
-    if not interface:
-        s.write(response("Error", aid, "'Interface' not specified."))
-        return
-    result = s.server.pbx.add_member(
-        queue,
-        interface,
-        m.get("membername", ""),
-        _int(m.get("penalty", "")),
-        _true(m.get("paused", "")),
-        m.get("reason", ""),
-    )
-    messages = {
-        "ok": ("Success", "Added interface to queue"),
-        "exists": ("Error", "Unable to add interface: Already there"),
-        "nosuchqueue": ("Error", "Unable to add interface to queue: No such queue"),
-    }
-    kind, text = messages[result]
-    s.write(response(kind, aid, text))
-
-
-def act_queue_remove(s: AmiSession, m: dict[str, str], aid: str) -> None:
-    queue, interface = m.get("queue", ""), m.get("interface", "")
-    if not queue or not interface:
-        s.write(response("Error", aid, "Need 'Queue' and 'Interface' parameters."))
-        return
-    result = s.server.pbx.remove_member(queue, interface)
-    messages = {
-        "ok": ("Success", "Removed interface from queue"),
-        "notthere": ("Error", "Unable to remove interface: Not there"),
-        "nosuchqueue": ("Error", "Unable to remove interface from queue: No such queue"),
-        "notdynamic": ("Error", "Member not dynamic"),
-    }
-    kind, text = messages[result]
-    s.write(response(kind, aid, text))
-
-
-def act_queue_pause(s: AmiSession, m: dict[str, str], aid: str) -> None:
-    interface, paused_s = m.get("interface", ""), m.get("paused", "")
-    if not interface or not paused_s:
-        s.write(response("Error", aid, "Need 'Interface' and 'Paused' parameters."))
-        return
-    paused = _true(paused_s)
-    if not s.server.pbx.pause_member(m.get("queue", ""), interface, paused, m.get("reason", "")):
-        s.write(response("Error", aid, "Interface not found"))
-        return
-    text = "Interface paused successfully" if paused else "Interface unpaused successfully"
-    s.write(response("Success", aid, text))
-
-
-def act_queue_penalty(s: AmiSession, m: dict[str, str], aid: str) -> None:
-    interface, penalty_s = m.get("interface", ""), m.get("penalty", "")
-    if not interface or not penalty_s:
-        s.write(response("Error", aid, "Need 'Interface' and 'Penalty' parameters."))
-        return
-    if not penalty_s.isdigit():
-        s.write(response("Error", aid, "Invalid penalty"))
-        return
-    if not s.server.pbx.set_penalty(m.get("queue", ""), interface, int(penalty_s)):
-        s.write(response("Error", aid, "Invalid interface, queuename or penalty"))
-        return
-    s.write(response("Success", aid, "Interface penalty set successfully"))
-
-
-def act_originate(s: AmiSession, m: dict[str, str], aid: str) -> None:
-    channel = m.get("channel", "")
-    if not channel:
-        s.write(response("Error", aid, "Channel not specified"))
-        return
-    priority_s, timeout_s = m.get("priority", ""), m.get("timeout", "")
-    if priority_s and not priority_s.isdigit():
-        s.write(response("Error", aid, "Invalid priority"))
-        return
-    if timeout_s and not timeout_s.isdigit():
-        s.write(response("Error", aid, "Invalid timeout"))
-        return
-    if "/" not in channel:
-        s.write(response("Error", aid, "Invalid channel"))
-        return
-    app, exten, context = m.get("application", ""), m.get("exten", ""), m.get("context", "")
-    is_async = _true(m.get("async", ""))
-    if not app and not (exten and context and priority_s) and not is_async:
-        s.write(response("Error", aid, "Originate with 'Exten' requires 'Context' and 'Priority'"))
-        return
-    cid_num, cid_name = split_callerid(m.get("callerid", ""))
-    req = OriginateRequest(
-        channel=channel,
-        app=app,
-        data=m.get("data", ""),
-        context=context,
-        exten=exten,
-        priority=int(priority_s) if priority_s else 1,
-        timeout_ms=int(timeout_s) if timeout_s else 30000,
-        caller_num=cid_num,
-        caller_name=cid_name,
-    )
-    server = s.server
-    pbx = server.pbx
-
-    def done(ok: bool, reason: int, chan: Any) -> None:
-        if is_async:
-            ev = header("OriginateResponse", pbx.now)
-            if aid:
-                ev["ActionID"] = aid
-            ev["Response"] = "Success" if ok else "Failure"
-            ev["Channel"] = chan.name if chan is not None else channel
-            if app:
-                ev["Application"], ev["Data"] = app, req.data
-            else:
-                ev["Context"], ev["Exten"] = context, exten
-            ev["Reason"] = str(reason)
-            ev["Uniqueid"] = chan.uniqueid if chan is not None else "<unknown>"
-            ev["CallerIDNum"] = cid_num or "<unknown>"
-            ev["CallerIDName"] = cid_name or "<unknown>"
-            pbx.emit(ev)
-        elif ok:
-            s.write(response("Success", aid, "Originate successfully queued"))
-        else:
-            s.write(response("Error", aid, "Originate failed"))
-
-    server.originator.start(req, done)
-    if is_async:
-        s.write(response("Success", aid, "Originate successfully queued"))
-
-
-def split_callerid(value: str) -> tuple[str, str]:
-    match = re.match(r'\s*"?([^"<]*?)"?\s*<([^>]*)>', value)
-    if match:
-        return match.group(2).strip(), match.group(1).strip()
-    return value.strip(), ""
-
-
-def act_hangup(s: AmiSession, m: dict[str, str], aid: str) -> None:
-    pbx = s.server.pbx
-    target = m.get("channel", "")
-    if not target:
-        s.write(response("Error", aid, "No channel specified"))
-        return
-    cause = _int(m.get("cause", ""), NORMAL_CLEARING) or NORMAL_CLEARING
-    if not target.startswith("/"):
-        if target not in pbx.channels:
-            s.write(response("Error", aid, "No such channel"))
-            return
-        pbx.hangup_by_name(target, cause)
-        s.write(response("Success", aid, "Channel Hungup"))
-        return
-    try:
-        pattern = re.compile(target.strip("/"))
-    except re.error:
-        s.write(response("Error", aid, f"Regex compile failed on: {target}"))
-        return
-    s.write(list_ack(aid, "Channels hung up will follow"))
-    matched = [name for name in pbx.channels if pattern.search(name)]
-    for name in matched:
-        pbx.hangup_by_name(name, cause)
-        item: Block = {"Event": "ChannelHungup", "Channel": name}
-        if aid:
-            item["ActionID"] = aid
-        s.write(item)
-    s.write(list_complete("ChannelsHungupListComplete", aid, len(matched)))
-
-
-def act_play_dtmf(s: AmiSession, m: dict[str, str], aid: str) -> None:
-    pbx = s.server.pbx
-    name = m.get("channel", "")
-    if name not in pbx.channels:
-        s.write(response("Error", aid, "Channel not found"))
-        return
-    digit = m.get("digit", "")
-    if not digit:
-        s.write(response("Error", aid, "No digit specified"))
-        return
-    duration = m.get("duration", "")
-    if duration and not duration.isdigit():
-        s.write(response("Error", aid, "Could not convert Duration parameter"))
-        return
-    pbx.play_dtmf(name, digit[0], _true(m.get("receive", "")))
-    s.write(response("Success", aid, "DTMF successfully queued"))
-
-
-def act_status(s: AmiSession, m: dict[str, str], aid: str) -> None:
-    pbx = s.server.pbx
-    name = m.get("channel", "")
-    if name:
-        chan = pbx.channels.get(name)
-        if chan is None:
-            s.write(response("Error", aid, "No such channel"))
-            return
-        chans = [chan]
-    else:
-        chans = list(pbx.channels.values())
-    s.write(list_ack(aid, "Channel status will follow"))
-    for chan in chans:
-        item: Block = {"Event": "Status", "Privilege": "Call"}
-        item.update(chan.state_fields())
-        item.update(
-            {
-                "Type": chan.tech,
-                "DNID": "",
-                "EffectiveConnectedLineNum": chan.connected_num,
-                "EffectiveConnectedLineName": chan.connected_name,
-                "TimeToHangup": "0",
-                "BridgeID": chan.bridge_id,
-                "Application": chan.app,
-                "Data": chan.appdata,
-                "Nativeformats": "(ulaw)",
-                "Readformat": "ulaw",
-                "Readtrans": "",
-                "Writeformat": "ulaw",
-                "Writetrans": "",
-                "Callgroup": "0",
-                "Pickupgroup": "0",
-                "Seconds": str(int(pbx.now - chan.created_at)) if chan.state == UP else "0",
-            }
-        )
-        if aid:
-            item["ActionID"] = aid
-        s.write(item)
-    s.write(list_complete("StatusComplete", aid, len(chans), Items=str(len(chans))))
-
-
 MUTATING = frozenset(
     {"queueadd", "queueremove", "queuepause", "queuepenalty", "originate", "hangup", "playdtmf"}
 )
@@ -548,17 +233,17 @@ ACTIONS: dict[str, Callable[[AmiSession, dict[str, str], str], None]] = {
     "challenge": act_challenge,
     "ping": act_ping,
     "events": act_events,
-    "coreshowchannels": act_core_show_channels,
-    "queuestatus": act_queue_status,
-    "queuesummary": act_queue_summary,
-    "queueadd": act_queue_add,
-    "queueremove": act_queue_remove,
-    "queuepause": act_queue_pause,
-    "queuepenalty": act_queue_penalty,
-    "originate": act_originate,
-    "hangup": act_hangup,
-    "playdtmf": act_play_dtmf,
-    "status": act_status,
+    "coreshowchannels": ami_status.act_core_show_channels,
+    "queuestatus": ami_status.act_queue_status,
+    "queuesummary": ami_status.act_queue_summary,
+    "queueadd": ami_commands.act_queue_add,
+    "queueremove": ami_commands.act_queue_remove,
+    "queuepause": ami_commands.act_queue_pause,
+    "queuepenalty": ami_commands.act_queue_penalty,
+    "originate": ami_commands.act_originate,
+    "hangup": ami_commands.act_hangup,
+    "playdtmf": ami_commands.act_play_dtmf,
+    "status": ami_status.act_status,
 }
 
 

@@ -1,0 +1,215 @@
+"""The AMI actions that change the PBX: QueueAdd, QueueRemove, QueuePause, QueuePenalty,
+Originate, Hangup and PlayDTMF, with manager.c's and app_queue.c's checks and messages.
+
+Its own module because these parse and validate a request, then hand it to the engine
+(``ami_requests.py``, ``originate.py``) at the current virtual time; the answers are theirs.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from callcenter.sim.ami_replies import Block, list_ack, list_complete, response
+from callcenter.sim.channels import header
+from callcenter.sim.originate import OriginateRequest
+from callcenter.sim.pbx import NORMAL_CLEARING
+
+if TYPE_CHECKING:
+    from callcenter.sim.ami_server import AmiSession
+
+
+def _int(value: str, default: int = 0) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        return default
+    return number if number >= 0 else default
+
+
+def _true(value: str) -> bool:
+    return value.strip().lower() in ("yes", "true", "y", "t", "1", "on")
+
+
+def act_queue_add(s: AmiSession, m: dict[str, str], aid: str) -> None:
+    queue, interface = m.get("queue", ""), m.get("interface", "")
+    if not queue:
+        s.write(response("Error", aid, "'Queue' not specified."))
+        return
+    if not interface:
+        s.write(response("Error", aid, "'Interface' not specified."))
+        return
+    result = s.server.pbx.add_member(
+        queue,
+        interface,
+        m.get("membername", ""),
+        _int(m.get("penalty", "")),
+        _true(m.get("paused", "")),
+        m.get("reason", ""),
+    )
+    messages = {
+        "ok": ("Success", "Added interface to queue"),
+        "exists": ("Error", "Unable to add interface: Already there"),
+        "nosuchqueue": ("Error", "Unable to add interface to queue: No such queue"),
+    }
+    kind, text = messages[result]
+    s.write(response(kind, aid, text))
+
+
+def act_queue_remove(s: AmiSession, m: dict[str, str], aid: str) -> None:
+    queue, interface = m.get("queue", ""), m.get("interface", "")
+    if not queue or not interface:
+        s.write(response("Error", aid, "Need 'Queue' and 'Interface' parameters."))
+        return
+    result = s.server.pbx.remove_member(queue, interface)
+    messages = {
+        "ok": ("Success", "Removed interface from queue"),
+        "notthere": ("Error", "Unable to remove interface: Not there"),
+        "nosuchqueue": ("Error", "Unable to remove interface from queue: No such queue"),
+        "notdynamic": ("Error", "Member not dynamic"),
+    }
+    kind, text = messages[result]
+    s.write(response(kind, aid, text))
+
+
+def act_queue_pause(s: AmiSession, m: dict[str, str], aid: str) -> None:
+    interface, paused_s = m.get("interface", ""), m.get("paused", "")
+    if not interface or not paused_s:
+        s.write(response("Error", aid, "Need 'Interface' and 'Paused' parameters."))
+        return
+    paused = _true(paused_s)
+    if not s.server.pbx.pause_member(m.get("queue", ""), interface, paused, m.get("reason", "")):
+        s.write(response("Error", aid, "Interface not found"))
+        return
+    text = "Interface paused successfully" if paused else "Interface unpaused successfully"
+    s.write(response("Success", aid, text))
+
+
+def act_queue_penalty(s: AmiSession, m: dict[str, str], aid: str) -> None:
+    interface, penalty_s = m.get("interface", ""), m.get("penalty", "")
+    if not interface or not penalty_s:
+        s.write(response("Error", aid, "Need 'Interface' and 'Penalty' parameters."))
+        return
+    if not penalty_s.isdigit():
+        s.write(response("Error", aid, "Invalid penalty"))
+        return
+    if not s.server.pbx.set_penalty(m.get("queue", ""), interface, int(penalty_s)):
+        s.write(response("Error", aid, "Invalid interface, queuename or penalty"))
+        return
+    s.write(response("Success", aid, "Interface penalty set successfully"))
+
+
+def act_originate(s: AmiSession, m: dict[str, str], aid: str) -> None:
+    channel = m.get("channel", "")
+    if not channel:
+        s.write(response("Error", aid, "Channel not specified"))
+        return
+    priority_s, timeout_s = m.get("priority", ""), m.get("timeout", "")
+    if priority_s and not priority_s.isdigit():
+        s.write(response("Error", aid, "Invalid priority"))
+        return
+    if timeout_s and not timeout_s.isdigit():
+        s.write(response("Error", aid, "Invalid timeout"))
+        return
+    if "/" not in channel:
+        s.write(response("Error", aid, "Invalid channel"))
+        return
+    app, exten, context = m.get("application", ""), m.get("exten", ""), m.get("context", "")
+    is_async = _true(m.get("async", ""))
+    if not app and not (exten and context and priority_s) and not is_async:
+        s.write(response("Error", aid, "Originate with 'Exten' requires 'Context' and 'Priority'"))
+        return
+    cid_num, cid_name = split_callerid(m.get("callerid", ""))
+    req = OriginateRequest(
+        channel=channel,
+        app=app,
+        data=m.get("data", ""),
+        context=context,
+        exten=exten,
+        priority=int(priority_s) if priority_s else 1,
+        timeout_ms=int(timeout_s) if timeout_s else 30000,
+        caller_num=cid_num,
+        caller_name=cid_name,
+    )
+    server = s.server
+    pbx = server.pbx
+
+    def done(ok: bool, reason: int, chan: Any) -> None:
+        if is_async:
+            ev = header("OriginateResponse", pbx.now)
+            if aid:
+                ev["ActionID"] = aid
+            ev["Response"] = "Success" if ok else "Failure"
+            ev["Channel"] = chan.name if chan is not None else channel
+            if app:
+                ev["Application"], ev["Data"] = app, req.data
+            else:
+                ev["Context"], ev["Exten"] = context, exten
+            ev["Reason"] = str(reason)
+            ev["Uniqueid"] = chan.uniqueid if chan is not None else "<unknown>"
+            ev["CallerIDNum"] = cid_num or "<unknown>"
+            ev["CallerIDName"] = cid_name or "<unknown>"
+            pbx.emit(ev)
+        elif ok:
+            s.write(response("Success", aid, "Originate successfully queued"))
+        else:
+            s.write(response("Error", aid, "Originate failed"))
+
+    server.originator.start(req, done)
+    if is_async:
+        s.write(response("Success", aid, "Originate successfully queued"))
+
+
+def split_callerid(value: str) -> tuple[str, str]:
+    match = re.match(r'\s*"?([^"<]*?)"?\s*<([^>]*)>', value)
+    if match:
+        return match.group(2).strip(), match.group(1).strip()
+    return value.strip(), ""
+
+
+def act_hangup(s: AmiSession, m: dict[str, str], aid: str) -> None:
+    pbx = s.server.pbx
+    target = m.get("channel", "")
+    if not target:
+        s.write(response("Error", aid, "No channel specified"))
+        return
+    cause = _int(m.get("cause", ""), NORMAL_CLEARING) or NORMAL_CLEARING
+    if not target.startswith("/"):
+        if target not in pbx.channels:
+            s.write(response("Error", aid, "No such channel"))
+            return
+        pbx.hangup_by_name(target, cause)
+        s.write(response("Success", aid, "Channel Hungup"))
+        return
+    try:
+        pattern = re.compile(target.strip("/"))
+    except re.error:
+        s.write(response("Error", aid, f"Regex compile failed on: {target}"))
+        return
+    s.write(list_ack(aid, "Channels hung up will follow"))
+    matched = [name for name in pbx.channels if pattern.search(name)]
+    for name in matched:
+        pbx.hangup_by_name(name, cause)
+        item: Block = {"Event": "ChannelHungup", "Channel": name}
+        if aid:
+            item["ActionID"] = aid
+        s.write(item)
+    s.write(list_complete("ChannelsHungupListComplete", aid, len(matched)))
+
+
+def act_play_dtmf(s: AmiSession, m: dict[str, str], aid: str) -> None:
+    pbx = s.server.pbx
+    name = m.get("channel", "")
+    if name not in pbx.channels:
+        s.write(response("Error", aid, "Channel not found"))
+        return
+    digit = m.get("digit", "")
+    if not digit:
+        s.write(response("Error", aid, "No digit specified"))
+        return
+    duration = m.get("duration", "")
+    if duration and not duration.isdigit():
+        s.write(response("Error", aid, "Could not convert Duration parameter"))
+        return
+    pbx.play_dtmf(name, digit[0], _true(m.get("receive", "")))
+    s.write(response("Success", aid, "DTMF successfully queued"))
