@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 import requests
 import schemathesis
+from fuzzing import EXPLORE
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis.checks import not_a_server_error
@@ -216,6 +217,7 @@ def _one_operation(
         phases=[Phase.explicit, Phase.generate, Phase.shrink],
         report_multiple_bugs=False,
         database=None,
+        derandomize=not EXPLORE,
     )
     @given(case=operation.as_strategy(generation_mode=mode, **fixed))
     def run(case: schemathesis.Case) -> None:
@@ -223,9 +225,17 @@ def _one_operation(
         key = f"{mode.value} {response.status_code}"
         statuses[key] = statuses.get(key, 0) + 1
         skipped = [positive_data_acceptance] if response.status_code in also_refused else []
+        if _line_too_long(response):
+            # aiohttp's HTTP parser refuses a request line over 8190 bytes before any
+            # handler runs, in plain text: the request never reached the service.
+            skipped.append(content_type_conformance)
         case.validate_response(response, checks=CHECKS, excluded_checks=skipped)
 
     return run
+
+
+def _line_too_long(response: requests.Response) -> bool:
+    return response.status_code == 400 and response.text.startswith("Got more than 8190 bytes")
 
 
 async def run_against_service(tmp_path: Path, examples: int, budget_s: float) -> None:

@@ -172,5 +172,6 @@ OPERATIONS: Operations = {
         params=(ORDER_ID, SEAT_PARAM),
         result=obj(["work_order", "number"], work_order=INT, number=STR),
         errors=(404, 409, *PBX_DOWN),
+        refused_when="the work order's caller number is not a phone number",
     ),
 }
