@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from routing_fixtures import at, roster
+from routing_fixtures import KEEPER, at, east_zone, east_zone_roster, roster
 
 from callcenter import events as ev
 from callcenter.ivr import engine as e
@@ -16,33 +16,20 @@ from callcenter.ivr.loader import load_files
 from callcenter.ivr.schema import OwnerInfo
 from callcenter.routing.agent_state import AgentStates
 from callcenter.routing.decisions import RoutingRules
-from callcenter.routing.directory import Agent, Directory, Seat, Zone
+from callcenter.routing.directory import Directory
 from callcenter.routing.housekeeper import HousekeeperRouter, owner_from_info, states_by_agent
 
 TZ = ZoneInfo("Asia/Shanghai")
 FLOWS = {f.name: f for f in load_files([Path(__file__).resolve().parent.parent / "ivr_flows"])[0]}
-KEEPER = "PJSIP/1030"
 OWNER = OwnerInfo("YZ00001", name="郭婉然", zone="east", housekeeper_interface=KEEPER,
                   housekeeper_name="曹琳")  # fmt: skip
 VIP = OwnerInfo("YZ00009", vip=True, zone="东区", housekeeper_interface=KEEPER)
 
-ROSTER = """
-rotations:
-  - {name: keepers, team: housekeeper, anchor: 2026-11-30, pattern: [[early]], members: [gj01]}
-  - {name: zone, team: zone, anchor: 2026-11-30, pattern: [[desk_a]], members: [zl01]}
-  - {name: hotline, team: hotline, anchor: 2026-11-30, pattern: [[day]], members: [kf01]}
-"""
+ROSTER = east_zone_roster("2026-11-30")
 
 
 def directory() -> Directory:
-    seats = {s: Seat(s, f"PJSIP/{s}") for s in ("1030", "1022", "1001")}
-    agents = {
-        "gj01": Agent("gj01", "曹琳", "1030", "housekeeper", {"zone-east": 0}),
-        "zl01": Agent("zl01", "梁桂英", "1022", "zone", {"zone-east": 1}),
-        "kf01": Agent("kf01", "王伟", "1001", "hotline", {"support": 0}),
-    }
-    zones = {"east": Zone("east", "东区", "East", ("1", "2"), "gj01", "zone-east")}
-    return Directory(seats, agents, zones)
+    return east_zone(("1", "2"))
 
 
 def states(keeper: int | None, keeper_call: bool = False) -> AgentStates:

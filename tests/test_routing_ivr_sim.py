@@ -11,7 +11,7 @@ from collections import Counter
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from routing_fixtures import roster
+from routing_fixtures import KEEPER, east_zone, east_zone_roster, roster
 
 from callcenter import events as ev
 from callcenter.calls.reconcile import compare, expected_records
@@ -20,7 +20,7 @@ from callcenter.ivr.registry import FlowRegistry
 from callcenter.ivr.schema import OwnerInfo
 from callcenter.routing.agent_state import AgentStates
 from callcenter.routing.decisions import RoutingRules
-from callcenter.routing.directory import Agent, Directory, Seat, Zone
+from callcenter.routing.directory import Directory
 from callcenter.routing.housekeeper import HousekeeperRouter
 from callcenter.sim import AgiTarget, Member, TrafficParams, daytime_start
 from callcenter.sim.config import QueueConfig
@@ -29,24 +29,11 @@ from callcenter.telephony.fastagi import FastAgiServer
 from callcenter.testing import running_simulator, track
 
 ROOT = Path(__file__).resolve().parent.parent
-KEEPER = "PJSIP/1030"
-ROSTER = """
-rotations:
-  - {name: keepers, team: housekeeper, anchor: 2026-01-05, pattern: [[early]], members: [gj01]}
-  - {name: zone, team: zone, anchor: 2026-01-05, pattern: [[desk_a]], members: [zl01]}
-  - {name: hotline, team: hotline, anchor: 2026-01-05, pattern: [[day]], members: [kf01]}
-"""
+ROSTER = east_zone_roster("2026-01-05")
 
 
 def directory() -> Directory:
-    seats = {s: Seat(s, f"PJSIP/{s}") for s in ("1030", "1022", "1001")}
-    agents = {
-        "gj01": Agent("gj01", "曹琳", "1030", "housekeeper", {"zone-east": 0}),
-        "zl01": Agent("zl01", "梁桂英", "1022", "zone", {"zone-east": 1}),
-        "kf01": Agent("kf01", "王伟", "1001", "hotline", {"support": 0}),
-    }
-    zones = {"east": Zone("east", "东区", "East", ("1",), "gj01", "zone-east")}
-    return Directory(seats, agents, zones)
+    return east_zone(("1",))
 
 
 def direct_dials(ami: list[dict[str, str]]) -> dict[str, str]:
