@@ -12,7 +12,6 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import yaml
-from store_fixtures import require_service
+from store_fixtures import free_port, require_service
 
 from callcenter.demo import reconcile_store
 from callcenter.sim import PbxSimulator
@@ -45,12 +44,6 @@ async def until(condition: Callable[[], bool], timeout: float = 60.0) -> None:
 def calls_in_progress(pbx: PbxSimulator) -> set[str]:
     """Calls waiting in a queue or talking to an agent right now."""
     return {cid for cid, call in pbx.pbx.calls.items() if call.stage in ("queue", "talk")}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 # --- the service as a child process -----------------------------------------------------

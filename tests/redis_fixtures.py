@@ -7,14 +7,13 @@ import contextlib
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import redis
-from store_fixtures import require_service
+from store_fixtures import free_port, require_service
 
 REDIS_HOST = os.environ.get("CALLCENTER_TEST_REDIS_HOST", "127.0.0.1")
 REDIS_PORT = int(os.environ.get("CALLCENTER_TEST_REDIS_PORT", "6379"))
@@ -44,12 +43,6 @@ def shared_prefix(url: str) -> Iterator[str]:
         client.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 class PrivateRedis:
     """A throwaway redis-server without persistence: a restart loses everything, which is
     the hardest case for catching up."""
@@ -59,7 +52,7 @@ class PrivateRedis:
         require_service("redis-server binary", lambda: binary or _missing("redis-server"))
         self.binary = str(binary)
         self.workdir = workdir
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self._process: subprocess.Popen[bytes] | None = None
 

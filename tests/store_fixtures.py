@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import os
 import secrets
+import socket
 from collections.abc import Callable, Iterator
 
 import psycopg
@@ -24,6 +25,13 @@ PG_HOST = os.environ.get("CALLCENTER_TEST_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("CALLCENTER_TEST_PG_PORT", "5432"))
 PG_DB = "test"
 PG_USER = "postgres"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def require_service(name: str, probe: Callable[[], object]) -> None:

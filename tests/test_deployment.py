@@ -14,7 +14,6 @@ import contextlib
 import os
 import re
 import shutil
-import socket
 import subprocess
 import time
 import wave
@@ -27,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
+from store_fixtures import free_port
 
 from callcenter import events as ev
 from callcenter.calls.tracker import CallTracker
@@ -675,12 +675,6 @@ def _zone_asterisk_uses() -> ZoneInfo:
         return ZoneInfo.from_file(handle)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass
 class RealPbx:
     binary: Path
@@ -755,7 +749,7 @@ def real_pbx(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> It
     if modules is None:
         pytest.skip(f"no Asterisk modules next to {binary} (set CALLCENTER_TEST_ASTERISK_MODULES)")
     root = tmp_path_factory.mktemp("asterisk")
-    pbx = RealPbx(binary, root, _free_port(), _free_port(), "ami-secret-for-tests-0123",
+    pbx = RealPbx(binary, root, free_port(), free_port(), "ami-secret-for-tests-0123",
                   "tester-secret-0123")  # fmt: skip
     _deploy(root, modules, pbx.ami_port, pbx.agi_port, pbx.tester_secret)
     render = subprocess.run(
