@@ -41,6 +41,13 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0
 """
+# Give a lease back only if it is still ours; answer 1 when deleted.
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
 _FAILURES = (RedisError, OSError)
 
 
@@ -317,12 +324,6 @@ class StreamBus:
         with contextlib.suppress(*_FAILURES):
             for pbx in self.pbxes:
                 if self.holds(pbx):  # hand over at once rather than after the lease runs out
-                    await self._redis.eval(
-                        "if redis.call('GET', KEYS[1]) == ARGV[1] then "
-                        "return redis.call('DEL', KEYS[1]) end return 0",
-                        1,
-                        self.lease_key(pbx),
-                        self.origin,
-                    )
+                    await self._redis.eval(_RELEASE, 1, self.lease_key(pbx), self.origin)
         with contextlib.suppress(*_FAILURES):
             await self._redis.aclose()
