@@ -109,7 +109,7 @@ async def test_role_matrix_on_every_route(served: Served) -> None:
         ("GET", "/api/seat/pops?interface=PJSIP/1001", None, (401, 200, 200, 200)),
         ("POST", "/api/seat/pause", {"paused": True, "reason": "meal"}, pbx_action),
         ("POST", "/api/seat/call", {"number": "13812345678"}, pbx_action),
-        ("POST", "/api/seat/disposition", {"pbx": "main", "call_id": "1.1", "disposition": "resolved"}, (401, 200, 200, 200)),
+        ("POST", "/api/seat/disposition", {"pbx": "main", "call_id": "179573150.1", "disposition": "resolved"}, (401, 200, 200, 200)),
         ("GET", "/api/seat/calls/today", None, (401, 200, 200, 200)),
         ("GET", "/api/owners/lookup?number=13812345678", None, (401, 200, 200, 200)),
         ("GET", "/api/owners/1", None, (401, 200, 200, 200)),

@@ -71,7 +71,8 @@ OPERATIONS: Operations = {
         refused_when="number is not a phone number",
     ),
     ("POST", "/api/seat/disposition"): Operation(
-        "How a call ended for the agent (wrap-up)",
+        "How a call ended for the agent (wrap-up; callback: 需回电), stored on the call named: "
+        "one that popped on the agent's seat or that they took (supervisors, admins: any)",
         body=obj(
             ["disposition", "pbx", "call_id"],
             disposition={"enum": ["resolved", "work_order", "callback", "wrong_number", "other"]},
@@ -79,7 +80,8 @@ OPERATIONS: Operations = {
             call_id=ANY_ID,
             note={"type": "string", "maxLength": 2000},
         ),
-        result=obj(["saved"], saved=BOOL),
+        result=obj(["saved", "pbx", "call_id"], saved=BOOL, pbx=STR, call_id=STR, disposition=STR),
+        errors=(404,),
     ),
     ("GET", "/api/seat/calls/today"): Operation(
         "Today's calls of an agent (supervisors and admins may name one)",
@@ -112,7 +114,8 @@ OPERATIONS: Operations = {
         result=obj(["work_orders"], work_orders=array(WORK_ORDER)),
     ),
     ("POST", "/api/workorders"): Operation(
-        "Raise a work order",
+        "Raise a work order; with pbx and call_id, on that call (one the agent may write on, "
+        "as for a wrap-up), its caller and one of the caller's owners",
         ok=201,
         body=obj(
             ["kind"],
@@ -128,7 +131,10 @@ OPERATIONS: Operations = {
             description={"type": "string", "maxLength": 4000},
         ),
         result=WORK_ORDER,
-        refused_when="owner_id names no owner, or due_at is not in the future",
+        errors=(404,),
+        refused_when="owner_id names no owner, or due_at is not in the future, or pbx and "
+        "call_id come one without the other, or caller_number or owner_id are not the named "
+        "call's",
     ),
     ("GET", "/api/workorders/due"): Operation(
         "Open work orders overdue or due soon",

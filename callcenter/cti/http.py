@@ -2,8 +2,10 @@
 
 Every route declares its roles. An agent works on their own seat (``User.interface``),
 sees their own work orders (raised by or assigned to them) and cannot read the audit
-trail; supervisors and admins may name another seat or agent. Opening an owner record is
-audited. Wiring: ``setup(app, CtiDeps(...))`` after ``callcenter.web.auth.setup``.
+trail; supervisors and admins may name another seat or agent. A wrap-up or work order is
+stored on the call it names, which must be one the user may write on
+(``callcenter.cti.call_access``). Opening an owner record is audited. Wiring:
+``setup(app, CtiDeps(...))`` after ``callcenter.web.auth.setup``.
 """
 
 from __future__ import annotations
@@ -21,6 +23,12 @@ import structlog
 from aiohttp import web
 
 from callcenter.config import CtiSettings
+from callcenter.cti.call_access import (
+    CallRefused,
+    CallTarget,
+    check_work_order_caller,
+    resolve_call,
+)
 from callcenter.cti.i18n import catalogue, remember_lang, request_lang
 from callcenter.cti.lookup import OwnerDirectory
 from callcenter.cti.phones import PhoneError, normalize
@@ -66,6 +74,20 @@ DEPS_KEY: web.AppKey[CtiDeps] = web.AppKey("cti_deps", CtiDeps)
 def _fail(status: type[web.HTTPException], message: str) -> web.HTTPException:
     return status(
         text=json.dumps({"error": message}, ensure_ascii=False), content_type="application/json"
+    )
+
+
+_REFUSALS: dict[int, type[web.HTTPException]] = {
+    400: web.HTTPBadRequest,
+    403: web.HTTPForbidden,
+    404: web.HTTPNotFound,
+}
+
+
+def _refused(exc: CallRefused) -> web.HTTPException:
+    body = {"error": exc.en, "error_zh": exc.zh}
+    return _REFUSALS[exc.status](
+        text=json.dumps(body, ensure_ascii=False), content_type="application/json"
     )
 
 
@@ -148,6 +170,21 @@ async def current_pops(request: web.Request) -> web.Response:
     return web.json_response({"pops": request.app[DEPS_KEY].hub.current(_seat(request))})
 
 
+# --- the call an action is for ---------------------------------------------------------------
+
+
+async def _call_target(request: web.Request, pbx: str, call_id: str) -> CallTarget:
+    """The call named by the form, if this user may write on it (else 400/403/404)."""
+    deps = request.app[DEPS_KEY]
+    popped = deps.hub.recent.seats_of(pbx, call_id) if pbx else []
+    stored = await asyncio.to_thread(deps.records.stored_call, pbx, call_id) if pbx else None
+    try:
+        return resolve_call(_user(request), pbx, call_id, popped, stored)
+    except CallRefused as exc:
+        log.info("action refused on a call", call_id=call_id, status=exc.status, reason=exc.en)
+        raise _refused(exc) from None
+
+
 # --- seat actions ---------------------------------------------------------------------------
 
 
@@ -208,17 +245,26 @@ async def click_to_call(request: web.Request) -> web.Response:
 
 @require_roles(*ANY)
 async def disposition(request: web.Request) -> web.Response:
+    """The wrap-up of the call the form names (需回电 is the ``callback`` disposition)."""
     body = await _body(request)
     records = request.app[DEPS_KEY].records
+    call = await _call_target(request, body["pbx"], body["call_id"])
     await asyncio.to_thread(
         records.save_disposition,
-        body["pbx"],
-        body["call_id"],
+        call.pbx,
+        call.call_id,
         _user(request).login,
         body["disposition"],
         body.get("note", ""),
     )
-    return web.json_response({"saved": True})
+    return web.json_response(
+        {
+            "saved": True,
+            "pbx": call.pbx,
+            "call_id": call.call_id,
+            "disposition": body["disposition"],
+        }
+    )
 
 
 @require_roles(*ANY)
@@ -327,6 +373,18 @@ async def create_order(request: web.Request) -> web.Response:
         raise _fail(web.HTTPBadRequest, str(exc)) from None
     if owner_id is not None and deps.directory.index.owner(owner_id) is None:
         raise _fail(web.HTTPBadRequest, "owner_id names no owner")
+    caller_number: str = body.get("caller_number", "")
+    pbx, call_id = body.get("pbx", ""), body.get("call_id", "")
+    if call_id:
+        call = await _call_target(request, pbx, call_id)
+        callers_owners = [o.id for o in deps.directory.find(call.caller_number)]
+        try:
+            check_work_order_caller(call, caller_number, owner_id, callers_owners)
+        except CallRefused as exc:
+            raise _refused(exc) from None
+        caller_number = call.caller_number
+    elif pbx:
+        raise _fail(web.HTTPBadRequest, "pbx: given without call_id")
     order = WorkOrder(
         id=0,
         kind=body["kind"],
@@ -336,9 +394,9 @@ async def create_order(request: web.Request) -> web.Response:
         created_at=now,
         updated_at=now,
         owner_id=owner_id,
-        caller_number=body.get("caller_number", ""),
-        pbx=body.get("pbx", "")[:64],
-        call_id=body.get("call_id", "")[:64],
+        caller_number=caller_number,
+        pbx=pbx,
+        call_id=call_id,
         category=body.get("category", "")[:64],
         department=body.get("department", "")[:64],
         description=body.get("description", ""),

@@ -10,9 +10,11 @@ from typing import Any
 
 from sqlalchemy import Engine, RowMapping, insert, select, update
 
+from callcenter.cti.call_access import StoredCall
+from callcenter.cti.popper import seat_of
 from callcenter.cti.workorders import OPEN_STATES, HistoryEntry, WorkOrder, transition
 from callcenter.store.cti import audit_table, dispositions_table, history_table, work_orders_table
-from callcenter.store.models import calls_table
+from callcenter.store.models import calls_table, legs_table
 
 _ORDER_FIELDS = tuple(f.name for f in dataclasses.fields(WorkOrder))
 
@@ -149,6 +151,31 @@ class CtiRecords:
             return [dict(row) for row in connection.execute(query).mappings()]
 
     # --- call history -----------------------------------------------------------------------
+
+    def stored_call(self, pbx: str, call_id: str) -> StoredCall | None:
+        """A finished call's record: its caller, who took it and the seats its legs rang."""
+        c, leg = calls_table.c, legs_table.c
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(c.caller_number, c.started_at, c.agent, c.agent_interface).where(
+                    c.pbx == pbx, c.call_id == call_id
+                )
+            ).first()
+            if row is None:
+                return None
+            channels = connection.execute(
+                select(leg.channel).where(leg.pbx == pbx, leg.call_id == call_id)
+            ).scalars()
+            seats = frozenset(seat_of(channel) for channel in channels if channel)
+        return StoredCall(
+            pbx=pbx,
+            call_id=call_id,
+            caller_number=row.caller_number,
+            started_at=row.started_at,
+            agent=row.agent,
+            agent_interface=row.agent_interface,
+            seats=seats,
+        )
 
     def recent_calls(self, caller_numbers: Iterable[str], limit: int = 5) -> list[dict[str, Any]]:
         """The caller's last calls with their outcomes; ``caller_numbers`` are the spellings

@@ -4,8 +4,10 @@
 (caller, owners from the in-memory index, IVR keys, wait) is queued to the seat's sockets
 at once; the slower part (open work orders, last five calls: database reads) follows as a
 ``details`` frame. ``SeatHub`` remembers each seat's current pops, so a browser that
-connects or reconnects while the phone rings still gets the card. A browser that stops
-reading is dropped once ``SOCKET_BACKLOG`` frames wait for it (``callcenter/web/outbox.py``).
+connects or reconnects while the phone rings still gets the card, and every pop is noted
+in ``SeatHub.recent`` (which calls popped on which seat: what an agent may write on). A
+browser that stops reading is dropped once ``SOCKET_BACKLOG`` frames wait for it
+(``callcenter/web/outbox.py``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import structlog
 from aiohttp import web
 
 from callcenter.cti.popper import Popper, PopUpdate
+from callcenter.cti.seat_calls import SeatCallLog
 from callcenter.events import Event
 from callcenter.web.outbox import SocketOutbox
 
@@ -29,10 +32,12 @@ SOCKET_BACKLOG = 256
 
 
 class SeatHub:
-    """Interface -> connected sockets, and interface -> the pops on screen right now."""
+    """Interface -> connected sockets, interface -> the pops on screen right now, and the
+    calls that popped on each seat lately (``recent``)."""
 
     def __init__(self, *, send_timeout_s: float = 10.0) -> None:
         self.send_timeout_s = send_timeout_s  # a frame unsent this long drops the socket
+        self.recent = SeatCallLog()
         self._sockets: dict[str, set[SocketOutbox]] = {}
         self._current: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}
 
@@ -43,6 +48,7 @@ class SeatHub:
         return list(self._current.get(interface, {}).values())
 
     def publish(self, update: PopUpdate) -> None:
+        self.recent.note(update)
         pops = self._current.setdefault(update.interface, {})
         key = (update.pbx, update.call_id)
         frame = update.frame()

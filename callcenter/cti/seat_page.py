@@ -1,5 +1,10 @@
 """The seat page: one HTML document with its script; every text comes from the catalogue
-(Chinese by default), and data from the server is only ever set as text, never as HTML."""
+(Chinese by default), and data from the server is only ever set as text, never as HTML.
+
+Each call on screen has its own card and its own workspace (wrap-up and work-order forms,
+headed with the call's owner or "unknown caller" and its start time); a form sends the
+pbx and call id of the call it was opened for, so what is typed for one caller never
+lands on the next."""
 
 from __future__ import annotations
 
@@ -16,16 +21,20 @@ _TEMPLATE = """<!doctype html>
 <title>__TITLE__</title>
 <style>
 body{font-family:system-ui,"PingFang SC","Microsoft YaHei",sans-serif;margin:0;background:#f4f6f8;color:#222}
-header{display:flex;gap:12px;align-items:center;background:#1f3a5f;color:#fff;padding:8px 16px}
+header{display:flex;flex-wrap:wrap;gap:12px;align-items:center;background:#1f3a5f;color:#fff;padding:8px 16px}
 header .grow{flex:1} header a,header button{color:#fff;background:none;border:1px solid #fff6;padding:4px 8px;border-radius:4px}
-main{display:grid;grid-template-columns:minmax(320px,2fr) minmax(280px,1fr);gap:12px;padding:12px}
-section{background:#fff;border-radius:8px;padding:12px;box-shadow:0 1px 3px #0002}
+main{display:grid;grid-template-columns:minmax(0,2fr) minmax(0,1fr);gap:12px;padding:12px}
+section{background:#fff;border-radius:8px;padding:12px;box-shadow:0 1px 3px #0002;margin-bottom:12px}
 h2{font-size:16px;margin:0 0 8px} .card{border:2px solid #ccc;border-radius:8px;padding:8px;margin-bottom:8px}
 .card.ringing{border-color:#e67e22;background:#fff7ee} .card.answered{border-color:#27ae60}
-.card.ended,.card.missed{opacity:.7} .vip{color:#fff;background:#c0392b;border-radius:4px;padding:0 4px}
+.card.ended,.card.missed{border-style:dashed} .card.selected{box-shadow:0 0 0 3px #1f3a5f66}
+.card .actions{margin-top:6px} .vip{color:#fff;background:#c0392b;border-radius:4px;padding:0 4px}
+.pops-head{display:flex;gap:8px;align-items:center;flex-wrap:wrap} .pops-head h2{flex:1;margin:0}
+fieldset{border:1px solid #ddd;border-radius:6px;margin:0 0 8px;min-width:0} legend{font-weight:bold;overflow-wrap:anywhere}
 label{display:block;margin:6px 0 2px;font-size:90%} input,select,textarea{width:100%;box-sizing:border-box;padding:4px}
 table{width:100%;border-collapse:collapse;font-size:90%} td,th{border-bottom:1px solid #eee;padding:2px 4px;text-align:left}
-#status{font-weight:bold} .muted{color:#777}
+#status{font-weight:bold} .muted{color:#777} #notice:empty{display:none}
+#notice{background:#eaf7ee;border:1px solid #27ae60;border-radius:6px;padding:6px 10px;margin:0 0 12px}
 </style></head><body>
 <header><strong>__APP__ · __SEAT_LABEL__ <span data-testid="seat">__SEAT__</span></strong>
 <span>__NAME__</span><span id="status" data-testid="status"></span>
@@ -36,20 +45,11 @@ table{width:100%;border-collapse:collapse;font-size:90%} td,th{border-bottom:1px
 <form method="post" action="/logout" style="margin:0"><input type="hidden" name="csrf_token" value="__CSRF__">
 <button type="submit">__SIGN_OUT__</button></form></header>
 <main><div>
-<section><h2 id="pops-title"></h2><div id="pops" data-testid="pops"></div></section>
-<section id="disposition-box" hidden><h2 id="disp-title"></h2>
-<select id="disposition" data-testid="disposition"></select><label for="disp-note" id="disp-note-label"></label>
-<textarea id="disp-note"></textarea><button id="disp-save" data-testid="save-disposition"></button>
-<span id="disp-result"></span></section>
-<section><h2 id="order-title"></h2><form id="order-form" data-testid="order-form">
-<label id="l-kind" for="kind"></label><select id="kind" name="kind" data-testid="order-kind"></select>
-<label id="l-category" for="category"></label><input id="category" name="category">
-<label id="l-priority" for="priority"></label><select id="priority" name="priority"></select>
-<label id="l-department" for="department"></label><input id="department" name="department">
-<label id="l-due" for="due"></label><input id="due" name="due" type="datetime-local">
-<label id="l-description" for="description"></label><textarea id="description" name="description" data-testid="order-description"></textarea>
-<button type="submit" id="order-submit" data-testid="order-submit"></button></form>
-<p id="order-result" data-testid="order-result" role="status"></p></section>
+<p id="notice" data-testid="notice" role="status"></p>
+<section><div class="pops-head"><h2 id="pops-title"></h2>
+<button type="button" id="work-on-none" data-testid="work-on-none"></button></div>
+<div id="pops" data-testid="pops"></div><p id="no-pops" class="muted"></p></section>
+<div id="workspaces"></div>
 </div><div>
 <section><h2 id="call-title"></h2><input id="dial" data-testid="dial"><button id="call" data-testid="call"></button>
 <span id="call-result"></span></section>
@@ -58,6 +58,7 @@ table{width:100%;border-collapse:collapse;font-size:90%} td,th{border-bottom:1px
 </div></main>
 <script>
 const T = __TEXT__;
+const LANG = '__LANG__';
 const CSRF = document.querySelector('meta[name=csrf-token]').content;
 const $ = (id) => document.getElementById(id);
 function el(tag, attrs, ...kids) {
@@ -66,25 +67,22 @@ function el(tag, attrs, ...kids) {
   for (const kid of kids) n.append(kid instanceof Node ? kid : String(kid ?? ''));
   return n;
 }
+const fill = (text, values) => text.replace(/\\{(\\w+)\\}/g, (m, k) => (k in values ? String(values[k]) : m));
+const labelled = (text, control) => el('label', {}, el('span', {}, text), control);
+function options(select, keys, prefix) { for (const k of keys) select.append(el('option', {value: k}, T[prefix + k])); }
 async function api(method, path, body) {
   const r = await fetch(path, {method, credentials: 'same-origin',
     headers: {'Content-Type': 'application/json', 'X-CSRF-Token': CSRF},
     body: body === undefined ? undefined : JSON.stringify(body)});
   const data = await r.json().catch(() => ({}));
-  if (!r.ok) throw new Error(data.error || T.error);
+  if (!r.ok) throw new Error((LANG === 'zh' && data.error_zh) || data.error || T.error);
   return data;
 }
-const texts = {'pops-title':'ringing','disp-title':'disposition','disp-note-label':'notes','disp-save':'save',
-  'order-title':'raise_order','l-kind':'kind','l-category':'category','l-priority':'priority','l-department':'department',
-  'l-due':'due','l-description':'description','order-submit':'create','call-title':'click_to_call','call':'click_to_call',
-  'orders-title':'my_orders','today-title':'today_calls'};
+const texts = {'pops-title': 'calls_title', 'work-on-none': 'order_without_call', 'no-pops': 'no_calls',
+  'call-title': 'click_to_call', 'call': 'click_to_call', 'orders-title': 'my_orders', 'today-title': 'today_calls'};
 for (const [id, key] of Object.entries(texts)) $(id).textContent = T[key];
-for (const k of ['repair','complaint','enquiry','fee']) $('kind').append(el('option', {value: k}, T['kind_' + k]));
-for (const k of ['normal','low','high','urgent']) $('priority').append(el('option', {value: k}, T['prio_' + k]));
-for (const k of ['resolved','work_order','callback','wrong_number','other']) $('disposition').append(el('option', {value: k}, T['disp_' + k]));
-for (const k of ['break','meal','training','admin']) $('pause-reason').append(el('option', {value: k}, T['reason_' + k]));
-let paused = false, current = null;
-const pops = new Map();
+options($('pause-reason'), ['break', 'meal', 'training', 'admin'], 'reason_');
+let paused = false;
 function showStatus() {
   $('status').textContent = paused ? T.paused : T.ready;
   $('toggle-pause').textContent = paused ? T.resume : T.pause;
@@ -93,6 +91,95 @@ $('toggle-pause').onclick = async () => {
   try { await api('POST', '/api/seat/pause', {paused: !paused, reason: $('pause-reason').value}); paused = !paused; showStatus(); }
   catch (e) { $('status').textContent = e.message; }
 };
+
+// --- who a call is: what its card and forms say they are for ---
+function maskNumber(v) { const d = (v || '').replace(/\\D/g, ''); return d.length <= 4 ? (v || '') : '***' + d.slice(-4); }
+function clock(epoch) {
+  return new Date(epoch * 1000).toLocaleTimeString(LANG === 'en' ? 'en-GB' : 'zh-CN', {hour12: false});
+}
+const ownerName = (o) => o.name + (o.units.length ? fill(T.unit_in_parens, {unit: o.units[0]}) : '');
+function ownerOf(work) {  // the owner the call's work order goes on
+  const owners = work.pop.owners || [];
+  if (owners.length < 2) return owners[0] || null;
+  return owners.find((o) => String(o.id) === work.ownerSelect.value) || owners[0];
+}
+function who(work, forOrder) {
+  if (!work.key) return T.no_call;
+  const owners = work.pop.owners || [];
+  const owner = forOrder || owners.length === 1 ? ownerOf(work) : null;
+  const name = owner ? T.owner + ' ' + ownerName(owner)
+    : (owners.length > 1 ? fill(T.shared_number, {n: owners.length}) : T.unknown_caller) + ' ' + maskNumber(work.pop.caller_number);
+  return name + ' · ' + fill(T.call_at, {time: clock(work.pop.started_at)});
+}
+
+// --- one entry per call on screen, keyed "pbx/call_id" ---
+// Each call keeps its own workspace (wrap-up and work-order forms), built once and never
+// rebuilt: what the agent types stays with the call it was typed for, and is sent with that
+// call's pbx and call id, whatever pops next. Key '' is the work order without a call.
+const calls = new Map();
+let selected = '';
+const dirty = (work) => work.orderDirty || work.wrapDirty;
+
+function newWork(key, pop) {
+  const work = {key, pbx: pop ? pop.pbx : '', callId: pop ? pop.call_id : '', pop: pop || {}, details: null,
+    answered: false, over: false, wrapped: false, orderDirty: false, wrapDirty: false, ownerIds: null};
+  work.box = el('section', {class: 'workspace', 'data-testid': 'workspace', 'data-call': key});
+  work.title = el('h2', {'data-testid': 'work-for'});
+  work.box.append(work.title);
+  if (key) {
+    work.disposition = el('select', {name: 'disposition', 'data-testid': 'disposition'});
+    options(work.disposition, ['resolved', 'work_order', 'callback', 'wrong_number', 'other'], 'disp_');
+    work.note = el('textarea', {name: 'note', 'data-testid': 'disp-note'});
+    work.wrapLegend = el('legend', {'data-testid': 'wrapup-for'});
+    work.wrapResult = el('span', {role: 'status', 'data-testid': 'wrapup-result'});
+    work.wrap = el('form', {'data-testid': 'wrapup-form', hidden: ''}, el('fieldset', {}, work.wrapLegend,
+      labelled(T.disposition, work.disposition), labelled(T.notes, work.note),
+      el('button', {type: 'submit', 'data-testid': 'save-disposition'}, T.save), ' ', work.wrapResult));
+    work.wrap.addEventListener('input', () => { work.wrapDirty = true; });
+    work.wrap.onsubmit = (ev) => { ev.preventDefault(); saveWrapUp(work); };
+    work.box.append(work.wrap);
+  }
+  const f = work.fields = {kind: el('select', {name: 'kind', 'data-testid': 'order-kind'}), category: el('input', {name: 'category'}),
+    priority: el('select', {name: 'priority'}), department: el('input', {name: 'department'}),
+    due: el('input', {name: 'due', type: 'datetime-local'}), description: el('textarea', {name: 'description', 'data-testid': 'order-description'})};
+  options(f.kind, ['repair', 'complaint', 'enquiry', 'fee'], 'kind_');
+  options(f.priority, ['normal', 'low', 'high', 'urgent'], 'prio_');
+  work.ownerSelect = el('select', {name: 'owner', 'data-testid': 'order-owner'});
+  work.ownerRow = labelled(T.order_owner, work.ownerSelect);
+  work.ownerRow.hidden = true;
+  work.orderLegend = el('legend', {'data-testid': 'order-for'});
+  work.orderResult = el('p', {role: 'status', 'data-testid': 'order-result'});
+  work.order = el('form', {'data-testid': 'order-form'}, el('fieldset', {}, work.orderLegend, work.ownerRow,
+    labelled(T.kind, f.kind), labelled(T.category, f.category), labelled(T.priority, f.priority),
+    labelled(T.department, f.department), labelled(T.due, f.due), labelled(T.description, f.description),
+    el('button', {type: 'submit', 'data-testid': 'order-submit'}, T.create)), work.orderResult);
+  work.order.addEventListener('input', () => { work.orderDirty = true; });
+  work.ownerSelect.addEventListener('change', () => renderWork(work));
+  work.order.onsubmit = (ev) => { ev.preventDefault(); submitOrder(work); };
+  work.box.append(work.order);
+  work.box.hidden = true;
+  $('workspaces').append(work.box);
+  return work;
+}
+const noCall = newWork('', null);
+
+function renderWork(work) {
+  if (work.key) {
+    const owners = work.pop.owners || [];
+    const ids = owners.map((o) => o.id).join(',');
+    if (work.ownerIds !== ids) {  // first time, or the caller's number changed
+      const kept = work.ownerSelect.value;
+      work.ownerSelect.replaceChildren(...owners.map((o) => el('option', {value: String(o.id)}, ownerName(o))));
+      if (owners.some((o) => String(o.id) === kept)) work.ownerSelect.value = kept;
+      work.ownerRow.hidden = owners.length < 2;
+      work.ownerIds = ids;
+    }
+    work.wrap.hidden = !work.answered;
+    work.wrapLegend.textContent = fill(T.wrapup_for, {who: who(work, false)});
+  }
+  work.title.textContent = who(work, false);
+  work.orderLegend.textContent = fill(T.order_for, {who: who(work, true)});
+}
 function ownerBlock(o) {
   return el('div', {'data-testid': 'owner'}, el('strong', {}, o.name), ' ', o.vip ? el('span', {class: 'vip'}, T.vip) : '',
     el('div', {}, T.units + ': ' + o.units.join('，')),
@@ -100,31 +187,102 @@ function ownerBlock(o) {
     o.arrears ? el('div', {}, T.arrears + ': ¥' + o.arrears.toFixed(2)) : '',
     o.notes ? el('div', {class: 'muted'}, T.notes + ': ' + o.notes) : '');
 }
-function render() {
-  const box = $('pops'); box.replaceChildren();
-  for (const p of pops.values()) {
-    const card = el('div', {class: 'card ' + p.state, 'data-testid': 'pop', 'data-state': p.state, 'data-call': p.call_id},
-      el('div', {}, el('strong', {}, T[p.state] || p.state), ' · ', T.caller + ': ', el('span', {'data-testid': 'caller'}, p.caller_number || '-')),
-      p.known ? el('div', {}, ...p.owners.map(ownerBlock)) : el('div', {'data-testid': 'new-caller'}, T.new_caller),
-      el('div', {}, T.ivr_digits + ': ' + (p.ivr_digits || '-') + '  ' + T.waited + ': ',
-        el('span', {class: 'wait', 'data-since': p.queue_joined_at || p.started_at, 'data-fixed': p.state === 'ringing' ? '' : p.wait_s}, p.wait_s), T.seconds));
-    const d = p.details;
-    if (d) {
-      card.append(el('div', {}, T.open_orders + ': ' + (d.open_work_orders.length ? d.open_work_orders.map(w => '#' + w.id + ' ' + (T['kind_' + w.kind] || w.kind)).join('，') : '-')));
-      card.append(el('div', {'data-testid': 'last-calls'}, T.last_calls + ': ' + (d.last_calls.length ? d.last_calls.map(c => new Date(c.started_at * 1000).toLocaleString() + ' ' + c.outcome).join('；') : '-')));
-    }
-    box.append(card);
+function renderCard(work) {
+  const p = work.pop, on = selected === work.key;
+  work.card.className = 'card ' + p.state + (on ? ' selected' : '');
+  work.card.dataset.state = p.state;
+  const pick = el('button', {type: 'button', 'data-testid': 'work-on', 'aria-pressed': String(on)}, on ? T.working_on : T.work_on);
+  pick.onclick = () => select(work.key);
+  const actions = el('div', {class: 'actions'}, pick);
+  if (work.over) {
+    const close = el('button', {type: 'button', 'data-testid': 'close-call'}, T.close_call);
+    close.onclick = () => remove(work);
+    actions.append(' ', close);
   }
+  const kids = [
+    el('div', {}, el('strong', {}, T[p.state] || p.state), work.over && work.answered && !work.wrapped ? ' · ' + T.wrapup_pending : '',
+      ' · ', T.caller + ': ', el('span', {'data-testid': 'caller'}, p.caller_number || '-'), ' · ', fill(T.call_at, {time: clock(p.started_at)})),
+    p.known ? el('div', {}, ...p.owners.map(ownerBlock)) : el('div', {'data-testid': 'new-caller'}, T.new_caller),
+    el('div', {}, T.ivr_digits + ': ' + (p.ivr_digits || '-') + '  ' + T.waited + ': ',
+      el('span', {class: 'wait', 'data-since': p.queue_joined_at || p.started_at, 'data-fixed': p.state === 'ringing' ? '' : p.wait_s}, p.wait_s), T.seconds)];
+  const d = work.details;
+  if (d) {
+    kids.push(el('div', {}, T.open_orders + ': ' + (d.open_work_orders.length ? d.open_work_orders.map((w) => '#' + w.id + ' ' + (T['kind_' + w.kind] || w.kind)).join('，') : '-')));
+    kids.push(el('div', {'data-testid': 'last-calls'}, T.last_calls + ': ' + (d.last_calls.length ? d.last_calls.map((c) => new Date(c.started_at * 1000).toLocaleString() + ' ' + c.outcome).join('；') : '-')));
+  }
+  kids.push(actions);
+  work.card.replaceChildren(...kids);
 }
 setInterval(() => { for (const s of document.querySelectorAll('.wait')) if (s.dataset.fixed === '') s.textContent = Math.max(0, Math.round(Date.now() / 1000 - Number(s.dataset.since))); }, 1000);
+
+function select(key) {
+  selected = calls.has(key) ? key : '';
+  for (const w of [noCall, ...calls.values()]) w.box.hidden = w.key !== selected;
+  for (const w of calls.values()) renderCard(w);
+  $('work-on-none').setAttribute('aria-pressed', String(selected === ''));
+}
+function remove(work) {
+  calls.delete(work.key);
+  work.card.remove();
+  work.box.remove();
+  if (selected === work.key) select([...calls.keys()].pop() || '');
+  $('no-pops').hidden = calls.size > 0;
+}
+// A call leaves the screen once it is over and nothing about it is left to write.
+function tidy(work) {
+  if (work.over && (!work.answered || work.wrapped) && !dirty(work)) remove(work);
+}
 function onFrame(f) {
   const key = f.pbx + '/' + f.call_id;
-  if (f.type === 'details') { const p = pops.get(key); if (p) { p.details = f; render(); } return; }
-  if (f.state === 'ringing' || f.state === 'answered') { pops.set(key, Object.assign(pops.get(key) || {}, f)); current = f; }
-  else { const p = pops.get(key); pops.delete(key);
-    if (f.state === 'ended' && p && p.state === 'answered') { current = f; $('disposition-box').hidden = false; loadToday(); } }
-  render();
+  let work = calls.get(key);
+  if (f.type === 'details') { if (work) { work.details = f; renderCard(work); } return; }
+  const live = f.state === 'ringing' || f.state === 'answered', fresh = !work;
+  if (fresh) {
+    if (!live) return;  // the end of a call this page never showed
+    work = newWork(key, f);
+    work.card = el('div', {class: 'card', 'data-testid': 'pop', 'data-call': key});
+    calls.set(key, work);
+    $('pops').append(work.card);
+    $('no-pops').hidden = true;
+  }
+  const {details, ...pop} = f;
+  work.pop = pop;
+  if (details) work.details = details;
+  work.answered = work.answered || f.state === 'answered';
+  work.over = !live;
+  renderWork(work);
+  renderCard(work);
+  const current = calls.get(selected) || noCall;
+  // A new call is shown at once unless the agent is writing something for another one.
+  if (fresh && !dirty(current)) select(key);
+  if (work.over) { if (work.answered) loadToday(); tidy(work); }
 }
+async function saveWrapUp(work) {
+  try {
+    await api('POST', '/api/seat/disposition', {pbx: work.pbx, call_id: work.callId,
+      disposition: work.disposition.value, note: work.note.value});
+    work.wrapped = true; work.wrapDirty = false;
+    work.wrapResult.textContent = T.saved;
+    $('notice').textContent = fill(T.wrapup_saved, {who: who(work, false)});
+    renderCard(work); loadToday(); tidy(work);
+  } catch (e) { work.wrapResult.textContent = e.message; }
+}
+async function submitOrder(work) {
+  const f = work.fields, owner = work.key ? ownerOf(work) : null;
+  const body = {kind: f.kind.value, category: f.category.value, priority: f.priority.value, department: f.department.value,
+    due_at: f.due.value ? new Date(f.due.value).getTime() / 1000 : null, description: f.description.value,
+    owner_id: owner ? owner.id : null};
+  if (work.key) Object.assign(body, {pbx: work.pbx, call_id: work.callId, caller_number: work.pop.caller_number || ''});
+  const label = who(work, true);
+  try {
+    const o = await api('POST', '/api/workorders', body);
+    const text = fill(T.order_created_for, {id: o.id, who: label});
+    work.orderResult.textContent = text; $('notice').textContent = text;
+    work.order.reset(); work.orderDirty = false;
+    renderWork(work); loadOrders(); tidy(work);
+  } catch (e) { work.orderResult.textContent = e.message; }
+}
+$('work-on-none').onclick = () => select('');
 let retry = 500;
 function connect() {
   const ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws/seat');
@@ -132,44 +290,28 @@ function connect() {
   ws.onmessage = (m) => onFrame(JSON.parse(m.data));
   ws.onclose = () => { $('link').textContent = T.reconnecting; setTimeout(connect, retry); retry = Math.min(retry * 2, 10000); };
 }
-$('disp-save').onclick = async () => {
-  if (!current) return;
-  try { await api('POST', '/api/seat/disposition', {pbx: current.pbx, call_id: current.call_id, disposition: $('disposition').value, note: $('disp-note').value});
-    $('disp-result').textContent = T.saved; $('disposition-box').hidden = true; }
-  catch (e) { $('disp-result').textContent = e.message; }
-};
-$('order-form').onsubmit = async (ev) => {
-  ev.preventDefault();
-  const owner = current && current.owners && current.owners[0];
-  const due = $('due').value ? new Date($('due').value).getTime() / 1000 : null;
-  try {
-    const o = await api('POST', '/api/workorders', {kind: $('kind').value, category: $('category').value, priority: $('priority').value,
-      department: $('department').value, due_at: due, description: $('description').value, owner_id: owner ? owner.id : null,
-      caller_number: current ? current.caller_number : '', pbx: current ? current.pbx : '', call_id: current ? current.call_id : ''});
-    $('order-result').textContent = T.order_created.replace('{id}', o.id); $('order-form').reset(); loadOrders();
-  } catch (e) { $('order-result').textContent = e.message; }
-};
 $('call').onclick = async () => {
   try { await api('POST', '/api/seat/call', {number: $('dial').value}); $('call-result').textContent = T.calling; }
   catch (e) { $('call-result').textContent = e.message; }
 };
 async function loadOrders() {
   const data = await api('GET', '/api/workorders?open=1');
-  $('orders').replaceChildren(...data.work_orders.map(o => el('tr', {}, el('td', {}, '#' + o.id), el('td', {}, T['kind_' + o.kind] || o.kind),
+  $('orders').replaceChildren(...data.work_orders.map((o) => el('tr', {}, el('td', {}, '#' + o.id), el('td', {}, T['kind_' + o.kind] || o.kind),
     el('td', {}, o.state), el('td', {}, o.timer.state))));
 }
 async function loadToday() {
   const data = await api('GET', '/api/seat/calls/today');
-  $('today').replaceChildren(...data.calls.map(c => el('tr', {}, el('td', {}, new Date(c.started_at * 1000).toLocaleTimeString()),
+  $('today').replaceChildren(...data.calls.map((c) => el('tr', {}, el('td', {}, new Date(c.started_at * 1000).toLocaleTimeString()),
     el('td', {}, c.caller_number), el('td', {}, c.outcome), el('td', {}, c.disposition || ''))));
 }
-showStatus(); connect(); loadOrders(); loadToday(); setInterval(loadToday, 60000);
+renderWork(noCall); select(''); showStatus(); connect(); loadOrders(); loadToday(); setInterval(loadToday, 60000);
 </script></body></html>"""
 
 
 def render_seat_page(lang: Lang, user: User, csrf_token: str, texts: dict[str, str]) -> str:
     replacements = {
         "__HTML_LANG__": "en" if lang == "en" else "zh-CN",
+        "__LANG__": lang,
         "__CSRF__": html.escape(csrf_token),
         "__TITLE__": html.escape(f"{texts['seat']} · {user.display_name or user.login}"),
         "__APP__": html.escape(texts["app"]),
