@@ -33,6 +33,7 @@ h2{font-size:16px;margin:0 0 8px} .card{border:2px solid #ccc;border-radius:8px;
 fieldset{border:1px solid #ddd;border-radius:6px;margin:0 0 8px;min-width:0} legend{font-weight:bold;overflow-wrap:anywhere}
 label{display:block;margin:6px 0 2px;font-size:90%} input,select,textarea{width:100%;box-sizing:border-box;padding:4px}
 table{width:100%;border-collapse:collapse;font-size:90%} td,th{border-bottom:1px solid #eee;padding:2px 4px;text-align:left}
+header select{width:auto} [hidden]{display:none !important}
 #status{font-weight:bold} .muted{color:#777} #notice:empty{display:none}
 #notice{background:#eaf7ee;border:1px solid #27ae60;border-radius:6px;padding:6px 10px;margin:0 0 12px}
 </style></head><body>

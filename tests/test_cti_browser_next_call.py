@@ -1,0 +1,200 @@
+"""The next call does not take the agent's work, in a real browser (Debian's chromium via
+Playwright) against the whole service and the PBX simulator over AMI.
+
+张三 calls; the agent starts a work order and, after the hangup, a 需回电 wrap-up; then an
+unknown number rings while both are half written. The agent finishes and submits them:
+both are stored on 张三's call and owner, nothing on the new call, and the forms said whose
+call they were for all along. Walked in Chinese at 1280 px and in English at 1024 px.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from browser import CHROMIUM, CHROMIUM_ARGS, playwright_api, require_chromium
+from cti_fixtures import PASSWORD, add_users
+from service_fixtures import service_settings
+from sqlalchemy import select
+from test_cti_http import HEADER, OWNER_ROWS
+
+from callcenter.cti.i18n import Lang, catalogue
+from callcenter.cti.importer import parse_rows
+from callcenter.events import AgentAnswered, AgentRinging, Event
+from callcenter.service import Service
+from callcenter.sim import QueueConfig, TrafficParams
+from callcenter.sim.config import Member
+from callcenter.sim.traffic import TrafficModel
+from callcenter.store.cti import dispositions_table
+from callcenter.testing import running_simulator
+
+ZHANG = "13812345678"  # owner 1: 张三, 3栋-2单元-1201
+HOTLINE = "4008001000"
+ZONE = "Asia/Shanghai"
+# Every call goes to alice's queue, waits as long as it takes and talks until the agent
+# hangs up: the test, not the clock, decides when each step happens.
+TRAFFIC = TrafficParams(
+    peak_calls_per_hour=36_000,
+    menu_choices={"1": 1.0},
+    ivr_hangup_prob=0.0,
+    ivr_seconds=(1.0, 1.0),
+    patience_mean_s=10**7,
+    handle_median_s=10**6,
+    handle_sigma=0.0,
+    answer_delay_s=(0.5, 0.5),
+    no_answer_prob=0.0,
+)
+QUEUE = QueueConfig("support", [Member("PJSIP/1001", "Agent 1001")], ring_timeout=60.0,
+                    max_wait=10**6, wrapuptime=0)  # fmt: skip
+
+
+def seed_where_zhang_calls_then_a_stranger() -> int:
+    for seed in range(1, 1000):
+        model = TrafficModel(TRAFFIC, [HOTLINE], seed=seed, recorded_fraction=0.0,
+                             timezone=ZONE, caller_numbers=(ZHANG,), unknown_caller_fraction=0.5)  # fmt: skip
+        if model.plan(0, 0.0).caller == ZHANG and model.plan(1, 0.0).caller != ZHANG:
+            return seed
+    raise AssertionError("no seed gives 张三 then an unknown caller")
+
+
+async def until(condition: Callable[[], bool], what: str, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, f"gave up waiting for {what}"
+        await asyncio.sleep(0.05)
+
+
+@pytest.mark.parametrize(("lang", "width"), [("zh", 1280), ("en", 1024)])
+async def test_work_for_one_caller_is_stored_on_their_call_when_the_next_one_rings(
+    tmp_path: Path, lang: Lang, width: int
+) -> None:
+    require_chromium()
+    text = catalogue(lang)
+    agent_channels: dict[str, str] = {}  # call id -> the seat's channel, to hang it up
+
+    def seat_channels(event: Event) -> None:
+        if isinstance(event, AgentRinging | AgentAnswered) and event.dest_channel:
+            agent_channels[event.call_id] = event.dest_channel
+
+    async with running_simulator(
+        tmp_path / "pbx", seed=seed_where_zhang_calls_then_a_stranger(), speed=4, secret="s",
+        queues=[QUEUE], hotlines={HOTLINE: "support"}, menu_routes={"1": "support"},
+        traffic=TRAFFIC, recorded_fraction=0.0, caller_numbers=(ZHANG,),
+        unknown_caller_fraction=0.5, timezone=ZONE,
+    ) as pbx:  # fmt: skip
+        service = Service(service_settings(tmp_path, pbx), managed_queues=set())
+        service.event_listeners.append(seat_channels)
+        await service.start()
+        cti = service.cti
+        try:
+            add_users(cti.accounts)
+            await cti.directory.import_owners(parse_rows(HEADER, OWNER_ROWS).records)
+            base = f"http://127.0.0.1:{service.web_port}"
+            async with playwright_api.async_playwright() as pw:
+                browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                try:
+                    page = await browser.new_page(
+                        viewport={"width": width, "height": 900}, timezone_id=ZONE
+                    )
+                    errors: list[str] = []
+                    page.on("pageerror", lambda error: errors.append(str(error)))
+                    await page.goto(f"{base}/login?next=/seat")
+                    await page.fill("#login", "alice")
+                    await page.fill("#password", PASSWORD)
+                    async with page.expect_navigation():
+                        await page.click("button[type=submit]")
+                    await page.goto(f"{base}/seat?lang={lang}")
+                    await page.get_by_text(text["connected"]).wait_for()
+
+                    # 张三 calls; alice answers; the page works on his call.
+                    pbx.start_traffic(2)
+                    first = page.locator("[data-testid=pop][data-state=answered]")
+                    await first.get_by_text("张三").first.wait_for()
+                    key = await first.get_attribute("data-call")
+                    assert key is not None and key.startswith("main/")
+                    call_a = key.removeprefix("main/")
+                    seen = cti.hub.recent.at_seat("PJSIP/1001", "main", call_a)
+                    assert seen is not None
+                    started = datetime.fromtimestamp(seen.started_at, ZoneInfo(ZONE))
+                    zhang = "张三" + text["unit_in_parens"].format(unit="3栋-2单元-1201")
+                    a_is = f"{zhang} · {text['call_at'].format(time=started.strftime('%H:%M:%S'))}"
+                    work_a = page.locator(f'[data-testid=workspace][data-call="{key}"]')
+                    await work_a.get_by_test_id("order-for").get_by_text(a_is).wait_for()
+
+                    # Half a work order, a pause for the write-up, then alice hangs up.
+                    await work_a.get_by_test_id("order-kind").select_option("complaint")
+                    await work_a.get_by_test_id("order-description").fill("楼上漏水，")
+                    await page.get_by_test_id("toggle-pause").click()
+                    await page.get_by_test_id("status").get_by_text(text["paused"]).wait_for()
+                    await until(lambda: call_a in agent_channels, "A's seat channel")
+                    await service.actions.send_action(
+                        {"Action": "Hangup", "Channel": agent_channels[call_a]}
+                    )
+                    await (
+                        page.locator(f'[data-testid=pop][data-call="{key}"]')
+                        .get_by_text(text["wrapup_pending"])
+                        .wait_for()
+                    )
+                    wrap_a = work_a.get_by_test_id("wrapup-form")
+                    await wrap_a.get_by_test_id("wrapup-for").get_by_text(a_is).wait_for()
+                    await wrap_a.get_by_test_id("disposition").select_option("callback")
+                    await wrap_a.get_by_test_id("disp-note").fill("业主要求明天")
+
+                    # Ready again: the stranger rings while A's forms are half written.
+                    await page.get_by_test_id("toggle-pause").click()
+                    second = page.locator(f'[data-testid=pop]:not([data-call="{key}"])')
+                    await second.get_by_test_id("new-caller").wait_for()
+                    key_b = await second.get_attribute("data-call")
+                    assert key_b is not None and key_b != key
+                    work_b = page.locator(f'[data-testid=workspace][data-call="{key_b}"]')
+                    assert await work_a.is_visible() and not await work_b.is_visible()
+                    await work_a.get_by_test_id("order-for").get_by_text(a_is).wait_for()
+                    assert (
+                        await work_a.get_by_test_id("order-description").input_value()
+                        == "楼上漏水，"
+                    )
+                    assert await wrap_a.get_by_test_id("disposition").input_value() == "callback"
+                    assert await wrap_a.get_by_test_id("disp-note").input_value() == "业主要求明天"
+                    assert await work_b.get_by_test_id("order-description").input_value() == ""
+                    overflow = await page.evaluate(
+                        "document.documentElement.scrollWidth - window.innerWidth"
+                    )
+                    assert overflow <= 0, f"{overflow} px wider than the {width} px window"
+
+                    # Finish and submit both: they go on A; A leaves, B's workspace shows.
+                    await wrap_a.get_by_test_id("disp-note").fill("业主要求明天上午回电")
+                    await wrap_a.get_by_test_id("save-disposition").click()
+                    await (
+                        wrap_a.get_by_test_id("wrapup-result").get_by_text(text["saved"]).wait_for()
+                    )
+                    await work_a.get_by_test_id("order-description").fill("楼上漏水，请派维修工")
+                    await work_a.get_by_test_id("order-submit").click()
+                    created = text["order_created_for"].split("{id}")[0]
+                    notice = page.get_by_test_id("notice")
+                    await notice.filter(has_text=created).filter(has_text=a_is).wait_for()
+                    await work_a.wait_for(state="detached")
+                    await (
+                        work_b.get_by_test_id("work-for")
+                        .get_by_text(text["unknown_caller"] + " ***")
+                        .wait_for()
+                    )
+                    assert errors == []
+                finally:
+                    await browser.close()
+        finally:
+            await service.stop()
+    call_b = key_b.removeprefix("main/")
+    orders = cti.records.list_orders()
+    assert [(o.call_id, o.owner_id, o.caller_number, o.kind, o.description) for o in orders] == [
+        (call_a, 1, ZHANG, "complaint", "楼上漏水，请派维修工")
+    ]
+    d = dispositions_table.c
+    with cti.records.engine.connect() as connection:
+        wrap_ups = connection.execute(select(d.call_id, d.user_login, d.disposition, d.note)).all()
+    assert [tuple(w) for w in wrap_ups] == [(call_a, "alice", "callback", "业主要求明天上午回电")]
+    assert call_b not in {o.call_id for o in orders}
