@@ -10,10 +10,13 @@ call they were for all along. Walked in Chinese at 1280 px and in English at 102
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -29,9 +32,13 @@ from callcenter.events import AgentAnswered, AgentRinging, Event
 from callcenter.service import Service
 from callcenter.sim import QueueConfig, TrafficParams
 from callcenter.sim.config import Member
+from callcenter.sim.runner import PbxSimulator
 from callcenter.sim.traffic import TrafficModel
 from callcenter.store.cti import dispositions_table
 from callcenter.testing import running_simulator
+
+if TYPE_CHECKING:
+    from playwright.async_api import Locator, Page
 
 ZHANG = "13812345678"  # owner 1: 张三, 3栋-2单元-1201
 HOTLINE = "4008001000"
@@ -69,18 +76,25 @@ async def until(condition: Callable[[], bool], what: str, timeout_s: float = 30.
         await asyncio.sleep(0.05)
 
 
-@pytest.mark.parametrize(("lang", "width"), [("zh", 1280), ("en", 1024)])
-async def test_work_for_one_caller_is_stored_on_their_call_when_the_next_one_rings(
-    tmp_path: Path, lang: Lang, width: int
-) -> None:
-    require_chromium()
-    text = catalogue(lang)
-    agent_channels: dict[str, str] = {}  # call id -> the seat's channel, to hang it up
+@dataclass
+class Hotline:
+    pbx: PbxSimulator
+    service: Service
+    seat_channels: dict[str, str] = field(default_factory=dict)  # call id -> seat's channel
 
-    def seat_channels(event: Event) -> None:
+    def on_event(self, event: Event) -> None:
         if isinstance(event, AgentRinging | AgentAnswered) and event.dest_channel:
-            agent_channels[event.call_id] = event.dest_channel
+            self.seat_channels[event.call_id] = event.dest_channel
 
+    async def agent_hangs_up(self, call_id: str) -> None:
+        await until(lambda: call_id in self.seat_channels, f"the seat's channel of {call_id}")
+        channel = self.seat_channels[call_id]
+        await self.service.actions.send_action({"Action": "Hangup", "Channel": channel})
+
+
+@contextlib.asynccontextmanager
+async def hotline(tmp_path: Path) -> AsyncIterator[Hotline]:
+    """The whole service on a simulated PBX whose only seat is alice's, 张三 on file."""
     async with running_simulator(
         tmp_path / "pbx", seed=seed_where_zhang_calls_then_a_stranger(), speed=4, secret="s",
         queues=[QUEUE], hotlines={HOTLINE: "support"}, menu_routes={"1": "support"},
@@ -88,113 +102,127 @@ async def test_work_for_one_caller_is_stored_on_their_call_when_the_next_one_rin
         unknown_caller_fraction=0.5, timezone=ZONE,
     ) as pbx:  # fmt: skip
         service = Service(service_settings(tmp_path, pbx), managed_queues=set())
-        service.event_listeners.append(seat_channels)
+        line = Hotline(pbx, service)
+        service.event_listeners.append(line.on_event)
         await service.start()
-        cti = service.cti
         try:
-            add_users(cti.accounts)
-            await cti.directory.import_owners(parse_rows(HEADER, OWNER_ROWS).records)
-            base = f"http://127.0.0.1:{service.web_port}"
-            async with playwright_api.async_playwright() as pw:
-                browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-                try:
-                    page = await browser.new_page(
-                        viewport={"width": width, "height": 900}, timezone_id=ZONE
-                    )
-                    errors: list[str] = []
-                    page.on("pageerror", lambda error: errors.append(str(error)))
-                    await page.goto(f"{base}/login?next=/seat")
-                    await page.fill("#login", "alice")
-                    await page.fill("#password", PASSWORD)
-                    async with page.expect_navigation():
-                        await page.click("button[type=submit]")
-                    await page.goto(f"{base}/seat?lang={lang}")
-                    await page.get_by_text(text["connected"]).wait_for()
-
-                    # 张三 calls; alice answers; the page works on his call.
-                    pbx.start_traffic(2)
-                    first = page.locator("[data-testid=pop][data-state=answered]")
-                    await first.get_by_text("张三").first.wait_for()
-                    key = await first.get_attribute("data-call")
-                    assert key is not None and key.startswith("main/")
-                    call_a = key.removeprefix("main/")
-                    seen = cti.hub.recent.at_seat("PJSIP/1001", "main", call_a)
-                    assert seen is not None
-                    started = datetime.fromtimestamp(seen.started_at, ZoneInfo(ZONE))
-                    zhang = "张三" + text["unit_in_parens"].format(unit="3栋-2单元-1201")
-                    a_is = f"{zhang} · {text['call_at'].format(time=started.strftime('%H:%M:%S'))}"
-                    work_a = page.locator(f'[data-testid=workspace][data-call="{key}"]')
-                    await work_a.get_by_test_id("order-for").get_by_text(a_is).wait_for()
-
-                    # Half a work order, a pause for the write-up, then alice hangs up.
-                    await work_a.get_by_test_id("order-kind").select_option("complaint")
-                    await work_a.get_by_test_id("order-description").fill("楼上漏水，")
-                    await page.get_by_test_id("toggle-pause").click()
-                    await page.get_by_test_id("status").get_by_text(text["paused"]).wait_for()
-                    await until(lambda: call_a in agent_channels, "A's seat channel")
-                    await service.actions.send_action(
-                        {"Action": "Hangup", "Channel": agent_channels[call_a]}
-                    )
-                    await (
-                        page.locator(f'[data-testid=pop][data-call="{key}"]')
-                        .get_by_text(text["wrapup_pending"])
-                        .wait_for()
-                    )
-                    wrap_a = work_a.get_by_test_id("wrapup-form")
-                    await wrap_a.get_by_test_id("wrapup-for").get_by_text(a_is).wait_for()
-                    await wrap_a.get_by_test_id("disposition").select_option("callback")
-                    await wrap_a.get_by_test_id("disp-note").fill("业主要求明天")
-
-                    # Ready again: the stranger rings while A's forms are half written.
-                    await page.get_by_test_id("toggle-pause").click()
-                    second = page.locator(f'[data-testid=pop]:not([data-call="{key}"])')
-                    await second.get_by_test_id("new-caller").wait_for()
-                    key_b = await second.get_attribute("data-call")
-                    assert key_b is not None and key_b != key
-                    work_b = page.locator(f'[data-testid=workspace][data-call="{key_b}"]')
-                    assert await work_a.is_visible() and not await work_b.is_visible()
-                    await work_a.get_by_test_id("order-for").get_by_text(a_is).wait_for()
-                    assert (
-                        await work_a.get_by_test_id("order-description").input_value()
-                        == "楼上漏水，"
-                    )
-                    assert await wrap_a.get_by_test_id("disposition").input_value() == "callback"
-                    assert await wrap_a.get_by_test_id("disp-note").input_value() == "业主要求明天"
-                    assert await work_b.get_by_test_id("order-description").input_value() == ""
-                    overflow = await page.evaluate(
-                        "document.documentElement.scrollWidth - window.innerWidth"
-                    )
-                    assert overflow <= 0, f"{overflow} px wider than the {width} px window"
-
-                    # Finish and submit both: they go on A; A leaves, B's workspace shows.
-                    await wrap_a.get_by_test_id("disp-note").fill("业主要求明天上午回电")
-                    await wrap_a.get_by_test_id("save-disposition").click()
-                    await (
-                        wrap_a.get_by_test_id("wrapup-result").get_by_text(text["saved"]).wait_for()
-                    )
-                    await work_a.get_by_test_id("order-description").fill("楼上漏水，请派维修工")
-                    await work_a.get_by_test_id("order-submit").click()
-                    created = text["order_created_for"].split("{id}")[0]
-                    notice = page.get_by_test_id("notice")
-                    await notice.filter(has_text=created).filter(has_text=a_is).wait_for()
-                    await work_a.wait_for(state="detached")
-                    await (
-                        work_b.get_by_test_id("work-for")
-                        .get_by_text(text["unknown_caller"] + " ***")
-                        .wait_for()
-                    )
-                    assert errors == []
-                finally:
-                    await browser.close()
+            add_users(service.cti.accounts)
+            await service.cti.directory.import_owners(parse_rows(HEADER, OWNER_ROWS).records)
+            yield line
         finally:
             await service.stop()
-    call_b = key_b.removeprefix("main/")
-    orders = cti.records.list_orders()
+
+
+@contextlib.asynccontextmanager
+async def seat_page(base: str, lang: Lang, width: int) -> AsyncIterator[Page]:
+    """alice's seat page in chromium, signed in and connected; no script error allowed."""
+    async with playwright_api.async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = await browser.new_page(
+                viewport={"width": width, "height": 900}, timezone_id=ZONE
+            )
+            errors: list[str] = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            await page.goto(f"{base}/login?next=/seat")
+            await page.fill("#login", "alice")
+            await page.fill("#password", PASSWORD)
+            async with page.expect_navigation():
+                await page.click("button[type=submit]")
+            await page.goto(f"{base}/seat?lang={lang}")
+            await page.get_by_text(catalogue(lang)["connected"]).wait_for()
+            yield page
+            assert errors == []
+        finally:
+            await browser.close()
+
+
+async def value(form: Locator, test_id: str) -> str:
+    return await form.get_by_test_id(test_id).input_value()
+
+
+@pytest.mark.parametrize(("lang", "width"), [("zh", 1280), ("en", 1024)])
+async def test_work_for_one_caller_is_stored_on_their_call_when_the_next_one_rings(
+    tmp_path: Path, lang: Lang, width: int
+) -> None:
+    require_chromium()
+    text = catalogue(lang)
+    async with hotline(tmp_path) as line:
+        base = f"http://127.0.0.1:{line.service.web_port}"
+        async with seat_page(base, lang, width) as page:
+            # 张三 calls; alice answers; the page works on his call and says so.
+            line.pbx.start_traffic(2)
+            first = page.locator("[data-testid=pop][data-state=answered]")
+            await first.get_by_text("张三").first.wait_for()
+            key_a = await first.get_attribute("data-call")
+            assert key_a is not None and key_a.startswith("main/")
+            call_a = key_a.removeprefix("main/")
+            seen = line.service.cti.hub.recent.at_seat("PJSIP/1001", "main", call_a)
+            assert seen is not None
+            started = datetime.fromtimestamp(seen.started_at, ZoneInfo(ZONE)).strftime("%H:%M:%S")
+            zhang = "张三" + text["unit_in_parens"].format(unit="3栋-2单元-1201")
+            a_is = f"{zhang} · {text['call_at'].format(time=started)}"
+            work_a = page.locator(f'[data-testid=workspace][data-call="{key_a}"]')
+            wrap_a = work_a.get_by_test_id("wrapup-form")
+            await work_a.get_by_test_id("order-for").get_by_text(a_is).wait_for()
+
+            # Half a work order, a pause for the write-up, then alice hangs up.
+            await work_a.get_by_test_id("order-kind").select_option("complaint")
+            await work_a.get_by_test_id("order-description").fill("楼上漏水，")
+            await page.get_by_test_id("toggle-pause").click()
+            await page.get_by_test_id("status").get_by_text(text["paused"]).wait_for()
+            await line.agent_hangs_up(call_a)
+            card_a = page.locator(f'[data-testid=pop][data-call="{key_a}"]')
+            await card_a.get_by_text(text["wrapup_pending"]).wait_for()
+            await wrap_a.get_by_test_id("wrapup-for").get_by_text(a_is).wait_for()
+            await wrap_a.get_by_test_id("disposition").select_option("callback")  # 需回电
+            await wrap_a.get_by_test_id("disp-note").fill("业主要求明天")
+
+            # Ready again: the stranger rings while A's forms are half written.
+            await page.get_by_test_id("toggle-pause").click()
+            card_b = page.locator(f'[data-testid=pop]:not([data-call="{key_a}"])')
+            await card_b.get_by_test_id("new-caller").wait_for()
+            key_b = await card_b.get_attribute("data-call")
+            assert key_b is not None
+            work_b = page.locator(f'[data-testid=workspace][data-call="{key_b}"]')
+            assert await work_a.is_visible() and not await work_b.is_visible()
+            await work_a.get_by_test_id("order-for").get_by_text(a_is).wait_for()
+            assert await value(work_a, "order-description") == "楼上漏水，"
+            assert await value(wrap_a, "disposition") == "callback"
+            assert await value(wrap_a, "disp-note") == "业主要求明天"
+            overflow = await page.evaluate("document.documentElement.scrollWidth - innerWidth")
+            assert overflow <= 0, f"{overflow} px wider than the {width} px window"
+
+            # A look at B and back: each call keeps what was typed for it.
+            await card_b.get_by_test_id("work-on").click()
+            await work_b.get_by_test_id("work-for").get_by_text(text["unknown_caller"]).wait_for()
+            assert await value(work_b, "order-description") == ""
+            await work_b.get_by_test_id("order-description").fill("陌生来电咨询")
+            await card_a.get_by_test_id("work-on").click()
+            await work_a.wait_for(state="visible")
+            assert not await work_b.is_visible()
+            assert await value(work_a, "order-description") == "楼上漏水，"
+
+            # Finish and submit both: they go on A; A leaves, B's workspace shows.
+            await wrap_a.get_by_test_id("disp-note").fill("业主要求明天上午回电")
+            await wrap_a.get_by_test_id("save-disposition").click()
+            await wrap_a.get_by_test_id("wrapup-result").get_by_text(text["saved"]).wait_for()
+            await work_a.get_by_test_id("order-description").fill("楼上漏水，请派维修工")
+            await work_a.get_by_test_id("order-submit").click()
+            created = text["order_created_for"].split("{id}")[0]
+            notice = page.get_by_test_id("notice")
+            await notice.filter(has_text=created).filter(has_text=a_is).wait_for()
+            await work_a.wait_for(state="detached")
+            await work_b.wait_for(state="visible")
+            assert await value(work_b, "order-description") == "陌生来电咨询"
+        records = line.service.cti.records
+        orders = records.list_orders()
+        d = dispositions_table.c
+        with records.engine.connect() as connection:
+            wrap_ups = connection.execute(select(d.call_id, d.user_login, d.disposition, d.note))
+            stored = [tuple(w) for w in wrap_ups]
     assert [(o.call_id, o.owner_id, o.caller_number, o.kind, o.description) for o in orders] == [
         (call_a, 1, ZHANG, "complaint", "楼上漏水，请派维修工")
     ]
-    d = dispositions_table.c
-    with cti.records.engine.connect() as connection:
-        wrap_ups = connection.execute(select(d.call_id, d.user_login, d.disposition, d.note)).all()
-    assert [tuple(w) for w in wrap_ups] == [(call_a, "alice", "callback", "业主要求明天上午回电")]
-    assert call_b not in {o.call_id for o in orders}
+    assert stored == [(call_a, "alice", "callback", "业主要求明天上午回电")]  # nothing on B
+    assert key_b.removeprefix("main/") != call_a

@@ -59,7 +59,7 @@ class SeatCallLog:
             owner_ids=tuple(int(o["id"]) for o in card.get("owners", ())),
             state=update.state,
             answered=update.state == "answered" or (before is not None and before.answered),
-            last_at=update.at,
+            last_at=max(update.at, before.last_at if before is not None else 0.0),
         )
         self._calls[key] = seats
         self._newest_at = max(self._newest_at, update.at)
