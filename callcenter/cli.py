@@ -79,6 +79,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         cuts=args.cuts,
         plain=args.plain,
         lines=args.lines,
+        restarts=args.restarts,
     )
     return asyncio.run(run_demo(settings, options))
 
@@ -102,7 +103,19 @@ def cmd_config_check(args: argparse.Namespace) -> int:
         f"answer-rate target {settings.targets.answer_rate:.0%}, "
         f"database {redact_url(settings.database.url)}"
     )
+    from callcenter.telephony.link import describe_durable_records
+
+    for pbx in settings.pbxes:
+        for line in describe_durable_records(pbx):
+            print(f"  {pbx.name}: {line}")
     return 0
+
+
+def _not_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
 
 
 def _feature_present(module_name: str) -> bool:
@@ -152,6 +165,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument(
         "--lines", type=int, default=None, help="the simulated PBX's lines (default: settings)"
+    )
+    demo.add_argument(
+        "--restarts",
+        type=_not_negative,
+        default=0,
+        help="stop the service this many times during the run (gracefully, then as if "
+        "killed, in turn) and start a new one on the same database",
     )
     demo.set_defaults(func=cmd_demo)
 

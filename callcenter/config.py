@@ -97,8 +97,15 @@ class PbxSettings:
     ami: AmiSettings = field(default_factory=AmiSettings)
     queue_log: str = ""
     cdr_csv: str = ""
+    # CDRs kept in a database table (cdr_pgsql, cdr_adaptive_odbc) instead of Master.csv:
+    # a SQLAlchemy URL (postgresql://...) and the table; when set, cdr_csv is not read.
+    cdr_db_url: str = ""
+    cdr_db_table: str = "cdr"
     timezone: str = ""  # CDR times are local to the PBX; empty means the hotline's zone
     inbound_contexts: list[str] = field(default_factory=lambda: ["from-pstn"])
+    # How often queue_log and the CDR are read between logins, so the saved cursor follows
+    # the stored calls and a restart re-reads little (0: only at each login).
+    durable_interval_s: float = 2.0
 
     def check(self) -> dict[str, str]:
         problems = {}
@@ -108,6 +115,14 @@ class PbxSettings:
             problems.update(_check_zone("timezone", self.timezone))
         if not self.inbound_contexts:
             problems["inbound_contexts"] = "must list at least one dialplan context"
+        if self.cdr_db_url and not self.cdr_db_url.startswith(("postgresql", "postgres", "sqlite")):
+            problems["cdr_db_url"] = "must be a postgresql:// (or sqlite:///) URL"
+        if not self.cdr_db_table.replace("_", "").replace(".", "").isalnum():
+            problems["cdr_db_table"] = f"must be a table name, got {self.cdr_db_table!r}"
+        if self.durable_interval_s < 0:
+            problems["durable_interval_s"] = (
+                f"must be 0 or more seconds, got {self.durable_interval_s}"
+            )
         return problems
 
 

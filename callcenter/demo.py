@@ -15,20 +15,16 @@ import contextlib
 import dataclasses
 import json
 import signal
-import sys
 import time
-import zoneinfo
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import structlog
-from sqlalchemy import Engine, func, select
 
-from callcenter.calls.reconcile import compare_with_durable, same_outcome
-from callcenter.calls.records import CallRecord
 from callcenter.config import PbxSettings, Settings
 from callcenter.cti.demo import DEMO_OWNERS_FILE, demo_owner_numbers, load_demo_owners
+from callcenter.demo_check import summarise_run
 from callcenter.recordings.maintenance import recordings_root
 from callcenter.routing.duty import on_duty
 from callcenter.routing.sync import ScaledClock
@@ -43,9 +39,6 @@ from callcenter.sim import (
     default_queues,
 )
 from callcenter.sim.config import DEFAULT_HOTLINES
-from callcenter.sim.pbx import CallOutcome
-from callcenter.store.calls import CallStore
-from callcenter.store.models import calls_table
 
 log = structlog.get_logger(__name__)
 
@@ -60,6 +53,7 @@ class DemoOptions:
     cuts: int = 0
     plain: bool = False  # static members and the simulator's own menu: deterministic
     lines: int | None = None  # the simulated PBX's concurrent lines (default: settings)
+    restarts: int = 0  # stops of the service during the run: graceful, then as if killed...
 
 
 DEMO_QUEUES = ("support", "repair", "complaint", "zone-east", "zone-west")
@@ -115,30 +109,72 @@ def linked_settings(settings: Settings, ami_port: int, records_dir: Path) -> Set
     return dataclasses.replace(settings, pbxes=pbxes)
 
 
+class DemoService:
+    """The service half of the demo, next to the simulator. It can be restarted: a new
+    Service on the same settings and database, its memory gone, as after a real restart."""
+
+    def __init__(
+        self, settings: Settings, simulator: PbxSimulator, options: DemoOptions, *,
+        web_enabled: bool,
+    ) -> None:  # fmt: skip
+        records_dir = Path(simulator.config.records_dir)
+        self.settings = linked_settings(settings, simulator.ami_port, records_dir)
+        self.simulator = simulator
+        self.options = options
+        self.web_enabled = web_enabled
+        self.stops = {"graceful": 0, "killed": 0}
+        self._current: Service | None = None
+
+    @property
+    def current(self) -> Service:
+        assert self._current is not None, "the demo service is not running"
+        return self._current
+
+    async def start(self) -> Service:
+        simulator, plain = self.simulator, self.options.plain
+        speed = simulator.config.speed
+        service = Service(
+            self.settings,
+            pbx_clock=None if plain else ScaledClock(lambda: simulator.now, speed),
+            managed_queues=set() if plain else set(DEMO_QUEUES),
+            web_enabled=self.web_enabled,
+        )
+        await service.start()
+        first = self._current is None
+        self._current = service
+        if not plain:
+            if first:
+                await load_demo_owners(service.cti, DEMO_OWNERS_FILE)
+            simulator.set_agi_target(AgiTarget("127.0.0.1", service.fastagi.port))
+        return service
+
+    async def stop(self, *, kill: bool = False) -> None:
+        """Stop the running service: gracefully, or as a killed process (nothing flushed)."""
+        service, self._current = self._current, None
+        if service is None:
+            return
+        if kill:
+            await service.abort()
+            self.stops["killed"] += 1
+        else:
+            await service.stop()
+            self.stops["graceful"] += 1
+
+
 async def _start_pair(
     settings: Settings, options: DemoOptions, records_dir: Path, *, web_enabled: bool
-) -> tuple[PbxSimulator, Service]:
+) -> tuple[PbxSimulator, DemoService]:
     """The simulator, then the service connected to it; in the full demo the simulator's
     callers go through the service's FastAGI IVR and the roster drives queue membership."""
     simulator = PbxSimulator(simulator_config(settings, options, records_dir))
     await simulator.start()
-    service_settings = linked_settings(settings, simulator.ami_port, records_dir)
-    speed = simulator.config.speed
-    service = Service(
-        service_settings,
-        pbx_clock=None if options.plain else ScaledClock(lambda: simulator.now, speed),
-        managed_queues=set() if options.plain else set(DEMO_QUEUES),
-        web_enabled=web_enabled,
-    )
+    runner = DemoService(settings, simulator, options, web_enabled=web_enabled)
     try:
-        await service.start()
+        await runner.start()
     except BaseException:
         await simulator.stop()
         raise
-    if not options.plain:
-        await load_demo_owners(service.cti, DEMO_OWNERS_FILE)
-        simulator.set_agi_target(AgiTarget("127.0.0.1", service.fastagi.port))
-    return simulator, service
+    return simulator, runner
 
 
 async def run_demo(settings: Settings, options: DemoOptions) -> int:
@@ -163,23 +199,23 @@ async def headless(settings: Settings, options: DemoOptions) -> dict[str, Any]:
         fastagi=dataclasses.replace(settings.fastagi, port=0),
         recordings=dataclasses.replace(settings.recordings, root=str(records_dir / "recordings")),
     )
-    simulator, service = await _start_pair(isolated, options, records_dir, web_enabled=False)
+    simulator, runner = await _start_pair(isolated, options, records_dir, web_enabled=False)
     try:
-        return await _headless(simulator, service, service.settings, options, records_dir)
+        return await _headless(simulator, runner, options, records_dir)
     finally:
-        await service.stop()
+        await runner.stop()
         await simulator.stop()
 
 
 async def _interactive_demo(settings: Settings, options: DemoOptions) -> int:
     records_dir = Path(settings.simulator.records_dir)
     records_dir.mkdir(parents=True, exist_ok=True)
-    simulator, service = await _start_pair(settings, options, records_dir, web_enabled=True)
+    simulator, runner = await _start_pair(settings, options, records_dir, web_enabled=True)
     try:
-        users = await _seed_users(service)
+        users = await _seed_users(runner.current)
         return await _interactive(simulator, options, settings, users)
     finally:
-        await service.stop()
+        await runner.stop()
         await simulator.stop()
 
 
@@ -228,165 +264,52 @@ async def _interactive(
 
 
 async def _headless(
-    simulator: PbxSimulator,
-    service: Service,
-    settings: Settings,
-    options: DemoOptions,
-    records_dir: Path,
+    simulator: PbxSimulator, runner: DemoService, options: DemoOptions, records_dir: Path
 ) -> dict[str, Any]:
+    settings = runner.settings
     calls = options.calls or settings.simulator.calls or 100
     deadline = time.monotonic() + options.timeout_s
     simulator.start_traffic(calls)
+    faults = []
     if options.cuts:
-        await cut_link_during_traffic(simulator, calls, options.cuts, deadline)
+        faults.append(cut_link_during_traffic(simulator, calls, options.cuts, deadline))
+    if options.restarts:
+        faults.append(restart_during_traffic(runner, calls, options.restarts, deadline))
+    await asyncio.gather(*faults)
     await asyncio.wait_for(simulator.wait_finished(), timeout=max(1.0, deadline - time.monotonic()))
-    return await summarise_run(
-        service,
+    summary = await summarise_run(
+        runner.current,
         settings,
         truth=simulator.finished,
         generated=simulator.generated,
         records_dir=records_dir,
-        cuts=options.cuts,
         deadline=deadline,
     )
+    summary["ami_cuts"] = options.cuts
+    summary["restarts"] = dict(runner.stops)
+    return summary
 
 
-async def summarise_run(
-    service: Service,
-    settings: Settings,
-    *,
-    truth: list[CallOutcome],
-    generated: int,
-    records_dir: Path,
-    cuts: int,
-    deadline: float,
-) -> dict[str, Any]:
-    """Once the PBX has ended every call: wait for the service to have stored them, then
-    check the stored records against the PBX's queue_log and CDR and its own account."""
-    # Wait for the service to have finished every call the simulator ended.
-    while time.monotonic() < deadline:
-        inbound = _inbound_finished(service)
-        if inbound >= generated and not any(t.open_calls() for t in service.trackers.values()):
+async def restart_during_traffic(
+    runner: DemoService, calls: int, restarts: int, deadline: float
+) -> None:
+    """Stop the service ``restarts`` times, spread over the run, alternately gracefully and
+    as if killed; each time it stays down until a whole call has begun and ended unseen,
+    then a new one starts on the same database."""
+    simulator = runner.simulator
+    for index in range(restarts):
+        target = calls * (index + 1) // (restarts + 1)
+        while simulator.generated < target and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        if len(simulator.finished) >= calls or time.monotonic() > deadline:
             break
-        await asyncio.sleep(0.05)
-    await service.settle()
-    pbx = settings.pbxes[0]
-    summary = await reconcile_store(
-        service.store,
-        pbx=pbx.name,
-        zone=settings.zone,
-        short_abandon_s=settings.targets.short_abandon_s,
-        truth=truth,
-        generated=generated,
-        records_dir=records_dir,
-    )
-    summary["ami_cuts"] = cuts
-    return summary
-
-
-async def reconcile_store(
-    store: CallStore,
-    *,
-    pbx: str,
-    zone: zoneinfo.ZoneInfo,
-    short_abandon_s: float,
-    truth: list[CallOutcome],
-    generated: int,
-    records_dir: Path,
-) -> dict[str, Any]:
-    """The stored calls of one PBX against its queue_log and CDR (in ``records_dir``) and
-    the simulator's own account of each call; mismatches are printed to stderr."""
-    stored = await asyncio.to_thread(
-        store.list_calls,
-        since=None,
-        until=None,
-        outcome=None,
-        queue=None,
-        pbx=pbx,
-        limit=10 * generated + 100,
-    )
-    inbound_records = [r for r in stored if r.kind == "inbound"]
-    report = compare_with_durable(
-        inbound_records,
-        queue_log=records_dir / "queue_log",
-        cdr_csv=records_dir / "Master.csv",
-        pbx=pbx,
-        zone=zone,
-        short_abandon_s=short_abandon_s,
-    )
-    truth_problems = compare_with_truth(inbound_records, truth, short_abandon_s)
-    lost, duplicated = await asyncio.to_thread(
-        count_lost_and_duplicated, store.engine, pbx, [t.call_id for t in truth]
-    )
-    outcomes = {o: sum(1 for r in inbound_records if r.outcome == o) for o in _OUTCOMES}
-    summary: dict[str, Any] = {
-        "generated": generated,
-        "recorded": len(inbound_records),
-        "lost": lost,
-        "duplicated": duplicated,
-        "answered": outcomes["answered"],
-        "abandoned": outcomes["abandoned"] + outcomes["short_abandon"],
-        "short_abandons": outcomes["short_abandon"],
-        "ivr_only": outcomes["ivr_only"],
-        "blocked": outcomes["blocked"],
-        "voicemail": outcomes["voicemail"],
-        "recovered": sum(1 for r in inbound_records if r.origin == "recovered"),
-        "mismatches": report.mismatched_calls,
-        "missing": len(report.missing),
-        "unexpected": len(report.unexpected),
-        "truth_mismatches": len(truth_problems),
-    }
-    for line in (report.describe() + truth_problems)[:20]:
-        print(line, file=sys.stderr)
-    return summary
-
-
-def count_lost_and_duplicated(engine: Engine, pbx: str, call_ids: list[str]) -> tuple[int, int]:
-    """Counted in the database itself: calls the PBX made that have no row (lost), and
-    rows beyond one per call the PBX made (a second row for a call, or an inbound row for
-    a call that never was: both would be counted twice in every report)."""
-    c = calls_table.c
-    query = select(c.call_id, c.kind, func.count()).where(c.pbx == pbx).group_by(c.call_id, c.kind)
-    with engine.connect() as connection:
-        rows = [(str(r[0]), str(r[1]), int(r[2])) for r in connection.execute(query)]
-    made = set(call_ids)
-    per_call: dict[str, int] = {}
-    for call_id, kind, count in rows:
-        if call_id in made or kind == "inbound":
-            per_call[call_id] = per_call.get(call_id, 0) + count
-    lost = sum(1 for call_id in made if call_id not in per_call)
-    duplicated = sum(n - 1 if call_id in made else n for call_id, n in per_call.items())
-    return lost, duplicated
-
-
-def compare_with_truth(
-    records: list[CallRecord], truth: list[CallOutcome], short_abandon_s: float
-) -> list[str]:
-    """The simulator's own account of each call: outcome exact, waits within a second."""
-    by_id = {r.call_id: r for r in records}
-    problems = []
-    for want in truth:
-        got = by_id.get(want.call_id)
-        if got is None:
-            problems.append(f"call {want.call_id}: no record")
-        elif not same_outcome(got, want.outcome, short_abandon_s, tolerance_s=1.0):
-            problems.append(
-                f"call {want.call_id}: outcome {got.outcome}, simulator says {want.outcome}"
-            )
-        elif (got.wait_s is None) != (want.wait is None) or (
-            got.wait_s is not None and want.wait is not None and abs(got.wait_s - want.wait) > 1.0
-        ):
-            problems.append(f"call {want.call_id}: wait {got.wait_s}, simulator says {want.wait}")
-        elif want.outcome == "answered" and got.agent != want.agent:
-            problems.append(f"call {want.call_id}: agent {got.agent}, simulator says {want.agent}")
-    return problems
-
-
-_OUTCOMES = ("answered", "abandoned", "short_abandon", "ivr_only", "blocked", "voicemail")
-
-
-def _inbound_finished(service: Service) -> int:
-    return service.finished_inbound
+        await runner.stop(kill=index % 2 == 1)
+        down_at = simulator.now
+        while time.monotonic() < deadline and len(simulator.finished) < calls:
+            if any(t.started_at > down_at for t in simulator.finished):
+                break  # a call began and ended while nobody listened
+            await asyncio.sleep(0.02)
+        await runner.start()
 
 
 async def cut_link_during_traffic(

@@ -8,7 +8,7 @@ import socket
 import sys
 import time
 import zoneinfo
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Collection, Coroutine, Iterable
 from datetime import datetime
 from typing import Any, TextIO
 
@@ -38,6 +38,7 @@ from callcenter.routing.loading import load_routing, routing_rules
 from callcenter.routing.staffing import LiveStaffingMonitor
 from callcenter.routing.state_time import StateTimeRecorder
 from callcenter.routing.sync import Clock, MembershipSync, SystemClock
+from callcenter.store.calls import CallStore
 from callcenter.store.db import create_engine_for, upgrade
 from callcenter.store.recordings import RecordingStore
 from callcenter.store.reports import CallStoreWithRollups, ReportStore
@@ -224,8 +225,8 @@ class Service:
         async def save_offsets(offsets: Offsets) -> None:
             if not self.holds(pbx.name):
                 return  # the durable records' cursor belongs to the instance holding the PBX
-            # Records derived from what was read must be on disk before the cursor moves.
-            await self.writer.flush()
+            # Records of the calls the cursor moves past must be stored before it moves.
+            await self.settle()
             await asyncio.to_thread(self.store.save_offsets, pbx.name, offsets)
 
         tracker = self.trackers[pbx.name]
@@ -235,6 +236,8 @@ class Service:
             sink=lambda event: self._from_pbx(tracker, event),
             load_offsets=load_offsets,
             save_offsets=save_offsets,
+            calls=StoredCalls(tracker, self.store, pbx.name),
+            holds=lambda: self.holds(pbx.name),
             clock=self.clock,
         )
 
@@ -485,12 +488,33 @@ class Service:
         if self._pending:
             await asyncio.gather(*self._pending, return_exceptions=True)
         await self.writer.close(timeout=10.0)
+        await self._close_the_rest()
+
+    async def _close_the_rest(self) -> None:
         await self.state_time.close()
         if self.streams is not None:
             await self.streams.close()
         if self._runner is not None:
             await self._runner.cleanup()
         self.engine.dispose()
+
+    async def abort(self) -> None:
+        """Stop as a killed process would: connections dropped without a goodbye, nothing
+        flushed, no cursor saved. The demo's ``--restarts`` and the tests use it to restart
+        the service with its memory gone, in one process."""
+        if self._stopped:
+            return
+        self._stopped = True
+        for task in [*self._tasks, *self._pending, *self._pending_takeovers]:
+            task.cancel()
+        await self.writer.abort()
+        await asyncio.gather(*self._tasks, *self._pending, return_exceptions=True)
+        for link in self.links.values():
+            await link.close(logoff=False)
+        await self.fastagi.close()
+        await self.cti.stop()
+        await self.recording_linker.stop()
+        await self._close_the_rest()
 
     async def settle(self) -> None:
         """Wait until every finished record handed to the writer is stored."""
@@ -504,6 +528,34 @@ class Service:
         if self.streams is not None:
             parts["redis"] = self.streams.available
         return parts
+
+
+class StoredCalls:
+    """A PBX's calls as its durable records need them: in the tracker's memory, else in
+    the store (found by any of their legs), which the tracker then remembers as ended."""
+
+    def __init__(self, tracker: CallTracker, store: CallStore, pbx: str) -> None:
+        self._tracker = tracker
+        self._store = store
+        self._pbx = pbx
+
+    def placed(self, ids: Iterable[str]) -> dict[str, str]:
+        return self._tracker.placed(ids)
+
+    def follows(self, call_id: str) -> bool:
+        return self._tracker.follows(call_id)
+
+    def is_open(self, call_id: str) -> bool:
+        return self._tracker.is_open(call_id)
+
+    async def stored(self, ids: Collection[str]) -> dict[str, str]:
+        found = await asyncio.to_thread(self._store.ended_calls_by_id, self._pbx, ids)
+        by_call: dict[str, list[str]] = {}
+        for key, call_id in found.items():
+            by_call.setdefault(call_id, []).append(key)
+        for call_id, keys in by_call.items():
+            self._tracker.remember_ended(call_id, keys)
+        return found
 
 
 def _pbx_addresses(settings: Settings) -> dict[str, str]:

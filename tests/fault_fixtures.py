@@ -25,7 +25,7 @@ import psycopg
 import yaml
 from store_fixtures import free_port, require_service
 
-from callcenter.demo import reconcile_store
+from callcenter.demo_check import reconcile_store
 from callcenter.sim import PbxSimulator
 from callcenter.store.calls import CallStore
 from callcenter.store.db import create_engine_for

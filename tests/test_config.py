@@ -124,3 +124,31 @@ def test_duplicate_pbx_names(tmp_path: Path) -> None:
     path = write(tmp_path, "pbxes:\n  - name: a\n  - name: a\n")
     with pytest.raises(ConfigError, match="PBX names must be unique"):
         load_settings(path, environ={})
+
+
+def test_config_check_says_which_cdr_layout_it_found_and_what_it_costs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from durable_fixtures import cdr_lines
+
+    from callcenter.cli import main
+
+    master = tmp_path / "Master.csv"
+    settings = tmp_path / "callcenter.yaml"
+    settings.write_text(
+        f"pbxes:\n  - name: main\n    queue_log: {tmp_path / 'queue_log'}\n    cdr_csv: {master}\n"
+    )
+    for layout, said in (
+        ("default", "default layout (18 columns)"),
+        ("newcdrcolumns", "newcdrcolumns layout (21 columns): cdr_csv with newcdrcolumns=yes"),
+        ("linkedid", "linkedid layout (19 columns)"),
+    ):
+        master.write_text("\n".join(cdr_lines(layout)) + "\n")
+        assert main(["--config", str(settings), "config", "check"]) == 0
+        out = capsys.readouterr().out
+        assert said in out
+        assert ("newcdrcolumns=yes in cdr.conf" in out) is (layout == "default")
+        assert "queue_log" in out and "not there yet" in out
+    master.write_text(",".join(['""'] * 16) + "\n")  # loguniqueid off
+    assert main(["--config", str(settings), "config", "check"]) == 0
+    assert "set loguniqueid=yes" in capsys.readouterr().out

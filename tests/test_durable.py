@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from datetime import UTC
 from pathlib import Path
 
 from callcenter import events as ev
 from callcenter.telephony.durable import (
     CdrRow,
-    DurableTail,
     QueueLogEntry,
     durable_events,
     parse_cdr_line,
@@ -68,9 +66,9 @@ def test_cdr_row_with_linkedid_column() -> None:
     assert parsed.userfield == "dnis:5551234" and parsed.linkedid == "1795731525.2"
 
 
-def test_cdr_row_of_plain_cdr_csv_takes_the_uniqueid() -> None:
+def test_cdr_row_of_default_cdr_csv_has_no_linkedid() -> None:
     plain = parse_cdr_line(CDR_19[: CDR_19.rindex(",")], UTC)
-    assert plain is not None and plain.linkedid == plain.uniqueid == "1795731525.2"
+    assert plain is not None and plain.uniqueid == "1795731525.2" and plain.linkedid == ""
 
 
 def test_cdr_row_in_newcdrcolumns_layout() -> None:
@@ -209,83 +207,3 @@ def test_captured_traffic_as_durable_records() -> None:
         "1795731528.10",
     }
     assert [e.at for e in events] == sorted(e.at for e in events)
-
-
-# --- the tail -----------------------------------------------------------------------------
-
-Q1 = "1795731526|c1|support|NONE|ENTERQUEUE||5550001|1\n"
-Q2 = "1795731528|c1|support|Agent 1|CONNECT|2|c2|2\n"
-
-
-def test_tail_reads_complete_lines_and_commits(tmp_path: Path) -> None:
-    qlog, csv = tmp_path / "queue_log", tmp_path / "Master.csv"
-    qlog.write_text(Q1 + Q2[:10])
-    csv.write_text(CDR_19 + "\n")
-    tail = DurableTail(qlog, csv, zone=UTC)
-    entries, rows, offsets = tail.read_new()
-    assert [e.event for e in entries] == ["ENTERQUEUE"] and len(rows) == 1
-    assert offsets["queue_log"][0] == len(Q1)
-    # Nothing moves until commit: the same lines again.
-    again, _, _ = tail.read_new()
-    assert again == entries
-    tail.commit(offsets)
-    with qlog.open("a") as f:
-        f.write(Q2[10:])
-    entries, rows, offsets = tail.read_new()
-    assert [e.event for e in entries] == ["CONNECT"] and rows == []
-    tail.commit(offsets)
-    assert tail.read_new()[:2] == ([], [])
-
-
-def test_tail_restarts_a_truncated_file(tmp_path: Path) -> None:
-    qlog = tmp_path / "queue_log"
-    qlog.write_text(Q1 + Q2)
-    tail = DurableTail(qlog, None, zone=UTC)
-    tail.commit(tail.read_new()[2])
-    qlog.write_text(Q2)  # same inode, shorter than the offset
-    entries, _, _ = tail.read_new()
-    assert [e.event for e in entries] == ["CONNECT"]
-
-
-def test_tail_restarts_a_rotated_file(tmp_path: Path) -> None:
-    qlog = tmp_path / "queue_log"
-    qlog.write_text(Q1)
-    tail = DurableTail(qlog, None, zone=UTC)
-    tail.commit(tail.read_new()[2])
-    os.rename(qlog, tmp_path / "queue_log.1")
-    qlog.write_text(Q2 + Q1 + Q1)  # a new file, already longer than the old offset
-    entries, _, _ = tail.read_new()
-    assert [e.event for e in entries] == ["CONNECT", "ENTERQUEUE", "ENTERQUEUE"]
-
-
-def test_tail_missing_files_read_empty(tmp_path: Path) -> None:
-    tail = DurableTail(tmp_path / "nope", tmp_path / "nada.csv", zone=UTC)
-    assert tail.read_new() == ([], [], {})
-    tail.skip_to_end()
-    assert tail.offsets == {}
-
-
-def test_tail_skips_and_counts_malformed_lines(tmp_path: Path) -> None:
-    qlog, csv = tmp_path / "queue_log", tmp_path / "Master.csv"
-    qlog.write_text("junk\n\n" + Q1)
-    csv.write_text('"only","two"\n' + CDR_19 + "\n")
-    tail = DurableTail(str(qlog), str(csv), zone=UTC)
-    entries, rows, _ = tail.read_new()
-    assert len(entries) == 1 and len(rows) == 1
-    assert tail.malformed == 2
-
-
-def test_tail_restore_and_skip_to_end(tmp_path: Path) -> None:
-    qlog = tmp_path / "queue_log"
-    qlog.write_text(Q1)
-    tail = DurableTail(qlog, None, zone=UTC)
-    tail.skip_to_end()
-    assert tail.read_new()[0] == []
-    saved = dict(tail.offsets)
-    with qlog.open("a") as f:
-        f.write(Q2)
-    fresh = DurableTail(qlog, None, zone=UTC, offsets=saved)
-    assert [e.event for e in fresh.read_new()[0]] == ["CONNECT"]
-    other = DurableTail(qlog, None, zone=UTC)
-    other.restore({"queue_log": (len(Q1), "not-this-file")})
-    assert len(other.read_new()[0]) == 2  # another file's offset: read from the start

@@ -30,8 +30,9 @@ async def test_service_killed_mid_traffic_loses_and_doubles_nothing(tmp_path: Pa
         speed=100,
         secret="fault-secret",
         queues=default_queues(20),
-        # Talks of about four minutes: some outlast the restart, none drags the run out.
-        traffic=TrafficParams(peak_calls_per_hour=1800, handle_median_s=240, handle_sigma=0.3),
+        # Talks of about ten minutes (six real seconds): some outlast a restart even on a
+        # busy machine, none drags the run out.
+        traffic=TrafficParams(peak_calls_per_hour=1800, handle_median_s=600, handle_sigma=0.3),
     ) as pbx:
         database = f"sqlite:///{tmp_path / 'callcenter.db'}"
         config = write_settings(

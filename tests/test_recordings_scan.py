@@ -155,6 +155,21 @@ def test_a_file_named_by_a_legs_uniqueid_links_to_its_call_and_a_linkedid_wins(
     }
 
 
+def test_a_file_found_for_a_call_says_it_was_recorded(tmp_path: Path, engine: Engine) -> None:
+    # MixMonitor started while the service was down: the rebuilt record could not know.
+    unseen = make_record("1795731524.1", recorded=False, origin="recovered")
+    later = make_record("1795731600.1", started_at=1_795_731_600.0, recorded=False)
+    calls = CallStore(engine)
+    calls.upsert_calls([unseen, later])
+    recording(tmp_path / "rec", "1795731524.1.1.wav")  # named by the queued leg
+    assert scan(tmp_path / "rec", RecordingStore(engine)).linked == 1
+    found = calls.get_call("pbx1", "1795731524.1")
+    assert found is not None and found.recorded
+    calls.upsert_calls([unseen])  # a later version without the flag does not unsay it
+    assert calls.get_call("pbx1", "1795731524.1").recorded  # type: ignore[union-attr]
+    assert not calls.get_call("pbx1", "1795731600.1").recorded  # type: ignore[union-attr]
+
+
 def test_files_still_being_written_wait_for_the_next_pass(
     tmp_path: Path, store: RecordingStore
 ) -> None:

@@ -15,7 +15,7 @@ from routing_fixtures import KEEPER, east_zone, east_zone_roster, roster
 
 from callcenter import events as ev
 from callcenter.calls.reconcile import compare, expected_records
-from callcenter.demo import compare_with_truth
+from callcenter.demo_check import compare_with_truth
 from callcenter.ivr.registry import FlowRegistry
 from callcenter.ivr.schema import OwnerInfo
 from callcenter.routing.agent_state import AgentStates

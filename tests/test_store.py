@@ -164,6 +164,24 @@ def test_a_call_rebuilt_from_durable_records_never_replaces_the_live_one(
     assert store.get_call("pbx1", "1795731524.3") == make_record("1795731524.3")
 
 
+def test_a_stored_call_is_found_by_any_of_its_legs(store: CallStore) -> None:
+    record = make_record("1795731524.1", legs=3)
+    store.upsert_calls([record, make_record("1795731524.9", pbx="pbx2", legs=3)])
+    store.upsert_calls([make_record("1795731530.1", outcome="in_progress", ended_at=None)])
+    legs = [leg.channel_id for leg in record.legs]
+    asked = [*legs, "1795731524.1", "1795731530.1", "nobody"]
+    assert store.ended_calls_by_id("pbx1", asked) == {
+        key: "1795731524.1" for key in {*legs, "1795731524.1"}
+    }  # an open call and another PBX's calls are not "stored as ended"
+
+
+def test_a_recording_found_for_a_call_stays_said(store: CallStore) -> None:
+    store.upsert_calls([make_record("1795731524.1", recorded=True)])
+    store.upsert_calls([make_record("1795731524.1", recorded=False, dtmf="12")])
+    stored = store.get_call("pbx1", "1795731524.1")
+    assert stored is not None and stored.recorded and stored.dtmf == "12"
+
+
 def test_one_batch_with_two_versions_of_a_call_keeps_the_last(store: CallStore) -> None:
     older = make_record("1795731524.1", outcome="in_progress", ended_at=None)
     newer = make_record("1795731524.1", outcome="answered")

@@ -67,9 +67,13 @@ def finalize(call: OpenCall, ended_at: float, short_abandon_s: float) -> CallRec
             r.wait_s = left - joined
         else:
             r.wait_s = float(hold)
-        # A queue timeout is the queue's doing, never a short abandon.
+        # A queue timeout is the queue's doing, never a short abandon. The wait is counted
+        # in whole seconds, as app_queue counts it, so queue_log gives the same verdict.
         caller_left = call.timed_out_at is None or call.abandoned_at is not None
-        if caller_left and r.wait_s < short_abandon_s:
+        counted = r.wait_s
+        if joined is not None and not (call.untimed and hold):
+            counted = float(int(left) - int(joined))
+        if caller_left and counted < short_abandon_s:
             outcome = "short_abandon"
     elif _blocked(call):
         outcome = "blocked"

@@ -15,7 +15,8 @@ from pathlib import Path
 from callcenter.calls.records import CallRecord
 from callcenter.calls.tracker import CallTracker
 from callcenter.events import ResyncCompleted
-from callcenter.telephony.durable import DurableTail, durable_events
+from callcenter.telephony.durable import QueueLogEntry, durable_events
+from callcenter.telephony.durable_tail import DurableTail
 
 
 @dataclass(frozen=True)
@@ -128,3 +129,43 @@ def compare_with_durable(
         queue_log=queue_log, cdr_csv=cdr_csv, pbx=pbx, zone=zone, short_abandon_s=short_abandon_s
     )
     return compare(recorded, expected, short_abandon_s=short_abandon_s, tolerance_s=tolerance_s)
+
+
+# queue_log events that end a caller's wait without an agent (app_queue.c)
+_LEFT_UNANSWERED = frozenset({"ABANDON", "EXITWITHTIMEOUT", "EXITEMPTY", "EXITWITHKEY"})
+
+
+def queue_log_figures(
+    entries: Iterable[QueueLogEntry], short_abandon_s: float, *, since: float = 0.0
+) -> dict[str, int]:
+    """Offered, answered, abandoned and short abandons as Asterisk's queue_log alone says,
+    the way a queue_log report (QueueMetrics, say) counts them: one call per queued
+    channel (a callid) that entered a queue; answered when an agent connected; a short
+    abandon when the caller hung up (ABANDON) less than ``short_abandon_s`` whole seconds
+    after first entering a queue. ``since``: calls that entered a queue from then on."""
+    joined: dict[str, float] = {}
+    answered: set[str] = set()
+    ended: dict[str, tuple[str, float]] = {}
+    for entry in entries:
+        callid, event = entry.callid, entry.event
+        if event == "ENTERQUEUE":
+            joined.setdefault(callid, entry.time)
+        elif event == "CONNECT":
+            answered.add(callid)
+        elif event in _LEFT_UNANSWERED:
+            ended[callid] = (event, entry.time)
+    offered = [c for c, at in joined.items() if at >= since]
+    took = [c for c in offered if c in answered]
+    short = [
+        c
+        for c in offered
+        if c not in answered
+        and ended.get(c, ("", 0.0))[0] == "ABANDON"
+        and ended[c][1] - joined[c] < short_abandon_s
+    ]
+    return {
+        "offered": len(offered),
+        "answered": len(took),
+        "abandoned": len(offered) - len(took),
+        "short_abandons": len(short),
+    }

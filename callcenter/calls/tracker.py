@@ -29,6 +29,7 @@ resync's bookkeeping); ``open_call.py`` is one call's state and the join ranking
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import replace
 
 from callcenter.calls import live_events, recovery
@@ -75,6 +76,36 @@ class CallTracker:
 
     def open_calls(self) -> list[CallRecord]:
         return [_copy(call.record) for call in self._open.values()]
+
+    def placed(self, ids: Iterable[str]) -> dict[str, str]:
+        """The call each id (a channel's Uniqueid, or a call id) belongs to, for the ids
+        this tracker has seen in a call, open or ended."""
+        found: dict[str, str] = {}
+        for key in ids:
+            call_id = (
+                key if key in self._open else self._channel_call.get(key) or self._finished.get(key)
+            )
+            if call_id:
+                found[key] = call_id
+        return found
+
+    def follows(self, call_id: str) -> bool:
+        """Whether the call is open here or known to have ended."""
+        return call_id in self._open or call_id in self._finished
+
+    def is_open(self, call_id: str) -> bool:
+        return call_id in self._open
+
+    def remember_ended(self, call_id: str, ids: Iterable[str]) -> None:
+        """A call stored as ended before this tracker started (a restart): its records,
+        read again, change nothing. Ids already open here are left alone."""
+        if call_id in self._open:
+            return
+        keys = tuple(k for k in {call_id, *ids} if k not in self._channel_call)
+        for key in keys:
+            self._finished[key] = call_id
+        self._finished_order.append(keys)
+        self._forget_oldest()
 
     def apply(self, event: Event) -> list[CallRecord]:
         if self._pbx_filter is not None and event.pbx != self._pbx_filter:
@@ -209,9 +240,7 @@ class CallTracker:
         for key in keys:
             self._finished[key] = call_id
         self._finished_order.append(keys)
-        while len(self._finished_order) > self._memory:
-            for key in self._finished_order.popleft():
-                self._finished.pop(key, None)
+        self._forget_oldest()
         self._finished_count += 1
         record = finalize(call, ended_at, self._short_abandon_s)
         if correct:
@@ -220,6 +249,11 @@ class CallTracker:
                 del self._correctable[next(iter(self._correctable))]
             return _copy(record)
         return record
+
+    def _forget_oldest(self) -> None:
+        while len(self._finished_order) > self._memory:
+            for key in self._finished_order.popleft():
+                self._finished.pop(key, None)
 
     def _correct(self, call: OpenCall, before: CallRecord | None) -> list[CallRecord]:
         """A durable event for a call a resync closed: re-derive, return it if it changed."""

@@ -63,8 +63,9 @@ DEFINITIONS_EN: dict[str, str] = {
     "answered": "offered calls connected to an agent",
     "abandoned": "offered calls that left the queue without an agent "
     "(caller hung up, or queue timeout / voicemail); includes short abandons",
-    "short_abandons": "abandoned calls that waited less than short_abandon_s seconds "
-    "(queue timeouts never count)",
+    "short_abandons": "abandoned calls that waited less than short_abandon_s seconds, "
+    "counted in whole seconds as Asterisk's queue_log counts them (queue timeouts never "
+    "count)",
     "answer_rate": "answered / (offered - short_abandons)",
     "service_level": "answered within service_level_s seconds of joining the queue "
     "/ (offered - short_abandons)",
@@ -85,7 +86,7 @@ DEFINITIONS_ZH: dict[str, str] = {
     "offered": "进入坐席队列并已结束的呼入电话",
     "answered": "进入队列后由坐席接起的电话",
     "abandoned": "进入队列但未由坐席接起（来电挂断或排队超时转留言），含短时放弃",
-    "short_abandons": "排队不足 short_abandon_s 秒即挂断的放弃电话（排队超时不计）",
+    "short_abandons": "排队不足 short_abandon_s 秒即挂断的放弃电话，按 Asterisk 队列日志的整秒计（排队超时不计）",
     "answer_rate": "接通率 = 接通数 / (进线数 - 短时放弃数)",
     "service_level": "服务水平 = service_level_s 秒内接通数 / (进线数 - 短时放弃数)",
     "asa_s": "平均应答速度：接通电话的平均排队时长（秒）",
@@ -151,7 +152,9 @@ class Tally:
         self.abandoned += 1
         if outcome == "voicemail":
             self.voicemail += 1
-        elif is_short_abandon(outcome, wait, thresholds.short_abandon_s):
+        elif is_short_abandon(
+            outcome, wait, thresholds.short_abandon_s, record.queue_joined_at, record.queue_left_at
+        ):
             self.short_abandons += 1
 
     def merge(self, other: Tally) -> None:
@@ -216,14 +219,33 @@ class Tally:
         }
 
 
-def is_short_abandon(outcome: str, wait_s: float | None, short_abandon_s: float) -> bool:
-    """Caller hung up in the queue quicker than the threshold. The tracker's own verdict
-    is used only when the wait is unknown, so a report honours its own threshold."""
+def is_short_abandon(
+    outcome: str,
+    wait_s: float | None,
+    short_abandon_s: float,
+    joined_at: float | None = None,
+    left_at: float | None = None,
+) -> bool:
+    """Caller hung up in the queue quicker than the threshold, the wait counted in whole
+    seconds as app_queue counts it (``whole_seconds_wait``), so the count equals what
+    queue_log says. The tracker's own verdict is used only when the wait is unknown, so a
+    report honours its own threshold."""
     if outcome not in ("abandoned", "short_abandon"):
         return False
-    if wait_s is None:
+    counted = whole_seconds_wait(joined_at, left_at, wait_s)
+    if counted is None:
         return outcome == "short_abandon"
-    return wait_s < short_abandon_s
+    return counted < short_abandon_s
+
+
+def whole_seconds_wait(
+    joined_at: float | None, left_at: float | None, wait_s: float | None
+) -> float | None:
+    """A queue wait as app_queue counts it (``time(NULL) - qe->start``): the second the
+    caller left minus the second it joined; the plain wait when either is unknown."""
+    if joined_at is not None and left_at is not None:
+        return float(int(left_at) - int(joined_at))
+    return wait_s
 
 
 def tally(records: Iterable[CallRecord], thresholds: Thresholds) -> Tally:

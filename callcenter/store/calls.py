@@ -32,6 +32,9 @@ from callcenter.store.models import calls_table, legs_table, offsets_table
 CALL_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(CallRecord) if f.name != "legs")
 LEG_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Leg))
 CALL_KEY = ("pbx", "call_id")
+# A recording found for a call (by its file, after a restart, say) is never unsaid by a
+# later version of the record that did not see MixMonitor start.
+STICKY = ("recorded",)
 OFFSET_KEY = ("pbx", "source")
 
 Offsets = Mapping[str, tuple[int, str]]
@@ -81,7 +84,7 @@ class CallStore:
                 for record in latest.values()
                 for position, leg in enumerate(record.legs)
             ]
-            connection.execute(_upsert(connection, calls_table, CALL_KEY), call_rows)
+            connection.execute(_upsert(connection, calls_table, CALL_KEY, STICKY), call_rows)
             # One keyed delete per call: an index lookup each, however large the table.
             connection.execute(_DELETE_LEGS, [{"k_pbx": p, "k_call_id": c} for p, c in latest])
             if leg_rows:
@@ -141,6 +144,28 @@ class CallStore:
         with self.engine.connect() as connection:
             return int(connection.execute(query).scalar_one())
 
+    def ended_calls_by_id(self, pbx: str, ids: Iterable[str]) -> dict[str, str]:
+        """Stored ended calls found by any of their ids: each id that is a call's id or one
+        of its legs' channel ids -> that call's id. After a restart, what queue_log and
+        the CDR say again about these calls is already in the store."""
+        wanted = list(dict.fromkeys(ids))
+        found: dict[str, str] = {}
+        c, leg = calls_table.c, legs_table.c
+        ended = c.outcome != "in_progress"
+        with self.engine.connect() as connection:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                by_call = select(c.call_id).where(c.pbx == pbx, c.call_id.in_(chunk), ended)
+                found.update((row[0], row[0]) for row in connection.execute(by_call))
+                by_leg = (
+                    select(leg.channel_id, leg.call_id)
+                    .join(calls_table, (c.pbx == leg.pbx) & (c.call_id == leg.call_id))
+                    .where(leg.pbx == pbx, leg.channel_id.in_(chunk), ended)
+                )
+                for channel_id, call_id in connection.execute(by_leg):
+                    found.setdefault(channel_id, call_id)
+        return found
+
     # -- durable-record offsets --------------------------------------------
 
     def get_offsets(self, pbx: str) -> dict[str, tuple[int, str]]:
@@ -181,24 +206,26 @@ def _stored_live(connection: Connection, keys: Sequence[tuple[str, str]]) -> set
     return found
 
 
-def _upsert(connection: Connection, table: Table, key: tuple[str, ...]) -> Insert:
-    """INSERT ... ON CONFLICT (key) DO UPDATE SET every other column to the new value."""
+def _upsert(
+    connection: Connection, table: Table, key: tuple[str, ...], sticky: tuple[str, ...] = ()
+) -> Insert:
+    """INSERT ... ON CONFLICT (key) DO UPDATE SET every other column to the new value;
+    a ``sticky`` boolean stays true once it is (a recording found for the call, say)."""
     dialect = connection.dialect.name
+    insert: postgresql.Insert | sqlite.Insert
     if dialect == "postgresql":
-        pg_insert = postgresql.insert(table)
-        excluded = pg_insert.excluded
-        return pg_insert.on_conflict_do_update(
-            index_elements=list(key),
-            set_={c.name: excluded[c.name] for c in table.columns if c.name not in key},
-        )
-    if dialect == "sqlite":
-        lite_insert = sqlite.insert(table)
-        lite_excluded = lite_insert.excluded
-        return lite_insert.on_conflict_do_update(
-            index_elements=list(key),
-            set_={c.name: lite_excluded[c.name] for c in table.columns if c.name not in key},
-        )
-    raise ValueError(f"unsupported database dialect {dialect!r}")
+        insert = postgresql.insert(table)
+    elif dialect == "sqlite":
+        insert = sqlite.insert(table)
+    else:
+        raise ValueError(f"unsupported database dialect {dialect!r}")
+    excluded = insert.excluded
+    values: dict[str, Any] = {
+        c.name: (excluded[c.name] | table.c[c.name]) if c.name in sticky else excluded[c.name]
+        for c in table.columns
+        if c.name not in key
+    }
+    return insert.on_conflict_do_update(index_elements=list(key), set_=values)
 
 
 def _filters(

@@ -244,6 +244,7 @@ class RecordingStore:
             for rows in changed.values():
                 if rows:
                     connection.execute(refresh, rows)
+            _mark_recorded(connection, links.values())
 
     def mark_missing(self, paths: Iterable[str]) -> int:
         paths = list(paths)
@@ -279,6 +280,7 @@ class RecordingStore:
         query = update(recordings_table).where(recordings_table.c.id == bindparam("rid"))
         with self.engine.begin() as connection:
             connection.execute(query, rows)
+            _mark_recorded(connection, links.values())
 
     def linked_calls(self, keys: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
         """Which of these (pbx, call_id) have at least one present file."""
@@ -541,6 +543,23 @@ WITH RECURSIVE pbxes(pbx) AS (
 )
 SELECT pbx FROM pbxes WHERE pbx IS NOT NULL
 """
+
+
+def _mark_recorded(connection: Any, facts: Iterable[Mapping[str, Any]]) -> None:
+    """A file found for a call says the call was recorded, even when MixMonitor started
+    while nobody listened (the call's record then could not say so)."""
+    by_pbx: dict[str, set[str]] = {}
+    for fact in facts:
+        if fact.get("call_id"):
+            by_pbx.setdefault(fact["pbx"], set()).add(fact["call_id"])
+    c = calls_table.c
+    for pbx, call_ids in by_pbx.items():
+        for chunk in _chunks(sorted(call_ids)):
+            connection.execute(
+                update(calls_table)
+                .where(c.pbx == pbx, c.call_id.in_(chunk), c.recorded.is_(False))
+                .values(recorded=True)
+            )
 
 
 def _link_facts(values: Sequence[Any]) -> dict[str, Any]:

@@ -189,19 +189,29 @@ def aggregate_query(
     dialect: str, since: float, until: float, dimension: Dimension, th: Thresholds
 ) -> Select[Any]:
     """The SELECT behind ``aggregate``: bucket, key, then the Tally's fields in order."""
-    if dialect == "postgresql":
-        bucket = cast(func.floor(c.started_at / BUCKET_S), BigInteger) * BUCKET_S
-    else:  # SQLite: CAST truncates, which is floor for the positive epochs we store
-        bucket = cast(c.started_at / BUCKET_S, BigInteger) * BUCKET_S
+
+    def whole(column: ColumnElement[Any]) -> ColumnElement[Any]:
+        if dialect == "postgresql":  # PostgreSQL's CAST rounds
+            return cast(func.floor(column), BigInteger)
+        return cast(column, BigInteger)  # SQLite's truncates: floor for positive epochs
+
+    bucket = whole(c.started_at / BUCKET_S) * BUCKET_S
     key = c[dimension] if dimension else literal("")
     entered = or_(c.queue != "", c.queue_joined_at.is_not(None))
     offered = and_(c.outcome != "blocked", entered)
     answered = and_(offered, c.outcome == "answered")
+    # Whole seconds, as app_queue counts a wait (metrics.kpis.whole_seconds_wait).
+    whole_wait = whole(c.queue_left_at) - whole(c.queue_joined_at)
     short = and_(
         offered,
         c.outcome.in_(("abandoned", "short_abandon")),
         case(
-            (c.wait_s.is_(None), c.outcome == "short_abandon"), else_=c.wait_s < th.short_abandon_s
+            (
+                and_(c.queue_joined_at.is_not(None), c.queue_left_at.is_not(None)),
+                whole_wait < th.short_abandon_s,
+            ),
+            (c.wait_s.is_(None), c.outcome == "short_abandon"),
+            else_=c.wait_s < th.short_abandon_s,
         ),
     )
 

@@ -140,6 +140,16 @@ class CallWriter:
         except TimeoutError:
             log.error("store writer closed with records unwritten", pending=len(self._pending))
 
+    async def abort(self) -> None:
+        """Stop at once and drop what is pending, as a killed process loses it."""
+        self._closed = True
+        self._space.set()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self._pending.clear()
+
     # -- background loop -------------------------------------------------------
 
     async def _run(self) -> None:

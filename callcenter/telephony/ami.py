@@ -281,8 +281,9 @@ class AmiClient:
         if not self._closed:  # close() may have run while on_link_up was awaited
             self._supervisor = asyncio.create_task(self._supervise(), name="ami-supervisor")
 
-    async def close(self) -> None:
-        """Log off and stop: no reconnect, pending actions fail with ``AmiNotConnected``."""
+    async def close(self, *, logoff: bool = True) -> None:
+        """Log off and stop: no reconnect, pending actions fail with ``AmiNotConnected``.
+        ``logoff=False`` drops the connection as a dying process does."""
         if self._closed:
             return
         self._closed = True
@@ -296,7 +297,7 @@ class AmiClient:
         if link is None:
             return
         link.fail_pending(lambda action: AmiNotConnected(f"AMI client closed; {action} aborted"))
-        if link.open:
+        if link.open and logoff:
             link.send(encode_action({"Action": "Logoff", "ActionID": self._next_action_id()}))
         link.close("closed by the client")
         with contextlib.suppress(TimeoutError):

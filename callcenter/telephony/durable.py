@@ -1,21 +1,19 @@
 """Asterisk's durable records (queue_log and the CDR CSV) turned into domain events.
 
 Asterisk keeps no events for a client that is not connected; what happened meanwhile is
-in the files it writes for itself. Parsing is pure; ``DurableTail`` only reads the bytes
-appended since the last committed offsets.
+in the files it writes for itself. Everything here is pure: parsing, placing each line in
+its call (``cdr_calls``) and the events; ``durable_tail`` reads the files.
 
 queue_log lines are ``epoch|callid|queue|agent|EVENT|data1|data2|...`` (main/logger.c);
-each event's data fields are those app_queue.c writes. CDR rows are cdr_csv's 18 columns
-(accountcode ... userfield), optionally followed by ``linkedid`` (a cdr_custom template),
-or cdr_csv's ``newcdrcolumns`` layout (peeraccount, linkedid, sequence); dates are in the
-PBX's zone.
+each event's data fields are those app_queue.c writes. CDR rows are in one of the layouts
+of ``CDR_LAYOUTS`` (cdr_csv's default 18 columns, a linkedid template, newcdrcolumns);
+dates are in the PBX's zone.
 """
 
 from __future__ import annotations
 
 import csv
-import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Literal
@@ -33,16 +31,21 @@ from callcenter.events import (
     QueueTimedOut,
 )
 from callcenter.telephony.ami_events import DEFAULT_ZONE, cdr_time
+from callcenter.telephony.cdr_calls import place_rows
 
 __all__ = [
+    "CDR_LAYOUTS",
+    "CdrLayout",
     "CdrRow",
-    "DurableTail",
+    "DurablePlacement",
     "Offsets",
     "QueueLogEntry",
+    "cdr_layout_of",
     "durable_events",
     "parse_cdr_line",
     "parse_cdr_row",
     "parse_queue_log_line",
+    "place_durable",
 ]
 
 # source ("queue_log" | "cdr") -> (byte offset, identity of the file that offset is in)
@@ -79,7 +82,7 @@ class CdrRow:
     amaflags: str
     uniqueid: str
     userfield: str
-    linkedid: str  # the uniqueid itself when the file has no linkedid column
+    linkedid: str  # "" when the layout has no linkedid column
 
 
 def parse_queue_log_line(line: str) -> QueueLogEntry | None:
@@ -94,16 +97,75 @@ def parse_queue_log_line(line: str) -> QueueLogEntry | None:
     return QueueLogEntry(time, parts[1], parts[2], parts[3], parts[4], tuple(parts[5:]))
 
 
-def parse_cdr_row(fields: Sequence[str], tz: tzinfo = DEFAULT_ZONE) -> CdrRow | None:
-    """One CDR row already split into columns, or None when it does not fit."""
+@dataclass(frozen=True, slots=True)
+class CdrLayout:
+    """Where a CDR file keeps the columns that tie rows to calls (0-based indexes).
+
+    cdr_csv writes 16 columns, then uniqueid (``loguniqueid``), userfield (``loguserfield``)
+    and peeraccount, linkedid, sequence (``newcdrcolumns``), each when turned on
+    (cdr/cdr_csv.c); Asterisk's sample cdr.conf turns on the first two: 18 columns.
+    """
+
+    name: str
+    columns: int
+    uniqueid: int | None
+    userfield: int | None
+    linkedid: int | None
+    meaning: str
+
+    @property
+    def usable(self) -> bool:
+        return self.uniqueid is not None
+
+
+_GROUPED = (
+    "no linkedid column: rows are put into calls by their channels (Local channel pairs, "
+    "dstchannel) and the ids already seen live or stored; exact for queue calls, but a "
+    "transferred call's later legs may count apart. Add the linkedid column to make every "
+    "row name its call: newcdrcolumns=yes in cdr.conf's [csv] section (docs/deployment.md)"
+)
+CDR_LAYOUTS: dict[str, CdrLayout] = {
+    layout.name: layout
+    for layout in (
+        CdrLayout("default", 18, 16, 17, None, "cdr_csv's default columns; " + _GROUPED),
+        CdrLayout("linkedid", 19, 16, 17, 18,
+                  "a linkedid column after userfield (a cdr_custom template): every row "
+                  "names its call"),
+        CdrLayout("newcdrcolumns", 21, 16, 17, 19,
+                  "cdr_csv with newcdrcolumns=yes (peeraccount, linkedid, sequence): every "
+                  "row names its call"),
+        CdrLayout("newcdrcolumns-no-userfield", 20, 16, None, 18,
+                  "cdr_csv with newcdrcolumns=yes and loguserfield=no: every row names its "
+                  "call; the dialled number comes from dst alone"),
+        CdrLayout("no-uniqueid", 16, None, None, None,
+                  "cdr_csv without loguniqueid: rows cannot be tied to queue_log or to live "
+                  "channels and are not used; set loguniqueid=yes in cdr.conf's [csv] "
+                  "section"),
+    )
+}  # fmt: skip
+
+
+def cdr_layout_of(fields: Sequence[str]) -> CdrLayout | None:
+    """The layout a row's columns fit, or None. 19 columns are also cdr_csv's 16 with
+    newcdrcolumns alone; its last column is then the integer ``sequence``."""
     count = len(fields)
-    if count == 18:
-        linkedid = fields[16]
-    elif count == 19:
-        linkedid = fields[18]
-    elif count == 21:  # cdr_csv newcdrcolumns: peeraccount, linkedid, sequence
-        linkedid = fields[19]
-    else:
+    if count == 19 and fields[18].isdigit() and "." not in fields[18]:
+        return CDR_LAYOUTS["no-uniqueid"]
+    if count == 20 and "." not in fields[16]:  # loguserfield + newcdrcolumns: no uniqueid
+        return CDR_LAYOUTS["no-uniqueid"]
+    for layout in CDR_LAYOUTS.values():
+        if layout.columns == count:
+            return layout
+    if count in (16, 17):
+        return CDR_LAYOUTS["no-uniqueid"]
+    return None
+
+
+def parse_cdr_row(fields: Sequence[str], tz: tzinfo = DEFAULT_ZONE) -> CdrRow | None:
+    """One CDR row already split into columns, or None when it does not fit a layout
+    that names the row's channel (``CDR_LAYOUTS``)."""
+    layout = cdr_layout_of(fields)
+    if layout is None or layout.uniqueid is None:
         return None
     try:
         return CdrRow(
@@ -123,9 +185,9 @@ def parse_cdr_row(fields: Sequence[str], tz: tzinfo = DEFAULT_ZONE) -> CdrRow | 
             billsec=int(fields[13]),
             disposition=fields[14],
             amaflags=fields[15],
-            uniqueid=fields[16],
-            userfield=fields[17],
-            linkedid=linkedid or fields[16],
+            uniqueid=fields[layout.uniqueid],
+            userfield=fields[layout.userfield] if layout.userfield is not None else "",
+            linkedid=fields[layout.linkedid] if layout.linkedid is not None else "",
         )
     except ValueError:
         return None
@@ -162,7 +224,7 @@ _MEMBER_CHANGES: dict[str, Literal["added", "removed", "paused"]] = {
 }
 
 
-def _queue_event(e: QueueLogEntry, pbx: str, linked: dict[str, str]) -> Event | None:
+def _queue_event(e: QueueLogEntry, pbx: str, linked: Mapping[str, str]) -> Event | None:
     name, d = e.event, e.data
     call_id = linked.get(e.callid, e.callid)
     member = "" if e.agent == "NONE" else e.agent
@@ -295,10 +357,10 @@ def _queue_event(e: QueueLogEntry, pbx: str, linked: dict[str, str]) -> Event | 
     return None
 
 
-def _detail(row: CdrRow, pbx: str) -> CallDetail:
+def _detail(row: CdrRow, pbx: str, call_id: str) -> CallDetail:
     return CallDetail(
         pbx=pbx,
-        call_id=row.linkedid,
+        call_id=call_id,
         channel_id=row.uniqueid,
         at=row.end or row.start,
         source="cdr",
@@ -318,118 +380,65 @@ def _detail(row: CdrRow, pbx: str) -> CallDetail:
     )
 
 
+NO_CALL = frozenset({"", "NONE", "MANAGER", "REALTIME"})  # queue_log callids of no channel
+
+
+@dataclass(frozen=True)
+class DurablePlacement:
+    """Which call each line of a slice belongs to; what could not be placed yet."""
+
+    call_of: dict[str, str]  # Uniqueid (row's, or queue_log callid) -> call id
+    unplaced_rows: frozenset[int]  # indexes into the slice's CDR rows
+    unplaced_entries: frozenset[int]  # indexes into its queue_log entries
+
+
+def place_durable(
+    entries: Sequence[QueueLogEntry],
+    rows: Sequence[CdrRow],
+    known: Mapping[str, str] | None = None,
+) -> DurablePlacement:
+    """Place a slice: CDR rows by their linkedid or by grouping (``cdr_calls``), queue_log
+    lines by their callid (the queued channel's Uniqueid) through the rows or ``known``."""
+    known = known or {}
+    rows_placed = place_rows(rows, known)
+    call_of = {**known, **rows_placed.call_of}
+    unplaced_entries = frozenset(
+        index
+        for index, entry in enumerate(entries)
+        if entry.callid not in NO_CALL and entry.callid not in call_of
+    )
+    return DurablePlacement(call_of, rows_placed.unplaced, unplaced_entries)
+
+
 def durable_events(
-    queue_log_entries: Iterable[QueueLogEntry], cdr_rows: Iterable[CdrRow], pbx: str
+    queue_log_entries: Iterable[QueueLogEntry],
+    cdr_rows: Iterable[CdrRow],
+    pbx: str,
+    call_of: Mapping[str, str] | None = None,
 ) -> list[Event]:
     """The domain events the records describe, in time order.
 
-    A queue_log callid is a channel's Uniqueid; the CDR rows map it to the call's Linkedid
-    (else the callid stands for the call). At equal times queue_log events come before
-    CDR rows, and each file keeps its own order, so a call's queue story precedes the
-    CDR row that closes it.
+    ``call_of`` maps Uniqueids to call ids (``place_durable``); without it the slice is
+    placed on its own, and what cannot be placed is left out (CDR rows) or stands for its
+    own call (queue_log lines). At equal times queue_log events come before CDR rows, and a
+    call's own first channel's row comes after its other rows (it closes a call nothing
+    else showed alive); otherwise each file keeps its own order.
     """
+    entries = list(queue_log_entries)
     rows = list(cdr_rows)
-    linked = {row.uniqueid: row.linkedid for row in rows if row.linkedid}
-    keyed: list[tuple[float, int, int, Event]] = []
-    for index, entry in enumerate(queue_log_entries):
-        event = _queue_event(entry, pbx, linked)
+    if call_of is None:
+        placement = place_durable(entries, rows)
+        call_of = placement.call_of
+    keyed: list[tuple[float, int, int, int, Event]] = []
+    for index, entry in enumerate(entries):
+        event = _queue_event(entry, pbx, call_of)
         if event is not None:
-            keyed.append((event.at, 0, index, event))
+            keyed.append((event.at, 0, 0, index, event))
     for index, row in enumerate(rows):
-        detail = _detail(row, pbx)
-        keyed.append((detail.at, 1, index, detail))
-    keyed.sort(key=lambda item: item[:3])
-    return [item[3] for item in keyed]
-
-
-# --- reading the files --------------------------------------------------------------------
-
-
-def _identity(stat: os.stat_result) -> str:
-    return f"{stat.st_dev}:{stat.st_ino}"
-
-
-class DurableTail:
-    """Reads what Asterisk appended to queue_log and Master.csv since the last commit.
-
-    ``read_new`` reads complete lines only and moves nothing: the caller ``commit``s the
-    returned offsets once what it derived from them is safe. A file whose identity
-    (device and inode) changed, or that is shorter than the offset, was rotated or
-    truncated and is read from the start; a missing file reads as empty.
-    """
-
-    SOURCES = ("queue_log", "cdr")
-
-    def __init__(
-        self,
-        queue_log_path: str | os.PathLike[str] | None,
-        cdr_path: str | os.PathLike[str] | None,
-        *,
-        zone: tzinfo = DEFAULT_ZONE,
-        offsets: Offsets | None = None,
-    ) -> None:
-        self._paths = {"queue_log": queue_log_path, "cdr": cdr_path}
-        self.zone = zone
-        self.offsets: Offsets = {}
-        self.malformed = 0  # lines skipped because they did not parse
-        if offsets:
-            self.restore(offsets)
-
-    def restore(self, saved: Offsets) -> None:
-        self.offsets = {k: v for k, v in saved.items() if k in self.SOURCES}
-
-    def commit(self, offsets: Offsets) -> None:
-        self.offsets = dict(offsets)
-
-    def skip_to_end(self) -> None:
-        """Start after everything already written (history is not ours to count)."""
-        for source, path in self._paths.items():
-            if path is None:
-                continue
-            try:
-                stat = os.stat(path)
-            except OSError:
-                continue
-            self.offsets[source] = (stat.st_size, _identity(stat))
-
-    def read_new(self) -> tuple[list[QueueLogEntry], list[CdrRow], Offsets]:
-        offsets = dict(self.offsets)
-        entries: list[QueueLogEntry] = []
-        rows: list[CdrRow] = []
-        for line in self._read_lines("queue_log", offsets):
-            entry = parse_queue_log_line(line)
-            if entry is None:
-                self.malformed += line.strip() != ""
-            else:
-                entries.append(entry)
-        for line in self._read_lines("cdr", offsets):
-            row = parse_cdr_line(line, self.zone)
-            if row is None:
-                self.malformed += line.strip() != ""
-            else:
-                rows.append(row)
-        return entries, rows, offsets
-
-    def _read_lines(self, source: str, offsets: Offsets) -> list[str]:
-        path = self._paths[source]
-        if path is None:
-            return []
-        try:
-            handle = open(path, "rb")  # noqa: SIM115 - closed below, after fstat
-        except OSError:
-            return []
-        with handle:
-            stat = os.fstat(handle.fileno())
-            identity = _identity(stat)
-            offset, saved_identity = offsets.get(source, (0, ""))
-            if (saved_identity and saved_identity != identity) or offset > stat.st_size:
-                offset = 0
-            handle.seek(offset)
-            lines: list[str] = []
-            for raw in handle:
-                if not raw.endswith(b"\n"):
-                    break  # a line still being written: read it next time
-                offset += len(raw)
-                lines.append(raw.decode("utf-8", errors="replace"))
-            offsets[source] = (offset, identity)
-            return lines
+        call_id = call_of.get(row.uniqueid)
+        if not call_id:
+            continue
+        detail = _detail(row, pbx, call_id)
+        keyed.append((detail.at, 1, int(row.uniqueid == call_id), index, detail))
+    keyed.sort(key=lambda item: item[:4])
+    return [item[4] for item in keyed]

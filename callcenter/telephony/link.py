@@ -4,18 +4,26 @@ Everything leaves here as domain events, in order, through ``sink``. After each 
 link rebuilds the picture from Asterisk instead of guessing:
 1. ``CoreShowChannels`` -> ChannelSnapshot per live channel,
 2. ``QueueStatus`` -> QueueEntrySnapshot / QueueMemberChanged(snapshot),
-3. queue_log and CDR lines written since the last read -> the same events Asterisk
+3. queue_log and CDR lines written since the saved cursor -> the same events Asterisk
    would have sent for calls that began and ended while nobody listened,
 4. ResyncCompleted with the live channel ids, so the tracker can close what ended.
 Live events that arrive meanwhile are held by the AMI client and delivered afterwards.
+
+Between logins the durable records are read on every few seconds (``durable_interval_s``):
+lines the live events told already only move the cursor, which stands just before the first
+line of a call still open (``durable_ledger``), so a restart re-reads little and loses
+nothing; a line the live stream missed is applied.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import time
 import zoneinfo
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
+from typing import Protocol
 
 import structlog
 
@@ -23,12 +31,54 @@ from callcenter.config import PbxSettings
 from callcenter.events import Event, LinkDown, LinkUp, ResyncCompleted
 from callcenter.telephony.ami import AmiClient, AmiError
 from callcenter.telephony.ami_events import translate, translate_snapshot
-from callcenter.telephony.durable import DurableTail, durable_events
+from callcenter.telephony.cdr_table import CdrTable
+from callcenter.telephony.durable_ledger import DurableLedger
+from callcenter.telephony.durable_tail import DurableTail, inspect_cdr_file
 
 log = structlog.get_logger(__name__)
 
 Offsets = dict[str, tuple[int, str]]
 EventSink = Callable[[Event], None]
+
+
+def describe_durable_records(settings: PbxSettings) -> list[str]:
+    """What the service will read of a PBX's own records, and what that means."""
+    lines = []
+    if settings.queue_log:
+        there = "present" if os.path.exists(settings.queue_log) else "not there yet"
+        lines.append(f"queue_log {settings.queue_log}: {there}")
+    else:
+        lines.append("queue_log: not configured: calls that begin and end while the service "
+                     "is down or cut off cannot be recovered")  # fmt: skip
+    if settings.cdr_db_url:
+        table = CdrTable(settings.cdr_db_url, settings.cdr_db_table, zone=zoneinfo.ZoneInfo("UTC"))
+        try:
+            lines.append(table.describe())
+        finally:
+            table.close()
+        if settings.cdr_csv:
+            lines.append(f"CDR file {settings.cdr_csv}: not read (the CDR table is)")
+    elif settings.cdr_csv:
+        lines.append(inspect_cdr_file(settings.cdr_csv).describe())
+    else:
+        lines.append("CDR: not configured: calls recovered from queue_log alone lack their "
+                     "end, hotline and IVR-only calls")  # fmt: skip
+    return lines
+
+
+class CallDirectory(Protocol):
+    """What the service knows of calls, for placing and settling durable lines."""
+
+    def placed(self, ids: Iterable[str]) -> dict[str, str]:
+        """Uniqueids (or call ids) -> their call, for calls open or ended in memory."""
+
+    def follows(self, call_id: str) -> bool:
+        """The call is open, or known to have ended."""
+
+    def is_open(self, call_id: str) -> bool: ...
+
+    async def stored(self, ids: Collection[str]) -> dict[str, str]:
+        """Ids of calls stored as ended -> their call; the calls are then followed."""
 
 
 class PbxLink:
@@ -40,6 +90,8 @@ class PbxLink:
         sink: EventSink,
         load_offsets: Callable[[], Awaitable[Offsets]] | None = None,
         save_offsets: Callable[[Offsets], Awaitable[None]] | None = None,
+        calls: CallDirectory | None = None,
+        holds: Callable[[], bool] = lambda: True,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
@@ -49,11 +101,24 @@ class PbxLink:
         self._clock = clock
         self._load_offsets = load_offsets
         self._save_offsets = save_offsets
-        self._tail = (
-            DurableTail(settings.queue_log or None, settings.cdr_csv or None, zone=zone)
-            if settings.queue_log or settings.cdr_csv
+        self._calls = calls
+        self._holds = holds  # this instance speaks for the PBX (always, without Redis)
+        table = (
+            CdrTable(settings.cdr_db_url, settings.cdr_db_table, zone=zone)
+            if settings.cdr_db_url
             else None
         )
+        csv_path = settings.cdr_csv if table is None else ""
+        self._tail = (
+            DurableTail(settings.queue_log or None, csv_path or None, zone=zone, cdr_table=table)
+            if settings.queue_log or csv_path or table is not None
+            else None
+        )
+        self._ledger = DurableLedger(self.name)
+        self._saved: Offsets = {}
+        self._durable_lock = asyncio.Lock()  # one pass over the durable records at a time
+        self._resynced = False  # live since a completed resync: the periodic pass may run
+        self._poller: asyncio.Task[None] | None = None
         ami = settings.ami
         self.client = AmiClient(
             ami.host,
@@ -75,14 +140,39 @@ class PbxLink:
         self.after_resync: list[Callable[[], None]] = []
 
     async def start(self) -> None:
+        if self.settings.cdr_db_url:
+            described = await asyncio.to_thread(describe_durable_records, self.settings)
+            log.info("cdr table", pbx=self.name, meaning=" / ".join(described[1:]))
+        elif self.settings.cdr_csv:
+            report = await asyncio.to_thread(inspect_cdr_file, self.settings.cdr_csv)
+            layout = report.layout
+            grouped = layout is not None and (layout.linkedid is None or not layout.usable)
+            (log.warning if grouped else log.info)(
+                "cdr layout", pbx=self.name, layout=layout.name if layout else "",
+                meaning=report.describe(),
+            )  # fmt: skip
         if self._tail is not None and self._load_offsets is not None:
             saved = await self._load_offsets()
             if saved:
-                self._tail.restore(saved)
+                self._restore(saved)
             else:
-                # First start: history before now is not ours to count twice.
+                # First start: history before now is not ours to count twice. Saved at
+                # once, so that after a crash what came meanwhile is read, not skipped.
                 self._tail.skip_to_end()
+                self._saved = dict(self._tail.position)
+                if self._save_offsets is not None and self._saved:
+                    await self._save_offsets(self._saved)
         await self.client.start()
+        if self._tail is not None and self.settings.durable_interval_s > 0:
+            self._poller = asyncio.get_running_loop().create_task(
+                self._poll_durable(), name=f"durable-records:{self.name}"
+            )
+
+    def _restore(self, saved: Offsets) -> None:
+        assert self._tail is not None
+        self._tail.restore(saved)
+        self._ledger.reset()
+        self._saved = dict(saved)
 
     async def take_over(self) -> None:
         """This instance now speaks for the PBX (another one stopped): read the durable
@@ -91,7 +181,8 @@ class PbxLink:
         if self._tail is not None and self._load_offsets is not None:
             saved = await self._load_offsets()
             if saved:
-                self._tail.restore(saved)
+                async with self._durable_lock:
+                    self._restore(saved)
         if self.client.connected:
             try:
                 await self.resync()
@@ -99,10 +190,14 @@ class PbxLink:
                 log.warning("resync failed, retrying", pbx=self.name, error=str(exc))
                 self._retry = asyncio.get_running_loop().create_task(self._retry_resync())
 
-    async def close(self) -> None:
+    async def close(self, *, logoff: bool = True) -> None:
         if self._retry is not None:
             self._retry.cancel()
-        await self.client.close()
+        if self._poller is not None:
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
+        await self.client.close(logoff=logoff)
 
     @property
     def connected(self) -> bool:
@@ -116,6 +211,7 @@ class PbxLink:
             self._sink(event)
 
     def _on_link_down(self, reason: str) -> None:
+        self._resynced = False
         log.warning("ami link lost", pbx=self.name, reason=reason)
         self._sink(LinkDown(pbx=self.name, call_id="", at=self._clock(), reason=reason))
 
@@ -154,20 +250,66 @@ class PbxLink:
             event = translate_snapshot(message, self.name, started)
             if event is not None:
                 self._sink(event)
-        if self._tail is not None:
-            entries, rows, offsets = self._tail.read_new()
-            for event in durable_events(entries, rows, self.name):
-                self._sink(event)
-            if self._save_offsets is not None:
-                await self._save_offsets(offsets)
-            self._tail.commit(offsets)
-        self._sink(
-            ResyncCompleted(pbx=self.name, call_id="", at=started, live_channel_ids=tuple(live_ids))
-        )
+        async with self._durable_lock:
+            await self._read_durable(catch_up=True)
+            self._sink(
+                ResyncCompleted(
+                    pbx=self.name, call_id="", at=started, live_channel_ids=tuple(live_ids)
+                )
+            )
+            await self._settle_durable()
+        self._resynced = True
         self.resyncs += 1
         log.info("resync done", pbx=self.name, channels=len(live_ids))
         for callback in self.after_resync:
             callback()
+
+    # --- the durable records ----------------------------------------------------------------
+
+    async def _read_durable(self, *, catch_up: bool) -> None:
+        """Read what was appended; apply what the service must learn from it."""
+        if self._tail is None:
+            return
+        ledger = self._ledger
+        ledger.add(await asyncio.to_thread(self._tail.read_lines))
+        ids = ledger.unplaced_ids()
+        calls = self._calls
+        known = calls.placed(ids) if calls is not None else {}
+        missing = ids - known.keys()
+        if missing and calls is not None:
+            known.update(await calls.stored(missing))
+        follows = calls.follows if calls is not None else _never
+        for event in ledger.take(known, follows, catch_up=catch_up):
+            self._sink(event)
+
+    async def _settle_durable(self) -> None:
+        """Move the saved cursor past the lines whose calls are over and stored."""
+        if self._tail is None:
+            return
+        calls = self._calls
+        offsets = self._ledger.settle(
+            (lambda call_id: not calls.is_open(call_id)) if calls is not None else _always,
+            self._tail.position,
+        )
+        merged = {**self._saved, **offsets}
+        if merged == self._saved:
+            return
+        if self._save_offsets is not None:
+            await self._save_offsets(merged)
+        self._saved = merged
+
+    async def _poll_durable(self) -> None:
+        interval = self.settings.durable_interval_s
+        while True:
+            await asyncio.sleep(interval)
+            if not (self._resynced and self.client.connected and self._holds()):
+                continue  # the next login's (or takeover's) resync reads them
+            try:
+                async with self._durable_lock:
+                    await self._read_durable(catch_up=False)
+                    await self._settle_durable()
+            except Exception:
+                log.exception("reading the durable records failed", pbx=self.name)
 
     async def _pbx_time(self) -> float:
         """Asterisk's own clock (Ping's Timestamp), so snapshot ages line up with events."""
@@ -176,3 +318,11 @@ class PbxLink:
             return float(reply.get("Timestamp", ""))
         except ValueError:
             return self._clock()
+
+
+def _never(_call_id: str) -> bool:
+    return False
+
+
+def _always(_call_id: str) -> bool:
+    return True

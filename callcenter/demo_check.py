@@ -1,0 +1,203 @@
+"""The headless demo's verdict: every call the simulator made against what the service
+stored, Asterisk's queue_log and CDR, the simulator's own account, and the report.
+
+``lost``: calls with no row; ``duplicated``: rows beyond one per call (an extra row of a
+call, or an inbound row for a call that never was); ``mismatches``: records that differ
+from what the durable records say; ``report_equal``: the report's offered, answered,
+abandoned and short abandons equal those recomputed from queue_log alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+import zoneinfo
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+
+from callcenter.calls.reconcile import compare_with_durable, queue_log_figures, same_outcome
+from callcenter.calls.records import CallRecord
+from callcenter.config import Settings
+from callcenter.metrics.kpis import Thresholds
+from callcenter.metrics.report import ReportSpec
+from callcenter.service import Service
+from callcenter.sim.pbx import CallOutcome
+from callcenter.store.calls import CallStore
+from callcenter.store.models import calls_table
+from callcenter.store.reports import ReportStore
+from callcenter.telephony.durable_tail import DurableTail
+
+QUIET_S = 10.0  # nothing stored for this long, no call open: what is missing stays missing
+REPORT_FIGURES = ("offered", "answered", "abandoned", "short_abandons")
+
+
+async def summarise_run(
+    service: Service,
+    settings: Settings,
+    *,
+    truth: list[CallOutcome],
+    generated: int,
+    records_dir: Path,
+    deadline: float,
+) -> dict[str, Any]:
+    """Once the PBX has ended every call: wait until the service has stored them (or
+    stopped storing anything), then check what it stored."""
+    pbx = settings.pbxes[0].name
+    call_ids = [t.call_id for t in truth]
+    last, quiet_since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        lost, _ = await asyncio.to_thread(
+            count_lost_and_duplicated, service.store.engine, pbx, call_ids
+        )
+        idle = not any(t.open_calls() for t in service.trackers.values())
+        if idle and lost == 0:
+            break
+        if lost != last:
+            last, quiet_since = lost, time.monotonic()
+        elif idle and time.monotonic() - quiet_since > QUIET_S:
+            break
+        await asyncio.sleep(0.1)
+    await service.settle()
+    return await reconcile_store(
+        service.store,
+        pbx=pbx,
+        zone=settings.zone,
+        short_abandon_s=settings.targets.short_abandon_s,
+        truth=truth,
+        generated=generated,
+        records_dir=records_dir,
+        thresholds=Thresholds.from_targets(settings.targets),
+        timezone=settings.timezone,
+    )
+
+
+async def reconcile_store(
+    store: CallStore,
+    *,
+    pbx: str,
+    zone: zoneinfo.ZoneInfo,
+    short_abandon_s: float,
+    truth: list[CallOutcome],
+    generated: int,
+    records_dir: Path,
+    thresholds: Thresholds | None = None,
+    timezone: str = "Asia/Shanghai",
+) -> dict[str, Any]:
+    """The stored calls of one PBX against its queue_log and CDR (in ``records_dir``) and
+    the simulator's own account of each call; mismatches are printed to stderr."""
+    stored = await asyncio.to_thread(
+        store.list_calls,
+        since=None,
+        until=None,
+        outcome=None,
+        queue=None,
+        pbx=pbx,
+        limit=10 * generated + 100,
+    )
+    inbound_records = [r for r in stored if r.kind == "inbound"]
+    report = compare_with_durable(
+        inbound_records,
+        queue_log=records_dir / "queue_log",
+        cdr_csv=records_dir / "Master.csv",
+        pbx=pbx,
+        zone=zone,
+        short_abandon_s=short_abandon_s,
+    )
+    truth_problems = compare_with_truth(inbound_records, truth, short_abandon_s)
+    lost, duplicated = await asyncio.to_thread(
+        count_lost_and_duplicated, store.engine, pbx, [t.call_id for t in truth]
+    )
+    outcomes = {o: sum(1 for r in inbound_records if r.outcome == o) for o in _OUTCOMES}
+    summary: dict[str, Any] = {
+        "generated": generated,
+        "recorded": len(inbound_records),
+        "lost": lost,
+        "duplicated": duplicated,
+        "answered": outcomes["answered"],
+        "abandoned": outcomes["abandoned"] + outcomes["short_abandon"],
+        "short_abandons": outcomes["short_abandon"],
+        "ivr_only": outcomes["ivr_only"],
+        "blocked": outcomes["blocked"],
+        "voicemail": outcomes["voicemail"],
+        "recovered": sum(1 for r in inbound_records if r.origin == "recovered"),
+        "mismatches": report.mismatched_calls,
+        "missing": len(report.missing),
+        "unexpected": len(report.unexpected),
+        "truth_mismatches": len(truth_problems),
+    }
+    if truth:
+        thresholds = thresholds or Thresholds(short_abandon_s=short_abandon_s)
+        reported = await asyncio.to_thread(
+            report_figures, store.engine, truth, thresholds, timezone
+        )
+        from_log = queue_log_figures(
+            DurableTail(records_dir / "queue_log", None, zone=zone).read_new()[0],
+            thresholds.short_abandon_s,
+        )
+        summary["report"] = reported
+        summary["queue_log"] = from_log
+        summary["report_equal"] = reported == from_log
+        if reported != from_log:
+            print(f"report {reported} != queue_log {from_log}", file=sys.stderr)
+    for line in (report.describe() + truth_problems)[:20]:
+        print(line, file=sys.stderr)
+    return summary
+
+
+def report_figures(
+    engine: Engine, truth: list[CallOutcome], thresholds: Thresholds, timezone: str
+) -> dict[str, int]:
+    """What ``callcenter report`` says for the hours the run's calls started in."""
+    hour = 3600.0
+    since = min(t.started_at for t in truth) // hour * hour
+    until = (max(t.started_at for t in truth) // hour + 1) * hour
+    spec = ReportSpec(since=since, until=until, zone=timezone, thresholds=thresholds)
+    tally = ReportStore(engine).report(spec).total.tally
+    return {name: int(getattr(tally, name)) for name in REPORT_FIGURES}
+
+
+def count_lost_and_duplicated(engine: Engine, pbx: str, call_ids: list[str]) -> tuple[int, int]:
+    """Counted in the database itself: calls the PBX made that have no row (lost), and
+    rows beyond one per call the PBX made (a second row for a call, or an inbound row for
+    a call that never was: both would be counted twice in every report)."""
+    c = calls_table.c
+    query = select(c.call_id, c.kind, func.count()).where(c.pbx == pbx).group_by(c.call_id, c.kind)
+    with engine.connect() as connection:
+        rows = [(str(r[0]), str(r[1]), int(r[2])) for r in connection.execute(query)]
+    made = set(call_ids)
+    per_call: dict[str, int] = {}
+    for call_id, kind, count in rows:
+        if call_id in made or kind == "inbound":
+            per_call[call_id] = per_call.get(call_id, 0) + count
+    lost = sum(1 for call_id in made if call_id not in per_call)
+    duplicated = sum(n - 1 if call_id in made else n for call_id, n in per_call.items())
+    return lost, duplicated
+
+
+def compare_with_truth(
+    records: list[CallRecord], truth: list[CallOutcome], short_abandon_s: float
+) -> list[str]:
+    """The simulator's own account of each call: outcome exact, waits within a second."""
+    by_id = {r.call_id: r for r in records}
+    problems = []
+    for want in truth:
+        got = by_id.get(want.call_id)
+        if got is None:
+            problems.append(f"call {want.call_id}: no record")
+        elif not same_outcome(got, want.outcome, short_abandon_s, tolerance_s=1.0):
+            problems.append(
+                f"call {want.call_id}: outcome {got.outcome}, simulator says {want.outcome}"
+            )
+        elif (got.wait_s is None) != (want.wait is None) or (
+            got.wait_s is not None and want.wait is not None and abs(got.wait_s - want.wait) > 1.0
+        ):
+            problems.append(f"call {want.call_id}: wait {got.wait_s}, simulator says {want.wait}")
+        elif want.outcome == "answered" and got.agent != want.agent:
+            problems.append(f"call {want.call_id}: agent {got.agent}, simulator says {want.agent}")
+    return problems
+
+
+_OUTCOMES = ("answered", "abandoned", "short_abandon", "ivr_only", "blocked", "voicemail")

@@ -1,0 +1,194 @@
+"""The lines read from queue_log and the CDR, from the moment they are read until the call
+they describe is safely stored: which to apply, and how far the saved cursor may move.
+
+Re-reading a slice must change nothing, and a restart must re-read little. So:
+
+- Each line is placed in its call (``durable.place_durable``: linkedid, Local pairs,
+  ``dstchannel``, the ids already known live or stored).
+- Catching up after a login (``catch_up=True``), every placed line is applied: it may
+  describe a call that began or ended unseen. Between logins the live events tell the
+  story; a line is applied only when its call is unknown to the service ``grace_s``
+  (PBX time) after it was written: something the live stream missed.
+- A CDR row whose group has no call yet (a Local ``;2`` half whose ``;1`` is not written
+  yet, a member's leg) waits; after ``grace_s`` it is dropped: such legs never become calls.
+  A queue_log line whose call is unknown waits for its call's rows (written at its end).
+- The cursor of each file moves past a line once it is applied and its call has ended and
+  been stored (``settle``), so after a crash the lines of every call still open are read
+  again. A line older than ``max_age_s`` never holds the cursor back.
+
+Pure: the service's knowledge of calls comes in through arguments; no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+from callcenter.events import Event
+from callcenter.telephony.cdr_calls import OVERLAP_SLACK_S
+from callcenter.telephony.durable import (
+    NO_CALL,
+    CdrRow,
+    Offsets,
+    QueueLogEntry,
+    durable_events,
+    place_durable,
+)
+from callcenter.telephony.durable_tail import ReadLine
+
+__all__ = ["DurableLedger"]
+
+
+@dataclass(slots=True)
+class _Pending:
+    line: ReadLine
+    call_id: str = ""  # placed call ("" : about no call, or dropped)
+    applied: bool = False  # its event reached the tracker, or was not needed
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        item = self.line.item
+        if isinstance(item, QueueLogEntry):
+            return () if item.callid in NO_CALL else (item.callid,)
+        return (item.uniqueid,) if item.uniqueid else ()
+
+
+class DurableLedger:
+    def __init__(self, pbx: str, *, grace_s: float = 30.0, max_age_s: float = 6 * 3600) -> None:
+        self.pbx = pbx
+        self.grace_s = grace_s
+        self.max_age_s = max_age_s
+        self._lines: dict[str, deque[_Pending]] = {}
+        self._newest = 0.0  # the latest line time read: the PBX's clock, as its files tell it
+        self.dropped = 0  # CDR rows of legs no call was found for
+
+    def reset(self) -> None:
+        self._lines.clear()
+
+    def __len__(self) -> int:
+        return sum(len(lines) for lines in self._lines.values())
+
+    def add(self, lines: Iterable[ReadLine]) -> None:
+        for line in lines:
+            self._lines.setdefault(line.source, deque()).append(_Pending(line))
+            self._newest = max(self._newest, line.at)
+
+    def _waiting(self) -> list[_Pending]:
+        return [p for lines in self._lines.values() for p in lines if not p.applied]
+
+    def unplaced_ids(self) -> set[str]:
+        """Uniqueids of the lines still to be applied: what to ask the service about."""
+        return {i for p in self._waiting() for i in p.ids}
+
+    def take(
+        self, known: Mapping[str, str], tracked: Callable[[str], bool], *, catch_up: bool
+    ) -> list[Event]:
+        """The events to apply now, in time order.
+
+        ``known``: Uniqueid -> call id, as the service knows them (live or stored);
+        ``tracked(call_id)``: whether the service follows that call already.
+        """
+        waiting = self._waiting()
+        if not waiting:
+            return []
+        entries = [p for p in waiting if isinstance(p.line.item, QueueLogEntry)]
+        rows = [p for p in waiting if isinstance(p.line.item, CdrRow)]
+        anchors = self._recent_rows(rows)
+        row_items = [p.line.item for p in rows + anchors if isinstance(p.line.item, CdrRow)]
+        anchor_ids = {p.line.item.uniqueid: p.call_id for p in anchors
+                      if isinstance(p.line.item, CdrRow) and p.call_id}  # fmt: skip
+        placement = place_durable(
+            [p.line.item for p in entries if isinstance(p.line.item, QueueLogEntry)],
+            row_items,
+            {**anchor_ids, **known},
+        )
+        chosen: list[_Pending] = []
+        for index, pending in enumerate(entries):
+            if index in placement.unplaced_entries:
+                self._expire(pending)
+                continue
+            self._place(pending, placement.call_of, tracked, catch_up, chosen)
+        for index, pending in enumerate(rows):
+            if index in placement.unplaced_rows:
+                if self._expire(pending):
+                    self.dropped += 1
+                continue
+            self._place(pending, placement.call_of, tracked, catch_up, chosen)
+        return durable_events(
+            [p.line.item for p in chosen if isinstance(p.line.item, QueueLogEntry)],
+            [p.line.item for p in chosen if isinstance(p.line.item, CdrRow)],
+            self.pbx,
+            placement.call_of,
+        )
+
+    def _place(
+        self,
+        pending: _Pending,
+        call_of: Mapping[str, str],
+        tracked: Callable[[str], bool],
+        catch_up: bool,
+        chosen: list[_Pending],
+    ) -> None:
+        ids = pending.ids
+        pending.call_id = call_of.get(ids[0], "") if ids else ""
+        if not pending.call_id:
+            pending.applied = True  # about no call (member changes): nothing to wait for
+            chosen.append(pending)
+        elif catch_up or (not tracked(pending.call_id) and self._old(pending)):
+            pending.applied = True
+            chosen.append(pending)
+        elif tracked(pending.call_id):
+            pending.applied = True  # the live events told it already
+
+    def _old(self, pending: _Pending, age: float | None = None) -> bool:
+        return self._newest - pending.line.at >= (self.grace_s if age is None else age)
+
+    def _expire(self, pending: _Pending) -> bool:
+        """An unplaced line: given up on once old enough (it then holds nothing back)."""
+        limit = self.grace_s if isinstance(pending.line.item, CdrRow) else self.max_age_s
+        if self._old(pending, limit):
+            pending.applied = True
+            pending.call_id = ""
+            return True
+        return False
+
+    def _recent_rows(self, waiting_rows: list[_Pending]) -> list[_Pending]:
+        """Rows already applied at times near the waiting ones: they may hold the other
+        half of a pair, or the row that dialled a waiting leg."""
+        if not waiting_rows:
+            return []
+        low = min(p.line.item.start for p in waiting_rows if isinstance(p.line.item, CdrRow))
+        low -= OVERLAP_SLACK_S
+        return [
+            p
+            for source in ("cdr", "cdr_db")
+            for p in self._lines.get(source, ())
+            if p.applied and p.call_id and p.line.at >= low
+        ]
+
+    def settle(self, ended: Callable[[str], bool], position: Offsets) -> Offsets:
+        """Forget the lines whose calls are safely over; where each file's cursor may stand.
+
+        ``ended(call_id)``: the call has ended and its record is stored (or will be before
+        the cursor is saved). ``position``: where reading stopped, for files with no line
+        left waiting (their unparsable tail, say).
+        """
+        offsets: Offsets = {}
+        for source, lines in self._lines.items():
+            last: tuple[int, str] | None = None
+            while lines:
+                head = lines[0]
+                done = head.applied and (not head.call_id or ended(head.call_id))
+                if not done and not self._old(head, self.max_age_s):
+                    break
+                last = (head.line.end, head.line.identity)
+                lines.popleft()
+            if not lines and source in position:
+                offsets[source] = position[source]
+            elif last is not None:
+                offsets[source] = last
+        for source, where in position.items():
+            if source not in self._lines:
+                offsets[source] = where
+        return offsets
