@@ -61,6 +61,8 @@ async def summarise_run(
             break
         await asyncio.sleep(0.1)
     await service.settle()
+    # Files of calls recorded while nobody listened say so once they are indexed.
+    await service.recording_linker.scan_now()
     return await reconcile_store(
         service.store,
         pbx=pbx,
@@ -197,6 +199,10 @@ def compare_with_truth(
             problems.append(f"call {want.call_id}: wait {got.wait_s}, simulator says {want.wait}")
         elif want.outcome == "answered" and got.agent != want.agent:
             problems.append(f"call {want.call_id}: agent {got.agent}, simulator says {want.agent}")
+        elif got.recorded != want.recorded:
+            problems.append(
+                f"call {want.call_id}: recorded {got.recorded}, simulator says {want.recorded}"
+            )
     return problems
 
 

@@ -148,6 +148,7 @@ class Service:
         # CTI: sign-in, owners, screen-pops, work orders.
         self.cti = CtiFeature(
             self.engine, settings.cti, zone=settings.zone, ami=self.actions, clock=self.clock,
+            open_call=self._open_call,
         )  # fmt: skip
         self.event_listeners.append(self.cti.on_event)
         # IVR over FastAGI, looking callers up in the owner directory.
@@ -254,6 +255,10 @@ class Service:
         else:
             self._view(event)
             self._share(event.pbx, event)
+
+    def _open_call(self, pbx: str, call_id: str) -> CallRecord | None:
+        tracker = self.trackers.get(pbx)
+        return tracker.open_call(call_id) if tracker is not None else None
 
     def _pbx_of_phone(self, interface: str) -> str | None:
         status = self.agent_states.agents.get(interface)
@@ -488,7 +493,20 @@ class Service:
         if self._pending:
             await asyncio.gather(*self._pending, return_exceptions=True)
         await self.writer.close(timeout=10.0)
+        if not self.writer.pending:
+            await self._save_final_offsets()
         await self._close_the_rest()
+
+    async def _save_final_offsets(self) -> None:
+        """A graceful stop: the cursor moves past the calls just stored, so the next start
+        re-reads only the lines of the calls still open."""
+        for name, link in self.links.items():
+            offsets = link.settled_offsets()
+            if offsets and self.holds(name):
+                try:
+                    await asyncio.to_thread(self.store.save_offsets, name, offsets)
+                except Exception as exc:  # the next start reads a little more, nothing lost
+                    log.warning("durable cursor not saved at stop", pbx=name, error=str(exc))
 
     async def _close_the_rest(self) -> None:
         await self.state_time.close()

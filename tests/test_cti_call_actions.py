@@ -145,6 +145,24 @@ async def test_a_call_found_only_in_the_stored_records_is_checked_against_them(
                                    (STORED_MISSED, "alice", "other", "")]  # fmt: skip
 
 
+async def test_a_call_in_progress_across_a_restart_is_known_from_the_tracker(
+    desk: Desk,
+) -> None:
+    # The service restarted mid-call: no pop of it here, no stored record, but the tracker
+    # rebuilt it from Asterisk's channels; alice's phone is one of its legs.
+    talking = make_record("1800000400.1", pbx="main", outcome="in_progress", ended_at=None,
+                          agent="", agent_interface="", legs=2)  # fmt: skip
+    desk.cti.deps.open_call = lambda pbx, call_id: (
+        talking if (pbx, call_id) == ("main", talking.call_id) else None
+    )
+    body = {"pbx": "main", "call_id": talking.call_id, "disposition": "callback"}
+    status, _ = await desk.alice.post_json("/api/seat/disposition", body)
+    assert status == 200
+    status, answer = await desk.bob.post_json("/api/seat/disposition", body)
+    assert status == 403 and isinstance(answer, dict) and "did not ring" in answer["error"]
+    assert desk.dispositions() == [(talking.call_id, "alice", "callback", "")]
+
+
 @pytest.mark.parametrize(
     ("call_id", "status", "message", "message_zh"),
     [

@@ -77,6 +77,11 @@ class CallTracker:
     def open_calls(self) -> list[CallRecord]:
         return [_copy(call.record) for call in self._open.values()]
 
+    def open_call(self, call_id: str) -> CallRecord | None:
+        """A copy of an open call's record so far, or None."""
+        call = self._open.get(call_id)
+        return _copy(call.record) if call is not None else None
+
     def placed(self, ids: Iterable[str]) -> dict[str, str]:
         """The call each id (a channel's Uniqueid, or a call id) belongs to, for the ids
         this tracker has seen in a call, open or ended."""

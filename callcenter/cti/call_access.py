@@ -2,7 +2,8 @@
 
 A wrap-up or a work order names its call (pbx and call id) as the page that started it
 knew it; the server stores the action on exactly that call, never on "the latest call".
-The call must be known: shown on a seat lately (``SeatCallLog``) or stored. An agent
+The call must be known: shown on a seat lately (``SeatCallLog``), stored, or open in the
+tracker (a call in progress across a restart of the service). An agent
 writes only on calls that popped on their seat or that they took (the stored record's
 agent or seat); supervisors and admins on any known call. The caller number and owner a
 work order gives must be the call's.
@@ -13,7 +14,9 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
+from callcenter.calls.records import CallRecord
 from callcenter.cti.phones import lookup_key
+from callcenter.cti.popper import seat_of
 from callcenter.cti.seat_calls import SeatCall
 from callcenter.log import mask_number
 from callcenter.web.security import User
@@ -52,6 +55,20 @@ class CallRefused(Exception):
         self.status = status
         self.en = en
         self.zh = zh
+
+
+def open_call_facts(record: CallRecord) -> StoredCall:
+    """A call still in progress, as the tracker has it (after a restart of the service no
+    pop of it is remembered, yet the agent talking on it may write on it)."""
+    return StoredCall(
+        pbx=record.pbx,
+        call_id=record.call_id,
+        caller_number=record.caller_number,
+        started_at=record.started_at,
+        agent=record.agent,
+        agent_interface=record.agent_interface,
+        seats=frozenset(seat_of(leg.channel) for leg in record.legs if leg.channel),
+    )
 
 
 def _took_it(user: User, stored: StoredCall) -> bool:

@@ -19,6 +19,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import Engine
 
+from callcenter.calls.records import CallRecord
 from callcenter.config import CtiSettings
 from callcenter.cti.accounts import AccountStore, hash_password
 from callcenter.cti.http import AmiActions, CtiDeps
@@ -75,6 +76,7 @@ class CtiFeature:
         zone: zoneinfo.ZoneInfo | None = None,
         ami: AmiActions | None = None,
         clock: Callable[[], float] = time.time,
+        open_call: Callable[[str, str], CallRecord | None] | None = None,
     ) -> None:
         self.settings = settings or CtiSettings()
         self.clock = clock
@@ -107,6 +109,8 @@ class CtiFeature:
             zone=zone or zoneinfo.ZoneInfo("Asia/Shanghai"),
             clock=clock,
         )
+        if open_call is not None:
+            self.deps.open_call = open_call
 
     async def start(self) -> None:
         await self.directory.load()

@@ -22,11 +22,13 @@ from typing import Any, Protocol
 import structlog
 from aiohttp import web
 
+from callcenter.calls.records import CallRecord
 from callcenter.config import CtiSettings
 from callcenter.cti.call_access import (
     CallRefused,
     CallTarget,
     check_work_order_caller,
+    open_call_facts,
     resolve_call,
 )
 from callcenter.cti.i18n import catalogue, remember_lang, request_lang
@@ -66,6 +68,8 @@ class CtiDeps:
     settings: CtiSettings = field(default_factory=CtiSettings)
     zone: zoneinfo.ZoneInfo = field(default_factory=lambda: zoneinfo.ZoneInfo("Asia/Shanghai"))
     clock: Callable[[], float] = time.time
+    # A call still in progress as the tracker has it, by (pbx, call id): None when none.
+    open_call: Callable[[str, str], CallRecord | None] = lambda pbx, call_id: None
 
 
 DEPS_KEY: web.AppKey[CtiDeps] = web.AppKey("cti_deps", CtiDeps)
@@ -178,6 +182,9 @@ async def _call_target(request: web.Request, pbx: str, call_id: str) -> CallTarg
     deps = request.app[DEPS_KEY]
     popped = deps.hub.recent.seats_of(pbx, call_id) if pbx else []
     stored = await asyncio.to_thread(deps.records.stored_call, pbx, call_id) if pbx else None
+    if stored is None and pbx:
+        in_progress = deps.open_call(pbx, call_id)
+        stored = open_call_facts(in_progress) if in_progress is not None else None
     try:
         return resolve_call(_user(request), pbx, call_id, popped, stored)
     except CallRefused as exc:

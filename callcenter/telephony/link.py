@@ -282,17 +282,24 @@ class PbxLink:
         for event in ledger.take(known, follows, catch_up=catch_up):
             self._sink(event)
 
-    async def _settle_durable(self) -> None:
-        """Move the saved cursor past the lines whose calls are over and stored."""
+    def settled_offsets(self) -> Offsets | None:
+        """Where the cursor may stand now (past the lines of the calls that are over), or
+        None when it has not moved. The records of those calls must be stored before it is
+        saved."""
         if self._tail is None:
-            return
+            return None
         calls = self._calls
         offsets = self._ledger.settle(
             (lambda call_id: not calls.is_open(call_id)) if calls is not None else _always,
             self._tail.position,
         )
         merged = {**self._saved, **offsets}
-        if merged == self._saved:
+        return None if merged == self._saved else merged
+
+    async def _settle_durable(self) -> None:
+        """Move the saved cursor past the lines whose calls are over and stored."""
+        merged = self.settled_offsets()
+        if merged is None:
             return
         if self._save_offsets is not None:
             await self._save_offsets(merged)
