@@ -8,6 +8,8 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+CDR_LAYOUTS = ("linkedid", "default", "newcdrcolumns")
+
 DEFAULT_HOTLINES: dict[str, str] = {
     "4008001000": "support",
     "4008002000": "repair",
@@ -129,6 +131,21 @@ class SimConfig:
     log_membername_as_agent: bool = False  # queues.conf default
     login_failure_delay: float = 1.0  # manager.c sleeps 1 s before "Authentication failed"
     pbx_name: str = "sim"
+    # Master.csv columns: "linkedid" (cdr_csv's 18 + linkedid, as a cdr_custom template),
+    # "default" (cdr_csv's stock 18) or "newcdrcolumns" (18 + peeraccount, linkedid, sequence).
+    cdr_layout: str = "linkedid"
+    # Also write every CDR row into Asterisk's standard cdr table (SQLAlchemy URL; "": off),
+    # as cdr_pgsql does; times in cdr_db_timezone ("": the PBX's own ``timezone``).
+    cdr_db_url: str = ""
+    cdr_db_table: str = "cdr"
+    cdr_db_timezone: str = ""
+
+    def check(self) -> None:
+        """Raise ValueError naming the first setting that has no meaning."""
+        if self.cdr_layout not in CDR_LAYOUTS:
+            raise ValueError(
+                f"cdr_layout must be one of {', '.join(CDR_LAYOUTS)}: {self.cdr_layout!r}"
+            )
 
 
 def daytime_start(
