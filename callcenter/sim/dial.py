@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from callcenter.sim import callers
 from callcenter.sim.channels import RINGING, UP, Channel, bridge_channel_event, bridge_event
 from callcenter.sim.queues import INUSE, NOT_INUSE, Agent
 from callcenter.sim.queues import RINGING as DEV_RINGING
@@ -78,7 +79,7 @@ class Dialer:
             pbx.varset(caller, "DIALSTATUS", "CHANUNAVAIL")
             return False
         callee = self._callee_channel(call, interface)
-        attempt = call.add_attempt(callee.name, pbx.now, "Dial", data)
+        attempt = call.add_attempt(callee.name, pbx.now, "Dial", data, pbx.attempt_seq(call))
         call.truth.ring_attempts += 1
         resource = interface.split("/", 1)[-1]
         pbx.emit(caller.dial_event("DialBegin", pbx.now, callee, DialString=resource))
@@ -200,7 +201,7 @@ class Dialer:
                 return
             pbx.end_call(call, "answered", NORMAL_CLEARING)
             return
-        pbx.emit(caller.event("HangupRequest", pbx.now, Cause=str(NORMAL_CLEARING)))
+        callers.hangup_request(pbx, call)
         pbx.emit(bridge_channel_event("BridgeLeave", pbx.now, bridge, 1, caller))
         pbx.emit(bridge_channel_event("BridgeLeave", pbx.now, bridge, 0, callee))
         pbx.emit(bridge_event("BridgeDestroy", pbx.now, bridge, 0))
