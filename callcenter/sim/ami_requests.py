@@ -30,9 +30,9 @@ def hangup_by_name(pbx: Pbx, name: str, cause: int) -> bool:
             app_queue.talk_end(pbx, owner, "agent", from_dialplan=False)
         elif owner.ring is not None and chan in legs(owner.ring.chan):
             app_queue.agent_hangup_ringing(pbx, owner)
-        elif owner.dial is not None and chan is owner.dial.chan:
+        elif owner.dial is not None and chan in legs(owner.dial.chan):
             if owner.dial.answered_at is not None:
-                pbx.dialer.talk_end(owner, "agent")
+                pbx.dialer.talk_end(owner, "agent", from_dialplan=False)
             else:
                 pbx.dialer.callee_rejects(owner)
         return True

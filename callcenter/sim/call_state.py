@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from callcenter.sim.channels import Channel
-from callcenter.sim.dial import DirectDial
 from callcenter.sim.queues import Queue, QueueMember
 from callcenter.sim.traffic import CallPlan, RingResult
+
+if TYPE_CHECKING:  # dial.py's legs need this module's names first
+    from callcenter.sim.dial import DirectDial
 
 NORMAL_CLEARING = 16
 CONGESTION = 34

@@ -11,7 +11,8 @@ A phone that lets it ring waits past the ring timeout. ``;2`` gets its own CDR r
 answered; queue_log's CONNECT names ``;1``'s Uniqueid. Event order and causes follow the
 captures (tests/data/ami_events_*.txt, members ``Local/100x@agents``).
 
-Plain functions of the Pbx; app_queue.py calls them where a member's leg differs.
+Plain functions of the Pbx; app_queue.py calls them where a member's leg differs, and so
+does dial.py for an AGI ``EXEC Dial`` of a Local interface.
 """
 
 from __future__ import annotations
@@ -37,13 +38,15 @@ if TYPE_CHECKING:
 NO_PICKUP_WAIT_S = 600.0  # Wait() of a phone that lets it ring
 
 
-def request(pbx: Pbx, call: Call, target: LocalTarget) -> Channel:
-    """The pair for one ring; returns ``;1``, the channel app_queue dials."""
+def request(pbx: Pbx, call: Call, target: LocalTarget, app: str = "AppQueue") -> Channel:
+    """The pair for one ring; returns ``;1``, the channel app_queue (or app_dial: ``app``
+    AppDial) dials."""
     caller = call.chan
     one, two = new_pair(pbx, target, caller.linkedid, call)
-    # app_queue gives the outgoing channel the caller's connected line as its caller id
+    # the dialing application gives the outgoing channel the caller's connected line as
+    # its caller id
     one.caller_num, one.caller_name = caller.connected_num, caller.connected_name
-    pbx.newexten(one, 1, "AppQueue", "(Outgoing Line)")
+    pbx.newexten(one, 1, app, "(Outgoing Line)")
     caller_ids(pbx, one, connected=False)
     pbx.varset(one, "DIALEDPEERNUMBER", target.dial_string)
     pbx.varset(two, "DIALEDPEERNUMBER", target.dial_string)
@@ -61,10 +64,10 @@ def ringing(pbx: Pbx, call: Call, one: Channel, result: RingResult, timeout: flo
     caller = call.chan
     pbx.newexten(two, 1, "NoOp", f"Agent {two.exten} offered call from {pbx.clid(caller)}")
     pbx.newexten(two, 2, "Ringing", "")
-    one.exten = caller.exten  # app_queue gives the outgoing channel the caller's extension
+    one.exten = caller.exten  # the dialing application gives it the caller's extension
     one.connected_num, one.connected_name = caller.caller_num, caller.caller_name
     pbx.set_state(one, RINGING)
-    pbx.newexten(one, 1, "AppQueue", "(Outgoing Line)")
+    pbx.newexten(one, 1, one.app, "(Outgoing Line)")
     pbx.emit(one.event("NewConnectedLine", pbx.now))
     picks_up = result.answers and result.delay < timeout
     pbx.newexten(two, 3, "Wait", seconds(result.delay if picks_up else NO_PICKUP_WAIT_S))
