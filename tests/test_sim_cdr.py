@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -265,3 +265,23 @@ def test_rows_are_written_byte_for_byte_as_cdr_csv(tmp_path: Path) -> None:
         )
     finally:
         records.close()
+
+
+async def test_usegmtime_writes_master_csv_dates_in_gmt(tmp_path: Path) -> None:
+    """cdr.conf's [csv] usegmtime=yes (as the sample cdr.conf has it): Master.csv in GMT,
+    the AMI Cdr event still in local time (cdr_manager.c uses ast_localtime)."""
+    queue = QueueConfig("support", [Member("Local/1003@agents", "Agent 1003")])
+    cfg = config(tmp_path, queue, topology="local", cdr_usegmtime=True)
+    sim = PbxSimulator(cfg)
+    events: list[dict[str, str]] = []
+    await sim.start()
+    sim.add_listener(events.append)
+    await sim.run(1, timeout=60)
+    await sim.stop()
+    rows = parse(written(tmp_path)[0])
+    cdr_events = [e for e in events if e["Event"] == "Cdr"]
+    assert len(rows) == len(cdr_events) == 3
+    for row, event in zip(rows, cdr_events, strict=True):
+        local = datetime.strptime(event["StartTime"], "%Y-%m-%d %H:%M:%S")
+        gmt = datetime.strptime(row[START_T], "%Y-%m-%d %H:%M:%S")
+        assert local - gmt == timedelta(hours=8)  # Asia/Shanghai

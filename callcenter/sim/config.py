@@ -146,6 +146,9 @@ class SimConfig:
     # Master.csv columns: "linkedid" (cdr_csv's 18 + linkedid, as a cdr_custom template),
     # "default" (cdr_csv's stock 18) or "newcdrcolumns" (18 + peeraccount, linkedid, sequence).
     cdr_layout: str = "linkedid"
+    # cdr.conf [csv] usegmtime: Master.csv's dates in GMT (the sample cdr.conf turns it on);
+    # off, the PBX's local time. The AMI Cdr event is local time either way (cdr_manager).
+    cdr_usegmtime: bool = False
     # Also write every CDR row into Asterisk's standard cdr table (SQLAlchemy URL; "": off),
     # as cdr_pgsql does; times in cdr_db_timezone ("": the PBX's own ``timezone``).
     cdr_db_url: str = ""

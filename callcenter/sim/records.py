@@ -3,8 +3,9 @@
 - ``queue_log`` (main/logger.c ``ast_queue_log``): ``time|callid|queue|agent|event|data``
   with ``time`` the integer epoch and ``data`` the event's own ``|``-separated fields.
 - ``Master.csv`` (cdr/cdr_csv.c ``build_csv_record``): strings quoted with inner quotes
-  doubled, dates quoted ``YYYY-MM-DD HH:MM:SS`` in local time (an unset date is an empty
-  unquoted field), integers bare. The columns depend on ``layout``:
+  doubled, dates quoted ``YYYY-MM-DD HH:MM:SS`` in local time, or GMT with cdr.conf's
+  ``usegmtime`` (an unset date is an empty unquoted field), integers bare. The columns
+  depend on ``layout``:
 
   - ``default``: cdr_csv with the stock cdr.conf (``loguniqueid=yes``, ``loguserfield=yes``):
     accountcode, src, dst, dcontext, clid, channel, dstchannel, lastapp, lastdata, start,
@@ -80,12 +81,14 @@ class Records:
         timezone: str,
         layout: str = "linkedid",
         table: CdrSink | None = None,
+        usegmtime: bool = False,
     ) -> None:
         if layout not in CDR_LAYOUTS:
             raise ValueError(f"cdr_layout must be one of {', '.join(CDR_LAYOUTS)}, got {layout!r}")
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.tz = ZoneInfo(timezone)
+        self.csv_tz = ZoneInfo("UTC") if usegmtime else self.tz
         self.layout = layout
         self.table = table
         self.queue_log_path = self.directory / "queue_log"
@@ -95,6 +98,9 @@ class Records:
 
     def local(self, when: float) -> str:
         return datetime.fromtimestamp(int(when), self.tz).strftime("%Y-%m-%d %H:%M:%S")
+
+    def csv_date(self, when: float) -> str:
+        return datetime.fromtimestamp(int(when), self.csv_tz).strftime("%Y-%m-%d %H:%M:%S")
 
     def queue_log(
         self, when: float, callid: str, queue: str, agent: str, event: str, *data: object
@@ -114,9 +120,9 @@ class Records:
             csv_string(row.dstchannel),
             csv_string(row.lastapp),
             csv_string(row.lastdata),
-            csv_string(self.local(row.start)),
-            csv_string(self.local(row.answer)) if row.answer is not None else "",
-            csv_string(self.local(row.end)),
+            csv_string(self.csv_date(row.start)),
+            csv_string(self.csv_date(row.answer)) if row.answer is not None else "",
+            csv_string(self.csv_date(row.end)),
             str(row.duration),
             str(row.billsec),
             csv_string(row.disposition),

@@ -47,7 +47,9 @@ class PbxSimulator:
             table = CdrTableWriter(
                 cfg.cdr_db_url, cfg.cdr_db_table, cfg.cdr_db_timezone or cfg.timezone
             )
-        records = Records(cfg.records_dir, cfg.timezone, cfg.cdr_layout, table)
+        records = Records(
+            cfg.records_dir, cfg.timezone, cfg.cdr_layout, table, usegmtime=cfg.cdr_usegmtime
+        )
         pbx = Pbx(cfg, scheduler, records, self._emit)
         pbx.on_finished = self._on_finished
         server = AmiServer(pbx)
