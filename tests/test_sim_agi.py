@@ -183,3 +183,43 @@ async def test_unreachable_agi_server_falls_back_to_the_default_queue(tmp_path: 
     assert sim.finished[0].queue == "support"
     status = [e for e in events if e["Event"] == "VarSet" and e["Variable"] == "AGISTATUS"]
     assert status[0]["Value"] == "FAILURE"
+
+
+async def test_a_local_caller_runs_the_agi_on_its_second_half(tmp_path: Path) -> None:
+    """As in the capture (agi_channel Local/...;2): the dialplan, so the AGI, runs on ;2;
+    the caller hanging up during it is ;1 going first, then ;2."""
+
+    async def script(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> list[tuple[str, str]]:
+        lines = [("UNIQUEID", await ask(r, w, "GET VARIABLE UNIQUEID"))]
+        lines.append(("LINKEDID", await ask(r, w, "GET VARIABLE CHANNEL(linkedid)")))
+        lines.append(("GET DATA", await ask(r, w, "GET DATA hotline/menu 5000 4")))
+        lines.append(("after", (await r.readline()).decode().rstrip("\n")))
+        return lines
+
+    agi = FastAgiServer(script)
+    port = await agi.start()
+    cfg = config(tmp_path, port, ivr_hangup_prob=1.0, ivr_seconds=(1.0, 1.0),
+                 menu_choices={"": 1.0})  # fmt: skip
+    cfg.topology = "local"
+    sim = PbxSimulator(cfg)
+    events: list[dict[str, str]] = []
+    await sim.start()
+    sim.add_listener(events.append)
+    await sim.run(1, timeout=60)
+    await sim.stop()
+    await agi.stop()
+    truth = sim.finished[0]
+    assert truth.outcome == "ivr_only" and truth.channel_id != truth.call_id
+    env = dict(agi.environments[0])
+    assert env["agi_channel"] == truth.channel and truth.channel.endswith(";2")
+    assert (env["agi_type"], env["agi_uniqueid"]) == ("Local", truth.channel_id)
+    assert agi.transcripts[0] == [
+        ("UNIQUEID", f"200 result=1 ({truth.channel_id})"),
+        ("LINKEDID", f"200 result=1 ({truth.call_id})"),
+        ("GET DATA", "200 result=-1"),
+        ("after", "HANGUP"),
+    ]
+    hangups = [(e["Channel"][-1], e["Cause"]) for e in events if e["Event"] == "Hangup"]
+    assert hangups == [("1", "0"), ("2", "0")]
+    rows = [e["Channel"][-1] for e in events if e["Event"] == "Cdr"]
+    assert rows == ["1", "2"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import csv
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -288,3 +289,98 @@ async def test_drop_cuts_clients_and_refuses_while_down(sim: PbxSimulator) -> No
     assert back.banner.startswith("Asterisk Call Manager/")
     await back.close()
     await probe.close()
+
+
+async def test_local_channels_are_listed_as_asterisk_lists_them(tmp_path: Path) -> None:
+    """Local callers and Local members: CoreShowChannels lists both halves of each pair with
+    the call's Linkedid; QueueStatus shows the ;2 half waiting."""
+    captured = capture_blocks("ami_actions.txt")
+    cfg = busy_config(tmp_path, topology="local",
+                      queues=[QueueConfig("support", agents(1001, 2, local_context="agents"))])  # fmt: skip
+    sim = PbxSimulator(cfg)
+    await sim.start()
+    try:
+        probe = await logged_in(sim)
+        sim.start_traffic(40)
+        await until(lambda: any(q.waiting for q in sim.pbx.queues.values())
+                    and any(c.stage == "talk" for c in sim.pbx.calls.values()))  # fmt: skip
+        channels = await probe.list_action(Action="CoreShowChannels")
+        items = {i["Channel"]: i for i in channels[1:-1]}
+        assert all(list(i) == list(first(captured, Event="CoreShowChannel"))
+                   for i in items.values())  # fmt: skip
+        assert {i["Application"] for i in items.values()} >= {
+            i["Application"] for i in captured if i.get("Event") == "CoreShowChannel"
+        }  # Wait (a caller's ;1, a member's ;2), Queue (a caller's ;2), AppQueue (a member's ;1)
+        assert all(name.startswith("Local/") for name in items)
+        for name, two in items.items():
+            if not name.endswith(";2"):
+                continue
+            one = items[name[:-1] + "1"]  # both halves are listed
+            assert one["Linkedid"] == two["Linkedid"]
+            if two["Context"] == "from-pstn":  # a caller: ;1 is the call itself
+                assert one["Uniqueid"] == one["Linkedid"] != two["Uniqueid"]
+                assert one["Application"] in ("Wait", "AppDial2")  # answered, or being dialed
+            else:  # a member: ;1 is dialed by app_queue, ;2 runs the agents context
+                assert (one["Application"], one["ApplicationData"]) == ("AppQueue",
+                                                                        "(Outgoing Line)")  # fmt: skip
+                assert two["Application"] == "Wait" and two["Context"] == "agents"
+        bridges: dict[str, list[Block]] = {}
+        for item in items.values():
+            if item["BridgeId"]:
+                bridges.setdefault(item["BridgeId"], []).append(item)
+        assert bridges  # a talking caller's ;2 shares a bridge with the member's ;1
+        for both in bridges.values():
+            assert sorted(i["Application"] for i in both) == ["AppQueue", "Queue"]
+            assert len({i["Linkedid"] for i in both}) == 1
+
+        status = await probe.list_action(Action="QueueStatus", Queue="support")
+        entries = [b for b in status if b.get("Event") == "QueueEntry"]
+        assert entries and all(list(b) == list(first(captured, Event="QueueEntry"))
+                               for b in entries)  # fmt: skip
+        assert all(entry["Channel"].endswith(";2") for entry in entries)
+        listed = [entry for entry in entries if entry["Channel"] in items]  # still there
+        assert listed and all(items[e["Channel"]]["Uniqueid"] == e["Uniqueid"] for e in listed)
+        members = [b for b in status if b.get("Event") == "QueueMember"]
+        assert [(m["Location"], m["StateInterface"]) for m in members] == [
+            ("Local/1001@agents", "Local/1001@agents"), ("Local/1002@agents", "Local/1002@agents")
+        ]  # fmt: skip
+        await probe.close()
+    finally:
+        await sim.stop()
+
+
+async def test_queue_add_of_a_local_interface_rings_it_through_a_local_pair(
+    tmp_path: Path,
+) -> None:
+    cfg = busy_config(tmp_path, speed=2000.0, queues=[QueueConfig("support", agents(1001, 1))])
+    sim = PbxSimulator(cfg)
+    await sim.start()
+    try:
+        probe = await logged_in(sim)
+        paused = await probe.action(Action="QueuePause", Interface="PJSIP/1001", Paused="true")
+        assert paused["Response"] == "Success"
+        added = await probe.action(Action="QueueAdd", Queue="support",
+                                   Interface="Local/2001@agents", MemberName="Agent 2001")  # fmt: skip
+        assert added["Message"] == "Added interface to queue"
+        await sim.run(1, timeout=30)
+        truth = sim.finished[0]
+        assert truth.outcome == "answered" and truth.agent == "Agent 2001"
+        connect = await probe.wait_for(lambda b: b.get("Event") == "AgentConnect")
+        one = connect["DestChannel"]
+        assert one.startswith("Local/2001@agents-") and one.endswith(";1")
+        assert connect["Interface"] == "Local/2001@agents"
+        dial = await probe.wait_for(lambda b: b.get("Event") == "DialBegin" and "Channel" in b)
+        assert (dial["DestChannel"], dial["DialString"]) == (one, "Local/2001@agents")
+        bridge = await probe.wait_for(lambda b: b.get("Event") == "LocalBridge")
+        assert (bridge["LocalOneChannel"], bridge["LocalTwoChannel"]) == (one, one[:-1] + "2")
+        assert (bridge["Context"], bridge["Exten"]) == ("agents", "2001")
+        statuses = [b["Status"] for b in probe.events("QueueMemberStatus")
+                    if b["Interface"] == "Local/2001@agents"]  # fmt: skip
+        assert statuses == ["2", "1"]  # a Local device is in use from the ring on
+        log = [line.split("|") for line in sim.queue_log_path.read_text().splitlines()]
+        assert next(r for r in log if r[4] == "CONNECT")[6] == connect["DestUniqueid"]
+        rows = list(csv.reader(sim.cdr_path.read_text().splitlines()))
+        assert [(r[2], r[3]) for r in rows if r[5] == one[:-1] + "2"] == [("2001", "agents")]
+        await probe.close()
+    finally:
+        await sim.stop()

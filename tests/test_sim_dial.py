@@ -55,7 +55,12 @@ class ScriptedAgi:
 
 
 async def run(
-    tmp_path: Path, commands: list[str], calls: int = 1, **traffic: object
+    tmp_path: Path,
+    commands: list[str],
+    calls: int = 1,
+    topology: str = "trunk",
+    members: str = "",
+    **traffic: object,
 ) -> tuple[PbxSimulator, ScriptedAgi, list[dict[str, str]]]:
     agi = ScriptedAgi(commands)
     port = await agi.start()
@@ -65,8 +70,8 @@ async def run(
         setattr(params, key, value)
     sim = PbxSimulator(
         SimConfig(
-            seed=4, speed=100.0, start_epoch=START, records_dir=tmp_path,
-            queues=[QueueConfig("support", agents(1001, 1))],
+            seed=4, speed=100.0, start_epoch=START, records_dir=tmp_path, topology=topology,
+            queues=[QueueConfig("support", agents(1001, 1, local_context=members))],
             hotlines={"4008001000": "support"}, agi_target=AgiTarget("127.0.0.1", port),
             traffic=params,
         )
@@ -201,3 +206,31 @@ async def test_an_unknown_phone_is_chanunavail_and_a_busy_one_busy(tmp_path: Pat
     # CHANUNAVAIL creates no channel: one DialBegin per call, for the known phone only
     assert all(e["DialString"] == "1001" for e in events if e["Event"] == "DialBegin")
     durable_check(sim, events)
+
+
+async def test_a_local_interface_is_dialled_through_a_local_pair(tmp_path: Path) -> None:
+    local = "Local/1001@agents"
+    sim, agi, events = await run(tmp_path, ["ANSWER", f'EXEC Dial "{local},20"'],
+                                 topology="local", members="agents",
+                                 agent_hangup_prob=0.0)  # fmt: skip
+    (truth,) = sim.finished
+    call = truth.call_id
+    assert truth.outcome == "answered" and truth.agent == local
+    assert agi.transcripts[0][1] == (f'EXEC Dial "{local},20"', "200 result=-1")
+    (begin,) = [e for e in of(events, "DialBegin", call) if "Channel" in e]
+    one = begin["DestChannel"]
+    assert (
+        one.startswith(f"{local}-") and one.endswith(";1") and begin["DialString"] == "1001@agents"
+    )
+    (pair,) = [e for e in events if e["Event"] == "LocalBridge" and e["Context"] == "agents"]
+    assert (pair["LocalOneChannel"], pair["LocalTwoChannel"]) == (one, one[:-1] + "2")
+    dialled = [e for e in of(events, "Newexten", call) if e["Channel"] == one]
+    assert {e["Application"] for e in dialled} == {"AppDial"}
+    assert [e["DialStatus"] for e in of(events, "DialEnd", call) if "Channel" in e] == ["ANSWER"]
+    assert [b["Channel"] for b in of(events, "BridgeEnter", call)] == [one, truth.channel]
+    statuses = [e["Status"] for e in events if e["Event"] == "QueueMemberStatus"]
+    assert statuses == ["2", "1"]
+    rows = {r[5]: r for r in cdr_rows(sim)}
+    assert set(rows) == {truth.channel[:-1] + "1", truth.channel, one[:-1] + "2"}
+    assert (rows[truth.channel][6], rows[truth.channel][7]) == (one, "Dial")
+    assert (rows[one[:-1] + "2"][2], rows[one[:-1] + "2"][3]) == ("1001", "agents")

@@ -1,8 +1,9 @@
 """A PBX simulator that speaks Asterisk's AMI and FastAGI, with a seeded traffic model.
 
-``PbxSimulator(SimConfig(...))`` runs an AMI server, generates calls (trunk caller ->
-menu/FastAGI -> app_queue -> agents), writes ``queue_log`` and ``Master.csv`` and records
-the ground truth of every call in ``finished``.
+``PbxSimulator(SimConfig(...))`` runs an AMI server, generates calls (a trunk or Local
+channel caller -> menu/FastAGI -> app_queue -> agents on PJSIP or Local interfaces), writes
+``queue_log`` and ``Master.csv`` (and a cdr table) and records the ground truth of every call
+in ``finished``.
 """
 
 from callcenter.sim.config import (

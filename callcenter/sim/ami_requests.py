@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from callcenter.sim import app_queue, call_flow
 from callcenter.sim.call_state import NORMAL_CLEARING, Call
+from callcenter.sim.channels import Channel
 from callcenter.sim.queues import Agent, QueueMember
 
 if TYPE_CHECKING:
@@ -23,15 +24,15 @@ def hangup_by_name(pbx: Pbx, name: str, cause: int) -> bool:
         return False
     owner = chan.owner
     if isinstance(owner, Call):
-        if chan is owner.chan:
+        if chan is owner.chan or chan is owner.origin:
             pbx.caller_hangup(owner)
-        elif owner.stage == "talk" and chan is owner.agent_chan:
-            app_queue.talk_end(pbx, owner, "agent")
-        elif owner.ring is not None and chan is owner.ring.chan:
+        elif owner.stage == "talk" and chan in legs(owner.agent_chan):
+            app_queue.talk_end(pbx, owner, "agent", from_dialplan=False)
+        elif owner.ring is not None and chan in legs(owner.ring.chan):
             app_queue.agent_hangup_ringing(pbx, owner)
-        elif owner.dial is not None and chan is owner.dial.chan:
+        elif owner.dial is not None and chan in legs(owner.dial.chan):
             if owner.dial.answered_at is not None:
-                pbx.dialer.talk_end(owner, "agent")
+                pbx.dialer.talk_end(owner, "agent", from_dialplan=False)
             else:
                 pbx.dialer.callee_rejects(owner)
         return True
@@ -42,15 +43,24 @@ def hangup_by_name(pbx: Pbx, name: str, cause: int) -> bool:
     return True
 
 
+def legs(chan: Channel | None) -> tuple[Channel, ...]:
+    """A member's leg: its channel, and the other half when it is a Local channel."""
+    if chan is None:
+        return ()
+    return (chan,) if chan.partner is None else (chan, chan.partner)
+
+
 def play_dtmf(pbx: Pbx, name: str, digit: str, receive: bool) -> bool:
     chan = pbx.channels.get(name)
     if chan is None:
         return False
+    owner = chan.owner
     if not receive:
         pbx.dtmf(chan, digit, "Sent")
-        return True
+        if not (isinstance(owner, Call) and chan is owner.origin):
+            return True
+        chan = owner.chan  # what a Local caller's ;1 sends, its ;2 receives
     pbx.dtmf(chan, digit, "Received")
-    owner = chan.owner
     if isinstance(owner, Call) and chan is owner.chan and owner.stage in ("ivr", "agi"):
         owner.truth.dtmf += digit
         if owner.agi is not None:

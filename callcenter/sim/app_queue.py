@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from callcenter.sim import callers, local_members
 from callcenter.sim.call_state import NORMAL_CLEARING, Attempt, Call, Ring
 from callcenter.sim.channels import RINGING, UP, bridge_channel_event, bridge_event
+from callcenter.sim.local_channels import parse_local
 from callcenter.sim.queues import INUSE, NOT_INUSE, Queue, QueueMember
 from callcenter.sim.queues import RINGING as DEV_RINGING
 from callcenter.sim.traffic import RingResult
@@ -110,40 +112,50 @@ def ring_member(pbx: Pbx, call: Call, member: QueueMember) -> None:
     assert queue is not None
     cfg = pbx.cfg
     caller = call.chan
-    agent_chan = pbx.new_channel(
-        member.interface, cfg.agent_context, caller.exten, caller.linkedid, owner=call
-    )
-    agent_chan.app, agent_chan.appdata = "AppQueue", "(Outgoing Line)"
+    local = parse_local(member.interface)
+    if local is None:
+        agent_chan = pbx.new_channel(
+            member.interface, cfg.agent_context, caller.exten, caller.linkedid, owner=call
+        )
+        agent_chan.app, agent_chan.appdata = "AppQueue", "(Outgoing Line)"
+    else:
+        agent_chan = local_members.request(pbx, call, local)
     call.ring = Ring(member, agent_chan, pbx.now, pbx.model.ring(call.ring_rng))
-    call.attempts.append(Attempt(agent_chan.name, pbx.now))
+    call.attempts.append(Attempt(agent_chan.name, pbx.now, cdr_seq=pbx.attempt_seq(call)))
     call.truth.ring_attempts += 1
     member.agent.ringing = call
-    pbx.emit(agent_chan.event("Newchannel", pbx.now))
-    agent_chan.caller_num = caller.exten
-    agent_chan.connected_num, agent_chan.connected_name = caller.caller_num, caller.caller_name
-    pbx.emit(
-        agent_chan.event(
-            "NewCallerid",
-            pbx.now,
-            **{"CID-CallingPres": "0 (Presentation Allowed, Not Screened)"},
+    ring = call.ring
+    timeout = queue.config.ring_timeout
+    if local is None:
+        pbx.emit(agent_chan.event("Newchannel", pbx.now))
+        agent_chan.caller_num = caller.exten
+        agent_chan.connected_num = caller.caller_num
+        agent_chan.connected_name = caller.caller_name
+        pbx.emit(
+            agent_chan.event(
+                "NewCallerid",
+                pbx.now,
+                **{"CID-CallingPres": "0 (Presentation Allowed, Not Screened)"},
+            )
         )
-    )
     agent_fields = {
         "Queue": queue.name,
         "Interface": member.interface,
         "MemberName": member.name,
     }
     pbx.emit(caller.dial_event("AgentCalled", pbx.now, agent_chan, **agent_fields))
-    pbx.emit(
-        caller.dial_event(
-            "DialBegin", pbx.now, agent_chan, DialString=member.interface.split("/", 1)[-1]
-        )
-    )
-    pbx.set_state(agent_chan, RINGING)
-    pbx.emit(caller.dial_event("DialState", pbx.now, agent_chan, DialStatus="RINGING"))
-    pbx.member_status(member.agent, DEV_RINGING)
-    ring = call.ring
-    timeout = queue.config.ring_timeout
+    # app_queue publishes the whole interface as DialString; the PJSIP leg keeps the
+    # resource alone, as the simulator always wrote it
+    dial_string = member.interface if local else member.interface.split("/", 1)[-1]
+    pbx.emit(caller.dial_event("DialBegin", pbx.now, agent_chan, DialString=dial_string))
+    if local is None:
+        pbx.set_state(agent_chan, RINGING)
+        pbx.emit(caller.dial_event("DialState", pbx.now, agent_chan, DialStatus="RINGING"))
+        pbx.member_status(member.agent, DEV_RINGING)
+    else:
+        local_members.ringing(pbx, call, agent_chan, ring.result, timeout)
+        pbx.member_status(member.agent, DEV_RINGING)
+        pbx.emit(caller.dial_event("DialState", pbx.now, agent_chan, DialStatus="RINGING"))
     if ring.result.answers and ring.result.delay < timeout:
         pbx.sched.after(ring.result.delay, lambda: agent_answer(pbx, call, ring))
     else:
@@ -158,7 +170,12 @@ def end_ring(pbx: Pbx, call: Call, status: str, cause: int = 0) -> Ring:
     ring.member.agent.ringing = None
     call.attempts[-1].end = pbx.now
     pbx.emit(call.chan.dial_event("DialEnd", pbx.now, ring.chan, DialStatus=status))
-    pbx.hangup_channel(ring.chan, cause)
+    if ring.chan.partner is None:
+        pbx.hangup_channel(ring.chan, cause)
+    else:
+        # hangupcalls() reports CANCEL for every leg it hangs up, whatever ended the ring
+        pbx.emit(call.chan.dial_event("DialEnd", pbx.now, ring.chan, DialStatus="CANCEL"))
+        local_members.ring_over(pbx, ring.chan)
     pbx.member_status(ring.member.agent, NOT_INUSE)
     return ring
 
@@ -211,7 +228,10 @@ def agent_answer(pbx: Pbx, call: Call, ring: Ring) -> None:
     call.ring = None
     member.agent.ringing = None
     call.attempts[-1].answered = True
-    pbx.set_state(agent_chan, UP)
+    if agent_chan.partner is None:
+        pbx.set_state(agent_chan, UP)
+    else:
+        local_members.answer(pbx, agent_chan)
     pbx.emit(caller.dial_event("DialEnd", pbx.now, agent_chan, DialStatus="ANSWER"))
     pbx.emit(caller.event("MusicOnHoldStop", pbx.now))
     leave_queue(pbx, call)
@@ -244,24 +264,30 @@ def agent_answer(pbx: Pbx, call: Call, ring: Ring) -> None:
     agent_chan.bridge_id = caller.bridge_id = call.bridge_id
     pbx.emit(bridge_channel_event("BridgeEnter", pbx.now, call.bridge_id, 1, agent_chan))
     pbx.emit(bridge_channel_event("BridgeEnter", pbx.now, call.bridge_id, 2, caller))
+    by = "agent" if call.plan.agent_hangs_up else "caller"
+    if agent_chan.partner is not None:
+        talk = call.plan.handle_seconds
+        local_members.talking(pbx, agent_chan, talk if by == "agent" else talk + 10.0)
     pbx.member_status(member.agent, INUSE)
     truth = call.truth
     truth.answered_at = pbx.now
     truth.wait = pbx.now - (truth.joined_at or call.joined_at)
     truth.agent, truth.agent_interface = member.name, member.interface
-    truth.agent_channel = agent_chan.name
-    by = "agent" if call.plan.agent_hangs_up else "caller"
+    truth.agent_channel, truth.agent_channel_id = agent_chan.name, agent_chan.uniqueid
     pbx.sched.after(call.plan.handle_seconds, lambda: talk_end(pbx, call, by))
     dispatch(pbx)
 
 
-def talk_end(pbx: Pbx, call: Call, by: str) -> None:
-    """The talk ends: ``by`` is who hung up (caller | agent)."""
+def talk_end(pbx: Pbx, call: Call, by: str, from_dialplan: bool = True) -> None:
+    """The talk ends: ``by`` is who hung up (caller | agent); ``from_dialplan`` False when
+    an AMI Hangup ended it rather than the agent's phone."""
     if call.stage != "talk":
         return
     queue, member, agent_chan = call.queue, call.member, call.agent_chan
     assert queue is not None and member is not None and agent_chan is not None
     caller = call.chan
+    local = agent_chan.partner is not None
+    goes_on = by == "agent" and call.agi_app == "Queue" and "c" in call.queue_options
     hold = int(call.connected_at) - int(call.joined_at)
     talk = int(pbx.now) - int(call.connected_at)
     complete: dict[str, str] = {
@@ -274,17 +300,28 @@ def talk_end(pbx: Pbx, call: Call, by: str) -> None:
     }
     bridge = call.bridge_id
     if by == "agent":
-        pbx.emit(agent_chan.event("HangupRequest", pbx.now, Cause=str(NORMAL_CLEARING)))
+        if local:
+            local_members.agent_hangs_up(pbx, agent_chan, from_dialplan)
+        else:
+            pbx.emit(agent_chan.event("HangupRequest", pbx.now, Cause=str(NORMAL_CLEARING)))
         pbx.emit(bridge_channel_event("BridgeLeave", pbx.now, bridge, 1, agent_chan))
         pbx.emit(bridge_channel_event("BridgeLeave", pbx.now, bridge, 0, caller))
         pbx.emit(caller.dial_event("AgentComplete", pbx.now, agent_chan, **complete))
         pbx.emit(bridge_event("BridgeDestroy", pbx.now, bridge, 0))
         agent_chan.bridge_id = caller.bridge_id = ""
-        pbx.hangup_channel(agent_chan, NORMAL_CLEARING)
+        if local:
+            local_members.two_gone(pbx, agent_chan)
+        else:
+            pbx.hangup_channel(agent_chan, NORMAL_CLEARING)
         pbx.emit(caller.event("SoftHangupRequest", pbx.now, Cause=str(NORMAL_CLEARING)))
+        if not goes_on:
+            callers.dialplan_ends(pbx, call, NORMAL_CLEARING)
+        if local:  # app_queue hangs up the bridged ;1 once the bridge is over
+            pbx.hangup_channel(agent_chan, NORMAL_CLEARING)
     else:
-        pbx.emit(caller.event("HangupRequest", pbx.now, Cause=str(NORMAL_CLEARING)))
+        callers.hangup_request(pbx, call, release=False)
         pbx.emit(caller.dial_event("AgentComplete", pbx.now, agent_chan, **complete))
+        callers.release_origin(pbx, call)
         pbx.emit(bridge_channel_event("BridgeLeave", pbx.now, bridge, 1, caller))
     pbx.records.queue_log(
         pbx.now, caller.uniqueid, queue.name, member.name,
@@ -303,16 +340,19 @@ def talk_end(pbx: Pbx, call: Call, by: str) -> None:
     truth.talk = pbx.now - call.connected_at
     truth.hangup_by = by
     if by == "caller":
-        pbx.hangup_channel(caller, NORMAL_CLEARING)
+        callers.caller_channel_ends(pbx, call, NORMAL_CLEARING)
         pbx.emit(bridge_channel_event("BridgeLeave", pbx.now, bridge, 0, agent_chan))
         pbx.emit(bridge_event("BridgeDestroy", pbx.now, bridge, 0))
         agent_chan.bridge_id = caller.bridge_id = ""
-        pbx.hangup_channel(agent_chan, NORMAL_CLEARING)
+        if local:
+            local_members.caller_left(pbx, agent_chan)
+        else:
+            pbx.hangup_channel(agent_chan, NORMAL_CLEARING)
     pbx.member_status(agent, NOT_INUSE)
     for waits in sorted({m.wrapuptime for q in pbx.queues.values() for m in q.members.values()
                          if m.interface == agent.interface}):  # fmt: skip
         pbx.sched.after(waits + 1e-6, pbx.dispatch)
-    if by == "agent" and call.agi_app == "Queue" and "c" in call.queue_options:
+    if goes_on:
         # Queue(...,c): app_queue sets QUEUESTATUS=CONTINUE and the caller goes on
         truth.outcome = "answered"
         pbx.varset(call.chan, "QUEUESTATUS", "CONTINUE")
@@ -342,7 +382,7 @@ def queue_timeout(pbx: Pbx, call: Call) -> None:
     call.truth.wait = pbx.now - (call.truth.joined_at or call.joined_at)
     call.stage = "voicemail"
     if call.attempts:
-        call.tail_start = pbx.now
+        call.tail_start, call.tail_seq = pbx.now, pbx.next_cdr_seq()
     if call.agi_app == "Queue":  # EXEC Queue returns; the AGI decides what comes next
         pbx.varset(call.chan, "QUEUESTATUS", "TIMEOUT")
         pbx.agi_app_returned(call, "agi")
@@ -361,7 +401,7 @@ def abandon(pbx: Pbx, call: Call) -> None:
     chan = call.chan
     queue = call.queue
     assert queue is not None
-    pbx.emit(chan.event("HangupRequest", pbx.now, Cause=str(NORMAL_CLEARING)))
+    callers.hangup_request(pbx, call)
     cancel_ring(pbx, call)
     pbx.emit(chan.event("MusicOnHoldStop", pbx.now))
     pos = position(pbx, call)

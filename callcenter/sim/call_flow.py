@@ -1,4 +1,4 @@
-"""A trunk call's way through the dialplan: arrival, Answer(), the menu or FastAGI, the route
+"""A call's way through the dialplan: arrival, Answer(), the menu or FastAGI, the route
 into app_queue, the applications an AGI ``EXEC`` runs, and the caller hanging up.
 
 Plain functions of the Pbx, which owns every piece of state; app_queue.py takes the call
@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from callcenter.sim import app_queue
+from callcenter.sim import app_queue, callers
 from callcenter.sim.call_state import CONGESTION, NORMAL_CLEARING, Call, CallOutcome
-from callcenter.sim.channels import RING, UP
+from callcenter.sim.channels import UP
 from callcenter.sim.traffic import CallPlan
 
 if TYPE_CHECKING:
@@ -40,9 +40,7 @@ def schedule_arrivals(pbx: Pbx, count: int | None, after: float | None = None) -
 
 def arrive(pbx: Pbx, plan: CallPlan) -> None:
     cfg = pbx.cfg
-    chan = pbx.new_channel(f"PJSIP/{cfg.trunk}", cfg.caller_context, plan.hotline)
-    chan.state = RING
-    chan.caller_num = plan.caller
+    chan, origin = callers.new_caller(pbx, plan)
     truth = CallOutcome(
         index=plan.index,
         call_id=chan.linkedid,
@@ -50,11 +48,13 @@ def arrive(pbx: Pbx, plan: CallPlan) -> None:
         hotline=plan.hotline,
         caller=plan.caller,
         started_at=pbx.now,
+        channel_id=chan.uniqueid,
     )
-    call = Call(plan, chan, truth, pbx.model.ring_stream(plan.index))
+    call = Call(plan, chan, truth, pbx.model.ring_stream(plan.index), origin=origin)
     chan.owner = call
+    if origin is not None:
+        origin.owner = call
     pbx.calls[call.call_id] = call
-    pbx.emit(chan.event("Newchannel", pbx.now))
     pbx.newexten(chan, 1, "NoOp", f"Inbound call to {plan.hotline} from <{plan.caller}>")
     pbx.newexten(chan, 2, "Set", f"CDR(userfield)=dnis:{plan.hotline}")
     chan.variables["CDR(userfield)"] = f"dnis:{plan.hotline}"
@@ -188,7 +188,6 @@ def caller_hangup(pbx: Pbx, call: Call) -> None:
     """The caller hangs up, wherever the call is."""
     if call.stage == "ended" or call.hangup_requested:
         return
-    chan = call.chan
     if call.stage == "talk":
         app_queue.talk_end(pbx, call, "caller")
         return
@@ -197,14 +196,14 @@ def caller_hangup(pbx: Pbx, call: Call) -> None:
         return
     if call.stage in ("ivr", "agi"):
         call.hangup_requested = True
-        pbx.emit(chan.event("HangupRequest", pbx.now, Cause=str(NORMAL_CLEARING)))
+        callers.hangup_request(pbx, call)
         if call.agi is not None:
             call.agi.caller_hung_up()  # the session ends; agi_finished() ends the call
             return
         pbx.end_call(call, "ivr_only", NORMAL_CLEARING)
         return
     if call.stage == "voicemail":
-        pbx.emit(chan.event("HangupRequest", pbx.now, Cause=str(NORMAL_CLEARING)))
+        callers.hangup_request(pbx, call)
         pbx.end_call(call, "voicemail", NORMAL_CLEARING)
         return
     app_queue.abandon(pbx, call)  # in the queue

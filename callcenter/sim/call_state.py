@@ -1,4 +1,4 @@
-"""The state of one trunk call while the engine runs it, and the ground truth it leaves.
+"""The state of one call while the engine runs it, and the ground truth it leaves.
 
 Plain dataclasses on their own, so every part of the engine imports them without the others.
 """
@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from callcenter.sim.channels import Channel
-from callcenter.sim.dial import DirectDial
 from callcenter.sim.queues import Queue, QueueMember
 from callcenter.sim.traffic import CallPlan, RingResult
+
+if TYPE_CHECKING:  # dial.py's legs need this module's names first
+    from callcenter.sim.dial import DirectDial
 
 NORMAL_CLEARING = 16
 CONGESTION = 34
@@ -23,8 +25,8 @@ class CallOutcome:
     """Ground truth for one generated call, as the simulator knows it."""
 
     index: int
-    call_id: str  # Linkedid (== the trunk channel's Uniqueid)
-    channel: str
+    call_id: str  # Linkedid (the trunk channel's Uniqueid, or the Local caller's ;1's)
+    channel: str  # the channel that ran the dialplan and queued (the trunk channel, or ;2)
     hotline: str
     caller: str
     started_at: float
@@ -43,6 +45,8 @@ class CallOutcome:
     dtmf: str = ""
     ring_attempts: int = 0
     hangup_cause: int = NORMAL_CLEARING
+    channel_id: str = ""  # Uniqueid of ``channel``: queue_log's callid
+    agent_channel_id: str = ""  # Uniqueid of ``agent_channel``: CONNECT's bridged channel
 
 
 @dataclass(eq=False, slots=True)
@@ -65,6 +69,7 @@ class Attempt:
     data: str = ""  # the application's data ("" for Queue: the queue's)
     answered_at: float | None = None  # Dial: when the callee answered
     busy: bool = False  # Dial: the callee was busy
+    cdr_seq: int = 0  # the sequence of this row's CDR object (main/cdr.c)
 
 
 @dataclass(eq=False)
@@ -93,12 +98,16 @@ class Call:
     hangup_requested: bool = False
     recording_started: float | None = None  # MixMonitor ran (its file is written at the end)
     dial: DirectDial | None = None  # a Dial the AGI runs: ringing or talking
+    origin: Channel | None = None  # the Local caller's ;1 (topology "local"), else None
+    origin_asked: bool = False  # ;1 was asked to hang up
+    rows_written: bool = False  # the caller's CDR rows are out
+    tail_seq: int = 0  # the sequence of the CDR for the dialplan after the queue
 
     @property
     def call_id(self) -> str:
         return self.chan.linkedid
 
-    def add_attempt(self, dstchannel: str, at: float, app: str, data: str) -> Attempt:
-        attempt = Attempt(dstchannel, at, app=app, data=data)
+    def add_attempt(self, dstchannel: str, at: float, app: str, data: str, cdr_seq: int) -> Attempt:
+        attempt = Attempt(dstchannel, at, app=app, data=data, cdr_seq=cdr_seq)
         self.attempts.append(attempt)
         return attempt

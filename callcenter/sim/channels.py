@@ -32,6 +32,7 @@ PRIVILEGE: dict[str, str] = {
             "BridgeCreate", "BridgeEnter", "BridgeLeave", "BridgeDestroy", "MusicOnHoldStart",
             "MusicOnHoldStop", "MixMonitorStart", "MixMonitorStop", "OriginateResponse",
             "ChanSpyStart", "ChanSpyStop", "DeviceStateChange", "LocalBridge",
+            "NewConnectedLine",
         ),
         "call,all",
     ),
@@ -82,6 +83,10 @@ class Channel:
     variables: dict[str, str] = field(default_factory=dict)
     dead: bool = False
     owner: Any = None  # the call (or originated session) this channel belongs to
+    answered_at: float | None = None
+    cdr_seq: int = 0  # the sequence of the CDR made with the channel (main/cdr.c)
+    half: int = 0  # 1 or 2 for the halves of a Local channel
+    partner: Channel | None = None  # the other half of a Local channel
 
     @property
     def tech(self) -> str:
@@ -111,12 +116,28 @@ class Channel:
         ev.update(extra)
         return ev
 
+    def callerid_merge(self) -> str:
+        """The CDR's clid: main/callerid.c ``ast_callerid_merge`` of the caller's name and
+        number (an unset name is the empty string there, so ``"" <number>``)."""
+        name = "" if self.caller_name == "<unknown>" else self.caller_name
+        number = "" if self.caller_num == "<unknown>" else self.caller_num
+        escaped = name.replace("\\", "\\\\").replace('"', '\\"')
+        return f'"{escaped}" <{number}>'
+
     def dial_event(self, name: str, when: float, dest: Channel, **extra: str) -> Event:
         ev = header(name, when)
         ev.update(self.state_fields())
         ev.update(dest.state_fields("Dest"))
         ev.update(extra)
         return ev
+
+
+def dest_dial_event(name: str, when: float, dest: Channel, **extra: str) -> Event:
+    """A dial event with no calling channel (a dial started by Originate, not a channel)."""
+    ev = header(name, when)
+    ev.update(dest.state_fields("Dest"))
+    ev.update(extra)
+    return ev
 
 
 def bridge_fields(bridge_id: str, count: int) -> Event:

@@ -8,6 +8,9 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+TOPOLOGIES = ("trunk", "local")
+CDR_LAYOUTS = ("linkedid", "default", "newcdrcolumns")
+
 DEFAULT_HOTLINES: dict[str, str] = {
     "4008001000": "support",
     "4008002000": "repair",
@@ -48,7 +51,14 @@ class QueueConfig:
     weight: int = 0
 
 
-def agents(first: int, count: int) -> list[Member]:
+def agents(first: int, count: int, local_context: str = "") -> list[Member]:
+    """Members ``Agent <ext>`` on ``PJSIP/<ext>``, or on ``Local/<ext>@<local_context>`` (rung
+    through a Local channel pair whose ``;2`` runs that context, as FreePBX-style queues do)."""
+    if local_context:
+        return [
+            Member(f"Local/{ext}@{local_context}", f"Agent {ext}")
+            for ext in range(first, first + count)
+        ]
     return [Member(f"PJSIP/{ext}", f"Agent {ext}") for ext in range(first, first + count)]
 
 
@@ -129,6 +139,30 @@ class SimConfig:
     log_membername_as_agent: bool = False  # queues.conf default
     login_failure_delay: float = 1.0  # manager.c sleeps 1 s before "Authentication failed"
     pbx_name: str = "sim"
+    # How callers arrive: "trunk" (one PJSIP/<trunk>-n channel, whose Uniqueid is the
+    # Linkedid) or "local" (a Local/<dnis>@<caller_context>-n;1/;2 pair: ;1's Uniqueid is the
+    # Linkedid, ;2 runs the dialplan and is the queued channel).
+    topology: str = "trunk"
+    # Master.csv columns: "linkedid" (cdr_csv's 18 + linkedid, as a cdr_custom template),
+    # "default" (cdr_csv's stock 18) or "newcdrcolumns" (18 + peeraccount, linkedid, sequence).
+    cdr_layout: str = "linkedid"
+    # cdr.conf [csv] usegmtime: Master.csv's dates in GMT (the sample cdr.conf turns it on);
+    # off, the PBX's local time. The AMI Cdr event is local time either way (cdr_manager).
+    cdr_usegmtime: bool = False
+    # Also write every CDR row into Asterisk's standard cdr table (SQLAlchemy URL; "": off),
+    # as cdr_pgsql does; times in cdr_db_timezone ("": the PBX's own ``timezone``).
+    cdr_db_url: str = ""
+    cdr_db_table: str = "cdr"
+    cdr_db_timezone: str = ""
+
+    def check(self) -> None:
+        """Raise ValueError naming the first setting that has no meaning."""
+        if self.topology not in TOPOLOGIES:
+            raise ValueError(f"topology must be one of {', '.join(TOPOLOGIES)}: {self.topology!r}")
+        if self.cdr_layout not in CDR_LAYOUTS:
+            raise ValueError(
+                f"cdr_layout must be one of {', '.join(CDR_LAYOUTS)}: {self.cdr_layout!r}"
+            )
 
 
 def daytime_start(

@@ -16,7 +16,8 @@ Only one destination is dialled (the first of ``a&b``). The outcome follows app_
   with ``g`` the caller goes on in the AGI.
 
 queue_log has no line for a direct dial (app_queue is not involved); the CDR has a row for
-the attempt (``lastapp`` Dial, the callee's channel, ANSWERED or NO ANSWER).
+the attempt (``lastapp`` Dial, the callee's channel, ANSWERED or NO ANSWER). A ``Local/``
+interface is rung through a Local pair, as app_queue rings one (``local_members.py``).
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from callcenter.sim import callers, local_members
 from callcenter.sim.channels import RINGING, UP, Channel, bridge_channel_event, bridge_event
+from callcenter.sim.local_channels import parse_local
 from callcenter.sim.queues import INUSE, NOT_INUSE, Agent
 from callcenter.sim.queues import RINGING as DEV_RINGING
 
@@ -77,24 +80,33 @@ class Dialer:
         if agent is None or agent.status in UNREACHABLE:
             pbx.varset(caller, "DIALSTATUS", "CHANUNAVAIL")
             return False
-        callee = self._callee_channel(call, interface)
-        attempt = call.add_attempt(callee.name, pbx.now, "Dial", data)
+        local = parse_local(interface)
+        if local is None:
+            callee = self._callee_channel(call, interface)
+        else:
+            callee = local_members.request(pbx, call, local, "AppDial")
+        attempt = call.add_attempt(callee.name, pbx.now, "Dial", data, pbx.attempt_seq(call))
         call.truth.ring_attempts += 1
         resource = interface.split("/", 1)[-1]
         pbx.emit(caller.dial_event("DialBegin", pbx.now, callee, DialString=resource))
         if agent.status != NOT_INUSE or agent.ringing is not None or agent.talking is not None:
             pbx.emit(caller.dial_event("DialEnd", pbx.now, callee, DialStatus="BUSY"))
             attempt.end, attempt.busy = pbx.now, True
-            pbx.hangup_channel(callee, USER_BUSY)
+            self._hang_up_ringing(callee, USER_BUSY)
             pbx.varset(caller, "DIALSTATUS", "BUSY")
             return False
         dial = DirectDial(agent, callee, pbx.now, "g" in options, call.stage)
         call.dial, call.stage, call.agi_app = dial, "dial", "Dial"
         agent.ringing = call
-        pbx.set_state(callee, RINGING)
-        pbx.emit(caller.dial_event("DialState", pbx.now, callee, DialStatus="RINGING"))
-        pbx.member_status(agent, DEV_RINGING)
         result = pbx.model.ring(call.ring_rng)
+        if local is None:
+            pbx.set_state(callee, RINGING)
+            pbx.emit(caller.dial_event("DialState", pbx.now, callee, DialStatus="RINGING"))
+            pbx.member_status(agent, DEV_RINGING)
+        else:
+            local_members.ringing(pbx, call, callee, result, timeout)
+            pbx.member_status(agent, DEV_RINGING)
+            pbx.emit(caller.dial_event("DialState", pbx.now, callee, DialStatus="RINGING"))
         if result.answers and result.delay < timeout:
             pbx.sched.after(result.delay, lambda: self._answer(call, dial))
         else:
@@ -119,12 +131,18 @@ class Dialer:
         return callee
 
     # -- ringing ----------------------------------------------------------------------
+    def _hang_up_ringing(self, callee: Channel, cause: int) -> None:
+        if callee.partner is None:
+            self.pbx.hangup_channel(callee, cause)
+        else:
+            local_members.ring_over(self.pbx, callee)
+
     def _ring_over(self, call: Call, dial: DirectDial, status: str, cause: int) -> None:
         pbx = self.pbx
         dial.agent.ringing = None
         call.attempts[-1].end = pbx.now
         pbx.emit(call.chan.dial_event("DialEnd", pbx.now, dial.chan, DialStatus=status))
-        pbx.hangup_channel(dial.chan, cause)
+        self._hang_up_ringing(dial.chan, cause)
         pbx.member_status(dial.agent, NOT_INUSE)
         call.dial = None
         pbx.dispatch()  # the phone is free for queue callers again
@@ -154,7 +172,10 @@ class Dialer:
         dial.agent.talking = call
         attempt = call.attempts[-1]
         attempt.answered, attempt.answered_at = True, pbx.now
-        pbx.set_state(callee, UP)
+        if callee.partner is None:
+            pbx.set_state(callee, UP)
+        else:
+            local_members.answer(pbx, callee)
         pbx.varset(caller, "DIALSTATUS", "ANSWER")
         pbx.varset(caller, "DIALEDPEERNAME", callee.name)
         pbx.varset(caller, "DIALEDPEERNUMBER", dial.agent.interface.split("/", 1)[-1])
@@ -164,16 +185,19 @@ class Dialer:
         callee.bridge_id = caller.bridge_id = dial.bridge_id
         pbx.emit(bridge_channel_event("BridgeEnter", pbx.now, dial.bridge_id, 1, callee))
         pbx.emit(bridge_channel_event("BridgeEnter", pbx.now, dial.bridge_id, 2, caller))
+        by = "agent" if call.plan.agent_hangs_up else "caller"
+        if callee.partner is not None:
+            talk = call.plan.handle_seconds
+            local_members.talking(pbx, callee, talk if by == "agent" else talk + 10.0)
         pbx.member_status(dial.agent, INUSE)
         truth = call.truth
         truth.answered_at = pbx.now
         truth.agent = truth.agent_interface = dial.agent.interface
-        truth.agent_channel = callee.name
-        by = "agent" if call.plan.agent_hangs_up else "caller"
+        truth.agent_channel, truth.agent_channel_id = callee.name, callee.uniqueid
         pbx.sched.after(call.plan.handle_seconds, lambda: self.talk_end(call, by))
 
     # -- after the answer ----------------------------------------------------------------
-    def talk_end(self, call: Call, by: str) -> None:
+    def talk_end(self, call: Call, by: str, from_dialplan: bool = True) -> None:
         """The talk ends: ``by`` is who hung up (caller | agent)."""
         dial = call.dial
         if dial is None or dial.answered_at is None or call.stage != "dial":
@@ -185,12 +209,18 @@ class Dialer:
         truth = call.truth
         truth.talk, truth.hangup_by = pbx.now - dial.answered_at, by
         truth.outcome = "answered"
+        local = callee.partner is not None
         if by == "agent":
-            pbx.emit(callee.event("HangupRequest", pbx.now, Cause=str(NORMAL_CLEARING)))
+            if local:
+                local_members.agent_hangs_up(pbx, callee, from_dialplan)
+            else:
+                pbx.emit(callee.event("HangupRequest", pbx.now, Cause=str(NORMAL_CLEARING)))
             pbx.emit(bridge_channel_event("BridgeLeave", pbx.now, bridge, 1, callee))
             pbx.emit(bridge_channel_event("BridgeLeave", pbx.now, bridge, 0, caller))
             pbx.emit(bridge_event("BridgeDestroy", pbx.now, bridge, 0))
             callee.bridge_id = caller.bridge_id = ""
+            if local:
+                local_members.two_gone(pbx, callee)
             pbx.hangup_channel(callee, NORMAL_CLEARING)
             pbx.member_status(dial.agent, NOT_INUSE)
             pbx.varset(caller, "DIALSTATUS", "ANSWER")
@@ -200,12 +230,15 @@ class Dialer:
                 return
             pbx.end_call(call, "answered", NORMAL_CLEARING)
             return
-        pbx.emit(caller.event("HangupRequest", pbx.now, Cause=str(NORMAL_CLEARING)))
+        callers.hangup_request(pbx, call)
         pbx.emit(bridge_channel_event("BridgeLeave", pbx.now, bridge, 1, caller))
         pbx.emit(bridge_channel_event("BridgeLeave", pbx.now, bridge, 0, callee))
         pbx.emit(bridge_event("BridgeDestroy", pbx.now, bridge, 0))
         callee.bridge_id = caller.bridge_id = ""
-        pbx.hangup_channel(callee, NORMAL_CLEARING)
+        if local:
+            local_members.caller_left(pbx, callee)
+        else:
+            pbx.hangup_channel(callee, NORMAL_CLEARING)
         pbx.member_status(dial.agent, NOT_INUSE)
         pbx.end_call(call, "answered", NORMAL_CLEARING)
         pbx.dispatch()

@@ -92,6 +92,7 @@ class Session:
             uniqueid=chan.uniqueid,
             userfield="",
             linkedid=chan.linkedid,
+            sequence=chan.cdr_seq,
         )
         pbx.records.cdr(row)
         pbx.emit(pbx.cdr_event(row))

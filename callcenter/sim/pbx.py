@@ -1,9 +1,11 @@
-"""The call engine: trunk calls through the menu into app_queue, out to agents, and back.
+"""The call engine: calls through the menu into app_queue, out to agents, and back.
 
 Everything here is synchronous and runs inside scheduler callbacks, with ``self.now`` the
 virtual instant being simulated. Each step emits AMI event dicts in the order a real
-Asterisk 22 sends them for a trunk caller (see tests/test_sim_events.py against the
-captures), and writes queue_log lines and CDR rows as app_queue and cdr_csv would.
+Asterisk 22 sends them (see tests/test_sim_events.py against the captures), and writes
+queue_log lines and CDR rows as app_queue and cdr_csv would. The caller is a trunk channel
+or a Local channel pair (``callers.py``); a member on a ``Local/`` interface is rung
+through a pair too (``local_members.py``).
 
 The simulated dialplan (context ``from-pstn``)::
 
@@ -17,8 +19,9 @@ The simulated dialplan (context ``from-pstn``)::
 
 The engine's parts, each plain functions of this ``Pbx`` (the one owner of the state, so
 the order of events, log lines and random draws stays that of a single thread of steps):
-``call_flow.py`` (arrival, menu, FastAGI, hang-ups), ``app_queue.py`` (waiting, ringing,
-talk), ``cdrs.py`` (CDR rows), ``ami_requests.py`` (Hangup, PlayDTMF, QueueAdd/Remove/
+``call_flow.py`` (arrival, menu, FastAGI, hang-ups), ``callers.py`` (the caller's channels
+by topology), ``app_queue.py`` (waiting, ringing, talk), ``local_members.py`` (Local members'
+legs), ``cdrs.py`` (CDR rows), ``ami_requests.py`` (Hangup, PlayDTMF, QueueAdd/Remove/
 Pause/Penalty); the call's state is ``call_state.py``.
 """
 
@@ -30,7 +33,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from callcenter.sim import ami_requests, app_queue, call_flow, cdrs
+from callcenter.sim import ami_requests, app_queue, call_flow, callers, cdrs, local_channels
 from callcenter.sim.call_state import (
     CONGESTION,
     NORMAL_CLEARING,
@@ -39,11 +42,11 @@ from callcenter.sim.call_state import (
     CallOutcome,
     Ring,
 )
-from callcenter.sim.channels import CAUSE_TEXT, Channel, Event
+from callcenter.sim.channels import CAUSE_TEXT, UP, Channel, Event
 from callcenter.sim.clock import Scheduler
 from callcenter.sim.config import SimConfig
 from callcenter.sim.dial import Dialer
-from callcenter.sim.queues import Agent, Queue, QueueMember
+from callcenter.sim.queues import INUSE, RINGING, Agent, Queue, QueueMember
 from callcenter.sim.recorder import recording_seconds, write_recording
 from callcenter.sim.records import CdrRow, Records
 from callcenter.sim.traffic import TrafficModel
@@ -90,7 +93,8 @@ class Pbx:
         self.agents: dict[str, Agent] = {}
         self.queues: dict[str, Queue] = {}
         self._uid_seq = 0
-        self._chan_seq = 0
+        self._chan_seq: dict[str, int] = {}  # each channel driver numbers its own channels
+        self._cdr_seq = 0  # main/cdr.c global_cdr_sequence
         self._rng = random.Random(f"{config.seed}:pbx")
         self.agi_launcher: Callable[[Call], None] | None = None
         self.on_finished: Callable[[CallOutcome], None] | None = None
@@ -127,11 +131,34 @@ class Pbx:
         self._uid_seq += 1
         return uid
 
+    def next_channel_number(self, tech: str) -> int:
+        number = self._chan_seq.get(tech, 0)
+        self._chan_seq[tech] = number + 1
+        return number
+
+    def next_cdr_seq(self) -> int:
+        """main/cdr.c numbers every CDR object it makes, one counter for all."""
+        seq = self._cdr_seq
+        self._cdr_seq += 1
+        return seq
+
+    def attempt_seq(self, call: Call) -> int:
+        """The CDR of a call's next outgoing leg: the channel's own for the first, a new one
+        appended to the chain when a later dial begins."""
+        return self.next_cdr_seq() if call.attempts else call.chan.cdr_seq
+
     def new_channel(
-        self, prefix: str, context: str, exten: str, linkedid: str | None = None, owner: Any = None
+        self,
+        prefix: str,
+        context: str,
+        exten: str,
+        linkedid: str | None = None,
+        owner: Any = None,
+        name: str | None = None,
     ) -> Channel:
-        name = f"{prefix}-{self._chan_seq:08x}"
-        self._chan_seq += 1
+        """A channel ``<prefix>-<n>`` (or ``name``): a Uniqueid, and a CDR made with it."""
+        if name is None:
+            name = f"{prefix}-{self.next_channel_number(prefix.split('/', 1)[0]):08x}"
         uid = self.new_uniqueid()
         chan = Channel(
             name=name,
@@ -141,6 +168,7 @@ class Pbx:
             exten=exten,
             created_at=self.now,
             owner=owner,
+            cdr_seq=self.next_cdr_seq(),
         )
         self.channels[name] = chan
         return chan
@@ -153,7 +181,14 @@ class Pbx:
 
     def set_state(self, chan: Channel, state: int) -> None:
         chan.state = state
+        if state == UP and chan.answered_at is None:
+            chan.answered_at = self.now
         self.emit(chan.event("Newstate", self.now))
+        if chan.half == 2:  # what a Local ;2 does reaches its ;1
+            local_channels.two_changed_state(self, chan)
+            owner = chan.owner
+            if state == UP and isinstance(owner, Call) and chan.partner is owner.origin:
+                callers.origin_answered(self, owner)
 
     def newexten(self, chan: Channel, priority: int, app: str, data: str) -> None:
         chan.priority = priority
@@ -184,6 +219,11 @@ class Pbx:
         del self.channels[chan.name]
 
     def member_status(self, agent: Agent, status: int) -> None:
+        if agent.interface.startswith("Local/"):
+            # a Local device is in use while any of its channels lives, ringing or not
+            status = INUSE if status == RINGING else status
+            if status == agent.status:
+                return
         agent.status = status
         for queue in self.queues.values():
             member = queue.members.get(agent.interface)
@@ -204,14 +244,13 @@ class Pbx:
         if call.agi is not None:  # an EXEC Queue / VoiceMail in progress returns -1
             call.agi.caller_hung_up()
         chan = call.chan
-        self.hangup_channel(chan, cause)
         if not blocked:
             self.lines_in_use -= 1
         truth = call.truth
         truth.ended_at = self.now
         truth.outcome = outcome
         truth.hangup_cause = cause
-        cdrs.write_cdrs(self, call, cause)
+        callers.finish(self, call, cause)
         if call.recording_started is not None and self.cfg.recordings_dir is not None:
             # The hang-up closes MixMonitor's file (Asterisk 22 sends no MixMonitorStop).
             seconds = recording_seconds(self.now - call.recording_started)

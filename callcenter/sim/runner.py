@@ -10,6 +10,7 @@ from pathlib import Path
 
 from callcenter.sim.agi_client import AgiSession
 from callcenter.sim.ami_server import AmiServer
+from callcenter.sim.cdr_db import CdrTableWriter
 from callcenter.sim.channels import Event
 from callcenter.sim.clock import Scheduler
 from callcenter.sim.config import AgiTarget, SimConfig
@@ -38,9 +39,17 @@ class PbxSimulator:
     # -- lifecycle ----------------------------------------------------------------
     async def start(self) -> None:
         cfg = self.config
+        cfg.check()
         scheduler = Scheduler(cfg.start_epoch, cfg.speed)
         scheduler.on_error = lambda exc: log.error("simulator step failed", exc_info=exc)
-        records = Records(cfg.records_dir, cfg.timezone)
+        table = None
+        if cfg.cdr_db_url:
+            table = CdrTableWriter(
+                cfg.cdr_db_url, cfg.cdr_db_table, cfg.cdr_db_timezone or cfg.timezone
+            )
+        records = Records(
+            cfg.records_dir, cfg.timezone, cfg.cdr_layout, table, usegmtime=cfg.cdr_usegmtime
+        )
         pbx = Pbx(cfg, scheduler, records, self._emit)
         pbx.on_finished = self._on_finished
         server = AmiServer(pbx)
@@ -72,7 +81,8 @@ class PbxSimulator:
         if self._server is not None:
             await self._server.stop()
         if self._records is not None:
-            self._records.close()
+            # the CDR table's writer finishes its queue: wait without blocking the loop
+            await asyncio.to_thread(self._records.close)
 
     async def __aenter__(self) -> PbxSimulator:
         await self.start()
