@@ -80,6 +80,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         plain=args.plain,
         lines=args.lines,
         restarts=args.restarts,
+        topology=args.topology,
+        cdr_layout=args.cdr_layout,
+        cdr_db_url=args.cdr_db,
     )
     return asyncio.run(run_demo(settings, options))
 
@@ -172,6 +175,27 @@ def build_parser() -> argparse.ArgumentParser:
         default=0,
         help="stop the service this many times during the run (gracefully, then as if "
         "killed, in turn) and start a new one on the same database",
+    )
+    demo.add_argument(
+        "--topology",
+        choices=("trunk", "local"),
+        default="trunk",
+        help="callers on a trunk channel, or through Local channel pairs with Local queue "
+        "members (as FreePBX-style dialplans)",
+    )
+    demo.add_argument(
+        "--cdr-layout",
+        choices=("default", "newcdrcolumns", "linkedid"),
+        default="linkedid",
+        help="the simulated Master.csv: cdr_csv's default 18 columns, newcdrcolumns=yes, or "
+        "a linkedid column (the default)",
+    )
+    demo.add_argument(
+        "--cdr-db",
+        default="",
+        metavar="URL",
+        help="the simulated Asterisk also writes its CDRs into table 'cdr' at this database "
+        "URL (as cdr_pgsql does), and the service reads them from there",
     )
     demo.set_defaults(func=cmd_demo)
 

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import re
 import signal
 import time
 from dataclasses import dataclass
@@ -54,6 +55,12 @@ class DemoOptions:
     plain: bool = False  # static members and the simulator's own menu: deterministic
     lines: int | None = None  # the simulated PBX's concurrent lines (default: settings)
     restarts: int = 0  # stops of the service during the run: graceful, then as if killed...
+    # What the simulated Asterisk looks like: callers on a trunk channel or through Local
+    # channel pairs (then queue members are Local channels too, as FreePBX-style installs
+    # have them); Master.csv's layout; or CDRs in a database table at this URL.
+    topology: str = "trunk"
+    cdr_layout: str = "linkedid"
+    cdr_db_url: str = ""
 
 
 DEMO_QUEUES = ("support", "repair", "complaint", "zone-east", "zone-west")
@@ -65,8 +72,10 @@ def simulator_config(settings: Settings, options: DemoOptions, records_dir: Path
     pbx = settings.pbxes[0]
     zone = pbx.timezone or settings.timezone
     numbers = list(settings.hotlines) or list(DEFAULT_HOTLINES)
+    local = options.topology == "local"
     if options.plain:
-        queues = default_queues(sim.agents)  # static members, the simulator's own menu
+        # static members, the simulator's own menu
+        queues = default_queues(sim.agents, MEMBER_CONTEXT if local else "")
         start = daytime_start(zone)
     else:
         # Empty queues: the roster fills them over AMI. Start just before the 08:00 shift
@@ -93,20 +102,45 @@ def simulator_config(settings: Settings, options: DemoOptions, records_dir: Path
         recordings_dir=str(recordings_root(settings)),
         # Most callers are owners of the demo estate, so screen-pops show their records.
         caller_numbers=() if options.plain else demo_owner_numbers(DEMO_OWNERS_FILE),
+        topology=options.topology,
+        cdr_layout=options.cdr_layout,
+        cdr_db_url=options.cdr_db_url,
     )
 
 
-def linked_settings(settings: Settings, ami_port: int, records_dir: Path) -> Settings:
-    """The service's settings pointed at a simulator: its AMI port, queue_log and CDR."""
+def linked_settings(
+    settings: Settings, ami_port: int, records_dir: Path, cdr_db_url: str = ""
+) -> Settings:
+    """The service's settings pointed at a simulator: its AMI port, queue_log and CDR
+    (Master.csv, or the table at ``cdr_db_url``)."""
     pbx = settings.pbxes[0]
     linked = dataclasses.replace(
         pbx,
         ami=dataclasses.replace(pbx.ami, host="127.0.0.1", port=ami_port),
         queue_log=str(records_dir / "queue_log"),
         cdr_csv=str(records_dir / "Master.csv"),
+        cdr_db_url=cdr_db_url,
     )
     pbxes: list[PbxSettings] = [linked]
     return dataclasses.replace(settings, pbxes=pbxes)
+
+
+MEMBER_CONTEXT = "agents"
+
+
+def with_local_seats(settings: Settings, records_dir: Path) -> Settings:
+    """The roster's seats reached through Local channels (``PJSIP/1001`` becomes
+    ``Local/1001@agents``, whose ``;2`` half rings the phone), as FreePBX-style queues add
+    their members: a copy of the agents file in ``records_dir``."""
+    source = Path(settings.routing.agents_file)
+    if not source.exists():
+        return settings
+    text = re.sub(r"\bPJSIP/(\d+)\b", rf"Local/\1@{MEMBER_CONTEXT}", source.read_text("utf-8"))
+    copy = records_dir / "agents.local.yaml"
+    copy.write_text(text, encoding="utf-8")
+    return dataclasses.replace(
+        settings, routing=dataclasses.replace(settings.routing, agents_file=str(copy))
+    )
 
 
 class DemoService:
@@ -118,7 +152,11 @@ class DemoService:
         web_enabled: bool,
     ) -> None:  # fmt: skip
         records_dir = Path(simulator.config.records_dir)
-        self.settings = linked_settings(settings, simulator.ami_port, records_dir)
+        if options.topology == "local" and not options.plain:
+            settings = with_local_seats(settings, records_dir)
+        self.settings = linked_settings(
+            settings, simulator.ami_port, records_dir, options.cdr_db_url
+        )
         self.simulator = simulator
         self.options = options
         self.web_enabled = web_enabled

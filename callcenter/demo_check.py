@@ -61,8 +61,9 @@ async def summarise_run(
             break
         await asyncio.sleep(0.1)
     await service.settle()
-    # Files of calls recorded while nobody listened say so once they are indexed.
-    await service.recording_linker.scan_now()
+    # Files of calls recorded while nobody listened say so once they are indexed; the PBX
+    # has ended every call, so every file is complete.
+    await service.recording_linker.scan_now(settle_s=0.0)
     return await reconcile_store(
         service.store,
         pbx=pbx,
@@ -113,11 +114,14 @@ async def reconcile_store(
         count_lost_and_duplicated, store.engine, pbx, [t.call_id for t in truth]
     )
     outcomes = {o: sum(1 for r in inbound_records if r.outcome == o) for o in _OUTCOMES}
+    made = {t.call_id for t in truth}
     summary: dict[str, Any] = {
         "generated": generated,
         "recorded": len(inbound_records),
         "lost": lost,
         "duplicated": duplicated,
+        # records of any kind for no call the PBX made (an agent's leg as a call of its own)
+        "phantoms": sum(1 for r in stored if r.call_id not in made),
         "answered": outcomes["answered"],
         "abandoned": outcomes["abandoned"] + outcomes["short_abandon"],
         "short_abandons": outcomes["short_abandon"],

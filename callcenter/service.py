@@ -560,7 +560,7 @@ class StoredCalls:
     def placed(self, ids: Iterable[str]) -> dict[str, str]:
         return self._tracker.placed(ids)
 
-    def follows(self, call_id: str) -> bool:
+    def follows(self, call_id: str) -> str:
         return self._tracker.follows(call_id)
 
     def is_open(self, call_id: str) -> bool:

@@ -124,6 +124,23 @@ def test_lines_the_live_stream_missed_are_applied_after_the_grace(tmp_path: Path
     assert service.stored[LOCAL_ANSWERED].outcome == "answered"
 
 
+def test_queue_log_lines_read_after_the_rows_that_closed_a_call_correct_it(
+    tmp_path: Path,
+) -> None:
+    # Read between Asterisk writing the call's queue_log lines and its CDR rows is not
+    # possible (rows are read first); but a call closed by its rows at a catch-up may
+    # still learn from lines read later: they are applied, not taken as told live.
+    rows = [row for row in CDR if "1796451912." in row]
+    append(tmp_path, "Master.csv", rows)
+    service = Service(tmp_path, {}, {})
+    service.read(catch_up=True)
+    assert service.stored[LOCAL_ABANDONED].outcome == "ivr_only"  # rows alone: no queue
+    append(tmp_path, "queue_log", [line for line in QUEUE_LOG if "1796451912.111" in line])
+    service.read(catch_up=False)
+    record = service.stored[LOCAL_ABANDONED]
+    assert (record.outcome, record.queue, record.wait_s) == ("abandoned", "empty", 31.0)
+
+
 def test_a_call_split_across_two_reads_is_one_call(tmp_path: Path) -> None:
     first_half = [row for row in CDR if '"1796450971.0"' not in row and "1796450971." in row]
     append(tmp_path, "queue_log", [line for line in QUEUE_LOG if "1796450971.1" in line])

@@ -24,9 +24,10 @@ def test_tail_reads_complete_lines_each_with_its_end(tmp_path: Path) -> None:
     csv.write_text(CDR_19 + "\n")
     tail = DurableTail(qlog, csv, zone=UTC)
     lines = tail.read_lines()
+    # The CDR first: a call's queue_log lines are written before its rows.
     assert [(line.source, line.end) for line in lines] == [
-        ("queue_log", len(Q1)),
         ("cdr", len(CDR_19) + 1),
+        ("queue_log", len(Q1)),
     ]
     assert tail.position["queue_log"][0] == len(Q1)  # the half-written line waits
     assert tail.read_lines() == []
@@ -35,8 +36,8 @@ def test_tail_reads_complete_lines_each_with_its_end(tmp_path: Path) -> None:
     (line,) = tail.read_lines()
     assert line.item.event == "CONNECT" and line.end == len(Q1 + Q2)  # type: ignore[union-attr]
     # A saved position read again gives the same lines again.
-    again = DurableTail(qlog, csv, zone=UTC, offsets={"queue_log": (0, lines[0].identity)})
-    assert [x.end for x in again.read_lines()] == [len(Q1), len(Q1 + Q2), len(CDR_19) + 1]
+    again = DurableTail(qlog, csv, zone=UTC, offsets={"queue_log": (0, lines[1].identity)})
+    assert [x.end for x in again.read_lines()] == [len(CDR_19) + 1, len(Q1), len(Q1 + Q2)]
 
 
 def test_tail_restarts_a_truncated_file(tmp_path: Path) -> None:

@@ -31,6 +31,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import replace
+from typing import Literal
 
 from callcenter.calls import live_events, recovery
 from callcenter.calls.open_call import Handler, OpenCall
@@ -39,7 +40,9 @@ from callcenter.calls.records import CallRecord, Leg
 from callcenter.calls.recovery import recovered_end
 from callcenter.events import CallDetail, ChannelSnapshot, Event, LinkUp, ResyncCompleted
 
-__all__ = ["CallTracker"]
+__all__ = ["CallFollowing", "CallTracker"]
+
+CallFollowing = Literal["live", "rebuilt", "unknown"]
 
 _DURABLE = frozenset({"queue_log", "cdr"})
 _CORRECTABLE_MEMORY = 10_000  # calls closed by a resync that durable rows may still correct
@@ -94,9 +97,15 @@ class CallTracker:
                 found[key] = call_id
         return found
 
-    def follows(self, call_id: str) -> bool:
-        """Whether the call is open here or known to have ended."""
-        return call_id in self._open or call_id in self._finished
+    def follows(self, call_id: str) -> CallFollowing:
+        """How this tracker knows a call: "live" (open, or ended as the live events or the
+        store had it: durable records tell nothing new), "rebuilt" (closed from a resync
+        or durable records: later durable lines may still correct it), or "unknown"."""
+        if call_id in self._open:
+            return "live"
+        if call_id in self._correctable:
+            return "rebuilt"
+        return "live" if call_id in self._finished else "unknown"
 
     def is_open(self, call_id: str) -> bool:
         return call_id in self._open

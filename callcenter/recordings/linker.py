@@ -164,5 +164,5 @@ class RecordingLinker:
     async def stop(self) -> None:
         await self.watcher.stop()
 
-    async def scan_now(self) -> ScanReport:
-        return await self.watcher.scan_once()
+    async def scan_now(self, *, settle_s: float | None = None) -> ScanReport:
+        return await self.watcher.scan_once(settle_s=settle_s)

@@ -348,12 +348,14 @@ class RecordingWatcher:
     def poke(self) -> None:
         self._wake.set()
 
-    async def scan_once(self) -> ScanReport:
+    async def scan_once(self, *, settle_s: float | None = None) -> ScanReport:
+        """One pass; ``settle_s`` overrides the wait for fresh files (0 when whoever writes
+        them is known to be done)."""
         report = await asyncio.to_thread(
             scan,
             self.root,
             self.store,
-            settle_s=self.settle_s,
+            settle_s=self.settle_s if settle_s is None else settle_s,
             zone=self.zone,
             known=dict(self._known()),
         )

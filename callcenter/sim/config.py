@@ -62,9 +62,10 @@ def agents(first: int, count: int, local_context: str = "") -> list[Member]:
     return [Member(f"PJSIP/{ext}", f"Agent {ext}") for ext in range(first, first + count)]
 
 
-def default_queues(agent_count: int = 12) -> list[QueueConfig]:
-    """Three queues over ``agent_count`` agents; the first agents also help in ``repair``."""
-    staff = agents(1001, max(1, agent_count))
+def default_queues(agent_count: int = 12, local_context: str = "") -> list[QueueConfig]:
+    """Three queues over ``agent_count`` agents; the first agents also help in ``repair``.
+    ``local_context``: the members are Local channels into that context (``agents``)."""
+    staff = agents(1001, max(1, agent_count), local_context)
     support_n = max(1, (agent_count * 2) // 3)
     support = staff[:support_n]
     rest = staff[support_n:] or staff[-1:]

@@ -87,8 +87,17 @@ class CdrTable:
             "Asterisk's linkedid column to make every row name its call"
         )
 
+    def exists(self) -> bool:
+        try:
+            self._columns()
+        except CdrTableError:
+            return False
+        return True
+
     def newest_end(self) -> float:
-        """The latest end time in the table (0 when it is empty)."""
+        """The latest end time in the table (0 when it is empty, or not there yet)."""
+        if not self.exists():
+            return 0.0
         table = self._columns()
         c = table.c
         end_column = c["end"] if "end" in c else c["calldate"]
@@ -98,7 +107,10 @@ class CdrTable:
         return _epoch(value, self.zone)
 
     def read_since(self, since: float) -> list[CdrRow]:
-        """Rows that ended at or after ``since`` (epoch seconds) not handed out before."""
+        """Rows that ended at or after ``since`` (epoch seconds) not handed out before;
+        none while the table is not there yet (it is looked for again next time)."""
+        if not self.exists():
+            return []
         table = self._columns()
         c = table.c
         end_column = c["end"] if "end" in c else c["calldate"]

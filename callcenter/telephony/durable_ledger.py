@@ -7,8 +7,9 @@ Re-reading a slice must change nothing, and a restart must re-read little. So:
   ``dstchannel``, the ids already known live or stored).
 - Catching up after a login (``catch_up=True``), every placed line is applied: it may
   describe a call that began or ended unseen. Between logins the live events tell the
-  story; a line is applied only when its call is unknown to the service ``grace_s``
-  (PBX time) after it was written: something the live stream missed.
+  story; a line is applied when its call was rebuilt from durable records (it may correct
+  it), or when its call is unknown to the service ``grace_s`` (PBX time) after it was
+  written: something the live stream missed.
 - A CDR row whose group has no call yet (a Local ``;2`` half whose ``;1`` is not written
   yet, a member's leg) waits; after ``grace_s`` it is dropped: such legs never become calls.
   A queue_log line whose call is unknown waits for its call's rows (written at its end).
@@ -37,7 +38,10 @@ from callcenter.telephony.durable import (
 )
 from callcenter.telephony.durable_tail import ReadLine
 
-__all__ = ["DurableLedger"]
+__all__ = ["DurableLedger", "Following"]
+
+# How the service knows a call: "live", "rebuilt" (from durable records) or "unknown".
+Following = Callable[[str], str]
 
 
 @dataclass(slots=True)
@@ -81,13 +85,12 @@ class DurableLedger:
         """Uniqueids of the lines still to be applied: what to ask the service about."""
         return {i for p in self._waiting() for i in p.ids}
 
-    def take(
-        self, known: Mapping[str, str], tracked: Callable[[str], bool], *, catch_up: bool
-    ) -> list[Event]:
+    def take(self, known: Mapping[str, str], follows: Following, *, catch_up: bool) -> list[Event]:
         """The events to apply now, in time order.
 
         ``known``: Uniqueid -> call id, as the service knows them (live or stored);
-        ``tracked(call_id)``: whether the service follows that call already.
+        ``follows(call_id)``: "live" (the service follows it from live events or the
+        store), "rebuilt" (from durable records) or "unknown".
         """
         waiting = self._waiting()
         if not waiting:
@@ -108,13 +111,13 @@ class DurableLedger:
             if index in placement.unplaced_entries:
                 self._expire(pending)
                 continue
-            self._place(pending, placement.call_of, tracked, catch_up, chosen)
+            self._place(pending, placement.call_of, follows, catch_up, chosen)
         for index, pending in enumerate(rows):
             if index in placement.unplaced_rows:
                 if self._expire(pending):
                     self.dropped += 1
                 continue
-            self._place(pending, placement.call_of, tracked, catch_up, chosen)
+            self._place(pending, placement.call_of, follows, catch_up, chosen)
         return durable_events(
             [p.line.item for p in chosen if isinstance(p.line.item, QueueLogEntry)],
             [p.line.item for p in chosen if isinstance(p.line.item, CdrRow)],
@@ -126,7 +129,7 @@ class DurableLedger:
         self,
         pending: _Pending,
         call_of: Mapping[str, str],
-        tracked: Callable[[str], bool],
+        follows: Following,
         catch_up: bool,
         chosen: list[_Pending],
     ) -> None:
@@ -135,10 +138,12 @@ class DurableLedger:
         if not pending.call_id:
             pending.applied = True  # about no call (member changes): nothing to wait for
             chosen.append(pending)
-        elif catch_up or (not tracked(pending.call_id) and self._old(pending)):
+            return
+        how = follows(pending.call_id)
+        if catch_up or how == "rebuilt" or (how == "unknown" and self._old(pending)):
             pending.applied = True
             chosen.append(pending)
-        elif tracked(pending.call_id):
+        elif how == "live":
             pending.applied = True  # the live events told it already
 
     def _old(self, pending: _Pending, age: float | None = None) -> bool:

@@ -96,11 +96,13 @@ class DurableTail:
             self.position["cdr_db"] = (int(self._table.newest_end()), self._table.name)
 
     def read_lines(self) -> list[ReadLine]:
+        """The CDR first: Asterisk writes a call's queue_log lines before its CDR rows (at
+        hang-up), so a call whose rows are read has its queue_log lines read too."""
         lines: list[ReadLine] = []
-        for source in ("queue_log", "cdr"):
-            lines.extend(self._read(source))
+        lines.extend(self._read("cdr"))
         if self._table is not None:
             lines.extend(self._read_table(self._table))
+        lines.extend(self._read("queue_log"))
         return lines
 
     def _read_table(self, table: CdrTable) -> list[ReadLine]:

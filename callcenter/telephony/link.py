@@ -72,8 +72,9 @@ class CallDirectory(Protocol):
     def placed(self, ids: Iterable[str]) -> dict[str, str]:
         """Uniqueids (or call ids) -> their call, for calls open or ended in memory."""
 
-    def follows(self, call_id: str) -> bool:
-        """The call is open, or known to have ended."""
+    def follows(self, call_id: str) -> str:
+        """ "live" (open, or ended as live events or the store had it), "rebuilt" (closed
+        from durable records: their later lines may correct it) or "unknown"."""
 
     def is_open(self, call_id: str) -> bool: ...
 
@@ -142,7 +143,9 @@ class PbxLink:
     async def start(self) -> None:
         if self.settings.cdr_db_url:
             described = await asyncio.to_thread(describe_durable_records, self.settings)
-            log.info("cdr table", pbx=self.name, meaning=" / ".join(described[1:]))
+            meaning = " / ".join(described[1:])
+            unreadable = "cannot be read" in meaning  # missing, or lacks a needed column
+            (log.warning if unreadable else log.info)("cdr table", pbx=self.name, meaning=meaning)
         elif self.settings.cdr_csv:
             report = await asyncio.to_thread(inspect_cdr_file, self.settings.cdr_csv)
             layout = report.layout
@@ -278,7 +281,7 @@ class PbxLink:
         missing = ids - known.keys()
         if missing and calls is not None:
             known.update(await calls.stored(missing))
-        follows = calls.follows if calls is not None else _never
+        follows = calls.follows if calls is not None else _unknown
         for event in ledger.take(known, follows, catch_up=catch_up):
             self._sink(event)
 
@@ -327,8 +330,8 @@ class PbxLink:
             return self._clock()
 
 
-def _never(_call_id: str) -> bool:
-    return False
+def _unknown(_call_id: str) -> str:
+    return "unknown"
 
 
 def _always(_call_id: str) -> bool:
