@@ -1,6 +1,6 @@
 """Where the shipped dialplan sends a hotline call after its IVR session: the GotoIf lines
 after ``AGI(${CALLCENTER_AGI}/hotline,...)`` in docker/asterisk/extensions.conf [hotline],
-as a pure function (tests/test_sim_after_agi.py runs both on every case).
+as a pure function (tests/test_deployment.py runs both on every case).
 
 ``status`` is AGISTATUS; ``route`` HOTLINE_ROUTE as the session left it; DIALSTATUS and
 QUEUESTATUS tell whether an application the session ran had already served the caller.

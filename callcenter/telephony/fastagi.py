@@ -434,11 +434,10 @@ class AgiSession:
 
     async def application(self, app: str, data: str) -> Reply:
         """``EXEC app data``: while it runs the caller is the application's, not ours."""
-        self.in_application = True
-        try:
-            return await self.command("EXEC", app, args=(data,))
-        finally:
-            self.in_application = False
+        self.in_application = True  # still so when a stop cancels this wait
+        reply = await self.command("EXEC", app, args=(data,))
+        self.in_application = False
+        return reply
 
     async def read_digits(self, cmd: e.ReadDigits, at: float) -> e.Input:
         typed = ""
