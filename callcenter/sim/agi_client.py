@@ -114,6 +114,7 @@ class AgiSession:
         self._waiter: asyncio.Future[str] | None = None
         self._reader: asyncio.StreamReader | None = None
         self._next: asyncio.Future[bytes] | None = None  # the next line, read during a command
+        self.running = ""  # the command in progress ("get data"...), for tests and probes
 
     # -- engine side ------------------------------------------------------------------
     def launch(self) -> None:
@@ -277,7 +278,9 @@ class AgiSession:
         else:
             if name in INTERRUPTIBLE:
                 self._watch_socket()
+            self.running = name
             reply = await self.run_command(name, args)
+            self.running = ""
             code, result = "200", "Success"
         self._now()
         if reply:  # "": cut by the next line, no reply (res_agi.c "New command")
