@@ -1096,3 +1096,81 @@ async def test_with_the_ivr_down_or_every_line_taken_calls_are_still_handled(
     blocked = [r for r in rows if r is not None and r.linkedid == refused
                and r.userfield == "dnis:4008001000"]  # fmt: skip
     assert [r.disposition for r in blocked] == ["CONGESTION"]
+
+
+async def _wait_until(condition: Any, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, what
+        await asyncio.sleep(0.1)
+
+
+async def test_an_ivr_session_that_ends_without_a_route_reaches_the_fallback_queue(
+    real_pbx: RealPbx, settings: Settings
+) -> None:
+    """A FastAGI server that closes the socket while GET DATA plays, as a crashed service
+    does: res_agi cuts the prompt, AGISTATUS is SUCCESS and HOTLINE_ROUTE empty, and the
+    dialplan queues the caller in the hotline's own queue. Then our own server, stopped
+    while a caller is in its menu, says "fallback" first."""
+    world: list[dict[str, str]] = []
+    tester = await _service_ami(real_pbx, "tester", real_pbx.tester_secret, world)
+    ami = await _service_ami(real_pbx, settings.pbxes[0].ami.username, real_pbx.secret, [])
+    member = "Local/1003@test-agents/n"
+    general = settings.routing.general_queue
+
+    async def crashing(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while (await reader.readline()).strip():
+            pass  # the agi_* environment
+        writer.write(b"ANSWER\n")
+        await writer.drain()
+        await reader.readline()
+        writer.write(f"GET DATA {settings.ivr.sound_prefix}/zh/main_menu 10000 1\n".encode())
+        await writer.drain()
+        await asyncio.sleep(0.3)  # the prompt plays; then the "service" is gone
+        writer.close()
+
+    def of(call_id: str, name: str, **fields: str) -> list[dict[str, str]]:
+        return [m for m in world if m["Event"] == name and m.get("Linkedid") == call_id
+                and all(m.get(k) == v for k, v in fields.items())]  # fmt: skip
+
+    try:
+        add = Action("add", general, member, "kf03", 0, "").fields()
+        assert (await ami.send_action(add))["Response"] == "Success"
+        crashed = await asyncio.start_server(crashing, "127.0.0.1", real_pbx.agi_port)
+        try:
+            call_id = await _call_and_wait(real_pbx, tester, world, seconds=8)
+        finally:
+            crashed.close()
+            await crashed.wait_closed()
+        assert [m["Value"] for m in of(call_id, "VarSet", Variable="AGISTATUS")] == ["SUCCESS"]
+        assert of(call_id, "VarSet", Variable="HOTLINE_ROUTE") == []
+        assert [m["Queue"] for m in of(call_id, "QueueCallerJoin")] == [general]
+
+        registry = FlowRegistry(ROOT / "ivr_flows", hotlines=settings.hotlines,
+                                queues=set(settings.ivr.queues))  # fmt: skip
+        assert registry.reload() == []
+        working_hours = datetime(2026, 11, 24, 10, 0, tzinfo=ZoneInfo(settings.timezone))
+        server = FastAgiServer("127.0.0.1", real_pbx.agi_port, flows=registry, lookup=None,
+                               on_event=lambda event: None, clock=working_hours.timestamp,
+                               zone=settings.timezone, sound_prefix=settings.ivr.sound_prefix,
+                               queue_mode=settings.ivr.queue_mode)  # fmt: skip
+        await server.start()
+        before = len(world)
+        await tester.send_action({
+            "Action": "Originate", "Channel": "Local/4008001000@from-pstn", "Application": "Wait",
+            "Data": "8", "CallerID": '"Owner" <13700137000>', "Async": "true",
+        })  # fmt: skip
+        await _wait_until(lambda: any(m["Event"] == "AGIExecStart"
+                                      and m.get("Command", "").startswith("GET DATA")
+                                      for m in world[before:]), 15, "the menu did not start")  # fmt: skip
+        await server.close()
+        stopped = next(m["Linkedid"] for m in world[before:] if m["Event"] == "AGIExecStart")
+        await _wait_until(lambda: bool(of(stopped, "QueueCallerJoin")), 15, "not queued")
+        assert [m["Value"] for m in of(stopped, "VarSet", Variable="HOTLINE_ROUTE")] == ["fallback"]
+        assert [m["Value"] for m in of(stopped, "VarSet", Variable="AGISTATUS")] == ["SUCCESS"]
+        assert [m["Queue"] for m in of(stopped, "QueueCallerJoin")] == [general]
+    finally:
+        with contextlib.suppress(Exception):
+            await ami.send_action(Action("remove", general, member, "kf03").fields())
+        await tester.close()
+        await ami.close()
