@@ -320,3 +320,26 @@ async def test_reserved_routes_end_the_call_or_leave_a_message(tmp_path: Path) -
     sim, _, events = await run_one(tmp_path / "f", ending('SET VARIABLE HOTLINE_ROUTE "fallback"'),
                                    hotlines={"4008001000": "repair"})  # fmt: skip
     assert sim.finished[0].queue == "repair"
+
+
+async def test_server_gone_during_an_answered_dial_ends_the_call_after_it(tmp_path: Path) -> None:
+    """EXEC'd applications do not watch the socket: the Dial goes on, the callee answers
+    and hangs up (g: the caller comes back), then run_agi reads the end: SUCCESS, no
+    route, DIALSTATUS=ANSWER, and the dialplan ends the call instead of queueing it."""
+
+    async def script(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> list[tuple[str, str]]:
+        lines = [("ANSWER", await ask(r, w, "ANSWER"))]
+        w.write(b'EXEC Dial "PJSIP/1001,20,g"\n')  # and the service dies
+        await w.drain()
+        return lines
+
+    sim, _, events = await run_one(
+        tmp_path, script, traffic=TrafficParams(ivr_hangup_prob=0.0, menu_choices={"": 1.0},
+                                                no_answer_prob=0.0, agent_hangup_prob=1.0,
+                                                patience_mean_s=10_000.0),
+    )  # fmt: skip
+    truth = sim.finished[0]
+    assert (truth.outcome, truth.queue, truth.agent_interface) == ("answered", "", "PJSIP/1001")
+    assert varsets(events, "AGISTATUS") == ["SUCCESS"]
+    assert "ANSWER" in varsets(events, "DIALSTATUS")
+    assert not [e for e in events if e["Event"] == "QueueCallerJoin"]

@@ -163,8 +163,9 @@ class FastAgiServer:
             self.server.close()  # Asterisk's next connect fails: AGISTATUS=FAILURE
         for session in list(self.live):
             session.stop()
-        if self.live:
-            await asyncio.wait(list(self.live_tasks()), timeout=HAND_OVER_S + 1.0)
+        handing = [s.task for s in self.live if s.task is not None]
+        if handing:
+            await asyncio.wait(handing, timeout=HAND_OVER_S + 1.0)
         for task in list(self.sessions):
             task.cancel()
         if self.sessions:
@@ -173,9 +174,6 @@ class FastAgiServer:
             with contextlib.suppress(Exception):
                 await self.server.wait_closed()
             self.server = None
-
-    def live_tasks(self) -> set[asyncio.Task[None]]:
-        return {s.task for s in self.live if s.task is not None}
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
