@@ -1145,6 +1145,10 @@ async def test_an_ivr_session_that_ends_without_a_route_reaches_the_fallback_que
         assert [m["Value"] for m in of(call_id, "VarSet", Variable="AGISTATUS")] == ["SUCCESS"]
         assert of(call_id, "VarSet", Variable="HOTLINE_ROUTE") == []
         assert [m["Queue"] for m in of(call_id, "QueueCallerJoin")] == [general]
+        # the socket's end cut GET DATA at once, not after its 10 s
+        asked = next(m for m in of(call_id, "AGIExecStart") if m["Command"].startswith("GET DATA"))
+        joined = of(call_id, "QueueCallerJoin")[0]
+        assert float(joined["Timestamp"]) - float(asked["Timestamp"]) < 3.0
 
         registry = FlowRegistry(ROOT / "ivr_flows", hotlines=settings.hotlines,
                                 queues=set(settings.ivr.queues))  # fmt: skip
@@ -1169,6 +1173,10 @@ async def test_an_ivr_session_that_ends_without_a_route_reaches_the_fallback_que
         assert [m["Value"] for m in of(stopped, "VarSet", Variable="HOTLINE_ROUTE")] == ["fallback"]
         assert [m["Value"] for m in of(stopped, "VarSet", Variable="AGISTATUS")] == ["SUCCESS"]
         assert [m["Queue"] for m in of(stopped, "QueueCallerJoin")] == [general]
+        # the hand-over cut the menu's GET DATA (5 s) at once
+        asked = next(m for m in of(stopped, "AGIExecStart") if m["Command"].startswith("GET DATA"))
+        joined = of(stopped, "QueueCallerJoin")[0]
+        assert float(joined["Timestamp"]) - float(asked["Timestamp"]) < 3.0
     finally:
         with contextlib.suppress(Exception):
             await ami.send_action(Action("remove", general, member, "kf03").fields())
