@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from callcenter import events as ev
+from callcenter.ivr.engine import RouteStep
 from callcenter.ivr.registry import FlowRegistry
 from callcenter.ivr.schema import OwnerInfo
 from callcenter.telephony.agi_codec import HangupNotice, Reply, ReplyReader, parse_reply
@@ -361,3 +362,13 @@ async def test_an_unconfirmed_hand_over_does_not_hold_the_stop(server: FastAgiSe
                                      answer_hand_over=False)  # fmt: skip
     assert seen[-1] == 'GET VARIABLE "HOTLINE_ROUTE"'
     assert took < 5.0
+
+
+async def test_a_zone_queue_named_like_an_end_is_not_taken_for_one(server: FastAgiServer) -> None:
+    async def lookup(number: str) -> OwnerInfo | None:
+        return OwnerInfo("o7", housekeeper_interface="PJSIP/1005")
+
+    server.lookup = lookup
+    server.route_housekeeper = lambda owner, now: [RouteStep("zone_queue", "hangup", wait_s=60)]
+    seen = await asterisk(server.port, replies())
+    assert seen[-1] == 'SET VARIABLE "HOTLINE_ROUTE" "fallback"'  # not a hang-up

@@ -464,7 +464,11 @@ class AgiSession:
     async def queue(self, cmd: e.QueueCall) -> e.Input | None:
         dialplan = self.server.queue_mode == "dialplan"
         if dialplan:
-            await self.command("SET", "VARIABLE", args=(routes.ROUTE_VARIABLE, cmd.queue))
+            route = cmd.queue
+            if routes.reserved(route):  # a zone queue from routing's files: not validated here
+                log.error("queue name taken for an ivr end: the fallback queue", queue=route)
+                route = routes.FALLBACK
+            await self.command("SET", "VARIABLE", args=(routes.ROUTE_VARIABLE, route))
         if cmd.priority:
             await self.command("SET", "VARIABLE", args=("QUEUE_PRIO", str(cmd.priority)))
         if dialplan:
