@@ -27,7 +27,7 @@ from callcenter.store.calls import CallStore
 from callcenter.store.db import create_engine_for
 from callcenter.testing import running_simulator
 
-# A menu nobody answers: each caller spends about 25 virtual seconds in prompts and GET
+# A menu nobody answers: each caller spends about 45 virtual seconds in prompts and GET
 # DATA (welcome, the menu twice) before the flow queues them in repair, long enough to be
 # caught. The hotline's own queue, where the dialplan sends a caller without a route, is
 # complaint (HOTLINES): where each caller went tells who sent them.
@@ -41,7 +41,7 @@ nodes:
     kind: menu
     prompt: main_menu
     options: {1: repair, 2: complaint, 3: agent}
-    timeout: 10s
+    timeout: 20s
     retries: 1
     on_timeout: agent
   repair: {kind: queue, queue: repair}
