@@ -530,7 +530,8 @@ class CallerIdentified(Event):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class IvrLeft(Event):
     """Where the caller left the IVR: ``outcome`` queue|dial|voicemail|hangup|caller_hangup|
-    error, ``target`` the queue or interface, ``path`` the nodes walked in order."""
+    error|fallback (handed to the dialplan's fallback queue: the service was stopping),
+    ``target`` the queue or interface, ``path`` the nodes walked in order."""
 
     kind: ClassVar[str] = "ivr_left"
     flow: str

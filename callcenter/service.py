@@ -550,7 +550,8 @@ class Service:
 
 class StoredCalls:
     """A PBX's calls as its durable records need them: in the tracker's memory, else in
-    the store (found by any of their legs), which the tracker then remembers as ended."""
+    the store (found by any of their legs), which the tracker then remembers as ended: their
+    durable lines read again after a restart change nothing (decision 0011)."""
 
     def __init__(self, tracker: CallTracker, store: CallStore, pbx: str) -> None:
         self._tracker = tracker

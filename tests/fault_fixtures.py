@@ -50,10 +50,18 @@ def calls_in_progress(pbx: PbxSimulator) -> set[str]:
 
 
 def write_settings(
-    path: Path, pbx: PbxSimulator, *, database_url: str, recordings_root: Path
+    path: Path,
+    pbx: PbxSimulator,
+    *,
+    database_url: str,
+    recordings_root: Path,
+    fastagi_port: int = 0,
+    ivr_dir: Path | None = None,
 ) -> Path:
     """A settings file for ``callcenter run`` against a running simulator: its AMI port and
-    durable records, ephemeral ports, JSON logs, no roster-managed queues."""
+    durable records, ephemeral ports (FastAGI on ``fastagi_port`` when the simulator's
+    calls go through it: it must stay the same across restarts), JSON logs, no
+    roster-managed queues."""
     settings = {
         "timezone": pbx.config.timezone,
         "pbxes": [
@@ -75,12 +83,14 @@ def write_settings(
         ],
         "database": {"url": database_url},
         "web": {"host": "127.0.0.1", "port": 0},
-        "fastagi": {"host": "127.0.0.1", "port": 0},
+        "fastagi": {"host": "127.0.0.1", "port": fastagi_port},
         "logging": {"format": "json", "level": "info", "call_lines": False},
         # No seats directory: the simulator's static members stay as they are.
         "routing": {"agents_file": str(path.parent / "no-agents.yaml")},
         "recordings": {"root": str(recordings_root), "cache_dir": str(path.parent / "cache")},
     }
+    if ivr_dir is not None:
+        settings["ivr_dir"] = str(ivr_dir)
     path.write_text(yaml.safe_dump(settings), encoding="utf-8")
     return path
 

@@ -36,6 +36,7 @@ from callcenter.ivr.prompts import load_catalogue
 from callcenter.ivr.registry import FlowRegistry
 from callcenter.recordings.naming import parse_name
 from callcenter.routing.sync import Action
+from callcenter.sim.after_agi import after_hotline_agi
 from callcenter.telephony import ami_events
 from callcenter.telephony.ami import AmiActionError, AmiClient
 from callcenter.telephony.durable import durable_events, parse_cdr_line, parse_queue_log_line
@@ -188,7 +189,8 @@ def agi_calls(number: str) -> list[str]:
             args = expand(step.args, variables)
             if step.app == "AGI":
                 found.append(args)
-            elif step.app in ("Gosub", "Goto"):
+            elif step.app in ("Gosub", "Goto") and "," in args.partition("(")[0]:
+                # another context's extension (a Goto to a label stays in this one)
                 target, _, params = args.partition("(")
                 parts = target.split(",")
                 values = [p for p in params.rstrip(")").split(",") if p] if params else []
@@ -477,7 +479,7 @@ def test_the_dialplan_queues_records_and_falls_back_as_the_settings_say(
     assert glob["HOTLINE_LINES"] == str(settings.targets.line_capacity)
     assert settings.ivr.queue_mode == "dialplan"
     queues = [s for s in steps if s.app == "Queue"]
-    assert [q.args.split(",")[0] for q in queues] == ["${HOTLINE_ROUTE}", "${FALLBACK_QUEUE}"]
+    assert [q.args.split(",")[0] for q in queues] == ["${HOTLINE_ROUTE}", "${ARG2}"]
     for queue in queues:
         # "c": continue in the dialplan when the agent hangs up (app_queue.c OPT_GO_ON);
         # the survey and the voicemail overflow need the caller back.
@@ -487,11 +489,84 @@ def test_the_dialplan_queues_records_and_falls_back_as_the_settings_say(
         assert any(s.app == "Set" and s.args.startswith("MONITOR_FILENAME=") for s in before)
     assert apps.index("Answer") < apps.index("AGI")
     assert any(s.args.startswith("CDR(userfield)=dnis:${ARG1}") for s in steps)
-    assert [s.label for s in steps if s.label] == ["done", "survey", "fallback", "busy"]
+    assert [s.label for s in steps if s.label] == [
+        "queue",
+        "voicemail",
+        "done",
+        "survey",
+        "fallback",
+        "busy",
+    ]
+    # every hotline's own queue (the fallback without the IVR) is one the queues define
+    for number in settings.hotlines:
+        gosub = next(s for s in contexts["from-pstn"] if s.exten == number)
+        assert gosub.app == "Gosub", number
+        own = expand(gosub.args.partition("(")[2].rstrip(")").split(",")[1], glob)
+        assert own == settings.routing.general_queue, number
     # The seats' context is the one click-to-call and callbacks originate into.
     assert settings.cti.originate_context in contexts
     assert settings.pbxes[0].inbound_contexts == ["from-pstn"]
     assert section("pjsip.conf", "trunk", "endpoint").get("context") == "from-pstn"
+
+
+_CONDITION = re.compile(r'^\$\["(?P<left>[^"]*)" (?P<op>!?=) "(?P<right>[^"]*)"\]$')
+
+
+def after_the_ivr(variables: dict[str, str]) -> tuple[str, str]:
+    """Run [hotline] from the step after the first AGI, with the channel variables the AGI
+    left, up to the first application that takes the caller: ("queue", name),
+    ("voicemail", mailbox) or ("return", "")."""
+    glob, contexts = dialplan()
+    steps = [s for s in contexts["hotline"] if s.exten == "s"]
+    labels = {s.label: i for i, s in enumerate(steps) if s.label}
+    at = next(i for i, s in enumerate(steps) if s.app == "AGI") + 1
+    known = {**glob, "ARG1": "4008001000", "ARG2": "support", "HOTLINE_MAILBOX": "100@default",
+             **variables}  # fmt: skip
+
+    def value(text: str) -> str:
+        return re.sub(r"\$\{(\w+)\}", lambda m: known.get(m.group(1), ""), text)
+
+    for _ in range(len(steps)):
+        step = steps[at]
+        if step.app == "GotoIf":
+            condition, _, target = step.args.rpartition("?")
+            test = _CONDITION.match(value(condition))
+            assert test, f"cannot evaluate {step.args!r}"
+            holds = (test["left"] == test["right"]) == (test["op"] == "=")
+            at = labels[target] if holds else at + 1
+        elif step.app == "Goto":
+            at = labels[step.args]
+        elif step.app == "Set":
+            name, _, text = step.args.partition("=")
+            known[name] = value(text)
+            at += 1
+        elif step.app == "NoOp":
+            at += 1
+        elif step.app in ("Queue", "VoiceMail"):
+            return step.app.lower(), value(step.args.split(",")[0])
+        else:
+            assert step.app == "Return", step
+            return "return", ""
+    raise AssertionError("the dialplan loops")
+
+
+def test_the_dialplan_after_the_ivr_is_what_the_simulator_does() -> None:
+    """Every way an IVR session can end, through the shipped [hotline] and through the
+    simulator's copy of it (callcenter/sim/after_agi.py): the same place."""
+    expected = {"fallback": ("queue", "support"), "return": ("return", ""),
+                "voicemail": ("voicemail", "100@default")}  # fmt: skip
+    for status in ("SUCCESS", "FAILURE", "NOTFOUND"):
+        for route in ("", "support", "zone-east", "hangup", "done", "voicemail", "fallback"):
+            for dialstatus in ("", "ANSWER", "NOANSWER", "BUSY"):
+                for queuestatus in ("", "CONTINUE", "TIMEOUT"):
+                    chosen = after_hotline_agi(status, route, dialstatus, queuestatus)
+                    want = expected.get(chosen.action, ("queue", chosen.queue))
+                    got = after_the_ivr({"AGISTATUS": status, "HOTLINE_ROUTE": route,
+                                         "DIALSTATUS": dialstatus, "QUEUESTATUS": queuestatus})  # fmt: skip
+                    assert got == want, (status, route, dialstatus, queuestatus)
+    # the field report: a session the service's death ended mid-prompt reaches an agent
+    assert after_the_ivr({"AGISTATUS": "SUCCESS", "HOTLINE_ROUTE": ""}) == ("queue", "support")
+    assert after_hotline_agi("HANGUP", "support").action == "stop"  # AGI returned -1
 
 
 def _queues_the_service_uses(settings: Settings) -> set[str]:
@@ -1021,3 +1096,89 @@ async def test_with_the_ivr_down_or_every_line_taken_calls_are_still_handled(
     blocked = [r for r in rows if r is not None and r.linkedid == refused
                and r.userfield == "dnis:4008001000"]  # fmt: skip
     assert [r.disposition for r in blocked] == ["CONGESTION"]
+
+
+async def _wait_until(condition: Any, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, what
+        await asyncio.sleep(0.1)
+
+
+async def test_an_ivr_session_that_ends_without_a_route_reaches_the_fallback_queue(
+    real_pbx: RealPbx, settings: Settings
+) -> None:
+    """A FastAGI server that closes the socket while GET DATA plays, as a crashed service
+    does: res_agi cuts the prompt, AGISTATUS is SUCCESS and HOTLINE_ROUTE empty, and the
+    dialplan queues the caller in the hotline's own queue. Then our own server, stopped
+    while a caller is in its menu, says "fallback" first."""
+    world: list[dict[str, str]] = []
+    tester = await _service_ami(real_pbx, "tester", real_pbx.tester_secret, world)
+    ami = await _service_ami(real_pbx, settings.pbxes[0].ami.username, real_pbx.secret, [])
+    member = "Local/1003@test-agents/n"
+    general = settings.routing.general_queue
+
+    async def crashing(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while (await reader.readline()).strip():
+            pass  # the agi_* environment
+        writer.write(b"ANSWER\n")
+        await writer.drain()
+        await reader.readline()
+        writer.write(f"GET DATA {settings.ivr.sound_prefix}/zh/main_menu 10000 1\n".encode())
+        await writer.drain()
+        await asyncio.sleep(0.3)  # the prompt plays; then the "service" is gone
+        writer.close()
+
+    def of(call_id: str, name: str, **fields: str) -> list[dict[str, str]]:
+        return [m for m in world if m["Event"] == name and m.get("Linkedid") == call_id
+                and all(m.get(k) == v for k, v in fields.items())]  # fmt: skip
+
+    try:
+        add = Action("add", general, member, "kf03", 0, "").fields()
+        assert (await ami.send_action(add))["Response"] == "Success"
+        crashed = await asyncio.start_server(crashing, "127.0.0.1", real_pbx.agi_port)
+        try:
+            call_id = await _call_and_wait(real_pbx, tester, world, seconds=8)
+        finally:
+            crashed.close()
+            await crashed.wait_closed()
+        assert [m["Value"] for m in of(call_id, "VarSet", Variable="AGISTATUS")] == ["SUCCESS"]
+        assert of(call_id, "VarSet", Variable="HOTLINE_ROUTE") == []
+        assert [m["Queue"] for m in of(call_id, "QueueCallerJoin")] == [general]
+        # the socket's end cut GET DATA at once, not after its 10 s
+        asked = next(m for m in of(call_id, "AGIExecStart") if m["Command"].startswith("GET DATA"))
+        joined = of(call_id, "QueueCallerJoin")[0]
+        assert float(joined["Timestamp"]) - float(asked["Timestamp"]) < 3.0
+
+        registry = FlowRegistry(ROOT / "ivr_flows", hotlines=settings.hotlines,
+                                queues=set(settings.ivr.queues))  # fmt: skip
+        assert registry.reload() == []
+        working_hours = datetime(2026, 11, 24, 10, 0, tzinfo=ZoneInfo(settings.timezone))
+        server = FastAgiServer("127.0.0.1", real_pbx.agi_port, flows=registry, lookup=None,
+                               on_event=lambda event: None, clock=working_hours.timestamp,
+                               zone=settings.timezone, sound_prefix=settings.ivr.sound_prefix,
+                               queue_mode=settings.ivr.queue_mode)  # fmt: skip
+        await server.start()
+        before = len(world)
+        await tester.send_action({
+            "Action": "Originate", "Channel": "Local/4008001000@from-pstn", "Application": "Wait",
+            "Data": "8", "CallerID": '"Owner" <13700137000>', "Async": "true",
+        })  # fmt: skip
+        await _wait_until(lambda: any(m["Event"] == "AGIExecStart"
+                                      and m.get("Command", "").startswith("GET DATA")
+                                      for m in world[before:]), 15, "the menu did not start")  # fmt: skip
+        await server.close()
+        stopped = next(m["Linkedid"] for m in world[before:] if m["Event"] == "AGIExecStart")
+        await _wait_until(lambda: bool(of(stopped, "QueueCallerJoin")), 15, "not queued")
+        assert [m["Value"] for m in of(stopped, "VarSet", Variable="HOTLINE_ROUTE")] == ["fallback"]
+        assert [m["Value"] for m in of(stopped, "VarSet", Variable="AGISTATUS")] == ["SUCCESS"]
+        assert [m["Queue"] for m in of(stopped, "QueueCallerJoin")] == [general]
+        # the hand-over cut the menu's GET DATA (5 s) at once
+        asked = next(m for m in of(stopped, "AGIExecStart") if m["Command"].startswith("GET DATA"))
+        joined = of(stopped, "QueueCallerJoin")[0]
+        assert float(joined["Timestamp"]) - float(asked["Timestamp"]) < 3.0
+    finally:
+        with contextlib.suppress(Exception):
+            await ami.send_action(Action("remove", general, member, "kf03").fields())
+        await tester.close()
+        await ami.close()

@@ -49,7 +49,7 @@ class Service:
         self.ledger.add(self.tail.read_lines())
         ids = self.ledger.unplaced_ids()
         known = self.tracker.placed(ids)
-        for key in ids - known.keys():  # the store, found by any leg
+        for key in ids - known.keys():  # the store, found by any leg (service.StoredCalls)
             for record in self.stored.values():
                 if key == record.call_id or key in {leg.channel_id for leg in record.legs}:
                     known[key] = record.call_id
@@ -80,6 +80,7 @@ def test_reading_the_same_slice_again_after_a_restart_changes_nothing(tmp_path: 
         again = Service(tmp_path, stored, {})
         again.read(catch_up=True)
         assert again.written == [] and stored == before
+        assert again.tracker.open_calls() == []
 
 
 def test_the_cursor_stops_before_the_first_line_of_a_call_still_open(tmp_path: Path) -> None:
@@ -139,6 +140,32 @@ def test_queue_log_lines_read_after_the_rows_that_closed_a_call_correct_it(
     service.read(catch_up=False)
     record = service.stored[LOCAL_ABANDONED]
     assert (record.outcome, record.queue, record.wait_s) == ("abandoned", "empty", 31.0)
+
+
+def test_a_first_half_waits_for_its_second_halfs_row(tmp_path: Path) -> None:
+    # Asterisk writes each half's row as it hangs up: ;1 may be read before ;2 is written.
+    first_half = [row for row in CDR if '"1796451912.110"' in row]
+    append(tmp_path, "Master.csv", first_half)
+    service = Service(tmp_path, {}, {})
+    service.read(catch_up=True)
+    assert service.stored == {}  # not closed without its queue story
+    append(tmp_path, "queue_log", [line for line in QUEUE_LOG if "1796451912.111" in line])
+    append(tmp_path, "Master.csv", [row for row in CDR if '"1796451912.111"' in row])
+    service.read(catch_up=True)
+    assert service.stored[LOCAL_ABANDONED].outcome == "abandoned"
+
+
+def test_a_first_half_whose_second_never_comes_is_a_call_after_the_grace(
+    tmp_path: Path,
+) -> None:
+    # An unanswered ;2 half writes no row (cdr.c): the ;1 row alone is the call.
+    append(tmp_path, "Master.csv", [row for row in CDR if '"1796450971.0"' in row])
+    service = Service(tmp_path, {}, {})
+    service.read(catch_up=True)
+    assert service.stored == {}
+    append(tmp_path, "Master.csv", [row for row in CDR if "1796451912." in row])  # later
+    service.read(catch_up=True)
+    assert LOCAL_ANSWERED in service.stored
 
 
 def test_a_call_split_across_two_reads_is_one_call(tmp_path: Path) -> None:

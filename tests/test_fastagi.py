@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from callcenter import events as ev
+from callcenter.ivr.engine import RouteStep
 from callcenter.ivr.registry import FlowRegistry
 from callcenter.ivr.schema import OwnerInfo
 from callcenter.telephony.agi_codec import HangupNotice, Reply, ReplyReader, parse_reply
-from callcenter.telephony.fastagi import FastAgiServer
+from callcenter.telephony.fastagi import HAND_OVER_S, FastAgiServer
 
 ROOT = Path(__file__).resolve().parent.parent
 CAPTURES = ROOT / "tests" / "data"
@@ -255,3 +256,119 @@ async def test_sessions_are_isolated_from_each_other_and_from_bad_handlers(
     )
     assert all(r[-1] == 'SET VARIABLE "HOTLINE_ROUTE" "repair"' for r in results)
     stalled_w.close()
+
+
+# --- every end tells the dialplan how (HOTLINE_ROUTE) --------------------------------------
+NIGHT = DAY + 12.5 * 3600  # 2026-11-27 22:30 Asia/Shanghai: the hotline is closed
+
+
+async def test_the_goodbye_says_hangup_before_it_plays(server: FastAgiServer) -> None:
+    seen = await asterisk(server.port, replies({"main_menu": "3", "enter_unit": "31201"}))
+    route = seen.index('SET VARIABLE "HOTLINE_ROUTE" "hangup"')
+    assert seen[route + 1] == 'STREAM FILE "callcenter/zh/goodbye" ""'
+    assert seen[route + 2 :] == ["HANGUP"]
+
+
+async def test_voicemail_is_handed_to_the_dialplan_with_its_mailbox(server: FastAgiServer) -> None:
+    server.clock = lambda: NIGHT
+    seen = await asterisk(server.port, replies())
+    route = seen.index('SET VARIABLE "HOTLINE_ROUTE" "voicemail"')
+    assert seen[route - 1] == 'SET VARIABLE "HOTLINE_MAILBOX" "100@default"'
+    assert seen[route + 1 :] == ['STREAM FILE "callcenter/zh/leave_message" ""']  # then the end
+    assert not any(c.startswith(("EXEC", "HANGUP")) for c in seen)
+    await settle(server)
+    (left,) = events_of(server, ev.IvrLeft)
+    assert (left.outcome, left.target) == ("voicemail", "100@default")  # type: ignore[attr-defined]
+
+
+async def test_a_number_without_a_flow_reaches_the_fallback_not_a_hangup(
+    server: FastAgiServer,
+) -> None:
+    server.flows.default_flow = "no_such_flow"
+    env = ENV.replace("agi_network_script: hotline", "agi_network_script: nothing")
+    env = env.replace("agi_arg_1: 5551234", "agi_arg_1: 5550000")
+    assert await asterisk(server.port, replies(), env) == [
+        'SET VARIABLE "HOTLINE_ROUTE" "fallback"'
+    ]
+
+
+async def test_exec_mode_names_no_route_before_the_queue(server: FastAgiServer) -> None:
+    server.queue_mode = "exec"
+
+    def respond(cmd: str) -> list[str] | None:
+        return None if cmd.startswith("EXEC") else replies({"main_menu": "2"})(cmd)
+
+    seen = await asterisk(server.port, respond)
+    assert seen[-1] == 'EXEC Queue "complaint,c,,,120"'
+    # should the session end inside the queue, QUEUESTATUS decides, not a stale queue name
+    assert not any(c.startswith('SET VARIABLE "HOTLINE_ROUTE"') for c in seen)
+
+
+async def stopped_while(server: FastAgiServer, waits_at: str, answer_hand_over: bool = True,
+                        ) -> tuple[list[str], float]:  # fmt: skip
+    """Asterisk's side of a session that is at ``waits_at`` (no reply) when the server
+    closes; the commands it got, and how long close() took."""
+    at_it = asyncio.Event()
+    route = ""
+
+    def respond(cmd: str) -> list[str] | None:
+        nonlocal route
+        if cmd.startswith(waits_at):
+            at_it.set()
+            return []  # playing, ringing...: no reply yet
+        if cmd.startswith('SET VARIABLE "HOTLINE_ROUTE"'):
+            route = cmd.split('"')[3]
+        if not answer_hand_over and at_it.is_set():
+            return []
+        if cmd == 'GET VARIABLE "HOTLINE_ROUTE"':
+            return [f"200 result=1 ({route})"]
+        return replies()(cmd)
+
+    session = asyncio.ensure_future(asterisk(server.port, respond))
+    await asyncio.wait_for(at_it.wait(), 5)
+    started = time.perf_counter()
+    await server.close()
+    took = time.perf_counter() - started
+    return await asyncio.wait_for(session, 10), took
+
+
+async def test_stopping_hands_a_caller_in_the_menu_to_the_fallback_at_once(
+    server: FastAgiServer,
+) -> None:
+    seen, took = await stopped_while(server, 'GET DATA "callcenter/zh/main_menu"')
+    # written while GET DATA still plays: res_agi.c cuts it for the new command
+    assert seen[-3:] == ['GET DATA "callcenter/zh/main_menu" "5000" "1"',
+                         'SET VARIABLE "HOTLINE_ROUTE" "fallback"',
+                         'GET VARIABLE "HOTLINE_ROUTE"']  # fmt: skip
+    assert took < HAND_OVER_S and server.stats["handed_over"] == 1  # confirmed, not timed out
+    (left,) = events_of(server, ev.IvrLeft)
+    assert (left.outcome, left.path[-1]) == ("fallback", "main")  # type: ignore[attr-defined]
+
+
+async def test_stopping_leaves_a_caller_inside_a_dial_to_the_dial(server: FastAgiServer) -> None:
+    async def lookup(number: str) -> OwnerInfo | None:
+        return OwnerInfo("o7", housekeeper_interface="PJSIP/1005")
+
+    server.lookup = lookup
+    seen, _ = await stopped_while(server, "EXEC Dial")
+    assert seen[-1] == 'EXEC Dial "PJSIP/1005,20,g"'  # nothing after it: DIALSTATUS decides
+    assert server.stats["handed_over"] == 0
+    (left,) = events_of(server, ev.IvrLeft)
+    assert (left.outcome, left.target) == ("dial", "PJSIP/1005")  # type: ignore[attr-defined]
+
+
+async def test_an_unconfirmed_hand_over_does_not_hold_the_stop(server: FastAgiServer) -> None:
+    seen, took = await stopped_while(server, 'GET DATA "callcenter/zh/main_menu"',
+                                     answer_hand_over=False)  # fmt: skip
+    assert seen[-1] == 'GET VARIABLE "HOTLINE_ROUTE"'
+    assert took < 5.0
+
+
+async def test_a_zone_queue_named_like_an_end_is_not_taken_for_one(server: FastAgiServer) -> None:
+    async def lookup(number: str) -> OwnerInfo | None:
+        return OwnerInfo("o7", housekeeper_interface="PJSIP/1005")
+
+    server.lookup = lookup
+    server.route_housekeeper = lambda owner, now: [RouteStep("zone_queue", "hangup", wait_s=60)]
+    seen = await asterisk(server.port, replies())
+    assert seen[-1] == 'SET VARIABLE "HOTLINE_ROUTE" "fallback"'  # not a hang-up

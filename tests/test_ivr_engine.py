@@ -58,9 +58,79 @@ def test_repairs_key_1_queues_in_repair_then_surveys_after_the_agent() -> None:
 def test_out_of_hours_goes_to_voicemail_with_a_callback_work_order() -> None:
     state, cmds = run([], when=NIGHT)
     assert state.ended and state.outcome == "voicemail"
-    assert [type(c) for c in cmds[-2:]] == [e.RecordVoicemail, e.HangupCall]
+    # the dialplan takes the message: route and mailbox are said before the prompt, so a
+    # session that ends during "please leave a message" still reaches the mailbox
+    route = cmds.index(e.SetVariable("HOTLINE_ROUTE", "voicemail"))
+    assert cmds[route - 1] == e.SetVariable("HOTLINE_MAILBOX", "100@default")
+    assert cmds.index(e.Play(("leave_message",), "zh")) > route
+    assert cmds[-1] == e.RecordVoicemail("100@default")
+    assert not any(isinstance(c, e.HangupCall) for c in cmds)  # the channel stays up
     (callback,) = emitted(cmds, ev.CallbackRequested)
     assert callback.reason == "out_of_hours" and callback.caller_number == "13800001111"  # type: ignore[attr-defined]
+
+
+def routes_set(cmds: list[e.Command]) -> list[str]:
+    return [c.value for c in cmds if isinstance(c, e.SetVariable) and c.name == "HOTLINE_ROUTE"]
+
+
+def test_the_goodbye_says_hangup_before_it_plays() -> None:
+    owner = OwnerInfo("o1", balances={"31201": 350})
+    state, cmds = run([e.LookupDone(owner=owner), e.Digits(text="3"), e.Digits(text="31201#"),
+                       e.Timeout()])  # fmt: skip
+    assert state.ended and state.outcome == "hangup"
+    route = cmds.index(e.SetVariable("HOTLINE_ROUTE", "hangup"))
+    assert cmds.index(e.Play(("goodbye",), "zh")) > route
+    assert cmds[-1] == e.HangupCall() and routes_set(cmds) == ["hangup"]
+
+
+DIRECT_DIAL = """
+flow: direct
+languages: [zh]
+start: desk
+nodes:
+  desk: {kind: dial, to: PJSIP/1005, ring_timeout: 20s, fallback: bye}
+  bye: {kind: hangup}
+"""
+
+
+def test_a_call_an_application_served_ends_done(tmp_path: Path) -> None:
+    (tmp_path / "direct.yaml").write_text(DIRECT_DIAL, encoding="utf-8")
+    loaded, problems = load_files([tmp_path])
+    assert problems == [] and validate(loaded) == []
+    flows = {f.name: f for f in loaded}
+    state, cmds = e.step(flows, e.begin("direct"), e.Start(caller="1", dialled="2", when=DAY))
+    assert cmds[-1] == e.DialTarget("PJSIP/1005", 20.0)
+    assert routes_set(cmds) == []  # nothing said before the Dial: the dialplan reads DIALSTATUS
+    state, cmds = e.step(flows, state, e.Done(status="ANSWER"))
+    assert cmds == [e.SetVariable("HOTLINE_ROUTE", "done"), e.HangupCall()] and state.ended
+
+
+def test_a_broken_flow_hands_the_caller_to_the_fallback_not_the_hangup() -> None:
+    state, cmds = e.step(FLOWS, e.begin("no_such_flow"), e.Start(caller="1", dialled="2", when=DAY))
+    assert state.ended and state.outcome == "error"
+    assert cmds[-2:] == [e.SetVariable("HOTLINE_ROUTE", "fallback"), e.ReturnToDialplan()]
+    assert not any(isinstance(c, e.HangupCall) for c in cmds)
+
+
+def test_stop_hands_a_caller_in_the_menu_to_the_fallback_where_they_were() -> None:
+    state, cmds = run([e.LookupDone(owner=None)])
+    menu = cmds[-1]
+    assert isinstance(menu, e.ReadDigits) and menu.prompts == ("main_menu",)
+    state, cmds = e.step(FLOWS, state, e.Stop(reached=menu.depth))
+    (left,) = emitted(cmds, ev.IvrLeft)
+    assert (left.outcome, left.path[-1]) == ("fallback", "main")  # type: ignore[attr-defined]
+    assert cmds[-2:] == [e.SetVariable("HOTLINE_ROUTE", "fallback"), e.ReturnToDialplan()]
+    assert state.ended and e.step(FLOWS, state, e.Timeout()) == (state, [])
+
+
+def test_stop_during_the_survey_after_a_queue_is_done_not_a_second_queue() -> None:
+    state, _ = run([e.LookupDone(owner=None), e.Digits(text="1")])
+    state, cmds = e.step(FLOWS, state, e.Done(status="ANSWERED"))
+    assert isinstance(cmds[-1], e.ReadDigits)  # the survey
+    state, cmds = e.step(FLOWS, state, e.Stop())
+    assert not emitted(cmds, ev.IvrLeft)  # the caller left once, into the queue
+    assert cmds == [e.SetVariable("HOTLINE_ROUTE", "done"), e.ReturnToDialplan()]
+    assert (state.outcome, state.target) == ("queue", "repair")
 
 
 def test_public_holiday_gets_the_holiday_notice() -> None:
@@ -237,7 +307,7 @@ def test_any_valid_flow_and_inputs_end_in_queue_dial_voicemail_or_hangup(
         assert len(cmds) < 50  # bounded work per input
         assert e.step(flows, before, inp) == (state, cmds)  # deterministic
     if hang_up:
-        state, _ = e.step(flows, state, e.Hangup())
+        state, cmds = e.step(flows, state, e.Hangup())
     for _ in range(QUIET):
         if state.ended:
             break
@@ -245,6 +315,10 @@ def test_any_valid_flow_and_inputs_end_in_queue_dial_voicemail_or_hangup(
     assert state.ended
     assert state.outcome in ("queue", "dial", "voicemail", "hangup", "caller_hangup")
     assert state.path and state.path[0] == "n0"
+    if state.outcome != "caller_hangup" and cmds:
+        # every deliberate end tells the dialplan how, then ends the session
+        assert routes_set(cmds), cmds
+        assert isinstance(cmds[-1], e.HangupCall | e.RecordVoicemail | e.ReturnToDialplan)
 
 
 def test_the_survey_session_speaks_the_language_the_caller_chose_earlier() -> None:

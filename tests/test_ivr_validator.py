@@ -28,6 +28,28 @@ def test_shipped_flows_pass_with_the_simulator_queues_and_prompt_texts() -> None
     assert "hotline" in {f.name for f in flows}
 
 
+def test_a_queue_named_like_a_reserved_route_is_refused_at_its_line() -> None:
+    text = """\
+flow: f
+start: pick
+nodes:
+  pick:
+    kind: menu
+    prompt: menu
+    options: {1: a, 2: b}
+    on_timeout: a
+  a: {kind: queue, queue: voicemail}
+  b: {kind: queue, queue: Hangup}
+"""
+    found = problems_of(text, queues={"voicemail", "Hangup", "support"})
+    reason = "a name HOTLINE_ROUTE keeps for the IVR's ends (done, fallback, hangup, "
+    reason += "voicemail, in any case), not for a queue"
+    assert found == [
+        f"f.yaml:9:27: queue 'voicemail': {reason}",
+        f"f.yaml:10:27: queue 'Hangup': {reason}",
+    ]
+
+
 def test_yaml_syntax_error_is_reported_at_its_line() -> None:
     assert problems_of("flow: a\nnodes:\n  x: {kind: hangup\n") == [
         "f.yaml:4:1: YAML syntax: expected ',' or '}', but got '<stream end>'"

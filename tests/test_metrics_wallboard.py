@@ -261,3 +261,26 @@ def test_a_resync_shows_the_calls_already_up_and_forgets_those_that_ended_unseen
     for event in snapshot:
         live.apply(event)
     assert live.snapshot(NOW + 5) == body
+
+
+def test_a_call_counted_again_replaces_its_last_version() -> None:
+    """A call rebuilt from durable records and then corrected, or re-read after a restart
+    that had already counted it from the store, is one call on the board."""
+    live = LiveCounters()
+
+    def record(call_id: str, outcome: str, wait: float) -> CallRecord:
+        return CallRecord(
+            pbx="p", call_id=call_id, started_at=NOW - 120, queue="support" if wait else "",
+            queue_joined_at=NOW - 110 if wait else None, ended_at=NOW - 10,
+            outcome=outcome, wait_s=wait or None,  # type: ignore[arg-type]
+            answered_at=NOW - 100 if outcome == "answered" else None,
+        )  # fmt: skip
+
+    live.call_finished(record("a", "answered", 10.0))
+    live.call_finished(record("b", "ivr_only", 0.0))  # closed by its first CDR row
+    live.call_finished(record("b", "abandoned", 40.0))  # its queue_log lines came after
+    live.call_finished(record("a", "answered", 10.0))  # re-read after a restart
+    today = live.snapshot(NOW)["today"]
+    assert (today["offered"], today["answered"], today["abandoned"]) == (2, 1, 1)
+    assert today["ivr_only"] == 0
+    assert live.outcomes == {"answered": 1, "abandoned": 1, "ivr_only": 0}

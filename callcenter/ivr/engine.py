@@ -3,8 +3,12 @@
 The shell (FastAGI server, terminal walker, tests) feeds one input at a time and carries
 out the commands in order. The last command of a batch is the one whose answer the engine
 waits for (``ReadDigits`` -> Digits/Timeout, ``LookupOwner`` -> LookupDone, ``QueueCall``
-and ``DialTarget`` -> Done, ``RouteHousekeeper`` -> Routed); a batch that ends the call
-ends with ``HangupCall`` or ``RecordVoicemail``.
+and ``DialTarget`` -> Done, ``RouteHousekeeper`` -> Routed); a batch that ends the session
+ends with ``HangupCall``, ``RecordVoicemail`` or ``ReturnToDialplan``, and every such end
+first sets ``HOTLINE_ROUTE`` (``callcenter.ivr.routes``): ``hangup`` before the goodbye,
+``voicemail`` before the voicemail prompt, ``done`` after an application that served the
+caller, ``fallback`` when the flow is broken or the service stops (``Stop``). Only a queue
+is named by the shell, which knows whether the dialplan or the session runs it.
 
 Housekeeper first: a shell that can ask routing (``Start.route_housekeeper``) gets a
 ``RouteHousekeeper`` at a ``dial: housekeeper`` node and answers with the steps routing
@@ -28,6 +32,7 @@ from typing import Any, Literal
 import holidays
 
 from callcenter import events as ev
+from callcenter.ivr import routes
 from callcenter.ivr import schema as s
 from callcenter.ivr.schema import Flow, OwnerInfo
 
@@ -72,6 +77,15 @@ class Hangup(Input):
     """The caller hung up. ``reached``: the ``depth`` of the last command the shell had
     started (the prompt still playing); the path is cut there, dropping the nodes the engine
     had run ahead to. 0: the whole path."""
+
+    reached: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Stop(Input):
+    """The service is stopping: hand the caller to the dialplan now. ``reached`` as for
+    ``Hangup``. A caller an application already served (the survey after a queue) is
+    ``done``; any other goes to the dialplan's ``fallback``."""
 
     reached: int = 0
 
@@ -168,6 +182,9 @@ class RouteHousekeeper:
 
 @dataclass(frozen=True, slots=True)
 class RecordVoicemail:
+    """The caller leaves a message in ``mailbox``: the session ends and the dialplan runs
+    VoiceMail (``HOTLINE_ROUTE=voicemail``, ``HOTLINE_MAILBOX``), which outlives the service."""
+
     mailbox: str
     depth: int = field(default=0, compare=False)  # where: len(path) at its node
 
@@ -184,13 +201,18 @@ class HangupCall:
 
 
 @dataclass(frozen=True, slots=True)
+class ReturnToDialplan:
+    """End the session with the channel up: the dialplan goes on as ``HOTLINE_ROUTE`` says."""
+
+
+@dataclass(frozen=True, slots=True)
 class Emit:
     event: ev.Event
 
 
 Command = (
     Play | SayValue | ReadDigits | LookupOwner | QueueCall | DialTarget | RouteHousekeeper
-    | RecordVoicemail | SetVariable | HangupCall | Emit
+    | RecordVoicemail | SetVariable | HangupCall | ReturnToDialplan | Emit
 )  # fmt: skip
 Waiting = Literal["start", "digits", "lookup", "route", "queue", "dial", "ended"]
 
@@ -235,17 +257,21 @@ def step(flows: Mapping[str, Flow], state: State, inp: Input) -> tuple[State, li
         state = replace(state, now=inp.at)
     if state.ended:
         return state, []
-    if isinstance(inp, Hangup):
+    if isinstance(inp, Hangup | Stop):
         if 0 < inp.reached < len(state.path):
             label = state.path[inp.reached - 1]
             state = replace(state, path=state.path[: inp.reached],
                             node=label.rpartition(":")[2])  # fmt: skip
-        return _finish(state, "caller_hangup", state.target, [])
+        if isinstance(inp, Hangup):
+            return _finish(state, "caller_hangup", state.target, [])
+        if state.outcome:  # served by a queue or dial: nothing more for the dialplan to do
+            return _finish(state, state.outcome, state.target, _route(routes.DONE))
+        return _finish(state, "fallback", "", _route(routes.FALLBACK))
     flow = flows.get(state.flow)
     if state.waiting == "start":
         if not isinstance(inp, Start) or flow is None or flow.start not in flow.nodes:
             if isinstance(inp, Start):
-                return _finish(_started(state, inp, flow), "error", "", [HangupCall()])
+                return _finish(_started(state, inp, flow), "error", "", _route(routes.FALLBACK))
             return state, []
         state = _started(state, inp, flow)
         entered = ev.IvrEntered(
@@ -256,7 +282,7 @@ def step(flows: Mapping[str, Flow], state: State, inp: Input) -> tuple[State, li
         return _run(flows, state, first, [Emit(entered)])
     node = flow.nodes.get(state.node) if flow is not None else None
     if node is None:
-        return _finish(state, "error", "", [HangupCall()])
+        return _finish(state, "error", "", _route(routes.FALLBACK))
     return _resume(flows, state, node, inp)
 
 
@@ -340,7 +366,7 @@ def _resume(
         if answered:
             if node.after:
                 return _run(flows, state, node.after, cmds)
-            return _finish(state, state.outcome, state.target, [HangupCall()])
+            return _finish(state, state.outcome, state.target, _route(routes.DONE, HangupCall()))
         if isinstance(node, s.Dial) and _routes(state, node):
             why = f"{state.target}: {inp.status.upper() or 'NOANSWER'}"
             state = replace(state, outcome="", target="")
@@ -348,7 +374,7 @@ def _resume(
         nxt = node.overflow if isinstance(node, s.Queue) else node.fallback
         if nxt:
             return _run(flows, replace(state, outcome="", target=""), nxt, cmds)
-        return _finish(state, state.outcome, state.target, [HangupCall()])
+        return _finish(state, state.outcome, state.target, _route(routes.DONE, HangupCall()))
     return state, []  # an input this node does not wait for: ignored
 
 
@@ -397,7 +423,7 @@ def _run(
         flow = flows[state.flow]
         node = flow.nodes.get(target)
         if node is None:
-            return _finish(state, "error", "", [*cmds, HangupCall()])
+            return _finish(state, "error", "", [*cmds, *_route(routes.FALLBACK)])
         label = target if state.flow == state.entry_flow else f"{state.flow}:{target}"
         state = replace(state, node=target, tries=0, path=(*state.path, label))
         lang, depth = state.language, len(state.path)  # depth: where the caller is, in time
@@ -444,7 +470,7 @@ def _run(
         elif isinstance(node, s.Goto):
             other = flows.get(node.flow)
             if other is None:
-                return _finish(state, "error", "", [*cmds, HangupCall()])
+                return _finish(state, "error", "", [*cmds, *_route(routes.FALLBACK)])
             state = replace(state, flow=other.name)
             target = node.node or other.start
         elif isinstance(node, s.Queue):
@@ -470,6 +496,10 @@ def _run(
             cmds.append(DialTarget(interface, node.ring_timeout_s, depth))
             return replace(state, waiting="dial"), cmds
         elif isinstance(node, s.Voicemail):
+            # said before the prompt: should the session end during it, the caller still
+            # reaches the mailbox
+            cmds += [SetVariable(routes.MAILBOX_VARIABLE, node.mailbox),
+                     SetVariable(routes.ROUTE_VARIABLE, routes.VOICEMAIL)]  # fmt: skip
             if node.prompt:
                 cmds.append(Play(node.prompt, lang, depth))
             if node.callback:
@@ -478,12 +508,13 @@ def _run(
                     reason=node.reason, owner_id=state.owner.owner_id if state.owner else "",
                 )))  # fmt: skip
             return _finish(state, "voicemail", node.mailbox,
-                           [*cmds, RecordVoicemail(node.mailbox, depth), HangupCall()])  # fmt: skip
+                           [*cmds, RecordVoicemail(node.mailbox, depth)])  # fmt: skip
         elif isinstance(node, s.Hangup):
+            cmds.append(SetVariable(routes.ROUTE_VARIABLE, routes.HANGUP))  # before the goodbye
             if node.prompt:
                 cmds.append(Play(node.prompt, lang, depth))
             return _finish(state, "hangup", "", [*cmds, HangupCall()])
-    return _finish(state, "error", "", [*cmds, HangupCall()])
+    return _finish(state, "error", "", [*cmds, *_route(routes.FALLBACK)])
 
 
 def _routes(state: State, node: s.Dial) -> bool:
@@ -532,13 +563,25 @@ def _left_event(state: State, outcome: str, target: str) -> ev.IvrLeft:
                       path=state.path, language=state.language)  # fmt: skip
 
 
+def _ends(cmd: Command) -> bool:
+    """A command of the session's end: the route said just before it ends, or the end."""
+    if isinstance(cmd, SetVariable):
+        return cmd.name == routes.ROUTE_VARIABLE
+    return isinstance(cmd, RecordVoicemail | HangupCall | ReturnToDialplan)
+
+
+def _route(route: str, last: Command | None = None) -> list[Command]:
+    """Tell the dialplan how the session ends, then end it (hang up, or return to it)."""
+    return [SetVariable(routes.ROUTE_VARIABLE, route), last or ReturnToDialplan()]
+
+
 def _finish(
     state: State, outcome: str, target: str, cmds: list[Command]
 ) -> tuple[State, list[Command]]:
     if not state.outcome:
         # the exit is announced after what led to it and before the call is ended
         tail = len(cmds)
-        while tail and isinstance(cmds[tail - 1], RecordVoicemail | HangupCall):
+        while tail and _ends(cmds[tail - 1]):
             tail -= 1
         cmds = [*cmds[:tail], Emit(_left_event(state, outcome, target)), *cmds[tail:]]
         state = replace(state, outcome=outcome, target=target)

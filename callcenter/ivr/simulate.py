@@ -20,11 +20,13 @@ TEXT = {
     "zh": {"prompt": "播放", "say": "读出", "digits": "请按键 (回车=不按)> ", "typed": "按键",
            "timeout": "超时", "lookup": "查询来电号码", "owner": "业主", "nobody": "未找到业主",
            "queue": "排队", "dial": "呼叫", "voicemail": "留言信箱", "hangup": "挂机",
-           "path": "路径", "outcome": "结果", "event": "事件", "set": "设置"},
+           "path": "路径", "outcome": "结果", "event": "事件", "set": "设置",
+           "dialplan": "交回拨号方案"},
     "en": {"prompt": "play", "say": "say", "digits": "keys (Enter = none)> ", "typed": "keys",
            "timeout": "timeout", "lookup": "look up caller", "owner": "owner", "nobody": "no owner found",
            "queue": "queue", "dial": "dial", "voicemail": "voicemail", "hangup": "hang up",
-           "path": "path", "outcome": "outcome", "event": "event", "set": "set"},
+           "path": "path", "outcome": "outcome", "event": "event", "set": "set",
+           "dialplan": "back to the dialplan"},
 }  # fmt: skip
 
 
@@ -79,6 +81,8 @@ def walk(
                 out(f"  → {t['voicemail']} {cmd.mailbox}")
             elif isinstance(cmd, e.HangupCall):
                 out(f"  → {t['hangup']}")
+            elif isinstance(cmd, e.ReturnToDialplan):
+                out(f"  → {t['dialplan']}")
             elif isinstance(cmd, e.SetVariable):
                 out(f"  = {t['set']} {cmd.name}={cmd.value}")
             elif isinstance(cmd, e.Emit):

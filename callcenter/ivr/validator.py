@@ -16,6 +16,7 @@ import re
 from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 
+from callcenter.ivr import routes
 from callcenter.ivr import schema as s
 from callcenter.ivr.loader import Problem, load_files
 from callcenter.ivr.prompts import Catalogue
@@ -89,7 +90,13 @@ def _references(
             elif node.node and node.node not in other.nodes:
                 reason = f"goto: flow {node.flow!r} has no node {node.node!r}"
                 out.append(_at(flow, reason, "nodes", nid, "node"))
-        if isinstance(node, s.Queue) and queues is not None and node.queue not in queues:
+        if isinstance(node, s.Queue) and routes.reserved(node.queue):
+            reason = (
+                f"queue {node.queue!r}: a name HOTLINE_ROUTE keeps for the IVR's ends "
+                f"({', '.join(sorted(routes.RESERVED))}, in any case), not for a queue"
+            )
+            out.append(_at(flow, reason, "nodes", nid, "queue"))
+        elif isinstance(node, s.Queue) and queues is not None and node.queue not in queues:
             known = ", ".join(sorted(queues)) or "none"
             reason = f"unknown queue {node.queue!r} (known: {known})"
             out.append(_at(flow, reason, "nodes", nid, "queue"))

@@ -75,6 +75,9 @@ class LiveCounters:
     _day: tuple[str, Tally] = field(init=False)
     _tz: ZoneInfo = field(init=False)
     outcomes: Counter[str] = field(default_factory=Counter)  # finished calls since start
+    # Today's calls as counted, by (pbx, call id): a call counted again (a record rebuilt
+    # from durable records, then corrected; a restart's re-read) replaces its last version.
+    _counted: dict[tuple[str, str], CallRecord] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._tz = ZoneInfo(self.zone)
@@ -142,12 +145,26 @@ class LiveCounters:
         self._agents[event.interface] = state
 
     def call_finished(self, record: CallRecord) -> None:
-        """Count a finished call in this hour's and today's answer rate."""
+        """Count a finished call in this hour's and today's answer rate, once per call: a
+        new version of a call already counted replaces it."""
         if record.kind != "inbound" or record.ended_at is None:
             return
+        key = (record.pbx, record.call_id)
+        before = self._counted.get(key)
+        if before is not None:
+            if before.outcome == record.outcome and before.wait_s == record.wait_s:
+                return  # told again, nothing new
+            self.outcomes[before.outcome] -= 1
         self.outcomes[record.outcome] += 1
         local = datetime.fromtimestamp(record.started_at, self._tz)
         hour, day = local.strftime("%Y-%m-%d %H"), local.strftime("%Y-%m-%d")
+        if day > self._day[0]:
+            self._counted.clear()
+        if day >= self._day[0]:
+            self._counted[key] = record
+        if before is not None:
+            self._recount()
+            return
         if hour >= self._hour[0]:
             if hour > self._hour[0]:
                 self._hour = (hour, Tally())
@@ -156,6 +173,17 @@ class LiveCounters:
             if day > self._day[0]:
                 self._day = (day, Tally())
             self._day[1].add(record, self.thresholds)
+
+    def _recount(self) -> None:
+        """Today's and this hour's tallies again from the calls counted (a correction)."""
+        day_tally, hour_tally = Tally(), Tally()
+        for counted in self._counted.values():
+            day_tally.add(counted, self.thresholds)
+            started = datetime.fromtimestamp(counted.started_at, self._tz)
+            if started.strftime("%Y-%m-%d %H") == self._hour[0]:
+                hour_tally.add(counted, self.thresholds)
+        self._day = (self._day[0], day_tally)
+        self._hour = (self._hour[0], hour_tally)
 
     # --- reading -------------------------------------------------------------------------
 

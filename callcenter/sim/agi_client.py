@@ -4,7 +4,21 @@ It connects, sends the ``agi_*`` environment (then a blank line), and answers ea
 line with res_agi.c's reply texts, taking virtual time for prompts and the simulated
 caller's key presses. When the caller hangs up it answers a pending command with
 ``result=-1``, sends ``HANGUP``, and from then on refuses commands not allowed on a dead
-channel with ``511``. When the server closes the socket the call continues in the dialplan.
+channel with ``511``.
+
+How the session ends decides AGISTATUS (res_agi.c agi_exec_full, run_agi):
+
+- the server cannot be reached: FAILURE (launch_netscript);
+- the server closes the socket, between commands, during a command or with half a line
+  sent (that half runs as a command, as fgets hands it over): SUCCESS, with every variable
+  the session set still set; ``run_agi`` only sees the end when it next reads;
+- the caller hung up (or the session sent HANGUP): HANGUP, and the dialplan stops.
+
+STREAM FILE, GET DATA, SAY DIGITS/NUMBER and WAIT FOR DIGIT watch the socket while they
+play or wait (res_agi.c passes ``agi->ctrl`` to ast_waitstream_full / ast_app_getdata_full
+/ ast_waitfordigit_full): a new line or the socket's end cuts them at once. They then reply
+nothing (WAIT FOR DIGIT: ``200 result=1``) and the next line is read. EXEC'd applications
+(Queue, Dial, VoiceMail) do not watch it: a closed socket is noticed after they return.
 """
 
 from __future__ import annotations
@@ -39,6 +53,9 @@ UNKNOWN_TEXT = "510 Invalid or unknown command"
 SAMPLES_PER_S = 8000
 KEY_GAP_S = 0.8  # between a caller's key presses
 SURVEY_SCORES = {"5": 0.4, "4": 0.25, "3": 0.1, "2": 0.05, "1": 0.05, "": 0.15}  # "": no answer
+# Commands that give up at once when the next line (or the socket's end) arrives.
+INTERRUPTIBLE = {"stream file", "get data", "wait for digit", "say digits", "say number",
+                 "say alpha", "say phonetic"}  # fmt: skip
 
 
 def parse_args(line: str) -> list[str]:
@@ -95,6 +112,9 @@ class AgiSession:
         self.survey_asked = False
         self.writer: asyncio.StreamWriter | None = None
         self._waiter: asyncio.Future[str] | None = None
+        self._reader: asyncio.StreamReader | None = None
+        self._next: asyncio.Future[bytes] | None = None  # the next line, read during a command
+        self.running = ""  # the command in progress ("get data"...), for tests and probes
 
     # -- engine side ------------------------------------------------------------------
     def launch(self) -> None:
@@ -123,9 +143,12 @@ class AgiSession:
             self._waiter.set_result(why)
 
     async def _wait(self, seconds: float) -> str:
-        """Virtual-time wait cut short by a key press or a hangup; returns why it ended."""
+        """Virtual-time wait cut short by a key press, a hangup, or (during an interruptible
+        command) a line from the server; returns why it ended."""
         if self.dead:
             return "hangup"
+        if self._next is not None and self._next.done():
+            return "command"
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[str] = loop.create_future()
         self._waiter = waiter
@@ -158,9 +181,9 @@ class AgiSession:
         try:
             reader, writer = await asyncio.open_connection(self.target.host, self.target.port)
         except OSError:
-            self._finish(False)
+            self._finish(False)  # AGISTATUS=FAILURE
             return
-        self.writer = writer
+        self.writer, self._reader = writer, reader
         try:
             writer.write(self.environment().encode())
             if self.dead:
@@ -168,23 +191,37 @@ class AgiSession:
             while True:
                 if self.dead and not self.hangup_sent:
                     self._send_hangup()
-                read = asyncio.ensure_future(reader.readline())
+                read = self._next if self._next is not None else self._read_line()
+                self._next = None
                 try:
-                    line = await asyncio.wait_for(read, timeout=self._idle_limit())
+                    line = await asyncio.wait_for(asyncio.shield(read), timeout=self._idle_limit())
                 except TimeoutError:
+                    read.cancel()
                     break
                 if not line:
-                    ok = True
-                    break
+                    break  # the server closed the socket: "AGI Script ... completed"
                 text = line.decode("utf-8", "replace").strip()
                 if text:
                     await self.command(text)
                     await writer.drain()
         except (ConnectionError, OSError):
-            ok = not self.dead
+            pass  # a reset reads as the end of the script, as fgets() failing does
         finally:
+            ok = not self.dead  # SUCCESS, unless the channel hung up (HANGUP)
+            if self._next is not None:
+                self._next.cancel()
             writer.close()
             self._finish(ok)
+
+    def _read_line(self) -> asyncio.Future[bytes]:
+        assert self._reader is not None
+        return asyncio.ensure_future(self._reader.readline())
+
+    def _watch_socket(self) -> None:
+        """An interruptible command starts: the next line (or EOF) cuts it."""
+        if self._next is None:
+            self._next = self._read_line()
+            self._next.add_done_callback(lambda _: self._wake("command"))
 
     def _idle_limit(self) -> float | None:
         # a script that ignores HANGUP is cut after 30 virtual seconds, like a stuck channel
@@ -239,10 +276,15 @@ class AgiSession:
             reply, code = DEAD_TEXT, "511"
             result = "Command Not Permitted on a dead channel or intercept routine"
         else:
+            if name in INTERRUPTIBLE:
+                self._watch_socket()
+            self.running = name
             reply = await self.run_command(name, args)
+            self.running = ""
             code, result = "200", "Success"
         self._now()
-        self._send(reply)
+        if reply:  # "": cut by the next line, no reply (res_agi.c "New command")
+            self._send(reply)
         pbx.emit(
             chan.event(
                 "AGIExecEnd", pbx.now, CommandId=command_id, Command=text,
@@ -292,6 +334,8 @@ class AgiSession:
         if name.startswith("say "):
             spoken = rest[0] if rest else ""
             why = await self._wait(0.5 * max(1, len(spoken)))
+            if why == "command":
+                return ""
             return "200 result=-1" if why == "hangup" else "200 result=0"
         if name == "exec":
             if self.dead:
@@ -315,6 +359,8 @@ class AgiSession:
                 )
             elapsed = self._now() - started
             why = await self._wait(max(0.0, length - elapsed))
+            if why == "command":
+                return ""
             if why == "hangup":
                 pos = int((self._now() - started) * SAMPLES_PER_S)
                 return "200 result=-1" + ("" if name.startswith("control") else f" endpos={pos}")
@@ -375,7 +421,7 @@ class AgiSession:
         planned = list(self.planned_keys())
         typed = ""
         why = await self._wait(prompt_seconds(filename) if not self.digits else 0.0)
-        while why != "hangup":
+        while why not in ("hangup", "command"):
             if self.digits:
                 key = self.digits.pop(0)
             elif planned:
@@ -396,7 +442,7 @@ class AgiSession:
             typed += key
             if len(typed) >= max_digits:
                 return f"200 result={typed}"
-        return "200 result=-1"
+        return "" if why == "command" else "200 result=-1"
 
     async def wait_for_digit(self, rest: list[str]) -> str:
         timeout_ms = int(rest[0]) if rest and rest[0].lstrip("-").isdigit() else -1
@@ -406,6 +452,8 @@ class AgiSession:
             why = await self._wait(KEY_GAP_S)
             if why == "hangup":
                 return "200 result=-1"
+            if why == "command":
+                return "200 result=1"  # ast_waitfordigit_full: "the FD ... has something waiting"
             self._now()
             self.pbx.dtmf(self.call.chan, planned[0])
             self.call.truth.dtmf += planned[0]
@@ -414,6 +462,8 @@ class AgiSession:
             why = await self._wait(timeout)
             if why == "hangup":
                 return "200 result=-1"
+            if why == "command":
+                return "200 result=1"
         if self.digits:
             return f"200 result={ord(self.digits.pop(0))}"
         return "200 result=0"

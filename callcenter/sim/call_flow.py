@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from callcenter.sim import app_queue, callers
+from callcenter.sim.after_agi import after_hotline_agi
 from callcenter.sim.call_state import CONGESTION, NORMAL_CLEARING, Call, CallOutcome
 from callcenter.sim.channels import UP
 from callcenter.sim.traffic import CallPlan
@@ -113,25 +114,40 @@ def menu_choice(pbx: Pbx, call: Call, digit: str) -> None:
 
 
 def agi_finished(pbx: Pbx, call: Call, ok: bool) -> None:
-    """The FastAGI session closed; continue in the dialplan with the route it chose."""
+    """The FastAGI session closed (``ok``: it was reached); the dialplan goes on as the
+    shipped extensions.conf does after it (``after_agi.after_hotline_agi``)."""
     call.agi = None
-    if call.stage == "agi":  # the AGI went on after an EXEC Queue / VoiceMail: it ends now
+    if call.stage not in ("ivr", "agi"):  # "agi": back in the session after an EXEC
+        return
+    chan = call.chan
+    hung_up = chan.dead or call.hangup_requested
+    status = "HANGUP" if hung_up else "SUCCESS" if ok else "FAILURE"
+    pbx.varset(chan, "AGISTATUS", status)
+    variables = chan.variables
+    after = after_hotline_agi(status, variables.get("HOTLINE_ROUTE", ""),
+                              variables.get("DIALSTATUS", ""), variables.get("QUEUESTATUS", ""))  # fmt: skip
+    if after.action in ("stop", "return"):
         done = call.truth.outcome
-        if done == "in_progress":  # left the queue on its timeout, then no voicemail
+        if done == "in_progress":  # left a queue on its timeout, or never reached one
             done = "abandoned" if call.queue is not None else "ivr_only"
         pbx.end_call(call, done, NORMAL_CLEARING)
-        return
-    if call.stage != "ivr":
-        return
-    if call.chan.dead or call.hangup_requested:
-        pbx.end_call(call, "ivr_only", NORMAL_CLEARING)
-        return
-    pbx.varset(call.chan, "AGISTATUS", "SUCCESS" if ok else "FAILURE")
-    if call.chan.variables.get("HOTLINE_HANGUP") == "1":
-        pbx.end_call(call, "ivr_only", NORMAL_CLEARING)
-        return
-    chosen = call.chan.variables.get("HOTLINE_ROUTE") or call.chan.variables.get("QUEUE", "")
-    route(pbx, call, chosen)
+    elif after.action == "voicemail":
+        dialplan_voicemail(pbx, call, variables.get("HOTLINE_MAILBOX") or pbx.cfg.voicemail_box)
+    elif after.action == "queue":
+        route(pbx, call, after.queue)
+    else:  # the hotline's own queue (Gosub ARG2), as when the IVR cannot be reached
+        route(pbx, call, pbx.cfg.hotlines.get(call.plan.hotline, pbx.cfg.default_queue))
+
+
+def dialplan_voicemail(pbx: Pbx, call: Call, box: str) -> None:
+    """``VoiceMail(${HOTLINE_MAILBOX},u)`` after the session: greeting and beep, the
+    message, then the caller hangs up."""
+    call.stage = "voicemail"
+    if call.tail_start is None and call.attempts:
+        call.tail_start = pbx.now
+    pbx.newexten(call.chan, 6, "VoiceMail", f"{box},u")
+    call.truth.outcome = "voicemail"
+    pbx.sched.after(4.0 + call.plan.voicemail_seconds, lambda: caller_hangup(pbx, call))
 
 
 def route(pbx: Pbx, call: Call, queue_name: str, priority: int = 0) -> None:

@@ -146,8 +146,8 @@ class CallStore:
 
     def ended_calls_by_id(self, pbx: str, ids: Iterable[str]) -> dict[str, str]:
         """Stored ended calls found by any of their ids: each id that is a call's id or one
-        of its legs' channel ids -> that call's id. After a restart, what queue_log and
-        the CDR say again about these calls is already in the store."""
+        of its legs' channel ids -> that call's id. After a restart, what queue_log and the
+        CDR say again about these calls is already in the store."""
         wanted = list(dict.fromkeys(ids))
         found: dict[str, str] = {}
         c, leg = calls_table.c, legs_table.c

@@ -16,7 +16,9 @@ enough to put the rows back together:
 Ids the service already knows (live events, stored legs) win over what the rows suggest.
 A group whose oldest row is a ``;2`` half lacks the ``;1`` half that created it (a member's
 leg, or a caller whose other half is not written yet): it is left unplaced, never made a
-call of its own. Pure: no I/O.
+call of its own. A group with a ``;1`` half's row but not its ``;2`` half's is incomplete:
+Asterisk writes each half's row as that half hangs up, so the other may follow (cdr.c
+skips it only for an unanswered half). Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -77,6 +79,7 @@ class Placement:
 
     call_of: dict[str, str] = field(default_factory=dict)  # uniqueid -> call id, placed
     unplaced: frozenset[int] = frozenset()  # indexes of rows no call could be given
+    incomplete: frozenset[int] = frozenset()  # rows of groups whose ;2 half's row may follow
 
 
 class _Groups:
@@ -143,6 +146,7 @@ def place_rows(rows: Sequence[RowFacts], known: Mapping[str, str] | None = None)
         members.setdefault(groups.find(index), []).append(index)
     call_of: dict[str, str] = {}
     unplaced: set[int] = set()
+    incomplete: set[int] = set()
     for indexes in members.values():
         uniqueids = sorted({rows[i].uniqueid for i in indexes if rows[i].uniqueid},
                            key=uniqueid_order)  # fmt: skip
@@ -158,4 +162,7 @@ def place_rows(rows: Sequence[RowFacts], known: Mapping[str, str] | None = None)
             call_id = uniqueids[0]
         for uniqueid in uniqueids:
             call_of[uniqueid] = call_id
-    return Placement(call_of, frozenset(unplaced))
+        channels = {rows[i].channel for i in indexes}
+        if any(c.endswith(";1") and c[:-1] + "2" not in channels for c in channels):
+            incomplete.update(indexes)
+    return Placement(call_of, frozenset(unplaced), frozenset(incomplete))

@@ -390,6 +390,7 @@ class DurablePlacement:
     call_of: dict[str, str]  # Uniqueid (row's, or queue_log callid) -> call id
     unplaced_rows: frozenset[int]  # indexes into the slice's CDR rows
     unplaced_entries: frozenset[int]  # indexes into its queue_log entries
+    incomplete_rows: frozenset[int] = frozenset()  # placed, but a Local ;2 half's row is due
 
 
 def place_durable(
@@ -407,7 +408,7 @@ def place_durable(
         for index, entry in enumerate(entries)
         if entry.callid not in NO_CALL and entry.callid not in call_of
     )
-    return DurablePlacement(call_of, rows_placed.unplaced, unplaced_entries)
+    return DurablePlacement(call_of, rows_placed.unplaced, unplaced_entries, rows_placed.incomplete)
 
 
 def durable_events(

@@ -12,6 +12,8 @@ Re-reading a slice must change nothing, and a restart must re-read little. So:
   written: something the live stream missed.
 - A CDR row whose group has no call yet (a Local ``;2`` half whose ``;1`` is not written
   yet, a member's leg) waits; after ``grace_s`` it is dropped: such legs never become calls.
+  A group with a Local ``;1`` half's row but not yet its ``;2`` half's waits for it (the
+  call would be closed without its queue story), for ``grace_s`` at most.
   A queue_log line whose call is unknown waits for its call's rows (written at its end).
 - The cursor of each file moves past a line once it is applied and its call has ended and
   been stored (``settle``), so after a crash the lines of every call still open are read
@@ -116,6 +118,8 @@ class DurableLedger:
             if index in placement.unplaced_rows:
                 if self._expire(pending):
                     self.dropped += 1
+                continue
+            if index in placement.incomplete_rows and not self._old(pending):
                 continue
             self._place(pending, placement.call_of, follows, catch_up, chosen)
         return durable_events(

@@ -9,11 +9,26 @@ Robust where panoramisk's server is not:
   ``200 result=-1`` / 511 end the walk cleanly with the path recorded;
 - 511 and multi-line 520 replies are parsed; a disconnect mid-command ends the session.
 
+Every session that ends on purpose says how in ``HOTLINE_ROUTE`` (``callcenter.ivr.routes``,
+docs/decisions/0019-explicit-ivr-end.md): a queue, ``hangup``, ``voicemail``, ``done`` or
+``fallback``; the dialplan sends an empty route (the service died mid-session) and an
+unreachable service to the hotline's fallback queue.
+
 Queues are handed to the dialplan by default (``queue_mode="dialplan"``): the server sets
 ``HOTLINE_ROUTE`` / ``QUEUE_PRIO`` and ends the AGI, and the dialplan runs
 ``Queue(${HOTLINE_ROUTE},...)`` as in the captured hotline. With ``queue_mode="exec"`` it
 runs ``EXEC Queue`` inside the AGI and continues after the agent hangs up (the survey).
+Voicemail is always the dialplan's (``HOTLINE_ROUTE=voicemail``, ``HOTLINE_MAILBOX``).
 The script ``hotline/survey`` starts flow ``hotline`` at node ``survey``.
+
+Stopping (``close``): no new session is accepted (Asterisk then sets AGISTATUS=FAILURE and
+the dialplan queues the caller in the fallback queue), and every caller inside a session is
+handed to the dialplan at once: the prompt is cut by the next command, as res_agi.c does
+for a command arriving during STREAM FILE or GET DATA, ``HOTLINE_ROUTE`` becomes
+``fallback`` (``done`` once a queue or dial served the caller), and the session closes once
+Asterisk confirms it. A caller inside an application (Dial, Queue) is left to it: nothing
+reaches the dialplan before the application returns, and then the dialplan decides from
+DIALSTATUS / QUEUESTATUS.
 
 ``route_housekeeper(owner, now)``, when given, is asked at a ``dial: housekeeper`` node
 where the owner's call goes (routing's decision: the housekeeper if on duty and free, else
@@ -37,9 +52,10 @@ import structlog
 
 from callcenter.events import Event, IvrLeft
 from callcenter.ivr import engine as e
+from callcenter.ivr import routes
 from callcenter.ivr.prompts import sound_name
 from callcenter.ivr.registry import FlowRegistry
-from callcenter.ivr.schema import OwnerInfo
+from callcenter.ivr.schema import Flow, OwnerInfo
 from callcenter.log import mask_number
 from callcenter.telephony.agi_codec import (
     MAX_LINE,
@@ -60,10 +76,15 @@ DIGITS = "0123456789*#"
 # option an answered caller comes back with CONTINUE once the agent hangs up.
 QUEUE_FAILURES = {"TIMEOUT", "FULL", "JOINEMPTY", "LEAVEEMPTY", "JOINUNAVAIL", "LEAVEUNAVAIL",
                   "WITHDRAW"}  # fmt: skip
+HAND_OVER_S = 2.0  # how long a stopping server waits for Asterisk to confirm a hand-over
 
 
 class _Gone(Exception):
     """The channel hung up or the socket closed: stop sending commands."""
+
+
+class _Handed(Exception):
+    """The session ended on purpose and the dialplan goes on (``HOTLINE_ROUTE`` is set)."""
 
 
 class FastAgiServer:
@@ -103,7 +124,9 @@ class FastAgiServer:
         self.route_housekeeper = route_housekeeper
         self.server: asyncio.Server | None = None
         self.sessions: set[asyncio.Task[None]] = set()
-        self.stats = {"sessions": 0, "completed": 0, "refused": 0, "failed": 0, "cancelled": 0}
+        self.live: set[AgiSession] = set()  # sessions past their headers
+        self.stats = {"sessions": 0, "completed": 0, "refused": 0, "failed": 0, "cancelled": 0,
+                      "handed_over": 0}  # fmt: skip
 
     @property
     def port(self) -> int:
@@ -135,8 +158,14 @@ class FastAgiServer:
         return path, self.pbx_hosts.get(host, self.pbx)
 
     async def close(self) -> None:
+        """Stop: refuse new sessions, hand every caller in a session to the dialplan."""
         if self.server is not None:
-            self.server.close()
+            self.server.close()  # Asterisk's next connect fails: AGISTATUS=FAILURE
+        for session in list(self.live):
+            session.stop()
+        handing = [s.task for s in self.live if s.task is not None]
+        if handing:
+            await asyncio.wait(handing, timeout=HAND_OVER_S + 1.0)
         for task in list(self.sessions):
             task.cancel()
         if self.sessions:
@@ -161,8 +190,10 @@ class FastAgiServer:
                 self.sessions.discard(task)
             return
         self.stats["sessions"] += 1
+        session = AgiSession(self, env, reader, writer)
+        self.live.add(session)
         try:
-            await AgiSession(self, env, reader, writer).run()
+            await session.run()
             self.stats["completed"] += 1
         except asyncio.CancelledError:
             # The server is closing. asyncio's stream callback would log a cancelled
@@ -172,6 +203,7 @@ class FastAgiServer:
             self.stats["failed"] += 1
             log.exception("fastagi session failed", channel=env.get("agi_channel", ""))
         finally:
+            self.live.discard(session)
             await _close(writer)
             if task is not None:
                 self.sessions.discard(task)
@@ -205,6 +237,18 @@ class AgiSession:
         self.replies = ReplyReader()
         self.hung_up = False  # a HANGUP line arrived
         self.turns: list[float] = []  # seconds per command round trip (for the benchmark)
+        self.task = asyncio.current_task()
+        self.stopping = False  # the server is closing: hand the caller to the dialplan
+        self.in_application = False  # an EXEC'd Dial / Queue has the caller
+        self.state = e.begin("")  # the engine's state of this call (set in run)
+        self.announced = False  # the IvrLeft of this call was handed to on_event
+        self.reached = 0  # depth of the last command started: where the caller is in the flow
+
+    def stop(self) -> None:
+        """Hand the caller to the dialplan now (the server is closing)."""
+        if not self.stopping and self.task is not None:
+            self.stopping = True
+            self.task.cancel()
 
     async def command(self, *words: str, args: tuple[str, ...] = ()) -> Reply:
         self.writer.write(command(*words, args=args))
@@ -232,9 +276,12 @@ class AgiSession:
         caller = env.get("agi_callerid", "")
         flow = srv.flows.flow_for(dialled, flow_name)
         if flow is None:
+            # a number without a flow is a configuration mistake: the caller still reaches
+            # the dialplan's fallback queue
             log.warning("no ivr flow for this call", dialled=dialled, script=script)
-            with contextlib.suppress(_Gone, ConnectionError, OSError):
-                await self.command("HANGUP")
+            with contextlib.suppress(_Gone, ConnectionError, OSError, asyncio.CancelledError):
+                await self.command("SET", "VARIABLE",
+                                   args=(routes.ROUTE_VARIABLE, routes.FALLBACK))  # fmt: skip
             return
         flows = srv.flows.flows  # one consistent version for the whole call
         now = srv.clock()
@@ -249,41 +296,94 @@ class AgiSession:
         # ids known before Start, so that a hangup during the first commands is still recorded
         state = replace(state, pbx=pbx, call_id=start.call_id, channel_id=start.channel_id,
                         channel=start.channel, caller=caller, dialled=dialled, now=now)  # fmt: skip
-        announced = False  # the IvrLeft of this call was handed to on_event
-        reached = 0  # depth of the last command started: where the caller is in the flow
+        self.state = state
         try:
             linkedid = await self.command("GET", "VARIABLE", args=("CHANNEL(linkedid)",))
             if linkedid.result == "1" and linkedid.data:
                 start = replace(start, call_id=linkedid.data)
-                state = replace(state, call_id=linkedid.data)
+                self.state = replace(self.state, call_id=linkedid.data)
             await self.command("ANSWER")
-            inp: e.Input | None = start
-            while inp is not None:
-                state, cmds = e.step(flows, state, inp)
-                inp = None
-                for cmd in cmds:
-                    if isinstance(cmd, e.Emit) and isinstance(cmd.event, IvrLeft):
-                        announced = True
-                    if not isinstance(cmd, e.Emit | e.SetVariable | e.HangupCall) and cmd.depth:
-                        reached = cmd.depth
-                    got = await self.execute(cmd)
-                    inp = got if got is not None else inp
-                if state.ended:
-                    break
-        except (_Gone, ConnectionError, OSError):
+            await self.walk(flows, start)
+        except (_Gone, _Handed, ConnectionError, OSError):
             pass
+        except asyncio.CancelledError:
+            if not self.stopping:
+                raise
+            if self.task is not None:
+                self.task.uncancel()
+            await self.hand_over(flows)
         finally:  # also when the server closes mid-call: the exit and path are recorded
-            if state.outcome and not announced:
+            state = self.state
+            if state.outcome and not self.announced:
                 # the caller hung up before the exit the engine had decided was reached
                 state = replace(state, outcome="", target="", waiting="digits")
             if not state.ended:
                 # the path ends where the caller was, not at nodes the engine ran ahead to
-                state, cmds = e.step(flows, state, e.Hangup(at=srv.clock(), reached=reached))
+                state, cmds = e.step(flows, state, e.Hangup(at=srv.clock(), reached=self.reached))
                 for cmd in cmds:
                     if isinstance(cmd, e.Emit):
                         self.emit(cmd.event)
+            self.state = state
         log.info("ivr session ended", caller=mask_number(caller), flow=flow.name,
                  outcome=state.outcome, path=">".join(state.path))  # fmt: skip
+
+    async def walk(self, flows: Mapping[str, Flow], first: e.Input) -> None:
+        """Feed the engine until the session ends; raises _Handed / _Gone at its end."""
+        inp: e.Input | None = first
+        while inp is not None:
+            self.state, cmds = e.step(flows, self.state, inp)
+            inp = None
+            for cmd in cmds:
+                self.note(cmd)
+                got = await self.execute(cmd)
+                inp = got if got is not None else inp
+            if self.state.ended:
+                return
+
+    def note(self, cmd: e.Command) -> None:
+        if isinstance(cmd, e.Emit) and isinstance(cmd.event, IvrLeft):
+            self.announced = True
+        if isinstance(cmd, e.Play | e.SayValue | e.ReadDigits | e.LookupOwner | e.QueueCall
+                      | e.DialTarget | e.RouteHousekeeper | e.RecordVoicemail) and cmd.depth:  # fmt: skip
+            self.reached = cmd.depth
+
+    async def hand_over(self, flows: Mapping[str, Flow]) -> None:
+        """The server is stopping: tell the dialplan how to go on, without waiting for the
+        command in progress. A new line cuts STREAM FILE, GET DATA, SAY and WAIT FOR DIGIT
+        (res_agi.c hands them the control socket), which then reply nothing (WAIT FOR DIGIT:
+        ``result=1``); a GET VARIABLE after the route marks where Asterisk has read up to."""
+        if self.in_application or self.state.ended:
+            return  # the application keeps the caller; the dialplan decides after it
+        at = self.server.clock()
+        self.state, cmds = e.step(flows, self.state, e.Stop(at=at, reached=self.reached))
+        route = ""
+        for cmd in cmds:
+            if isinstance(cmd, e.Emit):
+                self.note(cmd)
+                self.emit(cmd.event)
+            elif isinstance(cmd, e.SetVariable) and cmd.name == routes.ROUTE_VARIABLE:
+                route = cmd.value
+        if not route:
+            return
+        self.server.stats["handed_over"] += 1
+        try:
+            self.writer.write(command("SET", "VARIABLE", args=(routes.ROUTE_VARIABLE, route)))
+            self.writer.write(command("GET", "VARIABLE", args=(routes.ROUTE_VARIABLE,)))
+            await asyncio.wait_for(self._confirmed(route), HAND_OVER_S)
+        except (TimeoutError, _Gone, ConnectionError, OSError, AgiProtocolError):
+            log.warning("ivr hand-over not confirmed", channel=self.state.channel, route=route)
+
+    async def _confirmed(self, route: str) -> None:
+        await self.writer.drain()
+        while True:
+            line = await self.reader.readline()
+            if not line.endswith(b"\n"):
+                raise _Gone("socket closed during the hand-over")
+            got = self.replies.feed(line)
+            if isinstance(got, Reply) and (
+                got.hung_up or (got.result == "1" and got.data == route)
+            ):
+                return
 
     def emit(self, event: Event) -> None:
         try:
@@ -318,16 +418,24 @@ class AgiSession:
         elif isinstance(cmd, e.DialTarget):
             # g: when the callee hangs up the caller comes back here, for the survey
             dial = f"{cmd.interface},{int(cmd.ring_timeout_s)},g"
-            await self.command("EXEC", "Dial", args=(dial,))
+            await self.application("Dial", dial)
             status = await self.command("GET", "VARIABLE", args=("DIALSTATUS",))
             return e.Done(status=status.data or "NOANSWER", at=self.server.clock())
-        elif isinstance(cmd, e.RecordVoicemail):
-            await self.command("EXEC", "VoiceMail", args=(f"{cmd.mailbox},u",))
         elif isinstance(cmd, e.SetVariable):
             await self.command("SET", "VARIABLE", args=(cmd.name, cmd.value))
         elif isinstance(cmd, e.HangupCall):
             await self.command("HANGUP")
+        elif isinstance(cmd, e.RecordVoicemail | e.ReturnToDialplan):
+            # HOTLINE_ROUTE (and HOTLINE_MAILBOX) are set: the dialplan goes on
+            raise _Handed("handed to the dialplan")
         return None
+
+    async def application(self, app: str, data: str) -> Reply:
+        """``EXEC app data``: while it runs the caller is the application's, not ours."""
+        self.in_application = True  # still so when a stop cancels this wait
+        reply = await self.command("EXEC", app, args=(data,))
+        self.in_application = False
+        return reply
 
     async def read_digits(self, cmd: e.ReadDigits, at: float) -> e.Input:
         typed = ""
@@ -354,12 +462,20 @@ class AgiSession:
         return e.Digits(text=typed, at=now) if typed else e.Timeout(at=now)
 
     async def queue(self, cmd: e.QueueCall) -> e.Input | None:
-        await self.command("SET", "VARIABLE", args=("HOTLINE_ROUTE", cmd.queue))
+        dialplan = self.server.queue_mode == "dialplan"
+        if dialplan:
+            route = cmd.queue
+            if routes.reserved(route):  # a zone queue from routing's files: not validated here
+                log.error("queue name taken for an ivr end: the fallback queue", queue=route)
+                route = routes.FALLBACK
+            await self.command("SET", "VARIABLE", args=(routes.ROUTE_VARIABLE, route))
         if cmd.priority:
             await self.command("SET", "VARIABLE", args=("QUEUE_PRIO", str(cmd.priority)))
-        if self.server.queue_mode == "dialplan":
-            raise _Gone("handed to the dialplan")  # the dialplan queues after the AGI ends
-        await self.command("EXEC", "Queue", args=(f"{cmd.queue},c,,,{int(cmd.max_wait_s)}",))
+        if dialplan:
+            raise _Handed("handed to the dialplan")  # the dialplan queues after the AGI ends
+        # No route for an EXEC'd queue: should the session end inside it, the dialplan
+        # sees QUEUESTATUS (CONTINUE: served; else the fallback queue), not a stale name.
+        await self.application("Queue", f"{cmd.queue},c,,,{int(cmd.max_wait_s)}")
         status = await self.command("GET", "VARIABLE", args=("QUEUESTATUS",))
         value = status.data.upper()
         return e.Done(
