@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 from fault_fixtures import (
     ServiceProcess,
     assert_exact,
@@ -22,14 +23,25 @@ from callcenter.sim import TrafficParams, default_queues
 from callcenter.testing import running_simulator
 
 
-async def test_service_killed_mid_traffic_loses_and_doubles_nothing(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("topology", "cdr_layout"),
+    [("trunk", "linkedid"), ("local", "default")],
+    ids=["trunk-linkedid", "local-default"],
+)
+async def test_service_killed_mid_traffic_loses_and_doubles_nothing(
+    tmp_path: Path, topology: str, cdr_layout: str
+) -> None:
+    """Also as an ordinary install has it: callers and members on Local channels, and
+    cdr_csv's default Master.csv, with no linkedid."""
     calls = 240
     async with running_simulator(
         tmp_path / "pbx",
         seed=21,
         speed=100,
         secret="fault-secret",
-        queues=default_queues(20),
+        topology=topology,
+        cdr_layout=cdr_layout,
+        queues=default_queues(20, "agents" if topology == "local" else ""),
         # Talks of about ten minutes (six real seconds): some outlast a restart even on a
         # busy machine, none drags the run out.
         traffic=TrafficParams(peak_calls_per_hour=1800, handle_median_s=600, handle_sigma=0.3),
