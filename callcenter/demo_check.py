@@ -30,7 +30,7 @@ from callcenter.store.models import calls_table
 from callcenter.store.reports import ReportStore
 from callcenter.telephony.durable_tail import DurableTail
 
-QUIET_S = 10.0  # nothing stored for this long, no call open: what is missing stays missing
+QUIET_S = 20.0  # nothing stored for this long, no call open: what is missing stays missing
 REPORT_FIGURES = ("offered", "answered", "abandoned", "short_abandons")
 
 
@@ -57,14 +57,15 @@ async def summarise_run(
             break
         if lost != last:
             last, quiet_since = lost, time.monotonic()
-        elif idle and time.monotonic() - quiet_since > QUIET_S:
-            break
+        elif time.monotonic() - quiet_since > QUIET_S:
+            break  # what is missing, or still open, stays so: the summary says
         await asyncio.sleep(0.1)
     await service.settle()
+    still_open = sum(len(t.open_calls()) for t in service.trackers.values())
     # Files of calls recorded while nobody listened say so once they are indexed; the PBX
     # has ended every call, so every file is complete.
     await service.recording_linker.scan_now(settle_s=0.0)
-    return await reconcile_store(
+    summary = await reconcile_store(
         service.store,
         pbx=pbx,
         zone=settings.zone,
@@ -76,6 +77,8 @@ async def summarise_run(
         timezone=settings.timezone,
         recordings=service.recording_linker.root.exists(),
     )
+    summary["still_open"] = still_open  # calls the tracker holds open though the PBX ended all
+    return summary
 
 
 async def reconcile_store(

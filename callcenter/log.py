@@ -102,3 +102,11 @@ def configure_logging(
     )
     # Libraries that use the standard logging module end up on the same stream.
     logging.basicConfig(level=max(level, logging.WARNING), stream=out, force=True)
+
+
+def error_reason(exc: BaseException) -> str:
+    """An error in one line, without SQL parameters or a driver's detail (they may hold
+    phone numbers or passwords): the exception type and the first line of its message."""
+    cause = getattr(exc, "orig", None) or exc
+    lines = str(cause).strip().splitlines()
+    return f"{type(cause).__name__}: {lines[0][:300] if lines else ''}"

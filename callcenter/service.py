@@ -525,11 +525,11 @@ class Service:
         self._stopped = True
         for task in [*self._tasks, *self._pending, *self._pending_takeovers]:
             task.cancel()
+        for link in self.links.values():  # no event comes in after this
+            await link.close(logoff=False)
+        await self.fastagi.abort()
         await self.writer.abort()
         await asyncio.gather(*self._tasks, *self._pending, return_exceptions=True)
-        for link in self.links.values():
-            await link.close(logoff=False)
-        await self.fastagi.close()
         await self.cti.stop()
         await self.recording_linker.stop()
         await self._close_the_rest()

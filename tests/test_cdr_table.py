@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
-from durable_fixtures import CALLS, LOCAL_ANSWERED, rows
+from durable_fixtures import CALLS, LOCAL_ANSWERED, queue_log_lines, rows
 from sqlalchemy import Column, DateTime, Engine, Integer, MetaData, String, Table, insert
 from store_fixtures import pg_url, postgres_schema
 
@@ -134,3 +135,20 @@ def test_a_missing_table_or_column_is_named(engine: Engine) -> None:
     metadata.create_all(engine)
     table = CdrTable("", "cdr", zone=UTC, engine=engine)
     assert "lacks column(s) channel, dstchannel, uniqueid, disposition" in table.describe()
+
+
+def test_a_cdr_database_away_leaves_the_files_read_and_is_read_again_later(
+    tmp_path: Path,
+) -> None:
+    from store_fixtures import free_port
+
+    away = create_engine_for(f"postgresql://postgres@127.0.0.1:{free_port()}/test")
+    queue_log = tmp_path / "queue_log"
+    queue_log.write_text(queue_log_lines()[0] + "\n")
+    tail = DurableTail(queue_log, None, zone=UTC, cdr_table=CdrTable("", "cdr", zone=UTC,
+                                                                       engine=away))  # fmt: skip
+    lines = tail.read_lines()
+    assert [line.source for line in lines] == ["queue_log"]
+    assert tail.table_error.startswith("OperationalError")
+    assert "cdr_db" not in tail.position  # read from where it stood once it answers
+    away.dispose()

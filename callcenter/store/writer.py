@@ -22,6 +22,7 @@ from sqlalchemy.exc import DataError, DBAPIError, DisconnectionError, IntegrityE
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from callcenter.calls.records import CallRecord
+from callcenter.log import error_reason
 from callcenter.store.calls import CallStore
 
 log = structlog.get_logger(__name__)
@@ -41,9 +42,7 @@ def is_transient(exc: BaseException) -> bool:
 
 def describe(exc: BaseException) -> str:
     """A one-line reason without SQL parameters (they hold phone numbers)."""
-    cause = getattr(exc, "orig", None) or exc
-    lines = str(cause).strip().splitlines()
-    return f"{type(cause).__name__}: {lines[0][:300] if lines else ''}"
+    return error_reason(exc)
 
 
 class CallWriter:

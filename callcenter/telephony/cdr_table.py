@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Engine, MetaData, Table, select
 from sqlalchemy.exc import NoSuchTableError, SQLAlchemyError
 
+from callcenter.log import error_reason
 from callcenter.store.db import create_engine_for
 from callcenter.telephony.durable import CdrRow
 
@@ -78,7 +79,7 @@ class CdrTable:
         try:
             linked = self.has_linkedid
         except (CdrTableError, SQLAlchemyError) as exc:
-            return f"CDR table {self.name}: cannot be read: {_reason(exc)}"
+            return f"CDR table {self.name}: cannot be read: {error_reason(exc)}"
         if linked:
             return f"CDR table {self.name}: has a linkedid column: every row names its call"
         return (
@@ -163,9 +164,3 @@ class CdrTable:
 
 def _zoned(column: Any) -> bool:
     return bool(getattr(column.type, "timezone", False))
-
-
-def _reason(exc: BaseException) -> str:
-    cause = getattr(exc, "orig", None) or exc
-    lines = str(cause).strip().splitlines()
-    return lines[0][:200] if lines else type(cause).__name__

@@ -8,12 +8,13 @@ Re-reading a slice must change nothing, and a restart must re-read little. So:
 - Catching up after a login (``catch_up=True``), every placed line is applied: it may
   describe a call that began or ended unseen. Between logins the live events tell the
   story; a line is applied when its call was rebuilt from durable records (it may correct
-  it), or when its call is unknown to the service ``grace_s`` (PBX time) after it was
-  written: something the live stream missed.
+  it), or when its call is still unknown to the service ``grace_s`` (PBX time) after it
+  was written, or after ``patience`` passes (when nothing newer is written: a quiet
+  PBX): something the live stream missed.
 - A CDR row whose group has no call yet (a Local ``;2`` half whose ``;1`` is not written
-  yet, a member's leg) waits; after ``grace_s`` it is dropped: such legs never become calls.
+  yet, a member's leg) waits; after the grace it is dropped: such legs never become calls.
   A group with a Local ``;1`` half's row but not yet its ``;2`` half's waits for it (the
-  call would be closed without its queue story), for ``grace_s`` at most.
+  call would be closed without its queue story), for the grace at most.
   A queue_log line whose call is unknown waits for its call's rows (written at its end).
 - The cursor of each file moves past a line once it is applied and its call has ended and
   been stored (``settle``), so after a crash the lines of every call still open are read
@@ -51,6 +52,7 @@ class _Pending:
     line: ReadLine
     call_id: str = ""  # placed call ("" : about no call, or dropped)
     applied: bool = False  # its event reached the tracker, or was not needed
+    passes: int = 0  # passes it has waited through
 
     @property
     def ids(self) -> tuple[str, ...]:
@@ -61,9 +63,12 @@ class _Pending:
 
 
 class DurableLedger:
-    def __init__(self, pbx: str, *, grace_s: float = 30.0, max_age_s: float = 6 * 3600) -> None:
+    def __init__(
+        self, pbx: str, *, grace_s: float = 30.0, patience: int = 3, max_age_s: float = 6 * 3600
+    ) -> None:
         self.pbx = pbx
         self.grace_s = grace_s
+        self.patience = patience
         self.max_age_s = max_age_s
         self._lines: dict[str, deque[_Pending]] = {}
         self._newest = 0.0  # the latest line time read: the PBX's clock, as its files tell it
@@ -97,6 +102,8 @@ class DurableLedger:
         waiting = self._waiting()
         if not waiting:
             return []
+        for pending in waiting:
+            pending.passes += 1
         entries = [p for p in waiting if isinstance(p.line.item, QueueLogEntry)]
         rows = [p for p in waiting if isinstance(p.line.item, CdrRow)]
         anchors = self._recent_rows(rows)
@@ -151,11 +158,19 @@ class DurableLedger:
             pending.applied = True  # the live events told it already
 
     def _old(self, pending: _Pending, age: float | None = None) -> bool:
-        return self._newest - pending.line.at >= (self.grace_s if age is None else age)
+        """Waited long enough: ``age`` of PBX time; without ``age``, the grace (PBX time
+        and a second read) or ``patience`` reads (the files may say nothing newer)."""
+        if age is not None:
+            return self._newest - pending.line.at >= age
+        if pending.passes > self.patience:
+            return True
+        # At least one more read after it: what is written with it (a table's rows commit
+        # a moment apart) has had its chance to arrive.
+        return pending.passes >= 2 and self._newest - pending.line.at >= self.grace_s
 
     def _expire(self, pending: _Pending) -> bool:
         """An unplaced line: given up on once old enough (it then holds nothing back)."""
-        limit = self.grace_s if isinstance(pending.line.item, CdrRow) else self.max_age_s
+        limit = None if isinstance(pending.line.item, CdrRow) else self.max_age_s
         if self._old(pending, limit):
             pending.applied = True
             pending.call_id = ""

@@ -15,6 +15,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import tzinfo
 
+from sqlalchemy.exc import SQLAlchemyError
+
+from callcenter.log import error_reason
 from callcenter.telephony.ami_events import DEFAULT_ZONE
 from callcenter.telephony.cdr_table import CdrTable
 from callcenter.telephony.durable import (
@@ -73,6 +76,7 @@ class DurableTail:
     ) -> None:
         self._paths = {"queue_log": queue_log_path, "cdr": cdr_path}
         self._table = cdr_table
+        self.table_error = ""  # why the CDR table could not be read last time, if it could not
         self.zone = zone
         self.position: Offsets = {}
         self.malformed = 0  # lines skipped because they did not parse
@@ -107,7 +111,12 @@ class DurableTail:
 
     def _read_table(self, table: CdrTable) -> list[ReadLine]:
         since, _ = self.position.get("cdr_db", (0, table.name))
-        rows = table.read_since(since)
+        try:
+            rows = table.read_since(since)
+        except SQLAlchemyError as exc:  # the database is away: read on from here next time
+            self.table_error = error_reason(exc)
+            return []
+        self.table_error = ""
         lines = [ReadLine("cdr_db", row, int(row.end or row.start), table.name) for row in rows]
         newest = max((line.end for line in lines), default=since)
         self.position["cdr_db"] = (max(since, newest), table.name)

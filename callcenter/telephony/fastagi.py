@@ -157,6 +157,17 @@ class FastAgiServer:
         host = peer[0] if isinstance(peer, tuple) and peer else ""
         return path, self.pbx_hosts.get(host, self.pbx)
 
+    async def abort(self) -> None:
+        """Stop as a killed process: every session's socket just closes (Asterisk then
+        sees AGISTATUS=SUCCESS with no route, and the dialplan queues the caller)."""
+        if self.server is not None:
+            self.server.close()
+        for task in list(self.sessions):
+            task.cancel()
+        if self.sessions:
+            await asyncio.gather(*self.sessions, return_exceptions=True)
+        self.server = None
+
     async def close(self) -> None:
         """Stop: refuse new sessions, hand every caller in a session to the dialplan."""
         if self.server is not None:

@@ -29,6 +29,7 @@ import structlog
 
 from callcenter.config import PbxSettings
 from callcenter.events import Event, LinkDown, LinkUp, ResyncCompleted
+from callcenter.log import error_reason
 from callcenter.telephony.ami import AmiClient, AmiError
 from callcenter.telephony.ami_events import translate, translate_snapshot
 from callcenter.telephony.cdr_table import CdrTable
@@ -254,7 +255,10 @@ class PbxLink:
             if event is not None:
                 self._sink(event)
         async with self._durable_lock:
-            await self._read_durable(catch_up=True)
+            try:
+                await self._read_durable(catch_up=True)
+            except Exception as exc:  # a CDR database away, say: live tracking goes on
+                log.warning("durable records not read", pbx=self.name, error=error_reason(exc))
             self._sink(
                 ResyncCompleted(
                     pbx=self.name, call_id="", at=started, live_channel_ids=tuple(live_ids)
@@ -274,7 +278,13 @@ class PbxLink:
         if self._tail is None:
             return
         ledger = self._ledger
+        unreadable = self._tail.table_error
         ledger.add(await asyncio.to_thread(self._tail.read_lines))
+        if self._tail.table_error != unreadable:
+            if self._tail.table_error:
+                log.warning("cdr table not read", pbx=self.name, error=self._tail.table_error)
+            else:
+                log.info("cdr table read again", pbx=self.name)
         ids = ledger.unplaced_ids()
         calls = self._calls
         known = calls.placed(ids) if calls is not None else {}
@@ -318,8 +328,8 @@ class PbxLink:
                 async with self._durable_lock:
                     await self._read_durable(catch_up=False)
                     await self._settle_durable()
-            except Exception:
-                log.exception("reading the durable records failed", pbx=self.name)
+            except Exception as exc:
+                log.warning("durable records not read", pbx=self.name, error=error_reason(exc))
 
     async def _pbx_time(self) -> float:
         """Asterisk's own clock (Ping's Timestamp), so snapshot ages line up with events."""
