@@ -176,7 +176,7 @@ class AmiServer:
         for client in self.live_clients:
             await client.send_raw(data)
 
-    async def wait_for_logins(self, count: int, timeout: float = 3.0) -> None:
+    async def wait_for_logins(self, count: int, timeout: float = 60.0) -> None:
         async with asyncio.timeout(timeout):
             while self.logins < count:
                 self.logged_in.clear()

@@ -131,7 +131,7 @@ class ServiceProcess:
     def count(self, event: str) -> int:
         return sum(1 for entry in self.logs if entry.get("event") == event)
 
-    async def wait_for(self, event: str, count: int = 1, timeout: float = 30.0) -> None:
+    async def wait_for(self, event: str, count: int = 1, timeout: float = 60.0) -> None:
         """Until the log has shown ``event`` ``count`` times in all (across restarts)."""
         deadline = time.monotonic() + timeout
         while self.count(event) < count:
@@ -153,7 +153,7 @@ class ServiceProcess:
         self._process.send_signal(signal.SIGKILL)
         await self._ended()
 
-    async def stop(self, timeout: float = 20.0) -> int:
+    async def stop(self, timeout: float = 60.0) -> int:
         """SIGTERM and wait (the service flushes and closes)."""
         if self._process is None or self._process.returncode is not None:
             return self._process.returncode if self._process is not None else 0

@@ -63,10 +63,10 @@ class PrivateRedis:
              "--appendonly", "no", "--dir", str(self.workdir)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 60  # bounds a hang only: a busy machine starts slowly
         while time.monotonic() < deadline:
             try:
-                redis.Redis(port=self.port, socket_connect_timeout=0.2).ping()
+                redis.Redis(port=self.port, socket_connect_timeout=1.0).ping()
                 return
             except redis.RedisError:
                 time.sleep(0.05)

@@ -42,7 +42,8 @@ CAPTURE = next(
 )
 
 
-async def until(condition: Callable[[], bool], timeout: float = 2.0) -> None:
+async def until(condition: Callable[[], bool], timeout: float = 60.0) -> None:
+    """Until ``condition()``; the deadline only bounds a hang (the machine may be busy)."""
     async with asyncio.timeout(timeout):
         while not condition():
             await asyncio.sleep(0.005)
@@ -329,15 +330,16 @@ async def test_heartbeat_declares_a_silent_link_dead_and_reconnects(
     server: AmiServer, make_client: ClientFactory
 ) -> None:
     rec = Recorder()
-    client = make_client(rec, ping_interval=0.05, ping_timeout=0.05)
+    # A pong late by a second on a busy machine is not yet a dead link.
+    client = make_client(rec, ping_interval=0.05, ping_timeout=1.0)
     await client.start()
     await until(lambda: server.counts["ping"] >= 1)  # pings flow and are answered
     assert client.connected
     server.silent = True  # the socket stays open, nothing comes back
-    await until(lambda: len(rec.downs) == 1, timeout=1.0)
+    await until(lambda: len(rec.downs) == 1)
     assert "Ping" in rec.downs[0]
     server.silent = False
-    await until(lambda: rec.ups == [False, True], timeout=1.0)
+    await until(lambda: rec.ups == [False, True])
     assert client.connected
     assert server.connections_accepted == 2
 
@@ -368,8 +370,7 @@ async def test_list_action_with_single_reply_returns_it_instead_of_hanging(
 ) -> None:
     client = make_client()
     await client.start()
-    async with asyncio.timeout(0.5):
-        replies = await client.send_list_action({"Action": "Ping"})
+    replies = await client.send_list_action({"Action": "Ping"})  # no AmiActionTimeout
     assert [r["Ping"] for r in replies] == ["Pong"]
 
 
@@ -464,7 +465,7 @@ async def test_events_are_delivered_in_wire_order_across_split_writes(
     await client.start()
     server.chunk_size = 1531  # odd size: cuts land inside lines and characters
     await server.broadcast_raw(stream)
-    await until(lambda: len(rec.events) == len(expected), timeout=5.0)
+    await until(lambda: len(rec.events) == len(expected))
     assert rec.events == expected
 
 

@@ -284,9 +284,17 @@ def ring(call_id: str, number: str, seat: str, at: float = 1_800_000_000.0) -> l
 async def _frames(ws: aiohttp.ClientWebSocketResponse, count: int) -> list[dict[str, Any]]:
     frames = []
     for _ in range(count):
-        message = await asyncio.wait_for(ws.receive(), 5)
+        message = await asyncio.wait_for(ws.receive(), 60)
         frames.append(json.loads(message.data))
     return frames
+
+
+async def _registered(served: Served, *interfaces: str) -> None:
+    """Until the seat hub serves a socket for each interface (the ring comes after)."""
+    deadline = time.monotonic() + 60
+    while not all(served.cti.hub.connected(i) for i in interfaces):
+        assert time.monotonic() < deadline, "the seat sockets were never served"
+        await asyncio.sleep(0.01)
 
 
 async def _silent(ws: aiohttp.ClientWebSocketResponse, seconds: float = 0.3) -> bool:
@@ -303,7 +311,7 @@ async def test_pop_reaches_only_the_ringing_seat_with_the_owner_card(served: Ser
         alice.http.ws_connect(f"{served.base}/ws/seat?interface=PJSIP/1002") as alice_ws,
         bob.http.ws_connect(f"{served.base}/ws/seat") as bob_ws,
     ):
-        await asyncio.sleep(0.05)
+        await _registered(served, "PJSIP/1001", "PJSIP/1002")
         for event in ring("1800000000.1", "+86 138 1234 5678", "PJSIP/1002"):
             served.cti.on_event(event)
         pop, details = await _frames(bob_ws, 2)
@@ -330,7 +338,7 @@ async def test_pop_reaches_only_the_ringing_seat_with_the_owner_card(served: Ser
 async def test_unknown_number_pops_a_new_caller(served: Served) -> None:
     alice = served.clients["alice"]
     async with alice.http.ws_connect(f"{served.base}/ws/seat") as ws:
-        await asyncio.sleep(0.05)
+        await _registered(served, "PJSIP/1001")
         for event in ring("1800000000.2", "13700000000", "PJSIP/1001"):
             served.cti.on_event(event)
         (pop,) = await _frames(ws, 1)

@@ -49,7 +49,7 @@ async def asterisk(port: int, respond: Responder, env: str = ENV) -> list[str]:
     seen: list[str] = []
     try:
         while True:
-            line = await asyncio.wait_for(reader.readline(), 5)
+            line = await asyncio.wait_for(reader.readline(), 60)
             if not line:
                 break
             cmd = line.decode().strip()
@@ -87,9 +87,10 @@ def events_of(server: FastAgiServer, kind: type[ev.Event]) -> list[ev.Event]:
 
 
 async def settle(server: FastAgiServer) -> None:
-    for _ in range(100):
-        if not server.sessions:
-            return
+    """Until every session has ended (the deadline only bounds a hang)."""
+    deadline = time.monotonic() + 60
+    while server.sessions:
+        assert time.monotonic() < deadline, "sessions still open"
         await asyncio.sleep(0.01)
 
 
@@ -139,16 +140,21 @@ async def test_fees_balance_is_read_back_with_say_number(server: FastAgiServer) 
 async def test_connection_closed_before_the_end_of_the_headers_costs_nothing(
     server: FastAgiServer,
 ) -> None:
+    # The header timeout an hour away: a peer gone mid-headers is refused when it goes,
+    # and the next session is served meanwhile, not after anyone's timeout.
+    server.header_timeout_s = 3600.0
     for partial in (b"", b"agi_network: yes\nagi_chan", b"agi_network: yes\n"):
         _, writer = await asyncio.open_connection("127.0.0.1", server.port)
         writer.write(partial)
         await writer.drain()
         writer.close()
-    started = time.perf_counter()
-    seen = await asterisk(server.port, replies({"main_menu": "2"}))  # served at once
-    assert time.perf_counter() - started < 1.0
+    seen = await asterisk(server.port, replies({"main_menu": "2"}))
     assert seen[-1] == 'SET VARIABLE "QUEUE_PRIO" "2"'
     await settle(server)
+    deadline = time.monotonic() + 60
+    while server.stats["refused"] < 3:
+        assert time.monotonic() < deadline, f"refused only {server.stats['refused']}"
+        await asyncio.sleep(0.01)
     assert server.stats["refused"] == 3 and server.stats["completed"] == 1
 
 
@@ -158,8 +164,8 @@ async def test_silent_and_garbage_peers_are_cut_after_the_header_timeout(
     silent_r, silent_w = await asyncio.open_connection("127.0.0.1", server.port)
     junk_r, junk_w = await asyncio.open_connection("127.0.0.1", server.port)
     junk_w.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-    assert await asyncio.wait_for(junk_r.read(), 2) == b""  # closed at once
-    assert await asyncio.wait_for(silent_r.read(), 2) == b""  # closed after 0.3 s
+    assert await asyncio.wait_for(junk_r.read(), 60) == b""  # closed at once
+    assert await asyncio.wait_for(silent_r.read(), 60) == b""  # closed after 0.3 s
     silent_w.close()
     junk_w.close()
     assert server.stats["refused"] == 2 and server.stats["sessions"] == 0

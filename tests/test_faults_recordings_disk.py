@@ -83,7 +83,7 @@ async def test_recordings_disk_full_loses_no_call_and_reports_the_missing_files(
                     )
                     await service.settle()
                     linker = service.recording_linker
-                    await until(lambda: len(linker.orphans) >= 1, timeout=10)
+                    await until(lambda: len(linker.orphans) >= 1)
                     await asyncio.sleep(1.0)  # past the grace of the last calls' files
                     await linker.scan_now()
                     base_url = f"http://127.0.0.1:{service.web_port}"

@@ -272,8 +272,11 @@ async def run_against_service(tmp_path: Path, examples: int, budget_s: float) ->
     assert not failures, "\n\n".join(failures)
 
 
+# The cases are the same every run: the budget only bounds a hang (a busy machine takes
+# several times as long as an idle one), it does not decide what gets fuzzed.
+@pytest.mark.timeout(600)
 async def test_the_api_answers_generated_requests_as_documented(tmp_path: Path) -> None:
-    await run_against_service(tmp_path, examples=25, budget_s=50)
+    await run_against_service(tmp_path, examples=25, budget_s=400)
 
 
 @pytest.mark.slow

@@ -66,9 +66,9 @@ async def test_the_wallboard_moves_when_calls_come_in(tmp_path: Path) -> None:
             await lines.get_by_text("0 / 5").wait_for()
             await page.get_by_test_id("alerts").get_by_text("无告警").wait_for()
             feed(created(1), created(2))
-            await lines.get_by_text("2 / 5").wait_for(timeout=2000)
+            await lines.get_by_text("2 / 5").wait_for(timeout=60_000)
             feed(created(3), created(4))  # 4 of 5 lines: 80 %
-            await lines.get_by_text("4 / 5").wait_for(timeout=2000)
+            await lines.get_by_text("4 / 5").wait_for(timeout=60_000)
             assert "warn" in (await lines.get_attribute("class") or "")
             await page.get_by_test_id("alerts").get_by_text("线路占用 4/5").wait_for()
             assert errors == []

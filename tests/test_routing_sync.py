@@ -127,7 +127,7 @@ async def client(sim: PbxSimulator) -> AmiClient:
     return ami
 
 
-async def wait_for(condition: Any, timeout: float = 10.0) -> None:
+async def wait_for(condition: Any, timeout: float = 60.0) -> None:
     async with asyncio.timeout(timeout):
         while not condition():
             await asyncio.sleep(0.02)

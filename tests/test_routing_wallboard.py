@@ -103,7 +103,7 @@ async def floor(tmp_path: Path) -> AsyncIterator[Floor]:
 
 
 async def frame(ws: aiohttp.ClientWebSocketResponse) -> dict[str, Any]:
-    message = await ws.receive(timeout=2.0)
+    message = await ws.receive(timeout=60.0)
     assert message.type == aiohttp.WSMsgType.TEXT, message
     body: dict[str, Any] = json.loads(message.data)
     return body

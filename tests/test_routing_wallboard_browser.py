@@ -51,10 +51,10 @@ async def test_the_staffing_banner_shows_and_clears(tmp_path: Path) -> None:
             hub.on_event(staffing(True, 1))
             await banner.get_by_text(
                 "人手不足: 规则 night 需要至少 2 个坐席在线，当前 1 个"
-            ).wait_for(timeout=2000)
+            ).wait_for(timeout=60_000)
             assert await banner.get_attribute("role") == "alert"
             hub.on_event(staffing(False, 2))
-            await banner.wait_for(state="hidden", timeout=2000)
+            await banner.wait_for(state="hidden", timeout=60_000)
             await page.get_by_test_id("alerts").get_by_text("无告警").wait_for()
             assert errors == []
         finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -286,7 +287,8 @@ async def test_background_loop_writes_within_the_flush_interval_and_close_drains
     writer = CallWriter(store, flush_interval=0.05)
     writer.start()
     await writer.submit(make_record("1795731524.1"))
-    for _ in range(100):
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
         if store.get_call("pbx1", "1795731524.1") is not None:
             break
         await asyncio.sleep(0.02)
@@ -347,7 +349,8 @@ def sqlite_store(tmp_path: Path) -> Iterator[CallStore]:
 
 
 async def wait_until_unavailable(writer: CallWriter) -> None:
-    for _ in range(500):
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
         if not writer.available:
             return
         await asyncio.sleep(0.01)
@@ -400,8 +403,9 @@ async def test_full_buffer_makes_submit_wait_instead_of_dropping(sqlite_store: C
         assert not blocked.done()
         assert writer.pending == 10
         # A newer version of a waiting call still gets in: it takes no extra room.
-        await asyncio.wait_for(writer.submit(make_record("1795731524.3", dtmf="9")), 1)
-    await asyncio.wait_for(blocked, 5)
+        # (it cannot wait for room: none is made until the lock goes)
+        await asyncio.wait_for(writer.submit(make_record("1795731524.3", dtmf="9")), 60)
+    await asyncio.wait_for(blocked, 60)
     await writer.close()
     assert sqlite_store.count_calls() == 11
     stored = sqlite_store.get_call("pbx1", "1795731524.3")
@@ -443,7 +447,7 @@ async def test_postgres_outage_loses_nothing(proxied_pg: tuple[CallStore, TcpPro
             await writer.submit(record)
         assert writer.pending == 100
         await proxy.start()  # same port: the database is back
-        await asyncio.wait_for(writer.flush(), 20)
+        await asyncio.wait_for(writer.flush(), 60)
     await writer.close()
 
     assert writer.pending == 0 and writer.written == 150

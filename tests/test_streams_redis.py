@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import redis.asyncio
+import structlog
 from cti_fixtures import add_users, client_for
 from redis_fixtures import PrivateRedis, require_redis, shared_prefix
 from service_fixtures import service_settings
@@ -27,16 +28,19 @@ from callcenter.streams.redis_bus import StreamBus
 from callcenter.testing import running_simulator
 
 
-def _settings(tmp_path: Path, sim: PbxSimulator, url: str, prefix: str, instance: str) -> Any:
+def _settings(
+    tmp_path: Path, sim: PbxSimulator, url: str, prefix: str, instance: str, lease_s: float = 1.0
+) -> Any:
     base = service_settings(tmp_path, sim)
     return dataclasses.replace(
         base,
-        redis=RedisSettings(url=url, instance=instance, prefix=prefix, lease_s=1.0),
+        redis=RedisSettings(url=url, instance=instance, prefix=prefix, lease_s=lease_s),
         logging=dataclasses.replace(base.logging, call_lines=False),
     )
 
 
-async def _eventually(check: Callable[[], bool], timeout: float = 20.0) -> None:
+async def _eventually(check: Callable[[], bool], timeout: float = 60.0) -> None:
+    """Until ``check()``; the deadline only bounds a hang (the machine may be busy)."""
     deadline = time.monotonic() + timeout
     while not check():
         if time.monotonic() > deadline:
@@ -60,6 +64,56 @@ def _reconciles(records: list[CallRecord], sim: PbxSimulator, tmp_path: Path) ->
     )  # fmt: skip
     assert report.mismatched_calls == 0, report.describe()[:10]
     assert not report.missing and not report.unexpected
+
+
+async def _stop_once_all_read(server: PrivateRedis, key: str, services: list[Service]) -> None:
+    """Stop Redis at a moment when every instance has read and handled every entry written
+    so far. A restart without persistence loses entries written but not yet read (the
+    documented price of running Redis without an append-only file); what the outboxes
+    keep while Redis is away is what must not be lost."""
+    buses = [s.streams for s in services if s.streams is not None]
+    client = redis.asyncio.Redis.from_url(server.url, decode_responses=True)
+    deadline = time.monotonic() + 60
+    try:
+        while True:
+            assert time.monotonic() < deadline, "the instances never caught up with the stream"
+            written = [b.written for b in buses]
+            idle = all(not b.outbox for b in buses)
+            async with client.pipeline(transaction=False) as pipe:
+                pipe.xinfo_stream(key)
+                pipe.xinfo_groups(key)
+                stream, groups = await pipe.execute()
+            # Nothing was written or waiting to be while Redis answered ...
+            quiet = idle and all(not b.outbox for b in buses)
+            quiet = quiet and [b.written for b in buses] == written
+            # ... and each instance's group had everything delivered and acknowledged.
+            read = len(groups) == len(buses) and all(
+                g["pending"] == 0 and g["last-delivered-id"] == stream["last-generated-id"]
+                for g in groups
+            )
+            if quiet and read:
+                server.stop()
+                return
+            await asyncio.sleep(0.01)
+    finally:
+        await client.aclose()
+
+
+async def _lease_holder(url: str, key: str) -> str | None:
+    client = redis.asyncio.Redis.from_url(url, decode_responses=True)
+    try:
+        holder: str | None = await client.get(key)
+        return holder
+    finally:
+        await client.aclose()
+
+
+async def _lease_named(url: str, key: str, origin: str) -> None:
+    """Until the lease ``key`` in Redis names ``origin``."""
+    deadline = time.monotonic() + 60
+    while (holder := await _lease_holder(url, key)) != origin:
+        assert time.monotonic() < deadline, f"lease {key} still names {holder!r}"
+        await asyncio.sleep(0.05)
 
 
 def _today(service: Service, sim: PbxSimulator) -> dict[str, Any]:
@@ -135,31 +189,94 @@ async def test_redis_restart_loses_nothing_and_the_others_catch_up(tmp_path: Pat
     server.start()
     try:
         async with running_simulator(tmp_path / "pbx", seed=33, speed=200) as sim:
-            first = Service(_settings(tmp_path, sim, server.url, "cc", "first"))
-            await first.start()
-            second = Service(_settings(tmp_path, sim, server.url, "cc", "second"))
-            await second.start()
-            try:
-                sim.start_traffic(80)
-                await _eventually(lambda: sim.generated >= 20)
-                server.stop()
-                await _eventually(lambda: first.streams is not None and not first.streams.available)
-                assert first.ready()["redis"] is False
-                await _eventually(lambda: sim.generated >= 50)
-                # Calls go on being tracked and stored while Redis is away.
-                assert first.finished_inbound > 0
-                server.start()
-                await asyncio.wait_for(sim.wait_finished(), 120)
-                await _eventually(lambda: first.finished_inbound >= 80)
-                await _eventually(lambda: first.streams is not None and first.streams.available)
-                assert first.holds("main") and not second.holds("main")
-                await _eventually(lambda: _today(second, sim) == _today(first, sim), timeout=30)
-                assert second.live.outcomes == first.live.outcomes
-                _reconciles(await _stored(first), sim, tmp_path)
-            finally:
-                await second.stop()
-                await first.stop()
+            # A lease of 5 s: a renewal late on a busy machine does not hand the PBX over.
+            first = Service(_settings(tmp_path, sim, server.url, "cc", "first", lease_s=5.0))
+            second = Service(_settings(tmp_path, sim, server.url, "cc", "second", lease_s=5.0))
+            with structlog.testing.capture_logs() as logs:
+                await first.start()
+                await second.start()
+                try:
+                    assert first.holds("main") and not second.holds("main")
+                    sim.start_traffic(80)
+                    await _eventually(lambda: sim.generated >= 20)
+                    await _stop_once_all_read(server, "cc:events:main", [first, second])
+                    await _eventually(
+                        lambda: first.streams is not None and not first.streams.available
+                    )
+                    assert first.ready()["redis"] is False
+                    # Calls go on being tracked and stored while Redis is away.
+                    finished_before = first.finished_inbound
+                    await _eventually(lambda: first.finished_inbound > finished_before)
+                    await _eventually(lambda: sim.generated >= 50)
+                    server.start()  # empty: streams, groups and the lease are gone
+                    await asyncio.wait_for(sim.wait_finished(), 120)
+                    await _eventually(lambda: first.finished_inbound >= 80)
+                    await _eventually(lambda: first.streams is not None and first.streams.available)
+                    # The holder takes its own lease back; the PBX does not change hands.
+                    assert first.streams is not None
+                    await _lease_named(server.url, "cc:lease:main", first.streams.origin)
+                    await _eventually(lambda: _today(second, sim) == _today(first, sim))
+                    assert second.live.outcomes == first.live.outcomes
+                    assert first.holds("main") and not second.holds("main")
+                    _reconciles(await _stored(first), sim, tmp_path)
+                finally:
+                    await second.stop()
+                    await first.stop()
+            changed = [e for e in logs if e["event"] == "pbx lease changed hands"]
+            assert changed == []
     finally:
+        server.stop()
+
+
+async def test_after_a_redis_restart_the_holder_takes_its_lease_back_first(
+    tmp_path: Path,
+) -> None:
+    """A restart forgets every lease. Whichever instance asks first, the free lease goes
+    back to the holder, which went on alone while Redis was away; another instance takes
+    a lease nobody takes back once Redis has answered it for a lease period."""
+    server = PrivateRedis(tmp_path / "redis")
+    server.start()
+    key = "cc:lease:main"
+
+    def bus(instance: str) -> StreamBus:
+        return StreamBus(server.url, instance=instance, pbxes=["main"],
+                         on_envelope=lambda _e: None, prefix="cc", lease_s=0.5)  # fmt: skip
+
+    holder, other = bus("first"), bus("second")
+    try:
+        await holder.claim_leases()
+        await other.claim_leases()
+        assert holder.holds("main") and not other.holds("main")
+        server.stop()
+        await holder.renew_leases()
+        await other.renew_leases()
+        assert not holder.available and not other.available
+        assert holder.holds("main")  # it goes on alone
+        server.start()  # empty: the lease is gone
+        # The other instance asks first (until a round of its reaches Redis) ...
+        deadline = time.monotonic() + 60
+        while not other.available:
+            assert time.monotonic() < deadline, "Redis never answered again"
+            await asyncio.sleep(0.05)
+            await other.renew_leases()
+        assert not other.holds("main")
+        assert await _lease_holder(server.url, key) is None
+        # ... and the holder's next round takes the free lease back.
+        await holder.renew_leases()
+        assert holder.holds("main")
+        assert await _lease_holder(server.url, key) == holder.origin
+        await other.renew_leases()
+        assert not other.holds("main")
+        # A holder that stopped hands its lease back: the other instance takes it.
+        await holder.close()
+        while not other.holds("main"):
+            assert time.monotonic() < deadline, "the free lease was never taken"
+            await asyncio.sleep(other.lease_s / 3)
+            await other.renew_leases()
+        assert await _lease_holder(server.url, key) == other.origin
+    finally:
+        await holder.close()
+        await other.close()
         server.stop()
 
 

@@ -12,6 +12,9 @@
 - A lease per PBX (``SET NX PX``, renewed at a third of its life) says which instance
   speaks for that PBX: only the holder feeds its AMI events to the call tracker and the
   stream. When the holder dies its lease runs out and another instance takes over.
+  After Redis was away (a restart forgets every lease) an instance takes a free lease
+  only once Redis has answered it for a whole lease period: the holder, which went on
+  alone meanwhile, takes its own back first, and the PBX does not change hands.
 """
 
 from __future__ import annotations
@@ -90,6 +93,8 @@ class StreamBus:
         self._tasks: list[asyncio.Task[None]] = []
         self._known_groups: set[str] = set()
         self.available = True
+        # Since when Redis has answered without a failure (None while it is away).
+        self._answering_since: float | None = float("-inf")
         self.written = 0
         self.received = 0
         self.undecodable = 0
@@ -253,18 +258,21 @@ class StreamBus:
     async def _keep_leases(self) -> None:
         while True:
             await asyncio.sleep(self.lease_s / 3)
-            for pbx in self.pbxes:
-                try:
-                    held = await self._renew_or_take(pbx)
-                except _FAILURES as exc:
-                    self._went_away(exc)
-                    continue  # keep what we believe: calls go on without Redis
-                if held != self.holds(pbx):
-                    self._held[pbx] = held
-                    log.warning(
-                        "pbx lease changed hands", pbx=pbx, held=held, instance=self.instance
-                    )
-                    self._on_lease(pbx, held)
+            await self.renew_leases()
+
+    async def renew_leases(self) -> None:
+        """One round: renew the leases held, take the free ones this instance may take."""
+        for pbx in self.pbxes:
+            try:
+                held = await self._renew_or_take(pbx)
+            except _FAILURES as exc:
+                self._went_away(exc)
+                continue  # keep what we believe: calls go on without Redis
+            self._came_back()
+            if held != self.holds(pbx):
+                self._held[pbx] = held
+                log.warning("pbx lease changed hands", pbx=pbx, held=held, instance=self.instance)
+                self._on_lease(pbx, held)
 
     async def _renew_or_take(self, pbx: str) -> bool:
         key, ttl = self.lease_key(pbx), int(self.lease_s * 1000)
@@ -272,11 +280,21 @@ class StreamBus:
             renewed = await self._redis.eval(_RENEW, 1, key, self.origin, str(ttl))
             if renewed:
                 return True
+        elif not self._answered_for(self.lease_s):
+            # Redis was away just now: the holder gets a lease period to take its lease
+            # back before this instance may take it.
+            await self._redis.ping()
+            return False
         return bool(await self._redis.set(key, self.origin, nx=True, px=ttl))
+
+    def _answered_for(self, seconds: float) -> bool:
+        since = self._answering_since
+        return since is not None and time.monotonic() - since >= seconds
 
     # --- health ---------------------------------------------------------------------------
 
     def _went_away(self, exc: BaseException) -> None:
+        self._answering_since = None
         if self.available:
             self.available = False
             log.warning(
@@ -287,6 +305,8 @@ class StreamBus:
             )
 
     def _came_back(self) -> None:
+        if self._answering_since is None:
+            self._answering_since = time.monotonic()
         if not self.available:
             self.available = True
             log.warning("redis is back: catching up", waiting=len(self.outbox))
