@@ -8,9 +8,9 @@ Re-reading a slice must change nothing, and a restart must re-read little. So:
 - Catching up after a login (``catch_up=True``), every placed line is applied: it may
   describe a call that began or ended unseen. Between logins the live events tell the
   story; a line is applied when its call was rebuilt from durable records (it may correct
-  it), or when its call is still unknown to the service ``grace_s`` (PBX time) after it
-  was written, or after ``patience`` passes (when nothing newer is written: a quiet
-  PBX): something the live stream missed.
+  it), or when its call is still unknown to the service after the grace: ``grace_s`` of
+  PBX time and one more read since it was read, or ``patience`` reads (when nothing newer
+  is written: a quiet PBX). Such a line tells what the live stream missed.
 - A CDR row whose group has no call yet (a Local ``;2`` half whose ``;1`` is not written
   yet, a member's leg) waits; after the grace it is dropped: such legs never become calls.
   A group with a Local ``;1`` half's row but not yet its ``;2`` half's waits for it (the
