@@ -42,7 +42,7 @@ from callcenter.events import CallDetail, ChannelSnapshot, Event, LinkUp, Resync
 
 __all__ = ["CallFollowing", "CallTracker"]
 
-CallFollowing = Literal["live", "rebuilt", "unknown"]
+CallFollowing = Literal["open", "ended", "rebuilt", "unknown"]
 
 _DURABLE = frozenset({"queue_log", "cdr"})
 _CORRECTABLE_MEMORY = 10_000  # calls closed by a resync that durable rows may still correct
@@ -98,14 +98,14 @@ class CallTracker:
         return found
 
     def follows(self, call_id: str) -> CallFollowing:
-        """How this tracker knows a call: "live" (open, or ended as the live events or the
-        store had it: durable records tell nothing new), "rebuilt" (closed from a resync
-        or durable records: later durable lines may still correct it), or "unknown"."""
+        """How this tracker knows a call: "open"; "ended" (as the live events or the store
+        had it: durable records tell nothing new); "rebuilt" (closed from a resync or
+        durable records: later durable lines may still correct it); or "unknown"."""
         if call_id in self._open:
-            return "live"
+            return "open"
         if call_id in self._correctable:
             return "rebuilt"
-        return "live" if call_id in self._finished else "unknown"
+        return "ended" if call_id in self._finished else "unknown"
 
     def is_open(self, call_id: str) -> bool:
         return call_id in self._open

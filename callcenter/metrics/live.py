@@ -78,6 +78,7 @@ class LiveCounters:
     # Today's calls as counted, by (pbx, call id): a call counted again (a record rebuilt
     # from durable records, then corrected; a restart's re-read) replaces its last version.
     _counted: dict[tuple[str, str], CallRecord] = field(default_factory=dict)
+    _stale: bool = field(default=False, init=False)  # a call counted again since summed
 
     def __post_init__(self) -> None:
         self._tz = ZoneInfo(self.zone)
@@ -163,7 +164,7 @@ class LiveCounters:
         if day >= self._day[0]:
             self._counted[key] = record
         if before is not None:
-            self._recount()
+            self._stale = True  # counted again when next read: corrections come in bursts
             return
         if hour >= self._hour[0]:
             if hour > self._hour[0]:
@@ -176,6 +177,7 @@ class LiveCounters:
 
     def _recount(self) -> None:
         """Today's and this hour's tallies again from the calls counted (a correction)."""
+        self._stale = False
         day_tally, hour_tally = Tally(), Tally()
         for counted in self._counted.values():
             day_tally.add(counted, self.thresholds)
@@ -192,6 +194,8 @@ class LiveCounters:
         return dict(sorted(self._agents.items()))
 
     def snapshot(self, now: float) -> dict[str, Any]:
+        if self._stale:
+            self._recount()
         local = datetime.fromtimestamp(now, self._tz)
         hour = self._hour[1] if self._hour[0] == local.strftime("%Y-%m-%d %H") else Tally()
         day = self._day[1] if self._day[0] == local.strftime("%Y-%m-%d") else Tally()

@@ -43,7 +43,8 @@ from callcenter.telephony.durable_tail import ReadLine
 
 __all__ = ["DurableLedger", "Following"]
 
-# How the service knows a call: "live", "rebuilt" (from durable records) or "unknown".
+# How the service knows a call: "open", "ended" (as live events or the store had it),
+# "rebuilt" (closed from durable records) or "unknown".
 Following = Callable[[str], str]
 
 
@@ -53,6 +54,7 @@ class _Pending:
     call_id: str = ""  # placed call ("" : about no call, or dropped)
     applied: bool = False  # its event reached the tracker, or was not needed
     passes: int = 0  # passes it has waited through
+    read_at: int = 0  # the pass that read it
 
     @property
     def ids(self) -> tuple[str, ...]:
@@ -64,46 +66,99 @@ class _Pending:
 
 class DurableLedger:
     def __init__(
-        self, pbx: str, *, grace_s: float = 30.0, patience: int = 3, max_age_s: float = 6 * 3600
+        self,
+        pbx: str,
+        *,
+        grace_s: float = 30.0,
+        patience: int = 3,
+        recent: int = 8,
+        max_age_s: float = 6 * 3600,
     ) -> None:
         self.pbx = pbx
         self.grace_s = grace_s
         self.patience = patience
+        self.recent = recent  # passes before a link loss whose "told live" may be untrue
+        self._pass = 0
         self.max_age_s = max_age_s
         self._lines: dict[str, deque[_Pending]] = {}
+        self._waiting: list[_Pending] = []  # lines not applied yet, in the order read
         self._newest = 0.0  # the latest line time read: the PBX's clock, as its files tell it
         self.dropped = 0  # CDR rows of legs no call was found for
 
     def reset(self) -> None:
         self._lines.clear()
+        self._waiting.clear()
 
     def __len__(self) -> int:
         return sum(len(lines) for lines in self._lines.values())
 
     def add(self, lines: Iterable[ReadLine]) -> None:
         for line in lines:
-            self._lines.setdefault(line.source, deque()).append(_Pending(line))
+            pending = _Pending(line, read_at=self._pass)
+            self._lines.setdefault(line.source, deque()).append(pending)
+            self._waiting.append(pending)
             self._newest = max(self._newest, line.at)
-
-    def _waiting(self) -> list[_Pending]:
-        return [p for lines in self._lines.values() for p in lines if not p.applied]
 
     def unplaced_ids(self) -> set[str]:
         """Uniqueids of the lines still to be applied: what to ask the service about."""
-        return {i for p in self._waiting() for i in p.ids}
+        return {i for p in self._waiting if not p.applied for i in p.ids}
 
     def take(self, known: Mapping[str, str], follows: Following, *, catch_up: bool) -> list[Event]:
         """The events to apply now, in time order.
 
         ``known``: Uniqueid -> call id, as the service knows them (live or stored);
-        ``follows(call_id)``: "live" (the service follows it from live events or the
-        store), "rebuilt" (from durable records) or "unknown".
+        ``follows(call_id)``: "open", "ended" (as the live events or the store had it),
+        "rebuilt" (from durable records) or "unknown". Catching up, the lines of calls still
+        open read in the last ``recent`` passes are applied again too: the live events that
+        were to tell them may have been lost with the link (the tracker takes each fact
+        once, and a call's lines come in order, so views end where the call stands).
         """
-        waiting = self._waiting()
-        if not waiting:
-            return []
+        self._pass += 1
+        waiting = [p for p in self._waiting if not p.applied]
+        chosen: list[_Pending] = []
+        if catch_up:
+            since = self._pass - self.recent
+            chosen = [
+                p
+                for lines in self._lines.values()
+                for p in lines
+                if p.applied and p.call_id and p.read_at >= since and follows(p.call_id) == "open"
+            ]
         for pending in waiting:
             pending.passes += 1
+        # Most lines name a channel the service knows: no grouping needed for them.
+        call_of: dict[str, str] = {}
+        rest: list[_Pending] = []
+        for pending in waiting:
+            ids = pending.ids
+            if ids and ids[0] in known:
+                call_of[ids[0]] = known[ids[0]]
+                self._place(pending, call_of, follows, catch_up, chosen)
+            else:
+                rest.append(pending)
+        if rest:
+            call_of.update(self._group(rest, known, follows, catch_up, chosen))
+        self._waiting = [p for p in waiting if not p.applied]
+        for pending in chosen:
+            if pending.ids and pending.call_id:
+                call_of.setdefault(pending.ids[0], pending.call_id)
+        return durable_events(
+            [p.line.item for p in chosen if isinstance(p.line.item, QueueLogEntry)],
+            [p.line.item for p in chosen if isinstance(p.line.item, CdrRow)],
+            self.pbx,
+            call_of,
+        )
+
+    def _group(
+        self,
+        waiting: list[_Pending],
+        known: Mapping[str, str],
+        follows: Following,
+        catch_up: bool,
+        chosen: list[_Pending],
+    ) -> dict[str, str]:
+        """Place the lines no known id places: CDR rows grouped into calls, queue_log lines
+        through them. Returns the ids placed."""
         entries = [p for p in waiting if isinstance(p.line.item, QueueLogEntry)]
         rows = [p for p in waiting if isinstance(p.line.item, CdrRow)]
         anchors = self._recent_rows(rows)
@@ -115,7 +170,6 @@ class DurableLedger:
             row_items,
             {**anchor_ids, **known},
         )
-        chosen: list[_Pending] = []
         for index, pending in enumerate(entries):
             if index in placement.unplaced_entries:
                 self._expire(pending)
@@ -129,12 +183,7 @@ class DurableLedger:
             if index in placement.incomplete_rows and not self._old(pending):
                 continue
             self._place(pending, placement.call_of, follows, catch_up, chosen)
-        return durable_events(
-            [p.line.item for p in chosen if isinstance(p.line.item, QueueLogEntry)],
-            [p.line.item for p in chosen if isinstance(p.line.item, CdrRow)],
-            self.pbx,
-            placement.call_of,
-        )
+        return placement.call_of
 
     def _place(
         self,
@@ -154,8 +203,8 @@ class DurableLedger:
         if catch_up or how == "rebuilt" or (how == "unknown" and self._old(pending)):
             pending.applied = True
             chosen.append(pending)
-        elif how == "live":
-            pending.applied = True  # the live events told it already
+        elif how in ("open", "ended"):  # the live events tell it, or told it already
+            pending.applied = True
 
     def _old(self, pending: _Pending, age: float | None = None) -> bool:
         """Waited long enough: ``age`` of PBX time; without ``age``, the grace (PBX time

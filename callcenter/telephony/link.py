@@ -116,7 +116,11 @@ class PbxLink:
             if settings.queue_log or csv_path or table is not None
             else None
         )
-        self._ledger = DurableLedger(self.name)
+        # Lines taken as told live may not have been, if the link was dying: a link is
+        # found dead within a ping interval and timeout; the passes of that long are kept.
+        window_s = settings.ami.ping_interval_s + settings.ami.ping_timeout_s
+        interval = settings.durable_interval_s or 2.0
+        self._ledger = DurableLedger(self.name, recent=int(window_s / interval) + 2)
         self._saved: Offsets = {}
         self._durable_lock = asyncio.Lock()  # one pass over the durable records at a time
         self._resynced = False  # live since a completed resync: the periodic pass may run
