@@ -338,6 +338,26 @@ async def stopped_while(server: FastAgiServer, waits_at: str, answer_hand_over: 
     return await asyncio.wait_for(session, 10), took
 
 
+@pytest.mark.parametrize("how", ["close", "abort"])
+async def test_a_connection_still_sending_its_headers_is_closed_by_a_stop(
+    server: FastAgiServer, how: str
+) -> None:
+    # Asterisk connected a moment before the stop: its socket must close (as a dying
+    # process's would), or the caller would wait in the AGI until the process is gone.
+    server.header_timeout_s = 3600.0
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(b"agi_network: yes\nagi_channel: PJSIP/trunk-00000001\n")
+    await writer.drain()
+    deadline = time.monotonic() + 60
+    while not server.sessions:
+        assert time.monotonic() < deadline, "the connection was not accepted"
+        await asyncio.sleep(0.01)
+    await (server.close() if how == "close" else server.abort())
+    assert await asyncio.wait_for(reader.read(), 60) == b""  # the end of the socket
+    assert not server.sessions
+    writer.close()
+
+
 async def test_stopping_hands_a_caller_in_the_menu_to_the_fallback_at_once(
     server: FastAgiServer,
 ) -> None:

@@ -192,6 +192,13 @@ class FastAgiServer:
             self.sessions.add(task)
         try:
             env = await asyncio.wait_for(_read_env(reader), self.header_timeout_s)
+        except asyncio.CancelledError:
+            # The server stops before the call said who it is: its socket closes now (as a
+            # dying process's would), so Asterisk goes on in the dialplan at once.
+            writer.close()
+            if task is not None:
+                self.sessions.discard(task)
+            return
         except (TimeoutError, AgiProtocolError, ConnectionError, ValueError,
                 asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:  # fmt: skip
             self.stats["refused"] += 1
