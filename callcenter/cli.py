@@ -106,9 +106,15 @@ def cmd_config_check(args: argparse.Namespace) -> int:
         f"answer-rate target {settings.targets.answer_rate:.0%}, "
         f"database {redact_url(settings.database.url)}"
     )
+    from callcenter.telephony.ami_tls import AmiTlsSettingsError, client_tls_context, describe_tls
     from callcenter.telephony.link import describe_durable_records
 
-    for pbx in settings.pbxes:
+    for index, pbx in enumerate(settings.pbxes):
+        try:
+            client_tls_context(pbx.ami)  # the files load, as the link will load them
+        except AmiTlsSettingsError as exc:
+            raise ConfigError(f"pbxes.{index}.ami.{exc}") from None
+        print(f"  {pbx.name}: {describe_tls(pbx.ami)}")
         for line in describe_durable_records(pbx):
             print(f"  {pbx.name}: {line}")
     return 0

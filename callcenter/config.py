@@ -67,9 +67,20 @@ class AmiSettings:
     ping_timeout_s: float = 5.0
     backoff_initial_s: float = 0.5
     backoff_max_s: float = 30.0
+    # AMI over TLS (manager.conf tlsenable; Asterisk listens on tlsbindaddr, port 5039 by
+    # default): the secret and every caller's number cross the network encrypted.
+    tls: bool = False
+    tls_ca_file: str = ""  # PEM bundle the PBX's certificate must chain to; "": system's
+    tls_verify: bool = True  # false: any certificate, any name (for testing only)
+    tls_server_name: str = ""  # name the certificate must carry; "": host
+    tls_cert_file: str = ""  # client certificate (PEM), for tlsverifyclient=yes
+    tls_key_file: str = ""  # its private key (PEM, not encrypted)
 
     def __repr__(self) -> str:  # the secret never reaches a log line or a traceback
-        return f"AmiSettings(host={self.host!r}, port={self.port}, username={self.username!r})"
+        return (
+            f"AmiSettings(host={self.host!r}, port={self.port}, username={self.username!r}, "
+            f"tls={self.tls})"
+        )
 
     def check(self) -> dict[str, str]:
         problems = {}
@@ -86,6 +97,28 @@ class AmiSettings:
                 problems[name] = f"must be positive, got {getattr(self, name)}"
         if self.backoff_max_s < self.backoff_initial_s:
             problems["backoff_max_s"] = "must not be smaller than backoff_initial_s"
+        problems.update(self._check_tls())
+        return problems
+
+    def _check_tls(self) -> dict[str, str]:
+        problems = {}
+        files = ("tls_ca_file", "tls_cert_file", "tls_key_file")
+        if not self.tls:
+            # A CA file without tls: true would look protected while the secret goes in clear.
+            for name in (*files, "tls_server_name"):
+                if getattr(self, name):
+                    problems[name] = "is set but tls is false: the link would be plain TCP"
+            return problems
+        if self.tls_cert_file and not self.tls_key_file:
+            problems["tls_key_file"] = "must be set when tls_cert_file is (the certificate's key)"
+        if self.tls_key_file and not self.tls_cert_file:
+            problems["tls_cert_file"] = "must be set when tls_key_file is"
+        for name in files:
+            path = getattr(self, name)
+            if path and not os.path.isfile(path):
+                problems[name] = f"no such file: {path}"
+            elif path and not os.access(path, os.R_OK):
+                problems[name] = f"cannot be read: {path}"
         return problems
 
 
@@ -138,9 +171,19 @@ class SimulatorSettings:
     lines: int = 90
     agents: int = 12
     records_dir: str = "var/sim"
+    # The simulated PBX serves AMI over TLS with this certificate and key (PEM; "": plain
+    # TCP), so pbxes[0].ami.tls can be tried without an Asterisk.
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
 
     def check(self) -> dict[str, str]:
         problems = {}
+        if self.tls_key_file and not self.tls_cert_file:
+            problems["tls_cert_file"] = "must be set when tls_key_file is"
+        for name in ("tls_cert_file", "tls_key_file"):
+            path = getattr(self, name)
+            if path and not os.path.isfile(path):
+                problems[name] = f"no such file: {path}"
         if self.speed <= 0:
             problems["speed"] = f"must be positive, got {self.speed}"
         if self.calls < 0:

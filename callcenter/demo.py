@@ -105,6 +105,8 @@ def simulator_config(settings: Settings, options: DemoOptions, records_dir: Path
         topology=options.topology,
         cdr_layout=options.cdr_layout,
         cdr_db_url=options.cdr_db_url,
+        tls_cert_file=sim.tls_cert_file,
+        tls_key_file=sim.tls_key_file,
     )
 
 

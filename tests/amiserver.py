@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 
@@ -111,7 +112,14 @@ class AmiConnection:
 class AmiServer:
     """Listens on 127.0.0.1 with an ephemeral port. Use as ``async with AmiServer() as s``."""
 
-    def __init__(self, *, username: str = "callcenter", secret: str = "s3cr3t-pass") -> None:
+    def __init__(
+        self,
+        *,
+        username: str = "callcenter",
+        secret: str = "s3cr3t-pass",
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
+        self.tls = tls  # every connection TLS, as Asterisk's tlsbindaddr port
         self.username = username
         self.secret = secret
         self.banner = BANNER
@@ -141,7 +149,9 @@ class AmiServer:
         self.handlers[action.lower()] = handler
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.port)
+        self._server = await asyncio.start_server(
+            self._accept, "127.0.0.1", self.port, ssl=self.tls
+        )
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def stop_listening(self) -> None:

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import hashlib
 import socket
+import ssl
 import struct
 from collections.abc import Callable
 
@@ -247,6 +248,21 @@ ACTIONS: dict[str, Callable[[AmiSession, dict[str, str], str], None]] = {
 }
 
 
+def server_tls_context(
+    cert_file: str, key_file: str = "", client_ca_file: str = ""
+) -> ssl.SSLContext:
+    """The TLS side of the AMI port: the certificate and key (the key may sit in the
+    certificate's file, as tlsprivatekey allows); with ``client_ca_file`` clients must
+    present a certificate from that CA."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(cert_file, key_file or None)
+    if client_ca_file:
+        context.load_verify_locations(cafile=client_ca_file)
+        context.verify_mode = ssl.CERT_REQUIRED
+    return context
+
+
 class AmiServer:
     def __init__(self, pbx: Pbx) -> None:
         self.pbx = pbx
@@ -256,9 +272,11 @@ class AmiServer:
         self._refuse_until = 0.0
         self.port = 0
 
-    async def start(self, host: str, port: int) -> int:
+    async def start(self, host: str, port: int, tls: ssl.SSLContext | None = None) -> int:
+        """Listen; with ``tls`` every connection is TLS (a session starts, and the banner
+        is sent, once the handshake is done), as Asterisk's tlsbindaddr port."""
         loop = asyncio.get_running_loop()
-        self.server = await loop.create_server(lambda: AmiSession(self), host, port)
+        self.server = await loop.create_server(lambda: AmiSession(self), host, port, ssl=tls)
         self.port = self.server.sockets[0].getsockname()[1]
         return self.port
 

@@ -155,6 +155,13 @@ class SimConfig:
     cdr_db_url: str = ""
     cdr_db_table: str = "cdr"
     cdr_db_timezone: str = ""
+    # AMI over TLS, as manager.conf's tlsenable/tlscertfile/tlsprivatekey: with a PEM
+    # certificate the AMI port speaks TLS only ("": plain TCP). tls_key_file "": the key is
+    # in the certificate's file. tls_client_ca_file: clients must present a certificate
+    # from this CA (tlsverifyclient=yes with tlscafile).
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
+    tls_client_ca_file: str = ""
 
     def check(self) -> None:
         """Raise ValueError naming the first setting that has no meaning."""
@@ -164,6 +171,8 @@ class SimConfig:
             raise ValueError(
                 f"cdr_layout must be one of {', '.join(CDR_LAYOUTS)}: {self.cdr_layout!r}"
             )
+        if (self.tls_key_file or self.tls_client_ca_file) and not self.tls_cert_file:
+            raise ValueError("tls_key_file and tls_client_ca_file need tls_cert_file")
 
 
 def daytime_start(

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from callcenter.sim.agi_client import AgiSession
-from callcenter.sim.ami_server import AmiServer
+from callcenter.sim.ami_server import AmiServer, server_tls_context
 from callcenter.sim.cdr_db import CdrTableWriter
 from callcenter.sim.channels import Event
 from callcenter.sim.clock import Scheduler
@@ -53,7 +53,12 @@ class PbxSimulator:
         pbx = Pbx(cfg, scheduler, records, self._emit)
         pbx.on_finished = self._on_finished
         server = AmiServer(pbx)
-        await server.start(cfg.host, cfg.ami_port)
+        tls = (
+            server_tls_context(cfg.tls_cert_file, cfg.tls_key_file, cfg.tls_client_ca_file)
+            if cfg.tls_cert_file
+            else None
+        )
+        await server.start(cfg.host, cfg.ami_port, tls)
         self._scheduler, self._pbx, self._server, self._records = scheduler, pbx, server, records
         if cfg.agi_target is not None:
             self.set_agi_target(cfg.agi_target)

@@ -11,6 +11,9 @@ Guarantees the rest of the service relies on:
 - A Ping every ``ping_interval``; no reply within ``ping_timeout`` declares the link dead.
 - Reconnects back off exponentially with jitter, also after a refused login; ``close()`` ends
   everything for good.
+- Given an ``ssl.SSLContext`` the link is TLS: the handshake (certificate and name checks)
+  completes before the Login is written, so a PBX that fails them never sees the secret; a
+  failed handshake is retried like any failed connection, never in plain TCP.
 """
 
 from __future__ import annotations
@@ -19,12 +22,14 @@ import asyncio
 import contextlib
 import random
 import secrets
+import ssl
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import structlog
 
 from callcenter.telephony.ami_codec import AmiParser, encode_action
+from callcenter.telephony.ami_tls import tls_failure_reason
 
 log = structlog.get_logger(__name__)
 
@@ -42,6 +47,11 @@ class AmiError(Exception):
 
 class AmiConnectionError(AmiError):
     """The AMI server could not be reached, or the link failed before login completed."""
+
+
+class AmiTlsError(AmiConnectionError):
+    """The TLS handshake failed (a certificate not accepted, a port without TLS...): the
+    secret was not sent."""
 
 
 class AmiLoginError(AmiError):
@@ -230,6 +240,8 @@ class AmiClient:
         rng: random.Random | None = None,
         sleep: Sleep = asyncio.sleep,
         action_id_prefix: str | None = None,
+        tls: ssl.SSLContext | None = None,
+        server_hostname: str | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -245,6 +257,8 @@ class AmiClient:
         self.backoff_max = backoff_max
         self._rng = rng or random.Random()
         self._sleep = sleep
+        self._tls = tls
+        self._server_hostname = server_hostname if tls is not None else None
         self._id_prefix = action_id_prefix or f"cc-{secrets.token_hex(4)}-"
         self._id_counter = 0
         self._link: _Link | None = None
@@ -257,7 +271,14 @@ class AmiClient:
         self.banner: str | None = None
 
     def __repr__(self) -> str:
-        return f"AmiClient({self.username}@{self.host}:{self.port}, connected={self.connected})"
+        return (
+            f"AmiClient({self.username}@{self.host}:{self.port}, tls={self.tls}, "
+            f"connected={self.connected})"
+        )
+
+    @property
+    def tls(self) -> bool:
+        return self._tls is not None
 
     @property
     def connected(self) -> bool:
@@ -370,8 +391,16 @@ class AmiClient:
         try:
             async with asyncio.timeout(self.action_timeout):
                 _, link = await loop.create_connection(
-                    lambda: _Link(self._deliver, self._link_lost), self.host, self.port
+                    lambda: _Link(self._deliver, self._link_lost),
+                    self.host,
+                    self.port,
+                    ssl=self._tls,
+                    server_hostname=self._server_hostname,
                 )
+        except ssl.SSLError as exc:
+            reason = tls_failure_reason(exc)
+            log.error("ami_tls_refused", host=self.host, port=self.port, reason=reason)
+            raise AmiTlsError(f"no AMI link to {where}: {reason}; not logged in") from exc
         except (OSError, TimeoutError) as exc:
             raise AmiConnectionError(
                 f"cannot connect to AMI at {where}: {exc or 'timeout'}"
@@ -399,7 +428,12 @@ class AmiClient:
         self.banner = link.parser.banner
         self._link_started = loop.time()
         log.info(
-            "ami_link_up", host=self.host, port=self.port, banner=self.banner, reconnect=reconnect
+            "ami_link_up",
+            host=self.host,
+            port=self.port,
+            tls=self.tls,
+            banner=self.banner,
+            reconnect=reconnect,
         )
         self._heartbeat = asyncio.create_task(self._heartbeat_loop(link), name="ami-heartbeat")
         if self._on_link_up is not None:
@@ -481,5 +515,7 @@ class AmiClient:
                     break
                 except AmiLoginError as exc:
                     log.error("ami_login_failed", error=str(exc), attempt=attempt)
+                except AmiTlsError:
+                    pass  # logged where the handshake failed, with its reason
                 except AmiConnectionError as exc:
                     log.warning("ami_reconnect_failed", error=str(exc), attempt=attempt)

@@ -32,6 +32,7 @@ from callcenter.events import Event, LinkDown, LinkUp, ResyncCompleted
 from callcenter.log import error_reason
 from callcenter.telephony.ami import AmiClient, AmiError
 from callcenter.telephony.ami_events import translate, translate_snapshot
+from callcenter.telephony.ami_tls import client_tls_context, describe_tls, tls_server_name
 from callcenter.telephony.cdr_table import CdrTable
 from callcenter.telephony.durable_ledger import DurableLedger
 from callcenter.telephony.durable_tail import DurableTail, inspect_cdr_file
@@ -139,6 +140,8 @@ class PbxLink:
             ping_timeout=ami.ping_timeout_s,
             backoff_initial=ami.backoff_initial_s,
             backoff_max=ami.backoff_max_s,
+            tls=client_tls_context(ami),  # a TLS file that cannot be loaded stops the start here
+            server_hostname=tls_server_name(ami),
         )
         self.resyncs = 0
         self._retry: asyncio.Task[None] | None = None
@@ -146,6 +149,10 @@ class PbxLink:
         self.after_resync: list[Callable[[], None]] = []
 
     async def start(self) -> None:
+        ami = self.settings.ami
+        (log.warning if ami.tls and not ami.tls_verify else log.info)(
+            "ami link starting", pbx=self.name, tls=ami.tls, meaning=describe_tls(ami)
+        )
         if self.settings.cdr_db_url:
             described = await asyncio.to_thread(describe_durable_records, self.settings)
             meaning = " / ".join(described[1:])
