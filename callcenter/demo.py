@@ -286,8 +286,10 @@ async def _interactive(
 ) -> int:
     calls = options.calls if options.calls is not None else settings.simulator.calls
     base = f"http://{settings.web.host}:{settings.web.port}"
+    ami = "AMI over TLS" if simulator.config.tls_cert_file else "AMI"
     print(
-        f"callcenter demo: simulated PBX on 127.0.0.1:{simulator.ami_port}, web on {base}\n"
+        f"callcenter demo: simulated PBX ({ami}) on 127.0.0.1:{simulator.ami_port}, "
+        f"web on {base}\n"
         f"  sign in at {base}/login as supervisor, admin or an agent on duty "
         f"({', '.join(users[:4])}...), password {DEMO_PASSWORD}\n"
         f"  seat page {base}/seat   calls {base}/api/calls   (Ctrl-C stops)",

@@ -19,7 +19,7 @@ from tls_fixtures import PBX_NAME, Pki, make_pki
 
 from callcenter.config import AmiSettings, ConfigError, load_settings
 from callcenter.sim.ami_server import server_tls_context
-from callcenter.telephony.ami import AmiClient, AmiTlsError
+from callcenter.telephony.ami import AmiClient, AmiConnectionError, AmiTlsError
 from callcenter.telephony.ami_tls import (
     AmiTlsSettingsError,
     client_tls_context,
@@ -384,6 +384,18 @@ async def test_client_certificate_is_presented_when_the_pbx_asks_for_one(
         assert dict(x[0] for x in peer["subject"])["commonName"] == "service"
 
 
+async def test_a_pbx_asking_for_a_client_certificate_gets_no_login_without_one(
+    pki: Pki, make_client: ClientFactory
+) -> None:
+    context = server_tls_context(pki.server_cert_file, pki.server_key_file, pki.ca_file)
+    async with AmiServer(secret=SECRET, tls=context) as server:
+        client = make_client(server.port, AmiSettings(tls=True, tls_ca_file=pki.ca_file))
+        # TLS 1.2 refuses in the handshake; TLS 1.3 right after it: either way no login.
+        with pytest.raises(AmiConnectionError):
+            await client.start()
+        assert server.logins == 0 and server.received == []
+
+
 # --- the service against the simulator serving TLS ------------------------------------------
 
 
@@ -449,3 +461,31 @@ async def test_simulator_over_tls_refuses_a_service_that_cannot_verify_it(
             and "unable to get local issuer certificate" in e["reason"]
             for e in logs
         )
+
+
+async def test_unverified_tls_links_the_service_to_the_simulator_with_a_warning(
+    tmp_path: Path, pki: Pki
+) -> None:
+    from callcenter.telephony.link import PbxLink
+    from callcenter.testing import running_simulator
+
+    async with running_simulator(
+        tmp_path / "pbx",
+        secret=SECRET,
+        tls_cert_file=pki.self_signed_cert_file,
+        tls_key_file=pki.self_signed_key_file,
+    ) as pbx:
+        settings = tls_service_settings(tmp_path, pki, tls_verify=False).pbxes[0]
+        settings = dataclasses.replace(
+            settings, ami=dataclasses.replace(settings.ami, port=pbx.ami_port)
+        )
+        link = PbxLink(settings, zone=zoneinfo.ZoneInfo("Asia/Shanghai"), sink=lambda _e: None)
+        with structlog.testing.capture_logs() as logs:
+            await link.start()
+        try:
+            assert link.connected
+        finally:
+            await link.close()
+    starting = [e for e in logs if e["event"] == "ami link starting"]
+    assert starting[0]["log_level"] == "warning"
+    assert "NOT checked (tls_verify: false, for testing only)" in starting[0]["meaning"]
