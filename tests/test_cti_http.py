@@ -30,6 +30,7 @@ from callcenter.events import (
     QueueJoined,
 )
 from callcenter.store.calls import CallStore
+from callcenter.web.headers import install as install_security_headers
 
 ROLES = (None, "alice", "sue", "ada")  # anonymous, agent, supervisor, admin
 OWNER_ROWS = [
@@ -65,6 +66,7 @@ async def served(tmp_path: Path) -> AsyncIterator[Served]:
     )
     await cti.start()
     app = web.Application()
+    install_security_headers(app)
     cti.setup_web(app)
     async with serving(app) as base:
         clients: dict[str | None, Client] = {}

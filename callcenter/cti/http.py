@@ -150,10 +150,6 @@ async def seat_page(request: web.Request) -> web.Response:
     assert session is not None
     html = render_seat_page(lang, user, session.csrf_token, catalogue(lang))
     response = web.Response(text=html, content_type="text/html")
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
-        "connect-src 'self'; frame-ancestors 'none'"
-    )
     remember_lang(request, response)
     return response
 

@@ -193,10 +193,6 @@ class WallboardHub:
 HUB_KEY = web.AppKey("wallboard_hub", WallboardHub)
 AMI_KEY: web.AppKey[AmiActions | None] = web.AppKey("wallboard_ami")
 AUDIT_KEY: web.AppKey[Audit | None] = web.AppKey("wallboard_audit")
-CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'"
-)
 
 
 def _fail(status: type[web.HTTPException], zh: str, en: str) -> web.HTTPException:
@@ -213,7 +209,6 @@ async def wallboard_page(request: web.Request) -> web.Response:
     csrf = session.csrf_token if session is not None else ""
     html = render_wallboard(lang, user, csrf)
     response = web.Response(text=html, content_type="text/html")
-    response.headers["Content-Security-Policy"] = CSP
     remember_lang(request, response)
     return response
 
