@@ -20,7 +20,7 @@ from aiohttp import web
 from sqlalchemy import Engine
 
 from callcenter.calls.records import CallRecord
-from callcenter.config import CtiSettings
+from callcenter.config import CtiSettings, DiallingSettings
 from callcenter.cti.accounts import AccountStore, hash_password
 from callcenter.cti.http import AmiActions, CtiDeps
 from callcenter.cti.http import setup as setup_seat_routes
@@ -77,6 +77,7 @@ class CtiFeature:
         ami: AmiActions | None = None,
         clock: Callable[[], float] = time.time,
         open_call: Callable[[str, str], CallRecord | None] | None = None,
+        dialling: DiallingSettings | None = None,
     ) -> None:
         self.settings = settings or CtiSettings()
         self.clock = clock
@@ -106,6 +107,7 @@ class CtiFeature:
             ami=ami,
             webhook=self.webhook,
             settings=self.settings,
+            dialling=dialling or DiallingSettings(),
             zone=zone or zoneinfo.ZoneInfo("Asia/Shanghai"),
             clock=clock,
         )

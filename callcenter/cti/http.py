@@ -23,7 +23,7 @@ import structlog
 from aiohttp import web
 
 from callcenter.calls.records import CallRecord
-from callcenter.config import CtiSettings
+from callcenter.config import CtiSettings, DiallingSettings
 from callcenter.cti.call_access import (
     CallRefused,
     CallTarget,
@@ -31,6 +31,7 @@ from callcenter.cti.call_access import (
     open_call_facts,
     resolve_call,
 )
+from callcenter.cti.dialling import DialRefused, check_dial
 from callcenter.cti.i18n import catalogue, remember_lang, request_lang
 from callcenter.cti.lookup import OwnerDirectory
 from callcenter.cti.phones import PhoneError, normalize
@@ -66,6 +67,7 @@ class CtiDeps:
     ami: AmiActions | None = None
     webhook: WebhookSender | None = None
     settings: CtiSettings = field(default_factory=CtiSettings)
+    dialling: DiallingSettings = field(default_factory=DiallingSettings)
     zone: zoneinfo.ZoneInfo = field(default_factory=lambda: zoneinfo.ZoneInfo("Asia/Shanghai"))
     clock: Callable[[], float] = time.time
     # A call still in progress as the tracker has it, by (pbx, call id): None when none.
@@ -217,7 +219,14 @@ async def _originate(request: web.Request, seat: str, number: str, caller_id: st
         phone = normalize(number, default_area_code=deps.settings.default_area_code)
     except PhoneError as exc:
         raise _fail(web.HTTPBadRequest, f"number: {exc}") from None
-    dial = phone.key.lstrip("+")
+    try:
+        dial = check_dial(number, phone, deps.dialling)
+    except DialRefused as exc:
+        log.info("dial refused", seat=seat, number=mask_number(phone.key), reason=exc.en)
+        body = {"error": f"number: {exc.en}", "error_zh": f"号码：{exc.zh}"}
+        raise web.HTTPBadRequest(
+            text=json.dumps(body, ensure_ascii=False), content_type="application/json"
+        ) from None
     fields = {
         "Action": "Originate",
         "Channel": seat,

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, Protocol
 
 import structlog
@@ -30,7 +30,12 @@ from callcenter.cti.i18n import remember_lang, request_lang
 from callcenter.events import Event, StaffingBelowMinimum
 from callcenter.metrics.kpis import Thresholds
 from callcenter.metrics.live import LiveCounters
-from callcenter.metrics.monitor import MonitorError, chanspy_originate, parse_request
+from callcenter.metrics.monitor import (
+    MonitorError,
+    chanspy_originate,
+    check_phone_is_seat,
+    parse_request,
+)
 from callcenter.metrics.wallboard_page import render_wallboard
 from callcenter.telephony.ami import AmiActionError, AmiNotConnected
 from callcenter.web.auth import AUTH_KEY, current_session, page_roles
@@ -193,6 +198,8 @@ class WallboardHub:
 HUB_KEY = web.AppKey("wallboard_hub", WallboardHub)
 AMI_KEY: web.AppKey[AmiActions | None] = web.AppKey("wallboard_ami")
 AUDIT_KEY: web.AppKey[Audit | None] = web.AppKey("wallboard_audit")
+Seats = Callable[[], Collection[str]]  # the interfaces of the routing directory's seats
+SEATS_KEY: web.AppKey[Seats] = web.AppKey("wallboard_seats")
 
 
 def _fail(status: type[web.HTTPException], zh: str, en: str) -> web.HTTPException:
@@ -207,7 +214,7 @@ async def wallboard_page(request: web.Request) -> web.Response:
     session = current_session(request)
     assert user is not None
     csrf = session.csrf_token if session is not None else ""
-    html = render_wallboard(lang, user, csrf)
+    html = render_wallboard(lang, user, csrf, request.app[SEATS_KEY]())
     response = web.Response(text=html, content_type="text/html")
     remember_lang(request, response)
     return response
@@ -242,6 +249,7 @@ async def start_monitor(request: web.Request) -> web.Response:
         raise _fail(web.HTTPBadRequest, exc.zh, exc.en) from None
     try:
         wanted = parse_request(body, default_phone=user.interface)
+        check_phone_is_seat(wanted, request.app[SEATS_KEY]())
     except MonitorError as exc:
         raise _fail(web.HTTPBadRequest, exc.zh, exc.en) from None
     ami = request.app[AMI_KEY]
@@ -280,12 +288,15 @@ def setup(
     *,
     ami: AmiActions | None = None,
     audit: Audit | None = None,
+    seats: Seats = frozenset,
 ) -> None:
     """``/wallboard`` (page), ``/ws/wallboard``, ``/api/wallboard`` and ``/api/monitor``.
 
     ``ami``: an object with ``AmiClient.send_action``; ``audit(login, action, owner_id,
-    detail)``: ``CtiRecords.audit`` (rows in ``cti_audit``, read at ``/api/audit``).
+    detail)``: ``CtiRecords.audit`` (rows in ``cti_audit``, read at ``/api/audit``);
+    ``seats()``: the seats a supervisor may be rung on (none: monitoring is refused).
     """
+    app[SEATS_KEY] = seats
     app[HUB_KEY] = hub
     app[AMI_KEY] = ami
     app[AUDIT_KEY] = audit
