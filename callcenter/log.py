@@ -79,8 +79,12 @@ def mask_number(value: str) -> str:
     return "***" + "".join(digits[-4:])
 
 
-def _mask_text(text: str) -> str:
+def mask_numbers_in(text: str) -> str:
+    """Free text with every phone number in it cut to its last four digits."""
     return _PHONE_IN_TEXT.sub(lambda m: mask_number(m.group(0)), text)
+
+
+_mask_text = mask_numbers_in
 
 
 def mask_phone_numbers(

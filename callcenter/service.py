@@ -149,6 +149,7 @@ class Service:
         self.cti = CtiFeature(
             self.engine, settings.cti, zone=settings.zone, ami=self.actions, clock=self.clock,
             open_call=self._open_call, dialling=settings.dialling,
+            alert=self.wallboard.notice,  # supervisors see owner-read alerts on the wallboard
         )  # fmt: skip
         self.event_listeners.append(self.cti.on_event)
         # IVR over FastAGI, looking callers up in the owner directory.

@@ -25,6 +25,7 @@ from callcenter.cti.accounts import AccountStore, hash_password
 from callcenter.cti.http import AmiActions, CtiDeps
 from callcenter.cti.http import setup as setup_seat_routes
 from callcenter.cti.lookup import OwnerDirectory
+from callcenter.cti.owner_access import OwnerReadLimiter
 from callcenter.cti.owners import Owner, OwnerRepository
 from callcenter.cti.phones import lookup_key
 from callcenter.cti.popper import Popper, PopUpdate
@@ -78,6 +79,7 @@ class CtiFeature:
         clock: Callable[[], float] = time.time,
         open_call: Callable[[str, str], CallRecord | None] | None = None,
         dialling: DiallingSettings | None = None,
+        alert: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         self.settings = settings or CtiSettings()
         self.clock = clock
@@ -113,6 +115,11 @@ class CtiFeature:
         )
         if open_call is not None:
             self.deps.open_call = open_call
+        self.deps.owner_reads = OwnerReadLimiter(
+            self.settings.owner_reads_limit, self.settings.owner_reads_window_s
+        )
+        if alert is not None:
+            self.deps.alert = alert
 
     async def start(self) -> None:
         await self.directory.load()

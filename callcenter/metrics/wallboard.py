@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections import deque
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -113,6 +114,10 @@ class WallboardHub:
         self._armed: asyncio.TimerHandle | None = None
         self.pushes = 0  # snapshots sent since start (for tests and /metrics)
         self._understaffed: dict[tuple[str, str], StaffingBelowMinimum] = {}  # (pbx, rule)
+        # Alerts other features raise for supervisors (e.g. an agent past the owner-read
+        # limit), shown for ``notice_keep_s`` after they were raised; newest last.
+        self.notice_keep_s = 3600.0
+        self._notices: deque[dict[str, Any]] = deque(maxlen=20)
 
     @property
     def connected(self) -> int:
@@ -122,7 +127,7 @@ class WallboardHub:
         """What a wallboard receives: the snapshot, each seat's state and the colours."""
         body = self.live.snapshot(self.clock())
         body["seats"] = [{"interface": i, "state": s} for i, s in self.live.seats().items()]
-        body["alerts"] = body["alerts"] + self.staffing_alerts()
+        body["alerts"] = body["alerts"] + self.staffing_alerts() + self.notices()
         body["levels"] = levels(body, self.live.thresholds)
         body["service_level_target"] = self.live.thresholds.service_level_target
         body["service_level_s"] = self.live.thresholds.service_level_s
@@ -139,6 +144,17 @@ class WallboardHub:
             for e in sorted(self._understaffed.values(), key=lambda e: (e.at, e.rule))
         ]  # fmt: skip
 
+    def notices(self) -> list[dict[str, Any]]:
+        """The alerts raised through ``notice`` lately, oldest first."""
+        horizon = self.clock() - self.notice_keep_s
+        return [dict(n) for n in self._notices if float(n.get("since", 0.0)) >= horizon]
+
+    def notice(self, alert: dict[str, Any]) -> None:
+        """Show supervisors an alert (``kind``, ``zh``, ``en``, ``since``) on every
+        wallboard, at once."""
+        self._notices.append({**alert, "since": alert.get("since", self.clock())})
+        self._arm()
+
     def on_event(self, event: Event) -> None:
         """A ``Service.event_listeners`` entry (after ``live.apply``): schedule a push."""
         if isinstance(event, StaffingBelowMinimum):
@@ -146,6 +162,9 @@ class WallboardHub:
                 self._understaffed[(event.pbx, event.rule)] = event
             else:
                 self._understaffed.pop((event.pbx, event.rule), None)
+        self._arm()
+
+    def _arm(self) -> None:
         if not self._sockets or self._armed is not None:
             return
         try:
