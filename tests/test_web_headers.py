@@ -11,10 +11,12 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 from cti_fixtures import serving, sqlite_engine
+from service_fixtures import service_settings
 
 from callcenter.config import LoggingSettings
 from callcenter.cti.feature import CtiFeature
 from callcenter.log import configure_logging
+from callcenter.service import Service
 from callcenter.web.headers import install, page_policy, script_hashes
 
 WANTED = {
@@ -94,3 +96,13 @@ async def test_a_malformed_request_is_logged_without_its_signature() -> None:
     text = out.getvalue()
     assert "SIGNATUREVALUE" not in text
     assert "sig=***" in text
+
+
+async def test_the_composed_service_sends_them_on_its_pages_and_probes(tmp_path: Path) -> None:
+    service = Service(service_settings(tmp_path))
+    async with serving(service.build_web_app()) as base, aiohttp.ClientSession() as http:
+        for path in ("/login", "/recordings", "/healthz", "/api/calls"):
+            async with http.get(base + path, allow_redirects=False) as resp:
+                assert resp.headers.get("X-Frame-Options") == "DENY", path
+                assert "frame-ancestors 'none'" in resp.headers["Content-Security-Policy"], path
+    service.engine.dispose()
