@@ -95,6 +95,7 @@ async def test_an_agent_cannot_loop_over_the_owner_directory(desk: Desk) -> None
     async with client_for(desk.base, "alice") as alice, client_for(desk.base, "sue") as sue:
         # without a reason, an owner outside the agent's calls is refused
         assert [await _status(alice, f"/api/owners/{n}") for n in range(1, 11)] == [403] * 10
+        assert await _status(alice, "/api/owners/999") == 403  # nor whether an id exists
         status, body = await alice.get_json("/api/owners/lookup?number=13812340002")
         assert status == 403 and isinstance(body, dict) and "reason" in body["error"]
         # with a reason: LIMIT reads, then 429 with Retry-After

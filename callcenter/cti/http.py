@@ -383,11 +383,12 @@ async def owner_lookup(request: web.Request) -> web.Response:
 async def owner_record(request: web.Request) -> web.Response:
     deps = request.app[DEPS_KEY]
     owner_id = int(request.match_info["owner_id"])  # whole digits: checked by @require_roles
+    user = _user(request)
+    # the read is checked (and counted) first: probing ids does not tell an agent which exist
+    _basis, detail = await _read_basis(request, [owner_id], "open", owner_id)
     owner = deps.directory.index.owner(owner_id)
     if owner is None:
         raise _fail(web.HTTPNotFound, "no such owner")
-    user = _user(request)
-    _basis, detail = await _read_basis(request, [owner_id], "open", owner_id)
     await asyncio.to_thread(deps.records.audit, user.login, "open", owner_id, detail)
     involving = None if user.role in ("supervisor", "admin") else user.login
     orders = await asyncio.to_thread(
