@@ -295,6 +295,10 @@ class CtiSettings:
     webhook_max_attempts: int = 8
     wrapup_s: float = 30.0  # after hangup, time for the disposition before the pop clears
     originate_context: str = "from-internal"  # dialplan context of click-to-call and callbacks
+    # An agent reads owners freely through their own calls' pops; other reads (with a
+    # reason) are limited to this many per window, then 429 and an alert to supervisors.
+    owner_reads_limit: int = 20
+    owner_reads_window_s: float = 600.0
 
     def __repr__(self) -> str:
         return (
@@ -323,6 +327,32 @@ class CtiSettings:
             problems["webhook_max_attempts"] = "must be at least 1"
         if self.wrapup_s < 0:
             problems["wrapup_s"] = f"must not be negative, got {self.wrapup_s}"
+        if self.owner_reads_limit < 1:
+            problems["owner_reads_limit"] = f"must be at least 1, got {self.owner_reads_limit}"
+        if self.owner_reads_window_s <= 0:
+            problems["owner_reads_window_s"] = f"must be positive, got {self.owner_reads_window_s}"
+        return problems
+
+
+@dataclass(frozen=True)
+class DiallingSettings:
+    """Which outside numbers click-to-call and callbacks may ring (``cti/dialling.py``)."""
+
+    # a national number must start with one of these (digits as dialled); [] admits any:
+    # mobiles 1…, landlines 0…, 400/800 service lines, 95xxx hotlines
+    allowed_prefixes: list[str] = field(default_factory=lambda: ["0", "1", "400", "800", "95"])
+    # never dialled from a seat: a mistaken click must not reach the emergency services
+    emergency_numbers: list[str] = field(
+        default_factory=lambda: ["110", "112", "119", "120", "122", "999", "911"]
+    )
+    international: bool = False  # numbers of other countries (+44…, 0044…); +86 is national
+
+    def check(self) -> dict[str, str]:
+        problems = {}
+        for name in ("allowed_prefixes", "emergency_numbers"):
+            bad = [v for v in getattr(self, name) if not (v.isdigit() and len(v) <= 15)]
+            if bad:
+                problems[name] = f"must be digits only, got {bad}"
         return problems
 
 
@@ -519,6 +549,7 @@ class Settings:
     ivr_dir: str = "ivr_flows"
     recordings: RecordingsSettings = field(default_factory=RecordingsSettings)
     cti: CtiSettings = field(default_factory=CtiSettings)
+    dialling: DiallingSettings = field(default_factory=DiallingSettings)
     routing: RoutingSettings = field(default_factory=RoutingSettings)
     ivr: IvrSettings = field(default_factory=IvrSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)

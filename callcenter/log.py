@@ -1,8 +1,12 @@
 """Logging with structlog: JSON in production, readable console lines in development.
 
-Two small pure processors guard every line, whatever the renderer:
+Small pure processors guard every line, whatever the renderer:
 - ``SecretScrubber`` replaces secret-looking keys and any configured secret value;
-- ``mask_phone_numbers`` keeps only the last four digits of phone numbers.
+- ``mask_phone_numbers`` keeps only the last four digits of phone numbers;
+- ``redact_signed_links`` blanks the ``sig=`` and ``token=`` of a URL's query: a signed
+  playback link is a credential until it expires.
+Lines of libraries that use the standard logging module (aiohttp's access log and its log
+of malformed requests, which quotes the request line) pass ``SignedLinkFilter``.
 """
 
 from __future__ import annotations
@@ -32,6 +36,42 @@ _PHONE_IN_TEXT = re.compile(r"(?<![\w.])\+?\d(?:[\d -]{5,}\d)(?![\w.])")
 _NOT_TEXT = frozenset({"call_id", "channel_id", "timestamp", "at", "banner"})
 
 
+# The value of a query parameter that authorises whoever holds the URL.
+_SIGNED_QUERY = re.compile(r"(?i)(?<![A-Za-z0-9_])((?:sig|signature|token)=)[^&\s\"'#<>]+")
+
+
+def redact_query(text: str) -> str:
+    """``/recordings/play/a.wav?exp=1&sig=abc`` -> ``...&sig=***``."""
+    return _SIGNED_QUERY.sub(r"\1***", text)
+
+
+def redact_signed_links(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    for key, value in event_dict.items():
+        if isinstance(value, str) and "=" in value:
+            event_dict[key] = redact_query(value)
+    return event_dict
+
+
+class SignedLinkFilter(logging.Filter):
+    """Redacts signed query parameters in a standard-library record, its message and its
+    exception text alike (the exception of a malformed request quotes the request)."""
+
+    _formatter = logging.Formatter()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = redact_query(message)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self._formatter.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact_query(record.exc_text)
+        return True
+
+
 def mask_number(value: str) -> str:
     digits = [c for c in value if c.isdigit()]
     if len(digits) <= 4:
@@ -39,8 +79,12 @@ def mask_number(value: str) -> str:
     return "***" + "".join(digits[-4:])
 
 
-def _mask_text(text: str) -> str:
+def mask_numbers_in(text: str) -> str:
+    """Free text with every phone number in it cut to its last four digits."""
     return _PHONE_IN_TEXT.sub(lambda m: mask_number(m.group(0)), text)
+
+
+_mask_text = mask_numbers_in
 
 
 def mask_phone_numbers(
@@ -93,6 +137,7 @@ def configure_logging(
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
             SecretScrubber(secrets),
+            redact_signed_links,
             mask_phone_numbers,
             renderer,
         ],
@@ -102,6 +147,13 @@ def configure_logging(
     )
     # Libraries that use the standard logging module end up on the same stream.
     logging.basicConfig(level=max(level, logging.WARNING), stream=out, force=True)
+    guard = SignedLinkFilter()
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(guard)
+    for name in ("aiohttp.access", "aiohttp.server", "aiohttp.web"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, SignedLinkFilter) for f in logger.filters):
+            logger.addFilter(guard)
 
 
 def error_reason(exc: BaseException) -> str:

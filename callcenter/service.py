@@ -148,7 +148,8 @@ class Service:
         # CTI: sign-in, owners, screen-pops, work orders.
         self.cti = CtiFeature(
             self.engine, settings.cti, zone=settings.zone, ami=self.actions, clock=self.clock,
-            open_call=self._open_call,
+            open_call=self._open_call, dialling=settings.dialling,
+            alert=self.wallboard.notice,  # supervisors see owner-read alerts on the wallboard
         )  # fmt: skip
         self.event_listeners.append(self.cti.on_event)
         # IVR over FastAGI, looking callers up in the owner directory.
@@ -407,11 +408,23 @@ class Service:
         """Every page and API route, each behind sign-in with the roles it admits."""
         app = build_app(self)
         self.cti.setup_web(app)  # the sign-in middleware comes first
+        routing_state = RoutingState(
+            self.routing.directory,
+            self.routing.roster,
+            self.routing.rules,
+            agents_file=self.settings.routing.agents_file,
+            syncs=self.syncs,
+            clock=self.pbx_clock.now,
+            occupancy=self.state_time.occupancy,
+            directory_listeners=[self.housekeeper_routing.update_directory],
+        )
         setup_wallboard(
             app,
             self.wallboard,
             ami=self.actions,
             audit=self.cti.records.audit,
+            # monitoring rings only a seat the directory knows, as it is now
+            seats=lambda: {seat.interface for seat in routing_state.directory.seats.values()},
         )
         setup_recordings_http(app, store=self.recordings, settings=self.settings)
         setup_metrics_http(
@@ -422,19 +435,7 @@ class Service:
             zone=self.settings.timezone,
             clock=self.pbx_clock.now,
         )
-        setup_routing_http(
-            app,
-            RoutingState(
-                self.routing.directory,
-                self.routing.roster,
-                self.routing.rules,
-                agents_file=self.settings.routing.agents_file,
-                syncs=self.syncs,
-                clock=self.pbx_clock.now,
-                occupancy=self.state_time.occupancy,
-                directory_listeners=[self.housekeeper_routing.update_directory],
-            ),
-        )
+        setup_routing_http(app, routing_state)
         return app
 
     async def start(self) -> None:

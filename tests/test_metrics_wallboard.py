@@ -32,6 +32,7 @@ from callcenter.events import (
 from callcenter.metrics.kpis import Thresholds
 from callcenter.metrics.live import LiveCounters
 from callcenter.metrics.wallboard import WallboardHub, levels, setup
+from callcenter.web.headers import install as install_security_headers
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=TZ).timestamp()
@@ -74,6 +75,7 @@ async def board(tmp_path: Path) -> AsyncIterator[Board]:
     live = LiveCounters(thresholds=TH)
     hub = WallboardHub(live, clock=lambda: NOW)
     app = web.Application()
+    install_security_headers(app)
     cti.setup_web(app)
     setup(app, hub, audit=cti.records.audit)
     async with serving(app) as base:

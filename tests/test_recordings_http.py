@@ -23,6 +23,7 @@ from callcenter.recordings.scanner import scan
 from callcenter.recordings.synth import write_g711_wav, write_pcm_wav
 from callcenter.store import CallStore
 from callcenter.store.recordings import RecordingStore
+from callcenter.web.headers import install as install_security_headers
 from callcenter.web.security import USER_KEY, User
 
 SECRET = "s3cret-for-tests-only-0123456789"
@@ -94,6 +95,7 @@ async def client(
         recordings=RecordingsSettings(link_secret=SECRET, cache_dir=str(tmp_path / "cache")),
     )
     app = web.Application(middlewares=[signed_in_as_header])
+    install_security_headers(app)
     rec_http.setup(app, store=store, settings=settings, clock=clock)
     async with TestClient(TestServer(app)) as client:
         yield client, clock

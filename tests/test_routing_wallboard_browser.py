@@ -16,6 +16,7 @@ from callcenter.events import StaffingBelowMinimum
 from callcenter.metrics.kpis import Thresholds
 from callcenter.metrics.live import LiveCounters
 from callcenter.metrics.wallboard import WallboardHub, setup
+from callcenter.web.headers import install as install_security_headers
 
 NOW = at("2026-12-01T03:00")
 
@@ -32,6 +33,7 @@ async def test_the_staffing_banner_shows_and_clears(tmp_path: Path) -> None:
     add_users(cti.accounts)
     hub = WallboardHub(LiveCounters(thresholds=Thresholds(line_capacity=5)), clock=lambda: NOW)
     app = web.Application()
+    install_security_headers(app)
     cti.setup_web(app)
     setup(app, hub)
     async with serving(app) as base, playwright_api.async_playwright() as pw:

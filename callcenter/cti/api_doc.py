@@ -40,6 +40,18 @@ OWNER = obj(
 SEAT_PARAM = Param(
     "interface", INTERFACE, "supervisors and admins: another seat; agents always act on their own"
 )
+REASON = Param(
+    "reason",
+    {"type": "string", "maxLength": 200},
+    "why an agent reads an owner outside the calls at their seat (kept in the audit trail)",
+)
+NEED_TO_KNOW = (
+    "An agent reads owners of the calls in hand at their seat (ringing, talking, or in "
+    "wrap-up after answering) freely; any other owner needs `reason` (403 without) and "
+    "counts against `cti.owner_reads_limit` per `cti.owner_reads_window_s` (429 with "
+    "Retry-After past it; supervisors are alerted). Supervisors and admins read any owner. "
+    "Every read is audited with its basis."
+)
 ORDER_ID = path("order_id", {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID})
 
 OPERATIONS: Operations = {
@@ -90,14 +102,20 @@ OPERATIONS: Operations = {
     ),
     ("GET", "/api/owners/lookup"): Operation(
         "Owners whose phone matches a number (audited)",
-        params=(Param("number", STR, "a phone number in any common form"),),
+        params=(Param("number", STR, "a phone number in any common form"), REASON),
         result=obj(["owners"], owners=array(OWNER)),
+        errors=(429,),
+        description=NEED_TO_KNOW,
     ),
     ("GET", "/api/owners/{owner_id}"): Operation(
         "An owner's record with their work orders (audited)",
-        params=(path("owner_id", {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID}),),
+        params=(
+            path("owner_id", {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID}),
+            REASON,
+        ),
         result=obj(["owner", "work_orders"], owner=OWNER, work_orders=array(WORK_ORDER)),
-        errors=(404,),
+        errors=(404, 429),
+        description=NEED_TO_KNOW,
     ),
     ("GET", "/api/audit"): Operation(
         "Who opened which owner record, and other audited actions",

@@ -3,9 +3,11 @@
 A wrap-up or a work order names its call (pbx and call id) as the page that started it
 knew it; the server stores the action on exactly that call, never on "the latest call".
 The call must be known: shown on a seat lately (``SeatCallLog``), stored, or open in the
-tracker (a call in progress across a restart of the service). An agent
-writes only on calls that popped on their seat or that they took (the stored record's
-agent or seat); supervisors and admins on any known call. The caller number and owner a
+tracker (a call in progress across a restart of the service); else 404. An agent
+writes only on their own calls (else 403): ringing or talking at their seat, answered
+there, or stored with them as its agent (a call nobody answered: one that reached their
+seat); a seat where the call only rang while another agent took it has no say.
+Supervisors and admins write on any known call. The caller number and owner a
 work order gives must be the call's.
 """
 
@@ -72,9 +74,19 @@ def open_call_facts(record: CallRecord) -> StoredCall:
 
 
 def _took_it(user: User, stored: StoredCall) -> bool:
-    if user.interface and user.interface in (stored.agent_interface, *stored.seats):
-        return True
-    return bool(user.agent) and stored.agent == user.agent
+    """The call is the user's: they answered it, or, when nobody answered it (a call the
+    seat placed, one that rang out), it reached their seat. A seat that only rang while
+    another agent answered has no say on the call."""
+    if stored.agent or stored.agent_interface:
+        by_agent = bool(user.agent) and stored.agent == user.agent
+        return by_agent or (bool(user.interface) and stored.agent_interface == user.interface)
+    return bool(user.interface) and user.interface in stored.seats
+
+
+def _in_hand(call: SeatCall) -> bool:
+    """Ringing, talking or ended at the seat, or answered there at some point: not a call
+    that rang there and went on to someone else (``missed``)."""
+    return call.state != "missed" or call.answered
 
 
 def resolve_call(
@@ -94,7 +106,11 @@ def resolve_call(
             404, f"no call {name} is known", f"找不到来电 {name}（未在坐席弹屏，也没有通话记录）"
         )
     supervising = user.role in ("supervisor", "admin")
-    mine = [c for c in popped if supervising or (user.interface and c.interface == user.interface)]
+    mine = [
+        c
+        for c in popped
+        if supervising or (user.interface and c.interface == user.interface and _in_hand(c))
+    ]
     if not mine and not (stored is not None and (supervising or _took_it(user, stored))):
         seat = user.interface or "-"
         raise CallRefused(

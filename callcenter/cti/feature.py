@@ -20,11 +20,12 @@ from aiohttp import web
 from sqlalchemy import Engine
 
 from callcenter.calls.records import CallRecord
-from callcenter.config import CtiSettings
+from callcenter.config import CtiSettings, DiallingSettings
 from callcenter.cti.accounts import AccountStore, hash_password
 from callcenter.cti.http import AmiActions, CtiDeps
 from callcenter.cti.http import setup as setup_seat_routes
 from callcenter.cti.lookup import OwnerDirectory
+from callcenter.cti.owner_access import OwnerReadLimiter
 from callcenter.cti.owners import Owner, OwnerRepository
 from callcenter.cti.phones import lookup_key
 from callcenter.cti.popper import Popper, PopUpdate
@@ -77,6 +78,8 @@ class CtiFeature:
         ami: AmiActions | None = None,
         clock: Callable[[], float] = time.time,
         open_call: Callable[[str, str], CallRecord | None] | None = None,
+        dialling: DiallingSettings | None = None,
+        alert: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         self.settings = settings or CtiSettings()
         self.clock = clock
@@ -106,11 +109,17 @@ class CtiFeature:
             ami=ami,
             webhook=self.webhook,
             settings=self.settings,
+            dialling=dialling or DiallingSettings(),
             zone=zone or zoneinfo.ZoneInfo("Asia/Shanghai"),
             clock=clock,
         )
         if open_call is not None:
             self.deps.open_call = open_call
+        self.deps.owner_reads = OwnerReadLimiter(
+            self.settings.owner_reads_limit, self.settings.owner_reads_window_s
+        )
+        if alert is not None:
+            self.deps.alert = alert
 
     async def start(self) -> None:
         await self.directory.load()

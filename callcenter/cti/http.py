@@ -4,7 +4,9 @@ Every route declares its roles. An agent works on their own seat (``User.interfa
 sees their own work orders (raised by or assigned to them) and cannot read the audit
 trail; supervisors and admins may name another seat or agent. A wrap-up or work order is
 stored on the call it names, which must be one the user may write on
-(``callcenter.cti.call_access``). Opening an owner record is audited. Wiring:
+(``callcenter.cti.call_access``). An agent reads owners of the calls in hand at their
+seat, any other only with a reason and within a rate limit
+(``callcenter.cti.owner_access``); every owner read is audited. Wiring:
 ``setup(app, CtiDeps(...))`` after ``callcenter.web.auth.setup``.
 """
 
@@ -14,7 +16,7 @@ import asyncio
 import json
 import time
 import zoneinfo
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -23,7 +25,7 @@ import structlog
 from aiohttp import web
 
 from callcenter.calls.records import CallRecord
-from callcenter.config import CtiSettings
+from callcenter.config import CtiSettings, DiallingSettings
 from callcenter.cti.call_access import (
     CallRefused,
     CallTarget,
@@ -31,15 +33,26 @@ from callcenter.cti.call_access import (
     open_call_facts,
     resolve_call,
 )
+from callcenter.cti.dialling import DialRefused, check_dial
 from callcenter.cti.i18n import catalogue, remember_lang, request_lang
 from callcenter.cti.lookup import OwnerDirectory
+from callcenter.cti.owner_access import (
+    REASON_MAX,
+    Basis,
+    OwnerReadLimiter,
+    OwnerReadRefused,
+    limit_alert,
+    limit_refusal,
+    owners_in_hand,
+    read_basis,
+)
 from callcenter.cti.phones import PhoneError, normalize
 from callcenter.cti.records import CtiRecords
 from callcenter.cti.screenpop import SeatHub
 from callcenter.cti.seat_page import render_seat_page
 from callcenter.cti.webhook import WebhookSender
 from callcenter.cti.workorders import WorkOrder, WorkOrderError, timer, validate_new
-from callcenter.log import mask_number
+from callcenter.log import mask_number, mask_numbers_in
 from callcenter.telephony.ami import AmiActionError, AmiNotConnected
 from callcenter.web.auth import AUTH_KEY, current_session, page_roles
 from callcenter.web.security import ROLES, Role, User, current_user, require_roles
@@ -66,10 +79,15 @@ class CtiDeps:
     ami: AmiActions | None = None
     webhook: WebhookSender | None = None
     settings: CtiSettings = field(default_factory=CtiSettings)
+    dialling: DiallingSettings = field(default_factory=DiallingSettings)
     zone: zoneinfo.ZoneInfo = field(default_factory=lambda: zoneinfo.ZoneInfo("Asia/Shanghai"))
     clock: Callable[[], float] = time.time
     # A call still in progress as the tracker has it, by (pbx, call id): None when none.
     open_call: Callable[[str, str], CallRecord | None] = lambda pbx, call_id: None
+    # Owner reads outside an agent's calls in hand, per user (cti.owner_reads_*).
+    owner_reads: OwnerReadLimiter = field(default_factory=lambda: OwnerReadLimiter(20, 600.0))
+    # Tells supervisors (the wallboard's alerts) that an agent reached the owner-read limit.
+    alert: Callable[[dict[str, Any]], None] = lambda alert: None
 
 
 DEPS_KEY: web.AppKey[CtiDeps] = web.AppKey("cti_deps", CtiDeps)
@@ -150,10 +168,6 @@ async def seat_page(request: web.Request) -> web.Response:
     assert session is not None
     html = render_seat_page(lang, user, session.csrf_token, catalogue(lang))
     response = web.Response(text=html, content_type="text/html")
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
-        "connect-src 'self'; frame-ancestors 'none'"
-    )
     remember_lang(request, response)
     return response
 
@@ -221,7 +235,14 @@ async def _originate(request: web.Request, seat: str, number: str, caller_id: st
         phone = normalize(number, default_area_code=deps.settings.default_area_code)
     except PhoneError as exc:
         raise _fail(web.HTTPBadRequest, f"number: {exc}") from None
-    dial = phone.key.lstrip("+")
+    try:
+        dial = check_dial(number, phone, deps.dialling)
+    except DialRefused as exc:
+        log.info("dial refused", seat=seat, number=mask_number(phone.key), reason=exc.en)
+        body = {"error": f"number: {exc.en}", "error_zh": f"号码：{exc.zh}"}
+        raise web.HTTPBadRequest(
+            text=json.dumps(body, ensure_ascii=False), content_type="application/json"
+        ) from None
     fields = {
         "Action": "Originate",
         "Channel": seat,
@@ -290,14 +311,70 @@ async def today_calls(request: web.Request) -> web.Response:
 # --- owners and audit -----------------------------------------------------------------------
 
 
+def _owner_refused(exc: OwnerReadRefused) -> web.HTTPException:
+    body = json.dumps({"error": exc.en, "error_zh": exc.zh}, ensure_ascii=False)
+    if exc.status == 429:
+        retry = str(max(1, round(exc.retry_after_s)))
+        return web.HTTPTooManyRequests(
+            text=body, content_type="application/json", headers={"Retry-After": retry}
+        )
+    return web.HTTPForbidden(text=body, content_type="application/json")
+
+
+async def _limit_reached(deps: CtiDeps, login: str, count: int, now: float) -> None:
+    """Supervisors hear of it once per crossing: a log line, an audit row, the
+    wallboard's alerts and the webhook."""
+    window = deps.settings.owner_reads_window_s
+    log.warning("owner_reads_limit_exceeded", login=login, count=count, window_s=window)
+    await asyncio.to_thread(
+        deps.records.audit, login, "owner_reads_limit", None, f"{count} reads in {window:g} s"
+    )
+    alert = limit_alert(login, count, window, now)
+    deps.alert(alert)
+    if deps.webhook is not None:
+        deps.webhook.send("owner_reads.limit", alert)
+
+
+async def _read_basis(
+    request: web.Request, wanted: Collection[int], action: str, owner_id: int | None
+) -> tuple[Basis, str]:
+    """Whether this user may read the owners ``wanted`` now (else 403 or 429, audited),
+    and the audit detail saying on what basis."""
+    deps = request.app[DEPS_KEY]
+    user = _user(request)
+    reason = " ".join(request.query.get("reason", "").split())[:REASON_MAX]
+    now = deps.clock()
+    calls = deps.hub.recent.calls_at(user.interface) if user.interface else []
+    in_hand = owners_in_hand(calls, now, deps.settings.wrapup_s)
+    detail = f"reason: {mask_numbers_in(reason)}" if reason else ""
+    try:
+        basis = read_basis(user, wanted, in_hand, reason)
+        if basis == "reason":
+            deps.owner_reads.forget_idle(now)
+            verdict = deps.owner_reads.take(user.login, now)
+            if not verdict.allowed:
+                if verdict.alert:
+                    await _limit_reached(deps, user.login, verdict.count, now)
+                raise limit_refusal(verdict, deps.settings.owner_reads_window_s)
+    except OwnerReadRefused as exc:
+        refused = f"refused {exc.status}" + (f"; {detail}" if detail else "")
+        await asyncio.to_thread(deps.records.audit, user.login, action, owner_id, refused)
+        raise _owner_refused(exc) from None
+    if basis == "own_call":
+        detail = "own call"
+    return basis, detail
+
+
 @require_roles(*ANY)
 async def owner_lookup(request: web.Request) -> web.Response:
     deps = request.app[DEPS_KEY]
     number = request.query.get("number", "")
     owners = deps.directory.find(number)
+    _basis, detail = await _read_basis(request, [o.id for o in owners], "lookup", None)
+    detail = "; ".join(d for d in (mask_number(number), detail) if d)
     for owner in owners:
         await asyncio.to_thread(
-            deps.records.audit, _user(request).login, "lookup", owner.id, mask_number(number)
+            deps.records.audit, _user(request).login, "lookup", owner.id, detail
         )
     return web.json_response({"owners": [o.to_dict() for o in owners]})
 
@@ -306,11 +383,13 @@ async def owner_lookup(request: web.Request) -> web.Response:
 async def owner_record(request: web.Request) -> web.Response:
     deps = request.app[DEPS_KEY]
     owner_id = int(request.match_info["owner_id"])  # whole digits: checked by @require_roles
+    user = _user(request)
+    # the read is checked (and counted) first: probing ids does not tell an agent which exist
+    _basis, detail = await _read_basis(request, [owner_id], "open", owner_id)
     owner = deps.directory.index.owner(owner_id)
     if owner is None:
         raise _fail(web.HTTPNotFound, "no such owner")
-    user = _user(request)
-    await asyncio.to_thread(deps.records.audit, user.login, "open", owner_id, "")
+    await asyncio.to_thread(deps.records.audit, user.login, "open", owner_id, detail)
     involving = None if user.role in ("supervisor", "admin") else user.login
     orders = await asyncio.to_thread(
         deps.records.list_orders, owner_ids=[owner_id], involving=involving

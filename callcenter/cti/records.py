@@ -13,6 +13,7 @@ from sqlalchemy import Engine, RowMapping, insert, select, update
 from callcenter.cti.call_access import StoredCall
 from callcenter.cti.popper import seat_of
 from callcenter.cti.workorders import OPEN_STATES, HistoryEntry, WorkOrder, transition
+from callcenter.store.calls import _upsert
 from callcenter.store.cti import audit_table, dispositions_table, history_table, work_orders_table
 from callcenter.store.models import calls_table, legs_table
 
@@ -110,21 +111,13 @@ class CtiRecords:
     def save_disposition(
         self, pbx: str, call_id: str, login: str, disposition: str, note: str
     ) -> None:
-        key = {"pbx": pbx, "call_id": call_id, "user_login": login}
-        values = {"disposition": disposition, "note": note, "at": self.clock()}
+        """One wrap-up per call and user: a second one replaces the first, in one
+        statement, so two requests at once cannot both insert."""
+        row = {"pbx": pbx, "call_id": call_id, "user_login": login,
+               "disposition": disposition, "note": note, "at": self.clock()}  # fmt: skip
+        key = ("pbx", "call_id", "user_login")
         with self.engine.begin() as connection:
-            d = dispositions_table.c
-            found = connection.execute(
-                select(d.pbx).where(d.pbx == pbx, d.call_id == call_id, d.user_login == login)
-            ).first()
-            if found is None:
-                connection.execute(insert(dispositions_table).values(**key, **values))
-            else:
-                connection.execute(
-                    update(dispositions_table)
-                    .where(d.pbx == pbx, d.call_id == call_id, d.user_login == login)
-                    .values(values)
-                )
+            connection.execute(_upsert(connection, dispositions_table, key).values(row))
 
     def audit(self, login: str, action: str, owner_id: int | None, detail: str = "") -> None:
         with self.engine.begin() as connection:
@@ -191,15 +184,22 @@ class CtiRecords:
             return [dict(row) for row in connection.execute(query).mappings()]
 
     def calls_of_agent(self, agent: str, since: float) -> list[dict[str, Any]]:
+        """One row per call, with its latest disposition (the agent's, or a supervisor's
+        correction after it): a call several people wrapped up is still one call."""
         c, d = calls_table.c, dispositions_table.c
+        latest = (
+            select(d.disposition)
+            .where(d.pbx == c.pbx, d.call_id == c.call_id)
+            .order_by(d.at.desc(), d.user_login)
+            .limit(1)
+            .correlate(calls_table)
+            .scalar_subquery()
+            .label("disposition")
+        )
         query = (
             select(
                 c.pbx, c.call_id, c.started_at, c.caller_number, c.outcome, c.queue,
-                c.wait_s, c.talk_s, d.disposition,
-            )
-            .outerjoin(
-                dispositions_table,
-                (d.pbx == c.pbx) & (d.call_id == c.call_id),
+                c.wait_s, c.talk_s, latest,
             )
             .where(c.agent == agent, c.started_at >= since)
             .order_by(c.started_at.desc())

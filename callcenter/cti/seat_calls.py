@@ -40,6 +40,7 @@ class SeatCallLog:
         self.max_calls = max_calls
         # (pbx, call_id) -> interface -> the call as that seat saw it; oldest change first
         self._calls: OrderedDict[tuple[str, str], dict[str, SeatCall]] = OrderedDict()
+        self._by_seat: dict[str, set[tuple[str, str]]] = {}  # interface -> its calls' keys
         self._newest_at = 0.0
 
     def __len__(self) -> int:
@@ -62,12 +63,18 @@ class SeatCallLog:
             last_at=max(update.at, before.last_at if before is not None else 0.0),
         )
         self._calls[key] = seats
+        self._by_seat.setdefault(update.interface, set()).add(key)
         self._newest_at = max(self._newest_at, update.at)
         self._forget_old()
 
     def at_seat(self, interface: str, pbx: str, call_id: str) -> SeatCall | None:
         """The call as ``interface`` saw it, if it popped there."""
         return self._calls.get((pbx, call_id), {}).get(interface)
+
+    def calls_at(self, interface: str) -> list[SeatCall]:
+        """Every call that popped at ``interface`` and is still remembered."""
+        keys = self._by_seat.get(interface, ())
+        return [self._calls[key][interface] for key in keys if key in self._calls]
 
     def seats_of(self, pbx: str, call_id: str) -> list[SeatCall]:
         """Every seat the call popped on."""
@@ -81,3 +88,9 @@ class SeatCallLog:
             if not too_many and max(c.last_at for c in seats.values()) >= horizon:
                 break
             del self._calls[key]
+            for interface in seats:
+                keys = self._by_seat.get(interface)
+                if keys is not None:
+                    keys.discard(key)
+                    if not keys:
+                        del self._by_seat[interface]

@@ -1,4 +1,5 @@
-"""Reports as a text table, CSV, JSON and XLSX, with column names in Chinese or English."""
+"""Reports as a text table, CSV, JSON and XLSX, with column names in Chinese or English.
+CSV and XLSX cells never start a formula (``cell_safety``)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 from collections.abc import Sequence
 from typing import Any, Literal
 
+from callcenter.metrics.cell_safety import neutralise
 from callcenter.metrics.report import Report
 
 __all__ = ["COLUMNS", "render", "to_csv", "to_json", "to_table", "to_xlsx"]
@@ -60,7 +62,7 @@ def to_csv(report: Report, lang: Lang = "en") -> str:
     writer = csv.writer(out)
     writer.writerow([_title(n, lang) for n in names])
     for row in _rows(report):
-        writer.writerow(["" if row.get(n) is None else row.get(n) for n in names])
+        writer.writerow(["" if row.get(n) is None else neutralise(row.get(n)) for n in names])
     thresholds = report.as_dict()["definitions"]["thresholds"]
     writer.writerow([])
     writer.writerow(["# " + ", ".join(f"{k}={v}" for k, v in thresholds.items())])
@@ -96,14 +98,14 @@ def to_xlsx(report: Report, lang: Lang = "zh") -> bytes:
     sheet.title = "report"
     sheet.append([_title(n, lang) for n in names])
     for row in _rows(report):
-        sheet.append([row.get(n) for n in names])
+        sheet.append([neutralise(row.get(n)) for n in names])
     notes = book.create_sheet("definitions")
     body = report.as_dict()["definitions"]
     for key, value in body["thresholds"].items():
-        notes.append([key, value])
+        notes.append([neutralise(key), neutralise(value)])
     notes.append([])
     for key, text in body[lang].items():
-        notes.append([key, text])
+        notes.append([neutralise(key), neutralise(text)])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -165,9 +165,6 @@ async def reports_page(request: web.Request) -> web.Response:
     html = render_reports(lang, user_name=name, query=query, by_interval=by_interval,
                           by_agent=by_agent)  # fmt: skip
     response = web.Response(text=html, content_type="text/html")
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
-    )
     remember_lang(request, response)
     return response
 

@@ -5,16 +5,25 @@ announcement, ``w`` whisper (the supervisor talks to the agent only), ``B`` barg
 supervisor talks to both parties), ``E`` hang up the supervisor's leg when the spied-on
 channel hangs up (otherwise ChanSpy goes on to the next channel with the same prefix).
 The spied-on argument is the agent's interface used as a channel-name prefix: channel
-``PJSIP/1001-0000002a`` is the seat ``PJSIP/1001``'s current call.
+``PJSIP/1001-0000002a`` is the seat ``PJSIP/1001``'s current call. The phone rung is one
+of the seats the routing directory knows, never a dial string.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["MODES", "MonitorError", "MonitorRequest", "chanspy_originate", "parse_request"]
+__all__ = [
+    "MODES",
+    "MonitorError",
+    "MonitorRequest",
+    "chanspy_originate",
+    "check_phone_is_seat",
+    "parse_request",
+]
 
 Mode = Literal["listen", "whisper", "barge"]
 MODES: dict[str, str] = {"listen": "qE", "whisper": "qwE", "barge": "qBE"}
@@ -67,6 +76,19 @@ def parse_request(body: dict[str, object], default_phone: str = "") -> MonitorRe
     if phone == agent:
         raise MonitorError("不能监听自己的话机", "you cannot monitor your own phone")
     return MonitorRequest(agent, mode, phone)  # type: ignore[arg-type]
+
+
+def check_phone_is_seat(request: MonitorRequest, seats: Collection[str]) -> None:
+    """The supervisor's phone must be a seat the routing directory knows: the Originate
+    rings whatever ``Channel`` says, and a dial string through a trunk
+    (``PJSIP/13800138000@trunk``) would put an outside number on the agent's call."""
+    if request.phone in seats:
+        return
+    known = ", ".join(sorted(seats)[:20]) or "-"
+    raise MonitorError(
+        f"话机 {request.phone[:40]!r} 不是已配置的坐席，请从坐席中选择：{known}",
+        f"phone {request.phone[:40]!r} is not a configured seat; pick one of: {known}",
+    )
 
 
 def chanspy_originate(

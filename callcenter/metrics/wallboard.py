@@ -20,7 +20,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, Protocol
 
 import structlog
@@ -30,7 +31,12 @@ from callcenter.cti.i18n import remember_lang, request_lang
 from callcenter.events import Event, StaffingBelowMinimum
 from callcenter.metrics.kpis import Thresholds
 from callcenter.metrics.live import LiveCounters
-from callcenter.metrics.monitor import MonitorError, chanspy_originate, parse_request
+from callcenter.metrics.monitor import (
+    MonitorError,
+    chanspy_originate,
+    check_phone_is_seat,
+    parse_request,
+)
 from callcenter.metrics.wallboard_page import render_wallboard
 from callcenter.telephony.ami import AmiActionError, AmiNotConnected
 from callcenter.web.auth import AUTH_KEY, current_session, page_roles
@@ -108,6 +114,10 @@ class WallboardHub:
         self._armed: asyncio.TimerHandle | None = None
         self.pushes = 0  # snapshots sent since start (for tests and /metrics)
         self._understaffed: dict[tuple[str, str], StaffingBelowMinimum] = {}  # (pbx, rule)
+        # Alerts other features raise for supervisors (e.g. an agent past the owner-read
+        # limit), shown for ``notice_keep_s`` after they were raised; newest last.
+        self.notice_keep_s = 3600.0
+        self._notices: deque[dict[str, Any]] = deque(maxlen=20)
 
     @property
     def connected(self) -> int:
@@ -117,7 +127,7 @@ class WallboardHub:
         """What a wallboard receives: the snapshot, each seat's state and the colours."""
         body = self.live.snapshot(self.clock())
         body["seats"] = [{"interface": i, "state": s} for i, s in self.live.seats().items()]
-        body["alerts"] = body["alerts"] + self.staffing_alerts()
+        body["alerts"] = body["alerts"] + self.staffing_alerts() + self.notices()
         body["levels"] = levels(body, self.live.thresholds)
         body["service_level_target"] = self.live.thresholds.service_level_target
         body["service_level_s"] = self.live.thresholds.service_level_s
@@ -134,6 +144,17 @@ class WallboardHub:
             for e in sorted(self._understaffed.values(), key=lambda e: (e.at, e.rule))
         ]  # fmt: skip
 
+    def notices(self) -> list[dict[str, Any]]:
+        """The alerts raised through ``notice`` lately, oldest first."""
+        horizon = self.clock() - self.notice_keep_s
+        return [dict(n) for n in self._notices if float(n.get("since", 0.0)) >= horizon]
+
+    def notice(self, alert: dict[str, Any]) -> None:
+        """Show supervisors an alert (``kind``, ``zh``, ``en``, ``since``) on every
+        wallboard, at once."""
+        self._notices.append({**alert, "since": alert.get("since", self.clock())})
+        self._arm()
+
     def on_event(self, event: Event) -> None:
         """A ``Service.event_listeners`` entry (after ``live.apply``): schedule a push."""
         if isinstance(event, StaffingBelowMinimum):
@@ -141,6 +162,9 @@ class WallboardHub:
                 self._understaffed[(event.pbx, event.rule)] = event
             else:
                 self._understaffed.pop((event.pbx, event.rule), None)
+        self._arm()
+
+    def _arm(self) -> None:
         if not self._sockets or self._armed is not None:
             return
         try:
@@ -193,10 +217,8 @@ class WallboardHub:
 HUB_KEY = web.AppKey("wallboard_hub", WallboardHub)
 AMI_KEY: web.AppKey[AmiActions | None] = web.AppKey("wallboard_ami")
 AUDIT_KEY: web.AppKey[Audit | None] = web.AppKey("wallboard_audit")
-CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'"
-)
+Seats = Callable[[], Collection[str]]  # the interfaces of the routing directory's seats
+SEATS_KEY: web.AppKey[Seats] = web.AppKey("wallboard_seats")
 
 
 def _fail(status: type[web.HTTPException], zh: str, en: str) -> web.HTTPException:
@@ -211,9 +233,8 @@ async def wallboard_page(request: web.Request) -> web.Response:
     session = current_session(request)
     assert user is not None
     csrf = session.csrf_token if session is not None else ""
-    html = render_wallboard(lang, user, csrf)
+    html = render_wallboard(lang, user, csrf, request.app[SEATS_KEY]())
     response = web.Response(text=html, content_type="text/html")
-    response.headers["Content-Security-Policy"] = CSP
     remember_lang(request, response)
     return response
 
@@ -247,6 +268,7 @@ async def start_monitor(request: web.Request) -> web.Response:
         raise _fail(web.HTTPBadRequest, exc.zh, exc.en) from None
     try:
         wanted = parse_request(body, default_phone=user.interface)
+        check_phone_is_seat(wanted, request.app[SEATS_KEY]())
     except MonitorError as exc:
         raise _fail(web.HTTPBadRequest, exc.zh, exc.en) from None
     ami = request.app[AMI_KEY]
@@ -285,12 +307,15 @@ def setup(
     *,
     ami: AmiActions | None = None,
     audit: Audit | None = None,
+    seats: Seats = frozenset,
 ) -> None:
     """``/wallboard`` (page), ``/ws/wallboard``, ``/api/wallboard`` and ``/api/monitor``.
 
     ``ami``: an object with ``AmiClient.send_action``; ``audit(login, action, owner_id,
-    detail)``: ``CtiRecords.audit`` (rows in ``cti_audit``, read at ``/api/audit``).
+    detail)``: ``CtiRecords.audit`` (rows in ``cti_audit``, read at ``/api/audit``);
+    ``seats()``: the seats a supervisor may be rung on (none: monitoring is refused).
     """
+    app[SEATS_KEY] = seats
     app[HUB_KEY] = hub
     app[AMI_KEY] = ami
     app[AUDIT_KEY] = audit

@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from collections.abc import Iterable
 
 from callcenter.cti.i18n import Lang
 from callcenter.metrics.i18n import catalogue
@@ -67,7 +68,8 @@ button.m:disabled{opacity:.4} input{padding:4px}
 <section><h2 id="queues-title"></h2><table id="queues" data-testid="queues"></table></section>
 <section><h2 id="agents-title"></h2><div id="agents" data-testid="agents"></div></section>
 <section><h2 id="seats-title"></h2>
-<label id="l-phone" for="phone"></label> <input id="phone" data-testid="my-phone" value="__PHONE__" size="14">
+<label id="l-phone" for="phone"></label> <input id="phone" data-testid="my-phone" value="__PHONE__" size="14" list="known-seats">
+<datalist id="known-seats">__SEATS__</datalist>
 <span id="monitor-result" data-testid="monitor-result" role="status"></span>
 <table id="seats" data-testid="seats"></table></section>
 </main>
@@ -166,7 +168,8 @@ connect();
 _PLACEHOLDER = re.compile(r"__[A-Z_]+__")
 
 
-def render_wallboard(lang: Lang, user: User, csrf: str) -> str:
+def render_wallboard(lang: Lang, user: User, csrf: str, seats: Iterable[str] = ()) -> str:
+    """``seats``: the interfaces a supervisor may be rung on for live monitoring."""
     text = catalogue(lang)
     text["lang_key"] = lang  # each alert carries "zh" and "en"
     values = {
@@ -181,6 +184,7 @@ def render_wallboard(lang: Lang, user: User, csrf: str) -> str:
         "__OTHER_LABEL__": html.escape(text["other_lang"]),
         "__SIGN_OUT__": html.escape(text["sign_out"]),
         "__PHONE__": html.escape(user.interface),
+        "__SEATS__": "".join(f'<option value="{html.escape(s)}">' for s in sorted(seats)),
         "__CAN_MONITOR__": "true" if user.role == "supervisor" else "false",
         # "</" cannot end the script block from inside a JSON string
         "__TEXT__": json.dumps(text, ensure_ascii=False).replace("</", "<\\/"),

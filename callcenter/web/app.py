@@ -8,6 +8,7 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from callcenter.store.calls import CallStore
+from callcenter.web.headers import install as install_security_headers
 from callcenter.web.openapi import OPENAPI_PATH, openapi_document
 from callcenter.web.security import current_user, require_roles
 from callcenter.web.validation import query_values
@@ -75,20 +76,9 @@ async def readyz(request: web.Request) -> web.Response:
     return web.json_response({"ready": ready, "parts": parts}, status=200 if ready else 503)
 
 
-@web.middleware
-async def security_headers(request: web.Request, handler: Any) -> web.StreamResponse:
-    response: web.StreamResponse = await handler(request)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    # same-origin, not no-referrer: browsers then send "Origin: null" on our own forms,
-    # and the CSRF origin check must see the real origin.
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    response.headers.setdefault("Cache-Control", "no-store")
-    return response
-
-
 def build_app(service: ServiceView) -> web.Application:
-    app = web.Application(middlewares=[security_headers], client_max_size=1024 * 1024)
+    app = web.Application(client_max_size=1024 * 1024)
+    install_security_headers(app)
     app[SERVICE_KEY] = service
     app.router.add_get("/api/calls", list_calls)
     app.router.add_get("/api/calls/{pbx}/{call_id}", get_call)

@@ -81,6 +81,7 @@ _STATUS_TEXT = {
     401: "Not signed in", 403: "Your role may not do this, or the CSRF token or Origin is wrong",
     404: "No such thing (or not one of yours)",
     409: "Conflicts with the current state (or the PBX refused the action)",
+    429: "Too many requests of this kind lately: try again after Retry-After seconds",
     502: "The PBX did not answer", 503: "Not available now (no PBX connection)",
 }  # fmt: skip
 _SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
