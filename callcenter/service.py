@@ -148,7 +148,7 @@ class Service:
         # CTI: sign-in, owners, screen-pops, work orders.
         self.cti = CtiFeature(
             self.engine, settings.cti, zone=settings.zone, ami=self.actions, clock=self.clock,
-            open_call=self._open_call,
+            open_call=self._open_call, trusted_proxies=settings.web.trusted_proxies,
         )  # fmt: skip
         self.event_listeners.append(self.cti.on_event)
         # IVR over FastAGI, looking callers up in the owner directory.

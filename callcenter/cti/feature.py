@@ -77,9 +77,11 @@ class CtiFeature:
         ami: AmiActions | None = None,
         clock: Callable[[], float] = time.time,
         open_call: Callable[[str, str], CallRecord | None] | None = None,
+        trusted_proxies: Sequence[str] = (),
     ) -> None:
         self.settings = settings or CtiSettings()
         self.clock = clock
+        self.trusted_proxies = trusted_proxies
         self._keepers: dict[str, str] = {}
         self.accounts = AccountStore(engine, clock=clock)
         self.directory = OwnerDirectory(
@@ -129,7 +131,13 @@ class CtiFeature:
         self.screenpop.on_event(event)
 
     def setup_web(self, app: web.Application) -> None:
-        auth.setup(app, self.accounts, self.settings, clock=self.clock)
+        auth.setup(
+            app,
+            self.accounts,
+            self.settings,
+            clock=self.clock,
+            trusted_proxies=self.trusted_proxies,
+        )
         setup_seat_routes(app, self.deps)
 
     async def lookup(self, number: str) -> OwnerInfo | None:
