@@ -72,6 +72,15 @@ def test_the_right_password_releases_the_pair() -> None:
         _attempt(throttle.reserve("alice", "10.0.0.9", 103.0))
 
 
+def test_an_attempt_that_could_not_be_checked_is_withdrawn() -> None:
+    throttle = LoginThrottle(max_failures=3, guess_burst=3)
+    for _ in range(10):  # the database is away: nothing is known about these passwords
+        throttle.withdraw(_attempt(throttle.reserve("alice", "10.0.0.9", 100.0)))
+    for _ in range(3):  # three real guesses, each with a token of the login's three
+        _attempt(throttle.reserve("alice", "10.0.0.9", 101.0))
+    assert throttle.reserve("alice", "10.0.0.9", 101.0) == Refused(300.0, "address")
+
+
 def test_failures_from_one_address_never_lock_another() -> None:
     throttle = LoginThrottle(max_failures=5)
     for n in range(50):
@@ -364,18 +373,47 @@ async def test_sign_in_never_redirects_off_site(served: Served, target: str) -> 
         assert response.headers["Location"] == "/seat"
 
 
-@pytest.mark.parametrize("query", ["/%09/evil.example/x", "/%0a/evil.example/x", "/%0d/e.x/x"])
-async def test_the_sign_in_page_never_points_off_site(served: Served, query: str) -> None:
+_NEXT_FIELD = re.compile(r'name="next" value="([^"]*)"')
+
+
+@pytest.mark.parametrize(
+    "query", ["/%09/evil.example/x", "/%0a/evil.example/x", "/%0d/evil.example/x", "//evil.example"]
+)
+async def test_a_link_to_the_sign_in_page_never_leads_off_site(served: Served, query: str) -> None:
     async with new_http() as http:
+        # The browser's way: open the link, send the form as the page filled it in.
         async with http.get(f"{served.base}/login?next={query}") as page:
-            assert 'name="next" value="/seat"' in await page.text()
-        assert (await sign_in(http, served.base, "alice")).status == 303
+            body = await page.text()
+        token, next_field = _CSRF_FIELD.search(body), _NEXT_FIELD.search(body)
+        assert token is not None and next_field is not None
+        assert next_field.group(1) == "/seat"
+        response = await _post_login(
+            http, served.base, token.group(1), "alice", next_path=next_field.group(1)
+        )
+        assert response.status == 303 and response.headers["Location"] == "/seat"
         # Already signed in: sent on at once, to our own home page.
-        async with http.get(f"{served.base}/login?next={query}", allow_redirects=False) as response:
-            assert response.status == 303
-            assert response.headers["Location"] == "/seat"
+        async with http.get(f"{served.base}/login?next={query}", allow_redirects=False) as again:
+            assert again.status == 303 and again.headers["Location"] == "/seat"
         async with http.get(f"{served.base}/login?next=/wallboard", allow_redirects=False) as ok:
             assert ok.headers["Location"] == "/wallboard"
+
+
+async def test_a_check_that_fails_does_not_count_as_a_guess(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def database_away(login: str, password: str) -> None:
+        raise OSError("database unreachable")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(served.auth.store, "authenticate", database_away)
+        async with cookieless_http() as http:
+            token = await _form_token(http, served.base)
+            for _ in range(8):
+                response = await _post_login(http, served.base, token, "alice")
+                assert response.status == 500
+    async with cookieless_http() as http:
+        token = await _form_token(http, served.base)
+        assert (await _post_login(http, served.base, token, "alice")).status == 303
 
 
 async def test_signed_in_requests_answer_while_password_checks_are_busy(

@@ -14,20 +14,22 @@ Two limits, chosen so that nobody can use them to keep someone else out:
   desk still signs in during an attack.
 
 An attempt is counted *before* its password is checked (``reserve``) and given back when
-the password was right (``release``). The caller reserves and then awaits the check, so a
+the password was right (``release``) or could not be checked (``withdraw``). The caller reserves and then awaits the check, so a
 burst of concurrent attempts cannot all pass the limit before the first failure is counted.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 PRUNE_FLOOR = 1024  # records kept before stale ones are first swept out
 
 
 @dataclass(frozen=True)
 class Attempt:
-    """A reserved failure: counted already, given back by ``release`` on success."""
+    """A reserved failure: counted already; ``release`` (right password) or ``withdraw``
+    (no answer) gives it back."""
 
     login_key: str
     address_key: str
@@ -38,7 +40,7 @@ class Attempt:
 @dataclass(frozen=True)
 class Refused:
     retry_after_s: float
-    reason: str  # "address": this pair is locked; "login": the login's guesses are spent
+    reason: Literal["address", "login"]  # this pair is locked / the login's guesses are spent
 
 
 @dataclass
@@ -107,9 +109,20 @@ class LoginThrottle:
         self._maybe_prune(now)
         return Attempt(login_key, address, now, took_token)
 
+    def withdraw(self, attempt: Attempt) -> None:
+        """The password could not be checked (the database was away): this attempt was no
+        guess, so it no longer counts. A lockout it started stays; it ends by itself."""
+        pair = self._pairs.get((attempt.login_key, attempt.address_key))
+        if pair is not None and attempt.at in pair.failures:
+            pair.failures.remove(attempt.at)
+        self._give_back(attempt)
+
     def release(self, attempt: Attempt) -> None:
         """The password was right: forget this pair's failures and give the token back."""
         self._pairs.pop((attempt.login_key, attempt.address_key), None)
+        self._give_back(attempt)
+
+    def _give_back(self, attempt: Attempt) -> None:
         bucket = self._buckets.get(attempt.login_key)
         if attempt.took_token and bucket is not None:
             bucket.tokens = min(float(self.guess_burst), bucket.tokens + 1.0)

@@ -284,7 +284,11 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         )
         wait_s = attempt.retry_after_s
         return _retry_later(request, auth, login, wait_s, status=429, reason="throttled")
-    user = await auth.passwords.submit(auth.store.authenticate, login, password)
+    try:
+        user = await auth.passwords.submit(auth.store.authenticate, login, password)
+    except Exception:
+        auth.throttle.withdraw(attempt)  # no answer about the password: not a guess
+        raise
     if user is None:
         log.info("sign-in refused", login=login)
         return _login_page(request, auth, error=t(lang, "bad_credentials"), status=401, login=login)
