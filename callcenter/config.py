@@ -253,11 +253,21 @@ class RedisSettings:
 class WebSettings:
     host: str = "127.0.0.1"
     port: int = 8080
+    # Reverse proxies (IPs or CIDRs) whose X-Forwarded-For is believed; empty: the TCP peer
+    # is the client, whatever the header says.
+    trusted_proxies: list[str] = field(default_factory=list)
 
     def check(self) -> dict[str, str]:
+        from callcenter.web.client_address import parse_networks
+
+        problems = {}
         if not 0 <= self.port <= 65535:
-            return {"port": f"must be a TCP port (0-65535), got {self.port}"}
-        return {}
+            problems["port"] = f"must be a TCP port (0-65535), got {self.port}"
+        try:
+            parse_networks(self.trusted_proxies)
+        except ValueError as exc:
+            problems["trusted_proxies"] = f"must list IP addresses or networks: {exc}"
+        return problems
 
 
 @dataclass(frozen=True)
@@ -286,8 +296,13 @@ class CtiSettings:
     cookie_secure: Literal["auto", "always", "never"] = "auto"
     session_lifetime_s: float = 12 * 3600.0  # absolute: one shift
     session_idle_s: float = 2 * 3600.0  # signed out after this long without a request
-    login_max_failures: int = 5  # wrong passwords per login (or address) before a lockout
+    login_max_failures: int = 5  # wrong passwords per (login, address) before a lockout
     login_lockout_s: float = 300.0  # the first lockout; doubles each time, at most 1 h
+    # Per login over every address: this many wrong passwords at once, then one more per
+    # interval; addresses that have not failed for the login are never held back by it.
+    login_guess_burst: int = 20
+    login_guess_interval_s: float = 60.0
+    password_workers: int = 2  # threads for password checks, apart from other requests' work
     default_area_code: str = ""  # for local numbers without one ("21" Shanghai); "" keeps them
     allowed_origins: list[str] = field(default_factory=list)  # extra Origins (reverse proxies)
     webhook_url: str = ""  # the business system's hand-off; "" sends nothing
@@ -308,11 +323,17 @@ class CtiSettings:
 
     def check(self) -> dict[str, str]:
         problems = {}
-        for name in ("session_lifetime_s", "session_idle_s", "login_lockout_s"):
+        for name in (
+            "session_lifetime_s",
+            "session_idle_s",
+            "login_lockout_s",
+            "login_guess_interval_s",
+        ):
             if getattr(self, name) <= 0:
                 problems[name] = f"must be positive, got {getattr(self, name)}"
-        if self.login_max_failures < 1:
-            problems["login_max_failures"] = f"must be at least 1, got {self.login_max_failures}"
+        for name in ("login_max_failures", "login_guess_burst", "password_workers"):
+            if getattr(self, name) < 1:
+                problems[name] = f"must be at least 1, got {getattr(self, name)}"
         if self.default_area_code and not (
             self.default_area_code.isdigit() and 2 <= len(self.default_area_code) <= 3
         ):

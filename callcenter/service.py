@@ -150,6 +150,7 @@ class Service:
             self.engine, settings.cti, zone=settings.zone, ami=self.actions, clock=self.clock,
             open_call=self._open_call, dialling=settings.dialling,
             alert=self.wallboard.notice,  # supervisors see owner-read alerts on the wallboard
+            trusted_proxies=settings.web.trusted_proxies,
         )  # fmt: skip
         self.event_listeners.append(self.cti.on_event)
         # IVR over FastAGI, looking callers up in the owner directory.

@@ -17,7 +17,6 @@ from callcenter.config import CtiSettings, LoggingSettings
 from callcenter.cti.accounts import (
     AccountError,
     AccountStore,
-    LoginThrottle,
     hash_password,
     verify_password,
 )
@@ -72,22 +71,6 @@ def test_password_hashes_are_salted_scrypt_and_checked_exactly() -> None:
     assert not verify_password("s3cret-密码 ", first)
     assert not verify_password("s3cret-密码", "scrypt$broken")
     assert not verify_password("s3cret-密码", "")
-
-
-def test_throttle_locks_after_repeated_failures_and_doubles() -> None:
-    throttle = LoginThrottle(max_failures=3, lockout_s=60, window_s=600)
-    keys = ["login:alice"]
-    for second in range(2):
-        throttle.failed(keys, 100.0 + second)
-    assert throttle.retry_after(keys, 102.0) == 0
-    throttle.failed(keys, 102.0)
-    assert throttle.retry_after(keys, 102.0) == 60
-    assert throttle.retry_after(keys, 162.0) == 0
-    for second in range(3):
-        throttle.failed(keys, 170.0 + second)
-    assert throttle.retry_after(keys, 172.0) == 120  # the second lockout is twice as long
-    throttle.succeeded("login:alice")
-    assert throttle.retry_after(keys, 172.0) == 0
 
 
 def test_add_user_rejects_bad_input(tmp_path: Path) -> None:

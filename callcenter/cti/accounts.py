@@ -1,10 +1,11 @@
-"""Users, password hashes, server-side sessions and sign-in throttling.
+"""Users, password hashes and server-side sessions.
 
 Passwords are hashed with scrypt (N=2**15, r=8, p=1: about 32 MiB and tens of
 milliseconds per attempt) and a random 16-byte salt per hash; the stored form names its
 parameters, so they can be raised later without breaking old hashes. Session ids are 32
 random bytes handed to the browser once; the database keeps only their SHA-256 digest.
-The throttle is pure (the clock is passed in); the stores are thin SQLAlchemy adapters.
+The hashing is pure; the store is a thin SQLAlchemy adapter. Sign-in throttling is in
+``login_throttle``.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ import hmac
 import re
 import secrets
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from sqlalchemy import Engine, delete, insert, select, update
 
@@ -85,59 +86,6 @@ def dummy_verify(password: str) -> None:
 def check_new_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
-
-
-# --- throttling (pure) --------------------------------------------------------------------
-
-
-@dataclass
-class _Record:
-    failures: list[float] = field(default_factory=list)
-    locked_until: float = 0.0
-    lockouts: int = 0
-
-
-class LoginThrottle:
-    """Locks a key (a login, a client address) after ``max_failures`` wrong passwords within
-    ``window_s``; each further lockout doubles, up to ``max_lockout_s``. A success clears
-    the login's record. Keys are kept in memory: one record per key tried."""
-
-    def __init__(
-        self,
-        *,
-        max_failures: int = 5,
-        lockout_s: float = 300.0,
-        window_s: float = 900.0,
-        max_lockout_s: float = 3600.0,
-    ) -> None:
-        self.max_failures = max_failures
-        self.lockout_s = lockout_s
-        self.window_s = window_s
-        self.max_lockout_s = max_lockout_s
-        self._records: dict[str, _Record] = {}
-
-    def retry_after(self, keys: Iterable[str], now: float) -> float:
-        """Seconds until any of ``keys`` may try again (0: now)."""
-        wait = 0.0
-        for key in keys:
-            record = self._records.get(key)
-            if record is not None and record.locked_until > now:
-                wait = max(wait, record.locked_until - now)
-        return wait
-
-    def failed(self, keys: Iterable[str], now: float) -> None:
-        for key in keys:
-            record = self._records.setdefault(key, _Record())
-            record.failures = [t for t in record.failures if now - t < self.window_s]
-            record.failures.append(now)
-            if len(record.failures) >= self.max_failures:
-                record.lockouts += 1
-                span = min(self.max_lockout_s, self.lockout_s * 2 ** (record.lockouts - 1))
-                record.locked_until = now + span
-                record.failures.clear()
-
-    def succeeded(self, key: str) -> None:
-        self._records.pop(key, None)
 
 
 # --- stores -----------------------------------------------------------------------------
@@ -226,6 +174,16 @@ class AccountStore:
         with self.engine.connect() as connection:
             row = connection.execute(query).first()
         return None if row is None else (_user(row), row.password_hash)
+
+    def authenticate(self, login: str, password: str) -> User | None:
+        """The active user when ``password`` is theirs. Slow on purpose (one scrypt check),
+        and as slow for an unknown login, so the answer's timing tells nothing."""
+        found = self.find_user(login)
+        if found is None:
+            dummy_verify(password)
+            return None
+        user, encoded = found
+        return user if verify_password(password, encoded) else None
 
     def list_users(self) -> list[User]:
         with self.engine.connect() as connection:

@@ -80,9 +80,11 @@ class CtiFeature:
         open_call: Callable[[str, str], CallRecord | None] | None = None,
         dialling: DiallingSettings | None = None,
         alert: Callable[[dict[str, Any]], None] | None = None,
+        trusted_proxies: Sequence[str] = (),
     ) -> None:
         self.settings = settings or CtiSettings()
         self.clock = clock
+        self.trusted_proxies = trusted_proxies
         self._keepers: dict[str, str] = {}
         self.accounts = AccountStore(engine, clock=clock)
         self.directory = OwnerDirectory(
@@ -138,7 +140,13 @@ class CtiFeature:
         self.screenpop.on_event(event)
 
     def setup_web(self, app: web.Application) -> None:
-        auth.setup(app, self.accounts, self.settings, clock=self.clock)
+        auth.setup(
+            app,
+            self.accounts,
+            self.settings,
+            clock=self.clock,
+            trusted_proxies=self.trusted_proxies,
+        )
         setup_seat_routes(app, self.deps)
 
     async def lookup(self, number: str) -> OwnerInfo | None:

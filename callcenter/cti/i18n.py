@@ -21,6 +21,10 @@ TEXT: dict[str, tuple[str, str]] = {
         "尝试次数过多，请 {seconds} 秒后再试",
         "Too many attempts; try again in {seconds} seconds",
     ),
+    "sign_in_busy": (
+        "登录的人较多，请 {seconds} 秒后再试",
+        "Many people are signing in; try again in {seconds} seconds",
+    ),
     "form_expired": ("页面已过期，请重新登录", "The page expired; please sign in again"),
     "cross_site": ("拒绝跨站请求", "Cross-site request refused"),
     "csrf": ("请求缺少有效的安全令牌", "The request lacks a valid security token"),

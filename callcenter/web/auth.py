@@ -7,9 +7,16 @@
   (Origin, else Referer, when the browser sends one) and, once signed in, carry the
   session's CSRF token in ``X-CSRF-Token`` or the ``csrf_token`` form field. The sign-in
   form itself uses a double-submit token (a cookie and the same value in the form).
-- Wrong passwords are throttled per login and per client address (429 + Retry-After).
+- Wrong passwords are throttled per (login, client address) and per login over all
+  addresses (429 + Retry-After; ``callcenter.cti.login_throttle``). A failure is counted
+  before the password is checked, so a concurrent burst cannot slip past the limit.
+- Password checks run on their own bounded pool (``password_pool``), so a burst of them
+  does not slow anybody's signed-in requests.
+- The client address comes from X-Forwarded-For only when the peer is a trusted proxy
+  (``client_address``); where to go after sign-in is checked by ``redirects.safe_next``.
 
-Wiring: ``setup(app, store, settings)`` adds the middleware and the routes below.
+Wiring: ``setup(app, store, settings, trusted_proxies=...)`` adds the middleware and the
+routes below.
 """
 
 from __future__ import annotations
@@ -19,9 +26,10 @@ import functools
 import hmac
 import html
 import json
+import math
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -30,15 +38,17 @@ import structlog
 from aiohttp import web
 
 from callcenter.config import CtiSettings
-from callcenter.cti.accounts import (
-    AccountError,
-    AccountStore,
-    LoginThrottle,
-    Session,
-    dummy_verify,
-    verify_password,
-)
+from callcenter.cti.accounts import AccountError, AccountStore, Session
 from callcenter.cti.i18n import Lang, remember_lang, request_lang, t
+from callcenter.cti.login_throttle import LoginThrottle, Refused
+from callcenter.web.client_address import (
+    IpNetwork,
+    client_address,
+    parse_networks,
+    throttle_key,
+)
+from callcenter.web.password_pool import PasswordPool
+from callcenter.web.redirects import safe_next
 from callcenter.web.security import USER_KEY, Handler, Role, current_user, require_roles
 from callcenter.web.validation import InvalidInput, read_object
 
@@ -57,12 +67,22 @@ class Auth:
     store: AccountStore
     settings: CtiSettings = field(default_factory=CtiSettings)
     clock: Callable[[], float] = time.time
+    trusted_proxies: tuple[IpNetwork, ...] = ()
     throttle: LoginThrottle = field(init=False)
+    passwords: PasswordPool = field(init=False)
 
     def __post_init__(self) -> None:
         self.throttle = LoginThrottle(
-            max_failures=self.settings.login_max_failures, lockout_s=self.settings.login_lockout_s
+            max_failures=self.settings.login_max_failures,
+            lockout_s=self.settings.login_lockout_s,
+            guess_burst=self.settings.login_guess_burst,
+            guess_interval_s=self.settings.login_guess_interval_s,
         )
+        self.passwords = PasswordPool(workers=self.settings.password_workers)
+
+    def client_address(self, request: web.Request) -> str:
+        forwarded = request.headers.getall("X-Forwarded-For", [])
+        return client_address(request.remote, forwarded, self.trusted_proxies)
 
     def cookie_secure(self, request: web.Request) -> bool:
         mode = self.settings.cookie_secure
@@ -188,19 +208,12 @@ input{{width:100%;padding:8px;box-sizing:border-box}} button{{margin-top:16px;wi
 </form></body></html>"""
 
 
-def _safe_next(value: str) -> str:
-    """Only a path on this site: never ``//evil`` or ``https://evil``."""
-    if not value.startswith("/") or value.startswith("//") or "\\" in value:
-        return "/seat"
-    return value
-
-
 def _login_page(
     request: web.Request, auth: Auth, *, error: str = "", status: int = 200, login: str = ""
 ) -> web.Response:
     lang: Lang = request_lang(request)
     csrf = secrets.token_urlsafe(24)
-    next_path = _safe_next(request.query.get("next", "") or request.get(NEXT_KEY, ""))
+    next_path = safe_next(request.query.get("next", "") or request.get(NEXT_KEY, ""))
     body = _PAGE.format(
         html_lang="en" if lang == "en" else "zh-CN",
         title=html.escape(f"{t(lang, 'app')} · {t(lang, 'sign_in')}"),
@@ -231,8 +244,18 @@ def _login_page(
 
 async def login_page(request: web.Request) -> web.StreamResponse:
     if current_user(request) is not None:
-        raise web.HTTPSeeOther(_safe_next(request.query.get("next", "")))
+        raise web.HTTPSeeOther(safe_next(request.query.get("next", "")))
     return _login_page(request, request.app[AUTH_KEY])
+
+
+def _retry_later(
+    request: web.Request, auth: Auth, login: str, wait_s: float, *, status: int, reason: str
+) -> web.Response:
+    seconds = max(1, math.ceil(wait_s))
+    error = t(request_lang(request), reason, seconds=seconds)
+    response = _login_page(request, auth, error=error, status=status, login=login)
+    response.headers["Retry-After"] = str(seconds)
+    return response
 
 
 async def login_submit(request: web.Request) -> web.StreamResponse:
@@ -246,38 +269,35 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     form_token = str(form.get(CSRF_FIELD, ""))
     if not cookie_token or not hmac.compare_digest(cookie_token.encode(), form_token.encode()):
         return _login_page(request, auth, error=t(lang, "form_expired"), status=403, login=login)
-    address = request.remote or "?"
-    keys = (f"login:{login.lower()}", f"addr:{address}")
-    now = auth.clock()
-    wait = auth.throttle.retry_after(keys, now)
-    if wait > 0:
-        log.warning("sign-in throttled", login=login, retry_after_s=round(wait))
-        response = _login_page(
-            request,
-            auth,
-            error=t(lang, "throttled", seconds=int(wait) + 1),
-            status=429,
+    if auth.passwords.full:
+        log.warning("sign-in deferred: password checks are all busy", login=login)
+        return _retry_later(request, auth, login, 1.0, status=503, reason="sign_in_busy")
+    # From here to the submit nothing awaits: the failure is reserved before any other
+    # attempt can look at the throttle, and released only if the password is right.
+    attempt = auth.throttle.reserve(login, throttle_key(auth.client_address(request)), auth.clock())
+    if isinstance(attempt, Refused):
+        log.warning(
+            "sign-in throttled",
             login=login,
+            limit=attempt.reason,
+            retry_after_s=round(attempt.retry_after_s),
         )
-        response.headers["Retry-After"] = str(int(wait) + 1)
-        return response
-    found = await asyncio.to_thread(auth.store.find_user, login)
-    if found is None:
-        await asyncio.to_thread(dummy_verify, password)
-        ok = False
-    else:
-        ok = await asyncio.to_thread(verify_password, password, found[1])
-    if not ok or found is None:
-        auth.throttle.failed(keys, now)
+        wait_s = attempt.retry_after_s
+        return _retry_later(request, auth, login, wait_s, status=429, reason="throttled")
+    try:
+        user = await auth.passwords.submit(auth.store.authenticate, login, password)
+    except Exception:
+        auth.throttle.withdraw(attempt)  # no answer about the password: not a guess
+        raise
+    if user is None:
         log.info("sign-in refused", login=login)
         return _login_page(request, auth, error=t(lang, "bad_credentials"), status=401, login=login)
-    user = found[0]
-    auth.throttle.succeeded(keys[0])
+    auth.throttle.release(attempt)
     token, _session = await asyncio.to_thread(
         auth.store.create_session, user, auth.settings.session_lifetime_s
     )
     log.info("signed in", login=user.login, role=user.role)
-    response = web.HTTPSeeOther(_safe_next(request[NEXT_KEY]))
+    response = web.HTTPSeeOther(safe_next(request[NEXT_KEY]))
     response.set_cookie(
         SESSION_COOKIE,
         token,
@@ -369,10 +389,18 @@ def setup(
     settings: CtiSettings | None = None,
     *,
     clock: Callable[[], float] = time.time,
+    trusted_proxies: Sequence[str] = (),
 ) -> Auth:
-    """Adds the session middleware (innermost so far) and the sign-in routes."""
-    auth = Auth(store, settings or CtiSettings(), clock)
+    """Adds the session middleware (innermost so far) and the sign-in routes.
+    ``trusted_proxies``: ``web.trusted_proxies``, the reverse proxies whose
+    X-Forwarded-For names the client."""
+    auth = Auth(store, settings or CtiSettings(), clock, parse_networks(trusted_proxies))
     app[AUTH_KEY] = auth
+
+    async def close_password_pool(_app: web.Application) -> None:
+        auth.passwords.close()
+
+    app.on_cleanup.append(close_password_pool)
     app.middlewares.append(auth_middleware(auth))
     app.router.add_get("/login", login_page)
     app.router.add_post("/login", login_submit)
