@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.bench-installed
 
 .PHONY: demo test test-long lint install bench clean
 
@@ -13,6 +14,11 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# The benchmarks' extra (panoramisk, the AMI ingest baseline), only for `make bench`.
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
 
 ## The service with the built-in PBX simulator, on SQLite, web on http://127.0.0.1:8080
 demo: $(STAMP)
@@ -36,7 +42,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check callcenter tests bench
 	$(BIN)/mypy
 
-bench: $(STAMP)
+bench: $(BENCH_STAMP)
 	$(BIN)/python bench/ami_ingest.py
 
 clean:

@@ -6,8 +6,10 @@ between 0 and 1, got 1.5``.
 
 Environment overrides use ``__`` between levels and indexes for lists:
 ``CALLCENTER_DATABASE__URL``, ``CALLCENTER_TARGETS__ANSWER_RATE=0.85``,
-``CALLCENTER_PBXES__0__AMI__SECRET``. Values are read as YAML scalars, so ``0.85`` is a
-number and ``true`` a boolean. ``CALLCENTER_CONFIG`` names the settings file.
+``CALLCENTER_PBXES__0__AMI__SECRET``. A text setting takes the value exactly as written,
+so a secret such as ``0123``, ``yes`` or ``12:30`` stays what it says; other settings read
+it as YAML, so ``0.85`` is a number, ``true`` a boolean and ``[a, b]`` a list.
+``CALLCENTER_CONFIG`` names the settings file.
 """
 
 from __future__ import annotations
@@ -632,7 +634,7 @@ def load_settings(
         if key in _NON_SETTING_VARIABLES or key.startswith("CALLCENTER_TEST_"):
             continue
         dotted = key[len(ENV_PREFIX) :].lower().replace("__", ".")
-        _set_path(raw, dotted.split("."), _parse_env_value(key, value))
+        _set_path(raw, dotted.split("."), _EnvValue(key, value))
         lines[dotted] = -1
     settings: Settings = _build(Settings, raw, "", origin, lines)
     return settings
@@ -706,6 +708,22 @@ def _collect_lines(
             _collect_lines(item, dotted + ".", lines, seen)
 
 
+@dataclass(frozen=True)
+class _EnvValue:
+    """An environment override as written. It is read once the setting's type is known:
+    text verbatim (YAML would turn a secret ``0123`` into 83 and ``yes`` into true), any
+    other type as YAML."""
+
+    key: str
+    text: str
+
+    def read(self, hint: Any) -> Any:
+        text_types = (str, *get_args(hint)) if get_origin(hint) in (Union, types.UnionType) else ()
+        if hint is str or str in text_types:
+            return self.text
+        return _parse_env_value(self.key, self.text)
+
+
 def _parse_env_value(key: str, value: str) -> Any:
     try:
         return yaml.load(value, Loader=_Loader) if value.strip() else ""
@@ -735,6 +753,8 @@ def _set_path(target: dict[str, Any], parts: list[str], value: Any) -> None:
             node[key] = value
             return
         child = node[key] if (isinstance(node, list) or key in node) else None
+        if isinstance(child, _EnvValue):  # CALLCENTER_WEB='{...}' and CALLCENTER_WEB__PORT
+            child = node[key] = _parse_env_value(child.key, child.text)
         if not isinstance(child, dict | list):
             child = [] if parts[index + 1].isascii() and parts[index + 1].isdigit() else {}
             node[key] = child
@@ -797,6 +817,9 @@ def _build(cls: type[Any], raw: Any, prefix: str, origin: str, lines: dict[str, 
 def _coerce(hint: Any, value: Any, dotted: str, origin: str, lines: dict[str, int]) -> Any:
     def fail(reason: str) -> ConfigError:
         return ConfigError(f"{_where(origin, lines, dotted)}: {dotted}: {reason}")
+
+    if isinstance(value, _EnvValue):
+        value = value.read(hint)
 
     origin_type = get_origin(hint)
     if isinstance(hint, type) and dataclasses.is_dataclass(hint):

@@ -25,6 +25,7 @@ from callcenter.log import mask_number
 from callcenter.metrics.http import setup as setup_metrics_http
 from callcenter.metrics.kpis import Thresholds
 from callcenter.metrics.live import LiveCounters
+from callcenter.metrics.prometheus import metrics_registry
 from callcenter.metrics.wallboard import WallboardHub
 from callcenter.metrics.wallboard import setup as setup_wallboard
 from callcenter.recordings.http import setup as setup_recordings_http
@@ -132,6 +133,11 @@ class Service:
         )
         self.event_listeners.append(self.live.apply)
         self.record_listeners.append(self.live.call_finished)
+        # This instance's Prometheus registry, served at /metrics: process and Python
+        # metrics and the live KPIs, read at scrape time. Other parts register theirs here.
+        self.metrics_registry = metrics_registry(
+            self.live, pbxes=[pbx.name for pbx in settings.pbxes], clock=self.pbx_clock.now
+        )
         self.wallboard = WallboardHub(self.live, clock=self.pbx_clock.now)
         self.event_listeners.append(self.wallboard.on_event)
         # Recordings: MixMonitor files linked to their calls as the calls end.
@@ -433,6 +439,7 @@ class Service:
             ReportStore(self.engine),
             self.live,
             self.thresholds,
+            registry=self.metrics_registry,
             zone=self.settings.timezone,
             clock=self.pbx_clock.now,
         )

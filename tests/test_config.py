@@ -69,6 +69,17 @@ def test_invalid_yaml_reports_line_and_column(tmp_path: Path) -> None:
         load_settings(path, environ={})
 
 
+def test_a_section_given_twice_is_refused_with_both_lines(tmp_path: Path) -> None:
+    # Plain YAML keeps the last of two equal keys: the first section's values would vanish.
+    path = write(tmp_path, "web:\n  port: 8081\nfastagi:\n  port: 4573\nweb:\n  host: 0.0.0.0\n")
+    with pytest.raises(ConfigError) as err:
+        load_settings(path, environ={})
+    message = str(err.value)
+    assert f"{path}:5:" in message
+    assert "duplicate key 'web'" in message
+    assert "first on line 1" in message
+
+
 def test_all_problems_are_reported_at_once(tmp_path: Path) -> None:
     path = write(tmp_path, "web:\n  port: 99999\nfastagi:\n  port: -1\n")
     with pytest.raises(ConfigError) as err:
@@ -92,6 +103,31 @@ def test_environment_overrides_file(tmp_path: Path) -> None:
     assert settings.database.url == "postgresql://cc@127.0.0.1/test"
     assert settings.pbxes[0].ami.secret == "s3cret"
     assert settings.pbxes[0].name == "main"
+
+
+def test_text_settings_from_the_environment_are_taken_as_written(tmp_path: Path) -> None:
+    """Secrets come from an EnvironmentFile or compose's env: YAML must not reinterpret them."""
+    path = write(tmp_path, "")
+    settings = load_settings(
+        path,
+        environ={
+            "CALLCENTER_PBXES__0__AMI__SECRET": "0123",  # YAML 1.1: octal 83
+            "CALLCENTER_RECORDINGS__LINK_SECRET": "12:30:45:00:00:00:00",  # sexagesimal
+            "CALLCENTER_CTI__WEBHOOK_SECRET": "yes",  # a boolean
+            "CALLCENTER_ROUTING__ALERT_WEBHOOK_SECRET": "!secret #1",  # a tag, a comment
+            "CALLCENTER_IVR__DEFAULT_FLOW": "null",
+            "CALLCENTER_WEB": "{host: 0.0.0.0}",  # a mapping, then one of its keys
+            "CALLCENTER_WEB__PORT": "9090",
+            "CALLCENTER_CTI__ALLOWED_ORIGINS": "[https://cc.example.com]",
+        },
+    )
+    assert settings.pbxes[0].ami.secret == "0123"
+    assert settings.recordings.link_secret == "12:30:45:00:00:00:00"
+    assert settings.cti.webhook_secret == "yes"
+    assert settings.routing.alert_webhook_secret == "!secret #1"
+    assert settings.ivr.default_flow == "null"
+    assert (settings.web.host, settings.web.port) == ("0.0.0.0", 9090)
+    assert settings.cti.allowed_origins == ["https://cc.example.com"]
 
 
 def test_bad_environment_value_names_the_variable(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 from openpyxl import load_workbook  # type: ignore[import-untyped]
+from prometheus_client.parser import text_string_to_metric_families
 
 import callcenter.store.metrics  # noqa: F401
 from callcenter.calls.records import CallRecord, Outcome
@@ -29,6 +30,7 @@ from callcenter.events import (
 from callcenter.metrics.http import setup
 from callcenter.metrics.kpis import Thresholds
 from callcenter.metrics.live import LiveCounters
+from callcenter.metrics.prometheus import metrics_registry
 from callcenter.store import CallStore, create_engine_for, upgrade
 from callcenter.store.reports import ReportStore
 from callcenter.web.security import USER_KEY, User
@@ -137,7 +139,9 @@ async def client(tmp_path: Path) -> AsyncIterator[Any]:
         return await handler(request)
 
     app = web.Application(middlewares=[middleware])
-    setup(app, ReportStore(engine), live, TH, clock=lambda: T0 + 300)
+    clock = lambda: T0 + 300  # noqa: E731
+    registry = metrics_registry(live, pbxes=["p", "idle"], clock=clock)
+    setup(app, ReportStore(engine), live, TH, registry=registry, clock=clock)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -207,13 +211,60 @@ async def test_exported_cells_never_start_a_formula(client: Any) -> None:
 async def test_prometheus_exposition(client: Any) -> None:
     session, _ = client
     async with session.get("/metrics") as response:
+        assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
         text = await response.text()
-    assert "# TYPE callcenter_lines_in_use gauge\ncallcenter_lines_in_use 1\n" in text
-    assert "callcenter_line_capacity 5" in text
-    assert 'callcenter_calls_total{outcome="answered"} 1' in text
-    assert 'callcenter_answer_rate{window="today"} 1.0' in text
-    for line in text.splitlines():
-        assert line.startswith("#") or line.split(" ")[0].startswith("callcenter_")
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for f in families.values()
+        for s in f.samples
+    }
+    assert samples[("callcenter_lines_in_use", (("pbx", "p"),))] == 1
+    assert samples[("callcenter_lines_in_use", (("pbx", "idle"),))] == 0  # listed while idle
+    assert samples[("callcenter_line_capacity", ())] == 5
+    assert samples[("callcenter_calls_total", (("outcome", "answered"),))] == 1
+    assert samples[("callcenter_answer_rate", (("pbx", "p"), ("window", "today")))] == 1.0
+    assert ("callcenter_answer_rate", (("pbx", "idle"), ("window", "today"))) not in samples
+    assert families["callcenter_calls"].type == "counter"
+    for name in ("callcenter_lines_in_use", "callcenter_agents", "callcenter_answer_rate"):
+        assert families[name].type == "gauge"
+    assert "process_cpu_seconds_total" in text  # the registry's process metrics
+    assert "python_info" in text and "python_gc_objects_collected_total" in text
+
+
+async def test_prometheus_in_openmetrics_when_asked(client: Any) -> None:
+    session, _ = client
+    accept = "application/openmetrics-text; version=1.0.0"
+    async with session.get("/metrics", headers={"Accept": accept}) as response:
+        assert response.headers["Content-Type"].startswith("application/openmetrics-text")
+        text = await response.text()
+    assert "# TYPE callcenter_calls counter" in text
+    assert text.endswith("# EOF\n")
+
+
+def test_live_figures_per_pbx_and_queue() -> None:
+    live = LiveCounters(thresholds=TH)
+    for pbx, call, queue in (("east", "e1", "support"), ("east", "e2", "support"),
+                             ("west", "w1", "repair"), ("west", "w2", "")):  # fmt: skip
+        live.apply(ChannelCreated(pbx=pbx, call_id=call, channel_id=call, at=T0,
+                                  channel="PJSIP/trunk-1", context="from-pstn"))  # fmt: skip
+        if queue:
+            live.apply(QueueJoined(pbx=pbx, call_id=call, channel_id=call, at=T0 + 5, queue=queue))
+    for pbx, interface, status in (("east", "PJSIP/1", 1), ("west", "PJSIP/2", 2)):
+        live.apply(
+            QueueMemberChanged(pbx=pbx, call_id="", at=T0, change="status", queue="support",
+                               interface=interface, status=status, paused=False)
+        )  # fmt: skip
+    live.call_finished(finished(1, "answered"))  # pbx "p"
+    view = live.by_pbx(T0 + 20)
+    assert sorted(view) == ["east", "p", "west"]
+    assert view["east"].lines_in_use == 2 and view["east"].waiting["support"].waiting == 2
+    assert view["east"].waiting["support"].longest_wait_s == 15.0
+    assert view["west"].calls_in_ivr == 1 and list(view["west"].waiting) == ["repair"]
+    assert dict(view["east"].agents) == {"idle": 1} and dict(view["west"].agents) == {"in_call": 1}
+    assert view["p"].today.answered == 1 and view["p"].hour.answered == 1
+    assert view["east"].today.offered == 0
+    assert "p" not in live.by_pbx(T0 + 86400)  # a new day starts empty
 
 
 async def test_reports_page_draws_charts_tables_and_export_links(client: Any) -> None:

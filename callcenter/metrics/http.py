@@ -1,9 +1,11 @@
 """HTTP: ``/reports`` (page with charts), ``/api/reports`` (JSON, CSV, XLSX), ``/api/live``
 and Prometheus ``/metrics``.
 
-``setup(app, store, live, thresholds)``; reports and the live snapshot are for
-supervisors and admins, ``/metrics`` is open to the scraper (bind the web server to a
-private address). Bad parameters get a 400 naming the problem, in Chinese and English.
+``setup(app, store, live, thresholds, registry=...)``; reports and the live snapshot are
+for supervisors and admins, ``/metrics`` is open to the scraper (bind the web server to a
+private address) and renders the service's Prometheus registry (``metrics/prometheus.py``),
+in OpenMetrics when the scraper asks for it. Bad parameters get a 400 naming the problem,
+in Chinese and English.
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from datetime import time as clock_time
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
+from prometheus_client import CollectorRegistry
+from prometheus_client.exposition import choose_encoder
 
 from callcenter.cti.i18n import remember_lang, request_lang
 from callcenter.metrics.export import to_csv, to_json, to_xlsx
@@ -31,12 +34,13 @@ from callcenter.web.auth import page_roles
 from callcenter.web.security import current_user, require_roles
 from callcenter.web.validation import query_values
 
-__all__ = ["exposition", "setup"]
+__all__ = ["setup"]
 
 STORE_KEY = web.AppKey("metrics_store", ReportStore)
 LIVE_KEY = web.AppKey("metrics_live", LiveCounters)
 THRESHOLDS_KEY = web.AppKey("metrics_thresholds", Thresholds)
 ZONE_KEY = web.AppKey("metrics_zone", str)
+REGISTRY_KEY = web.AppKey("metrics_registry", CollectorRegistry)
 Clock = Callable[[], float]
 CLOCK_KEY: web.AppKey[Clock] = web.AppKey("metrics_clock")
 FIRST_DAY, LAST_DAY = date(1970, 1, 2), date(9999, 12, 30)
@@ -48,10 +52,12 @@ def setup(
     live: LiveCounters,
     thresholds: Thresholds,
     *,
+    registry: CollectorRegistry,
     zone: str = "Asia/Shanghai",
     clock: Callable[[], float] = time.time,
 ) -> None:
     app[STORE_KEY] = store
+    app[REGISTRY_KEY] = registry
     app[LIVE_KEY] = live
     app[THRESHOLDS_KEY] = thresholds
     app[ZONE_KEY] = zone
@@ -176,55 +182,8 @@ async def live_snapshot(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    text = exposition(
-        request.app[LIVE_KEY].snapshot(request.app[CLOCK_KEY]()), request.app[LIVE_KEY]
-    )
-    return web.Response(text=text, content_type="text/plain", charset="utf-8",
-                        headers={"X-Content-Type-Options": "nosniff"})  # fmt: skip
-
-
-def exposition(snapshot: dict[str, Any], live: LiveCounters) -> str:
-    """Prometheus text exposition format 0.0.4 of the live counters."""
-    lines: list[str] = []
-
-    def family(name: str, kind: str, help_text: str, samples: list[tuple[str, float]]) -> None:
-        lines.append(f"# HELP {name} {help_text}")
-        lines.append(f"# TYPE {name} {kind}")
-        for labels, value in samples:
-            lines.append(f"{name}{labels} {_number(value)}")
-
-    family("callcenter_lines_in_use", "gauge", "External calls up now.",
-           [("", snapshot["lines_in_use"])])  # fmt: skip
-    family("callcenter_line_capacity", "gauge", "Concurrent external lines.",
-           [("", snapshot["line_capacity"])])  # fmt: skip
-    family("callcenter_calls_in_ivr", "gauge", "Calls in the voice menu.",
-           [("", snapshot["calls_in_ivr"])])  # fmt: skip
-    waiting = snapshot["waiting"]
-    family("callcenter_queue_waiting", "gauge", "Callers waiting per queue.",
-           [(_labels(queue=q), v["waiting"]) for q, v in waiting.items()])  # fmt: skip
-    family("callcenter_queue_longest_wait_seconds", "gauge", "Longest current wait per queue.",
-           [(_labels(queue=q), v["longest_wait_s"]) for q, v in waiting.items()])  # fmt: skip
-    family("callcenter_agents", "gauge", "Queue members by state.",
-           [(_labels(state=s), n) for s, n in snapshot["agents"].items()])  # fmt: skip
-    rates = [
-        (_labels(window=w), snapshot[w]["answer_rate"])
-        for w in ("hour", "today")
-        if snapshot[w]["answer_rate"] is not None
-    ]
-    family("callcenter_answer_rate", "gauge",
-           "answered / (offered - short abandons) this hour and today.", rates)  # fmt: skip
-    family("callcenter_calls_total", "counter", "Finished inbound calls by outcome.",
-           [(_labels(outcome=o), n) for o, n in sorted(live.outcomes.items())])  # fmt: skip
-    return "\n".join(lines) + "\n"
-
-
-def _labels(**values: str) -> str:
-    inner = ",".join(
-        f'{k}="{v.replace(chr(92), chr(92) * 2).replace(chr(34), chr(92) + chr(34)).replace(chr(10), chr(92) + "n")}"'
-        for k, v in values.items()
-    )
-    return "{" + inner + "}"
-
-
-def _number(value: float) -> str:
-    return repr(float(value)) if isinstance(value, float) else str(value)
+    """GET /metrics: the registry, collected now (the live KPIs are read at this instant)."""
+    encode, content_type = choose_encoder(request.headers.get("Accept", ""))
+    body = encode(request.app[REGISTRY_KEY])
+    return web.Response(body=body, headers={"Content-Type": content_type,
+                                            "X-Content-Type-Options": "nosniff"})  # fmt: skip

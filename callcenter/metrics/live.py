@@ -1,7 +1,8 @@
 """Live counters for the wallboard and /metrics, folded from events (pure).
 
 Feed it every domain event (``apply``) and every finished call record (``call_finished``);
-read ``snapshot(now)``. The clock is passed in, so a test drives it with plain numbers.
+read ``snapshot(now)`` (every PBX together) or ``by_pbx(now)`` (each PBX on its own, for
+/metrics). The clock is passed in, so a test drives it with plain numbers.
 
 - lines in use: inbound calls whose first channel (Uniqueid == Linkedid, an inbound
   context) is up;
@@ -39,7 +40,7 @@ from callcenter.events import (
 )
 from callcenter.metrics.kpis import Tally, Thresholds
 
-__all__ = ["LiveCounters"]
+__all__ = ["LiveCounters", "PbxLive", "QueueWait"]
 
 # Asterisk device states (QueueMember Status) -> wallboard agent state
 _DEVICE_STATE = {
@@ -64,13 +65,31 @@ class _LiveCall:
     joined_at: float = 0.0
 
 
+@dataclass(slots=True)
+class QueueWait:
+    waiting: int = 0
+    longest_wait_s: float = 0.0
+
+
+@dataclass
+class PbxLive:
+    """One PBX's live figures at an instant."""
+
+    lines_in_use: int = 0
+    calls_in_ivr: int = 0
+    waiting: dict[str, QueueWait] = field(default_factory=dict)  # by queue
+    agents: Counter[str] = field(default_factory=Counter)  # members by state
+    hour: Tally = field(default_factory=Tally)  # this hour's finished calls
+    today: Tally = field(default_factory=Tally)
+
+
 @dataclass
 class LiveCounters:
     thresholds: Thresholds = field(default_factory=Thresholds)
     zone: str = "Asia/Shanghai"
     inbound_contexts: frozenset[str] = frozenset({"from-pstn"})
     _calls: dict[tuple[str, str], _LiveCall] = field(default_factory=dict)
-    _agents: dict[str, str] = field(default_factory=dict)  # interface -> state
+    _agents: dict[tuple[str, str], str] = field(default_factory=dict)  # (pbx, interface) -> state
     _hour: tuple[str, Tally] = field(init=False)  # (local "YYYY-MM-DD HH", its tally)
     _day: tuple[str, Tally] = field(init=False)
     _tz: ZoneInfo = field(init=False)
@@ -137,13 +156,14 @@ class LiveCounters:
     def _member(self, event: QueueMemberChanged) -> None:
         if not event.interface:  # a queue_log pause names the member only: no seat to show
             return
+        key = (event.pbx, event.interface)
         if event.change == "removed":
-            self._agents.pop(event.interface, None)
+            self._agents.pop(key, None)
             return
         state = "paused" if event.paused else _DEVICE_STATE.get(event.status, "offline")
         if event.in_call and state == "idle":
             state = "in_call"
-        self._agents[event.interface] = state
+        self._agents[key] = state
 
     def call_finished(self, record: CallRecord) -> None:
         """Count a finished call in this hour's and today's answer rate, once per call: a
@@ -191,7 +211,7 @@ class LiveCounters:
 
     def seats(self) -> dict[str, str]:
         """Each queue member's interface and its wallboard state (idle, in_call, paused...)."""
-        return dict(sorted(self._agents.items()))
+        return dict(sorted((interface, state) for (_, interface), state in self._agents.items()))
 
     def snapshot(self, now: float) -> dict[str, Any]:
         if self._stale:
@@ -217,13 +237,40 @@ class LiveCounters:
             "lines_high": th.high_lines,
             "calls_in_ivr": in_ivr,
             "waiting": dict(sorted(waiting.items())),
-            "agents": dict(sorted(Counter(self._agents.values()).items())),
+            "agents": dict(sorted(Counter(self.seats().values()).items())),
             "hour": hour.as_dict(),
             "today": day.as_dict(),
             "answer_rate_target": th.answer_rate_target,
         }
         body["alerts"] = self._alerts(lines, hour, day)
         return body
+
+    def by_pbx(self, now: float) -> dict[str, PbxLive]:
+        """Each PBX's figures: its lines, IVR, queue waits and members as now, and its
+        calls finished this hour and today (recounted from the calls counted today, so a
+        correction is reflected as in ``snapshot``)."""
+        view: dict[str, PbxLive] = {}
+        for (pbx, _), call in self._calls.items():
+            live = view.setdefault(pbx, PbxLive())
+            live.lines_in_use += 1
+            if call.stage == "ivr":
+                live.calls_in_ivr += 1
+            elif call.stage == "queue":
+                slot = live.waiting.setdefault(call.queue, QueueWait())
+                slot.waiting += 1
+                slot.longest_wait_s = max(slot.longest_wait_s, round(now - call.joined_at, 1))
+        for (pbx, _), state in self._agents.items():
+            view.setdefault(pbx, PbxLive()).agents[state] += 1
+        local = datetime.fromtimestamp(now, self._tz)
+        if self._day[0] == local.strftime("%Y-%m-%d"):
+            hour = local.strftime("%Y-%m-%d %H")
+            for (pbx, _), record in self._counted.items():
+                live = view.setdefault(pbx, PbxLive())
+                live.today.add(record, self.thresholds)
+                started = datetime.fromtimestamp(record.started_at, self._tz)
+                if started.strftime("%Y-%m-%d %H") == hour:
+                    live.hour.add(record, self.thresholds)
+        return dict(sorted(view.items()))
 
     def _alerts(self, lines: int, hour: Tally, day: Tally) -> list[dict[str, str]]:
         th = self.thresholds
