@@ -1,0 +1,154 @@
+"""The web server's listening site, with every connection passed through a ``ConnectionGate``.
+
+aiohttp has no header-read timeout and no per-address limit, so each accepted connection
+gets a thin protocol in front of aiohttp's own ``RequestHandler``: it asks the gate whether
+to keep the connection, tells it every chunk of bytes and the close, and otherwise hands
+everything to the handler unchanged. A sweep closes the connections the gate finds late.
+The decisions are all in ``connection_gate.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+
+import structlog
+from aiohttp import web
+
+from callcenter.web.connection_gate import ConnectionGate
+
+log = structlog.get_logger(__name__)
+
+# How often late connections are looked for, as a share of the shorter timeout: a header
+# block is closed at most a fifth of its timeout after its deadline.
+SWEEPS_PER_TIMEOUT = 5
+
+
+class GatedProtocol(asyncio.Protocol):
+    """One connection: admitted or closed at once, then aiohttp's handler behind it."""
+
+    def __init__(
+        self,
+        gate: ConnectionGate,
+        make_handler: Callable[[], asyncio.Protocol],
+        clock: Callable[[], float],
+        live: dict[GatedProtocol, asyncio.Transport],
+    ) -> None:
+        self._gate = gate
+        self._make_handler = make_handler
+        self._clock = clock
+        self._live = live
+        self._inner: asyncio.Protocol | None = None
+        self._transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        peer = transport.get_extra_info("peername")
+        address = str(peer[0]) if isinstance(peer, tuple) and peer else ""
+        refusal = self._gate.admit(self, address, self._clock())
+        if refusal is not None:
+            # abort, not close: the descriptor is freed now, whatever the peer does.
+            transport.abort()
+            return
+        self._transport = transport
+        self._live[self] = transport
+        self._inner = self._make_handler()
+        self._inner.connection_made(transport)
+
+    def data_received(self, data: bytes) -> None:
+        if self._inner is None:
+            return
+        if not self._gate.received(self, data, self._clock()):
+            self._abort()
+            return
+        self._inner.data_received(data)
+
+    def eof_received(self) -> bool | None:
+        return self._inner.eof_received() if self._inner is not None else None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._gate.closed(self)
+        self._live.pop(self, None)
+        if self._inner is not None:
+            self._inner.connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        if self._inner is not None:
+            self._inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        if self._inner is not None:
+            self._inner.resume_writing()
+
+    def _abort(self) -> None:
+        if self._transport is not None:
+            self._transport.abort()
+
+
+class GatedTCPSite(web.BaseSite):
+    """``web.TCPSite`` with a ``ConnectionGate`` in front of every connection."""
+
+    def __init__(
+        self,
+        runner: web.BaseRunner,
+        host: str,
+        port: int,
+        gate: ConnectionGate,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(runner)
+        self._host = host
+        self._port = port
+        self.gate = gate
+        self._clock = clock
+        self._live: dict[GatedProtocol, asyncio.Transport] = {}
+        self._sweeper: asyncio.Task[None] | None = None
+
+    @property
+    def name(self) -> str:
+        return f"http://{self._host}:{self.port}"
+
+    @property
+    def port(self) -> int:
+        if self._server is not None:
+            sockets = getattr(self._server, "sockets", None) or []
+            if sockets:
+                return int(sockets[0].getsockname()[1])
+        return self._port
+
+    async def start(self) -> None:
+        await super().start()
+        handler_factory = self._runner.server
+        assert handler_factory is not None
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            lambda: GatedProtocol(self.gate, handler_factory, self._clock, self._live),
+            self._host,
+            self._port,
+            backlog=self._backlog,
+        )
+        self._sweeper = loop.create_task(self._sweep(), name="web-connection-sweep")
+
+    async def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+            self._sweeper = None
+        await super().stop()
+
+    async def _sweep(self) -> None:
+        shortest = min(self.gate.header_timeout_s, self.gate.body_timeout_s)
+        interval = min(1.0, max(0.02, shortest / SWEEPS_PER_TIMEOUT))
+        while True:
+            await asyncio.sleep(interval)
+            late = self.gate.overdue(self._clock())
+            for key in late:
+                transport = self._live.pop(key, None)  # type: ignore[call-overload]
+                if transport is not None:
+                    transport.abort()
+            if late:
+                log.info("web connections closed: request not complete in time", count=len(late))
