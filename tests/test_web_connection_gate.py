@@ -127,6 +127,15 @@ def test_a_body_may_arrive_slowly_but_not_stall() -> None:
     assert g.overdue(180.0 + 30) == ["upload"]
 
 
+def test_a_body_the_server_stopped_reading_is_not_the_clients_delay() -> None:
+    g = gate(body_timeout_s=30)
+    g.admit("upload", "10.0.0.1", 0.0)
+    g.received("upload", b"POST /x HTTP/1.1\r\nContent-Length: 100\r\n\r\n", 0.0)
+    g.server_paused("upload", 25.0)  # a slow handler: aiohttp paused reading
+    assert g.overdue(54.0) == []
+    assert g.overdue(55.0) == ["upload"]
+
+
 def test_a_header_block_too_long_to_be_a_request_closes_the_connection() -> None:
     g = gate()
     g.admit("big", "10.0.0.1", 0.0)
@@ -272,6 +281,21 @@ async def test_a_request_that_finishes_in_time_is_answered_and_its_connection_ke
                     assert resp.status == 200
                 await asyncio.sleep(0.6)  # idle longer than a header timeout, on purpose
         assert service.web_gate.timed_out == 0
+
+
+async def test_a_request_body_that_stalls_is_closed(tmp_path: Path) -> None:
+    async with running_service(tmp_path, body_timeout_s=0.5) as service:
+        assert service.web_port is not None
+        reader, writer = await asyncio.open_connection("127.0.0.1", service.web_port)
+        writer.write(
+            b"POST /login HTTP/1.1\r\nHost: callcenter\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\n"
+            b"login=supervisor&pass"
+        )
+        await writer.drain()
+        assert await closed_by_server(reader, 10.0)
+        writer.close()
+        assert service.web_gate.timed_out == 1
 
 
 async def test_web_connections_beyond_the_budget_are_refused_while_fastagi_answers(

@@ -18,7 +18,8 @@ aiohttp's ``keepalive_timeout``'s to close. After an ``Upgrade`` request (a webs
 the connection is no longer HTTP and is not followed.
 
 The adapter (``web/gated_site.py``) asks ``admit`` on every accepted connection, feeds
-``received`` with every chunk, closes whatever ``overdue`` names, and says ``closed``.
+``received`` with every chunk, says ``server_paused`` while aiohttp itself has stopped
+reading a connection, closes whatever ``overdue`` names, and says ``closed``.
 """
 
 from __future__ import annotations
@@ -194,6 +195,13 @@ class ConnectionGate:
         if after is Phase.BODY or (after is Phase.HEADERS and new_block):
             conn.phase_since = now
         return not conn.framing.too_large
+
+    def server_paused(self, key: Hashable, now: float) -> None:
+        """The server itself stopped reading this connection (aiohttp's flow control while
+        a handler is slow to take the body): the client is not late, so its clock restarts."""
+        conn = self._open.get(key)
+        if conn is not None:
+            conn.phase_since = now
 
     def closed(self, key: Hashable) -> None:
         conn = self._open.pop(key, None)

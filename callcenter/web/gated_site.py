@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 
 import structlog
 from aiohttp import web
@@ -34,7 +34,7 @@ class GatedProtocol(asyncio.Protocol):
         gate: ConnectionGate,
         make_handler: Callable[[], asyncio.Protocol],
         clock: Callable[[], float],
-        live: dict[GatedProtocol, asyncio.Transport],
+        live: dict[Hashable, asyncio.Transport],
     ) -> None:
         self._gate = gate
         self._make_handler = make_handler
@@ -104,7 +104,7 @@ class GatedTCPSite(web.BaseSite):
         self._port = port
         self.gate = gate
         self._clock = clock
-        self._live: dict[GatedProtocol, asyncio.Transport] = {}
+        self._live: dict[Hashable, asyncio.Transport] = {}
         self._sweeper: asyncio.Task[None] | None = None
 
     @property
@@ -145,10 +145,19 @@ class GatedTCPSite(web.BaseSite):
         interval = min(1.0, max(0.02, shortest / SWEEPS_PER_TIMEOUT))
         while True:
             await asyncio.sleep(interval)
-            late = self.gate.overdue(self._clock())
-            for key in late:
-                transport = self._live.pop(key, None)  # type: ignore[call-overload]
-                if transport is not None:
-                    transport.abort()
-            if late:
-                log.info("web connections closed: request not complete in time", count=len(late))
+            try:
+                self._close_late(self._clock())
+            except Exception:  # the sweep must outlive any one bad pass
+                log.exception("web connection sweep failed")
+
+    def _close_late(self, now: float) -> None:
+        for key, transport in self._live.items():
+            if not transport.is_reading():
+                self.gate.server_paused(key, now)
+        late = self.gate.overdue(now)
+        for key in late:
+            overdue = self._live.pop(key, None)
+            if overdue is not None:
+                overdue.abort()
+        if late:
+            log.info("web connections closed: request not complete in time", count=len(late))
