@@ -62,9 +62,11 @@ class AcceptErrorSummary:
 
 
 def is_accept_error(context: dict[str, Any]) -> bool:
+    """asyncio's report of a failed accept, or any report of the same exhaustion (out of
+    descriptors, buffers or memory): those come in floods together, with one cause."""
     exc = context.get("exception")
     return context.get("message") == ACCEPT_ERROR_MESSAGE or (
-        isinstance(exc, OSError) and exc.errno in RESOURCE_ERRNOS and "socket" in context
+        isinstance(exc, OSError) and exc.errno in RESOURCE_ERRNOS
     )
 
 
@@ -105,7 +107,8 @@ def install(
             else:
                 loop.default_exception_handler(context)
             return
-        report(summary.record(_error_name(context.get("exception")), clock()))
+        what = f"{context.get('message', '')}: {_error_name(context.get('exception'))}"
+        report(summary.record(what, clock()))
         schedule()
 
     loop.set_exception_handler(handle)

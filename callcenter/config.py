@@ -215,6 +215,7 @@ class WebSettings:
     port: int = 8080
     header_timeout_s: float = 10.0  # a request's header block must be complete within this
     body_timeout_s: float = 30.0  # a request body may not stall longer than this
+    idle_timeout_s: float = 75.0  # a kept-alive connection with no request is closed after this
     max_connections_per_address: int = 100  # open connections from one TCP peer address
     # Descriptors kept free for FastAGI, AMI, the database and files: web connections are
     # refused once they would leave fewer than this under the soft RLIMIT_NOFILE.
@@ -224,7 +225,7 @@ class WebSettings:
         problems = {}
         if not 0 <= self.port <= 65535:
             problems["port"] = f"must be a TCP port (0-65535), got {self.port}"
-        for name in ("header_timeout_s", "body_timeout_s"):
+        for name in ("header_timeout_s", "body_timeout_s", "idle_timeout_s"):
             value = getattr(self, name)
             if not 0 < value <= 3600:
                 problems[name] = f"must be more than 0 and at most 3600 seconds, got {value}"

@@ -454,7 +454,10 @@ class Service:
         await self.fastagi.start()
         if self._web_enabled:
             app = self.build_web_app()
-            self._runner = web.AppRunner(app, access_log=None)
+            # aiohttp's own idle limit is an hour: an idle connection holds a descriptor.
+            self._runner = web.AppRunner(
+                app, access_log=None, keepalive_timeout=self.settings.web.idle_timeout_s
+            )
             await self._runner.setup()
             site = GatedTCPSite(
                 self._runner, self.settings.web.host, self.settings.web.port, self.web_gate

@@ -14,8 +14,8 @@ for as long as the server lets it. ``ConnectionGate`` bounds that three ways:
 deadlines applies: where a header block ends, and how long the body after it is
 (``Content-Length``, or chunked up to its last chunk). Between requests, and while the
 handler works on a complete request, no deadline runs: idle keep-alive connections are
-aiohttp's ``keepalive_timeout``'s to close. After an ``Upgrade`` request (a websocket)
-the connection is no longer HTTP and is not followed.
+aiohttp's ``keepalive_timeout``'s to close (``web.idle_timeout_s``). After an upgrade (a
+websocket) the connection is no longer HTTP and is not followed.
 
 The adapter (``web/gated_site.py``) asks ``admit`` on every accepted connection, feeds
 ``received`` with every chunk, says ``server_paused`` while aiohttp itself has stopped
@@ -64,6 +64,7 @@ class RequestFraming:
         self._tail = b"\r\n"  # the chunked body's last bytes, to find the last chunk
         self.too_large = False
         self.requests = 0  # header blocks completed
+        self._upgrading = False  # the request being read switches protocols after it
 
     def feed(self, data: bytes) -> None:
         while data and self.phase is not Phase.UPGRADED and not self.too_large:
@@ -90,28 +91,34 @@ class RequestFraming:
 
     def _begin_body(self, block: bytes) -> None:
         fields = _fields(block)
-        if "upgrade" in fields:
-            self.phase = Phase.UPGRADED
-        elif "chunked" in fields.get("transfer-encoding", "").lower():
+        self._upgrading = _upgrades(block, fields)
+        if "chunked" in fields.get("transfer-encoding", "").lower():
             self._body_left, self._tail, self.phase = -1, b"\r\n", Phase.BODY
+            return
+        length = fields.get("content-length", "0").strip()
+        self._body_left = int(length) if length.isdigit() else 0
+        if self._body_left > 0:
+            self.phase = Phase.BODY
         else:
-            length = fields.get("content-length", "0").strip()
-            self._body_left = int(length) if length.isdigit() else 0
-            self.phase = Phase.BODY if self._body_left > 0 else Phase.BETWEEN
+            self._request_done()
+
+    def _request_done(self) -> None:
+        # As aiohttp: an upgrade takes effect once the request's body has been read.
+        self.phase = Phase.UPGRADED if self._upgrading else Phase.BETWEEN
 
     def _feed_body(self, data: bytes) -> bytes:
         if self._body_left > 0:
             taken, rest = data[: self._body_left], data[self._body_left :]
             self._body_left -= len(taken)
             if self._body_left == 0:
-                self.phase = Phase.BETWEEN
+                self._request_done()
             return rest
         window = self._tail + data
         end = window.find(_LAST_CHUNK)
         if end < 0:
             self._tail = window[-(len(_LAST_CHUNK) - 1) :]
             return b""
-        self.phase = Phase.BETWEEN
+        self._request_done()
         used = end + len(_LAST_CHUNK) - len(self._tail)
         return data[used:]
 
@@ -123,6 +130,15 @@ def _block_end(head: bytearray, start: int) -> int:
         return -1
     first = min(ends)
     return first + (4 if head.startswith(b"\r\n\r\n", first) else 2)
+
+
+def _upgrades(block: bytes, fields: dict[str, str]) -> bool:
+    """Whether aiohttp takes the connection out of HTTP after this request: CONNECT, or
+    an ``Upgrade`` to a protocol it supports with ``upgrade`` among the Connection tokens."""
+    if block.lstrip(b"\r\n").startswith(b"CONNECT "):
+        return True
+    tokens = {t.strip(" \t").lower() for t in fields.get("connection", "").split(",")}
+    return "upgrade" in tokens and fields.get("upgrade", "").lower() in {"websocket", "tcp"}
 
 
 def _fields(block: bytes) -> dict[str, str]:

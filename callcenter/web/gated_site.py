@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 import time
 from collections.abc import Callable, Hashable
 
@@ -97,9 +98,10 @@ class GatedTCPSite(web.BaseSite):
         port: int,
         gate: ConnectionGate,
         *,
+        ssl_context: ssl.SSLContext | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        super().__init__(runner)
+        super().__init__(runner, ssl_context=ssl_context)
         self._host = host
         self._port = port
         self.gate = gate
@@ -109,7 +111,8 @@ class GatedTCPSite(web.BaseSite):
 
     @property
     def name(self) -> str:
-        return f"http://{self._host}:{self.port}"
+        scheme = "https" if self._ssl_context is not None else "http"
+        return f"{scheme}://{self._host}:{self.port}"
 
     @property
     def port(self) -> int:
@@ -129,6 +132,9 @@ class GatedTCPSite(web.BaseSite):
             self._host,
             self._port,
             backlog=self._backlog,
+            ssl=self._ssl_context,
+            # A TLS handshake comes before the first header byte: it gets the same time.
+            ssl_handshake_timeout=self.gate.header_timeout_s if self._ssl_context else None,
         )
         self._sweeper = loop.create_task(self._sweep(), name="web-connection-sweep")
 
