@@ -25,6 +25,10 @@ log = structlog.get_logger(__name__)
 # How often late connections are looked for, as a share of the shorter timeout: a header
 # block is closed at most a fifth of its timeout after its deadline.
 SWEEPS_PER_TIMEOUT = 5
+# A burst of connections waits in the kernel's accept queue instead of having its SYNs
+# dropped (a dropped SYN costs a client, the health check too, a second or more); asyncio
+# also accepts up to this many per loop pass. Linux caps it at net.core.somaxconn.
+LISTEN_BACKLOG = 1024
 
 
 class GatedProtocol(asyncio.Protocol):
@@ -99,9 +103,10 @@ class GatedTCPSite(web.BaseSite):
         gate: ConnectionGate,
         *,
         ssl_context: ssl.SSLContext | None = None,
+        backlog: int = LISTEN_BACKLOG,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        super().__init__(runner, ssl_context=ssl_context)
+        super().__init__(runner, ssl_context=ssl_context, backlog=backlog)
         self._host = host
         self._port = port
         self.gate = gate
