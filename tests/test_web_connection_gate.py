@@ -18,7 +18,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
+from aiohttp import web
 from service_fixtures import service_settings
+from structlog.testing import capture_logs
 
 from callcenter import accept_errors
 from callcenter.accept_errors import AcceptErrorSummary
@@ -31,6 +33,7 @@ from callcenter.web.connection_gate import (
     RequestFraming,
     connection_budget,
 )
+from callcenter.web.gated_site import GatedTCPSite
 
 ROOT = Path(__file__).resolve().parent.parent
 AGI_ENV = (ROOT / "tests" / "data" / "fastagi_env.txt").read_text().split("\n\n")[0] + "\n\n"
@@ -107,6 +110,7 @@ def test_connections_beyond_the_per_address_limit_or_the_budget_are_refused() ->
     assert g.admit("a4", "10.0.0.1", 1.0) is None
     assert g.open_count == 3
     assert g.refused == {Refusal.PER_ADDRESS: 1, Refusal.BUDGET: 1}
+    assert g.tally() == {"late": 0, "refused_per_address": 1, "refused_budget": 1}
 
 
 def test_a_header_block_must_be_complete_in_time_however_slowly_it_trickles() -> None:
@@ -300,6 +304,35 @@ async def test_a_request_that_finishes_in_time_is_answered_and_its_connection_ke
         assert service.web_gate.timed_out == 0
 
 
+async def test_what_the_gate_closes_is_logged_as_counts_once_per_interval() -> None:
+    app = web.Application()
+    runner = web.AppRunner(app)
+    await runner.setup()
+    now = [0.0]
+    site = GatedTCPSite(runner, "127.0.0.1", 0, gate(max_per_address=1, header_timeout_s=0.1),
+                        clock=lambda: now[0])  # fmt: skip
+    with capture_logs() as logs:
+        await site.start()
+        try:
+            readers = []
+            for _ in range(3):  # one kept, two refused at once
+                reader, writer = await asyncio.open_connection("127.0.0.1", site.port)
+                readers.append((reader, writer))
+            assert await closed_by_server(readers[2][0], 5.0)
+            now[0] = 11.0  # past the header time and the report interval
+            assert await closed_by_server(readers[0][0], 5.0)
+            deadline = time.monotonic() + 10
+            while not any(e["event"] == "web connections closed by the gate" for e in logs):
+                assert time.monotonic() < deadline, "no report"
+                await asyncio.sleep(0.01)
+        finally:
+            for _, writer in readers:
+                writer.close()
+            await runner.cleanup()
+    (report,) = [e for e in logs if e["event"] == "web connections closed by the gate"]
+    assert (report["late"], report["refused_per_address"], report["refused_budget"]) == (1, 2, 0)
+
+
 async def test_a_kept_alive_connection_without_a_next_request_is_closed(tmp_path: Path) -> None:
     async with running_service(tmp_path, idle_timeout_s=0.5) as service:
         assert service.web_port is not None
@@ -356,6 +389,7 @@ from pathlib import Path
 _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 resource.setrlimit(resource.RLIMIT_NOFILE, (int(sys.argv[2]), hard))
 from service_fixtures import service_settings
+from structlog.testing import capture_logs
 from callcenter.service import Service
 from callcenter.testing import running_simulator
 

@@ -181,6 +181,14 @@ class ConnectionGate:
     def open_count(self) -> int:
         return len(self._open)
 
+    def tally(self) -> dict[str, int]:
+        """Connections closed by the gate so far, by reason."""
+        return {
+            "late": self.timed_out,
+            "refused_per_address": self.refused[Refusal.PER_ADDRESS],
+            "refused_budget": self.refused[Refusal.BUDGET],
+        }
+
     def admit(self, key: Hashable, address: str, now: float) -> Refusal | None:
         """``None``: keep the connection (it is counted from now); else why to close it."""
         refusal = None

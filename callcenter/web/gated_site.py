@@ -29,6 +29,9 @@ SWEEPS_PER_TIMEOUT = 5
 # dropped (a dropped SYN costs a client, the health check too, a second or more); asyncio
 # also accepts up to this many per loop pass. Linux caps it at net.core.somaxconn.
 LISTEN_BACKLOG = 1024
+# What the gate closed is logged at most this often, as counts: an attack is one line a
+# while, not one per connection.
+REPORT_INTERVAL_S = 10.0
 
 
 class GatedProtocol(asyncio.Protocol):
@@ -113,6 +116,8 @@ class GatedTCPSite(web.BaseSite):
         self._clock = clock
         self._live: dict[Hashable, asyncio.Transport] = {}
         self._sweeper: asyncio.Task[None] | None = None
+        self._reported = gate.tally()
+        self._next_report = clock() + REPORT_INTERVAL_S
 
     @property
     def name(self) -> str:
@@ -157,7 +162,10 @@ class GatedTCPSite(web.BaseSite):
         while True:
             await asyncio.sleep(interval)
             try:
-                self._close_late(self._clock())
+                now = self._clock()
+                self._close_late(now)
+                if now >= self._next_report:
+                    self._report(now)
             except Exception:  # the sweep must outlive any one bad pass
                 log.exception("web connection sweep failed")
 
@@ -170,5 +178,12 @@ class GatedTCPSite(web.BaseSite):
             overdue = self._live.pop(key, None)
             if overdue is not None:
                 overdue.abort()
-        if late:
-            log.info("web connections closed: request not complete in time", count=len(late))
+
+    def _report(self, now: float) -> None:
+        self._next_report = now + REPORT_INTERVAL_S
+        tally = self.gate.tally()
+        closed = {reason: tally[reason] - self._reported[reason] for reason in tally}
+        self._reported = tally
+        if any(closed.values()):
+            log.warning("web connections closed by the gate", **closed,
+                        open=self.gate.open_count, interval_s=REPORT_INTERVAL_S)  # fmt: skip
