@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import resource
 import socket
 import sys
 import time
@@ -15,6 +16,7 @@ from typing import Any, TextIO
 import structlog
 from aiohttp import web
 
+from callcenter import accept_errors
 from callcenter.calls.records import CallRecord
 from callcenter.calls.tracker import CallTracker
 from callcenter.config import PbxSettings, Settings
@@ -52,6 +54,8 @@ from callcenter.telephony.actions import ActionRouter
 from callcenter.telephony.fastagi import FastAgiServer
 from callcenter.telephony.link import Offsets, PbxLink
 from callcenter.web.app import build_app
+from callcenter.web.connection_gate import ConnectionGate, connection_budget
+from callcenter.web.gated_site import GatedTCPSite
 
 log = structlog.get_logger(__name__)
 
@@ -108,6 +112,8 @@ class Service:
         self._stopped = False
         self._runner: web.AppRunner | None = None
         self.web_port: int | None = None
+        self.web_gate = _web_gate(settings)
+        self._restore_exception_handler: Callable[[], None] | None = None
         for pbx in settings.pbxes:
             self.trackers[pbx.name] = CallTracker(
                 short_abandon_s=settings.targets.short_abandon_s,
@@ -447,6 +453,8 @@ class Service:
         return app
 
     async def start(self) -> None:
+        # A flood of connections makes asyncio report every failed accept: one line a while.
+        self._restore_exception_handler = accept_errors.install(asyncio.get_running_loop())
         await asyncio.to_thread(upgrade, self.settings.database.url)
         self.writer.start()
         self.state_time.start()
@@ -455,14 +463,18 @@ class Service:
         await self.fastagi.start()
         if self._web_enabled:
             app = self.build_web_app()
-            self._runner = web.AppRunner(app, access_log=None)
+            # aiohttp's own idle limit is an hour: an idle connection holds a descriptor.
+            self._runner = web.AppRunner(
+                app, access_log=None, keepalive_timeout=self.settings.web.idle_timeout_s
+            )
             await self._runner.setup()
-            site = web.TCPSite(self._runner, self.settings.web.host, self.settings.web.port)
+            site = GatedTCPSite(
+                self._runner, self.settings.web.host, self.settings.web.port, self.web_gate
+            )
             await site.start()
-            server = site._server
-            sockets = getattr(server, "sockets", None) or []
-            self.web_port = sockets[0].getsockname()[1] if sockets else self.settings.web.port
-            log.info("web listening", url=f"http://{self.settings.web.host}:{self.web_port}")
+            self.web_port = site.port
+            log.info("web listening", url=f"http://{self.settings.web.host}:{self.web_port}",
+                     connection_budget=self.web_gate.budget)  # fmt: skip
         await self._seed_live()
         if self.streams is not None:
             await self.streams.start()
@@ -523,6 +535,8 @@ class Service:
             await self.streams.close()
         if self._runner is not None:
             await self._runner.cleanup()
+        if self._restore_exception_handler is not None:
+            self._restore_exception_handler()
         self.engine.dispose()
 
     async def abort(self) -> None:
@@ -584,6 +598,22 @@ class StoredCalls:
         for call_id, keys in by_call.items():
             self._tracker.remember_ended(call_id, keys)
         return found
+
+
+def _web_gate(settings: Settings) -> ConnectionGate:
+    """The web server's limits: its connections are counted against the descriptor limit
+    less a reserve, so a flood of web clients never takes the descriptors FastAGI needs to
+    answer a caller."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    web_settings = settings.web
+    return ConnectionGate(
+        max_per_address=web_settings.max_connections_per_address,
+        budget=connection_budget(
+            -1 if soft == resource.RLIM_INFINITY else soft, web_settings.descriptor_reserve
+        ),
+        header_timeout_s=web_settings.header_timeout_s,
+        body_timeout_s=web_settings.body_timeout_s,
+    )
 
 
 def _pbx_addresses(settings: Settings) -> dict[str, str]:
