@@ -17,7 +17,9 @@ import json
 import re
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -311,12 +313,13 @@ async def _headless(
     settings = runner.settings
     calls = options.calls or settings.simulator.calls or 100
     deadline = time.monotonic() + options.timeout_s
-    simulator.start_traffic(calls)
     faults = []
+    if options.restarts:  # it places the calls itself, a slice before each restart
+        faults.append(restart_during_traffic(runner, calls, options.restarts, deadline))
+    else:
+        simulator.start_traffic(calls)
     if options.cuts:
         faults.append(cut_link_during_traffic(simulator, calls, options.cuts, deadline))
-    if options.restarts:
-        faults.append(restart_during_traffic(runner, calls, options.restarts, deadline))
     await asyncio.gather(*faults)
     await asyncio.wait_for(simulator.wait_finished(), timeout=max(1.0, deadline - time.monotonic()))
     summary = await summarise_run(
@@ -335,23 +338,40 @@ async def _headless(
 async def restart_during_traffic(
     runner: DemoService, calls: int, restarts: int, deadline: float
 ) -> None:
-    """Stop the service ``restarts`` times, spread over the run, alternately gracefully and
-    as if killed; each time it stays down until a whole call has begun and ended unseen,
-    then a new one starts on the same database."""
+    """Place the calls in ``restarts + 1`` slices and stop the service between them,
+    alternately gracefully and as if killed. Each stop comes once its slice's calls are all
+    placed, whatever the machine's speed; the next slice arrives while the service is down,
+    and it stays down until one of those calls has begun and ended unseen."""
     simulator = runner.simulator
+    bounds = [calls * (index + 1) // (restarts + 1) for index in range(restarts + 1)]
+    simulator.start_traffic(bounds[0])
     for index in range(restarts):
-        target = calls * (index + 1) // (restarts + 1)
-        while simulator.generated < target and time.monotonic() < deadline:
-            await asyncio.sleep(0.02)
-        if len(simulator.finished) >= calls or time.monotonic() > deadline:
-            break
+        if not await _until(partial(_placed, simulator, bounds[index]), deadline):
+            return
         await runner.stop(kill=index % 2 == 1)
         down_at = simulator.now
-        while time.monotonic() < deadline and len(simulator.finished) < calls:
-            if any(t.started_at > down_at for t in simulator.finished):
-                break  # a call began and ended while nobody listened
-            await asyncio.sleep(0.02)
+        unseen = bounds[index + 1] - bounds[index]
+        simulator.start_traffic(unseen)
+        if unseen:  # a call began and ended while nobody listened
+            await _until(partial(_ended_unseen, simulator, down_at), deadline)
         await runner.start()
+
+
+def _placed(simulator: PbxSimulator, calls: int) -> bool:
+    return simulator.generated >= calls
+
+
+def _ended_unseen(simulator: PbxSimulator, down_at: float) -> bool:
+    return any(t.started_at > down_at for t in simulator.finished)
+
+
+async def _until(condition: Callable[[], bool], deadline: float) -> bool:
+    """Wait until ``condition`` holds (True) or the run's deadline passes (False)."""
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.02)
+    return True
 
 
 async def cut_link_during_traffic(

@@ -43,8 +43,9 @@ async def summarise_run(
     records_dir: Path,
     deadline: float,
 ) -> dict[str, Any]:
-    """Once the PBX has ended every call: wait until the service has stored them (or
-    stopped storing anything), then check what it stored."""
+    """Once the PBX has ended every call: wait until the service has stored them and
+    applied every durable line it read (or stopped storing anything), then check what it
+    stored."""
     pbx = settings.pbxes[0].name
     call_ids = [t.call_id for t in truth]
     last, quiet_since = -1, time.monotonic()
@@ -53,7 +54,9 @@ async def summarise_run(
             count_lost_and_duplicated, service.store.engine, pbx, call_ids
         )
         idle = not any(t.open_calls() for t in service.trackers.values())
-        if idle and lost == 0:
+        # Lines still waiting may correct a stored call (its queue, read after its rows).
+        waiting = sum(link.durable_waiting for link in service.links.values())
+        if idle and lost == 0 and waiting == 0:
             break
         if lost != last:
             last, quiet_since = lost, time.monotonic()

@@ -198,3 +198,21 @@ def test_a_members_leg_no_call_claims_is_dropped_and_holds_nothing_back(tmp_path
     assert service.ledger.dropped == 1
     assert set(service.stored) == {LOCAL_ABANDONED} and PJSIP_ANSWERED not in service.stored
     assert offsets["cdr"] == service.tail.position["cdr"]
+
+
+def test_a_call_opened_from_durable_lines_takes_its_later_lines_too(tmp_path: Path) -> None:
+    # The service started after the call ended: its queue_log lines are read first, its CDR
+    # rows (a table's commit, say) a pass later. By then the earliest lines are past the
+    # grace and open the call; its last lines are not yet. Nothing live will ever tell this
+    # call, so those lines must still be applied, not taken as told by the live events.
+    append(tmp_path, "queue_log", [line for line in QUEUE_LOG if "1796451912.111" in line])
+    service = Service(tmp_path, {}, {})
+    service.read(catch_up=False)
+    append(tmp_path, "Master.csv", [row for row in CDR if "1796451912." in row])
+    service.read(catch_up=False)
+    assert service.tracker.follows(LOCAL_ABANDONED) == "rebuilt"  # opened, not heard live
+    for _ in range(service.ledger.patience + 1):  # Asterisk writes nothing newer meanwhile
+        service.read(catch_up=False)
+    record = service.stored[LOCAL_ABANDONED]
+    assert (record.outcome, record.queue, record.wait_s) == ("abandoned", "empty", 31.0)
+    assert service.tracker.open_calls() == []

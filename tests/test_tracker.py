@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from callcenter import events as ev
 from callcenter.calls.records import CallRecord
 from callcenter.calls.tracker import CallTracker
-from callcenter.events import Event
+from callcenter.events import ChannelCreated, ChannelHungUp, Event, QueueJoined
 from callcenter.telephony.ami_events import translate, translate_snapshot
 from callcenter.telephony.durable import durable_events, parse_cdr_line, parse_queue_log_line
 from callcenter.testing import durable_lines, load_transcript, track
@@ -736,3 +736,25 @@ def test_the_first_queue_s_join_read_after_a_resync_snapshot_names_the_queue() -
         ev.QueueJoined(**p, at=172.0, source="queue_log", queue="support"),
     ]).values()  # fmt: skip
     assert (record.queue, record.queue_joined_at) == ("zone-east", 110.0)
+
+
+def test_a_call_whose_beginning_went_unheard_stays_open_to_its_durable_lines() -> None:
+    # Began while the service was down: the first live event is no channel's creation.
+    # Ended live, its durable lines (voicemail after the queue, say) may still add what the
+    # live events never told; a call heard from its creation on has nothing to learn.
+    tracker = CallTracker()
+    unheard, heard = "1796433699.158", "1796433700.160"
+    tracker.apply(
+        QueueJoined(pbx="p", call_id=unheard, channel_id=unheard, at=10.0, queue="repair")
+    )
+    tracker.apply(
+        ChannelCreated(pbx="p", call_id=heard, channel_id=heard, at=10.0, channel="PJSIP/t-1")
+    )
+    assert tracker.follows(unheard) == tracker.follows(heard) == "open"
+    for call_id, channel in ((unheard, "PJSIP/t-0"), (heard, "PJSIP/t-1")):
+        tracker.apply(
+            ChannelHungUp(pbx="p", call_id=call_id, channel_id=call_id, at=20.0, channel=channel)
+        )
+    assert tracker.open_calls() == []
+    assert tracker.follows(unheard) == "rebuilt"
+    assert tracker.follows(heard) == "ended"

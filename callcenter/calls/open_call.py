@@ -37,6 +37,8 @@ class OpenCall:
         "dial_answer",
         "first_cause",
         "first_channel",
+        "heard_live",
+        "heard_start",
         "hung",
         "join_quality",
         "last_at",
@@ -65,6 +67,12 @@ class OpenCall:
         self.first_channel = ""
         self.origin_context = ""
         self.hung = False
+        # Some live event (or a snapshot) told of it; a call only durable lines opened is
+        # told by nobody else, so those lines keep being applied (tracker.follows).
+        self.heard_live = False
+        # Its first channel's creation came live: nothing of it happened unheard, so once
+        # ended live, durable lines have nothing to add (else they may: tracker._finish).
+        self.heard_start = False
         self.last_at = record.started_at
         self.first_cause: int | None = None
         self.last_cause: int | None = None

@@ -38,13 +38,21 @@ from callcenter.calls.open_call import Handler, OpenCall
 from callcenter.calls.outcome import finalize
 from callcenter.calls.records import CallRecord, Leg
 from callcenter.calls.recovery import recovered_end
-from callcenter.events import CallDetail, ChannelSnapshot, Event, LinkUp, ResyncCompleted
+from callcenter.events import (
+    CallDetail,
+    ChannelCreated,
+    ChannelSnapshot,
+    Event,
+    LinkUp,
+    ResyncCompleted,
+)
 
 __all__ = ["CallFollowing", "CallTracker"]
 
 CallFollowing = Literal["open", "ended", "rebuilt", "unknown"]
 
 _DURABLE = frozenset({"queue_log", "cdr"})
+_HEARD_LIVE = frozenset({"ami", "resync"})
 _CORRECTABLE_MEMORY = 10_000  # calls closed by a resync that durable rows may still correct
 
 
@@ -101,8 +109,9 @@ class CallTracker:
         """How this tracker knows a call: "open"; "ended" (as the live events or the store
         had it: durable records tell nothing new); "rebuilt" (closed from a resync or
         durable records: later durable lines may still correct it); or "unknown"."""
-        if call_id in self._open:
-            return "open"
+        call = self._open.get(call_id)
+        if call is not None:
+            return "open" if call.heard_live else "rebuilt"
         if call_id in self._correctable:
             return "rebuilt"
         return "ended" if call_id in self._finished else "unknown"
@@ -142,6 +151,8 @@ class CallTracker:
         if event in call.seen:
             return []
         call.seen.add(event)
+        if event.source in _HEARD_LIVE:
+            call.heard_live = True
         before = _copy(call.record) if call.record.ended_at is not None else None
         if at == 0.0 and event.source == "ami":
             call.untimed = True
@@ -153,8 +164,9 @@ class CallTracker:
         if call.record.ended_at is not None:
             return self._correct(call, before)
         if call.hung and not call.live:
-            # A call pieced together after a cut may still learn from durable rows.
-            correct = call.record.origin == "recovered"
+            # A call pieced together after a cut, or whose beginning went unheard (it began
+            # while the service was down), may still learn from durable rows.
+            correct = call.record.origin == "recovered" or not call.heard_start
             return [self._finish(call, call.last_at if at == 0.0 else at, correct=correct)]
         if (
             type(event) is CallDetail
@@ -199,6 +211,7 @@ class CallTracker:
             origin="recovered" if recovered else "live",
         )
         call = OpenCall(record)
+        call.heard_start = type(event) is ChannelCreated and not recovered
         self._open[event.call_id] = call
         return call
 

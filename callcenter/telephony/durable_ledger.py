@@ -99,6 +99,11 @@ class DurableLedger:
             self._waiting.append(pending)
             self._newest = max(self._newest, line.at)
 
+    @property
+    def waiting(self) -> int:
+        """Lines read and not applied yet (nor given up on)."""
+        return sum(1 for p in self._waiting if not p.applied)
+
     def unplaced_ids(self) -> set[str]:
         """Uniqueids of the lines still to be applied: what to ask the service about."""
         return {i for p in self._waiting if not p.applied for i in p.ids}

@@ -215,6 +215,11 @@ class PbxLink:
         await self.client.close(logoff=logoff)
 
     @property
+    def durable_waiting(self) -> int:
+        """Durable lines read and still waiting to be applied (a second read, the grace)."""
+        return self._ledger.waiting
+
+    @property
     def connected(self) -> bool:
         return self.client.connected
 
