@@ -30,7 +30,7 @@ from callcenter.recordings.paths import UnsafePath, check_relative, resolve_unde
 from callcenter.recordings.playback import Unsatisfiable, browser_copy, parse_range
 from callcenter.recordings.probe import AudioInfo, MissingTool, ProbeError, probe_audio
 from callcenter.recordings.qa import QaError, check_scores, roll_up, total_percent
-from callcenter.store.recordings import RecordingStore, SearchFilters
+from callcenter.recordings.store import RecordingStore, SearchFilters
 from callcenter.web.auth import current_session, page_roles
 from callcenter.web.security import User, current_user, require_roles
 from callcenter.web.validation import InvalidInput, query_values, read_object

@@ -34,7 +34,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from callcenter.store.models import Base, calls_table, legs_table
+from callcenter.calls.store import calls_table, legs_table
+from callcenter.db.base import Base
 
 
 class RecordingRow(Base):
