@@ -1,4 +1,4 @@
-"""Store: migrations, the call repository and the batched writer, on SQLite and PostgreSQL."""
+"""Call store: migrations, the call repository and the batched writer (SQLite, PostgreSQL)."""
 
 from __future__ import annotations
 
