@@ -25,10 +25,10 @@ import wave
 from functools import partial
 from pathlib import Path
 
+from callcenter.db import create_engine_for, upgrade
 from callcenter.recordings.scanner import scan
+from callcenter.recordings.store import RecordingStore
 from callcenter.recordings.synth import write_pcm_wav
-from callcenter.store.db import create_engine_for, upgrade
-from callcenter.store.recordings import RecordingStore
 
 
 def make_files(root: Path, count: int, seconds: float) -> None:

@@ -35,8 +35,9 @@ from psycopg import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import callcenter.store.metrics  # noqa: F401  (rollup tables in the metadata)
+import callcenter.metrics.store  # noqa: F401  (rollup tables in the metadata)
 from callcenter.calls.records import CallRecord
+from callcenter.db import create_engine_for, upgrade
 from callcenter.metrics.kpis import Thresholds
 from callcenter.metrics.report import (
     Report,
@@ -44,9 +45,8 @@ from callcenter.metrics.report import (
     report_from_records,
     reports_agree,
 )
+from callcenter.metrics.report_store import ReportStore
 from callcenter.sim.config import DEFAULT_CURVE
-from callcenter.store import create_engine_for, upgrade
-from callcenter.store.reports import ReportStore
 
 ZONE = "Asia/Shanghai"
 YEAR = 2026

@@ -39,10 +39,10 @@ from callcenter.cti.accounts import hash_password  # noqa: E402
 from callcenter.cti.feature import CtiFeature  # noqa: E402
 from callcenter.cti.owners import Owner, OwnerRecord, PhoneEntry, Unit  # noqa: E402
 from callcenter.cti.phones import lookup_key  # noqa: E402
+from callcenter.cti.store import owners_table, phones_table, units_table  # noqa: E402
+from callcenter.db import create_engine_for, upgrade  # noqa: E402
 from callcenter.events import ChannelCreated, ChannelHungUp  # noqa: E402
 from callcenter.sim import TrafficParams, default_queues  # noqa: E402
-from callcenter.store.cti import owners_table, phones_table, units_table  # noqa: E402
-from callcenter.store.db import create_engine_for, upgrade  # noqa: E402
 from callcenter.telephony.ami import AmiClient  # noqa: E402
 from callcenter.telephony.ami_events import translate  # noqa: E402
 from callcenter.testing import running_simulator  # noqa: E402

@@ -88,7 +88,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
-    from callcenter.store.db import upgrade
+    from callcenter.db import upgrade
 
     settings = _settings(args)
     _configure(settings)

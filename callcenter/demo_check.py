@@ -20,14 +20,13 @@ from sqlalchemy import Engine, func, select
 
 from callcenter.calls.reconcile import compare_with_durable, queue_log_figures, same_outcome
 from callcenter.calls.records import CallRecord
+from callcenter.calls.store import CallStore, calls_table
 from callcenter.config import Settings
 from callcenter.metrics.kpis import Thresholds
 from callcenter.metrics.report import ReportSpec
+from callcenter.metrics.report_store import ReportStore
 from callcenter.service import Service
 from callcenter.sim.pbx import CallOutcome
-from callcenter.store.calls import CallStore
-from callcenter.store.models import calls_table
-from callcenter.store.reports import ReportStore
 from callcenter.telephony.durable_tail import DurableTail
 
 QUIET_S = 20.0  # nothing stored for this long, no call open: what is missing stays missing

@@ -18,9 +18,12 @@ from aiohttp import web
 
 from callcenter import accept_errors
 from callcenter.calls.records import CallRecord
+from callcenter.calls.store import CallStore
 from callcenter.calls.tracker import CallTracker
+from callcenter.calls.writer import CallWriter
 from callcenter.config import PbxSettings, Settings
 from callcenter.cti.feature import CtiFeature
+from callcenter.db import create_engine_for, upgrade
 from callcenter.events import Event, ResyncCompleted
 from callcenter.ivr.registry import FlowRegistry
 from callcenter.log import mask_number
@@ -28,10 +31,12 @@ from callcenter.metrics.http import setup as setup_metrics_http
 from callcenter.metrics.kpis import Thresholds
 from callcenter.metrics.live import LiveCounters
 from callcenter.metrics.prometheus import metrics_registry
+from callcenter.metrics.report_store import CallStoreWithRollups, ReportStore
 from callcenter.metrics.wallboard import WallboardHub
 from callcenter.metrics.wallboard import setup as setup_wallboard
 from callcenter.recordings.http import setup as setup_recordings_http
 from callcenter.recordings.linker import RecordingLinker
+from callcenter.recordings.store import RecordingStore
 from callcenter.routing.agent_state import AgentStates
 from callcenter.routing.alerts import StaffingWatch, WebhookSender, ready_by_team
 from callcenter.routing.housekeeper import HousekeeperRouter
@@ -40,13 +45,8 @@ from callcenter.routing.http import setup as setup_routing_http
 from callcenter.routing.loading import load_routing, routing_rules
 from callcenter.routing.staffing import LiveStaffingMonitor
 from callcenter.routing.state_time import StateTimeRecorder
+from callcenter.routing.store import AgentTimeStore
 from callcenter.routing.sync import Clock, MembershipSync, SystemClock
-from callcenter.store.calls import CallStore
-from callcenter.store.db import create_engine_for, upgrade
-from callcenter.store.recordings import RecordingStore
-from callcenter.store.reports import CallStoreWithRollups, ReportStore
-from callcenter.store.routing import AgentTimeStore
-from callcenter.store.writer import CallWriter
 from callcenter.streams.dedupe import SeenWindow
 from callcenter.streams.envelope import Envelope
 from callcenter.streams.redis_bus import StreamBus

@@ -10,7 +10,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from store_fixtures import pg_url, postgres_schema
 
-from callcenter.store.db import create_engine_for, upgrade
+from callcenter.db import create_engine_for, upgrade
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 

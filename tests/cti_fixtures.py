@@ -13,9 +13,9 @@ import aiohttp
 from aiohttp import web
 from sqlalchemy import Engine
 
-import callcenter.store.cti  # noqa: F401  (the CTI tables in the metadata)
+import callcenter.cti.store  # noqa: F401  (the CTI tables in the metadata)
 from callcenter.cti.accounts import AccountStore, hash_password
-from callcenter.store.db import create_engine_for, upgrade
+from callcenter.db import create_engine_for, upgrade
 
 PASSWORD = "correct horse 电池"
 # One real scrypt hash shared by the test users: hashing is slow on purpose.

@@ -25,12 +25,12 @@ import psycopg
 import yaml
 from store_fixtures import free_port, require_service
 
+from callcenter.calls.store import CallStore
+from callcenter.db import create_engine_for
 from callcenter.demo_check import reconcile_store
 from callcenter.recordings.scanner import scan
+from callcenter.recordings.store import RecordingStore
 from callcenter.sim import PbxSimulator
-from callcenter.store.calls import CallStore
-from callcenter.store.db import create_engine_for
-from callcenter.store.recordings import RecordingStore
 
 ROOT = Path(__file__).resolve().parent.parent
 PBX_NAME = "main"

@@ -20,8 +20,8 @@ from callcenter.cti.accounts import (
     hash_password,
     verify_password,
 )
+from callcenter.cti.store import sessions_table
 from callcenter.log import configure_logging
-from callcenter.store.cti import sessions_table
 from callcenter.web import auth
 
 

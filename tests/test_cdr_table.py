@@ -12,7 +12,7 @@ from durable_fixtures import CALLS, LOCAL_ANSWERED, queue_log_lines, rows
 from sqlalchemy import Column, DateTime, Engine, Integer, MetaData, String, Table, insert
 from store_fixtures import pg_url, postgres_schema
 
-from callcenter.store.db import create_engine_for
+from callcenter.db import create_engine_for
 from callcenter.telephony.cdr_table import CdrTable, CdrTableError
 from callcenter.telephony.durable import CdrRow, place_durable
 from callcenter.telephony.durable_tail import DurableTail

@@ -28,13 +28,13 @@ from test_cti_http import HEADER, OWNER_ROWS
 
 from callcenter.cti.i18n import Lang, catalogue
 from callcenter.cti.importer import parse_rows
+from callcenter.cti.store import dispositions_table
 from callcenter.events import AgentAnswered, AgentRinging, Event
 from callcenter.service import Service
 from callcenter.sim import QueueConfig, TrafficParams
 from callcenter.sim.config import Member
 from callcenter.sim.runner import PbxSimulator
 from callcenter.sim.traffic import TrafficModel
-from callcenter.store.cti import dispositions_table
 from callcenter.testing import running_simulator
 
 if TYPE_CHECKING:

@@ -17,6 +17,7 @@ from aiohttp import web
 from cti_fixtures import Client, add_users, client_for, serving, sqlite_engine
 from store_fixtures import make_record
 
+from callcenter.calls.store import CallStore
 from callcenter.config import CtiSettings
 from callcenter.cti.feature import CtiFeature
 from callcenter.cti.importer import parse_rows
@@ -29,7 +30,6 @@ from callcenter.events import (
     Event,
     QueueJoined,
 )
-from callcenter.store.calls import CallStore
 from callcenter.web.headers import install as install_security_headers
 
 ROLES = (None, "alice", "sue", "ada")  # anonymous, agent, supervisor, admin

@@ -14,8 +14,8 @@ from sqlalchemy import Engine, func, select
 
 from callcenter.cti.importer import ImportFileError, load_mapping, parse_rows, read_table
 from callcenter.cti.owners import OwnerRecord, OwnerRepository, PhoneEntry, Unit
-from callcenter.store.cti import owners_table, phones_table, units_table
-from callcenter.store.db import create_engine_for
+from callcenter.cti.store import owners_table, phones_table, units_table
+from callcenter.db import create_engine_for
 
 HEADER = ["业主编号", "姓名", "电话", "楼栋", "单元", "房号", "片区", "管家", "VIP", "欠费", "备注"]
 GOOD_ROWS = [

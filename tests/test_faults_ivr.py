@@ -22,9 +22,9 @@ from fault_fixtures import (
 from store_fixtures import free_port
 
 from callcenter.calls.reconcile import expected_records
+from callcenter.calls.store import CallStore
+from callcenter.db import create_engine_for
 from callcenter.sim import AgiTarget, PbxSimulator, TrafficParams, default_queues
-from callcenter.store.calls import CallStore
-from callcenter.store.db import create_engine_for
 from callcenter.testing import running_simulator
 
 # A menu nobody answers: each caller spends about 45 virtual seconds in prompts and GET

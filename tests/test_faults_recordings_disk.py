@@ -18,11 +18,11 @@ from cti_fixtures import add_users, client_for
 from fault_fixtures import assert_exact, fill, reconcile, tiny_filesystem, until
 from service_fixtures import service_settings
 
+from callcenter.db import create_engine_for
 from callcenter.recordings.maintenance import find_orphans
+from callcenter.recordings.store import RecordingStore
 from callcenter.service import Service
 from callcenter.sim import TrafficParams, default_queues
-from callcenter.store.db import create_engine_for
-from callcenter.store.recordings import RecordingStore
 from callcenter.testing import running_simulator
 
 

@@ -9,10 +9,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-import callcenter.store.metrics  # noqa: F401
+import callcenter.metrics.store  # noqa: F401
 from callcenter.calls.records import CallRecord
+from callcenter.calls.store import CallStore
 from callcenter.cli import main
-from callcenter.store import CallStore, create_engine_for, upgrade
+from callcenter.db import create_engine_for, upgrade
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai")).timestamp()
 

@@ -18,8 +18,10 @@ from aiohttp import web
 from openpyxl import load_workbook  # type: ignore[import-untyped]
 from prometheus_client.parser import text_string_to_metric_families
 
-import callcenter.store.metrics  # noqa: F401
+import callcenter.metrics.store  # noqa: F401
 from callcenter.calls.records import CallRecord, Outcome
+from callcenter.calls.store import CallStore
+from callcenter.db import create_engine_for, upgrade
 from callcenter.events import (
     AgentAnswered,
     ChannelCreated,
@@ -31,8 +33,7 @@ from callcenter.metrics.http import setup
 from callcenter.metrics.kpis import Thresholds
 from callcenter.metrics.live import LiveCounters
 from callcenter.metrics.prometheus import metrics_registry
-from callcenter.store import CallStore, create_engine_for, upgrade
-from callcenter.store.reports import ReportStore
+from callcenter.metrics.report_store import ReportStore
 from callcenter.web.security import USER_KEY, User
 
 TZ = ZoneInfo("Asia/Shanghai")

@@ -9,12 +9,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
-import callcenter.store.metrics  # noqa: F401  (the rollup tables in the metadata)
+import callcenter.metrics.store  # noqa: F401  (the rollup tables in the metadata)
 from callcenter.calls.records import CallRecord, Outcome
+from callcenter.calls.store import CallStore
 from callcenter.metrics.kpis import Thresholds
 from callcenter.metrics.report import Report, ReportSpec, report_from_records, reports_agree
-from callcenter.store import CallStore
-from callcenter.store.reports import CallStoreWithRollups, ReportStore
+from callcenter.metrics.report_store import CallStoreWithRollups, ReportStore
 
 TZ = ZoneInfo("Asia/Shanghai")
 DAY0 = datetime(2026, 3, 1, tzinfo=TZ).timestamp()

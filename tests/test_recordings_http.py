@@ -16,13 +16,13 @@ from sqlalchemy import Engine
 from store_fixtures import make_record
 from yarl import URL
 
+from callcenter.calls.store import CallStore
 from callcenter.config import RecordingsSettings, Settings
 from callcenter.recordings import http as rec_http
 from callcenter.recordings.links import LinkSigner
 from callcenter.recordings.scanner import scan
+from callcenter.recordings.store import RecordingStore
 from callcenter.recordings.synth import write_g711_wav, write_pcm_wav
-from callcenter.store import CallStore
-from callcenter.store.recordings import RecordingStore
 from callcenter.web.headers import install as install_security_headers
 from callcenter.web.security import USER_KEY, User
 

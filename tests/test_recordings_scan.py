@@ -18,16 +18,17 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine
 from store_fixtures import make_record
 
+from callcenter.calls.store import CallStore
 from callcenter.cli import main
+from callcenter.db import create_engine_for, upgrade
 from callcenter.events import ChannelHungUp, RecordingStarted
 from callcenter.recordings import scanner
 from callcenter.recordings.linker import RecordingLinker
 from callcenter.recordings.maintenance import find_orphans
 from callcenter.recordings.naming import index_facts, parse_name
 from callcenter.recordings.scanner import scan
+from callcenter.recordings.store import RecordingStore, SearchFilters
 from callcenter.recordings.synth import write_pcm_wav
-from callcenter.store import CallStore, create_engine_for, upgrade
-from callcenter.store.recordings import RecordingStore, SearchFilters
 
 OLD = time.time() - 3600  # mtime of files that are done being written
 
@@ -365,7 +366,7 @@ def test_migration_builds_exactly_the_recordings_models(engine: Engine) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
-    from callcenter.store.models import Base
+    from callcenter.db.base import Base
 
     def ours(diff: object) -> bool:
         text = repr(diff)

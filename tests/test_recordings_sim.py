@@ -11,9 +11,9 @@ from pathlib import Path
 
 from service_fixtures import service_settings
 
+from callcenter.recordings.store import SearchFilters
 from callcenter.service import Service
 from callcenter.sim.recorder import recording_seconds
-from callcenter.store.recordings import SearchFilters
 from callcenter.testing import running_simulator
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
 from callcenter.cli import main
+from callcenter.db import create_engine_for, upgrade
 from callcenter.events import (
     AgentAnswered,
     AgentCompleted,
@@ -28,8 +29,7 @@ from callcenter.routing.agent_state import AgentStates, Interval, occupancy
 from callcenter.routing.directory import Agent, Directory, Seat
 from callcenter.routing.http import RoutingState, setup
 from callcenter.routing.state_time import StateTimeRecorder
-from callcenter.store.db import create_engine_for, upgrade
-from callcenter.store.routing import AgentTimeStore, StoredInterval
+from callcenter.routing.store import AgentTimeStore, StoredInterval
 from callcenter.web.security import USER_KEY, User
 
 T0 = at("2026-12-01T08:00")

@@ -7,8 +7,8 @@ import pytest
 from aiohttp import web
 
 from callcenter.calls.records import CallRecord, Leg
-from callcenter.store.calls import CallStore
-from callcenter.store.db import create_engine_for, upgrade
+from callcenter.calls.store import CallStore
+from callcenter.db import create_engine_for, upgrade
 from callcenter.web.app import build_app
 from callcenter.web.security import USER_KEY, User
 

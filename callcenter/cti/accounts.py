@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, delete, insert, select, update
 
-from callcenter.store.cti import sessions_table, users_table
+from callcenter.cti.store import sessions_table, users_table
 from callcenter.web.security import ROLES, User
 
 SCRYPT_N = 2**15

@@ -13,7 +13,7 @@ from callcenter.config import load_settings, redact_url
 from callcenter.cti.accounts import AccountError, AccountStore
 from callcenter.cti.importer import ImportFileError, load_mapping, parse_rows, read_table
 from callcenter.cti.owners import OwnerRepository
-from callcenter.store.db import create_engine_for, upgrade
+from callcenter.db import create_engine_for, upgrade
 from callcenter.web.security import ROLES
 
 

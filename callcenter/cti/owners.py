@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
 
-from callcenter.store.cti import owners_table, phones_table, units_table, zones_table
+from callcenter.cti.store import owners_table, phones_table, units_table, zones_table
 
 
 @dataclass(frozen=True)

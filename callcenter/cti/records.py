@@ -10,12 +10,12 @@ from typing import Any
 
 from sqlalchemy import Engine, RowMapping, insert, select, update
 
+from callcenter.calls.store import calls_table, legs_table
 from callcenter.cti.call_access import StoredCall
 from callcenter.cti.popper import seat_of
+from callcenter.cti.store import audit_table, dispositions_table, history_table, work_orders_table
 from callcenter.cti.workorders import OPEN_STATES, HistoryEntry, WorkOrder, transition
-from callcenter.store.calls import _upsert
-from callcenter.store.cti import audit_table, dispositions_table, history_table, work_orders_table
-from callcenter.store.models import calls_table, legs_table
+from callcenter.db.upsert import upsert
 
 _ORDER_FIELDS = tuple(f.name for f in dataclasses.fields(WorkOrder))
 
@@ -117,7 +117,7 @@ class CtiRecords:
                "disposition": disposition, "note": note, "at": self.clock()}  # fmt: skip
         key = ("pbx", "call_id", "user_login")
         with self.engine.begin() as connection:
-            connection.execute(_upsert(connection, dispositions_table, key).values(row))
+            connection.execute(upsert(connection, dispositions_table, key).values(row))
 
     def audit(self, login: str, action: str, owner_id: int | None, detail: str = "") -> None:
         with self.engine.begin() as connection:

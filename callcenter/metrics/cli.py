@@ -206,8 +206,8 @@ def _spec(settings: Settings, args: argparse.Namespace, by: str) -> ReportSpec:
 
 
 def _report_store(settings: Settings) -> Any:
-    from callcenter.store import create_engine_for
-    from callcenter.store.reports import ReportStore
+    from callcenter.db import create_engine_for
+    from callcenter.metrics.report_store import ReportStore
 
     return ReportStore(create_engine_for(settings.database.url))
 

@@ -28,8 +28,8 @@ from callcenter.metrics.export import to_csv, to_json, to_xlsx
 from callcenter.metrics.kpis import Thresholds
 from callcenter.metrics.live import LiveCounters
 from callcenter.metrics.report import GROUPINGS, ReportSpec
+from callcenter.metrics.report_store import ReportStore
 from callcenter.metrics.reports_page import render_reports
-from callcenter.store.reports import ReportStore
 from callcenter.web.auth import page_roles
 from callcenter.web.security import current_user, require_roles
 from callcenter.web.validation import query_values

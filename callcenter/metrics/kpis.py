@@ -2,7 +2,7 @@
 
 Pure: no clock, no I/O. A ``Tally`` holds only additive sums (counts, seconds, a maximum),
 so tallies of 15-minute buckets merge into intervals, shifts and days without losing
-anything, and the SQL aggregation in ``callcenter/store/rollups.py`` produces the very
+anything, and the SQL aggregation in ``callcenter/metrics/store.py`` produces the very
 same numbers. Ratios are derived at the end and are ``None`` when their denominator is 0.
 
 Every ended inbound call is exactly one of: blocked (never got a line), IVR-only (never

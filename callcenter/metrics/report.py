@@ -3,7 +3,7 @@ hotline or agent.
 
 Both sources of a report meet here: call records folded in Python
 (``report_from_records``) and the database's 15-minute aggregates
-(``callcenter/store/reports.py``). Each hands over tallies keyed by (bucket start, key)
+(``callcenter/metrics/report_store.py``). Each hands over tallies keyed by (bucket start, key)
 and line buckets; ``build_report`` turns them into rows, so the two cannot disagree on
 how a bucket lands in an interval or a shift.
 """

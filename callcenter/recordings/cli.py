@@ -9,6 +9,7 @@ import time
 from typing import TextIO
 
 from callcenter.config import Settings, load_settings
+from callcenter.db import create_engine_for, upgrade
 from callcenter.log import mask_number
 from callcenter.recordings.maintenance import (
     find_orphans,
@@ -18,8 +19,7 @@ from callcenter.recordings.maintenance import (
     retention_policy,
 )
 from callcenter.recordings.scanner import scan
-from callcenter.store.db import create_engine_for, upgrade
-from callcenter.store.recordings import RecordingStore
+from callcenter.recordings.store import RecordingStore
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

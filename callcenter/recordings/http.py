@@ -30,7 +30,8 @@ from callcenter.recordings.paths import UnsafePath, check_relative, resolve_unde
 from callcenter.recordings.playback import Unsatisfiable, browser_copy, parse_range
 from callcenter.recordings.probe import AudioInfo, MissingTool, ProbeError, probe_audio
 from callcenter.recordings.qa import QaError, check_scores, roll_up, total_percent
-from callcenter.store.recordings import RecordingStore, SearchFilters
+from callcenter.recordings.rows import Recording
+from callcenter.recordings.store import RecordingStore, SearchFilters
 from callcenter.web.auth import current_session, page_roles
 from callcenter.web.security import User, current_user, require_roles
 from callcenter.web.validation import InvalidInput, query_values, read_object
@@ -87,13 +88,13 @@ def _error(cls: type[web.HTTPException], zh: str, en: str, **extra: Any) -> web.
     return cls(text=body, content_type="application/json")
 
 
-def can_hear(user: User, row: dict[str, Any]) -> bool:
+def can_hear(user: User, row: Recording) -> bool:
     if user.can("supervisor", "admin"):
         return True
     return bool(user.agent) and row.get("agent") == user.agent
 
 
-async def _row_for(request: web.Request, user: User, action: str) -> dict[str, Any]:
+async def _row_for(request: web.Request, user: User, action: str) -> Recording:
     api = request.app[API_KEY]
     rid = int(request.match_info["rid"])
     row = await asyncio.to_thread(api.store.get, rid) if rid <= MAX_ID else None
@@ -109,13 +110,14 @@ async def _row_for(request: web.Request, user: User, action: str) -> dict[str, A
     return row
 
 
-def _public(row: dict[str, Any]) -> dict[str, Any]:
+def _public(row: Recording) -> dict[str, Any]:
     keys = (
         "id", "path", "pbx", "call_id", "caller_number", "agent", "queue", "work_order",
         "recorded_at", "duration_s", "container", "codec", "size", "sha256", "qa_score",
         "legal_hold", "hold_reason", "probe_error", "part",
     )  # fmt: skip
-    return {k: row[k] for k in keys}
+    columns: dict[str, object] = dict(row)
+    return {k: columns[k] for k in keys}
 
 
 # -- search ------------------------------------------------------------------------------
@@ -290,7 +292,7 @@ def _content_type(path: Path) -> str:
     return CONTENT_TYPES.get(path.suffix.lower().lstrip("."), "application/octet-stream")
 
 
-def _browser_file(source: Path, row: dict[str, Any], cache_dir: Path) -> Path:
+def _browser_file(source: Path, row: Recording, cache_dir: Path) -> Path:
     info = AudioInfo(
         row["container"], row["codec"], row["duration_s"], row["sample_rate"], row["channels"]
     )

@@ -29,7 +29,7 @@ from callcenter.events import ChannelHungUp, Event, RecordingStarted
 from callcenter.recordings.index import CallFacts, ids_to_calls
 from callcenter.recordings.maintenance import recordings_root
 from callcenter.recordings.scanner import RecordingWatcher, ScanReport
-from callcenter.store.recordings import RecordingStore
+from callcenter.recordings.store import RecordingStore
 
 log = structlog.get_logger(__name__)
 

@@ -14,7 +14,7 @@ from callcenter.recordings.index import CallFacts, FileFacts, Linking, link
 from callcenter.recordings.paths import UnsafePath, resolve_under
 from callcenter.recordings.retention import Kept, PurgePlan, RetentionPolicy, plan_purge
 from callcenter.recordings.scanner import call_facts
-from callcenter.store.recordings import RecordingStore
+from callcenter.recordings.store import RecordingStore
 
 
 def recordings_root(settings: Settings) -> Path:

@@ -34,7 +34,7 @@ from callcenter.recordings.probe import (
     probe_audio,
     wav_info_from_head,
 )
-from callcenter.store.recordings import IndexedFile, RecordingStore, Stamp
+from callcenter.recordings.store import IndexedFile, RecordingStore, Stamp
 
 log = structlog.get_logger(__name__)
 

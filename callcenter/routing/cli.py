@@ -215,8 +215,8 @@ def _hours(seconds: float) -> str:
 
 
 def cmd_occupancy(args: argparse.Namespace) -> int:
-    from callcenter.store.db import create_engine_for, upgrade
-    from callcenter.store.routing import AgentTimeStore
+    from callcenter.db import create_engine_for, upgrade
+    from callcenter.routing.store import AgentTimeStore
 
     t = TEXT[args.lang]
     settings = load_settings(args.config)

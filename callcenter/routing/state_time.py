@@ -20,7 +20,7 @@ import structlog
 
 from callcenter.routing.agent_state import AgentStates, Interval, time_in_states
 from callcenter.routing.occupancy import AgentOccupancy, summarize
-from callcenter.store.routing import AgentTimeStore, StoredInterval
+from callcenter.routing.store import AgentTimeStore, StoredInterval
 
 log = structlog.get_logger(__name__)
 

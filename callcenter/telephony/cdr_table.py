@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy import Engine, MetaData, Table, select
 from sqlalchemy.exc import NoSuchTableError, SQLAlchemyError
 
+from callcenter.db import create_engine_for
 from callcenter.log import error_reason
-from callcenter.store.db import create_engine_for
 from callcenter.telephony.durable import CdrRow
 
 __all__ = ["CdrTable", "CdrTableError"]

@@ -7,7 +7,7 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from callcenter.store.calls import CallStore
+from callcenter.calls.store import CallStore
 from callcenter.web.headers import install as install_security_headers
 from callcenter.web.openapi import OPENAPI_PATH, openapi_document
 from callcenter.web.security import current_user, require_roles

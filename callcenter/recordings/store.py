@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
     BigInteger,
@@ -23,6 +23,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    RowMapping,
     String,
     Text,
     UniqueConstraint,
@@ -34,7 +35,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from callcenter.store.models import Base, calls_table, legs_table
+from callcenter.calls.store import calls_table, legs_table
+from callcenter.db.base import Base
+from callcenter.recordings.rows import Listen, QaReview, QaSheet, RecordedCall, Recording
 
 
 class RecordingRow(Base):
@@ -331,7 +334,7 @@ class RecordingStore:
                     found.setdefault(leg_id, _link_facts(its_call))
         return found
 
-    def recorded_calls(self, since: float | None = None) -> list[dict[str, Any]]:
+    def recorded_calls(self, since: float | None = None) -> list[RecordedCall]:
         """Every finished call the tracker saw recording (for orphan reports)."""
         c = calls_table.c
         query = select(c.pbx, c.call_id).where(c.recorded.is_(True))
@@ -342,9 +345,9 @@ class RecordingStore:
             return self._calls(connection, keys)
 
     @staticmethod
-    def _calls(connection: Any, keys: set[tuple[str, str]]) -> list[dict[str, Any]]:
+    def _calls(connection: Any, keys: set[tuple[str, str]]) -> list[RecordedCall]:
         c, g = calls_table.c, legs_table.c
-        found: dict[tuple[str, str], dict[str, Any]] = {}
+        found: dict[tuple[str, str], RecordedCall] = {}
         for pbx in {k[0] for k in keys}:
             call_ids = [k[1] for k in keys if k[0] == pbx]
             for chunk in _chunks(call_ids):
@@ -353,36 +356,38 @@ class RecordingStore:
                     c.agent, c.queue,
                 ).where(c.pbx == pbx, c.call_id.in_(chunk))  # fmt: skip
                 for row in connection.execute(query).mappings():
-                    found[(row["pbx"], row["call_id"])] = {**row, "channel_ids": []}
+                    found[(row["pbx"], row["call_id"])] = cast(
+                        RecordedCall, {**row, "channel_ids": []}
+                    )
                 legs = select(g.call_id, g.channel_id).where(g.pbx == pbx, g.call_id.in_(chunk))
                 for row in connection.execute(legs.order_by(g.position)):
                     found[(pbx, row.call_id)]["channel_ids"].append(row.channel_id)
         return list(found.values())
 
-    def files(self, *, include_missing: bool = False) -> list[dict[str, Any]]:
+    def files(self, *, include_missing: bool = False) -> list[Recording]:
         query = select(recordings_table)
         if not include_missing:
             query = query.where(recordings_table.c.missing.is_(False))
         with self.engine.connect() as connection:
-            return [dict(row) for row in connection.execute(query).mappings()]
+            return [_recording(row) for row in connection.execute(query).mappings()]
 
-    def get(self, rid: int) -> dict[str, Any] | None:
+    def get(self, rid: int) -> Recording | None:
         with self.engine.connect() as connection:
             row = (
                 connection.execute(select(recordings_table).where(recordings_table.c.id == rid))
                 .mappings()
                 .first()
             )
-        return dict(row) if row is not None else None
+        return _recording(row) if row is not None else None
 
-    def get_by_path(self, path: str) -> dict[str, Any] | None:
+    def get_by_path(self, path: str) -> Recording | None:
         with self.engine.connect() as connection:
             row = (
                 connection.execute(select(recordings_table).where(recordings_table.c.path == path))
                 .mappings()
                 .first()
             )
-        return dict(row) if row is not None else None
+        return _recording(row) if row is not None else None
 
     def delete(self, ids: Iterable[int]) -> int:
         ids = list(ids)
@@ -415,7 +420,7 @@ class RecordingStore:
 
     def search(
         self, filters: SearchFilters, *, limit: int = 50, offset: int = 0
-    ) -> tuple[int, list[dict[str, Any]]]:
+    ) -> tuple[int, list[Recording]]:
         r = recordings_table.c
         clauses: list[Any] = [r.missing.is_(False)]
         f = filters
@@ -448,7 +453,7 @@ class RecordingStore:
         )
         with self.engine.connect() as connection:
             total = connection.execute(select(func.count()).where(*clauses)).scalar_one()
-            rows = [dict(row) for row in connection.execute(query).mappings()]
+            rows = [_recording(row) for row in connection.execute(query).mappings()]
         return int(total), rows
 
     # -- audit ---------------------------------------------------------------
@@ -471,12 +476,12 @@ class RecordingStore:
                 },
             )
 
-    def listens(self, rid: int | None = None) -> list[dict[str, Any]]:
+    def listens(self, rid: int | None = None) -> list[Listen]:
         query = select(listens_table).order_by(listens_table.c.id)
         if rid is not None:
             query = query.where(listens_table.c.recording_id == rid)
         with self.engine.connect() as connection:
-            return [dict(row) for row in connection.execute(query).mappings()]
+            return [cast(Listen, dict(row)) for row in connection.execute(query).mappings()]
 
     # -- QA --------------------------------------------------------------------
 
@@ -504,14 +509,12 @@ class RecordingStore:
                 .values(qa_score=mean.scalar_one())
             )
 
-    def qa_for(self, rid: int) -> list[dict[str, Any]]:
+    def qa_for(self, rid: int) -> list[QaReview]:
         query = select(qa_table).where(qa_table.c.recording_id == rid).order_by(qa_table.c.id)
         with self.engine.connect() as connection:
-            return [dict(row) for row in connection.execute(query).mappings()]
+            return [cast(QaReview, dict(row)) for row in connection.execute(query).mappings()]
 
-    def qa_rows(
-        self, since: float | None = None, until: float | None = None
-    ) -> list[dict[str, Any]]:
+    def qa_rows(self, since: float | None = None, until: float | None = None) -> list[QaSheet]:
         """Score sheets with their call's time, for calls in [since, until)."""
         q, r = qa_table.c, recordings_table.c
         query = select(q.agent, q.total, q.scored_at, q.recording_id, r.recorded_at).join(
@@ -522,7 +525,7 @@ class RecordingStore:
         if until is not None:
             query = query.where(r.recorded_at < until)
         with self.engine.connect() as connection:
-            return [dict(row) for row in connection.execute(query).mappings()]
+            return [cast(QaSheet, dict(row)) for row in connection.execute(query).mappings()]
 
 
 _EMPTY_CALL: dict[str, Any] = {
@@ -543,6 +546,11 @@ WITH RECURSIVE pbxes(pbx) AS (
 )
 SELECT pbx FROM pbxes WHERE pbx IS NOT NULL
 """
+
+
+def _recording(row: RowMapping) -> Recording:
+    # A select of the whole recordings table: exactly Recording's keys.
+    return cast(Recording, dict(row))
 
 
 def _mark_recorded(connection: Any, facts: Iterable[Mapping[str, Any]]) -> None:

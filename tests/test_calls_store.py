@@ -1,4 +1,4 @@
-"""Store: migrations, the call repository and the batched writer, on SQLite and PostgreSQL."""
+"""Call store: migrations, the call repository and the batched writer (SQLite, PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -15,17 +15,11 @@ from sqlalchemy import Engine, delete, func, select, text
 from store_fixtures import TcpProxy, make_record, pg_url, postgres_schema
 from structlog.testing import capture_logs
 
+from callcenter import schema
 from callcenter.calls.records import CallRecord
-from callcenter.store import (
-    CallStore,
-    CallWriter,
-    create_engine_for,
-    current_revisions,
-    head_revisions,
-    schema,
-    upgrade,
-)
-from callcenter.store.models import calls_table, legs_table
+from callcenter.calls.store import CallStore, calls_table, legs_table
+from callcenter.calls.writer import CallWriter
+from callcenter.db import create_engine_for, current_revisions, head_revisions, upgrade
 
 
 @pytest.fixture

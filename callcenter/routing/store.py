@@ -30,7 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
-from callcenter.store.models import Base
+from callcenter.db.base import Base
 
 
 class AgentStateIntervalRow(Base):

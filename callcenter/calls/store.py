@@ -1,6 +1,12 @@
-"""Repository for call records and the durable-record offsets (synchronous SQLAlchemy Core).
+"""Tables and repository for call records, their legs and the durable-record offsets
+(synchronous SQLAlchemy Core).
 
-The async service calls it through `asyncio.to_thread`; each method is one transaction.
+Times are epoch seconds as Asterisk stamps them (double precision), so a stored
+record reads back exactly as the tracker produced it. Text columns have no length
+limit: a long caller name must never make a record unwritable.
+
+The async service calls the repository through `asyncio.to_thread`; each method is one
+transaction.
 """
 
 from __future__ import annotations
@@ -11,23 +17,123 @@ from dataclasses import fields
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
+    Boolean,
     ColumnElement,
     Connection,
+    Double,
     Engine,
-    Insert,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
     RowMapping,
+    String,
     Subquery,
-    Table,
     bindparam,
     delete,
     func,
     select,
     tuple_,
 )
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from callcenter.calls.records import CallRecord, Leg
-from callcenter.store.models import calls_table, legs_table, offsets_table
+from callcenter.db.base import Base
+from callcenter.db.upsert import upsert
+
+
+class CallRow(Base):
+    """One call, keyed by (pbx, call_id); columns mirror `CallRecord` field for field."""
+
+    __tablename__ = "calls"
+
+    pbx: Mapped[str] = mapped_column(String, primary_key=True)
+    call_id: Mapped[str] = mapped_column(String, primary_key=True)
+    kind: Mapped[str] = mapped_column(String)
+    hotline: Mapped[str] = mapped_column(String)
+    caller_number: Mapped[str] = mapped_column(String)
+    caller_name: Mapped[str] = mapped_column(String)
+    started_at: Mapped[float] = mapped_column(Double)
+    queue: Mapped[str] = mapped_column(String)
+    queue_joined_at: Mapped[float | None] = mapped_column(Double)
+    queue_left_at: Mapped[float | None] = mapped_column(Double)
+    agent: Mapped[str] = mapped_column(String)
+    agent_interface: Mapped[str] = mapped_column(String)
+    ring_started_at: Mapped[float | None] = mapped_column(Double)
+    answered_at: Mapped[float | None] = mapped_column(Double)
+    ended_at: Mapped[float | None] = mapped_column(Double)
+    outcome: Mapped[str] = mapped_column(String)
+    hangup_cause: Mapped[int | None] = mapped_column(Integer)
+    wait_s: Mapped[float | None] = mapped_column(Double)
+    talk_s: Mapped[float | None] = mapped_column(Double)
+    ring_s: Mapped[float | None] = mapped_column(Double)
+    ivr_s: Mapped[float | None] = mapped_column(Double)
+    dtmf: Mapped[str] = mapped_column(String)
+    recorded: Mapped[bool] = mapped_column(Boolean)
+    origin: Mapped[str] = mapped_column(String)
+    updated_at: Mapped[float] = mapped_column(Double)
+
+    legs: Mapped[list[LegRow]] = relationship(
+        back_populates="call",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="LegRow.position",
+    )
+
+    __table_args__ = (
+        Index("ix_calls_started_at", "started_at"),
+        Index("ix_calls_outcome_started_at", "outcome", "started_at"),
+        Index("ix_calls_queue_started_at", "queue", "started_at"),
+        Index("ix_calls_agent_started_at", "agent", "started_at"),
+        Index("ix_calls_caller_number", "caller_number"),
+    )
+
+
+class LegRow(Base):
+    """One channel of a call; `position` keeps the tracker's order of legs."""
+
+    __tablename__ = "call_legs"
+
+    pbx: Mapped[str] = mapped_column(String, primary_key=True)
+    call_id: Mapped[str] = mapped_column(String, primary_key=True)
+    channel_id: Mapped[str] = mapped_column(String, primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String)
+    started_at: Mapped[float] = mapped_column(Double)
+    answered_at: Mapped[float | None] = mapped_column(Double)
+    ended_at: Mapped[float | None] = mapped_column(Double)
+    cause: Mapped[int | None] = mapped_column(Integer)
+
+    call: Mapped[CallRow] = relationship(back_populates="legs")
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["pbx", "call_id"], ["calls.pbx", "calls.call_id"], ondelete="CASCADE"
+        ),
+        # A recording named by a leg's Uniqueid is matched on channel_id alone.
+        Index("ix_call_legs_channel_id", "channel_id"),
+    )
+
+
+class DurableOffsetRow(Base):
+    """How far the service has read one of a PBX's durable records (queue_log, CDR).
+
+    `identity` names the file that offset belongs to (inode and size, say), so a
+    rotated file is noticed and read from the start.
+    """
+
+    __tablename__ = "durable_offsets"
+
+    pbx: Mapped[str] = mapped_column(String, primary_key=True)
+    source: Mapped[str] = mapped_column(String, primary_key=True)
+    offset: Mapped[int] = mapped_column(BigInteger)
+    identity: Mapped[str] = mapped_column(String)
+    updated_at: Mapped[float] = mapped_column(Double)
+
+
+calls_table = Base.metadata.tables["calls"]
+legs_table = Base.metadata.tables["call_legs"]
+offsets_table = Base.metadata.tables["durable_offsets"]
 
 CALL_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(CallRecord) if f.name != "legs")
 LEG_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Leg))
@@ -84,7 +190,7 @@ class CallStore:
                 for record in latest.values()
                 for position, leg in enumerate(record.legs)
             ]
-            connection.execute(_upsert(connection, calls_table, CALL_KEY, STICKY), call_rows)
+            connection.execute(upsert(connection, calls_table, CALL_KEY, STICKY), call_rows)
             # One keyed delete per call: an index lookup each, however large the table.
             connection.execute(_DELETE_LEGS, [{"k_pbx": p, "k_call_id": c} for p, c in latest])
             if leg_rows:
@@ -190,7 +296,7 @@ class CallStore:
             for source, (offset, identity) in offsets.items()
         ]
         with self.engine.begin() as connection:
-            connection.execute(_upsert(connection, offsets_table, OFFSET_KEY), rows)
+            connection.execute(upsert(connection, offsets_table, OFFSET_KEY), rows)
 
 
 def _stored_live(connection: Connection, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
@@ -204,28 +310,6 @@ def _stored_live(connection: Connection, keys: Sequence[tuple[str, str]]) -> set
         )
         found.update((row[0], row[1]) for row in connection.execute(query))
     return found
-
-
-def _upsert(
-    connection: Connection, table: Table, key: tuple[str, ...], sticky: tuple[str, ...] = ()
-) -> Insert:
-    """INSERT ... ON CONFLICT (key) DO UPDATE SET every other column to the new value;
-    a ``sticky`` boolean stays true once it is (a recording found for the call, say)."""
-    dialect = connection.dialect.name
-    insert: postgresql.Insert | sqlite.Insert
-    if dialect == "postgresql":
-        insert = postgresql.insert(table)
-    elif dialect == "sqlite":
-        insert = sqlite.insert(table)
-    else:
-        raise ValueError(f"unsupported database dialect {dialect!r}")
-    excluded = insert.excluded
-    values: dict[str, Any] = {
-        c.name: (excluded[c.name] | table.c[c.name]) if c.name in sticky else excluded[c.name]
-        for c in table.columns
-        if c.name not in key
-    }
-    return insert.on_conflict_do_update(index_elements=list(key), set_=values)
 
 
 def _filters(

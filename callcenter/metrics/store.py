@@ -1,11 +1,18 @@
 """KPI sums aggregated from the raw calls in SQL per 15-minute bucket, line usage swept
-over the calls' spans, and the rollups that cache both, kept exact as calls are written.
+over the calls' spans, and the rollup tables that cache both, kept exact as calls are
+written.
+
+The rollups are a cache of the calls table, never a source of truth: a bucket is rebuilt
+from the raw calls whenever a call starting (or holding a line) in it is written, so a
+rollup always equals a recomputation from the raw records. ``metrics_rollup_state``
+holds the thresholds the rollups were computed with; a report asking for other
+thresholds reads the raw calls instead.
 
 The SQL mirrors ``Tally.add`` clause for clause (see ``callcenter/metrics/kpis.py``).
 Rollups are a cache of the calls table: ``rebuild`` recomputes a range of buckets and
 records the thresholds used; ``refresh`` recomputes every bucket just-written calls start
 in or hold a line in, from the raw calls, so a rollup always equals a recomputation.
-The reports that read them are in ``callcenter/store/reports.py``.
+The reports that read them are in ``callcenter/metrics/report_store.py``.
 """
 
 from __future__ import annotations
@@ -19,7 +26,11 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Connection,
+    Double,
+    Integer,
     Select,
+    String,
+    Text,
     and_,
     case,
     cast,
@@ -31,25 +42,86 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy.orm import Mapped, mapped_column
 
 from callcenter.calls.records import CallRecord
+from callcenter.calls.store import calls_table
+from callcenter.db.base import Base
+from callcenter.db.upsert import upsert
 from callcenter.metrics.concurrency import BUCKET_S, LineBucket, bucket_start, line_buckets
 from callcenter.metrics.kpis import Tally, Thresholds
 from callcenter.metrics.report import BucketKey, Dimension
-from callcenter.store.calls import _upsert
-from callcenter.store.metrics import line_rollups_table, rollup_state_table, rollups_table
-from callcenter.store.models import calls_table
 
 __all__ = [
     "DIMENSIONS",
     "TALLY_FIELDS",
+    "CallIntervalRollupRow",
+    "LineIntervalRollupRow",
+    "RollupStateRow",
     "aggregate",
     "aggregate_query",
     "call_lines",
+    "line_rollups_table",
     "load_state",
     "rebuild_rollups",
     "refresh_rollups",
+    "rollup_state_table",
+    "rollups_table",
 ]
+
+
+class CallIntervalRollupRow(Base):
+    """KPI sums of the calls starting in one bucket, overall (dim "") or per queue,
+    hotline or agent."""
+
+    __tablename__ = "call_interval_rollups"
+
+    # dim first: a report reads one dimension over a range of buckets, one index range.
+    dim: Mapped[str] = mapped_column(String, primary_key=True)  # "", queue, hotline, agent
+    bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # epoch s, multiple of 900
+    key: Mapped[str] = mapped_column(String, primary_key=True)
+    offered: Mapped[int] = mapped_column(Integer)
+    answered: Mapped[int] = mapped_column(Integer)
+    abandoned: Mapped[int] = mapped_column(Integer)
+    short_abandons: Mapped[int] = mapped_column(Integer)
+    voicemail: Mapped[int] = mapped_column(Integer)
+    answered_in_sl: Mapped[int] = mapped_column(Integer)
+    ivr_only: Mapped[int] = mapped_column(Integer)
+    blocked: Mapped[int] = mapped_column(Integer)
+    wait_answered_s: Mapped[float] = mapped_column(Double)
+    wait_total_s: Mapped[float] = mapped_column(Double)
+    handle_s: Mapped[float] = mapped_column(Double)
+    longest_wait_s: Mapped[float] = mapped_column(Double)
+
+
+class LineIntervalRollupRow(Base):
+    """Line usage in one bucket: peak, seconds at or above the high level and at capacity."""
+
+    __tablename__ = "line_interval_rollups"
+
+    bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    peak: Mapped[int] = mapped_column(Integer)
+    seconds_high: Mapped[float] = mapped_column(Double)
+    seconds_full: Mapped[float] = mapped_column(Double)
+    blocked: Mapped[int] = mapped_column(Integer)
+
+
+class RollupStateRow(Base):
+    """One row: the thresholds behind the rollups and the longest call seen (how far back
+    a bucket's line usage must look for calls still up)."""
+
+    __tablename__ = "metrics_rollup_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    thresholds: Mapped[str] = mapped_column(Text)  # JSON of the Thresholds used
+    longest_call_s: Mapped[float] = mapped_column(Double)
+    updated_at: Mapped[float] = mapped_column(Double)
+
+
+rollups_table = Base.metadata.tables["call_interval_rollups"]
+line_rollups_table = Base.metadata.tables["line_interval_rollups"]
+rollup_state_table = Base.metadata.tables["metrics_rollup_state"]
+
 
 DIMENSIONS: tuple[Dimension, ...] = ("", "queue", "hotline", "agent")
 TALLY_FIELDS = (
@@ -166,7 +238,7 @@ def _rewrite(
 def _save_state(conn: Connection, thresholds: Thresholds, longest: float, now: float) -> None:
     body = {k: v for k, v in thresholds.as_dict().items() if k != "high_lines"}
     row = {"id": 1, "thresholds": json.dumps(body), "longest_call_s": longest, "updated_at": now}
-    conn.execute(_upsert(conn, rollup_state_table, ("id",)), [row])
+    conn.execute(upsert(conn, rollup_state_table, ("id",)), [row])
 
 
 # --- from the raw calls ------------------------------------------------------------------

@@ -22,8 +22,8 @@ from sqlalchemy.exc import DataError, DBAPIError, DisconnectionError, IntegrityE
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from callcenter.calls.records import CallRecord
+from callcenter.calls.store import CallStore
 from callcenter.log import error_reason
-from callcenter.store.calls import CallStore
 
 log = structlog.get_logger(__name__)
 
@@ -98,7 +98,7 @@ class CallWriter:
             raise RuntimeError("writer is closed")
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(
-                self._run(), name="callcenter.store.writer"
+                self._run(), name="callcenter.calls.writer"
             )
 
     async def submit(self, record: CallRecord) -> None:

@@ -1,15 +1,18 @@
-"""Alembic environment: uses the connection handed over by `callcenter.store.migrate`."""
+"""Alembic environment: uses the connection handed over by `callcenter.db.migrate`.
+
+The metadata to compare against (every feature's tables, `callcenter.schema.metadata`)
+is handed over too, by whoever writes a new revision; an upgrade needs none.
+"""
 
 from __future__ import annotations
 
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from callcenter.store.db import create_engine_for
-from callcenter.store.schema import metadata
+from callcenter.db.engine import create_engine_for
 
 config = context.config
-target_metadata = metadata
+target_metadata = config.attributes.get("target_metadata")
 
 
 def _run(connection: Connection) -> None:

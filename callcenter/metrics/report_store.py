@@ -1,5 +1,5 @@
 """Reports from the database: read from the 15-minute rollups when they were built with
-the report's thresholds, else aggregated from the raw calls (``callcenter/store/rollups.py``).
+the report's thresholds, else aggregated from the raw calls (``callcenter/metrics/store.py``).
 
 Both paths hand their buckets to ``build_report``, except the interval and day reports
 over rollups, which the database groups itself and returns column by column; tests hold
@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select
 
 from callcenter.calls.records import CallRecord
+from callcenter.calls.store import CallStore
 from callcenter.metrics.concurrency import BUCKET_S, LineBucket
 from callcenter.metrics.kpis import Tally, Thresholds
 from callcenter.metrics.report import (
@@ -30,15 +31,15 @@ from callcenter.metrics.report import (
     ReportSpec,
     build_report,
 )
-from callcenter.store.calls import CallStore
-from callcenter.store.metrics import line_rollups_table, rollups_table
-from callcenter.store.rollups import (
+from callcenter.metrics.store import (
     TALLY_FIELDS,
     aggregate,
     call_lines,
+    line_rollups_table,
     load_state,
     rebuild_rollups,
     refresh_rollups,
+    rollups_table,
 )
 
 __all__ = ["CallStoreWithRollups", "ReportStore"]

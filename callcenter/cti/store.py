@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from callcenter.store.models import Base
+from callcenter.db.base import Base
 
 
 class UserRow(Base):

@@ -1,15 +1,10 @@
-"""Engines for the two supported databases (a SQLite file by default, PostgreSQL) and the
-packaged Alembic migrations, run from code: no alembic.ini needed on disk."""
+"""Engines for the two supported databases: a SQLite file by default, PostgreSQL."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, event
 from sqlalchemy import create_engine as sa_create_engine
 from sqlalchemy.engine import URL, make_url
@@ -17,7 +12,6 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 DEFAULT_BUSY_TIMEOUT_S = 5.0
 DEFAULT_CONNECT_TIMEOUT_S = 5
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
 def normalize_url(url: str | URL) -> URL:
@@ -79,38 +73,3 @@ def _sqlite_engine(url: URL, busy_timeout_s: float, engine_kwargs: dict[str, Any
             cursor.close()
 
     return engine
-
-
-def alembic_config() -> Config:
-    """An Alembic config pointing at the migrations shipped inside the package."""
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    return config
-
-
-def upgrade(target: str | URL | Engine, revision: str = "heads") -> None:
-    """Bring the database at `target` (a URL or an engine) up to `revision`.
-
-    Each feature's tables are a branch of their own off the initial revision, so the
-    default brings every branch to its head. Running it again changes nothing.
-    """
-    engine = target if isinstance(target, Engine) else create_engine_for(target)
-    try:
-        config = alembic_config()
-        with engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, revision)
-    finally:
-        if engine is not target:
-            engine.dispose()
-
-
-def current_revisions(engine: Engine) -> frozenset[str]:
-    """The revisions (one per branch) the database is at; empty for an empty database."""
-    with engine.connect() as connection:
-        return frozenset(MigrationContext.configure(connection).get_current_heads())
-
-
-def head_revisions() -> frozenset[str]:
-    """The newest revision of every branch shipped with this package."""
-    return frozenset(ScriptDirectory.from_config(alembic_config()).get_heads())
