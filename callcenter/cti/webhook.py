@@ -23,7 +23,7 @@ from typing import Any
 import aiohttp
 import structlog
 
-from callcenter.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from callcenter.core.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 
 log = structlog.get_logger(__name__)
 

@@ -1,6 +1,6 @@
 """Live staffing alerts: the watch that feeds ``LiveStaffingMonitor`` and a webhook sender.
 
-The webhook posts JSON signed as ``callcenter.signing`` says, so a receiver can reject
+The webhook posts JSON signed as ``callcenter.core.signing`` says, so a receiver can reject
 forged or replayed calls. Failed posts (connection errors, 5xx, 429) are retried with
 exponential backoff; other 4xx answers are final.
 """
@@ -16,12 +16,12 @@ from typing import Any
 import aiohttp
 import structlog
 
+from callcenter.core.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from callcenter.events import Event, StaffingBelowMinimum
 from callcenter.routing.agent_state import AgentStates
 from callcenter.routing.directory import Directory
 from callcenter.routing.staffing import LiveStaffingMonitor, StaffingChange
 from callcenter.routing.sync import Clock, SystemClock
-from callcenter.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 
 log = structlog.get_logger(__name__)
 
