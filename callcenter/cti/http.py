@@ -26,6 +26,7 @@ from aiohttp import web
 
 from callcenter.calls.records import CallRecord
 from callcenter.config import CtiSettings, DiallingSettings
+from callcenter.core.i18n import remember_lang, request_lang
 from callcenter.cti.call_access import (
     CallRefused,
     CallTarget,
@@ -34,7 +35,7 @@ from callcenter.cti.call_access import (
     resolve_call,
 )
 from callcenter.cti.dialling import DialRefused, check_dial
-from callcenter.cti.i18n import catalogue, remember_lang, request_lang
+from callcenter.cti.i18n import catalogue
 from callcenter.cti.lookup import OwnerDirectory
 from callcenter.cti.owner_access import (
     REASON_MAX,

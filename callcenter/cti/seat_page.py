@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import json
 
-from callcenter.cti.i18n import Lang
+from callcenter.core.i18n import Lang
 from callcenter.web.security import User
 
 _TEMPLATE = """<!doctype html>

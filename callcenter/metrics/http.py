@@ -23,7 +23,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 
-from callcenter.cti.i18n import remember_lang, request_lang
+from callcenter.core.i18n import remember_lang, request_lang
 from callcenter.metrics.export import to_csv, to_json, to_xlsx
 from callcenter.metrics.kpis import Thresholds
 from callcenter.metrics.live import LiveCounters

@@ -27,7 +27,7 @@ from typing import Any, Protocol
 import structlog
 from aiohttp import web
 
-from callcenter.cti.i18n import remember_lang, request_lang
+from callcenter.core.i18n import remember_lang, request_lang
 from callcenter.events import Event, StaffingBelowMinimum
 from callcenter.metrics.kpis import Thresholds
 from callcenter.metrics.live import LiveCounters

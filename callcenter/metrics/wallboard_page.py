@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import Iterable
 
-from callcenter.cti.i18n import Lang
+from callcenter.core.i18n import Lang
 from callcenter.metrics.i18n import catalogue
 from callcenter.web.security import User
 

@@ -23,6 +23,7 @@ import structlog
 from aiohttp import web
 
 from callcenter.config import Settings
+from callcenter.core.i18n import remember_lang, request_lang
 from callcenter.recordings.links import PLAY_PREFIX, LinkError, LinkSigner
 from callcenter.recordings.maintenance import recordings_root
 from callcenter.recordings.page import render_page
@@ -170,7 +171,7 @@ async def details(request: web.Request) -> web.Response:
 async def page(request: web.Request) -> web.Response:
     user = current_user(request)
     assert user is not None
-    lang = "en" if request.query.get("lang") == "en" else "zh"
+    lang = request_lang(request)
     criteria = request.app[API_KEY].settings.recordings.qa_criteria
     session = current_session(request)
     html = render_page(
@@ -179,7 +180,9 @@ async def page(request: web.Request) -> web.Response:
         criteria=criteria,
         csrf=session.csrf_token if session is not None else "",
     )
-    return web.Response(text=html, content_type="text/html", charset="utf-8")
+    response = web.Response(text=html, content_type="text/html", charset="utf-8")
+    remember_lang(request, response)
+    return response
 
 
 # -- playback ----------------------------------------------------------------------------

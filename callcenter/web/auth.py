@@ -38,8 +38,9 @@ import structlog
 from aiohttp import web
 
 from callcenter.config import CtiSettings
+from callcenter.core.i18n import Lang, remember_lang, request_lang
 from callcenter.cti.accounts import AccountError, AccountStore, Session
-from callcenter.cti.i18n import Lang, remember_lang, request_lang, t
+from callcenter.cti.i18n import t
 from callcenter.cti.login_throttle import LoginThrottle, Refused
 from callcenter.web.client_address import (
     IpNetwork,
