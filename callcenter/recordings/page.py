@@ -57,7 +57,7 @@ async function post(url, body) {
     headers: {'Content-Type': 'application/json', 'X-CSRF-Token': csrf},
     body: JSON.stringify(body || {})});
   const data = await r.json();
-  if (!r.ok) throw new Error(LANG === 'zh' ? (data.error_zh || data.error) : data.error);
+  if (!r.ok) throw new Error(LANG === 'en' ? data.error.en : data.error.zh);
   return data;
 }
 async function search(ev) {
@@ -72,7 +72,7 @@ async function search(ev) {
   const data = await r.json();
   const body = $('rows');
   body.textContent = '';
-  if (!r.ok) { $('status').textContent = T.error + (LANG === 'zh' ? data.error_zh : data.error); return; }
+  if (!r.ok) { $('status').textContent = T.error + (LANG === 'en' ? data.error.en : data.error.zh); return; }
   $('status').textContent = data.total ? T.total.replace('{n}', data.total) : T.none;
   for (const rec of data.recordings) {
     const tr = document.createElement('tr');
