@@ -18,7 +18,7 @@ import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import aiohttp
@@ -53,13 +53,9 @@ class WebhookSender:
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
     ) -> None:
         self.url = url
-        self._secret = secret
-        self.max_attempts = max_attempts
-        self.initial_backoff_s = initial_backoff_s
-        self.max_backoff_s = max_backoff_s
         self.timeout_s = timeout_s
-        self._clock = clock
-        self._sleep = sleep
+        policy = RetryPolicy(max_attempts, initial_backoff_s, max_backoff_s)
+        self._target = SignedPost(url, secret, policy, clock=clock, sleep=sleep)
         self._queue: asyncio.Queue[Delivery | None] = asyncio.Queue(queue_limit)
         self._task: asyncio.Task[None] | None = None
         self._http: aiohttp.ClientSession | None = None
@@ -111,15 +107,12 @@ class WebhookSender:
 
     async def _deliver(self, delivery: Delivery) -> None:
         assert self._http is not None
-        target = SignedPost(
-            self.url,
-            self._secret,
-            RetryPolicy(self.max_attempts, self.initial_backoff_s, self.max_backoff_s),
-            {"Content-Type": "application/json", "X-Callcenter-Event": delivery.kind,
-             "X-Callcenter-Delivery": delivery.id},
-            self._clock,
-            self._sleep,
-        )  # fmt: skip
+        headers = {
+            "Content-Type": "application/json",
+            "X-Callcenter-Event": delivery.kind,
+            "X-Callcenter-Delivery": delivery.id,
+        }
+        target = replace(self._target, headers=headers)
         reason = await post_signed(self._http, target, delivery.body)
         if not reason:
             self.delivered += 1

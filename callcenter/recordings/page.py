@@ -9,35 +9,18 @@ from collections.abc import Sequence
 from callcenter.config import QaCriterion
 from callcenter.core.i18n import Catalogue, Lang
 
-TEXT: dict[str, tuple[str, str]] = {
-    # key: (Chinese, English)
-    "title": ("通话录音", "Call recordings"),
-    "since": ("开始日期", "From"),
-    "until": ("结束日期", "To"),
-    "caller": ("来电号码", "Caller number"),
-    "agent": ("坐席", "Agent"),
-    "queue": ("队列", "Queue"),
-    "work_order": ("工单号", "Work order"),
-    "min_duration": ("最短时长(秒)", "Min length (s)"),
-    "max_duration": ("最长时长(秒)", "Max length (s)"),
-    "min_score": ("最低质检分", "Min QA score"),
-    "max_score": ("最高质检分", "Max QA score"),
-    "search": ("查询", "Search"),
-    "time": ("时间", "Time"),
-    "duration": ("时长", "Length"),
-    "score": ("质检分", "QA score"),
-    "play": ("播放", "Play"),
-    "none": ("没有符合条件的录音", "No recordings match"),
-    "total": ("共 {n} 条", "{n} found"),
-    "qa": ("质检评分", "QA scoring"),
-    "comment": ("备注", "Comment"),
-    "save": ("保存评分", "Save scores"),
-    "saved": ("已保存", "Saved"),
-    "hold": ("法律保全", "Legal hold"),
-    "error": ("出错了：", "Error: "),
-    "other_lang": ("English", "中文"),
-    "other_href": ("?lang=en", "?lang=zh"),
-}
+TEXT: dict[str, tuple[str, str]] = {  # key: (Chinese, English)
+    "title": ("通话录音", "Call recordings"), "since": ("开始日期", "From"), "until": ("结束日期", "To"),
+    "caller": ("来电号码", "Caller number"), "agent": ("坐席", "Agent"), "queue": ("队列", "Queue"),
+    "work_order": ("工单号", "Work order"), "min_duration": ("最短时长(秒)", "Min length (s)"),
+    "max_duration": ("最长时长(秒)", "Max length (s)"), "min_score": ("最低质检分", "Min QA score"),
+    "max_score": ("最高质检分", "Max QA score"), "search": ("查询", "Search"), "time": ("时间", "Time"),
+    "duration": ("时长", "Length"), "score": ("质检分", "QA score"), "play": ("播放", "Play"),
+    "none": ("没有符合条件的录音", "No recordings match"), "total": ("共 {n} 条", "{n} found"),
+    "qa": ("质检评分", "QA scoring"), "comment": ("备注", "Comment"), "save": ("保存评分", "Save scores"),
+    "saved": ("已保存", "Saved"), "hold": ("法律保全", "Legal hold"), "error": ("出错了：", "Error: "),
+    "other_lang": ("English", "中文"), "other_href": ("?lang=en", "?lang=zh"),
+}  # fmt: skip
 CATALOGUE = Catalogue(TEXT)
 
 _SCRIPT = """
