@@ -26,7 +26,7 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 import yaml
 
-from callcenter.yamlsafe import PlacedSafeLoader
+from callcenter.core.yamlfile import PlacedSafeLoader, YamlSyntaxError, parse_yaml_text
 
 ENV_PREFIX = "CALLCENTER_"
 DEFAULT_PATH = Path("config/callcenter.yaml")
@@ -670,6 +670,11 @@ _NON_SETTING_VARIABLES = frozenset({"CALLCENTER_REQUIRE_SERVICES"})
 _Loader = PlacedSafeLoader
 
 
+def _node_and_data(loader: _Loader) -> tuple[yaml.Node | None, Any]:
+    node = loader.get_single_node()
+    return node, loader.construct_document(node) if node is not None else None
+
+
 def _read_yaml(path: Path) -> tuple[dict[str, Any], dict[str, int]]:
     raw = path.read_bytes()
     try:
@@ -677,28 +682,11 @@ def _read_yaml(path: Path) -> tuple[dict[str, Any], dict[str, int]]:
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         raise ConfigError(f"{path}:{line}: not UTF-8 text (byte {exc.start})") from None
-    loader: _Loader | None = None
     try:
-        loader = _Loader(text)  # reads the text once, refusing control characters
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        position = getattr(exc, "position", None)  # a ReaderError (control characters) has no mark
-        if mark:
-            where = f"{path}:{mark.line + 1}:{mark.column + 1}"
-        elif isinstance(position, int):
-            where = f"{path}:{text.count(chr(10), 0, position) + 1}"
-        else:
-            where = str(path)
-        problem = getattr(exc, "problem", None) or getattr(exc, "reason", None) or exc
-        raise ConfigError(f"{where}: invalid YAML: {problem}") from None
-    except RecursionError:
-        line = loader.line + 1 if loader is not None else 1
-        raise ConfigError(f"{path}:{line}: invalid YAML: nested too deeply") from None
-    finally:
-        if loader is not None:
-            loader.dispose()
+        node, data = parse_yaml_text(text, _Loader, _node_and_data)
+    except YamlSyntaxError as exc:
+        where = f"{path}:{exc.line}:{exc.column}" if exc.marked else f"{path}:{exc.line}"
+        raise ConfigError(f"{where}: invalid YAML: {exc.problem}") from None
     if data is None:
         return {}, {}
     if not isinstance(data, dict):

@@ -26,7 +26,8 @@ from service_fixtures import service_settings
 from sqlalchemy import select
 from test_cti_http import HEADER, OWNER_ROWS
 
-from callcenter.cti.i18n import Lang, catalogue
+from callcenter.core.i18n import Lang
+from callcenter.cti.i18n import catalogue
 from callcenter.cti.importer import parse_rows
 from callcenter.cti.store import dispositions_table
 from callcenter.events import AgentAnswered, AgentRinging, Event

@@ -160,7 +160,7 @@ async def test_a_call_in_progress_across_a_restart_is_known_from_the_tracker(
     status, _ = await desk.alice.post_json("/api/seat/disposition", body)
     assert status == 200
     status, answer = await desk.bob.post_json("/api/seat/disposition", body)
-    assert status == 403 and isinstance(answer, dict) and "did not ring" in answer["error"]
+    assert status == 403 and isinstance(answer, dict) and "did not ring" in answer["error"]["en"]
     assert desk.dispositions() == [(talking.call_id, "alice", "callback", "")]
 
 
@@ -183,8 +183,8 @@ async def test_a_call_the_agent_has_no_right_to_is_refused_and_nothing_stored(
     ]:
         got, answer = await desk.alice.post_json(path, body)
         assert got == status and isinstance(answer, dict), (path, got, answer)
-        assert answer["error"].startswith(message), answer
-        assert message_zh in answer["error_zh"], answer
+        assert answer["error"]["en"].startswith(message), answer
+        assert message_zh in answer["error"]["zh"], answer
     assert desk.dispositions() == []
     _, orders = await desk.sue.get_json("/api/workorders")
     assert orders == {"work_orders": []}
@@ -214,7 +214,7 @@ async def test_a_work_order_whose_caller_or_owner_is_not_the_calls_is_refused(
     desk: Desk, body: dict[str, Any], message: str
 ) -> None:
     status, answer = await desk.alice.post_json("/api/workorders", body)
-    assert status == 400 and isinstance(answer, dict) and answer["error"] == message, answer
+    assert status == 400 and isinstance(answer, dict) and answer["error"]["en"] == message, answer
     _, orders = await desk.sue.get_json("/api/workorders")
     assert orders == {"work_orders": []}
 

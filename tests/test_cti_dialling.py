@@ -86,14 +86,14 @@ async def test_click_to_call_and_callbacks_obey_the_policy(tmp_path: Path) -> No
         for number in ("110", "112", "+44 20 7946 0958", "0044 20 7946 0958"):
             status, body = await alice.post_json("/api/seat/call", {"number": number})
             assert status == 400 and isinstance(body, dict), (number, body)
-            assert body["error"].startswith("number:") and body["error_zh"], body
+            assert body["error"]["en"].startswith("number:") and body["error"]["zh"], body
         assert ami.actions == []
         status, order = await alice.post_json(
             "/api/workorders", {"kind": "enquiry", "caller_number": "+44 20 7946 0958"}
         )
         assert status == 201 and isinstance(order, dict)
         status, body = await alice.post_json(f"/api/workorders/{order['id']}/callback", {})
-        assert status == 400 and isinstance(body, dict) and "international" in body["error"]
+        assert status == 400 and isinstance(body, dict) and "international" in body["error"]["en"]
         assert ami.actions == []
         status, body = await alice.post_json("/api/seat/call", {"number": "138 0013 8000"})
         assert status == 202, body

@@ -190,7 +190,7 @@ async def test_work_order_lifecycle_with_second_dispatch(served: Served) -> None
     status, refused = await bob.post_json(
         f"/api/workorders/{order_id}/actions", {"action": "close"}
     )
-    assert status == 409 and isinstance(refused, dict) and "reopened" in refused["error"]
+    assert status == 409 and isinstance(refused, dict) and "reopened" in refused["error"]["en"]
     await act("reopen", note="业主不满意")
     again = await act("dispatch")
     assert again["dispatch_count"] == 2 and again["assignee"] == "bob"
@@ -205,9 +205,11 @@ async def test_work_order_lifecycle_with_second_dispatch(served: Served) -> None
 async def test_bad_work_orders_are_refused_with_the_reason(served: Served) -> None:
     alice = served.clients["alice"]
     status, body = await alice.post_json("/api/workorders", {"kind": "party"})
-    assert status == 400 and isinstance(body, dict) and "kind: must be one of" in body["error"]
+    assert (
+        status == 400 and isinstance(body, dict) and "kind: must be one of" in body["error"]["en"]
+    )
     status, body = await alice.post_json("/api/workorders", {"kind": "fee", "due_at": 5})
-    assert status == 400 and isinstance(body, dict) and "future" in body["error"]
+    assert status == 400 and isinstance(body, dict) and "future" in body["error"]["en"]
     async with alice.http.post(
         f"{served.base}/api/workorders", json={"kind": "fee"}, headers={"Origin": served.base}
     ) as resp:
@@ -237,7 +239,7 @@ async def test_fields_of_the_wrong_type_are_refused_not_converted(
 ) -> None:
     status, answer = await served.clients["sue"].post_json(path, body)
     assert status == 400 and isinstance(answer, dict), answer
-    assert answer["error"].startswith(message), answer
+    assert answer["error"]["en"].startswith(message), answer
 
 
 async def test_query_parameters_that_do_not_parse_are_refused(served: Served) -> None:
@@ -248,11 +250,15 @@ async def test_query_parameters_that_do_not_parse_are_refused(served: Served) ->
         ("owner_id=1&owner_id=2", "owner_id: must be given once"),
     ]:
         status, answer = await sue.get_json(f"/api/audit?{query}")
-        assert status == 400 and isinstance(answer, dict) and message in answer["error"]
+        assert status == 400 and isinstance(answer, dict) and message in answer["error"]["en"]
     status, answer = await sue.get_json("/api/workorders?open=yes")
-    assert status == 400 and isinstance(answer, dict) and "open: must be one of" in answer["error"]
+    assert (
+        status == 400
+        and isinstance(answer, dict)
+        and "open: must be one of" in answer["error"]["en"]
+    )
     status, answer = await sue.get_json("/api/workorders/²")
-    assert status == 400 and isinstance(answer, dict) and "order_id:" in answer["error"]
+    assert status == 400 and isinstance(answer, dict) and "order_id:" in answer["error"]["en"]
 
 
 async def test_opening_an_owner_is_audited_and_only_supervisors_read_the_trail(

@@ -97,7 +97,7 @@ async def test_an_agent_cannot_loop_over_the_owner_directory(desk: Desk) -> None
         assert [await _status(alice, f"/api/owners/{n}") for n in range(1, 11)] == [403] * 10
         assert await _status(alice, "/api/owners/999") == 403  # nor whether an id exists
         status, body = await alice.get_json("/api/owners/lookup?number=13812340002")
-        assert status == 403 and isinstance(body, dict) and "reason" in body["error"]
+        assert status == 403 and isinstance(body, dict) and "reason" in body["error"]["en"]
         # with a reason: LIMIT reads, then 429 with Retry-After
         reads = [await _status(alice, f"/api/owners/{n}?reason=回访") for n in range(1, 6)]
         assert reads == [200] * LIMIT + [429] * (5 - LIMIT)

@@ -13,10 +13,10 @@ from aiohttp import web
 from cti_fixtures import add_users, client_for, serving, sqlite_engine
 
 from callcenter.config import CtiSettings, LoggingSettings
+from callcenter.core.signing import verify
 from callcenter.cti.feature import CtiFeature
 from callcenter.cti.webhook import WebhookSender, backoff_s
 from callcenter.log import configure_logging
-from callcenter.signing import verify
 
 SECRET = "hook-secret-不要外传"
 

@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 
 from callcenter import events as ev
-from callcenter.ivr.engine import RouteStep
+from callcenter.core.contracts import OwnerInfo, RouteStep
 from callcenter.ivr.registry import FlowRegistry
-from callcenter.ivr.schema import OwnerInfo
 from callcenter.telephony.agi_codec import HangupNotice, Reply, ReplyReader, parse_reply
 from callcenter.telephony.fastagi import HAND_OVER_S, FastAgiServer
 

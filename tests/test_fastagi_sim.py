@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 from callcenter import events as ev
 from callcenter.calls.reconcile import compare, expected_records
+from callcenter.core.contracts import OwnerInfo
 from callcenter.ivr.registry import FlowRegistry
-from callcenter.ivr.schema import OwnerInfo
 from callcenter.sim import AgiTarget, TrafficParams, daytime_start
 from callcenter.telephony.fastagi import FastAgiServer
 from callcenter.testing import running_simulator, track

@@ -124,7 +124,7 @@ async def test_recordings_disk_full_loses_no_call_and_reports_the_missing_files(
     # The simulated MixMonitor said why; the service said why it cannot play the file.
     assert any("MixMonitor cannot write" in r.getMessage() for r in caplog.records)
     assert refused[0] == 503
-    assert "No space left on device" in refused[1]["error"]
+    assert "No space left on device" in refused[1]["error"]["en"]
     events = [e["event"] for e in logs]
     assert "recording browser copy failed" in events
     assert events.count("recordings disk almost full: new recordings may be lost") == 1

@@ -10,10 +10,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from callcenter import events as ev
+from callcenter.core.contracts import OwnerInfo
 from callcenter.ivr import engine as e
 from callcenter.ivr import schema as s
 from callcenter.ivr.loader import load_files
-from callcenter.ivr.schema import Flow, OwnerInfo
+from callcenter.ivr.schema import Flow
 from callcenter.ivr.validator import validate
 
 TZ = ZoneInfo("Asia/Shanghai")

@@ -173,7 +173,7 @@ async def test_reports_json_csv_xlsx_and_roles(client: Any) -> None:
     assert book["report"].cell(1, 2).value == "进线"
     async with session.get("/api/reports?from=2026-03-02&to=yesterday") as response:
         assert response.status == 400
-        assert "to" in (await response.json())["error"]
+        assert "to" in (await response.json())["error"]["en"]
     for bad, message in [
         ("from=20260302&to=2026-03-02", "from: must be a date YYYY-MM-DD"),
         ("from=2026-03-02&to=2026-03-02&by=week", "by: must be one of"),
@@ -182,7 +182,7 @@ async def test_reports_json_csv_xlsx_and_roles(client: Any) -> None:
     ]:
         async with session.get(f"/api/reports?{bad}") as response:
             assert response.status == 400
-            assert (await response.json())["error"].startswith(message)
+            assert (await response.json())["error"]["en"].startswith(message)
     role["value"] = "agent"
     async with session.get(query) as response:
         assert response.status == 403

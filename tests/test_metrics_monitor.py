@@ -114,7 +114,7 @@ async def test_a_supervisor_listens_to_an_agent_on_a_call(tmp_path: Path) -> Non
                 outside = {**body, "phone": "PJSIP/13800138000@trunk"}
                 status, refused = await sue.post_json("/api/monitor", outside)
                 assert status == 400 and isinstance(refused, dict)
-                assert "not a configured seat" in refused["error"], refused
+                assert "not a configured seat" in refused["error"]["en"], refused
                 assert not originated
                 status, reply = await sue.post_json("/api/monitor", body)
                 assert status == 202, reply

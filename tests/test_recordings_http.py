@@ -185,7 +185,7 @@ async def test_links_expire_and_cannot_be_forged(client: Any, store: RecordingSt
     clock.now += 301
     expired = await http.get(url)
     assert expired.status == 403
-    assert (await expired.json())["code"] == "expired"
+    assert (await expired.json())["error"]["code"] == "expired"
 
 
 async def test_path_tricks_never_leave_the_root(
@@ -263,9 +263,9 @@ async def test_search_by_every_filter_and_agents_see_their_own(
     # An agent cannot widen the search to someone else's calls.
     assert await paths("a1001", agent="Agent 1002") == everything - {"2026/11/27/1795735000.2.wav"}
     bad = await http.get("/api/recordings?caller=abc", headers={"X-Test-User": "sup"})
-    assert bad.status == 400 and "digits" in (await bad.json())["error"]
+    assert bad.status == 400 and "digits" in (await bad.json())["error"]["en"]
     bad = await http.get("/api/recordings?since=yesterday", headers={"X-Test-User": "sup"})
-    assert bad.status == 400 and "since" in (await bad.json())["error"]
+    assert bad.status == 400 and "since" in (await bad.json())["error"]["en"]
 
     own = rid(store, "1795731524.1.wav")
     sheet = {"greeting": 10, "accuracy": 8, "courtesy": 9, "resolution": 7}
@@ -291,13 +291,13 @@ async def test_qa_scores_roll_up_per_agent_and_month(client: Any, store: Recordi
         f"/api/recordings/{a}/qa", json={"scores": {"greeting": 5}}, headers=sup
     )
     assert missing.status == 400
-    assert "缺少" in (await missing.json())["error_zh"]
+    assert "缺少" in (await missing.json())["error"]["zh"]
     too_high = await http.post(
         f"/api/recordings/{a}/qa",
         json={"scores": {"greeting": 11, "accuracy": 1, "courtesy": 1, "resolution": 1}},
         headers=sup,
     )
-    assert too_high.status == 400 and "between 0 and 10" in (await too_high.json())["error"]
+    assert too_high.status == 400 and "between 0 and 10" in (await too_high.json())["error"]["en"]
     agent_try = await http.post(
         f"/api/recordings/{a}/qa", json={"scores": {}}, headers={"X-Test-User": "a1001"}
     )
@@ -343,8 +343,8 @@ async def test_wrongly_typed_input_is_refused_in_both_languages(
                          ("min_score=inf", "min_score"), ("caller=%C2%B2", "caller")]:  # fmt: skip
         bad = await http.get(f"/api/recordings?{query}", headers=sup)
         answer = await bad.json()
-        assert bad.status == 400 and answer["error"].startswith(f"{field}: "), answer
-        assert answer["error_zh"].startswith(f"{field}: ")
+        assert bad.status == 400 and answer["error"]["en"].startswith(f"{field}: "), answer
+        assert answer["error"]["zh"].startswith(f"{field}: ")
     for path, body, message in [
         ("hold", {"hold": 1}, "hold: must be true or false"),
         ("hold", {"hold": True, "reason": ["complaint"]}, "reason: must be a string"),
@@ -353,7 +353,7 @@ async def test_wrongly_typed_input_is_refused_in_both_languages(
         ("qa", {"scores": {"greeting": -1}}, "scores.greeting: must be at least 0"),
     ]:
         bad = await http.post(f"/api/recordings/{rec}/{path}", json=body, headers=sup)
-        assert bad.status == 400 and (await bad.json())["error"] == message
+        assert bad.status == 400 and (await bad.json())["error"]["en"] == message
     row = store.get(rec)
     assert row is not None and not row["legal_hold"] and not store.qa_for(rec)
 

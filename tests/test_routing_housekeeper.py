@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 from routing_fixtures import KEEPER, at, east_zone, east_zone_roster, roster
 
 from callcenter import events as ev
+from callcenter.core.contracts import OwnerInfo
 from callcenter.ivr import engine as e
 from callcenter.ivr.loader import load_files
-from callcenter.ivr.schema import OwnerInfo
 from callcenter.routing.agent_state import AgentStates
 from callcenter.routing.decisions import RoutingRules
 from callcenter.routing.directory import Directory

@@ -16,9 +16,9 @@ from routing_fixtures import KEEPER, east_zone, east_zone_roster, roster
 
 from callcenter import events as ev
 from callcenter.calls.reconcile import compare, expected_records
+from callcenter.core.contracts import OwnerInfo
 from callcenter.demo_check import compare_with_truth
 from callcenter.ivr.registry import FlowRegistry
-from callcenter.ivr.schema import OwnerInfo
 from callcenter.routing.agent_state import AgentStates
 from callcenter.routing.decisions import RoutingRules
 from callcenter.routing.directory import Directory

@@ -123,7 +123,7 @@ async def test_bad_queries_get_a_400_that_names_the_problem(
         http.get(f"{base}/api/calls", params=query) as resp,
     ):
         assert resp.status == 400
-        assert message in (await resp.json())["error"]
+        assert message in (await resp.json())["error"]["en"]
 
 
 async def test_a_head_request_is_checked_like_its_get(served: tuple[str, View]) -> None:

@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 
 from callcenter.calls.records import CallRecord
 from callcenter.config import CtiSettings, DiallingSettings
+from callcenter.core.contracts import OwnerInfo
 from callcenter.cti.accounts import AccountStore, hash_password
 from callcenter.cti.http import AmiActions, CtiDeps
 from callcenter.cti.http import setup as setup_seat_routes
@@ -34,7 +35,6 @@ from callcenter.cti.screenpop import ScreenPop, SeatHub
 from callcenter.cti.webhook import WebhookSender
 from callcenter.cti.workorders import timer
 from callcenter.events import Event
-from callcenter.ivr.schema import OwnerInfo
 from callcenter.web import auth
 
 

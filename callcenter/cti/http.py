@@ -13,7 +13,6 @@ seat, any other only with a reason and within a rate limit
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 import zoneinfo
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -26,6 +25,8 @@ from aiohttp import web
 
 from callcenter.calls.records import CallRecord
 from callcenter.config import CtiSettings, DiallingSettings
+from callcenter.core.errors import ApiError
+from callcenter.core.i18n import remember_lang, request_lang
 from callcenter.cti.call_access import (
     CallRefused,
     CallTarget,
@@ -34,7 +35,7 @@ from callcenter.cti.call_access import (
     resolve_call,
 )
 from callcenter.cti.dialling import DialRefused, check_dial
-from callcenter.cti.i18n import catalogue, remember_lang, request_lang
+from callcenter.cti.i18n import catalogue
 from callcenter.cti.lookup import OwnerDirectory
 from callcenter.cti.owner_access import (
     REASON_MAX,
@@ -93,24 +94,8 @@ class CtiDeps:
 DEPS_KEY: web.AppKey[CtiDeps] = web.AppKey("cti_deps", CtiDeps)
 
 
-def _fail(status: type[web.HTTPException], message: str) -> web.HTTPException:
-    return status(
-        text=json.dumps({"error": message}, ensure_ascii=False), content_type="application/json"
-    )
-
-
-_REFUSALS: dict[int, type[web.HTTPException]] = {
-    400: web.HTTPBadRequest,
-    403: web.HTTPForbidden,
-    404: web.HTTPNotFound,
-}
-
-
-def _refused(exc: CallRefused) -> web.HTTPException:
-    body = {"error": exc.en, "error_zh": exc.zh}
-    return _REFUSALS[exc.status](
-        text=json.dumps(body, ensure_ascii=False), content_type="application/json"
-    )
+def _refused(exc: CallRefused) -> ApiError:
+    return ApiError(exc.status, "call_refused", exc.zh, exc.en)
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
@@ -118,7 +103,7 @@ async def _body(request: web.Request) -> dict[str, Any]:
     try:
         return await read_object(request)
     except InvalidInput as exc:
-        raise _fail(web.HTTPBadRequest, str(exc)) from None
+        raise exc.error() from None
 
 
 def _user(request: web.Request) -> User:
@@ -134,26 +119,32 @@ def _seat(request: web.Request) -> str:
     if asked and user.role in ("supervisor", "admin"):
         return asked
     if not user.interface:
-        raise _fail(web.HTTPConflict, "this account has no seat phone (interface)")
+        raise ApiError(
+            409, "no_seat", "此账号没有绑定坐席分机", "this account has no seat phone (interface)"
+        )
     return user.interface
 
 
-def _pbx_failed(exc: Exception) -> web.HTTPException:
+def _pbx_failed(exc: Exception) -> ApiError:
     """The PBX said no (409: e.g. a seat in no queue), the request cannot go to it as it is
     (400: a line break in a field), or the link is down (503) or failed (502)."""
     if isinstance(exc, AmiActionError):
-        return _fail(web.HTTPConflict, f"the PBX refused: {exc}")
+        return ApiError(409, "pbx_refused", f"交换机拒绝：{exc}", f"the PBX refused: {exc}")
     if isinstance(exc, ValueError):
-        return _fail(web.HTTPBadRequest, f"cannot be sent to the PBX: {exc}")
+        return ApiError(
+            400, "pbx_unsendable", f"无法发送给交换机：{exc}", f"cannot be sent to the PBX: {exc}"
+        )
     if isinstance(exc, AmiNotConnected):
-        return _fail(web.HTTPServiceUnavailable, f"no PBX connection: {exc}")
-    return _fail(web.HTTPBadGateway, f"the PBX did not answer: {exc}")
+        return ApiError(503, "no_pbx", f"未连接交换机：{exc}", f"no PBX connection: {exc}")
+    return ApiError(
+        502, "pbx_no_answer", f"交换机没有应答：{exc}", f"the PBX did not answer: {exc}"
+    )
 
 
 def _ami(request: web.Request) -> AmiActions:
     ami = request.app[DEPS_KEY].ami
     if ami is None:
-        raise _fail(web.HTTPServiceUnavailable, "no PBX connection")
+        raise ApiError(503, "no_pbx", "未连接交换机", "no PBX connection")
     return ami
 
 
@@ -175,7 +166,7 @@ async def seat_page(request: web.Request) -> web.Response:
 @require_roles(*ANY)
 async def seat_socket(request: web.Request) -> web.StreamResponse:
     if not request.app[AUTH_KEY].same_origin(request):
-        raise _fail(web.HTTPForbidden, "cross-site websocket refused")
+        raise ApiError(403, "cross_site", "拒绝跨站连接", "cross-site websocket refused")
     seat = _seat(request)
     ws = web.WebSocketResponse(heartbeat=20.0)
     await ws.prepare(request)
@@ -234,15 +225,12 @@ async def _originate(request: web.Request, seat: str, number: str, caller_id: st
     try:
         phone = normalize(number, default_area_code=deps.settings.default_area_code)
     except PhoneError as exc:
-        raise _fail(web.HTTPBadRequest, f"number: {exc}") from None
+        raise ApiError(400, "bad_number", f"号码：{exc}", f"number: {exc}") from None
     try:
         dial = check_dial(number, phone, deps.dialling)
     except DialRefused as exc:
         log.info("dial refused", seat=seat, number=mask_number(phone.key), reason=exc.en)
-        body = {"error": f"number: {exc.en}", "error_zh": f"号码：{exc.zh}"}
-        raise web.HTTPBadRequest(
-            text=json.dumps(body, ensure_ascii=False), content_type="application/json"
-        ) from None
+        raise ApiError(400, "dial_refused", f"号码：{exc.zh}", f"number: {exc.en}") from None
     fields = {
         "Action": "Originate",
         "Channel": seat,
@@ -311,14 +299,11 @@ async def today_calls(request: web.Request) -> web.Response:
 # --- owners and audit -----------------------------------------------------------------------
 
 
-def _owner_refused(exc: OwnerReadRefused) -> web.HTTPException:
-    body = json.dumps({"error": exc.en, "error_zh": exc.zh}, ensure_ascii=False)
+def _owner_refused(exc: OwnerReadRefused) -> ApiError:
     if exc.status == 429:
         retry = str(max(1, round(exc.retry_after_s)))
-        return web.HTTPTooManyRequests(
-            text=body, content_type="application/json", headers={"Retry-After": retry}
-        )
-    return web.HTTPForbidden(text=body, content_type="application/json")
+        return ApiError(429, "owner_reads_limit", exc.zh, exc.en, headers={"Retry-After": retry})
+    return ApiError(403, "owner_read_refused", exc.zh, exc.en)
 
 
 async def _limit_reached(deps: CtiDeps, login: str, count: int, now: float) -> None:
@@ -388,7 +373,7 @@ async def owner_record(request: web.Request) -> web.Response:
     _basis, detail = await _read_basis(request, [owner_id], "open", owner_id)
     owner = deps.directory.index.owner(owner_id)
     if owner is None:
-        raise _fail(web.HTTPNotFound, "no such owner")
+        raise ApiError(404, "no_such_owner", "没有这位业主", "no such owner")
     await asyncio.to_thread(deps.records.audit, user.login, "open", owner_id, detail)
     involving = None if user.role in ("supervisor", "admin") else user.login
     orders = await asyncio.to_thread(
@@ -422,7 +407,9 @@ async def _load_order(request: web.Request) -> WorkOrder:
     wanted = int(request.match_info["order_id"])  # 1..2**31-1: checked by @require_roles
     order = await asyncio.to_thread(deps.records.get_order, wanted)
     if order is None or not _may_see(_user(request), order):
-        raise _fail(web.HTTPNotFound, "no such work order")  # another agent's looks absent
+        raise ApiError(
+            404, "no_such_work_order", "没有这张工单", "no such work order"
+        )  # another agent's looks absent
     return order
 
 
@@ -456,9 +443,9 @@ async def create_order(request: web.Request) -> web.Response:
     try:
         validate_new(body["kind"], priority, due_at, now)
     except WorkOrderError as exc:
-        raise _fail(web.HTTPBadRequest, str(exc)) from None
+        raise ApiError(400, "work_order_refused", f"工单有误：{exc}", str(exc)) from None
     if owner_id is not None and deps.directory.index.owner(owner_id) is None:
-        raise _fail(web.HTTPBadRequest, "owner_id names no owner")
+        raise ApiError(400, "no_such_owner", "owner_id 不是已有的业主", "owner_id names no owner")
     caller_number: str = body.get("caller_number", "")
     pbx, call_id = body.get("pbx", ""), body.get("call_id", "")
     if call_id:
@@ -470,7 +457,7 @@ async def create_order(request: web.Request) -> web.Response:
             raise _refused(exc) from None
         caller_number = call.caller_number
     elif pbx:
-        raise _fail(web.HTTPBadRequest, "pbx: given without call_id")
+        raise ApiError(400, "pbx_without_call", "pbx：缺少 call_id", "pbx: given without call_id")
     order = WorkOrder(
         id=0,
         kind=body["kind"],
@@ -523,7 +510,7 @@ async def order_action(request: web.Request) -> web.Response:
             deps.records.apply, order.id, body["action"], **kwargs
         )
     except WorkOrderError as exc:  # not from this state, or missing what the move needs
-        raise _fail(web.HTTPConflict, str(exc)) from None
+        raise ApiError(409, "work_order_state", f"工单状态不允许：{exc}", str(exc)) from None
     _notify(deps, "work_order.changed", changed)
     return web.json_response(changed.to_dict(deps.clock()))
 
@@ -534,7 +521,12 @@ async def place_callback(request: web.Request) -> web.Response:
     deps = request.app[DEPS_KEY]
     order = await _load_order(request)
     if not order.caller_number:
-        raise _fail(web.HTTPConflict, "this work order has no number to call back")
+        raise ApiError(
+            409,
+            "no_callback_number",
+            "这张工单没有回拨号码",
+            "this work order has no number to call back",
+        )
     seat = _seat(request)
     dial = await _originate(request, seat, order.caller_number, f"WO{order.id}")
     await asyncio.to_thread(

@@ -1,13 +1,10 @@
-"""Every word a signed-in user or a caller's agent reads, in Chinese (default) and English."""
+"""Every word a signed-in user or a caller's agent reads, in Chinese (default) and English.
+
+The language is chosen as everywhere else: ``callcenter.core.i18n``."""
 
 from __future__ import annotations
 
-from typing import Literal
-
-from aiohttp import web
-
-Lang = Literal["zh", "en"]
-LANG_COOKIE = "cc_lang"
+from callcenter.core.i18n import Catalogue
 
 TEXT: dict[str, tuple[str, str]] = {
     # key: (Chinese, English)
@@ -118,25 +115,6 @@ TEXT: dict[str, tuple[str, str]] = {
 }
 
 
-def t(lang: Lang, key: str, **values: object) -> str:
-    zh, en = TEXT[key]
-    text = en if lang == "en" else zh
-    return text.format(**values) if values else text
-
-
-def request_lang(request: web.Request) -> Lang:
-    """``?lang=`` first, then the language cookie; Chinese unless English is asked for."""
-    chosen = request.query.get("lang") or request.cookies.get(LANG_COOKIE) or "zh"
-    return "en" if chosen == "en" else "zh"
-
-
-def remember_lang(request: web.Request, response: web.StreamResponse) -> None:
-    if request.query.get("lang") in ("zh", "en"):
-        response.set_cookie(
-            LANG_COOKIE, request.query["lang"], max_age=365 * 86400, samesite="Lax", path="/"
-        )
-
-
-def catalogue(lang: Lang) -> dict[str, str]:
-    """Every text in one language, for the browser's script."""
-    return {key: (en if lang == "en" else zh) for key, (zh, en) in TEXT.items()}
+CATALOGUE = Catalogue(TEXT)
+t = CATALOGUE.text
+catalogue = CATALOGUE.all

@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import json
 
-from callcenter.cti.i18n import Lang
+from callcenter.core.i18n import Lang
 from callcenter.web.security import User
 
 _TEMPLATE = """<!doctype html>
@@ -76,7 +76,7 @@ async function api(method, path, body) {
     headers: {'Content-Type': 'application/json', 'X-CSRF-Token': CSRF},
     body: body === undefined ? undefined : JSON.stringify(body)});
   const data = await r.json().catch(() => ({}));
-  if (!r.ok) throw new Error((LANG === 'zh' && data.error_zh) || data.error || T.error);
+  if (!r.ok) throw new Error((data.error && (LANG === 'en' ? data.error.en : data.error.zh)) || T.error);
   return data;
 }
 const texts = {'pops-title': 'calls_title', 'work-on-none': 'order_without_call', 'no-pops': 'no_calls',

@@ -7,7 +7,8 @@ Each delivery is a JSON POST with
 - ``X-Callcenter-Signature``: ``sha256=`` + hex HMAC of ``"<timestamp>." + body``.
 Deliveries go out one at a time, in order. A 2xx ends a delivery; 408, 429, 5xx and network
 errors are retried (1 s, 2 s, 4 s … up to ``max_backoff_s``, ``max_attempts`` in all);
-other 4xx answers are final. The secret never appears in a log line or a repr.
+other 4xx answers are final. The secret never appears in a log line or a repr. Signing and
+retrying are ``callcenter.core.webhook``'s; this module keeps the queue and the order.
 """
 
 from __future__ import annotations
@@ -17,24 +18,17 @@ import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import aiohttp
 import structlog
 
-from callcenter.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from callcenter.core.webhook import RetryPolicy, SignedPost, backoff_s, post_signed
+
+__all__ = ["Delivery", "WebhookSender", "backoff_s"]
 
 log = structlog.get_logger(__name__)
-
-
-def backoff_s(attempt: int, initial_s: float = 1.0, maximum_s: float = 300.0) -> float:
-    """Delay after failed attempt ``attempt`` (1-based): 1, 2, 4, … capped."""
-    return float(min(maximum_s, initial_s * 2 ** (attempt - 1)))
-
-
-def retryable(status: int) -> bool:
-    return status in (408, 429) or status >= 500
 
 
 @dataclass(frozen=True)
@@ -59,13 +53,9 @@ class WebhookSender:
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
     ) -> None:
         self.url = url
-        self._secret = secret
-        self.max_attempts = max_attempts
-        self.initial_backoff_s = initial_backoff_s
-        self.max_backoff_s = max_backoff_s
         self.timeout_s = timeout_s
-        self._clock = clock
-        self._sleep = sleep
+        policy = RetryPolicy(max_attempts, initial_backoff_s, max_backoff_s)
+        self._target = SignedPost(url, secret, policy, clock=clock, sleep=sleep)
         self._queue: asyncio.Queue[Delivery | None] = asyncio.Queue(queue_limit)
         self._task: asyncio.Task[None] | None = None
         self._http: aiohttp.ClientSession | None = None
@@ -117,31 +107,15 @@ class WebhookSender:
 
     async def _deliver(self, delivery: Delivery) -> None:
         assert self._http is not None
-        for attempt in range(1, self.max_attempts + 1):
-            stamp = str(int(self._clock()))
-            headers = {
-                "Content-Type": "application/json",
-                "X-Callcenter-Event": delivery.kind,
-                "X-Callcenter-Delivery": delivery.id,
-                TIMESTAMP_HEADER: stamp,
-                SIGNATURE_HEADER: sign(self._secret, stamp, delivery.body),
-            }
-            status = 0
-            try:
-                async with self._http.post(self.url, data=delivery.body, headers=headers) as resp:
-                    status = resp.status
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                reason = type(exc).__name__
-            else:
-                if 200 <= status < 300:
-                    self.delivered += 1
-                    return
-                reason = f"HTTP {status}"
-                if not retryable(status):
-                    break
-            if attempt < self.max_attempts:
-                delay = backoff_s(attempt, self.initial_backoff_s, self.max_backoff_s)
-                log.warning("webhook failed, retrying", reason=reason, attempt=attempt, in_s=delay)
-                await self._sleep(delay)
+        headers = {
+            "Content-Type": "application/json",
+            "X-Callcenter-Event": delivery.kind,
+            "X-Callcenter-Delivery": delivery.id,
+        }
+        target = replace(self._target, headers=headers)
+        reason = await post_signed(self._http, target, delivery.body)
+        if not reason:
+            self.delivered += 1
+            return
         self.failed += 1
         log.error("webhook gave up", kind=delivery.kind, delivery=delivery.id, reason=reason)

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from callcenter.config import ConfigError, load_settings
+from callcenter.core.contracts import OwnerInfo
 from callcenter.ivr.loader import Problem
 from callcenter.ivr.prompts import load_catalogue
-from callcenter.ivr.schema import OwnerInfo
 from callcenter.ivr.simulate import walk
 from callcenter.ivr.validator import validate_paths
 

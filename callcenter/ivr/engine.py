@@ -32,9 +32,10 @@ from typing import Any, Literal
 import holidays
 
 from callcenter import events as ev
+from callcenter.core.contracts import OwnerInfo, RouteStep
 from callcenter.ivr import routes
 from callcenter.ivr import schema as s
-from callcenter.ivr.schema import Flow, OwnerInfo
+from callcenter.ivr.schema import Flow
 
 MAX_STEPS = 500  # nodes run for one input; far above any validated flow's depth
 
@@ -93,19 +94,6 @@ class Stop(Input):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LookupDone(Input):
     owner: OwnerInfo | None
-
-
-@dataclass(frozen=True, slots=True)
-class RouteStep:
-    """One step of a routing decision: ``kind`` housekeeper (ring ``target``, an interface),
-    zone_queue / general_queue (queue ``target``), voicemail (mailbox ``target``);
-    ``wait_s``: how long to ring or wait before the next step."""
-
-    kind: str
-    target: str
-    priority: int = 0
-    wait_s: float = 0.0
-    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from callcenter.core.yamlfile import YamlSyntaxError, parse_yaml_text
 from callcenter.ivr import schema as s
 from callcenter.ivr.schema import Flow, Mark, Node
 
@@ -391,28 +392,10 @@ def load_text(text: str, file: str) -> tuple[Flow | None, list[Problem]]:
     """Parse one flow file. A flow is returned whenever the YAML parsed, even with
     problems, so that the validator can report graph problems in the same run."""
     r = _Reader(file)
-    composer: yaml.SafeLoader | None = None
     try:
-        composer = yaml.SafeLoader(text)  # reads the text once, refusing control characters
-        root = composer.get_single_node()
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        return None, [Problem(file, line, col, f"YAML syntax: {exc.problem or exc.context}")]
-    except yaml.reader.ReaderError as exc:  # a control character: no mark, a position
-        line = text.count("\n", 0, exc.position) + 1
-        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
-        return None, [
-            Problem(file, line, column, f"YAML syntax: {exc.reason} #x{exc.character:04x}")
-        ]
-    except yaml.YAMLError as exc:
-        return None, [Problem(file, 1, 1, f"YAML syntax: {exc}")]
-    except RecursionError:
-        line, column = (composer.line + 1, composer.column + 1) if composer else (1, 1)
-        return None, [Problem(file, line, column, "YAML syntax: nested too deeply")]
-    finally:
-        if composer is not None:
-            composer.dispose()
+        root = parse_yaml_text(text, yaml.SafeLoader, yaml.SafeLoader.get_single_node)
+    except YamlSyntaxError as exc:
+        return None, [Problem(file, exc.line, exc.column, f"YAML syntax: {exc.problem}")]
     if root is None:
         return None, [Problem(file, 1, 1, "empty flow file")]
     r.marks[()] = Mark(1, 1)

@@ -26,21 +26,6 @@ class Mark:
 
 
 @dataclass(frozen=True, slots=True)
-class OwnerInfo:
-    """What the caller lookup knows about an owner (业主). ``balances``: unit -> yuan owed."""
-
-    owner_id: str
-    name: str = ""
-    vip: bool = False
-    arrears: bool = False
-    zone: str = ""
-    housekeeper_interface: str = ""  # e.g. PJSIP/1001; "" when the zone has none on duty
-    housekeeper_name: str = ""
-    language: str = ""  # "zh" / "en" / "" (unknown)
-    balances: Mapping[str, int] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
 class Node:
     id: str
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
+from callcenter.core.contracts import OwnerInfo
 from callcenter.ivr import engine as e
 from callcenter.ivr.prompts import Catalogue
-from callcenter.ivr.schema import Flow, OwnerInfo
+from callcenter.ivr.schema import Flow
 
 MAX_INPUTS = 200
 

@@ -9,12 +9,12 @@ import json
 from collections.abc import Sequence
 from typing import Any, Literal
 
+from callcenter.core.i18n import Lang
 from callcenter.metrics.cell_safety import neutralise
 from callcenter.metrics.report import Report
 
 __all__ = ["COLUMNS", "render", "to_csv", "to_json", "to_table", "to_xlsx"]
 
-Lang = Literal["zh", "en"]
 Format = Literal["table", "csv", "json"]
 
 COLUMNS: dict[str, tuple[str, str]] = {

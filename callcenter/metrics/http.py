@@ -23,7 +23,8 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 
-from callcenter.cti.i18n import remember_lang, request_lang
+from callcenter.core.errors import ApiError
+from callcenter.core.i18n import remember_lang, request_lang
 from callcenter.metrics.export import to_csv, to_json, to_xlsx
 from callcenter.metrics.kpis import Thresholds
 from callcenter.metrics.live import LiveCounters
@@ -68,9 +69,8 @@ def setup(
     app.router.add_get("/metrics", metrics)
 
 
-def _bad(zh: str, en: str) -> web.HTTPBadRequest:
-    body = json.dumps({"error": f"{zh} / {en}"}, ensure_ascii=False)
-    return web.HTTPBadRequest(text=body, content_type="application/json")
+def _bad(zh: str, en: str) -> ApiError:
+    return ApiError(400, "bad_report_query", zh, en)
 
 
 def _date(request: web.Request, name: str) -> date:
@@ -160,8 +160,8 @@ async def reports_page(request: web.Request) -> web.Response:
     name = (user.display_name or user.login) if user is not None else ""
     try:
         spec = spec_from_query(request.clone(rel_url=request.rel_url.with_query(query)))
-    except web.HTTPBadRequest as exc:
-        error = json.loads(exc.text or "{}").get("error", "")
+    except ApiError as exc:
+        error = f"{exc.zh} / {exc.en}"
         html = render_reports(lang, user_name=name, query=query, by_interval=None,
                               by_agent=None, error=error)  # fmt: skip
         return web.Response(text=html, content_type="text/html", status=400)

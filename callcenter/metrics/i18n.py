@@ -1,12 +1,12 @@
 """Every word the wallboard and reports pages show, in Chinese (default) and English.
 
 The language itself is chosen like everywhere else (``?lang=``, then the cookie): see
-``callcenter.cti.i18n.request_lang``.
+``callcenter.core.i18n.request_lang``.
 """
 
 from __future__ import annotations
 
-from callcenter.cti.i18n import Lang
+from callcenter.core.i18n import Catalogue
 
 TEXT: dict[str, tuple[str, str]] = {
     # key: (Chinese, English)
@@ -89,11 +89,6 @@ TEXT: dict[str, tuple[str, str]] = {
 }
 
 
-def t(lang: Lang, key: str, **values: object) -> str:
-    zh, en = TEXT[key]
-    text = en if lang == "en" else zh
-    return text.format(**values) if values else text
-
-
-def catalogue(lang: Lang) -> dict[str, str]:
-    return {key: (en if lang == "en" else zh) for key, (zh, en) in TEXT.items()}
+CATALOGUE = Catalogue(TEXT)
+t = CATALOGUE.text
+catalogue = CATALOGUE.all

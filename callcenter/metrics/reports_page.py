@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from callcenter.cti.i18n import Lang
+from callcenter.core.i18n import Lang
 from callcenter.metrics.i18n import t
 from callcenter.metrics.kpis import Thresholds
 from callcenter.metrics.report import Report, ReportRow

@@ -27,7 +27,8 @@ from typing import Any, Protocol
 import structlog
 from aiohttp import web
 
-from callcenter.cti.i18n import remember_lang, request_lang
+from callcenter.core.errors import ApiError
+from callcenter.core.i18n import remember_lang, request_lang
 from callcenter.events import Event, StaffingBelowMinimum
 from callcenter.metrics.kpis import Thresholds
 from callcenter.metrics.live import LiveCounters
@@ -221,11 +222,6 @@ Seats = Callable[[], Collection[str]]  # the interfaces of the routing directory
 SEATS_KEY: web.AppKey[Seats] = web.AppKey("wallboard_seats")
 
 
-def _fail(status: type[web.HTTPException], zh: str, en: str) -> web.HTTPException:
-    body = json.dumps({"error": f"{zh} / {en}"}, ensure_ascii=False)
-    return status(text=body, content_type="application/json")
-
-
 @page_roles("supervisor", "admin")
 async def wallboard_page(request: web.Request) -> web.Response:
     lang = request_lang(request)
@@ -243,7 +239,7 @@ async def wallboard_page(request: web.Request) -> web.Response:
 async def wallboard_socket(request: web.Request) -> web.StreamResponse:
     auth = request.app.get(AUTH_KEY)
     if auth is not None and not auth.same_origin(request):
-        raise _fail(web.HTTPForbidden, "拒绝跨站连接", "cross-site websocket refused")
+        raise ApiError(403, "cross_site", "拒绝跨站连接", "cross-site websocket refused")
     ws = web.WebSocketResponse(heartbeat=20.0)
     await ws.prepare(request)
     await request.app[HUB_KEY].serve(ws, request.transport)
@@ -265,15 +261,15 @@ async def start_monitor(request: web.Request) -> web.Response:
     try:  # the body has been checked against the OpenAPI description by @require_roles
         body = await read_object(request)
     except InvalidInput as exc:
-        raise _fail(web.HTTPBadRequest, exc.zh, exc.en) from None
+        raise exc.error() from None
     try:
         wanted = parse_request(body, default_phone=user.interface)
         check_phone_is_seat(wanted, request.app[SEATS_KEY]())
     except MonitorError as exc:
-        raise _fail(web.HTTPBadRequest, exc.zh, exc.en) from None
+        raise ApiError(400, "monitor_refused", exc.zh, exc.en) from None
     ami = request.app[AMI_KEY]
     if ami is None:
-        raise _fail(web.HTTPServiceUnavailable, "未连接交换机", "no PBX connection")
+        raise ApiError(503, "no_pbx", "未连接交换机", "no PBX connection")
     resource = wanted.agent_interface.split("/", 1)[1]
     fields = chanspy_originate(wanted, f'"{wanted.mode} {resource}" <{resource}>')
     audit = request.app[AUDIT_KEY]
@@ -284,12 +280,14 @@ async def start_monitor(request: web.Request) -> web.Response:
         if audit is not None:
             await asyncio.to_thread(audit, user.login, "monitor_refused", None, detail)
         # the PBX said no (409), the link is down (503) or did not answer (502)
-        status: type[web.HTTPException] = web.HTTPBadGateway
+        status = 502
         if isinstance(exc, AmiActionError):
-            status = web.HTTPConflict
+            status = 409
         elif isinstance(exc, AmiNotConnected):
-            status = web.HTTPServiceUnavailable
-        raise _fail(status, f"交换机拒绝：{exc}", f"the PBX refused: {exc}") from None
+            status = 503
+        raise ApiError(
+            status, "pbx_refused", f"交换机拒绝：{exc}", f"the PBX refused: {exc}"
+        ) from None
     if audit is not None:
         await asyncio.to_thread(audit, user.login, f"monitor_{wanted.mode}", None, detail)
     log.info("live monitoring", supervisor=user.login, mode=wanted.mode,

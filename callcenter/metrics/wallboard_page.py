@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import Iterable
 
-from callcenter.cti.i18n import Lang
+from callcenter.core.i18n import Lang
 from callcenter.metrics.i18n import catalogue
 from callcenter.web.security import User
 
@@ -151,7 +151,7 @@ async function monitor(iface, mode) {
   const r = await fetch('/api/monitor', {method: 'POST', headers: {'Content-Type': 'application/json', 'X-CSRF-Token': CSRF},
     body: JSON.stringify({interface: iface, mode: mode, phone: phone})});
   const body = await r.json().catch(() => ({}));
-  $('monitor-result').textContent = r.ok ? T.monitor_started : (body.error || r.status);
+  $('monitor-result').textContent = r.ok ? T.monitor_started : ((body.error && body.error[T.lang_key]) || r.status);
 }
 if (!$('phone').value) $('phone').value = localStorage.getItem('cc_monitor_phone') || '';
 let delay = 500;

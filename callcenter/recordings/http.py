@@ -23,6 +23,8 @@ import structlog
 from aiohttp import web
 
 from callcenter.config import Settings
+from callcenter.core.errors import ApiError
+from callcenter.core.i18n import remember_lang, request_lang
 from callcenter.recordings.links import PLAY_PREFIX, LinkError, LinkSigner
 from callcenter.recordings.maintenance import recordings_root
 from callcenter.recordings.page import render_page
@@ -83,11 +85,6 @@ def setup(
     app.router.add_post(r"/api/recordings/{rid:\d+}/hold", hold)
 
 
-def _error(cls: type[web.HTTPException], zh: str, en: str, **extra: Any) -> web.HTTPException:
-    body = json.dumps({"error": en, "error_zh": zh, **extra}, ensure_ascii=False)
-    return cls(text=body, content_type="application/json")
-
-
 def can_hear(user: User, row: Recording) -> bool:
     if user.can("supervisor", "admin"):
         return True
@@ -99,13 +96,13 @@ async def _row_for(request: web.Request, user: User, action: str) -> Recording:
     rid = int(request.match_info["rid"])
     row = await asyncio.to_thread(api.store.get, rid) if rid <= MAX_ID else None
     if row is None or row["missing"]:
-        raise _error(web.HTTPNotFound, "没有这条录音", "no such recording")
+        raise ApiError(404, "no_such_recording", "没有这条录音", "no such recording")
     if not can_hear(user, row):
         await asyncio.to_thread(
             api.store.audit, row, login=user.login, role=user.role, action="denied", detail=action
         )
-        raise _error(
-            web.HTTPForbidden, "只能收听自己接听的通话录音", "you may only hear your own calls"
+        raise ApiError(
+            403, "not_your_call", "只能收听自己接听的通话录音", "you may only hear your own calls"
         )
     return row
 
@@ -172,7 +169,7 @@ async def details(request: web.Request) -> web.Response:
 async def page(request: web.Request) -> web.Response:
     user = current_user(request)
     assert user is not None
-    lang = "en" if request.query.get("lang") == "en" else "zh"
+    lang = request_lang(request)
     criteria = request.app[API_KEY].settings.recordings.qa_criteria
     session = current_session(request)
     html = render_page(
@@ -181,7 +178,9 @@ async def page(request: web.Request) -> web.Response:
         criteria=criteria,
         csrf=session.csrf_token if session is not None else "",
     )
-    return web.Response(text=html, content_type="text/html", charset="utf-8")
+    response = web.Response(text=html, content_type="text/html", charset="utf-8")
+    remember_lang(request, response)
+    return response
 
 
 # -- playback ----------------------------------------------------------------------------
@@ -202,28 +201,31 @@ async def play(request: web.Request) -> web.StreamResponse:
     api = request.app[API_KEY]
     raw = request.raw_path.split("?", 1)[0].lower()
     if any(trick in raw for trick in _ENCODED_TRICKS):
-        raise _error(
-            web.HTTPBadRequest, "路径不安全", "encoded dots, slashes or percent signs in the path"
+        raise ApiError(
+            400, "unsafe_path", "路径不安全", "encoded dots, slashes or percent signs in the path"
         )
     try:
         relpath = check_relative(request.match_info["path"])
     except UnsafePath as exc:
-        raise _error(web.HTTPBadRequest, "路径不安全", str(exc)) from None
+        raise ApiError(400, "unsafe_path", "路径不安全", str(exc)) from None
     login = request.query.get("u", "")
     try:
         api.signer.verify(
             relpath, login, request.query.get("exp", ""), request.query.get("sig", ""), api.clock()
         )
     except LinkError as exc:
-        raise _error(web.HTTPForbidden, "播放链接无效或已过期", str(exc), code=exc.code) from None
+        raise ApiError(403, exc.code, "播放链接无效或已过期", str(exc)) from None
     user = current_user(request)
     if user is not None and user.login != login:
-        raise _error(
-            web.HTTPForbidden, "这个链接属于另一位用户", "this link was issued to another user"
+        raise ApiError(
+            403,
+            "link_of_another_user",
+            "这个链接属于另一位用户",
+            "this link was issued to another user",
         )
     row = await asyncio.to_thread(api.store.get_by_path, relpath)
     if row is None or row["missing"]:
-        raise _error(web.HTTPNotFound, "没有这条录音", "no such recording")
+        raise ApiError(404, "no_such_recording", "没有这条录音", "no such recording")
     role = user.role if user is not None else "link"
     try:
         source = await asyncio.to_thread(resolve_under, api.root, relpath)
@@ -232,18 +234,21 @@ async def play(request: web.Request) -> web.StreamResponse:
         await asyncio.to_thread(
             api.store.audit, row, login=login, role=role, action="denied", detail=str(exc)
         )
-        raise _error(web.HTTPForbidden, "路径不安全", str(exc)) from None
+        raise ApiError(403, "unsafe_path", "路径不安全", str(exc)) from None
     except FileNotFoundError:
-        raise _error(web.HTTPNotFound, "录音文件不存在", "the recording file is gone") from None
+        raise ApiError(
+            404, "recording_file_gone", "录音文件不存在", "the recording file is gone"
+        ) from None
     except MissingTool as exc:
-        raise _error(web.HTTPServiceUnavailable, "服务器缺少转码工具 ffmpeg", str(exc)) from None
+        raise ApiError(503, "no_ffmpeg", "服务器缺少转码工具 ffmpeg", str(exc)) from None
     except ProbeError as exc:
-        raise _error(web.HTTPUnprocessableEntity, "无法读取录音", str(exc)) from None
+        raise ApiError(422, "unreadable_recording", "无法读取录音", str(exc)) from None
     except OSError as exc:  # e.g. the cache's disk is full: the browser copy cannot be made
         reason = exc.strerror or type(exc).__name__
         log.warning("recording browser copy failed", cache_dir=str(api.cache_dir), error=reason)
-        raise _error(
-            web.HTTPServiceUnavailable,
+        raise ApiError(
+            503,
+            "no_browser_copy",
             f"无法生成可在浏览器播放的录音副本（{reason}），请稍后再试",
             f"the browser copy of this recording cannot be made ({reason}): try again later",
         ) from None
@@ -255,9 +260,10 @@ async def play(request: web.Request) -> web.StreamResponse:
         await asyncio.to_thread(
             api.store.audit, row, login=login, role=role, action="denied", detail=f"416 {exc}"
         )
-        raise web.HTTPRequestRangeNotSatisfiable(
-            headers={"Content-Range": f"bytes */{size}"}, text=str(exc)
-        ) from None
+        raise ApiError(
+            416, "range_not_satisfiable", f"请求的范围无效：{exc}", str(exc),
+            headers={"Content-Range": f"bytes */{size}"},
+        ) from None  # fmt: skip
     first, last = wanted if wanted is not None else (0, size - 1)
     await asyncio.to_thread(
         api.store.audit, row, login=login, role=role, action="play",
@@ -309,7 +315,7 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
     try:
         return await read_object(request)
     except InvalidInput as exc:  # not JSON, too deep, NaN or a lone surrogate, not an object
-        raise _error(web.HTTPBadRequest, exc.zh, exc.en) from None
+        raise exc.error() from None
 
 
 @require_roles("supervisor", "admin")
@@ -349,7 +355,7 @@ async def score(request: web.Request) -> web.Response:
     try:
         scores = check_scores(items, body["scores"])
     except QaError as exc:
-        raise _error(web.HTTPBadRequest, exc.zh, exc.en) from None
+        raise ApiError(400, "qa_refused", exc.zh, exc.en) from None
     row = await _row_for(request, user, "qa")
     total = total_percent(items, scores)
     await asyncio.to_thread(

@@ -7,28 +7,21 @@ import json
 from collections.abc import Sequence
 
 from callcenter.config import QaCriterion
+from callcenter.core.i18n import Catalogue, Lang
 
-TEXTS: dict[str, dict[str, str]] = {
-    "zh": {
-        "title": "通话录音", "since": "开始日期", "until": "结束日期", "caller": "来电号码",
-        "agent": "坐席", "queue": "队列", "work_order": "工单号", "min_duration": "最短时长(秒)",
-        "max_duration": "最长时长(秒)", "min_score": "最低质检分", "max_score": "最高质检分",
-        "search": "查询", "time": "时间", "duration": "时长", "score": "质检分", "play": "播放",
-        "none": "没有符合条件的录音", "total": "共 {n} 条", "qa": "质检评分", "comment": "备注",
-        "save": "保存评分", "saved": "已保存", "hold": "法律保全", "error": "出错了：",
-        "other_lang": "English", "other_href": "?lang=en",
-    },
-    "en": {
-        "title": "Call recordings", "since": "From", "until": "To", "caller": "Caller number",
-        "agent": "Agent", "queue": "Queue", "work_order": "Work order",
-        "min_duration": "Min length (s)", "max_duration": "Max length (s)",
-        "min_score": "Min QA score", "max_score": "Max QA score", "search": "Search",
-        "time": "Time", "duration": "Length", "score": "QA score", "play": "Play",
-        "none": "No recordings match", "total": "{n} found", "qa": "QA scoring",
-        "comment": "Comment", "save": "Save scores", "saved": "Saved", "hold": "Legal hold",
-        "error": "Error: ", "other_lang": "中文", "other_href": "?lang=zh",
-    },
+TEXT: dict[str, tuple[str, str]] = {  # key: (Chinese, English)
+    "title": ("通话录音", "Call recordings"), "since": ("开始日期", "From"), "until": ("结束日期", "To"),
+    "caller": ("来电号码", "Caller number"), "agent": ("坐席", "Agent"), "queue": ("队列", "Queue"),
+    "work_order": ("工单号", "Work order"), "min_duration": ("最短时长(秒)", "Min length (s)"),
+    "max_duration": ("最长时长(秒)", "Max length (s)"), "min_score": ("最低质检分", "Min QA score"),
+    "max_score": ("最高质检分", "Max QA score"), "search": ("查询", "Search"), "time": ("时间", "Time"),
+    "duration": ("时长", "Length"), "score": ("质检分", "QA score"), "play": ("播放", "Play"),
+    "none": ("没有符合条件的录音", "No recordings match"), "total": ("共 {n} 条", "{n} found"),
+    "qa": ("质检评分", "QA scoring"), "comment": ("备注", "Comment"), "save": ("保存评分", "Save scores"),
+    "saved": ("已保存", "Saved"), "hold": ("法律保全", "Legal hold"), "error": ("出错了：", "Error: "),
+    "other_lang": ("English", "中文"), "other_href": ("?lang=en", "?lang=zh"),
 }  # fmt: skip
+CATALOGUE = Catalogue(TEXT)
 
 _SCRIPT = """
 const T = JSON.parse(document.getElementById('texts').textContent);
@@ -47,7 +40,7 @@ async function post(url, body) {
     headers: {'Content-Type': 'application/json', 'X-CSRF-Token': csrf},
     body: JSON.stringify(body || {})});
   const data = await r.json();
-  if (!r.ok) throw new Error(LANG === 'zh' ? (data.error_zh || data.error) : data.error);
+  if (!r.ok) throw new Error(LANG === 'en' ? data.error.en : data.error.zh);
   return data;
 }
 async function search(ev) {
@@ -62,7 +55,7 @@ async function search(ev) {
   const data = await r.json();
   const body = $('rows');
   body.textContent = '';
-  if (!r.ok) { $('status').textContent = T.error + (LANG === 'zh' ? data.error_zh : data.error); return; }
+  if (!r.ok) { $('status').textContent = T.error + (LANG === 'en' ? data.error.en : data.error.zh); return; }
   $('status').textContent = data.total ? T.total.replace('{n}', data.total) : T.none;
   for (const rec of data.recordings) {
     const tr = document.createElement('tr');
@@ -103,9 +96,9 @@ search();
 
 
 def render_page(
-    lang: str, *, can_score: bool, criteria: Sequence[QaCriterion], csrf: str = ""
+    lang: Lang, *, can_score: bool, criteria: Sequence[QaCriterion], csrf: str = ""
 ) -> str:
-    t = TEXTS[lang]
+    t = CATALOGUE.all(lang)
     e = html.escape
     fields = [
         ("since", "date"), ("until", "date"), ("caller", "text"), ("agent", "text"),

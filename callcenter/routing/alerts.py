@@ -1,8 +1,8 @@
 """Live staffing alerts: the watch that feeds ``LiveStaffingMonitor`` and a webhook sender.
 
-The webhook posts JSON signed as ``callcenter.signing`` says, so a receiver can reject
-forged or replayed calls. Failed posts (connection errors, 5xx, 429) are retried with
-exponential backoff; other 4xx answers are final.
+The webhook posts JSON signed as ``callcenter.core.signing`` says, so a receiver can reject
+forged or replayed calls. Failed posts (connection errors, 5xx, 429, 3xx) are retried with
+exponential backoff by ``callcenter.core.webhook``; other 4xx answers are final.
 """
 
 from __future__ import annotations
@@ -16,16 +16,20 @@ from typing import Any
 import aiohttp
 import structlog
 
+from callcenter.core.webhook import RetryPolicy, SignedPost, post_signed
 from callcenter.events import Event, StaffingBelowMinimum
 from callcenter.routing.agent_state import AgentStates
 from callcenter.routing.directory import Directory
 from callcenter.routing.staffing import LiveStaffingMonitor, StaffingChange
 from callcenter.routing.sync import Clock, SystemClock
-from callcenter.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 
 log = structlog.get_logger(__name__)
 
 WORKING = frozenset({"ready", "ringing", "on_call", "wrap_up"})
+
+
+def _retry_status(status: int) -> bool:
+    return not (400 <= status < 500 and status != 429)
 
 
 class WebhookSender:
@@ -41,12 +45,10 @@ class WebhookSender:
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
     ) -> None:
         self.url = url
-        self._secret = secret
-        self.attempts = attempts
-        self.backoff_initial_s = backoff_initial_s
-        self.backoff_max_s = backoff_max_s
         self.timeout_s = timeout_s
-        self._sleep = sleep
+        policy = RetryPolicy(attempts, backoff_initial_s, backoff_max_s, _retry_status)
+        headers = {"Content-Type": "application/json; charset=utf-8"}
+        self._target = SignedPost(url, secret, policy, headers, time.time, sleep)
 
     def __repr__(self) -> str:  # the secret stays out of logs
         return f"WebhookSender(url={self.url!r})"
@@ -55,29 +57,11 @@ class WebhookSender:
         """Post once, retrying transient failures; True when the receiver took it."""
         body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
         timeout = aiohttp.ClientTimeout(total=self.timeout_s)
-        delay = self.backoff_initial_s
         async with aiohttp.ClientSession(timeout=timeout) as session:
-            for attempt in range(1, self.attempts + 1):
-                stamp = str(int(time.time()))
-                headers = {
-                    "Content-Type": "application/json; charset=utf-8",
-                    TIMESTAMP_HEADER: stamp,
-                    SIGNATURE_HEADER: sign(self._secret, stamp, body),
-                }
-                try:
-                    async with session.post(self.url, data=body, headers=headers) as reply:
-                        if reply.status < 300:
-                            return True
-                        final = 400 <= reply.status < 500 and reply.status != 429
-                        log.warning("webhook_refused", status=reply.status, attempt=attempt)
-                        if final:
-                            return False
-                except (aiohttp.ClientError, TimeoutError) as exc:
-                    log.warning("webhook_failed", error=type(exc).__name__, attempt=attempt)
-                if attempt < self.attempts:
-                    await self._sleep(delay)
-                    delay = min(delay * 2, self.backoff_max_s)
-        return False
+            reason = await post_signed(session, self._target, body)
+        if reason:
+            log.warning("webhook_failed", error=reason)
+        return not reason
 
 
 def ready_by_team(states: AgentStates, directory: Directory) -> dict[str, int]:

@@ -9,8 +9,7 @@ seat. The functions below are pure; the router only reads the current states.
 
 from __future__ import annotations
 
-from callcenter.ivr.engine import RouteStep
-from callcenter.ivr.schema import OwnerInfo
+from callcenter.core.contracts import OwnerInfo, RouteStep
 from callcenter.routing.agent_state import AgentStates
 from callcenter.routing.decisions import Decision, Owner, RoutingRules, decide
 from callcenter.routing.directory import Directory

@@ -4,12 +4,13 @@ Read: agents, seats, zones, who is on duty, staffing gaps and occupancy (the las
 supervisors and admins).
 Write (supervisors and admins): create and update agents, seats and zones; every change is
 checked, written back to the agents file and handed to the membership syncs.
-Errors are JSON ``{"error": {"zh": ..., "en": ...}}``.
+Errors are ``callcenter.core.errors.ApiError``: ``{"error": {"code", "zh", "en"}}``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from callcenter.core.errors import ApiError
 from callcenter.routing.directory import Agent, Directory, Seat, Zone, save_directory
 from callcenter.routing.duty import on_duty
 from callcenter.routing.occupancy import (
@@ -51,7 +53,12 @@ class RoutingState:
     def replace_directory(self, directory: Directory) -> None:
         problems = directory.problems()
         if problems:
-            raise _bad("目录不一致: " + "; ".join(problems), "; ".join(problems))
+            raise ApiError(
+                400,
+                "directory_inconsistent",
+                "目录不一致: " + "; ".join(problems),
+                "; ".join(problems),
+            )
         if self.agents_file:
             save_directory(directory, self.agents_file)
         self.directory = directory
@@ -69,15 +76,7 @@ EARLIEST = datetime(1971, 1, 1, tzinfo=UTC).timestamp()
 LATEST = datetime(9000, 1, 1, tzinfo=UTC).timestamp()
 
 
-def _bad(zh: str, en: str, status: int = 400) -> web.HTTPException:
-    cls = {400: web.HTTPBadRequest, 404: web.HTTPNotFound, 409: web.HTTPConflict,
-           503: web.HTTPServiceUnavailable}[status]  # fmt: skip
-    return cls(text=_json_text({"error": {"zh": zh, "en": en}}), content_type="application/json")
-
-
 def _json_text(data: Any) -> str:
-    import json
-
     return json.dumps(data, ensure_ascii=False)
 
 
@@ -93,7 +92,7 @@ async def _body(request: web.Request) -> dict[str, Any]:
     try:
         return dict(await read_object(request))
     except InvalidInput as exc:
-        raise _bad(exc.zh, exc.en) from None
+        raise exc.error() from None
 
 
 def _parse_agent(agent_id: str, body: dict[str, Any]) -> Agent:
@@ -102,7 +101,7 @@ def _parse_agent(agent_id: str, body: dict[str, Any]) -> Agent:
     try:
         return agent_from(Where("request"), agent_id, body, 0)
     except RoutingConfigError as exc:
-        raise _bad(f"坐席资料有误: {exc}", str(exc)) from None
+        raise ApiError(400, "bad_agent", f"坐席资料有误: {exc}", str(exc)) from None
 
 
 @require_roles("agent", "supervisor", "admin")
@@ -117,9 +116,11 @@ async def create_agent(request: web.Request) -> web.Response:
     body = await _body(request)
     agent_id = str(body.pop("id", ""))
     if not agent_id:
-        raise _bad("缺少坐席编号 id", "missing the agent id")
+        raise ApiError(400, "bad_request", "缺少坐席编号 id", "missing the agent id")
     if agent_id in state.directory.agents:
-        raise _bad(f"坐席 {agent_id} 已存在", f"agent {agent_id} already exists", 409)
+        raise ApiError(
+            409, "already_exists", f"坐席 {agent_id} 已存在", f"agent {agent_id} already exists"
+        )
     agent = _parse_agent(agent_id, body)
     state.replace_directory(
         state.directory.replace(agents={**state.directory.agents, agent_id: agent})
@@ -133,7 +134,7 @@ async def update_agent(request: web.Request) -> web.Response:
     agent_id = request.match_info["id"]
     old = state.directory.agents.get(agent_id)
     if old is None:
-        raise _bad(f"没有坐席 {agent_id}", f"no agent {agent_id}", 404)
+        raise ApiError(404, "not_found", f"没有坐席 {agent_id}", f"no agent {agent_id}")
     current = {k: v for k, v in dataclasses.asdict(old).items() if k != "id"}
     current.update(await _body(request))
     agent = _parse_agent(agent_id, current)
@@ -152,12 +153,14 @@ def _target(
     """The id a POST creates or a PUT replaces, and what it holds now (None: new)."""
     item_id = request.match_info.get("id") or str(body.get("id", ""))
     if not item_id:
-        raise _bad(f"缺少{zh}编号 id", f"missing the {en} id")
+        raise ApiError(400, "bad_request", f"缺少{zh}编号 id", f"missing the {en} id")
     old = items.get(item_id)
     if request.method == "POST" and old is not None:
-        raise _bad(f"{zh} {item_id} 已存在", f"{en} {item_id} already exists", 409)
+        raise ApiError(
+            409, "already_exists", f"{zh} {item_id} 已存在", f"{en} {item_id} already exists"
+        )
     if request.method == "PUT" and old is None:
-        raise _bad(f"没有{zh} {item_id}", f"no {en} {item_id}", 404)
+        raise ApiError(404, "not_found", f"没有{zh} {item_id}", f"no {en} {item_id}")
     return item_id, old
 
 
@@ -179,7 +182,7 @@ async def put_seat(request: web.Request) -> web.Response:
     )
     problem = seat.check()
     if problem:
-        raise _bad(f"座席接口有误: {problem}", problem)
+        raise ApiError(400, "bad_seat", f"座席接口有误: {problem}", problem)
     state.replace_directory(state.directory.replace(seats={**state.directory.seats, seat_id: seat}))
     return web.json_response(dataclasses.asdict(seat), status=201 if old is None else 200)
 
@@ -218,10 +221,14 @@ async def duty_now(request: web.Request) -> web.Response:
         try:
             moment = datetime.fromisoformat(request.query["at"])
         except ValueError:
-            raise _bad("at 不是有效的时间", "at is not a valid time") from None
+            raise ApiError(
+                400, "bad_request", "at 不是有效的时间", "at is not a valid time"
+            ) from None
         at = (moment.replace(tzinfo=zone) if moment.tzinfo is None else moment).timestamp()
         if not EARLIEST <= at <= LATEST:
-            raise _bad(f"at 须在 {YEARS} 年之间", f"at must lie in the years {YEARS}")
+            raise ApiError(
+                400, "bad_request", f"at 须在 {YEARS} 年之间", f"at must lie in the years {YEARS}"
+            )
     rows = []
     for d in on_duty(state.roster, at, request.query.getall("team", [])):
         a = d.assignment
@@ -254,11 +261,17 @@ async def staffing_gaps(request: web.Request) -> web.Response:
             else datetime.fromtimestamp(state.clock(), zone).date()
         )
     except ValueError:
-        raise _bad("days 或 from 参数有误", "days or from is not valid") from None
+        raise ApiError(
+            400, "bad_request", "days 或 from 参数有误", "days or from is not valid"
+        ) from None
     if not 1 <= days <= 366:
-        raise _bad("days 必须在 1 到 366 之间", "days must be between 1 and 366")
+        raise ApiError(
+            400, "bad_request", "days 必须在 1 到 366 之间", "days must be between 1 and 366"
+        )
     if not FIRST_DAY <= first <= LAST_DAY:
-        raise _bad(f"from 须在 {YEARS} 年之间", f"from must lie in the years {YEARS}")
+        raise ApiError(
+            400, "bad_request", f"from 须在 {YEARS} 年之间", f"from must lie in the years {YEARS}"
+        )
     gaps = check_ahead(state.roster, state.rules, first, days)
     return web.json_response(
         [
@@ -292,11 +305,18 @@ async def agent_occupancy(request: web.Request) -> web.Response:
             request.query.get("from"), request.query.get("to"), state.clock(), zone
         )
     except ValueError as exc:
-        raise _bad(*problems[str(exc)]) from None
+        raise ApiError(400, "bad_range", *problems[str(exc)]) from None
     if not EARLIEST <= start < end <= LATEST:
-        raise _bad(f"时间须在 {YEARS} 年之间", f"from and to must lie in the years {YEARS}")
+        raise ApiError(
+            400,
+            "bad_request",
+            f"时间须在 {YEARS} 年之间",
+            f"from and to must lie in the years {YEARS}",
+        )
     if state.occupancy is None:
-        raise _bad("未记录坐席状态时间", "agent state time is not kept", 503)
+        raise ApiError(
+            503, "state_time_not_kept", "未记录坐席状态时间", "agent state time is not kept"
+        )
     rows = await state.occupancy(start, end)
     wanted = set(request.query.getall("agent", []))
     if wanted:

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from callcenter.yamlsafe import PlacedSafeLoader
+from callcenter.core.yamlfile import PlacedSafeLoader, YamlSyntaxError, parse_yaml_text
 
 
 class RoutingConfigError(ValueError):
@@ -109,27 +109,10 @@ def load_yaml(path: str | Path) -> LineDict:
 
 
 def parse_yaml(text: str, origin: str) -> LineDict:
-    loader: _Loader | None = None
     try:
-        loader = _Loader(text)  # reads the text once, refusing control characters
-        data = loader.get_single_data()
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        position = getattr(exc, "position", None)  # a ReaderError (control characters) has no mark
-        if mark:
-            where = f"{origin}:{mark.line + 1}"
-        elif isinstance(position, int):
-            where = f"{origin}:{text.count(chr(10), 0, position) + 1}"
-        else:
-            where = origin
-        problem = getattr(exc, "problem", None) or getattr(exc, "reason", None) or exc
-        raise RoutingConfigError(f"{where}: invalid YAML: {problem}") from None
-    except RecursionError:
-        line = loader.line + 1 if loader is not None else 1
-        raise RoutingConfigError(f"{origin}:{line}: invalid YAML: nested too deeply") from None
-    finally:
-        if loader is not None:
-            loader.dispose()
+        data = parse_yaml_text(text, _Loader, _Loader.get_single_data)
+    except YamlSyntaxError as exc:
+        raise RoutingConfigError(f"{origin}:{exc.line}: invalid YAML: {exc.problem}") from None
     if data is None:
         empty = LineDict()
         empty.line = 1

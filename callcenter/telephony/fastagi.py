@@ -50,12 +50,13 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
+from callcenter.core.contracts import OwnerInfo, RouteStep
 from callcenter.events import Event, IvrLeft
 from callcenter.ivr import engine as e
 from callcenter.ivr import routes
 from callcenter.ivr.prompts import sound_name
 from callcenter.ivr.registry import FlowRegistry
-from callcenter.ivr.schema import Flow, OwnerInfo
+from callcenter.ivr.schema import Flow
 from callcenter.log import mask_number
 from callcenter.telephony.agi_codec import (
     MAX_LINE,
@@ -70,7 +71,7 @@ from callcenter.telephony.agi_codec import (
 log = structlog.get_logger(__name__)
 
 Lookup = Callable[[str], Awaitable[OwnerInfo | None]]
-RouteHousekeeper = Callable[[OwnerInfo, float], Sequence[e.RouteStep]]
+RouteHousekeeper = Callable[[OwnerInfo, float], Sequence[RouteStep]]
 DIGITS = "0123456789*#"
 # QUEUESTATUS values for a caller the queue did not connect (app_queue.c). With the ``c``
 # option an answered caller comes back with CONTINUE once the agent hangs up.

@@ -8,6 +8,8 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from callcenter.calls.store import CallStore
+from callcenter.core.errors import ApiError
+from callcenter.core.errors import install as install_error_pages
 from callcenter.web.headers import install as install_security_headers
 from callcenter.web.openapi import OPENAPI_PATH, openapi_document
 from callcenter.web.security import current_user, require_roles
@@ -62,7 +64,7 @@ async def get_call(request: web.Request) -> web.Response:
     )
     own = _own_calls_only(request)
     if record is None or (own is not None and record.agent != own):
-        raise web.HTTPNotFound(text='{"error": "no such call"}', content_type="application/json")
+        raise ApiError(404, "no_such_call", "没有这个通话", "no such call")
     return web.json_response(record.to_dict())
 
 
@@ -78,6 +80,7 @@ async def readyz(request: web.Request) -> web.Response:
 
 def build_app(service: ServiceView) -> web.Application:
     app = web.Application(client_max_size=1024 * 1024)
+    install_error_pages(app)
     install_security_headers(app)
     app[SERVICE_KEY] = service
     app.router.add_get("/api/calls", list_calls)

@@ -25,7 +25,6 @@ import asyncio
 import functools
 import hmac
 import html
-import json
 import math
 import secrets
 import time
@@ -38,8 +37,10 @@ import structlog
 from aiohttp import web
 
 from callcenter.config import CtiSettings
+from callcenter.core.errors import ApiError
+from callcenter.core.i18n import Lang, remember_lang, request_lang
 from callcenter.cti.accounts import AccountError, AccountStore, Session
-from callcenter.cti.i18n import Lang, remember_lang, request_lang, t
+from callcenter.cti.i18n import t
 from callcenter.cti.login_throttle import LoginThrottle, Refused
 from callcenter.web.client_address import (
     IpNetwork,
@@ -114,10 +115,9 @@ def current_session(request: web.Request) -> Session | None:
     return session if isinstance(session, Session) else None
 
 
-def _error(status: type[web.HTTPException], message: str) -> web.HTTPException:
-    return status(
-        text=json.dumps({"error": message}, ensure_ascii=False), content_type="application/json"
-    )
+def _refused(code: str, key: str) -> ApiError:
+    """403 with the sign-in texts of ``key`` in both languages."""
+    return ApiError(403, code, t("zh", key), t("en", key))
 
 
 async def _submitted_csrf(request: web.Request) -> str:
@@ -146,15 +146,14 @@ def auth_middleware(auth: Auth) -> Any:
             request[USER_KEY] = session.user
             request[SESSION_KEY] = session
         if request.method not in SAFE_METHODS:
-            lang = request_lang(request)
             if not auth.same_origin(request):
                 log.warning("cross-site request refused", path=request.path)
-                raise _error(web.HTTPForbidden, t(lang, "cross_site"))
+                raise _refused("cross_site", "cross_site")
             if session is not None:
                 submitted = await _submitted_csrf(request)
                 if not hmac.compare_digest(submitted.encode(), session.csrf_token.encode()):
                     log.warning("request without a valid CSRF token", path=request.path)
-                    raise _error(web.HTTPForbidden, t(lang, "csrf"))
+                    raise _refused("csrf", "csrf")
         response = await handler(request)
         if token and session is None and not response.prepared:
             response.del_cookie(SESSION_COOKIE, path="/")
@@ -367,7 +366,7 @@ async def add_user(request: web.Request) -> web.Response:
     try:  # the body has been checked against the OpenAPI description by @require_roles
         body = await read_object(request)
     except InvalidInput as exc:
-        raise _error(web.HTTPBadRequest, str(exc)) from None
+        raise exc.error() from None
     fields = {k: body.get(k, "") for k in ("display_name", "agent", "interface")}
     try:
         user = await asyncio.to_thread(
@@ -378,7 +377,7 @@ async def add_user(request: web.Request) -> web.Response:
             **fields,
         )
     except AccountError as exc:
-        raise _error(web.HTTPBadRequest, str(exc)) from None
+        raise ApiError(400, "account_refused", f"无法添加用户：{exc}", str(exc)) from None
     log.info("user added", login=user.login, role=user.role, by=current_user(request).login)  # type: ignore[union-attr]
     return web.json_response({"id": user.id, "login": user.login, "role": user.role}, status=201)
 

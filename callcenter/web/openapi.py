@@ -36,7 +36,6 @@ from callcenter.web.openapi_schema import (
     JSON,
     OBJECT,
     OPENAPI_PATH,
-    STR,
     Operation,
     Operations,
     Param,
@@ -87,11 +86,8 @@ _STATUS_TEXT = {
 _SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def _error(status: int, *, plain: bool = False) -> dict[str, Any]:
-    content: dict[str, Any] = {JSON: {"schema": ERROR}}
-    if plain:  # the router's own answer when a path parameter does not match its pattern
-        content["text/plain"] = {"schema": STR}
-    return {"description": _STATUS_TEXT[status], "content": content}
+def _error(status: int) -> dict[str, Any]:
+    return {"description": _STATUS_TEXT[status], "content": {JSON: {"schema": ERROR}}}
 
 
 def _operation(
@@ -118,9 +114,9 @@ def _operation(
         responses["401"] = _error(401)
         responses["403"] = _error(403)
     for status in op.errors:
-        responses[str(status)] = _error(status, plain=status == 404 and has_path)
+        responses[str(status)] = _error(status)
     if has_path and "404" not in responses:
-        responses["404"] = _error(404, plain=True)
+        responses["404"] = _error(404)
     out: Schema = {
         "operationId": _operation_id(method, route_path),
         "summary": op.summary,

@@ -53,11 +53,24 @@ INTERFACE: Schema = {
     "examples": ["PJSIP/1001"],
 }
 ZH_EN: Schema = obj(["zh", "en"], zh=STR, en=STR)
-ERROR: Schema = obj(
-    ["error"],
-    error={"anyOf": [STR, ZH_EN], "description": "what was wrong (English, or zh and en)"},
-    error_zh={"type": "string", "description": "the same in Chinese, where given"},
-)
+# Every error answer (``callcenter.core.errors.ApiError``): nothing more, nothing less.
+ERROR: Schema = {
+    "type": "object",
+    "required": ["error"],
+    "additionalProperties": False,
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "zh", "en"],
+            "additionalProperties": False,
+            "properties": {
+                "code": {"type": "string", "description": "what went wrong, for programs"},
+                "zh": {"type": "string", "description": "what went wrong, in Chinese"},
+                "en": {"type": "string", "description": "what went wrong, in English"},
+            },
+        }
+    },
+}
 DATE: Schema = {"type": "string", "format": "date", "examples": ["2026-12-01"]}
 
 # --- operations -----------------------------------------------------------------------------

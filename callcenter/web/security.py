@@ -16,6 +16,7 @@ from typing import Literal
 
 from aiohttp import web
 
+from callcenter.core.errors import ApiError
 from callcenter.web.validation import InvalidInput, check_request
 
 Role = Literal["agent", "supervisor", "admin"]
@@ -51,17 +52,15 @@ def require_roles(*roles: Role) -> Callable[[Handler], Handler]:
         async def guarded(request: web.Request) -> web.StreamResponse:
             user = current_user(request)
             if user is None:
-                raise web.HTTPUnauthorized(
-                    text='{"error": "sign in first"}', content_type="application/json"
-                )
+                raise ApiError(401, "sign_in_first", "请先登录", "sign in first")
             if not user.can(*roles):
-                raise web.HTTPForbidden(
-                    text='{"error": "your role may not do this"}', content_type="application/json"
+                raise ApiError(
+                    403, "role_forbidden", "您的角色无权执行此操作", "your role may not do this"
                 )
             try:
                 await check_request(request)
             except InvalidInput as exc:
-                raise exc.response(request.path) from None
+                raise exc.error() from None
             return await handler(request)
 
         guarded.allowed_roles = roles  # type: ignore[attr-defined]

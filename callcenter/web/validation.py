@@ -13,7 +13,6 @@ properties, required, additionalProperties and items.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from datetime import date
@@ -21,6 +20,7 @@ from typing import Any
 
 from aiohttp import web
 
+from callcenter.core.errors import ApiError
 from callcenter.web.jsonbody import strict_json
 from callcenter.web.openapi import OPERATIONS, Operation, Param, Schema
 
@@ -38,11 +38,6 @@ _TYPE_WORDS = {
 }
 
 
-# Routes whose every error is {"error": {"zh": ..., "en": ...}}; the others answer
-# {"error": "<English>", "error_zh": "<Chinese>"}.
-_ZH_EN_ERRORS = ("/api/routing/",)
-
-
 CHECKED_BODY: web.RequestKey[dict[str, Any]] = web.RequestKey("checked_body", dict)
 
 
@@ -54,12 +49,8 @@ class InvalidInput(ValueError):
         self.zh = f"{field}: {zh}" if field else zh
         super().__init__(self.en)
 
-    def response(self, path: str) -> web.HTTPBadRequest:
-        error: Any = {"error": self.en, "error_zh": self.zh}
-        if path.startswith(_ZH_EN_ERRORS):
-            error = {"error": {"zh": self.zh, "en": self.en}}
-        body = json.dumps(error, ensure_ascii=False)
-        return web.HTTPBadRequest(text=body, content_type="application/json")
+    def error(self) -> ApiError:
+        return ApiError(400, "invalid_input", self.zh, self.en)
 
 
 # --- JSON values --------------------------------------------------------------------------

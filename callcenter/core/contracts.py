@@ -1,0 +1,36 @@
+"""Small types that more than one feature speaks: the IVR asks for an owner and a route,
+the CTI answers the owner lookup, routing answers the route. Kept here so that none of
+them imports another."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class OwnerInfo:
+    """What the caller lookup knows about an owner (业主). ``balances``: unit -> yuan owed."""
+
+    owner_id: str
+    name: str = ""
+    vip: bool = False
+    arrears: bool = False
+    zone: str = ""
+    housekeeper_interface: str = ""  # e.g. PJSIP/1001; "" when the zone has none on duty
+    housekeeper_name: str = ""
+    language: str = ""  # "zh" / "en" / "" (unknown)
+    balances: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class RouteStep:
+    """One step of a routing decision: ``kind`` housekeeper (ring ``target``, an interface),
+    zone_queue / general_queue (queue ``target``), voicemail (mailbox ``target``);
+    ``wait_s``: how long to ring or wait before the next step."""
+
+    kind: str
+    target: str
+    priority: int = 0
+    wait_s: float = 0.0
+    reason: str = ""

@@ -1,0 +1,91 @@
+"""The YAML loader every settings, flow and roster file is read with, and the one way
+a file that does not parse is reported: the line (and column) and what is wrong."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import yaml
+
+LoaderT = TypeVar("LoaderT", bound=yaml.SafeLoader)
+Parsed = TypeVar("Parsed")
+
+
+class YamlSyntaxError(Exception):
+    """A text that is not YAML. ``line`` and ``column`` are 1-based; ``marked`` says the
+    parser pointed at the place (otherwise the column is only as good as a guess)."""
+
+    def __init__(self, line: int, column: int, problem: str, *, marked: bool) -> None:
+        super().__init__(f"{line}:{column}: {problem}")
+        self.line = line
+        self.column = column
+        self.problem = problem
+        self.marked = marked
+
+
+def parse_yaml_text(
+    text: str, loader_class: type[LoaderT], read: Callable[[LoaderT], Parsed]
+) -> Parsed:
+    """``read(loader)`` on a loader over ``text``; every way the text can fail to parse
+    (syntax, a control character, nesting too deep for the stack) becomes a
+    :class:`YamlSyntaxError` that names the line."""
+    loader: LoaderT | None = None
+    try:
+        loader = loader_class(text)  # reads the text once, refusing control characters
+        return read(loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        problem = exc.problem or exc.context or str(exc)
+        raise YamlSyntaxError(line, column, problem, marked=mark is not None) from None
+    except yaml.reader.ReaderError as exc:  # a control character: no mark, a position
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        character = exc.character
+        problem = f"{exc.reason} #x{character:04x}" if isinstance(character, int) else exc.reason
+        raise YamlSyntaxError(line, column, problem, marked=False) from None
+    except yaml.YAMLError as exc:
+        raise YamlSyntaxError(1, 1, str(exc), marked=False) from None
+    except RecursionError:
+        line, column = (loader.line + 1, loader.column + 1) if loader is not None else (1, 1)
+        raise YamlSyntaxError(line, column, "nested too deeply", marked=False) from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+
+
+class PlacedSafeLoader(yaml.SafeLoader):
+    """SafeLoader whose value errors (``!!int x``, ``!!timestamp 2026-13-45``) name the
+    line and column, like every other YAML error, instead of escaping as Python errors.
+
+    A key given twice in one mapping is refused with both lines: plain YAML keeps the
+    last one silently, so a second ``simulator:`` section would hide the first."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, yaml.Node] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                first = seen.get(key)
+            except TypeError:
+                continue  # an unhashable key; the base class names that error
+            if first is not None:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"duplicate key {key!r} (first on line {first.start_mark.line + 1})",
+                    key_node.start_mark,
+                )
+            seen[key] = key_node
+        return super().construct_mapping(node, deep)
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, TypeError, OverflowError, AttributeError) as exc:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"not a valid value: {exc}", node.start_mark
+            ) from None
