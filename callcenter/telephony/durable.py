@@ -13,7 +13,7 @@ dates are in the PBX's zone.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Literal
@@ -216,145 +216,195 @@ def _str(data: tuple[str, ...], index: int) -> str:
     return data[index] if -len(data) <= index < len(data) else ""
 
 
-_MEMBER_CHANGES: dict[str, Literal["added", "removed", "paused"]] = {
-    "ADDMEMBER": "added",
-    "REMOVEMEMBER": "removed",
-    "PAUSE": "paused",
-    "UNPAUSE": "paused",
-}
+# The event for a queue_log line of one verb: (line, pbx, the call the line belongs to).
+QueueLogTranslator = Callable[[QueueLogEntry, str, str], Event]
 
 
-def _queue_event(e: QueueLogEntry, pbx: str, linked: Mapping[str, str]) -> Event | None:
-    name, d = e.event, e.data
-    call_id = linked.get(e.callid, e.callid)
-    member = "" if e.agent == "NONE" else e.agent
-    if name == "ENTERQUEUE":  # url|callerid|position[|callername]
-        return QueueJoined(
-            pbx=pbx,
-            call_id=call_id,
-            channel_id=e.callid,
-            at=e.time,
-            source="queue_log",
-            queue=e.queue,
-            caller_number=_str(d, 1),
-            position=_int(d, 2),
-        )
-    if name == "CONNECT":  # holdtime|bridged channel uniqueid|ringtime
-        return AgentAnswered(
-            pbx=pbx,
-            call_id=call_id,
-            channel_id=e.callid,
-            at=e.time,
-            source="queue_log",
-            queue=e.queue,
-            member_name=member,
-            dest_channel_id=_str(d, 1),
-            hold_time=_int(d, 0),
-            ring_time=_int(d, 2),
-        )
-    if name in ("COMPLETECALLER", "COMPLETEAGENT"):  # holdtime|calltime|origposition
-        return AgentCompleted(
-            pbx=pbx,
-            call_id=call_id,
-            channel_id=e.callid,
-            at=e.time,
-            source="queue_log",
-            queue=e.queue,
-            member_name=member,
-            hold_time=_int(d, 0),
-            talk_time=_int(d, 1),
-            reason="caller" if name == "COMPLETECALLER" else "agent",
-        )
-    if name in ("BLINDTRANSFER", "ATTENDEDTRANSFER", "TRANSFER"):
-        # ...|holdtime|calltime|origposition: the leading fields vary by transfer kind.
-        return AgentCompleted(
-            pbx=pbx,
-            call_id=call_id,
-            channel_id=e.callid,
-            at=e.time,
-            source="queue_log",
-            queue=e.queue,
-            member_name=member,
-            hold_time=_int(d, -3) if len(d) >= 3 else 0,
-            talk_time=_int(d, -2) if len(d) >= 3 else 0,
-            reason="transfer",
-        )
-    if name == "ABANDON":  # position|origposition|waittime
-        return QueueAbandoned(
-            pbx=pbx,
-            call_id=call_id,
-            channel_id=e.callid,
-            at=e.time,
-            source="queue_log",
-            queue=e.queue,
-            position=_int(d, 0),
-            original_position=_int(d, 1),
-            hold_time=_int(d, 2),
-        )
-    if name in ("EXITWITHTIMEOUT", "EXITEMPTY"):  # position|origposition|waittime
-        return QueueTimedOut(
-            pbx=pbx,
-            call_id=call_id,
-            channel_id=e.callid,
-            at=e.time,
-            source="queue_log",
-            queue=e.queue,
-            reason="timeout" if name == "EXITWITHTIMEOUT" else "empty",
-            position=_int(d, 0),
-            original_position=_int(d, 1),
-            wait_time=_int(d, 2),
-        )
-    if name == "EXITWITHKEY":  # key|position|origposition|waittime
-        return QueueTimedOut(
-            pbx=pbx,
-            call_id=call_id,
-            channel_id=e.callid,
-            at=e.time,
-            source="queue_log",
-            queue=e.queue,
-            reason="key",
-            position=_int(d, 1),
-            original_position=_int(d, 2),
-            wait_time=_int(d, 3),
-        )
-    if name == "RINGNOANSWER":  # ring time in ms
-        return AgentRingNoAnswer(
-            pbx=pbx,
-            call_id=call_id,
-            channel_id=e.callid,
-            at=e.time,
-            source="queue_log",
-            queue=e.queue,
-            member_name=member,
-            ring_time_ms=_int(d, 0),
-        )
-    if name == "AGENTDUMP":
-        return AgentDumped(
-            pbx=pbx,
-            call_id=call_id,
-            channel_id=e.callid,
-            at=e.time,
-            source="queue_log",
-            queue=e.queue,
-            member_name=member,
-        )
-    if name in _MEMBER_CHANGES:
-        paused = name == "PAUSE" or (name == "ADDMEMBER" and _str(d, 0) == "PAUSED")
+def _member(e: QueueLogEntry) -> str:
+    return "" if e.agent == "NONE" else e.agent
+
+
+def _enterqueue(e: QueueLogEntry, pbx: str, call_id: str) -> Event:
+    d = e.data  # url|callerid|position[|callername]
+    return QueueJoined(
+        pbx=pbx,
+        call_id=call_id,
+        channel_id=e.callid,
+        at=e.time,
+        source="queue_log",
+        queue=e.queue,
+        caller_number=_str(d, 1),
+        position=_int(d, 2),
+    )
+
+
+def _connect(e: QueueLogEntry, pbx: str, call_id: str) -> Event:
+    d = e.data  # holdtime|bridged channel uniqueid|ringtime
+    return AgentAnswered(
+        pbx=pbx,
+        call_id=call_id,
+        channel_id=e.callid,
+        at=e.time,
+        source="queue_log",
+        queue=e.queue,
+        member_name=_member(e),
+        dest_channel_id=_str(d, 1),
+        hold_time=_int(d, 0),
+        ring_time=_int(d, 2),
+    )
+
+
+def _complete(e: QueueLogEntry, pbx: str, call_id: str) -> Event:
+    d = e.data  # holdtime|calltime|origposition
+    return AgentCompleted(
+        pbx=pbx,
+        call_id=call_id,
+        channel_id=e.callid,
+        at=e.time,
+        source="queue_log",
+        queue=e.queue,
+        member_name=_member(e),
+        hold_time=_int(d, 0),
+        talk_time=_int(d, 1),
+        reason="caller" if e.event == "COMPLETECALLER" else "agent",
+    )
+
+
+def _transfer(e: QueueLogEntry, pbx: str, call_id: str) -> Event:
+    d = e.data  # ...|holdtime|calltime|origposition: the leading fields vary by transfer kind
+    return AgentCompleted(
+        pbx=pbx,
+        call_id=call_id,
+        channel_id=e.callid,
+        at=e.time,
+        source="queue_log",
+        queue=e.queue,
+        member_name=_member(e),
+        hold_time=_int(d, -3) if len(d) >= 3 else 0,
+        talk_time=_int(d, -2) if len(d) >= 3 else 0,
+        reason="transfer",
+    )
+
+
+def _abandon(e: QueueLogEntry, pbx: str, call_id: str) -> Event:
+    d = e.data  # position|origposition|waittime
+    return QueueAbandoned(
+        pbx=pbx,
+        call_id=call_id,
+        channel_id=e.callid,
+        at=e.time,
+        source="queue_log",
+        queue=e.queue,
+        position=_int(d, 0),
+        original_position=_int(d, 1),
+        hold_time=_int(d, 2),
+    )
+
+
+def _exit(e: QueueLogEntry, pbx: str, call_id: str) -> Event:
+    d = e.data  # position|origposition|waittime
+    return QueueTimedOut(
+        pbx=pbx,
+        call_id=call_id,
+        channel_id=e.callid,
+        at=e.time,
+        source="queue_log",
+        queue=e.queue,
+        reason="timeout" if e.event == "EXITWITHTIMEOUT" else "empty",
+        position=_int(d, 0),
+        original_position=_int(d, 1),
+        wait_time=_int(d, 2),
+    )
+
+
+def _exitwithkey(e: QueueLogEntry, pbx: str, call_id: str) -> Event:
+    d = e.data  # key|position|origposition|waittime
+    return QueueTimedOut(
+        pbx=pbx,
+        call_id=call_id,
+        channel_id=e.callid,
+        at=e.time,
+        source="queue_log",
+        queue=e.queue,
+        reason="key",
+        position=_int(d, 1),
+        original_position=_int(d, 2),
+        wait_time=_int(d, 3),
+    )
+
+
+def _ringnoanswer(e: QueueLogEntry, pbx: str, call_id: str) -> Event:
+    return AgentRingNoAnswer(
+        pbx=pbx,
+        call_id=call_id,
+        channel_id=e.callid,
+        at=e.time,
+        source="queue_log",
+        queue=e.queue,
+        member_name=_member(e),
+        ring_time_ms=_int(e.data, 0),  # ring time in ms
+    )
+
+
+def _agentdump(e: QueueLogEntry, pbx: str, call_id: str) -> Event:
+    return AgentDumped(
+        pbx=pbx,
+        call_id=call_id,
+        channel_id=e.callid,
+        at=e.time,
+        source="queue_log",
+        queue=e.queue,
+        member_name=_member(e),
+    )
+
+
+def _member_change(change: Literal["added", "removed", "paused"]) -> QueueLogTranslator:
+    def translate(e: QueueLogEntry, pbx: str, call_id: str) -> Event:
+        name, d = e.event, e.data
+        # PAUSE/UNPAUSE name the member, never the phone (app_queue.c set_member_paused);
+        # ADDMEMBER/REMOVEMEMBER name the phone unless log_membername_as_agent is set.
+        by_member = name in ("PAUSE", "UNPAUSE")
         return QueueMemberChanged(
             pbx=pbx,
             call_id="",
             at=e.time,
             source="queue_log",
-            change=_MEMBER_CHANGES[name],
+            change=change,
             queue=e.queue,
-            # PAUSE/UNPAUSE name the member, never the phone (app_queue.c set_member_paused);
-            # ADDMEMBER/REMOVEMEMBER name the phone unless log_membername_as_agent is set.
-            interface="" if name in ("PAUSE", "UNPAUSE") else e.agent,
+            interface="" if by_member else e.agent,
             member_name=e.agent,
-            paused=paused,
-            paused_reason=_str(d, 0) if name in ("PAUSE", "UNPAUSE") else "",
+            paused=name == "PAUSE" or (name == "ADDMEMBER" and _str(d, 0) == "PAUSED"),
+            paused_reason=_str(d, 0) if by_member else "",
         )
-    return None
+
+    return translate
+
+
+_QUEUE_LOG: dict[str, QueueLogTranslator] = {
+    "ENTERQUEUE": _enterqueue,
+    "CONNECT": _connect,
+    "COMPLETECALLER": _complete,
+    "COMPLETEAGENT": _complete,
+    "BLINDTRANSFER": _transfer,
+    "ATTENDEDTRANSFER": _transfer,
+    "TRANSFER": _transfer,
+    "ABANDON": _abandon,
+    "EXITWITHTIMEOUT": _exit,
+    "EXITEMPTY": _exit,
+    "EXITWITHKEY": _exitwithkey,
+    "RINGNOANSWER": _ringnoanswer,
+    "AGENTDUMP": _agentdump,
+    "ADDMEMBER": _member_change("added"),
+    "REMOVEMEMBER": _member_change("removed"),
+    "PAUSE": _member_change("paused"),
+    "UNPAUSE": _member_change("paused"),
+}
+
+
+def _queue_event(e: QueueLogEntry, pbx: str, linked: Mapping[str, str]) -> Event | None:
+    """The event for one queue_log line, or None for a verb that maps to nothing."""
+    translator = _QUEUE_LOG.get(e.event)
+    return None if translator is None else translator(e, pbx, linked.get(e.callid, e.callid))
 
 
 def _detail(row: CdrRow, pbx: str, call_id: str) -> CallDetail:
