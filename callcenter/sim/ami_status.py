@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from callcenter.sim.ami_replies import Block, list_ack, list_complete, response
+from callcenter.sim.call_state import entry_item
 from callcenter.sim.channels import UP, duration_hms
-from callcenter.sim.queues import entry_item
 
 if TYPE_CHECKING:
     from callcenter.sim.ami_server import AmiSession
