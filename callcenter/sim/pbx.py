@@ -184,6 +184,10 @@ class Pbx:
     def command_id(self) -> int:
         return self._rng.randrange(1, 2**31)
 
+    def challenge_number(self) -> int:
+        """The number an AMI Challenge asks the client to hash with its secret."""
+        return self._rng.randrange(1, 2**31)
+
     def set_state(self, chan: Channel, state: int) -> None:
         chan.state = state
         if state == UP and chan.answered_at is None:
