@@ -7,12 +7,8 @@ from __future__ import annotations
 from datetime import UTC
 from pathlib import Path
 
-from callcenter.telephony.durable import (
-    CdrRow,
-    QueueLogEntry,
-    parse_cdr_line,
-    parse_queue_log_line,
-)
+from callcenter.telephony.durable import CdrRow, parse_cdr_line
+from callcenter.telephony.queue_log import QueueLogEntry, parse_queue_log_line
 
 CAPTURE = Path(__file__).parent / "data" / "durable_records_default_layout.txt"
 

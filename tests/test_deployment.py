@@ -39,8 +39,9 @@ from callcenter.routing.sync import Action
 from callcenter.sim.after_agi import after_hotline_agi
 from callcenter.telephony import ami_events
 from callcenter.telephony.ami import AmiActionError, AmiClient
-from callcenter.telephony.durable import durable_events, parse_cdr_line, parse_queue_log_line
+from callcenter.telephony.durable import durable_events, parse_cdr_line
 from callcenter.telephony.fastagi import FastAgiServer
+from callcenter.telephony.queue_log import parse_queue_log_line
 from callcenter.testing import load_transcript
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -15,7 +15,8 @@ from callcenter.calls.records import CallRecord
 from callcenter.calls.tracker import CallTracker
 from callcenter.events import ChannelCreated, ChannelHungUp, Event, QueueJoined
 from callcenter.telephony.ami_events import translate, translate_snapshot
-from callcenter.telephony.durable import durable_events, parse_cdr_line, parse_queue_log_line
+from callcenter.telephony.durable import durable_events, parse_cdr_line
+from callcenter.telephony.queue_log import parse_queue_log_line
 from callcenter.testing import durable_lines, load_transcript, track
 
 DATA = Path(__file__).parent / "data"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC
 from pathlib import Path
 
@@ -12,7 +13,6 @@ from hypothesis import strategies as st
 from callcenter import events as ev
 from callcenter.events import from_json
 from callcenter.telephony.ami_events import (
-    MALFORMED,
     parse_duration,
     translate,
     translate_snapshot,
@@ -314,9 +314,10 @@ def test_unknown_and_eventless_messages() -> None:
 def test_missing_field_returns_none_and_is_counted() -> None:
     message = dict(first("AgentConnect"))
     del message["Queue"]
-    before = MALFORMED["AgentConnect"]
-    assert translate(message, "p") is None
-    assert MALFORMED["AgentConnect"] == before + 1
+    malformed: Counter[str] = Counter()
+    before = malformed["AgentConnect"]
+    assert translate(message, "p", malformed=malformed) is None
+    assert malformed["AgentConnect"] == before + 1
 
 
 def test_bad_numbers_do_not_lose_the_event() -> None:

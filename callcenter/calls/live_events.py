@@ -2,18 +2,17 @@
 
 Its own module because these are the facts as they happen: channels, dial results and the
 queue's progress; each is first-wins, so a durable line for the same fact agrees with it.
-Each is a function of the CallTracker (which maps channels to calls) and the open call.
+Each is a function of the call book (the tracker's part that maps channels to calls, see
+``handling.py``) and the open call.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
-
+from callcenter.calls.handling import CallBook, EventHandlers
 from callcenter.calls.open_call import (
     JOIN_DURABLE,
     JOIN_LIVE,
     UP,
-    Handler,
     OpenCall,
     channel_device,
     join,
@@ -30,7 +29,6 @@ from callcenter.events import (
     ChannelStateChanged,
     DialEnded,
     DtmfReceived,
-    Event,
     QueueAbandoned,
     QueueJoined,
     QueueLeft,
@@ -40,8 +38,7 @@ from callcenter.events import (
     VoicemailStarted,
 )
 
-if TYPE_CHECKING:
-    from callcenter.calls.tracker import CallTracker
+HANDLERS = EventHandlers()
 
 
 def _caller_id(call: OpenCall, channel_id: str, number: str, name: str) -> None:
@@ -55,15 +52,15 @@ def _caller_id(call: OpenCall, channel_id: str, number: str, name: str) -> None:
 # --- channel events ---------------------------------------------------------------------
 
 
-def _channel_created(tracker: CallTracker, call: OpenCall, ev: Event) -> None:
-    ev = cast(ChannelCreated, ev)
+@HANDLERS.on(ChannelCreated)
+def _channel_created(book: CallBook, call: OpenCall, ev: ChannelCreated) -> None:
     ch = ev.channel_id
-    leg = tracker._register_channel(call, ch, ev.channel, ev.at)
+    leg = book.register_channel(call, ch, ev.channel, ev.at)
     if ev.state == UP and leg.answered_at is None:
         leg.answered_at = ev.at
     call.live.add(ch)
     if not call.first_channel or ch == call.record.call_id:
-        tracker._set_origin(call, ch, ev.context, ev.exten)
+        book.set_origin(call, ch, ev.context, ev.exten)
         if ch == call.record.call_id and call.record.origin == "live":
             call.record.started_at = ev.at
     elif ev.context and ev.context == call.origin_context:
@@ -71,20 +68,20 @@ def _channel_created(tracker: CallTracker, call: OpenCall, ev: Event) -> None:
     _caller_id(call, ch, ev.caller_number, ev.caller_name)
 
 
-def _state_changed(tracker: CallTracker, call: OpenCall, ev: Event) -> None:
-    ev = cast(ChannelStateChanged, ev)
+@HANDLERS.on(ChannelStateChanged)
+def _state_changed(book: CallBook, call: OpenCall, ev: ChannelStateChanged) -> None:
     leg = call.legs.get(ev.channel_id)
     if leg is not None and ev.state == UP and leg.answered_at is None:
         leg.answered_at = ev.at
 
 
-def _caller_id_changed(tracker: CallTracker, call: OpenCall, ev: Event) -> None:
-    ev = cast(CallerIdChanged, ev)
+@HANDLERS.on(CallerIdChanged)
+def _caller_id_changed(book: CallBook, call: OpenCall, ev: CallerIdChanged) -> None:
     _caller_id(call, ev.channel_id, ev.caller_number, ev.caller_name)
 
 
-def _dial_ended(tracker: CallTracker, call: OpenCall, ev: Event) -> None:
-    ev = cast(DialEnded, ev)
+@HANDLERS.on(DialEnded)
+def _dial_ended(book: CallBook, call: OpenCall, ev: DialEnded) -> None:
     if ev.dial_status in BLOCKED_DIAL:
         call.blocked_hint = True
     answered = ev.dial_status == "ANSWER" and ev.channel_id in call.caller_side
@@ -92,8 +89,8 @@ def _dial_ended(tracker: CallTracker, call: OpenCall, ev: Event) -> None:
         call.dial_answer = (ev.at, channel_device(ev.dest_channel))
 
 
-def _hung_up(tracker: CallTracker, call: OpenCall, ev: Event) -> None:
-    ev = cast(ChannelHungUp, ev)
+@HANDLERS.on(ChannelHungUp)
+def _hung_up(book: CallBook, call: OpenCall, ev: ChannelHungUp) -> None:
     ch = ev.channel_id
     call.live.discard(ch)
     call.hung = True
@@ -106,30 +103,32 @@ def _hung_up(tracker: CallTracker, call: OpenCall, ev: Event) -> None:
     call.last_cause = ev.cause
 
 
-def _dtmf(tracker: CallTracker, call: OpenCall, ev: Event) -> None:
-    ev = cast(DtmfReceived, ev)
+@HANDLERS.on(DtmfReceived)
+def _dtmf(book: CallBook, call: OpenCall, ev: DtmfReceived) -> None:
     if ev.channel_id in call.caller_side:
         call.record.dtmf += ev.digit
 
 
-def _voicemail(tracker: CallTracker, call: OpenCall, ev: Event) -> None:
+@HANDLERS.on(VoicemailStarted)
+def _voicemail(book: CallBook, call: OpenCall, ev: VoicemailStarted) -> None:
     call.voicemail = True
 
 
-def _recording(tracker: CallTracker, call: OpenCall, ev: Event) -> None:
+@HANDLERS.on(RecordingStarted)
+def _recording(book: CallBook, call: OpenCall, ev: RecordingStarted) -> None:
     call.record.recorded = True
 
 
-def _spy(tracker: CallTracker, call: OpenCall, ev: Event) -> None:
-    ev = cast(SpyStarted, ev)
+@HANDLERS.on(SpyStarted)
+def _spy(book: CallBook, call: OpenCall, ev: SpyStarted) -> None:
     call.record.kind = "spy"
 
 
 # --- queue events -----------------------------------------------------------------------
 
 
-def _queue_joined(tracker: CallTracker, call: OpenCall, ev: Event) -> None:
-    ev = cast(QueueJoined, ev)
+@HANDLERS.on(QueueJoined)
+def _queue_joined(book: CallBook, call: OpenCall, ev: QueueJoined) -> None:
     quality = JOIN_LIVE if ev.source == "ami" and ev.at else JOIN_DURABLE
     join(call, ev.queue, ev.at, quality)
     if ev.channel_id:
@@ -138,15 +137,15 @@ def _queue_joined(tracker: CallTracker, call: OpenCall, ev: Event) -> None:
         call.record.caller_number = ev.caller_number
 
 
-def _queue_left(tracker: CallTracker, call: OpenCall, ev: Event) -> None:
-    ev = cast(QueueLeft, ev)
+@HANDLERS.on(QueueLeft)
+def _queue_left(book: CallBook, call: OpenCall, ev: QueueLeft) -> None:
     if not call.record.queue:
         call.record.queue = ev.queue
     call.record.queue_left_at = ev.at
 
 
-def _abandoned(tracker: CallTracker, call: OpenCall, ev: Event) -> None:
-    ev = cast(QueueAbandoned, ev)
+@HANDLERS.on(QueueAbandoned)
+def _abandoned(book: CallBook, call: OpenCall, ev: QueueAbandoned) -> None:
     join(call, ev.queue, ev.at - ev.hold_time)
     if call.abandoned_at is None:
         call.abandoned_at = ev.at
@@ -155,8 +154,8 @@ def _abandoned(tracker: CallTracker, call: OpenCall, ev: Event) -> None:
         call.record.queue_left_at = ev.at
 
 
-def _timed_out(tracker: CallTracker, call: OpenCall, ev: Event) -> None:
-    ev = cast(QueueTimedOut, ev)
+@HANDLERS.on(QueueTimedOut)
+def _timed_out(book: CallBook, call: OpenCall, ev: QueueTimedOut) -> None:
     join(call, ev.queue, ev.at - ev.wait_time)
     # the last queue's timeout: a caller may wait in a second queue after the first
     if call.timed_out_at is None or ev.at > call.timed_out_at:
@@ -166,23 +165,23 @@ def _timed_out(tracker: CallTracker, call: OpenCall, ev: Event) -> None:
         call.record.queue_left_at = ev.at
 
 
-def _ringing(tracker: CallTracker, call: OpenCall, ev: Event) -> None:
-    ev = cast(AgentRinging, ev)
+@HANDLERS.on(AgentRinging)
+def _ringing(book: CallBook, call: OpenCall, ev: AgentRinging) -> None:
     join(call, ev.queue, ev.at)
     if call.record.ring_started_at is None:
         call.record.ring_started_at = ev.at
 
 
-def _ring_no_answer(tracker: CallTracker, call: OpenCall, ev: Event) -> None:
-    ev = cast(AgentRingNoAnswer, ev)
+@HANDLERS.on(AgentRingNoAnswer)
+def _ring_no_answer(book: CallBook, call: OpenCall, ev: AgentRingNoAnswer) -> None:
     started = ev.at - ev.ring_time_ms / 1000
     join(call, ev.queue, started)
     if call.record.ring_started_at is None:
         call.record.ring_started_at = started
 
 
-def _answered(tracker: CallTracker, call: OpenCall, ev: Event) -> None:
-    ev = cast(AgentAnswered, ev)
+@HANDLERS.on(AgentAnswered)
+def _answered(book: CallBook, call: OpenCall, ev: AgentAnswered) -> None:
     record = call.record
     join(call, ev.queue, ev.at - ev.hold_time)
     if record.answered_at is None or call.answer_guessed:
@@ -197,8 +196,8 @@ def _answered(tracker: CallTracker, call: OpenCall, ev: Event) -> None:
         record.agent_interface = ev.interface
 
 
-def _completed(tracker: CallTracker, call: OpenCall, ev: Event) -> None:
-    ev = cast(AgentCompleted, ev)
+@HANDLERS.on(AgentCompleted)
+def _completed(book: CallBook, call: OpenCall, ev: AgentCompleted) -> None:
     record = call.record
     if record.answered_at is None or call.answer_guessed:
         # The connect was missed: it lies talk_time back.
@@ -212,24 +211,3 @@ def _completed(tracker: CallTracker, call: OpenCall, ev: Event) -> None:
         call.talk_time = ev.talk_time
     if ev.interface and not record.agent_interface:
         record.agent_interface = ev.interface
-
-
-HANDLERS: dict[type[Event], Handler] = {
-    ChannelCreated: _channel_created,
-    ChannelStateChanged: _state_changed,
-    CallerIdChanged: _caller_id_changed,
-    DialEnded: _dial_ended,
-    ChannelHungUp: _hung_up,
-    DtmfReceived: _dtmf,
-    VoicemailStarted: _voicemail,
-    RecordingStarted: _recording,
-    SpyStarted: _spy,
-    QueueJoined: _queue_joined,
-    QueueLeft: _queue_left,
-    QueueAbandoned: _abandoned,
-    QueueTimedOut: _timed_out,
-    AgentRinging: _ringing,
-    AgentRingNoAnswer: _ring_no_answer,
-    AgentAnswered: _answered,
-    AgentCompleted: _completed,
-}

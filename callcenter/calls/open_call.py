@@ -6,14 +6,8 @@ this one state, and the join rule decides between what they say.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
-
 from callcenter.calls.records import CallRecord, Leg
 from callcenter.events import Event
-
-if TYPE_CHECKING:
-    from callcenter.calls.tracker import CallTracker
 
 UP = 6  # AST_STATE_UP
 # How a queue join time was learned, worst to best: worked back from a later event, a
@@ -92,10 +86,6 @@ class OpenCall:
         self.join_quality = 0  # how the join time was learned: see JOIN_*
         self.untimed = False  # some live event had no Timestamp: trust Asterisk's counters
         self.dial_answer: tuple[float, str] | None = None  # (when, interface) of a direct Dial
-
-
-# How one type of event changes an open call; the tracker holds what spans calls.
-Handler = Callable[["CallTracker", OpenCall, Event], None]
 
 
 def join(call: OpenCall, queue: str, at: float, quality: int = JOIN_DERIVED) -> None:

@@ -15,8 +15,9 @@ from pathlib import Path
 from callcenter.calls.records import CallRecord
 from callcenter.calls.tracker import CallTracker
 from callcenter.events import ResyncCompleted
-from callcenter.telephony.durable import QueueLogEntry, durable_events
+from callcenter.telephony.durable import durable_events
 from callcenter.telephony.durable_tail import DurableTail
+from callcenter.telephony.queue_log import QueueLogEntry
 
 
 @dataclass(frozen=True)

@@ -3,33 +3,31 @@ of what ended meanwhile, and when a call that ended unseen ended.
 
 Its own module because these facts arrive late and coarse (whole seconds, "answered by the
 time of the snapshot"): they create or refresh calls and fill gaps, never overrule the live.
-Each is a function of the CallTracker (which maps channels to calls) and the open call.
+Each is a function of the call book (the tracker's part that maps channels to calls, see
+``handling.py``) and the open call.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
-
+from callcenter.calls.handling import CallBook, EventHandlers
 from callcenter.calls.open_call import (
     JOIN_SNAPSHOT,
     UP,
-    Handler,
     OpenCall,
     channel_device,
     join,
 )
 from callcenter.calls.outcome import BLOCKED_CDR
-from callcenter.events import CallDetail, ChannelSnapshot, Event, QueueEntrySnapshot
+from callcenter.events import CallDetail, ChannelSnapshot, QueueEntrySnapshot
 
-if TYPE_CHECKING:
-    from callcenter.calls.tracker import CallTracker
+HANDLERS = EventHandlers()
 
 
-def _channel_snapshot(tracker: CallTracker, call: OpenCall, ev: Event) -> None:
-    ev = cast(ChannelSnapshot, ev)
+@HANDLERS.on(ChannelSnapshot)
+def _channel_snapshot(book: CallBook, call: OpenCall, ev: ChannelSnapshot) -> None:
     ch = ev.channel_id
-    at = ev.at or tracker._now
-    leg = tracker._register_channel(call, ch, ev.channel, at - ev.duration_s)
+    at = ev.at or book.latest_at
+    leg = book.register_channel(call, ch, ev.channel, at - ev.duration_s)
     if ev.state == UP and leg.answered_at is None and call.record.origin == "recovered":
         leg.answered_at = leg.started_at
     call.live.add(ch)
@@ -38,7 +36,7 @@ def _channel_snapshot(tracker: CallTracker, call: OpenCall, ev: Event) -> None:
     if record.origin == "recovered" and at - ev.duration_s < record.started_at:
         record.started_at = at - ev.duration_s
     if not call.first_channel or ch == record.call_id:
-        tracker._set_origin(call, ch, ev.context, ev.exten)
+        book.set_origin(call, ch, ev.context, ev.exten)
     elif ev.context and ev.context == call.origin_context:
         call.caller_side.add(ch)
     if ev.application == "VoiceMail":  # leaving a message right now
@@ -62,18 +60,18 @@ def _channel_snapshot(tracker: CallTracker, call: OpenCall, ev: Event) -> None:
             record.caller_name = ev.caller_name
 
 
-def _entry_snapshot(tracker: CallTracker, call: OpenCall, ev: Event) -> None:
-    ev = cast(QueueEntrySnapshot, ev)
-    join(call, ev.queue, (ev.at or tracker._now) - ev.wait, JOIN_SNAPSHOT)
+@HANDLERS.on(QueueEntrySnapshot)
+def _entry_snapshot(book: CallBook, call: OpenCall, ev: QueueEntrySnapshot) -> None:
+    join(call, ev.queue, (ev.at or book.latest_at) - ev.wait, JOIN_SNAPSHOT)
     call.caller_side.add(ev.channel_id)
 
 
-def _call_detail(tracker: CallTracker, call: OpenCall, ev: Event) -> None:
-    ev = cast(CallDetail, ev)
+@HANDLERS.on(CallDetail)
+def _call_detail(book: CallBook, call: OpenCall, ev: CallDetail) -> None:
     record = call.record
     ch = ev.channel_id
     if ch:
-        leg = tracker._register_channel(call, ch, ev.channel, ev.start)
+        leg = book.register_channel(call, ch, ev.channel, ev.start)
         if leg.answered_at is None and ev.answer:
             leg.answered_at = ev.answer
         if leg.ended_at is None and ev.end:
@@ -93,7 +91,7 @@ def _call_detail(tracker: CallTracker, call: OpenCall, ev: Event) -> None:
     ):
         call.dial_answer = (ev.answer, channel_device(ev.dest_channel))
     if not call.first_channel and ch == record.call_id:
-        tracker._set_origin(call, ch, ev.dcontext, "")
+        book.set_origin(call, ch, ev.dcontext, "")
     if ch != call.first_channel:
         return
     call.cdr_end = ev.end or None
@@ -112,10 +110,3 @@ def recovered_end(call: OpenCall) -> float:
     if call.cdr_end is not None:
         ends.append(call.cdr_end)
     return max(ends, default=call.last_at) if ends else call.last_at
-
-
-HANDLERS: dict[type[Event], Handler] = {
-    ChannelSnapshot: _channel_snapshot,
-    QueueEntrySnapshot: _entry_snapshot,
-    CallDetail: _call_detail,
-}

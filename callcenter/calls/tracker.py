@@ -22,7 +22,8 @@ returns the records that became final because of that event.
 
 This module keeps what spans calls (which call an event belongs to, which calls ended, the
 resync's bookkeeping); ``open_call.py`` is one call's state and the join ranking,
-``live_events.py`` and ``recovery.py`` apply the live and the resync/durable events, and
+``live_events.py`` and ``recovery.py`` apply the live and the resync/durable events (through
+the small call book of ``handling.py``, which the tracker is), and
 ``outcome.py`` derives the outcome when a call ends.
 """
 
@@ -34,7 +35,8 @@ from dataclasses import replace
 from typing import Literal
 
 from callcenter.calls import live_events, recovery
-from callcenter.calls.open_call import Handler, OpenCall
+from callcenter.calls.handling import EventHandlers
+from callcenter.calls.open_call import OpenCall
 from callcenter.calls.outcome import finalize
 from callcenter.calls.records import CallRecord, Leg
 from callcenter.calls.recovery import recovered_end
@@ -76,7 +78,7 @@ class CallTracker:
         self._finished_order: deque[tuple[str, ...]] = deque()
         self._correctable: dict[str, OpenCall] = {}
         self._finished_count = 0
-        self._now = 0.0  # the latest event time seen: the fallback for unstamped events
+        self._latest_at = 0.0  # the latest event time seen: the fallback for unstamped events
         self._resync_candidates: set[str] | None = None  # None: every open call
 
     # --- public ---------------------------------------------------------------------------
@@ -143,8 +145,8 @@ class CallTracker:
                 self._resync_candidates = set(self._open)
             return []
         at = event.at
-        if at > self._now:
-            self._now = at
+        if at > self._latest_at:
+            self._latest_at = at
         call = self._call_for(event)
         if call is None:
             return []
@@ -199,7 +201,7 @@ class CallTracker:
 
     def _open_call(self, event: Event) -> OpenCall:
         recovered = event.source != "ami"
-        started = event.at if event.at else self._now
+        started = event.at if event.at else self._latest_at
         if type(event) is ChannelSnapshot:
             started -= event.duration_s
         elif type(event) is CallDetail and event.start:
@@ -215,7 +217,13 @@ class CallTracker:
         self._open[event.call_id] = call
         return call
 
-    def _register_channel(self, call: OpenCall, channel_id: str, channel: str, at: float) -> Leg:
+    # --- the call book the handlers use (``handling.CallBook``) ----------------------------
+
+    @property
+    def latest_at(self) -> float:
+        return self._latest_at
+
+    def register_channel(self, call: OpenCall, channel_id: str, channel: str, at: float) -> Leg:
         leg = call.legs.get(channel_id)
         if leg is None:
             leg = Leg(channel_id=channel_id, channel=channel, started_at=at)
@@ -227,7 +235,7 @@ class CallTracker:
             leg.channel = channel
         return leg
 
-    def _set_origin(self, call: OpenCall, channel_id: str, context: str, exten: str) -> None:
+    def set_origin(self, call: OpenCall, channel_id: str, context: str, exten: str) -> None:
         """The call's first channel says where it came from and what was dialled."""
         record = call.record
         if call.first_channel not in ("", channel_id) and channel_id != record.call_id:
@@ -292,4 +300,4 @@ def _copy(record: CallRecord) -> CallRecord:
     return replace(record, legs=[replace(leg) for leg in record.legs])
 
 
-_HANDLERS: dict[type[Event], Handler] = {**live_events.HANDLERS, **recovery.HANDLERS}
+_HANDLERS = EventHandlers(live_events.HANDLERS, recovery.HANDLERS)

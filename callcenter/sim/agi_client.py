@@ -26,12 +26,10 @@ from __future__ import annotations
 import asyncio
 import random
 import re
-from typing import TYPE_CHECKING
 
+from callcenter.sim.call_state import Call
 from callcenter.sim.config import AgiTarget
-
-if TYPE_CHECKING:
-    from callcenter.sim.pbx import Call, Pbx
+from callcenter.sim.ports import Engine
 
 DEAD_OK = {
     "asyncagi break", "database del", "database deltree", "database get", "database put",
@@ -100,7 +98,7 @@ def prompt_seconds(filename: str) -> float:
 
 
 class AgiSession:
-    def __init__(self, pbx: Pbx, call: Call, target: AgiTarget, tasks: set[asyncio.Task[None]]):
+    def __init__(self, pbx: Engine, call: Call, target: AgiTarget, tasks: set[asyncio.Task[None]]):
         self.pbx = pbx
         self.call = call
         self.target = target

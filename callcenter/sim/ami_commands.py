@@ -8,15 +8,13 @@ Its own module because these parse and validate a request, then hand it to the e
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from callcenter.sim.ami_replies import Block, list_ack, list_complete, response
+from callcenter.sim.ami_session import ActionSession
+from callcenter.sim.call_state import NORMAL_CLEARING
 from callcenter.sim.channels import header
 from callcenter.sim.originate import OriginateRequest
-from callcenter.sim.pbx import NORMAL_CLEARING
-
-if TYPE_CHECKING:
-    from callcenter.sim.ami_server import AmiSession
 
 
 def _int(value: str, default: int = 0) -> int:
@@ -31,7 +29,7 @@ def _true(value: str) -> bool:
     return value.strip().lower() in ("yes", "true", "y", "t", "1", "on")
 
 
-def act_queue_add(s: AmiSession, m: dict[str, str], aid: str) -> None:
+def act_queue_add(s: ActionSession, m: dict[str, str], aid: str) -> None:
     queue, interface = m.get("queue", ""), m.get("interface", "")
     if not queue:
         s.write(response("Error", aid, "'Queue' not specified."))
@@ -39,7 +37,7 @@ def act_queue_add(s: AmiSession, m: dict[str, str], aid: str) -> None:
     if not interface:
         s.write(response("Error", aid, "'Interface' not specified."))
         return
-    result = s.server.pbx.add_member(
+    result = s.pbx.add_member(
         queue,
         interface,
         m.get("membername", ""),
@@ -56,12 +54,12 @@ def act_queue_add(s: AmiSession, m: dict[str, str], aid: str) -> None:
     s.write(response(kind, aid, text))
 
 
-def act_queue_remove(s: AmiSession, m: dict[str, str], aid: str) -> None:
+def act_queue_remove(s: ActionSession, m: dict[str, str], aid: str) -> None:
     queue, interface = m.get("queue", ""), m.get("interface", "")
     if not queue or not interface:
         s.write(response("Error", aid, "Need 'Queue' and 'Interface' parameters."))
         return
-    result = s.server.pbx.remove_member(queue, interface)
+    result = s.pbx.remove_member(queue, interface)
     messages = {
         "ok": ("Success", "Removed interface from queue"),
         "notthere": ("Error", "Unable to remove interface: Not there"),
@@ -72,20 +70,20 @@ def act_queue_remove(s: AmiSession, m: dict[str, str], aid: str) -> None:
     s.write(response(kind, aid, text))
 
 
-def act_queue_pause(s: AmiSession, m: dict[str, str], aid: str) -> None:
+def act_queue_pause(s: ActionSession, m: dict[str, str], aid: str) -> None:
     interface, paused_s = m.get("interface", ""), m.get("paused", "")
     if not interface or not paused_s:
         s.write(response("Error", aid, "Need 'Interface' and 'Paused' parameters."))
         return
     paused = _true(paused_s)
-    if not s.server.pbx.pause_member(m.get("queue", ""), interface, paused, m.get("reason", "")):
+    if not s.pbx.pause_member(m.get("queue", ""), interface, paused, m.get("reason", "")):
         s.write(response("Error", aid, "Interface not found"))
         return
     text = "Interface paused successfully" if paused else "Interface unpaused successfully"
     s.write(response("Success", aid, text))
 
 
-def act_queue_penalty(s: AmiSession, m: dict[str, str], aid: str) -> None:
+def act_queue_penalty(s: ActionSession, m: dict[str, str], aid: str) -> None:
     interface, penalty_s = m.get("interface", ""), m.get("penalty", "")
     if not interface or not penalty_s:
         s.write(response("Error", aid, "Need 'Interface' and 'Penalty' parameters."))
@@ -93,13 +91,13 @@ def act_queue_penalty(s: AmiSession, m: dict[str, str], aid: str) -> None:
     if not penalty_s.isdigit():
         s.write(response("Error", aid, "Invalid penalty"))
         return
-    if not s.server.pbx.set_penalty(m.get("queue", ""), interface, int(penalty_s)):
+    if not s.pbx.set_penalty(m.get("queue", ""), interface, int(penalty_s)):
         s.write(response("Error", aid, "Invalid interface, queuename or penalty"))
         return
     s.write(response("Success", aid, "Interface penalty set successfully"))
 
 
-def act_originate(s: AmiSession, m: dict[str, str], aid: str) -> None:
+def act_originate(s: ActionSession, m: dict[str, str], aid: str) -> None:
     channel = m.get("channel", "")
     if not channel:
         s.write(response("Error", aid, "Channel not specified"))
@@ -131,8 +129,7 @@ def act_originate(s: AmiSession, m: dict[str, str], aid: str) -> None:
         caller_num=cid_num,
         caller_name=cid_name,
     )
-    server = s.server
-    pbx = server.pbx
+    pbx = s.pbx
 
     def done(ok: bool, reason: int, chan: Any) -> None:
         if is_async:
@@ -155,7 +152,7 @@ def act_originate(s: AmiSession, m: dict[str, str], aid: str) -> None:
         else:
             s.write(response("Error", aid, "Originate failed"))
 
-    server.originator.start(req, done)
+    s.originate(req, done)
     if is_async:
         s.write(response("Success", aid, "Originate successfully queued"))
 
@@ -167,8 +164,8 @@ def split_callerid(value: str) -> tuple[str, str]:
     return value.strip(), ""
 
 
-def act_hangup(s: AmiSession, m: dict[str, str], aid: str) -> None:
-    pbx = s.server.pbx
+def act_hangup(s: ActionSession, m: dict[str, str], aid: str) -> None:
+    pbx = s.pbx
     target = m.get("channel", "")
     if not target:
         s.write(response("Error", aid, "No channel specified"))
@@ -197,8 +194,8 @@ def act_hangup(s: AmiSession, m: dict[str, str], aid: str) -> None:
     s.write(list_complete("ChannelsHungupListComplete", aid, len(matched)))
 
 
-def act_play_dtmf(s: AmiSession, m: dict[str, str], aid: str) -> None:
-    pbx = s.server.pbx
+def act_play_dtmf(s: ActionSession, m: dict[str, str], aid: str) -> None:
+    pbx = s.pbx
     name = m.get("channel", "")
     if name not in pbx.channels:
         s.write(response("Error", aid, "Channel not found"))

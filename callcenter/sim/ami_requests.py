@@ -1,24 +1,19 @@
 """What AMI actions ask of the engine: Hangup, PlayDTMF, QueueAdd, QueueRemove, QueuePause
 and QueuePenalty, run at the current virtual time.
 
-Plain functions of the Pbx, which owns every piece of state; ami_server.py parses the
-actions and answers them.
+Plain functions of the Pbx (seen through ``ports.Engine``), which owns every piece of state;
+ami_server.py parses the actions and answers them.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from callcenter.sim import app_queue, call_flow
-from callcenter.sim.call_state import NORMAL_CLEARING, Call
+from callcenter.sim.call_state import NORMAL_CLEARING, Agent, Call, QueueMember
 from callcenter.sim.channels import Channel
-from callcenter.sim.queues import Agent, QueueMember
-
-if TYPE_CHECKING:
-    from callcenter.sim.pbx import Pbx
+from callcenter.sim.ports import Engine
 
 
-def hangup_by_name(pbx: Pbx, name: str, cause: int) -> bool:
+def hangup_by_name(pbx: Engine, name: str, cause: int) -> bool:
     chan = pbx.channels.get(name)
     if chan is None:
         return False
@@ -50,7 +45,7 @@ def legs(chan: Channel | None) -> tuple[Channel, ...]:
     return (chan,) if chan.partner is None else (chan, chan.partner)
 
 
-def play_dtmf(pbx: Pbx, name: str, digit: str, receive: bool) -> bool:
+def play_dtmf(pbx: Engine, name: str, digit: str, receive: bool) -> bool:
     chan = pbx.channels.get(name)
     if chan is None:
         return False
@@ -73,7 +68,7 @@ def play_dtmf(pbx: Pbx, name: str, digit: str, receive: bool) -> bool:
 
 
 def add_member(
-    pbx: Pbx, queue_name: str, interface: str, name: str, penalty: int, paused: bool, reason: str
+    pbx: Engine, queue_name: str, interface: str, name: str, penalty: int, paused: bool, reason: str
 ) -> str:
     queue = pbx.queues.get(queue_name)
     if queue is None:
@@ -103,7 +98,7 @@ def add_member(
     return "ok"
 
 
-def remove_member(pbx: Pbx, queue_name: str, interface: str) -> str:
+def remove_member(pbx: Engine, queue_name: str, interface: str) -> str:
     queue = pbx.queues.get(queue_name)
     if queue is None:
         return "nosuchqueue"
@@ -119,7 +114,7 @@ def remove_member(pbx: Pbx, queue_name: str, interface: str) -> str:
     return "ok"
 
 
-def pause_member(pbx: Pbx, queue_name: str, interface: str, paused: bool, reason: str) -> bool:
+def pause_member(pbx: Engine, queue_name: str, interface: str, paused: bool, reason: str) -> bool:
     found = False
     for queue in pbx.queues.values():
         if queue_name and queue.name.lower() != queue_name.lower():
@@ -144,7 +139,7 @@ def pause_member(pbx: Pbx, queue_name: str, interface: str, paused: bool, reason
     return found
 
 
-def set_penalty(pbx: Pbx, queue_name: str, interface: str, penalty: int) -> bool:
+def set_penalty(pbx: Engine, queue_name: str, interface: str, penalty: int) -> bool:
     """QueuePenalty: every matching member (of ``queue_name``, or of all queues)."""
     found = False
     for queue in pbx.queues.values():

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from callcenter.sim import ami_commands, ami_status
 from callcenter.sim.ami_replies import Block, response
 from callcenter.sim.channels import Event, encode, header, timestamp
-from callcenter.sim.originate import Originator
+from callcenter.sim.originate import Done, OriginateRequest, Originator
 from callcenter.sim.pbx import Pbx
 
 ALL_CLASSES = frozenset(
@@ -86,6 +86,14 @@ class AmiSession(asyncio.Protocol):
                     message.setdefault(key.strip().lower(), value.strip())
             if message:
                 self.handle(message)
+
+    # -- what the actions use (``ami_session.ActionSession``) ------------------------------
+    @property
+    def pbx(self) -> Pbx:
+        return self.server.pbx
+
+    def originate(self, req: OriginateRequest, done: Done) -> None:
+        self.server.originator.start(req, done)
 
     # -- output ----------------------------------------------------------------------
     def write(self, block: Block) -> None:
@@ -206,7 +214,7 @@ def act_challenge(s: AmiSession, m: dict[str, str], aid: str) -> None:
         s.write(response("Error", aid, "Must specify AuthType"))
         return
     if not s.challenge:
-        s.challenge = str(s.server.pbx._rng.randrange(1, 2**31))
+        s.challenge = str(s.server.pbx.challenge_number())
     s.write(response("Success", aid, None, Challenge=s.challenge))
 
 

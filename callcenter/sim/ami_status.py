@@ -7,18 +7,14 @@ their item fields follow Asterisk's list events field by field.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from callcenter.sim.ami_replies import Block, list_ack, list_complete, response
+from callcenter.sim.ami_session import ActionSession
+from callcenter.sim.call_state import entry_item
 from callcenter.sim.channels import UP, duration_hms
-from callcenter.sim.queues import entry_item
-
-if TYPE_CHECKING:
-    from callcenter.sim.ami_server import AmiSession
 
 
-def act_core_show_channels(s: AmiSession, m: dict[str, str], aid: str) -> None:
-    pbx = s.server.pbx
+def act_core_show_channels(s: ActionSession, m: dict[str, str], aid: str) -> None:
+    pbx = s.pbx
     now = pbx.now
     s.write(list_ack(aid, "Channels will follow"))
     count = 0
@@ -36,8 +32,8 @@ def act_core_show_channels(s: AmiSession, m: dict[str, str], aid: str) -> None:
     s.write(list_complete("CoreShowChannelsComplete", aid, count))
 
 
-def act_queue_status(s: AmiSession, m: dict[str, str], aid: str) -> None:
-    pbx = s.server.pbx
+def act_queue_status(s: ActionSession, m: dict[str, str], aid: str) -> None:
+    pbx = s.pbx
     wanted = m.get("queue", "")
     member_filter = m.get("member", "")
     s.write(list_ack(aid, "Queue status will follow"))
@@ -58,8 +54,8 @@ def act_queue_status(s: AmiSession, m: dict[str, str], aid: str) -> None:
     s.write(list_complete("QueueStatusComplete", aid, count))
 
 
-def act_queue_summary(s: AmiSession, m: dict[str, str], aid: str) -> None:
-    pbx = s.server.pbx
+def act_queue_summary(s: ActionSession, m: dict[str, str], aid: str) -> None:
+    pbx = s.pbx
     wanted = m.get("queue", "")
     s.write(list_ack(aid, "Queue summary will follow"))
     count = 0
@@ -71,8 +67,8 @@ def act_queue_summary(s: AmiSession, m: dict[str, str], aid: str) -> None:
     s.write(list_complete("QueueSummaryComplete", aid, count))
 
 
-def act_status(s: AmiSession, m: dict[str, str], aid: str) -> None:
-    pbx = s.server.pbx
+def act_status(s: ActionSession, m: dict[str, str], aid: str) -> None:
+    pbx = s.pbx
     name = m.get("channel", "")
     if name:
         chan = pbx.channels.get(name)

@@ -1,27 +1,31 @@
 """app_queue: a caller waits, members ring (autofill), one answers, the talk ends; or the
 caller abandons or times out. Events, queue_log lines and their order as app_queue.c.
 
-Plain functions of the Pbx, which owns every piece of state; call_flow.py brings the caller
-here and takes it back.
+Plain functions of the Pbx (seen through ``ports.Engine``), which owns every piece of state;
+call_flow.py brings the caller here and takes it back.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from callcenter.sim import callers, local_members
-from callcenter.sim.call_state import NORMAL_CLEARING, Attempt, Call, Ring
+from callcenter.sim.call_state import (
+    INUSE,
+    NORMAL_CLEARING,
+    NOT_INUSE,
+    Attempt,
+    Call,
+    Queue,
+    QueueMember,
+    Ring,
+)
+from callcenter.sim.call_state import RINGING as DEV_RINGING
 from callcenter.sim.channels import RINGING, UP, bridge_channel_event, bridge_event
 from callcenter.sim.local_channels import parse_local
-from callcenter.sim.queues import INUSE, NOT_INUSE, Queue, QueueMember
-from callcenter.sim.queues import RINGING as DEV_RINGING
+from callcenter.sim.ports import Engine
 from callcenter.sim.traffic import RingResult
 
-if TYPE_CHECKING:
-    from callcenter.sim.pbx import Pbx
 
-
-def join_queue(pbx: Pbx, call: Call, queue: Queue) -> None:
+def join_queue(pbx: Engine, call: Call, queue: Queue) -> None:
     chan = call.chan
     call.stage = "queue"
     call.queue = queue
@@ -57,7 +61,7 @@ def join_queue(pbx: Pbx, call: Call, queue: Queue) -> None:
     dispatch(pbx)
 
 
-def queue_timer(pbx: Pbx, call: Call, gen: int, what: str) -> None:
+def queue_timer(pbx: Engine, call: Call, gen: int, what: str) -> None:
     if call.stage != "queue" or call.gen != gen:
         return
     if what == "abandon":
@@ -66,12 +70,12 @@ def queue_timer(pbx: Pbx, call: Call, gen: int, what: str) -> None:
         queue_timeout(pbx, call)
 
 
-def position(pbx: Pbx, call: Call) -> int:
+def position(pbx: Engine, call: Call) -> int:
     assert call.queue is not None
     return call.queue.waiting.index(call) + 1
 
 
-def leave_queue(pbx: Pbx, call: Call) -> tuple[int, int]:
+def leave_queue(pbx: Engine, call: Call) -> tuple[int, int]:
     """Remove the caller from its queue; returns (position, count left)."""
     queue = call.queue
     assert queue is not None
@@ -90,7 +94,7 @@ def leave_queue(pbx: Pbx, call: Call) -> tuple[int, int]:
     return pos, len(queue.waiting)
 
 
-def dispatch(pbx: Pbx) -> None:
+def dispatch(pbx: Engine) -> None:
     """Ring free members for waiting callers, in queue order (autofill)."""
     now = pbx.now
     for queue in pbx.queues.values():
@@ -107,7 +111,7 @@ def dispatch(pbx: Pbx) -> None:
             ring_member(pbx, call, member)
 
 
-def ring_member(pbx: Pbx, call: Call, member: QueueMember) -> None:
+def ring_member(pbx: Engine, call: Call, member: QueueMember) -> None:
     queue = call.queue
     assert queue is not None
     cfg = pbx.cfg
@@ -162,7 +166,7 @@ def ring_member(pbx: Pbx, call: Call, member: QueueMember) -> None:
         pbx.sched.after(timeout, lambda: ring_no_answer(pbx, call, ring))
 
 
-def end_ring(pbx: Pbx, call: Call, status: str, cause: int = 0) -> Ring:
+def end_ring(pbx: Engine, call: Call, status: str, cause: int = 0) -> Ring:
     """Tear down the ringing agent channel (no answer, cancel, timeout)."""
     ring = call.ring
     assert ring is not None
@@ -180,7 +184,7 @@ def end_ring(pbx: Pbx, call: Call, status: str, cause: int = 0) -> Ring:
     return ring
 
 
-def ring_no_answer(pbx: Pbx, call: Call, ring: Ring) -> None:
+def ring_no_answer(pbx: Engine, call: Call, ring: Ring) -> None:
     if call.ring is not ring:
         return
     queue = call.queue
@@ -207,7 +211,7 @@ def ring_no_answer(pbx: Pbx, call: Call, ring: Ring) -> None:
     dispatch(pbx)
 
 
-def cancel_ring(pbx: Pbx, call: Call) -> None:
+def cancel_ring(pbx: Engine, call: Call) -> None:
     if call.ring is None:
         return
     queue = call.queue
@@ -219,7 +223,7 @@ def cancel_ring(pbx: Pbx, call: Call) -> None:
     )
 
 
-def agent_answer(pbx: Pbx, call: Call, ring: Ring) -> None:
+def agent_answer(pbx: Engine, call: Call, ring: Ring) -> None:
     if call.ring is not ring or call.stage != "queue":
         return
     queue = call.queue
@@ -278,7 +282,7 @@ def agent_answer(pbx: Pbx, call: Call, ring: Ring) -> None:
     dispatch(pbx)
 
 
-def talk_end(pbx: Pbx, call: Call, by: str, from_dialplan: bool = True) -> None:
+def talk_end(pbx: Engine, call: Call, by: str, from_dialplan: bool = True) -> None:
     """The talk ends: ``by`` is who hung up (caller | agent); ``from_dialplan`` False when
     an AMI Hangup ended it rather than the agent's phone."""
     if call.stage != "talk":
@@ -361,7 +365,7 @@ def talk_end(pbx: Pbx, call: Call, by: str, from_dialplan: bool = True) -> None:
     pbx.end_call(call, "answered", NORMAL_CLEARING)
 
 
-def queue_timeout(pbx: Pbx, call: Call) -> None:
+def queue_timeout(pbx: Engine, call: Call) -> None:
     queue = call.queue
     assert queue is not None
     cancel_ring(pbx, call)
@@ -396,7 +400,7 @@ def queue_timeout(pbx: Pbx, call: Call) -> None:
     dispatch(pbx)
 
 
-def abandon(pbx: Pbx, call: Call) -> None:
+def abandon(pbx: Engine, call: Call) -> None:
     """The caller hangs up while waiting in the queue."""
     chan = call.chan
     queue = call.queue
@@ -428,7 +432,7 @@ def abandon(pbx: Pbx, call: Call) -> None:
     dispatch(pbx)
 
 
-def agent_hangup_ringing(pbx: Pbx, call: Call) -> None:
+def agent_hangup_ringing(pbx: Engine, call: Call) -> None:
     """The ringing agent rejects the call (AMI Hangup on the agent channel)."""
     ring = call.ring
     if ring is None:

@@ -1,25 +1,21 @@
 """A call's way through the dialplan: arrival, Answer(), the menu or FastAGI, the route
 into app_queue, the applications an AGI ``EXEC`` runs, and the caller hanging up.
 
-Plain functions of the Pbx, which owns every piece of state; app_queue.py takes the call
-from Queue() on.
+Plain functions of the Pbx (seen through ``ports.Engine``), which owns every piece of state;
+app_queue.py takes the call from Queue() on.
 """
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 from callcenter.sim import app_queue, callers
 from callcenter.sim.after_agi import after_hotline_agi
 from callcenter.sim.call_state import CONGESTION, NORMAL_CLEARING, Call, CallOutcome
 from callcenter.sim.channels import UP
+from callcenter.sim.ports import Engine
 from callcenter.sim.traffic import CallPlan
 
-if TYPE_CHECKING:
-    from callcenter.sim.pbx import Pbx
 
-
-def schedule_arrivals(pbx: Pbx, count: int | None, after: float | None = None) -> None:
+def schedule_arrivals(pbx: Engine, count: int | None, after: float | None = None) -> None:
     """Generate ``count`` more calls (None: keep generating)."""
     start = pbx.now if after is None else after
 
@@ -39,7 +35,7 @@ def schedule_arrivals(pbx: Pbx, count: int | None, after: float | None = None) -
     place(count, start)
 
 
-def arrive(pbx: Pbx, plan: CallPlan) -> None:
+def arrive(pbx: Engine, plan: CallPlan) -> None:
     cfg = pbx.cfg
     chan, origin = callers.new_caller(pbx, plan)
     truth = CallOutcome(
@@ -67,7 +63,7 @@ def arrive(pbx: Pbx, plan: CallPlan) -> None:
     pbx.sched.after(0.02, lambda: answer(pbx, call))
 
 
-def answer(pbx: Pbx, call: Call) -> None:
+def answer(pbx: Engine, call: Call) -> None:
     if call.stage == "ended":
         return
     chan = call.chan
@@ -97,12 +93,12 @@ def answer(pbx: Pbx, call: Call) -> None:
         pbx.sched.after(plan.ivr_seconds, lambda: menu_choice(pbx, call, plan.menu_digit))
 
 
-def ivr_hangup(pbx: Pbx, call: Call) -> None:
+def ivr_hangup(pbx: Engine, call: Call) -> None:
     if call.stage == "ivr":
         caller_hangup(pbx, call)
 
 
-def menu_choice(pbx: Pbx, call: Call, digit: str) -> None:
+def menu_choice(pbx: Engine, call: Call, digit: str) -> None:
     """The built-in menu (no FastAGI target): one digit, or none, picks the queue."""
     if call.stage != "ivr" or call.agi is not None:
         return
@@ -113,7 +109,7 @@ def menu_choice(pbx: Pbx, call: Call, digit: str) -> None:
     route(pbx, call, pbx.cfg.menu_routes.get(digit, ""))
 
 
-def agi_finished(pbx: Pbx, call: Call, ok: bool) -> None:
+def agi_finished(pbx: Engine, call: Call, ok: bool) -> None:
     """The FastAGI session closed (``ok``: it was reached); the dialplan goes on as the
     shipped extensions.conf does after it (``after_agi.after_hotline_agi``)."""
     call.agi = None
@@ -139,7 +135,7 @@ def agi_finished(pbx: Pbx, call: Call, ok: bool) -> None:
         route(pbx, call, pbx.cfg.hotlines.get(call.plan.hotline, pbx.cfg.default_queue))
 
 
-def dialplan_voicemail(pbx: Pbx, call: Call, box: str) -> None:
+def dialplan_voicemail(pbx: Engine, call: Call, box: str) -> None:
     """``VoiceMail(${HOTLINE_MAILBOX},u)`` after the session: greeting and beep, the
     message, then the caller hangs up."""
     call.stage = "voicemail"
@@ -150,7 +146,7 @@ def dialplan_voicemail(pbx: Pbx, call: Call, box: str) -> None:
     pbx.sched.after(4.0 + call.plan.voicemail_seconds, lambda: caller_hangup(pbx, call))
 
 
-def route(pbx: Pbx, call: Call, queue_name: str, priority: int = 0) -> None:
+def route(pbx: Engine, call: Call, queue_name: str, priority: int = 0) -> None:
     """Queue the call: dialplan priorities 6 (MixMonitor) and 7, or ``priority`` (the
     AGI's) when an AGI EXEC runs Queue."""
     if queue_name not in pbx.queues:
@@ -172,7 +168,7 @@ def route(pbx: Pbx, call: Call, queue_name: str, priority: int = 0) -> None:
     app_queue.join_queue(pbx, call, queue)
 
 
-def agi_exec_queue(pbx: Pbx, call: Call, queue_name: str, options: str) -> None:
+def agi_exec_queue(pbx: Engine, call: Call, queue_name: str, options: str) -> None:
     """``EXEC Queue(name,options,...)``: the caller joins the queue inside the AGI; the
     EXEC returns when the caller leaves it (timeout, or the agent hung up with ``g``)."""
     call.agi_app, call.queue_options = "Queue", options
@@ -180,7 +176,7 @@ def agi_exec_queue(pbx: Pbx, call: Call, queue_name: str, options: str) -> None:
     route(pbx, call, queue_name, priority=call.chan.priority)
 
 
-def agi_exec_voicemail(pbx: Pbx, call: Call, data: str) -> None:
+def agi_exec_voicemail(pbx: Engine, call: Call, data: str) -> None:
     """``EXEC VoiceMail(box,u)``: greeting and beep, the message, then the caller hangs up
     (which ends the EXEC with -1), as the dialplan's VoiceMail after a queue does."""
     call.agi_app = "VoiceMail"
@@ -192,7 +188,7 @@ def agi_exec_voicemail(pbx: Pbx, call: Call, data: str) -> None:
     pbx.sched.after(4.0 + call.plan.voicemail_seconds, lambda: caller_hangup(pbx, call))
 
 
-def agi_app_returned(pbx: Pbx, call: Call, stage: str) -> None:
+def agi_app_returned(pbx: Engine, call: Call, stage: str) -> None:
     """The application an AGI EXEC ran returns with the caller still on the line."""
     call.agi_app = ""
     call.stage = stage
@@ -200,7 +196,7 @@ def agi_app_returned(pbx: Pbx, call: Call, stage: str) -> None:
         call.agi.app_returned()
 
 
-def caller_hangup(pbx: Pbx, call: Call) -> None:
+def caller_hangup(pbx: Engine, call: Call) -> None:
     """The caller hangs up, wherever the call is."""
     if call.stage == "ended" or call.hangup_requested:
         return

@@ -1,20 +1,20 @@
-"""The state of one call while the engine runs it, and the ground truth it leaves.
+"""The state the engine keeps: each call while it runs and the ground truth it leaves, the
+queues and members as app_queue keeps them (with the AMI blocks that describe them), and a
+direct Dial in progress.
 
-Plain dataclasses on their own, so every part of the engine imports them without the others.
+Plain dataclasses on their own, so every part of the engine imports them without the others;
+one module because they point at each other (a queue's waiting calls, a call's queue).
 """
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from callcenter.sim.channels import Channel
-from callcenter.sim.queues import Queue, QueueMember
+from callcenter.sim.channels import Channel, Event, header
+from callcenter.sim.config import QueueConfig
 from callcenter.sim.traffic import CallPlan, RingResult
-
-if TYPE_CHECKING:  # dial.py's legs need this module's names first
-    from callcenter.sim.dial import DirectDial
 
 NORMAL_CLEARING = 16
 CONGESTION = 34
@@ -111,3 +111,212 @@ class Call:
         attempt = Attempt(dstchannel, at, app=app, data=data, cdr_seq=cdr_seq)
         self.attempts.append(attempt)
         return attempt
+
+
+# Device states as app_queue reports them in Status (include/asterisk/devicestate.h).
+NOT_INUSE, INUSE, RINGING = 1, 2, 6
+
+
+@dataclass(eq=False)
+class Agent:
+    """One phone (interface); it can be a member of several queues."""
+
+    interface: str
+    status: int = NOT_INUSE
+    ringing: Call | None = None
+    talking: Call | None = None
+    last_end: float = 0.0  # when the agent's last queue call ended (for wrap-up)
+
+
+@dataclass(eq=False)
+class QueueMember:
+    queue: str
+    interface: str
+    name: str
+    agent: Agent
+    penalty: int = 0
+    dynamic: bool = False
+    paused: bool = False
+    paused_reason: str = ""
+    last_pause: int = 0
+    login_time: int = 0
+    calls: int = 0
+    last_call: int = 0
+    in_call: bool = False
+    wrapuptime: int = 0
+
+    def blob(self, name: str, when: float) -> Event:
+        """QueueMemberStatus/Added/Removed/Pause (app_queue.c queue_member_blob_create)."""
+        ev = header(name, when)
+        ev.update(
+            {
+                "Queue": self.queue,
+                "MemberName": self.name,
+                "Interface": self.interface,
+                "StateInterface": self.interface,
+                "Membership": "dynamic" if self.dynamic else "static",
+                "Penalty": str(self.penalty),
+                "CallsTaken": str(self.calls),
+                "LastCall": str(self.last_call),
+                "LastPause": str(self.last_pause),
+                "LoginTime": str(self.login_time),
+                "InCall": "1" if self.in_call else "0",
+                "Status": str(self.agent.status),
+                "Paused": "1" if self.paused else "0",
+                "PausedReason": self.paused_reason,
+                "Ringinuse": "0",
+                "Wrapuptime": str(self.wrapuptime),
+            }
+        )
+        return ev
+
+    def status_item(self, action_id: str) -> Event:
+        """One QueueMember item of a QueueStatus reply."""
+        ev: Event = {
+            "Event": "QueueMember",
+            "Queue": self.queue,
+            "Name": self.name,
+            "Location": self.interface,
+            "StateInterface": self.interface,
+            "Membership": "dynamic" if self.dynamic else "static",
+            "Penalty": str(self.penalty),
+            "CallsTaken": str(self.calls),
+            "LastCall": str(self.last_call),
+            "LastPause": str(self.last_pause),
+            "LoginTime": str(self.login_time),
+            "InCall": "1" if self.in_call else "0",
+            "Status": str(self.agent.status),
+            "Paused": "1" if self.paused else "0",
+            "PausedReason": self.paused_reason,
+            "Wrapuptime": str(self.wrapuptime),
+        }
+        return with_action_id(ev, action_id)
+
+    def available(self, now: float) -> bool:
+        agent = self.agent
+        return (
+            not self.paused
+            and agent.status == NOT_INUSE
+            and agent.ringing is None
+            and agent.talking is None
+            and (agent.last_end == 0.0 or now - agent.last_end >= self.wrapuptime)
+        )
+
+
+@dataclass(eq=False)
+class Queue:
+    config: QueueConfig
+    members: dict[str, QueueMember] = field(default_factory=dict)  # by interface, in order
+    waiting: list[Call] = field(default_factory=list)
+    holdtime: int = 0
+    talktime: int = 0
+    completed: int = 0
+    abandoned: int = 0
+    completed_in_sl: int = 0
+    abandoned_in_sl: int = 0
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    def record_hold(self, hold: int) -> None:
+        # app_queue.c recalc_holdtime: a running weighted average
+        self.holdtime = ((self.holdtime << 2) - self.holdtime + hold) >> 2
+
+    def record_complete(self, talk: int, in_sl: bool) -> None:
+        self.completed += 1
+        if in_sl:
+            self.completed_in_sl += 1
+        self.talktime = ((self.talktime << 2) - self.talktime + talk) >> 2
+
+    def record_abandon(self, hold: int) -> None:
+        self.abandoned += 1
+        if self.config.servicelevel and hold <= self.config.servicelevel:
+            self.abandoned_in_sl += 1
+
+    def params_item(self, action_id: str) -> Event:
+        done = self.completed
+        sl = 100.0 * self.completed_in_sl / done if done > 0 else 0.0
+        both = self.completed + self.abandoned
+        sl2 = 100.0 * (self.abandoned_in_sl + self.completed_in_sl) / both if both > 0 else 0.0
+        ev: Event = {
+            "Event": "QueueParams",
+            "Queue": self.name,
+            "Max": "0",
+            "Strategy": self.config.strategy,
+            "Calls": str(len(self.waiting)),
+            "Holdtime": str(self.holdtime),
+            "TalkTime": str(self.talktime),
+            "Completed": str(self.completed),
+            "Abandoned": str(self.abandoned),
+            "ServiceLevel": str(self.config.servicelevel),
+            "ServicelevelPerf": f"{sl:2.1f}",
+            "ServicelevelPerf2": f"{sl2:2.1f}",
+            "Weight": str(self.config.weight),
+        }
+        return with_action_id(ev, action_id)
+
+    def summary_item(self, now: float, action_id: str) -> Event:
+        logged_in = len(self.members)
+        available = sum(
+            1 for m in self.members.values() if m.agent.status == NOT_INUSE and not m.paused
+        )
+        longest = max((int(now) - int(c.joined_at) for c in self.waiting), default=0)
+        ev: Event = {
+            "Event": "QueueSummary",
+            "Queue": self.name,
+            "LoggedIn": str(logged_in),
+            "Available": str(available),
+            "Callers": str(len(self.waiting)),
+            "HoldTime": str(self.holdtime),
+            "TalkTime": str(self.talktime),
+            "LongestHoldTime": str(max(0, longest)),
+        }
+        return with_action_id(ev, action_id)
+
+    def pick(self, now: float) -> QueueMember | None:
+        """The member to ring next: lowest penalty, then least recently called."""
+        best: QueueMember | None = None
+        for member in self.members.values():
+            if not member.available(now):
+                continue
+            if best is None or (member.penalty, member.last_call) < (best.penalty, best.last_call):
+                best = member
+        return best
+
+
+def with_action_id(ev: Event, action_id: str) -> Event:
+    if action_id:
+        ev["ActionID"] = action_id
+    return ev
+
+
+def entry_item(queue: str, position: int, call: Any, now: float, action_id: str) -> Event:
+    chan = call.chan
+    ev: Event = {
+        "Event": "QueueEntry",
+        "Queue": queue,
+        "Position": str(position),
+        "Channel": chan.name,
+        "Uniqueid": chan.uniqueid,
+        "CallerIDNum": chan.caller_num,
+        "CallerIDName": chan.caller_name,
+        "ConnectedLineNum": chan.connected_num,
+        "ConnectedLineName": chan.connected_name,
+        "Wait": str(int(now) - int(call.joined_at)),
+        "Priority": "0",
+    }
+    return with_action_id(ev, action_id)
+
+
+@dataclass(eq=False, slots=True)
+class DirectDial:
+    """A Dial in progress: the callee's channel, ringing or bridged with the caller."""
+
+    agent: Agent
+    chan: Channel
+    started: float
+    go_on: bool  # option g: the caller continues after the callee hangs up
+    back_to: str  # the caller's stage before the Dial ("ivr", "agi")
+    answered_at: float | None = None
+    bridge_id: str = ""

@@ -13,26 +13,23 @@
   CDR rows are written when that half hangs up (main/cdr.c dispatches a channel's CDRs when
   its snapshot is dead), so their order follows the hang-ups.
 
-Plain functions of the Pbx, like the rest of the engine.
+Plain functions of the Pbx's channel steps (``ports.ChannelOps``), like the rest of the
+engine.
 """
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 from callcenter.sim import cdrs
 from callcenter.sim.call_state import NORMAL_CLEARING, Call
 from callcenter.sim.channels import RING, UP, Channel, dest_dial_event
 from callcenter.sim.local_channels import LocalTarget, caller_ids, local_bridge, new_pair, seconds
+from callcenter.sim.ports import ChannelOps
 from callcenter.sim.traffic import CallPlan
-
-if TYPE_CHECKING:
-    from callcenter.sim.pbx import Pbx
 
 CONGESTION = 34
 
 
-def new_caller(pbx: Pbx, plan: CallPlan) -> tuple[Channel, Channel | None]:
+def new_caller(pbx: ChannelOps, plan: CallPlan) -> tuple[Channel, Channel | None]:
     """The channel that runs the dialplan, and the Local ``;1`` in front of it (or None)."""
     cfg = pbx.cfg
     if cfg.topology != "local":
@@ -62,7 +59,7 @@ def stay_seconds(plan: CallPlan) -> float:
     return plan.ivr_seconds + plan.patience + plan.handle_seconds
 
 
-def origin_answered(pbx: Pbx, call: Call) -> None:
+def origin_answered(pbx: ChannelOps, call: Call) -> None:
     """``;2`` answered, so did ``;1`` (its Newstate is out): the Originate's dial is over
     and ``;1`` waits."""
     one = call.origin
@@ -71,7 +68,7 @@ def origin_answered(pbx: Pbx, call: Call) -> None:
     one.app, one.appdata = "Wait", seconds(stay_seconds(call.plan))
 
 
-def hangup_request(pbx: Pbx, call: Call, release: bool = True) -> None:
+def hangup_request(pbx: ChannelOps, call: Call, release: bool = True) -> None:
     """The caller hangs up. ``release=False`` leaves ``;1``'s Hangup for ``release_origin``
     (app_queue reports AgentComplete in between)."""
     if call.origin is None:
@@ -82,7 +79,7 @@ def hangup_request(pbx: Pbx, call: Call, release: bool = True) -> None:
         release_origin(pbx, call)
 
 
-def release_origin(pbx: Pbx, call: Call) -> None:
+def release_origin(pbx: ChannelOps, call: Call) -> None:
     one = call.origin
     if one is None or one.dead:
         return
@@ -90,7 +87,7 @@ def release_origin(pbx: Pbx, call: Call) -> None:
     cdrs.write_origin_row(pbx, call)
 
 
-def dialplan_ends(pbx: Pbx, call: Call, cause: int) -> None:
+def dialplan_ends(pbx: ChannelOps, call: Call, cause: int) -> None:
     """The dialplan side is done with a caller who is still there: ``;1`` is asked to go."""
     one = call.origin
     if one is None or one.dead or call.origin_asked:
@@ -99,7 +96,7 @@ def dialplan_ends(pbx: Pbx, call: Call, cause: int) -> None:
     pbx.emit(one.event("HangupRequest", pbx.now, Cause=str(cause)))
 
 
-def caller_channel_ends(pbx: Pbx, call: Call, cause: int) -> None:
+def caller_channel_ends(pbx: ChannelOps, call: Call, cause: int) -> None:
     """The queued channel hangs up after the caller left a talk (before the agent's leg)."""
     chan = call.chan
     if call.origin is None:
@@ -111,7 +108,7 @@ def caller_channel_ends(pbx: Pbx, call: Call, cause: int) -> None:
     call.rows_written = True
 
 
-def finish(pbx: Pbx, call: Call, cause: int) -> None:
+def finish(pbx: ChannelOps, call: Call, cause: int) -> None:
     """The call ends: the caller's channels that are left hang up, and their CDR rows."""
     chan, one = call.chan, call.origin
     if one is None:

@@ -19,17 +19,13 @@ appends it to the chain (the next dial begins, dialplan runs after a finished di
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from callcenter.sim.call_state import CONGESTION, Call
 from callcenter.sim.channels import Channel, Event, header
+from callcenter.sim.ports import ChannelOps
 from callcenter.sim.records import CdrRow
 
-if TYPE_CHECKING:
-    from callcenter.sim.pbx import Pbx
 
-
-def write_cdrs(pbx: Pbx, call: Call, cause: int) -> None:
+def write_cdrs(pbx: ChannelOps, call: Call, cause: int) -> None:
     """The rows of the channel that ran the dialplan."""
     chan = call.chan
     end = pbx.now
@@ -96,14 +92,14 @@ def write_cdrs(pbx: Pbx, call: Call, cause: int) -> None:
         write(pbx, r)
 
 
-def write_origin_row(pbx: Pbx, call: Call) -> None:
+def write_origin_row(pbx: ChannelOps, call: Call) -> None:
     """The Local caller's ``;1``: answered with ``;2``, it only waited."""
     one = call.origin
     if one is not None and one.answered_at is not None:
         write(pbx, single_row(one, pbx.now))
 
 
-def write_member_row(pbx: Pbx, two: Channel) -> None:
+def write_member_row(pbx: ChannelOps, two: Channel) -> None:
     """A Local member's ``;2`` that answered."""
     if two.answered_at is not None:
         write(pbx, single_row(two, pbx.now))
@@ -133,12 +129,12 @@ def single_row(chan: Channel, end: float) -> CdrRow:
     )
 
 
-def write(pbx: Pbx, r: CdrRow) -> None:
+def write(pbx: ChannelOps, r: CdrRow) -> None:
     pbx.records.cdr(r)
     pbx.emit(cdr_event(pbx, r))
 
 
-def cdr_event(pbx: Pbx, r: CdrRow) -> Event:
+def cdr_event(pbx: ChannelOps, r: CdrRow) -> Event:
     ev = header("Cdr", pbx.now)
     ev.update(
         {

@@ -22,35 +22,17 @@ interface is rung through a Local pair, as app_queue rings one (``local_members.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
 from callcenter.sim import callers, local_members
+from callcenter.sim.call_state import INUSE, NOT_INUSE, Call, DirectDial
+from callcenter.sim.call_state import RINGING as DEV_RINGING
 from callcenter.sim.channels import RINGING, UP, Channel, bridge_channel_event, bridge_event
 from callcenter.sim.local_channels import parse_local
-from callcenter.sim.queues import INUSE, NOT_INUSE, Agent
-from callcenter.sim.queues import RINGING as DEV_RINGING
-
-if TYPE_CHECKING:
-    from callcenter.sim.pbx import Call, Pbx
+from callcenter.sim.ports import Engine
 
 NORMAL_CLEARING = 16
 USER_BUSY = 17
 UNREACHABLE = frozenset({0, 4, 5})  # unknown, invalid, unavailable device states
 DEFAULT_TIMEOUT_S = 60.0  # no timeout given: the simulated phone gives up ringing after this
-
-
-@dataclass(eq=False, slots=True)
-class DirectDial:
-    """A Dial in progress: the callee's channel, ringing or bridged with the caller."""
-
-    agent: Agent
-    chan: Channel
-    started: float
-    go_on: bool  # option g: the caller continues after the callee hangs up
-    back_to: str  # the caller's stage before the Dial ("ivr", "agi")
-    answered_at: float | None = None
-    bridge_id: str = ""
 
 
 def parse_dial(data: str) -> tuple[str, float, str]:
@@ -66,7 +48,7 @@ def parse_dial(data: str) -> tuple[str, float, str]:
 
 
 class Dialer:
-    def __init__(self, pbx: Pbx) -> None:
+    def __init__(self, pbx: Engine) -> None:
         self.pbx = pbx
 
     def start(self, call: Call, data: str) -> bool:

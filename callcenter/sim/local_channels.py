@@ -15,12 +15,10 @@ The device ``Local/<exten>@<context>`` is in use while any of its channels lives
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from callcenter.sim.channels import DOWN, RING, RINGING, UP, Channel, header
-
-if TYPE_CHECKING:
-    from callcenter.sim.pbx import Pbx
+from callcenter.sim.ports import ChannelOps
 
 NORMAL_CLEARING = 16
 
@@ -48,7 +46,7 @@ def parse_local(interface: str) -> LocalTarget | None:
 
 
 def new_pair(
-    pbx: Pbx, target: LocalTarget, linkedid: str | None, owner: Any
+    pbx: ChannelOps, target: LocalTarget, linkedid: str | None, owner: Any
 ) -> tuple[Channel, Channel]:
     """Both halves, announced with a Newchannel each (``;1`` first)."""
     base = f"Local/{target.dial_string}-{pbx.next_channel_number('Local'):08x}"
@@ -62,7 +60,7 @@ def new_pair(
     return one, two
 
 
-def local_bridge(pbx: Pbx, one: Channel, two: Channel, target: LocalTarget) -> None:
+def local_bridge(pbx: ChannelOps, one: Channel, two: Channel, target: LocalTarget) -> None:
     ev = header("LocalBridge", pbx.now)
     ev.update(one.state_fields("LocalOne"))
     ev.update(two.state_fields("LocalTwo"))
@@ -74,7 +72,7 @@ def local_bridge(pbx: Pbx, one: Channel, two: Channel, target: LocalTarget) -> N
     pbx.emit(ev)
 
 
-def caller_ids(pbx: Pbx, chan: Channel, connected: bool = True) -> None:
+def caller_ids(pbx: ChannelOps, chan: Channel, connected: bool = True) -> None:
     """NewCallerid (and NewConnectedLine) for ids just given to ``chan``."""
     pbx.emit(
         chan.event(
@@ -85,7 +83,7 @@ def caller_ids(pbx: Pbx, chan: Channel, connected: bool = True) -> None:
         pbx.emit(chan.event("NewConnectedLine", pbx.now))
 
 
-def two_changed_state(pbx: Pbx, two: Channel) -> None:
+def two_changed_state(pbx: ChannelOps, two: Channel) -> None:
     """``;2`` rang or answered: ``;1`` follows (after ``;2``'s own Newstate)."""
     one = two.partner
     if one is None or one.dead or one.state == two.state:
@@ -100,7 +98,7 @@ def seconds(value: float) -> str:
     return str(tenths // 10) if tenths % 10 == 0 else f"{tenths / 10:.1f}"
 
 
-def hang_up_unanswered(pbx: Pbx, one: Channel) -> None:
+def hang_up_unanswered(pbx: ChannelOps, one: Channel) -> None:
     """The requester hangs up ``;1`` before ``;2`` answered (a ring that ended): ``;2`` is
     asked to hang up, ``;1`` goes, then ``;2`` (cause 0 on both: nothing was answered)."""
     two = one.partner

@@ -11,13 +11,12 @@ A phone that lets it ring waits past the ring timeout. ``;2`` gets its own CDR r
 answered; queue_log's CONNECT names ``;1``'s Uniqueid. Event order and causes follow the
 captures (tests/data/ami_events_*.txt, members ``Local/100x@agents``).
 
-Plain functions of the Pbx; app_queue.py calls them where a member's leg differs, and so
-does dial.py for an AGI ``EXEC Dial`` of a Local interface.
+Plain functions of the Pbx's channel steps (``ports.ChannelOps``); app_queue.py calls them
+where a member's leg differs, and so does dial.py for an AGI ``EXEC Dial`` of a Local
+interface.
 """
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 from callcenter.sim import cdrs
 from callcenter.sim.call_state import NORMAL_CLEARING, Call
@@ -30,15 +29,13 @@ from callcenter.sim.local_channels import (
     new_pair,
     seconds,
 )
+from callcenter.sim.ports import ChannelOps
 from callcenter.sim.traffic import RingResult
-
-if TYPE_CHECKING:
-    from callcenter.sim.pbx import Pbx
 
 NO_PICKUP_WAIT_S = 600.0  # Wait() of a phone that lets it ring
 
 
-def request(pbx: Pbx, call: Call, target: LocalTarget, app: str = "AppQueue") -> Channel:
+def request(pbx: ChannelOps, call: Call, target: LocalTarget, app: str = "AppQueue") -> Channel:
     """The pair for one ring; returns ``;1``, the channel app_queue (or app_dial: ``app``
     AppDial) dials."""
     caller = call.chan
@@ -57,7 +54,7 @@ def request(pbx: Pbx, call: Call, target: LocalTarget, app: str = "AppQueue") ->
     return one
 
 
-def ringing(pbx: Pbx, call: Call, one: Channel, result: RingResult, timeout: float) -> None:
+def ringing(pbx: ChannelOps, call: Call, one: Channel, result: RingResult, timeout: float) -> None:
     """``;2`` starts its dialplan: Ringing() makes ``;1`` ring; then it waits to pick up."""
     two = one.partner
     assert two is not None
@@ -73,7 +70,7 @@ def ringing(pbx: Pbx, call: Call, one: Channel, result: RingResult, timeout: flo
     pbx.newexten(two, 3, "Wait", seconds(result.delay if picks_up else NO_PICKUP_WAIT_S))
 
 
-def answer(pbx: Pbx, one: Channel) -> None:
+def answer(pbx: ChannelOps, one: Channel) -> None:
     """``;2`` runs Answer(): it is up, and so is ``;1`` (before app_queue's DialEnd)."""
     two = one.partner
     assert two is not None
@@ -81,19 +78,19 @@ def answer(pbx: Pbx, one: Channel) -> None:
     pbx.set_state(two, UP)
 
 
-def talking(pbx: Pbx, one: Channel, talk_seconds: float) -> None:
+def talking(pbx: ChannelOps, one: Channel, talk_seconds: float) -> None:
     """Bridged with the caller, ``;2`` waits out the agent's talk."""
     two = one.partner
     assert two is not None
     pbx.newexten(two, 5, "Wait", seconds(talk_seconds))
 
 
-def ring_over(pbx: Pbx, one: Channel) -> None:
+def ring_over(pbx: ChannelOps, one: Channel) -> None:
     """The ring ended unanswered: app_queue's hangupcalls() hangs up ``;1``."""
     hang_up_unanswered(pbx, one)
 
 
-def agent_hangs_up(pbx: Pbx, one: Channel, from_dialplan: bool) -> None:
+def agent_hangs_up(pbx: ChannelOps, one: Channel, from_dialplan: bool) -> None:
     """The agent ends the talk: ``;2`` hangs up (Hangup() in its dialplan, or an AMI
     Hangup) and ``;1`` is asked to leave the bridge."""
     two = one.partner
@@ -104,7 +101,7 @@ def agent_hangs_up(pbx: Pbx, one: Channel, from_dialplan: bool) -> None:
     pbx.emit(one.event("HangupRequest", pbx.now, Cause=str(NORMAL_CLEARING)))
 
 
-def two_gone(pbx: Pbx, one: Channel) -> None:
+def two_gone(pbx: ChannelOps, one: Channel) -> None:
     """``;2``'s Hangup, and its CDR row."""
     two = one.partner
     if two is not None and not two.dead:
@@ -112,7 +109,7 @@ def two_gone(pbx: Pbx, one: Channel) -> None:
         cdrs.write_member_row(pbx, two)
 
 
-def caller_left(pbx: Pbx, one: Channel) -> None:
+def caller_left(pbx: ChannelOps, one: Channel) -> None:
     """The caller hung up during the talk: the bridge is gone, ``;2`` is told to hang up,
     goes, then ``;1``."""
     two = one.partner

@@ -7,6 +7,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from callcenter.sim.call_state import NORMAL_CLEARING
 from callcenter.sim.channels import (
     RINGING,
     UP,
@@ -16,7 +17,7 @@ from callcenter.sim.channels import (
     bridge_event,
     header,
 )
-from callcenter.sim.pbx import NORMAL_CLEARING, Pbx
+from callcenter.sim.ports import Engine
 from callcenter.sim.records import CdrRow
 
 # OriginateResponse Reason values (the AST_CONTROL_* frame that ended the attempt)
@@ -41,7 +42,7 @@ class OriginateRequest:
 class Session:
     """One originated channel and whatever it connects to."""
 
-    def __init__(self, pbx: Pbx, req: OriginateRequest, chan: Channel) -> None:
+    def __init__(self, pbx: Engine, req: OriginateRequest, chan: Channel) -> None:
         self.pbx = pbx
         self.req = req
         self.chan = chan
@@ -106,7 +107,7 @@ def spy_event(name: str, when: float, spyer: Channel, spyee: Channel) -> Event:
 
 
 class Originator:
-    def __init__(self, pbx: Pbx) -> None:
+    def __init__(self, pbx: Engine) -> None:
         self.pbx = pbx
         self.rng = pbx.model.ring_stream(-1)
 

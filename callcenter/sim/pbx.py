@@ -18,11 +18,12 @@ The simulated dialplan (context ``from-pstn``)::
     7 Queue(<route>,,,,<max_wait>)  8 VoiceMail(<box>,u)  (after a queue timeout)
 
 The engine's parts, each plain functions of this ``Pbx`` (the one owner of the state, so
-the order of events, log lines and random draws stays that of a single thread of steps):
+the order of events, log lines and random draws stays that of a single thread of steps),
+which they see through the protocols of ``ports.py``:
 ``call_flow.py`` (arrival, menu, FastAGI, hang-ups), ``callers.py`` (the caller's channels
 by topology), ``app_queue.py`` (waiting, ringing, talk), ``local_members.py`` (Local members'
 legs), ``cdrs.py`` (CDR rows), ``ami_requests.py`` (Hangup, PlayDTMF, QueueAdd/Remove/
-Pause/Penalty); the call's state is ``call_state.py``.
+Pause/Penalty); the state of calls, queues and members is ``call_state.py``.
 """
 
 from __future__ import annotations
@@ -36,17 +37,21 @@ from typing import Any
 from callcenter.sim import ami_requests, app_queue, call_flow, callers, cdrs, local_channels
 from callcenter.sim.call_state import (
     CONGESTION,
+    INUSE,
     NORMAL_CLEARING,
+    RINGING,
+    Agent,
     Attempt,
     Call,
     CallOutcome,
+    Queue,
+    QueueMember,
     Ring,
 )
 from callcenter.sim.channels import CAUSE_TEXT, UP, Channel, Event
 from callcenter.sim.clock import Scheduler
 from callcenter.sim.config import SimConfig
 from callcenter.sim.dial import Dialer
-from callcenter.sim.queues import INUSE, RINGING, Agent, Queue, QueueMember
 from callcenter.sim.recorder import recording_seconds, write_recording
 from callcenter.sim.records import CdrRow, Records
 from callcenter.sim.traffic import TrafficModel
@@ -177,6 +182,10 @@ class Pbx:
         return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
 
     def command_id(self) -> int:
+        return self._rng.randrange(1, 2**31)
+
+    def challenge_number(self) -> int:
+        """The number an AMI Challenge asks the client to hash with its secret."""
         return self._rng.randrange(1, 2**31)
 
     def set_state(self, chan: Channel, state: int) -> None:

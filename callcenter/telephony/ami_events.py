@@ -6,8 +6,8 @@ manager_channels.c, manager_bridges.c, app_mixmonitor.c, cdr_manager.c, manager.
 checked against real Asterisk 22 captures.
 
 A mapped message that lacks a field the event needs is not an error for the caller: it
-returns None and is counted in ``MALFORMED`` (by event name), so one odd frame never
-breaks the stream.
+returns None and is counted in the caller's ``malformed`` counter, when it passes one (by
+event name; each PBX link keeps its own), so one odd frame never breaks the stream.
 """
 
 from __future__ import annotations
@@ -52,7 +52,6 @@ from callcenter.events import (
 
 __all__ = [
     "DEFAULT_ZONE",
-    "MALFORMED",
     "parse_duration",
     "translate",
     "translate_snapshot",
@@ -60,9 +59,6 @@ __all__ = [
 
 # The zone Asterisk writes CDR dates in when the caller names none (the hotline's).
 DEFAULT_ZONE: tzinfo = ZoneInfo("Asia/Shanghai")
-
-# Mapped messages that could not be translated, by AMI event name.
-MALFORMED: Counter[str] = Counter()
 
 _UNKNOWN = "<unknown>"
 
@@ -477,10 +473,17 @@ _TRANSLATORS: dict[str | None, Translator] = {
 }
 
 
-def translate(message: Mapping[str, str], pbx: str, *, tz: tzinfo = DEFAULT_ZONE) -> Event | None:
+def translate(
+    message: Mapping[str, str],
+    pbx: str,
+    *,
+    tz: tzinfo = DEFAULT_ZONE,
+    malformed: Counter[str] | None = None,
+) -> Event | None:
     """The domain event for one AMI event message, or None when it maps to nothing.
 
-    ``tz`` is the zone the PBX writes CDR dates in (only ``Cdr`` events use it).
+    ``tz`` is the zone the PBX writes CDR dates in (only ``Cdr`` events use it); a mapped
+    message that cannot be translated is counted in ``malformed`` by event name.
     """
     name = message.get("Event")
     translator = _TRANSLATORS.get(name)
@@ -489,7 +492,8 @@ def translate(message: Mapping[str, str], pbx: str, *, tz: tzinfo = DEFAULT_ZONE
     try:
         return translator(message, pbx, tz)
     except (KeyError, ValueError, TypeError):
-        MALFORMED[str(name)] += 1
+        if malformed is not None:
+            malformed[str(name)] += 1
         return None
 
 
@@ -564,11 +568,18 @@ _SNAPSHOTS: dict[str | None, Callable[[Msg, str, float], Event]] = {
 }
 
 
-def translate_snapshot(message: Mapping[str, str], pbx: str, at: float) -> Event | None:
+def translate_snapshot(
+    message: Mapping[str, str],
+    pbx: str,
+    at: float,
+    *,
+    malformed: Counter[str] | None = None,
+) -> Event | None:
     """One row of a CoreShowChannels / QueueStatus reply as a ``resync`` event.
 
     Asterisk stamps no Timestamp on action replies, so ``at`` is the time the resync
-    asked (the caller's clock). Other rows (QueueParams, ...Complete) give None.
+    asked (the caller's clock). Other rows (QueueParams, ...Complete) give None; a row
+    that cannot be translated is counted in ``malformed`` by event name.
     """
     name = message.get("Event")
     translator = _SNAPSHOTS.get(name)
@@ -577,5 +588,6 @@ def translate_snapshot(message: Mapping[str, str], pbx: str, at: float) -> Event
     try:
         return translator(message, pbx, _at(message) or at)
     except (KeyError, ValueError, TypeError):
-        MALFORMED[str(name)] += 1
+        if malformed is not None:
+            malformed[str(name)] += 1
         return None

@@ -4,8 +4,7 @@ Asterisk keeps no events for a client that is not connected; what happened meanw
 in the files it writes for itself. Everything here is pure: parsing, placing each line in
 its call (``cdr_calls``) and the events; ``durable_tail`` reads the files.
 
-queue_log lines are ``epoch|callid|queue|agent|EVENT|data1|data2|...`` (main/logger.c);
-each event's data fields are those app_queue.c writes. CDR rows are in one of the layouts
+queue_log lines and their events are ``queue_log.py``'s. CDR rows are in one of the layouts
 of ``CDR_LAYOUTS`` (cdr_csv's default 18 columns, a linkedid template, newcdrcolumns);
 dates are in the PBX's zone.
 """
@@ -16,22 +15,11 @@ import csv
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import tzinfo
-from typing import Literal
 
-from callcenter.events import (
-    AgentAnswered,
-    AgentCompleted,
-    AgentDumped,
-    AgentRingNoAnswer,
-    CallDetail,
-    Event,
-    QueueAbandoned,
-    QueueJoined,
-    QueueMemberChanged,
-    QueueTimedOut,
-)
+from callcenter.events import CallDetail, Event
 from callcenter.telephony.ami_events import DEFAULT_ZONE, cdr_time
 from callcenter.telephony.cdr_calls import place_rows
+from callcenter.telephony.queue_log import QueueLogEntry, queue_log_event
 
 __all__ = [
     "CDR_LAYOUTS",
@@ -39,27 +27,15 @@ __all__ = [
     "CdrRow",
     "DurablePlacement",
     "Offsets",
-    "QueueLogEntry",
     "cdr_layout_of",
     "durable_events",
     "parse_cdr_line",
     "parse_cdr_row",
-    "parse_queue_log_line",
     "place_durable",
 ]
 
 # source ("queue_log" | "cdr") -> (byte offset, identity of the file that offset is in)
 Offsets = dict[str, tuple[int, str]]
-
-
-@dataclass(frozen=True, slots=True)
-class QueueLogEntry:
-    time: float
-    callid: str  # Uniqueid of the caller's channel, or NONE / MANAGER / REALTIME...
-    queue: str
-    agent: str  # member name (or interface), or NONE
-    event: str
-    data: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,18 +59,6 @@ class CdrRow:
     uniqueid: str
     userfield: str
     linkedid: str  # "" when the layout has no linkedid column
-
-
-def parse_queue_log_line(line: str) -> QueueLogEntry | None:
-    """One queue_log line, or None when it is not one."""
-    parts = line.rstrip("\r\n").split("|")
-    if len(parts) < 5 or not parts[4]:
-        return None
-    try:
-        time = float(int(parts[0]))
-    except ValueError:
-        return None
-    return QueueLogEntry(time, parts[1], parts[2], parts[3], parts[4], tuple(parts[5:]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,158 +169,6 @@ def parse_cdr_line(line: str, tz: tzinfo = DEFAULT_ZONE) -> CdrRow | None:
 # --- queue_log / CDR -> events ------------------------------------------------------------
 
 
-def _int(data: tuple[str, ...], index: int) -> int:
-    try:
-        return int(data[index])
-    except (IndexError, ValueError):
-        return 0
-
-
-def _str(data: tuple[str, ...], index: int) -> str:
-    return data[index] if -len(data) <= index < len(data) else ""
-
-
-_MEMBER_CHANGES: dict[str, Literal["added", "removed", "paused"]] = {
-    "ADDMEMBER": "added",
-    "REMOVEMEMBER": "removed",
-    "PAUSE": "paused",
-    "UNPAUSE": "paused",
-}
-
-
-def _queue_event(e: QueueLogEntry, pbx: str, linked: Mapping[str, str]) -> Event | None:
-    name, d = e.event, e.data
-    call_id = linked.get(e.callid, e.callid)
-    member = "" if e.agent == "NONE" else e.agent
-    if name == "ENTERQUEUE":  # url|callerid|position[|callername]
-        return QueueJoined(
-            pbx=pbx,
-            call_id=call_id,
-            channel_id=e.callid,
-            at=e.time,
-            source="queue_log",
-            queue=e.queue,
-            caller_number=_str(d, 1),
-            position=_int(d, 2),
-        )
-    if name == "CONNECT":  # holdtime|bridged channel uniqueid|ringtime
-        return AgentAnswered(
-            pbx=pbx,
-            call_id=call_id,
-            channel_id=e.callid,
-            at=e.time,
-            source="queue_log",
-            queue=e.queue,
-            member_name=member,
-            dest_channel_id=_str(d, 1),
-            hold_time=_int(d, 0),
-            ring_time=_int(d, 2),
-        )
-    if name in ("COMPLETECALLER", "COMPLETEAGENT"):  # holdtime|calltime|origposition
-        return AgentCompleted(
-            pbx=pbx,
-            call_id=call_id,
-            channel_id=e.callid,
-            at=e.time,
-            source="queue_log",
-            queue=e.queue,
-            member_name=member,
-            hold_time=_int(d, 0),
-            talk_time=_int(d, 1),
-            reason="caller" if name == "COMPLETECALLER" else "agent",
-        )
-    if name in ("BLINDTRANSFER", "ATTENDEDTRANSFER", "TRANSFER"):
-        # ...|holdtime|calltime|origposition: the leading fields vary by transfer kind.
-        return AgentCompleted(
-            pbx=pbx,
-            call_id=call_id,
-            channel_id=e.callid,
-            at=e.time,
-            source="queue_log",
-            queue=e.queue,
-            member_name=member,
-            hold_time=_int(d, -3) if len(d) >= 3 else 0,
-            talk_time=_int(d, -2) if len(d) >= 3 else 0,
-            reason="transfer",
-        )
-    if name == "ABANDON":  # position|origposition|waittime
-        return QueueAbandoned(
-            pbx=pbx,
-            call_id=call_id,
-            channel_id=e.callid,
-            at=e.time,
-            source="queue_log",
-            queue=e.queue,
-            position=_int(d, 0),
-            original_position=_int(d, 1),
-            hold_time=_int(d, 2),
-        )
-    if name in ("EXITWITHTIMEOUT", "EXITEMPTY"):  # position|origposition|waittime
-        return QueueTimedOut(
-            pbx=pbx,
-            call_id=call_id,
-            channel_id=e.callid,
-            at=e.time,
-            source="queue_log",
-            queue=e.queue,
-            reason="timeout" if name == "EXITWITHTIMEOUT" else "empty",
-            position=_int(d, 0),
-            original_position=_int(d, 1),
-            wait_time=_int(d, 2),
-        )
-    if name == "EXITWITHKEY":  # key|position|origposition|waittime
-        return QueueTimedOut(
-            pbx=pbx,
-            call_id=call_id,
-            channel_id=e.callid,
-            at=e.time,
-            source="queue_log",
-            queue=e.queue,
-            reason="key",
-            position=_int(d, 1),
-            original_position=_int(d, 2),
-            wait_time=_int(d, 3),
-        )
-    if name == "RINGNOANSWER":  # ring time in ms
-        return AgentRingNoAnswer(
-            pbx=pbx,
-            call_id=call_id,
-            channel_id=e.callid,
-            at=e.time,
-            source="queue_log",
-            queue=e.queue,
-            member_name=member,
-            ring_time_ms=_int(d, 0),
-        )
-    if name == "AGENTDUMP":
-        return AgentDumped(
-            pbx=pbx,
-            call_id=call_id,
-            channel_id=e.callid,
-            at=e.time,
-            source="queue_log",
-            queue=e.queue,
-            member_name=member,
-        )
-    if name in _MEMBER_CHANGES:
-        paused = name == "PAUSE" or (name == "ADDMEMBER" and _str(d, 0) == "PAUSED")
-        return QueueMemberChanged(
-            pbx=pbx,
-            call_id="",
-            at=e.time,
-            source="queue_log",
-            change=_MEMBER_CHANGES[name],
-            queue=e.queue,
-            # PAUSE/UNPAUSE name the member, never the phone (app_queue.c set_member_paused);
-            # ADDMEMBER/REMOVEMEMBER name the phone unless log_membername_as_agent is set.
-            interface="" if name in ("PAUSE", "UNPAUSE") else e.agent,
-            member_name=e.agent,
-            paused=paused,
-            paused_reason=_str(d, 0) if name in ("PAUSE", "UNPAUSE") else "",
-        )
-    return None
-
-
 def _detail(row: CdrRow, pbx: str, call_id: str) -> CallDetail:
     return CallDetail(
         pbx=pbx,
@@ -432,7 +244,7 @@ def durable_events(
         call_of = placement.call_of
     keyed: list[tuple[float, int, int, int, Event]] = []
     for index, entry in enumerate(entries):
-        event = _queue_event(entry, pbx, call_of)
+        event = queue_log_event(entry, pbx, call_of.get(entry.callid, entry.callid))
         if event is not None:
             keyed.append((event.at, 0, 0, index, event))
     for index, row in enumerate(rows):

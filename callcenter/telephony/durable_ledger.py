@@ -31,15 +31,9 @@ from dataclasses import dataclass
 
 from callcenter.events import Event
 from callcenter.telephony.cdr_calls import OVERLAP_SLACK_S
-from callcenter.telephony.durable import (
-    NO_CALL,
-    CdrRow,
-    Offsets,
-    QueueLogEntry,
-    durable_events,
-    place_durable,
-)
+from callcenter.telephony.durable import NO_CALL, CdrRow, Offsets, durable_events, place_durable
 from callcenter.telephony.durable_tail import ReadLine
+from callcenter.telephony.queue_log import QueueLogEntry
 
 __all__ = ["DurableLedger", "Following"]
 

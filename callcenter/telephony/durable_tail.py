@@ -20,15 +20,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from callcenter.log import error_reason
 from callcenter.telephony.ami_events import DEFAULT_ZONE
 from callcenter.telephony.cdr_table import CdrTable
-from callcenter.telephony.durable import (
-    CdrLayout,
-    CdrRow,
-    Offsets,
-    QueueLogEntry,
-    cdr_layout_of,
-    parse_cdr_line,
-    parse_queue_log_line,
-)
+from callcenter.telephony.durable import CdrLayout, CdrRow, Offsets, cdr_layout_of, parse_cdr_line
+from callcenter.telephony.queue_log import QueueLogEntry, parse_queue_log_line
 
 __all__ = ["CdrFileReport", "DurableTail", "ReadLine", "inspect_cdr_file"]
 

@@ -22,6 +22,7 @@ import contextlib
 import os
 import time
 import zoneinfo
+from collections import Counter
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
 from typing import Protocol
 
@@ -144,6 +145,8 @@ class PbxLink:
             server_hostname=tls_server_name(ami),
         )
         self.resyncs = 0
+        # AMI messages of a mapped kind that could not be translated, by event name.
+        self.malformed: Counter[str] = Counter()
         self._retry: asyncio.Task[None] | None = None
         # Called after each completed resync (e.g. to re-check queue membership).
         self.after_resync: list[Callable[[], None]] = []
@@ -226,7 +229,7 @@ class PbxLink:
     # --- callbacks from the AMI client ------------------------------------------------------
 
     def _on_message(self, message: Mapping[str, str]) -> None:
-        event = translate(message, self.name, tz=self._zone)
+        event = translate(message, self.name, tz=self._zone, malformed=self.malformed)
         if event is not None:
             self._sink(event)
 
@@ -261,13 +264,13 @@ class PbxLink:
         live_ids: list[str] = []
         channels = await self.client.send_list_action({"Action": "CoreShowChannels"})
         for message in channels:
-            event = translate_snapshot(message, self.name, started)
+            event = translate_snapshot(message, self.name, started, malformed=self.malformed)
             if event is not None:
                 live_ids.append(event.channel_id)
                 self._sink(event)
         queues = await self.client.send_list_action({"Action": "QueueStatus"})
         for message in queues:
-            event = translate_snapshot(message, self.name, started)
+            event = translate_snapshot(message, self.name, started, malformed=self.malformed)
             if event is not None:
                 self._sink(event)
         async with self._durable_lock:
