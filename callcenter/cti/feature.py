@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 
 from callcenter.calls.records import CallRecord
 from callcenter.config import CtiSettings, DiallingSettings
+from callcenter.cti import signin
 from callcenter.cti.accounts import AccountStore, hash_password
 from callcenter.cti.http import AmiActions, CtiDeps
 from callcenter.cti.http import setup as setup_seat_routes
@@ -35,7 +36,6 @@ from callcenter.cti.webhook import WebhookSender
 from callcenter.cti.workorders import timer
 from callcenter.events import Event
 from callcenter.ivr.schema import OwnerInfo
-from callcenter.web import auth
 
 
 def spellings(number: str) -> list[str]:
@@ -140,7 +140,7 @@ class CtiFeature:
         self.screenpop.on_event(event)
 
     def setup_web(self, app: web.Application) -> None:
-        auth.setup(
+        signin.setup(
             app,
             self.accounts,
             self.settings,

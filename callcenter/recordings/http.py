@@ -23,6 +23,7 @@ import structlog
 from aiohttp import web
 
 from callcenter.config import Settings
+from callcenter.recordings import api_doc as recordings_doc
 from callcenter.recordings.links import PLAY_PREFIX, LinkError, LinkSigner
 from callcenter.recordings.maintenance import recordings_root
 from callcenter.recordings.page import render_page
@@ -31,8 +32,8 @@ from callcenter.recordings.playback import Unsatisfiable, browser_copy, parse_ra
 from callcenter.recordings.probe import AudioInfo, MissingTool, ProbeError, probe_audio
 from callcenter.recordings.qa import QaError, check_scores, roll_up, total_percent
 from callcenter.store.recordings import RecordingStore, SearchFilters
-from callcenter.web.auth import current_session, page_roles
-from callcenter.web.security import User, current_user, require_roles
+from callcenter.web.openapi import describe
+from callcenter.web.security import User, csrf_token, current_user, page_roles, require_roles
 from callcenter.web.validation import InvalidInput, query_values, read_object
 
 log = structlog.get_logger(__name__)
@@ -63,6 +64,7 @@ def setup(
     clock: Callable[[], float] = time.time,
 ) -> None:
     rs = settings.recordings
+    describe(app, recordings_doc.PART)
     app[API_KEY] = RecordingsApi(
         store=store,
         settings=settings,
@@ -172,12 +174,11 @@ async def page(request: web.Request) -> web.Response:
     assert user is not None
     lang = "en" if request.query.get("lang") == "en" else "zh"
     criteria = request.app[API_KEY].settings.recordings.qa_criteria
-    session = current_session(request)
     html = render_page(
         lang,
         can_score=user.can("supervisor", "admin"),
         criteria=criteria,
-        csrf=session.csrf_token if session is not None else "",
+        csrf=csrf_token(request),
     )
     return web.Response(text=html, content_type="text/html", charset="utf-8")
 

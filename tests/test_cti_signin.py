@@ -14,6 +14,7 @@ from cti_fixtures import PASSWORD, add_users, client_for, new_http, serving, sig
 from sqlalchemy import select, text
 
 from callcenter.config import CtiSettings, LoggingSettings
+from callcenter.cti import signin
 from callcenter.cti.accounts import (
     AccountError,
     AccountStore,
@@ -22,7 +23,6 @@ from callcenter.cti.accounts import (
 )
 from callcenter.log import configure_logging
 from callcenter.store.cti import sessions_table
-from callcenter.web import auth
 
 
 class Clock:
@@ -46,7 +46,7 @@ async def _serve(tmp_path: Path, settings: CtiSettings) -> AsyncIterator[Served]
     store = AccountStore(engine, clock=clock)
     add_users(store)
     app = web.Application()
-    auth.setup(app, store, settings, clock=clock)
+    signin.setup(app, store, settings, clock=clock)
     async with serving(app) as base:
         yield Served(base, store, clock)
     engine.dispose()
