@@ -134,7 +134,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         cti.on_event(event)
 
     app = web.Application()
-    cti.setup_web(app)
+    cti.routes(app)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

@@ -67,7 +67,7 @@ async def served(tmp_path: Path) -> AsyncIterator[Served]:
     await cti.start()
     app = web.Application()
     install_security_headers(app)
-    cti.setup_web(app)
+    cti.routes(app)
     async with serving(app) as base:
         clients: dict[str | None, Client] = {}
         stack = []
@@ -144,7 +144,7 @@ async def test_every_route_declares_its_roles(tmp_path: Path) -> None:
     engine = sqlite_engine(tmp_path)
     cti = CtiFeature(engine)
     app = web.Application()
-    cti.setup_web(app)
+    cti.routes(app)
     public = {"/login"}
     for route in app.router.routes():
         if route.resource is None or route.resource.canonical in public or route.method == "HEAD":

@@ -79,7 +79,7 @@ async def desk(tmp_path: Path) -> AsyncIterator[Desk]:
     await cti.directory.import_owners(parse_rows(HEADER, OWNER_ROWS).records)
     await cti.start()
     app = web.Application()
-    cti.setup_web(app)
+    cti.routes(app)
     async with serving(app) as base:
         yield Desk(base, cti, alerts, clock)
     await cti.stop()

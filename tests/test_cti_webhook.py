@@ -107,7 +107,7 @@ async def test_raising_and_moving_a_work_order_reaches_the_business_system(
     add_users(cti.accounts)
     await cti.start()
     app = web.Application()
-    cti.setup_web(app)
+    cti.routes(app)
     async with serving(app) as base, client_for(base, "alice") as alice:
         status, order = await alice.post_json("/api/workorders", {"kind": "repair"})
         assert status == 201 and isinstance(order, dict)

@@ -1,0 +1,1 @@
+"""Shared vocabulary and small contracts every feature may use."""
