@@ -14,6 +14,7 @@ from typing import Any, TextIO
 
 import structlog
 from aiohttp import web
+from sqlalchemy import Engine
 
 from callcenter.calls.records import CallRecord
 from callcenter.calls.tracker import CallTracker
@@ -199,6 +200,7 @@ class Service:
             calls=StoredCalls(tracker, self.store, pbx.name),
             holds=lambda: self.holds(pbx.name),
             clock=self.clock,
+            engine_for=cdr_engine,
         )
 
     # --- event flow -------------------------------------------------------------------------
@@ -474,6 +476,11 @@ class StoredCalls:
         for call_id, keys in by_call.items():
             self._tracker.remember_ended(call_id, keys)
         return found
+
+
+def cdr_engine(url: str) -> Engine:
+    """An engine for a PBX's CDR database: one connection is enough."""
+    return create_engine_for(url, pool_size=1, max_overflow=0)
 
 
 def _pbx_addresses(settings: Settings) -> dict[str, str]:
