@@ -23,7 +23,7 @@ from typing import Any
 
 import structlog
 
-from callcenter.config import PbxSettings, Settings
+from callcenter.config import Settings
 from callcenter.cti.demo import DEMO_OWNERS_FILE, demo_owner_numbers, load_demo_owners
 from callcenter.demo_check import summarise_run
 from callcenter.recordings.maintenance import recordings_root
@@ -40,6 +40,7 @@ from callcenter.sim import (
     default_queues,
 )
 from callcenter.sim.config import DEFAULT_HOTLINES
+from callcenter.telephony.settings import PbxSettings
 
 log = structlog.get_logger(__name__)
 

@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 
 from callcenter.calls.records import CallRecord
 from callcenter.calls.tracker import CallTracker
-from callcenter.config import PbxSettings, Settings
+from callcenter.config import Settings
 from callcenter.core.feature import Feature
 from callcenter.cti.feature import CtiFeature
 from callcenter.events import Event, ResyncCompleted
@@ -37,6 +37,7 @@ from callcenter.streams.envelope import Envelope
 from callcenter.streams.redis_bus import StreamBus
 from callcenter.telephony.actions import ActionRouter
 from callcenter.telephony.link import Offsets, PbxLink
+from callcenter.telephony.settings import PbxSettings
 from callcenter.web.app import build_app
 from callcenter.web.openapi_schema import ApiPart
 

@@ -10,10 +10,10 @@ import pytest
 from aiohttp import web
 from cti_fixtures import add_users, client_for, serving, sqlite_engine
 
-from callcenter.config import CtiSettings, DiallingSettings
 from callcenter.cti.dialling import DialRefused, check_dial
 from callcenter.cti.feature import CtiFeature
 from callcenter.cti.phones import normalize
+from callcenter.cti.settings import CtiSettings, DiallingSettings
 
 POLICY = DiallingSettings()
 

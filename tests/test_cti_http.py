@@ -17,9 +17,9 @@ from aiohttp import web
 from cti_fixtures import Client, add_users, client_for, serving, sqlite_engine
 from store_fixtures import make_record
 
-from callcenter.config import CtiSettings
 from callcenter.cti.feature import CtiFeature
 from callcenter.cti.importer import parse_rows
+from callcenter.cti.settings import CtiSettings
 from callcenter.events import (
     AgentAnswered,
     AgentRinging,

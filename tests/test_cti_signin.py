@@ -13,7 +13,7 @@ from aiohttp import web
 from cti_fixtures import PASSWORD, add_users, client_for, new_http, serving, sign_in, sqlite_engine
 from sqlalchemy import select, text
 
-from callcenter.config import CtiSettings, LoggingSettings
+from callcenter.config import LoggingSettings
 from callcenter.cti import signin
 from callcenter.cti.accounts import (
     AccountError,
@@ -21,6 +21,7 @@ from callcenter.cti.accounts import (
     hash_password,
     verify_password,
 )
+from callcenter.cti.settings import CtiSettings
 from callcenter.log import configure_logging
 from callcenter.store.cti import sessions_table
 

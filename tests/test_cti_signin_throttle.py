@@ -22,13 +22,14 @@ import pytest
 from aiohttp import web
 from cti_fixtures import PASSWORD, add_users, new_http, serving, sign_in, sqlite_engine
 
-from callcenter.config import CtiSettings, WebSettings
 from callcenter.cti import accounts, signin
 from callcenter.cti.accounts import AccountStore, dummy_verify
 from callcenter.cti.login_throttle import Attempt, LoginThrottle, Refused
+from callcenter.cti.settings import CtiSettings
 from callcenter.web.client_address import client_address, parse_networks, throttle_key
 from callcenter.web.password_pool import PasswordPool
 from callcenter.web.redirects import safe_next
+from callcenter.web.settings import WebSettings
 
 # --- the throttle (pure) ----------------------------------------------------------------
 

@@ -16,10 +16,11 @@ from sqlalchemy import Engine
 from store_fixtures import make_record
 from yarl import URL
 
-from callcenter.config import RecordingsSettings, Settings
+from callcenter.config import Settings
 from callcenter.recordings import http as rec_http
 from callcenter.recordings.links import LinkSigner
 from callcenter.recordings.scanner import scan
+from callcenter.recordings.settings import RecordingsSettings
 from callcenter.recordings.synth import write_g711_wav, write_pcm_wav
 from callcenter.store import CallStore
 from callcenter.store.recordings import RecordingStore

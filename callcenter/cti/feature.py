@@ -20,7 +20,6 @@ from aiohttp import web
 from sqlalchemy import Engine
 
 from callcenter.calls.records import CallRecord
-from callcenter.config import CtiSettings, DiallingSettings
 from callcenter.core.feature import Duty, Listeners
 from callcenter.cti import api_doc, signin
 from callcenter.cti.accounts import AccountStore, hash_password
@@ -33,6 +32,7 @@ from callcenter.cti.phones import lookup_key
 from callcenter.cti.popper import Popper, PopUpdate
 from callcenter.cti.records import CtiRecords
 from callcenter.cti.screenpop import ScreenPop, SeatHub
+from callcenter.cti.settings import CtiSettings, DiallingSettings
 from callcenter.cti.webhook import WebhookSender
 from callcenter.cti.workorders import timer
 from callcenter.events import Event

@@ -25,7 +25,6 @@ import structlog
 from aiohttp import web
 
 from callcenter.calls.records import CallRecord
-from callcenter.config import CtiSettings, DiallingSettings
 from callcenter.cti import api_doc as cti_doc
 from callcenter.cti.call_access import (
     CallRefused,
@@ -51,6 +50,7 @@ from callcenter.cti.phones import PhoneError, normalize
 from callcenter.cti.records import CtiRecords
 from callcenter.cti.screenpop import SeatHub
 from callcenter.cti.seat_page import render_seat_page
+from callcenter.cti.settings import CtiSettings, DiallingSettings
 from callcenter.cti.signin import AUTH_KEY, current_session
 from callcenter.cti.webhook import WebhookSender
 from callcenter.cti.workorders import WorkOrder, WorkOrderError, timer, validate_new

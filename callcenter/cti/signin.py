@@ -36,11 +36,11 @@ from urllib.parse import quote, urlsplit
 import structlog
 from aiohttp import web
 
-from callcenter.config import CtiSettings
 from callcenter.cti import api_doc as cti_doc
 from callcenter.cti.accounts import AccountError, AccountStore, Session
 from callcenter.cti.i18n import Lang, remember_lang, request_lang, t
 from callcenter.cti.login_throttle import LoginThrottle, Refused
+from callcenter.cti.settings import CtiSettings
 from callcenter.web.client_address import (
     IpNetwork,
     client_address,

@@ -7,13 +7,13 @@ from collections.abc import Callable, Sequence
 from aiohttp import web
 from sqlalchemy import Engine
 
-from callcenter.config import MetricsSettings, Targets
 from callcenter.core.feature import Duty, Listeners
 from callcenter.metrics import api_doc
 from callcenter.metrics.http import setup as setup_reports
 from callcenter.metrics.kpis import Thresholds
 from callcenter.metrics.live import LiveCounters
 from callcenter.metrics.prometheus import metrics_registry
+from callcenter.metrics.settings import MetricsSettings, Targets
 from callcenter.metrics.wallboard import AmiActions, Audit, Seats, WallboardHub
 from callcenter.metrics.wallboard import setup as setup_wallboard
 from callcenter.store.reports import ReportStore

@@ -6,7 +6,7 @@ import html
 import json
 from collections.abc import Sequence
 
-from callcenter.config import QaCriterion
+from callcenter.recordings.settings import QaCriterion
 
 TEXTS: dict[str, dict[str, str]] = {
     "zh": {

@@ -9,7 +9,6 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from aiohttp import web
 from sqlalchemy import Engine
 
-from callcenter.config import RoutingSettings
 from callcenter.core.feature import Duty, Listeners
 from callcenter.events import Event
 from callcenter.routing import api_doc
@@ -19,6 +18,7 @@ from callcenter.routing.housekeeper import HousekeeperRouter
 from callcenter.routing.http import RoutingState
 from callcenter.routing.http import setup as setup_routes
 from callcenter.routing.loading import load_routing, routing_rules
+from callcenter.routing.settings import RoutingSettings
 from callcenter.routing.staffing import LiveStaffingMonitor
 from callcenter.routing.state_time import StateTimeRecorder
 from callcenter.routing.sync import AmiLike, Clock, MembershipSync

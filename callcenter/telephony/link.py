@@ -27,7 +27,6 @@ from typing import Protocol
 
 import structlog
 
-from callcenter.config import PbxSettings
 from callcenter.events import Event, LinkDown, LinkUp, ResyncCompleted
 from callcenter.log import error_reason
 from callcenter.telephony.ami import AmiClient, AmiError
@@ -36,6 +35,7 @@ from callcenter.telephony.ami_tls import client_tls_context, describe_tls, tls_s
 from callcenter.telephony.cdr_table import CdrTable, EngineFactory
 from callcenter.telephony.durable_ledger import DurableLedger
 from callcenter.telephony.durable_tail import DurableTail, inspect_cdr_file
+from callcenter.telephony.settings import PbxSettings
 
 log = structlog.get_logger(__name__)
 
