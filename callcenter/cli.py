@@ -13,7 +13,8 @@ from collections.abc import Sequence
 
 import structlog
 
-from callcenter.config import ConfigError, Settings, load_settings, redact_url
+from callcenter.config import Settings, load_settings, redact_url
+from callcenter.core.settings_error import ConfigError
 from callcenter.log import configure_logging
 
 log = structlog.get_logger(__name__)

@@ -26,6 +26,7 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 import yaml
 
+from callcenter.core.settings_error import ConfigError
 from callcenter.cti.settings import CtiSettings, DiallingSettings
 from callcenter.ivr.settings import IvrSettings
 from callcenter.metrics.settings import MetricsSettings, Targets
@@ -37,10 +38,6 @@ from callcenter.yamlsafe import PlacedSafeLoader
 
 ENV_PREFIX = "CALLCENTER_"
 DEFAULT_PATH = Path("config/callcenter.yaml")
-
-
-class ConfigError(ValueError):
-    """A setting is missing, unknown or wrong; the message names where and why."""
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from callcenter.config import ConfigError, load_settings
+from callcenter.config import load_settings
+from callcenter.core.settings_error import ConfigError
 from callcenter.ivr.loader import Problem
 from callcenter.ivr.prompts import load_catalogue
 from callcenter.ivr.schema import OwnerInfo

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ssl
 
-from callcenter.config import ConfigError
+from callcenter.core.settings_error import ConfigError
 from callcenter.telephony.settings import AmiSettings
 
 ASTERISK_PLAIN_PORT = 5038
