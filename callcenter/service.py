@@ -157,6 +157,9 @@ class Service:
         # else the general queue).
         self.ivr = IvrFeature(
             settings,
+            fastagi=settings.fastagi,
+            timezone=settings.timezone,
+            pbxes=[pbx.name for pbx in settings.pbxes],
             lookup=self.cti.lookup,
             route_housekeeper=self.routing.housekeeper,
             publish=self.publish,

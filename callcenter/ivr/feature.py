@@ -9,11 +9,12 @@ from collections.abc import Callable, Mapping, Sequence
 import structlog
 from aiohttp import web
 
-from callcenter.config import Settings
 from callcenter.core.feature import Duty, Listeners
 from callcenter.events import Event
 from callcenter.ivr.registry import FlowRegistry
+from callcenter.ivr.settings import FlowsContext
 from callcenter.telephony.fastagi import FastAgiServer, Lookup, RouteHousekeeper
+from callcenter.telephony.settings import FastAgiSettings
 from callcenter.web.openapi_schema import ApiPart
 
 log = structlog.get_logger(__name__)
@@ -22,12 +23,16 @@ log = structlog.get_logger(__name__)
 class IvrFeature:
     """``lookup``: the caller's owner (CTI's directory); ``route_housekeeper``: where an
     owner's call to their housekeeper goes (routing's decision); ``publish``: where the
-    callers' choices go; ``pbx_hosts``: each PBX's address, to tell requests apart."""
+    callers' choices go; ``pbxes``: the PBX names, the first the default one;
+    ``pbx_hosts``: each PBX's address, to tell requests apart."""
 
     def __init__(
         self,
-        settings: Settings,
+        settings: FlowsContext,
         *,
+        fastagi: FastAgiSettings,
+        timezone: str,
+        pbxes: Sequence[str],
         lookup: Lookup | None,
         route_housekeeper: RouteHousekeeper | None,
         publish: Callable[[Event], None],
@@ -37,15 +42,15 @@ class IvrFeature:
         self.flows = FlowRegistry.from_settings(settings)
         ivr = settings.ivr
         self.fastagi = FastAgiServer(
-            settings.fastagi.host,
-            settings.fastagi.port,
+            fastagi.host,
+            fastagi.port,
             flows=self.flows,
             lookup=lookup,
             on_event=publish,
             clock=clock,
-            zone=settings.timezone,
-            pbx=settings.pbxes[0].name,
-            pbx_names=[pbx.name for pbx in settings.pbxes],
+            zone=timezone,
+            pbx=pbxes[0],
+            pbx_names=pbxes,
             pbx_hosts=pbx_hosts,
             sound_prefix=ivr.sound_prefix,
             header_timeout_s=ivr.header_timeout_s,

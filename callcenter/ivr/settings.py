@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol
 
 
 @dataclass(frozen=True)
@@ -27,3 +28,16 @@ class IvrSettings:
             if getattr(self, name) <= 0:
                 problems[name] = f"must be positive, got {getattr(self, name)}"
         return problems
+
+
+class FlowsContext(Protocol):
+    """What the flow registry reads of the service's settings (``callcenter.config.Settings``)."""
+
+    @property
+    def ivr(self) -> IvrSettings: ...
+
+    @property
+    def ivr_dir(self) -> str: ...
+
+    @property
+    def hotlines(self) -> Mapping[str, str]: ...

@@ -8,17 +8,17 @@ from collections.abc import Sequence
 from aiohttp import web
 from sqlalchemy import Engine
 
-from callcenter.config import Settings
 from callcenter.core.feature import Duty, Listeners
 from callcenter.recordings import api_doc
 from callcenter.recordings.http import setup as setup_routes
 from callcenter.recordings.linker import RecordingLinker
+from callcenter.recordings.settings import RecordingsContext
 from callcenter.store.recordings import RecordingStore
 from callcenter.web.openapi_schema import ApiPart
 
 
 class RecordingsFeature:
-    def __init__(self, settings: Settings, engine: Engine) -> None:
+    def __init__(self, settings: RecordingsContext, engine: Engine) -> None:
         self.settings = settings
         self.store = RecordingStore(engine)
         self.linker = RecordingLinker.from_settings(settings, self.store)

@@ -22,7 +22,6 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from callcenter.config import Settings
 from callcenter.recordings import api_doc as recordings_doc
 from callcenter.recordings.links import PLAY_PREFIX, LinkError, LinkSigner
 from callcenter.recordings.maintenance import recordings_root
@@ -31,6 +30,7 @@ from callcenter.recordings.paths import UnsafePath, check_relative, resolve_unde
 from callcenter.recordings.playback import Unsatisfiable, browser_copy, parse_range
 from callcenter.recordings.probe import AudioInfo, MissingTool, ProbeError, probe_audio
 from callcenter.recordings.qa import QaError, check_scores, roll_up, total_percent
+from callcenter.recordings.settings import RecordingsContext
 from callcenter.store.recordings import RecordingStore, SearchFilters
 from callcenter.web.openapi import describe
 from callcenter.web.security import User, csrf_token, current_user, page_roles, require_roles
@@ -46,7 +46,7 @@ _ENCODED_TRICKS = ("%2e", "%2f", "%5c", "%25", "%00")
 @dataclass(frozen=True)
 class RecordingsApi:
     store: RecordingStore
-    settings: Settings
+    settings: RecordingsContext
     root: Path
     cache_dir: Path
     signer: LinkSigner
@@ -60,7 +60,7 @@ def setup(
     app: web.Application,
     *,
     store: RecordingStore,
-    settings: Settings,
+    settings: RecordingsContext,
     clock: Callable[[], float] = time.time,
 ) -> None:
     rs = settings.recordings

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from dataclasses import dataclass, field
+from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -69,3 +71,16 @@ class RecordingsSettings:
         if len(set(keys)) != len(keys):
             problems["qa_criteria"] = f"criterion keys must be unique, got {keys}"
         return problems
+
+
+class RecordingsContext(Protocol):
+    """What the recordings read of the service's settings (``callcenter.config.Settings``)."""
+
+    @property
+    def recordings(self) -> RecordingsSettings: ...
+
+    @property
+    def recordings_dir(self) -> str: ...
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo: ...
