@@ -39,6 +39,7 @@ from callcenter.cti.accounts import hash_password  # noqa: E402
 from callcenter.cti.feature import CtiFeature  # noqa: E402
 from callcenter.cti.owners import Owner, OwnerRecord, PhoneEntry, Unit  # noqa: E402
 from callcenter.cti.phones import lookup_key  # noqa: E402
+from callcenter.cti.signin import SESSION_COOKIE  # noqa: E402
 from callcenter.cti.store import owners_table, phones_table, units_table  # noqa: E402
 from callcenter.db import create_engine_for, upgrade  # noqa: E402
 from callcenter.events import ChannelCreated, ChannelHungUp  # noqa: E402
@@ -46,7 +47,6 @@ from callcenter.sim import TrafficParams, default_queues  # noqa: E402
 from callcenter.telephony.ami import AmiClient  # noqa: E402
 from callcenter.telephony.ami_events import translate  # noqa: E402
 from callcenter.testing import running_simulator  # noqa: E402
-from callcenter.web.auth import SESSION_COOKIE  # noqa: E402
 
 SEATS = 50
 FLOOR_P99_MS = 20.0
@@ -134,7 +134,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         cti.on_event(event)
 
     app = web.Application()
-    cti.setup_web(app)
+    cti.routes(app)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

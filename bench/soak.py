@@ -48,13 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from callcenter.calls.records import CallRecord  # noqa: E402
-from callcenter.config import (  # noqa: E402
-    AmiSettings,
-    LoggingSettings,
-    PbxSettings,
-    Settings,
-    SimulatorSettings,
-)
+from callcenter.config import LoggingSettings, Settings, SimulatorSettings  # noqa: E402
 from callcenter.demo import (  # noqa: E402
     DemoOptions,
     cut_link_during_traffic,
@@ -66,6 +60,7 @@ from callcenter.events import ChannelHungUp, Event  # noqa: E402
 from callcenter.log import configure_logging  # noqa: E402
 from callcenter.service import Service  # noqa: E402
 from callcenter.sim import PbxSimulator  # noqa: E402
+from callcenter.telephony.settings import AmiSettings, PbxSettings  # noqa: E402
 
 SECRET = "soak-secret"
 LONG_CUT_S = 1.5  # cut_link_during_traffic: every other cut refuses logins this long

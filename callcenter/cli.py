@@ -13,7 +13,8 @@ from collections.abc import Sequence
 
 import structlog
 
-from callcenter.config import ConfigError, Settings, load_settings, redact_url
+from callcenter.config import Settings, load_settings, redact_url
+from callcenter.core.settings_error import ConfigError
 from callcenter.log import configure_logging
 
 log = structlog.get_logger(__name__)
@@ -106,6 +107,7 @@ def cmd_config_check(args: argparse.Namespace) -> int:
         f"answer-rate target {settings.targets.answer_rate:.0%}, "
         f"database {redact_url(settings.database.url)}"
     )
+    from callcenter.service import cdr_engine
     from callcenter.telephony.ami_tls import AmiTlsSettingsError, client_tls_context, describe_tls
     from callcenter.telephony.link import describe_durable_records
 
@@ -115,7 +117,7 @@ def cmd_config_check(args: argparse.Namespace) -> int:
         except AmiTlsSettingsError as exc:
             raise ConfigError(f"pbxes.{index}.ami.{exc}") from None
         print(f"  {pbx.name}: {describe_tls(pbx.ami)}")
-        for line in describe_durable_records(pbx):
+        for line in describe_durable_records(pbx, cdr_engine):
             print(f"  {pbx.name}: {line}")
     return 0
 

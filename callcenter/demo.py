@@ -25,7 +25,7 @@ from typing import Any
 
 import structlog
 
-from callcenter.config import PbxSettings, Settings
+from callcenter.config import Settings
 from callcenter.cti.demo import DEMO_OWNERS_FILE, demo_owner_numbers, load_demo_owners
 from callcenter.demo_check import summarise_run
 from callcenter.recordings.maintenance import recordings_root
@@ -42,6 +42,7 @@ from callcenter.sim import (
     default_queues,
 )
 from callcenter.sim.config import DEFAULT_HOTLINES
+from callcenter.telephony.settings import PbxSettings
 
 log = structlog.get_logger(__name__)
 
@@ -265,7 +266,7 @@ async def _seed_users(service: Service) -> list[str]:
     """Demo sign-ins: every rostered agent (login = agent id) plus supervisor and admin."""
     accounts = service.cti.accounts
     known = {u.login for u in await asyncio.to_thread(accounts.list_users)}
-    directory = service.routing.directory
+    directory = service.routing.data.directory
     wanted = [
         (agent.id, "agent", agent.name, directory.interface_of(agent.id))
         for agent in directory.agents.values()
@@ -279,7 +280,7 @@ async def _seed_users(service: Service) -> list[str]:
     await service.cti.refresh_housekeepers()
     # Agents working after the first shift edge get the calls: list them first.
     soon = service.pbx_clock.now() + 600
-    working = [d.agent for d in on_duty(service.routing.roster, soon) if d.team == "hotline"]
+    working = [d.agent for d in on_duty(service.routing.data.roster, soon) if d.team == "hotline"]
     return working + [login for login, *_ in wanted if login not in working]
 
 

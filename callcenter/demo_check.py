@@ -66,7 +66,7 @@ async def summarise_run(
     still_open = sum(len(t.open_calls()) for t in service.trackers.values())
     # Files of calls recorded while nobody listened say so once they are indexed; the PBX
     # has ended every call, so every file is complete.
-    await service.recording_linker.scan_now(settle_s=0.0)
+    await service.recordings.linker.scan_now(settle_s=0.0)
     summary = await reconcile_store(
         service.store,
         pbx=pbx,
@@ -77,7 +77,7 @@ async def summarise_run(
         records_dir=records_dir,
         thresholds=Thresholds.from_targets(settings.targets),
         timezone=settings.timezone,
-        recordings=service.recording_linker.root.exists(),
+        recordings=service.recordings.linker.root.exists(),
     )
     summary["still_open"] = still_open  # calls the tracker holds open though the PBX ended all
     return summary

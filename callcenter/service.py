@@ -15,47 +15,35 @@ from typing import Any, TextIO
 
 import structlog
 from aiohttp import web
+from sqlalchemy import Engine
 
 from callcenter import accept_errors
 from callcenter.calls.records import CallRecord
 from callcenter.calls.store import CallStore
 from callcenter.calls.tracker import CallTracker
 from callcenter.calls.writer import CallWriter
-from callcenter.config import PbxSettings, Settings
+from callcenter.config import Settings
+from callcenter.core.feature import Feature
 from callcenter.cti.feature import CtiFeature
 from callcenter.db import create_engine_for, upgrade
 from callcenter.events import Event, ResyncCompleted
-from callcenter.ivr.registry import FlowRegistry
+from callcenter.ivr.feature import IvrFeature
 from callcenter.log import mask_number
-from callcenter.metrics.http import setup as setup_metrics_http
-from callcenter.metrics.kpis import Thresholds
-from callcenter.metrics.live import LiveCounters
-from callcenter.metrics.prometheus import metrics_registry
-from callcenter.metrics.report_store import CallStoreWithRollups, ReportStore
-from callcenter.metrics.wallboard import WallboardHub
-from callcenter.metrics.wallboard import setup as setup_wallboard
-from callcenter.recordings.http import setup as setup_recordings_http
-from callcenter.recordings.linker import RecordingLinker
-from callcenter.recordings.store import RecordingStore
-from callcenter.routing.agent_state import AgentStates
-from callcenter.routing.alerts import StaffingWatch, WebhookSender, ready_by_team
-from callcenter.routing.housekeeper import HousekeeperRouter
-from callcenter.routing.http import RoutingState
-from callcenter.routing.http import setup as setup_routing_http
-from callcenter.routing.loading import load_routing, routing_rules
-from callcenter.routing.staffing import LiveStaffingMonitor
-from callcenter.routing.state_time import StateTimeRecorder
-from callcenter.routing.store import AgentTimeStore
-from callcenter.routing.sync import Clock, MembershipSync, SystemClock
+from callcenter.metrics.feature import MetricsFeature
+from callcenter.metrics.report_store import CallStoreWithRollups
+from callcenter.recordings.feature import RecordingsFeature
+from callcenter.routing.feature import RoutingFeature
+from callcenter.routing.sync import Clock, SystemClock
 from callcenter.streams.dedupe import SeenWindow
 from callcenter.streams.envelope import Envelope
 from callcenter.streams.redis_bus import StreamBus
 from callcenter.telephony.actions import ActionRouter
-from callcenter.telephony.fastagi import FastAgiServer
 from callcenter.telephony.link import Offsets, PbxLink
+from callcenter.telephony.settings import PbxSettings
 from callcenter.web.app import build_app
 from callcenter.web.connection_gate import ConnectionGate, connection_budget
 from callcenter.web.gated_site import GatedTCPSite
+from callcenter.web.openapi_schema import ApiPart
 
 log = structlog.get_logger(__name__)
 
@@ -121,113 +109,81 @@ class Service:
             )
             self.links[pbx.name] = self._build_link(pbx)
         self._tasks: list[asyncio.Task[None]] = []
-        self._build_features(managed_queues)
+        self.features = self._build_features(managed_queues)
 
-    def _build_features(self, managed_queues: set[str] | None) -> None:
+    def _build_features(self, managed_queues: set[str] | None) -> list[Feature[ApiPart]]:
         settings = self.settings
         first = settings.pbxes[0].name
-        # Live counters for the wallboard and /metrics.
-        self.thresholds = Thresholds.from_targets(
-            settings.targets,
-            wrapup_s=settings.metrics.wrapup_s,
-            high_lines_fraction=settings.metrics.high_lines_fraction,
+        # Routing: who is on duty, queue membership at shift edges, staffing minimums.
+        self.routing = RoutingFeature(
+            settings.routing,
+            self.engine,
+            timezone=settings.timezone,
+            clients={name: link.client for name, link in self.links.items()},
+            clock=self.pbx_clock,
+            publish=self.publish,
+            holds=self.holds,
+            first_pbx=first,
+            managed_queues=managed_queues,
         )
-        self.live = LiveCounters(
-            thresholds=self.thresholds,
-            zone=settings.timezone,
-            inbound_contexts=frozenset(c for pbx in settings.pbxes for c in pbx.inbound_contexts),
-        )
-        self.event_listeners.append(self.live.apply)
-        self.record_listeners.append(self.live.call_finished)
-        # This instance's Prometheus registry, served at /metrics: process and Python
-        # metrics and the live KPIs, read at scrape time. Other parts register theirs here.
-        self.metrics_registry = metrics_registry(
-            self.live, pbxes=[pbx.name for pbx in settings.pbxes], clock=self.pbx_clock.now
-        )
-        self.wallboard = WallboardHub(self.live, clock=self.pbx_clock.now)
-        self.event_listeners.append(self.wallboard.on_event)
-        # Recordings: MixMonitor files linked to their calls as the calls end.
-        self.recordings = RecordingStore(self.engine)
-        self.recording_linker = RecordingLinker.from_settings(settings, self.recordings)
-        self.pbx_event_listeners.append(self.recording_linker.on_event)
-        self.pbx_record_listeners.append(self.recording_linker.on_record)
+        for name, link in self.links.items():
+            link.after_resync.append(self.routing.sync_of(name).poke)
         # A seat's actions go to the PBX that serves its phone (agent states know it).
         self.actions = ActionRouter(
             {name: link.client for name, link in self.links.items()},
-            self._pbx_of_phone,
+            self.routing.pbx_of_phone,
             default=first,
         )
         # CTI: sign-in, owners, screen-pops, work orders.
         self.cti = CtiFeature(
             self.engine, settings.cti, zone=settings.zone, ami=self.actions, clock=self.clock,
             open_call=self._open_call, dialling=settings.dialling,
-            alert=self.wallboard.notice,  # supervisors see owner-read alerts on the wallboard
+            # supervisors see owner-read alerts on the wallboard
+            alert=lambda notice: self.metrics.wallboard.notice(notice),
             trusted_proxies=settings.web.trusted_proxies,
         )  # fmt: skip
-        self.event_listeners.append(self.cti.on_event)
-        # IVR over FastAGI, looking callers up in the owner directory.
-        self.flows = FlowRegistry.from_settings(settings)
-        self.fastagi = FastAgiServer(
-            settings.fastagi.host,
-            settings.fastagi.port,
-            flows=self.flows,
-            lookup=self.cti.lookup,
-            on_event=self.publish,
+        # Live counters, the wallboard, /metrics and reports.
+        self.metrics = MetricsFeature(
+            settings.metrics,
+            settings.targets,
+            self.engine,
+            timezone=settings.timezone,
+            pbxes=[pbx.name for pbx in settings.pbxes],
+            inbound_contexts=frozenset(c for pbx in settings.pbxes for c in pbx.inbound_contexts),
             clock=self.pbx_clock.now,
-            zone=settings.timezone,
-            pbx=first,
-            pbx_names=[pbx.name for pbx in settings.pbxes],
-            pbx_hosts=_pbx_addresses(settings),
-            sound_prefix=settings.ivr.sound_prefix,
-            header_timeout_s=settings.ivr.header_timeout_s,
-            lookup_timeout_s=settings.ivr.lookup_timeout_s,
-            queue_mode=settings.ivr.queue_mode,
+            ami=self.actions,
+            audit=self.cti.records.audit,
+            # monitoring rings only a seat the directory knows, as it is now
+            seats=self.routing.seats,
         )
-        # Routing: who is on duty, queue membership at shift edges, staffing minimums.
-        self.routing = load_routing(settings.routing, settings.timezone)
-        self.agent_states = AgentStates(settings.routing.wrapup_s)
-        # time in each state, written to the database as intervals close (for occupancy)
-        self.state_time = StateTimeRecorder(
-            AgentTimeStore(self.engine), self.agent_states, clock=self.pbx_clock.now,
-            holds=self.holds,
-        )  # fmt: skip
-        self.event_listeners.append(self._follow_agents)
-        self.syncs: list[MembershipSync] = []
-        for name, link in self.links.items():
-            sync = MembershipSync(
-                link.client,
-                self.routing.directory,
-                self.routing.roster,
-                self.pbx_clock,
-                pbx=name,
-                managed_queues=managed_queues,
-                publish=self.publish,
-                resync_interval_s=settings.routing.resync_interval_s,
-            )
-            link.after_resync.append(sync.poke)
-            self.syncs.append(sync)
-        routing = settings.routing
-        self.staffing = StaffingWatch(
-            LiveStaffingMonitor(
-                self.routing.rules, self.routing.book.zone, self.routing.roster.calendar
-            ),
-            lambda: ready_by_team(self.agent_states, self.routing.directory),
+        # Recordings: MixMonitor files linked to their calls as the calls end.
+        self.recordings = RecordingsFeature(settings, self.engine)
+        # IVR over FastAGI, looking callers up in the owner directory; before ringing an
+        # owner's housekeeper it asks routing (on duty and free, else the zone's queue,
+        # else the general queue).
+        self.ivr = IvrFeature(
+            settings,
+            fastagi=settings.fastagi,
+            timezone=settings.timezone,
+            pbxes=[pbx.name for pbx in settings.pbxes],
+            lookup=self.cti.lookup,
+            route_housekeeper=self.routing.housekeeper,
             publish=self.publish,
-            webhook=(
-                WebhookSender(routing.alert_webhook_url, routing.alert_webhook_secret)
-                if routing.alert_webhook_url
-                else None
-            ),
-            clock=self.pbx_clock,
-            interval_s=routing.staffing_check_interval_s,
-            pbx=first,
+            clock=self.pbx_clock.now,
+            pbx_hosts=_pbx_addresses(settings),
         )
-        # The IVR asks before ringing an owner's housekeeper: on duty and free, else the
-        # zone's queue, else the general queue.
-        self.housekeeper_routing = HousekeeperRouter(
-            self.routing.roster, self.routing.directory, self.agent_states, routing_rules(routing)
-        )
-        self.fastagi.route_housekeeper = self.housekeeper_routing
+        self.fastagi = self.ivr.fastagi  # an adapter like the links: started and closed with them
+        # In this order their listeners see each event and their routes are added.
+        features: list[Feature[ApiPart]] = [
+            self.metrics, self.recordings, self.cti, self.ivr, self.routing,
+        ]  # fmt: skip
+        for feature in features:
+            listeners = feature.listeners
+            self.event_listeners.extend(listeners.events)
+            self.record_listeners.extend(listeners.records)
+            self.pbx_event_listeners.extend(listeners.pbx_events)
+            self.pbx_record_listeners.extend(listeners.pbx_records)
+        return features
 
     def _build_link(self, pbx: PbxSettings) -> PbxLink:
         zone = self.settings.zone
@@ -254,6 +210,7 @@ class Service:
             calls=StoredCalls(tracker, self.store, pbx.name),
             holds=lambda: self.holds(pbx.name),
             clock=self.clock,
+            engine_for=cdr_engine,
         )
 
     # --- event flow -------------------------------------------------------------------------
@@ -274,33 +231,13 @@ class Service:
         tracker = self.trackers.get(pbx)
         return tracker.open_call(call_id) if tracker is not None else None
 
-    def _pbx_of_phone(self, interface: str) -> str | None:
-        status = self.agent_states.agents.get(interface)
-        return status.pbx if status is not None and status.pbx else None
-
     def holds(self, pbx: str) -> bool:
         """Whether this instance speaks for ``pbx`` (always, without Redis)."""
         return self.streams is None or self.streams.holds(pbx)
 
-    def _follow_agents(self, event: Event) -> None:
-        changes = self.agent_states.apply(event)
-        if self.holds(event.pbx):  # elsewhere the holder's changes arrive over the stream
-            for change in changes:
-                self.publish(change)
-
-    async def _tick_agents(self) -> None:
-        """End wrap-ups on time even when no event comes."""
-        while True:
-            await asyncio.sleep(1.0)
-            for change in self.agent_states.tick(self.pbx_clock.now()):
-                if self.holds(change.pbx):
-                    self.publish(change)
-
     def reload(self) -> None:
         """SIGHUP: re-read the IVR flows; a broken set is refused, the last good one stays."""
-        problems = self.flows.reload()
-        if problems:
-            log.warning("ivr flows refused, keeping the last good ones", problems=len(problems))
+        self.ivr.reload()
 
     def _from_pbx(self, tracker: CallTracker, event: Event) -> None:
         """An event from a PBX link: tracked here only where this instance holds the PBX;
@@ -413,43 +350,15 @@ class Service:
         )  # fmt: skip
         for record in records:
             if record.ended:
-                self.live.call_finished(record)
+                self.metrics.live.call_finished(record)
 
     # --- lifecycle --------------------------------------------------------------------------
 
     def build_web_app(self) -> web.Application:
         """Every page and API route, each behind sign-in with the roles it admits."""
-        app = build_app(self)
-        self.cti.setup_web(app)  # the sign-in middleware comes first
-        routing_state = RoutingState(
-            self.routing.directory,
-            self.routing.roster,
-            self.routing.rules,
-            agents_file=self.settings.routing.agents_file,
-            syncs=self.syncs,
-            clock=self.pbx_clock.now,
-            occupancy=self.state_time.occupancy,
-            directory_listeners=[self.housekeeper_routing.update_directory],
-        )
-        setup_wallboard(
-            app,
-            self.wallboard,
-            ami=self.actions,
-            audit=self.cti.records.audit,
-            # monitoring rings only a seat the directory knows, as it is now
-            seats=lambda: {seat.interface for seat in routing_state.directory.seats.values()},
-        )
-        setup_recordings_http(app, store=self.recordings, settings=self.settings)
-        setup_metrics_http(
-            app,
-            ReportStore(self.engine),
-            self.live,
-            self.thresholds,
-            registry=self.metrics_registry,
-            zone=self.settings.timezone,
-            clock=self.pbx_clock.now,
-        )
-        setup_routing_http(app, routing_state)
+        app = build_app(self, [feature.api_doc() for feature in self.features])
+        for feature in self.features:
+            feature.routes(app)
         return app
 
     async def start(self) -> None:
@@ -457,9 +366,8 @@ class Service:
         self._restore_exception_handler = accept_errors.install(asyncio.get_running_loop())
         await asyncio.to_thread(upgrade, self.settings.database.url)
         self.writer.start()
-        self.state_time.start()
-        await self.cti.start()
-        self.recording_linker.start()
+        for feature in self.features:
+            await feature.start()
         await self.fastagi.start()
         if self._web_enabled:
             app = self.build_web_app()
@@ -481,21 +389,10 @@ class Service:
         for link in self.links.values():
             await link.start()
         loop = asyncio.get_running_loop()
-        for sync in self.syncs:
-            self._tasks.append(
-                loop.create_task(
-                    self._while_holding(sync.pbx, sync.run), name=f"membership-sync:{sync.pbx}"
-                )
-            )
-        self._tasks.append(
-            loop.create_task(
-                self._while_holding(self.settings.pbxes[0].name, self.staffing.run),
-                name="staffing-watch",
-            )
-        )
-        # A changed flow file is reloaded; a broken one is refused and the last good set stays.
-        self._tasks.append(loop.create_task(self.flows.watch(interval_s=2.0), name="ivr-watch"))
-        self._tasks.append(loop.create_task(self._tick_agents(), name="agent-wrapup"))
+        for feature in self.features:
+            for duty in feature.duties():
+                run = duty.run() if duty.pbx is None else self._while_holding(duty.pbx, duty.run)
+                self._tasks.append(loop.create_task(run, name=duty.name))
 
     async def stop(self) -> None:
         if self._stopped:  # a second stop (signal and shutdown both) does nothing
@@ -509,8 +406,8 @@ class Service:
             await link.close()
         for takeover in list(self._pending_takeovers):
             takeover.cancel()
-        await self.cti.stop()
-        await self.recording_linker.stop()
+        for feature in reversed(self.features):
+            await feature.stop()
         if self._pending:
             await asyncio.gather(*self._pending, return_exceptions=True)
         await self.writer.close(timeout=10.0)
@@ -530,7 +427,6 @@ class Service:
                     log.warning("durable cursor not saved at stop", pbx=name, error=str(exc))
 
     async def _close_the_rest(self) -> None:
-        await self.state_time.close()
         if self.streams is not None:
             await self.streams.close()
         if self._runner is not None:
@@ -553,8 +449,8 @@ class Service:
         await self.fastagi.abort()
         await self.writer.abort()
         await asyncio.gather(*self._tasks, *self._pending, return_exceptions=True)
-        await self.cti.stop()
-        await self.recording_linker.stop()
+        for feature in reversed(self.features):
+            await feature.stop()
         await self._close_the_rest()
 
     async def settle(self) -> None:
@@ -614,6 +510,11 @@ def _web_gate(settings: Settings) -> ConnectionGate:
         header_timeout_s=web_settings.header_timeout_s,
         body_timeout_s=web_settings.body_timeout_s,
     )
+
+
+def cdr_engine(url: str) -> Engine:
+    """An engine for a PBX's CDR database: one connection is enough."""
+    return create_engine_for(url, pool_size=1, max_overflow=0)
 
 
 def _pbx_addresses(settings: Settings) -> dict[str, str]:

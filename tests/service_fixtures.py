@@ -6,8 +6,9 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from callcenter.config import AmiSettings, PbxSettings, Settings, SimulatorSettings
+from callcenter.config import Settings, SimulatorSettings
 from callcenter.sim import PbxSimulator
+from callcenter.telephony.settings import AmiSettings, PbxSettings
 
 
 def service_settings(tmp_path: Path, pbx: PbxSimulator | None = None) -> Settings:

@@ -17,7 +17,8 @@ import structlog
 from amiserver import AmiServer
 from tls_fixtures import PBX_NAME, Pki, make_pki
 
-from callcenter.config import AmiSettings, ConfigError, load_settings
+from callcenter.config import load_settings
+from callcenter.core.settings_error import ConfigError
 from callcenter.sim.ami_server import server_tls_context
 from callcenter.telephony.ami import AmiClient, AmiConnectionError, AmiTlsError
 from callcenter.telephony.ami_tls import (
@@ -27,6 +28,7 @@ from callcenter.telephony.ami_tls import (
     tls_failure_reason,
     tls_server_name,
 )
+from callcenter.telephony.settings import AmiSettings
 
 SECRET = "tls-s3cr3t-pass"
 

@@ -1,9 +1,9 @@
 """The annotated reference ``config/callcenter.yaml`` names every setting the service reads,
 and the service accepts it as it is.
 
-A setting added to ``callcenter/config.py`` without a line in the reference fails here,
-naming its dotted key (``pbxes[].timezone``), so whoever sets the service up finds every
-key, its default and its meaning in one file.
+A setting added to ``callcenter/config.py`` (or a package's ``settings.py``) without a
+line in the reference fails here, naming its dotted key (``pbxes[].timezone``), so whoever
+sets the service up finds every key, its default and its meaning in one file.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ async def test_sign_in_receive_a_pop_and_raise_a_work_order(tmp_path: Path) -> N
     await cti.start()
     app = web.Application()
     install_security_headers(app)
-    cti.setup_web(app)
+    cti.routes(app)
     async with serving(app) as base, playwright_api.async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:

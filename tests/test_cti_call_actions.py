@@ -78,7 +78,7 @@ async def desk(tmp_path: Path) -> AsyncIterator[Desk]:
     for event in events:
         cti.on_event(event)
     app = web.Application()
-    cti.setup_web(app)
+    cti.routes(app)
     async with (
         serving(app) as base,
         client_for(base, "alice") as alice,

@@ -109,7 +109,7 @@ async def test_a_demo_owner_calling_pops_their_card(tmp_path: Path) -> None:
     await load_demo_owners(cti, OWNERS)
     numbers = demo_owner_numbers(OWNERS)
     app = web.Application()
-    cti.setup_web(app)
+    cti.routes(app)
     rings: list[dict[str, Any]] = []
 
     def on_message(message: dict[str, str]) -> None:

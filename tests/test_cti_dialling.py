@@ -10,10 +10,10 @@ import pytest
 from aiohttp import web
 from cti_fixtures import add_users, client_for, serving, sqlite_engine
 
-from callcenter.config import CtiSettings, DiallingSettings
 from callcenter.cti.dialling import DialRefused, check_dial
 from callcenter.cti.feature import CtiFeature
 from callcenter.cti.phones import normalize
+from callcenter.cti.settings import CtiSettings, DiallingSettings
 
 POLICY = DiallingSettings()
 
@@ -81,7 +81,7 @@ async def test_click_to_call_and_callbacks_obey_the_policy(tmp_path: Path) -> No
     add_users(cti.accounts)
     await cti.start()
     app = web.Application()
-    cti.setup_web(app)
+    cti.routes(app)
     async with serving(app) as base, client_for(base, "alice") as alice:
         for number in ("110", "112", "+44 20 7946 0958", "0044 20 7946 0958"):
             status, body = await alice.post_json("/api/seat/call", {"number": number})

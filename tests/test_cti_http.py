@@ -18,9 +18,9 @@ from cti_fixtures import Client, add_users, client_for, serving, sqlite_engine
 from store_fixtures import make_record
 
 from callcenter.calls.store import CallStore
-from callcenter.config import CtiSettings
 from callcenter.cti.feature import CtiFeature
 from callcenter.cti.importer import parse_rows
+from callcenter.cti.settings import CtiSettings
 from callcenter.events import (
     AgentAnswered,
     AgentRinging,
@@ -67,7 +67,7 @@ async def served(tmp_path: Path) -> AsyncIterator[Served]:
     await cti.start()
     app = web.Application()
     install_security_headers(app)
-    cti.setup_web(app)
+    cti.routes(app)
     async with serving(app) as base:
         clients: dict[str | None, Client] = {}
         stack = []
@@ -144,7 +144,7 @@ async def test_every_route_declares_its_roles(tmp_path: Path) -> None:
     engine = sqlite_engine(tmp_path)
     cti = CtiFeature(engine)
     app = web.Application()
-    cti.setup_web(app)
+    cti.routes(app)
     public = {"/login"}
     for route in app.router.routes():
         if route.resource is None or route.resource.canonical in public or route.method == "HEAD":

@@ -15,11 +15,11 @@ import pytest
 from aiohttp import web
 from cti_fixtures import Client, add_users, client_for, serving, sqlite_engine
 
-from callcenter.config import CtiSettings
 from callcenter.cti.feature import CtiFeature
 from callcenter.cti.importer import parse_rows
 from callcenter.cti.owner_access import OwnerReadLimiter, owners_in_hand
 from callcenter.cti.seat_calls import SeatCall
+from callcenter.cti.settings import CtiSettings
 from callcenter.events import AgentAnswered, AgentRinging, ChannelCreated, ChannelHungUp
 from callcenter.metrics.live import LiveCounters
 from callcenter.metrics.wallboard import WallboardHub
@@ -79,7 +79,7 @@ async def desk(tmp_path: Path) -> AsyncIterator[Desk]:
     await cti.directory.import_owners(parse_rows(HEADER, OWNER_ROWS).records)
     await cti.start()
     app = web.Application()
-    cti.setup_web(app)
+    cti.routes(app)
     async with serving(app) as base:
         yield Desk(base, cti, alerts, clock)
     await cti.stop()

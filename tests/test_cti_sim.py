@@ -40,7 +40,7 @@ async def test_pops_reach_the_ringing_agent_within_milliseconds(tmp_path: Path) 
             cti.on_event(event)
 
     app = web.Application()
-    cti.setup_web(app)
+    cti.routes(app)
     async with (
         running_simulator(tmp_path / "pbx", seed=11, speed=40, secret="s") as pbx,
         serving(app) as base,

@@ -12,9 +12,10 @@ import pytest
 from aiohttp import web
 from cti_fixtures import add_users, client_for, serving, sqlite_engine
 
-from callcenter.config import CtiSettings, LoggingSettings
+from callcenter.config import LoggingSettings
 from callcenter.core.signing import verify
 from callcenter.cti.feature import CtiFeature
+from callcenter.cti.settings import CtiSettings
 from callcenter.cti.webhook import WebhookSender, backoff_s
 from callcenter.log import configure_logging
 
@@ -107,7 +108,7 @@ async def test_raising_and_moving_a_work_order_reaches_the_business_system(
     add_users(cti.accounts)
     await cti.start()
     app = web.Application()
-    cti.setup_web(app)
+    cti.routes(app)
     async with serving(app) as base, client_for(base, "alice") as alice:
         status, order = await alice.post_json("/api/workorders", {"kind": "repair"})
         assert status == 201 and isinstance(order, dict)

@@ -82,7 +82,7 @@ async def test_recordings_disk_full_loses_no_call_and_reports_the_missing_files(
                         )
                     )
                     await service.settle()
-                    linker = service.recording_linker
+                    linker = service.recordings.linker
                     await until(lambda: len(linker.orphans) >= 1)
                     await asyncio.sleep(1.0)  # past the grace of the last calls' files
                     await linker.scan_now()

@@ -247,7 +247,7 @@ async def test_a_seat_that_stops_reading_is_dropped_and_the_others_keep_popping(
 async def test_a_wallboard_that_stops_reading_is_dropped_and_the_others_stay_current(
     running: Running,
 ) -> None:
-    hub = running.service.wallboard
+    hub = running.service.metrics.wallboard
     hub.send_timeout_s = 1.0  # a snapshot unsent this long drops the socket
     # Many seats make every snapshot large (about 150 kB), so the buffers fill quickly.
     running.publish(*(

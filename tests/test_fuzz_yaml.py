@@ -21,7 +21,8 @@ import yaml
 from fuzzing import quick_and_long
 from hypothesis import strategies as st
 
-from callcenter.config import ConfigError, Settings, load_settings
+from callcenter.config import Settings, load_settings
+from callcenter.core.settings_error import ConfigError
 from callcenter.ivr import loader as ivr_loader
 from callcenter.ivr.loader import Problem, load_text
 from callcenter.ivr.prompts import load_catalogue

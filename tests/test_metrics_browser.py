@@ -43,7 +43,7 @@ async def test_the_wallboard_moves_when_calls_come_in(tmp_path: Path) -> None:
     hub = WallboardHub(live, clock=lambda: NOW)
     app = web.Application()
     install_security_headers(app)
-    cti.setup_web(app)
+    cti.routes(app)
     setup(app, hub)
 
     def feed(*events: ChannelCreated) -> None:

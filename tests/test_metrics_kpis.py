@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from callcenter.calls.records import CallRecord, Outcome
-from callcenter.config import Targets
 from callcenter.metrics.concurrency import line_buckets, spans
 from callcenter.metrics.kpis import Tally, Thresholds, definitions, tally
 from callcenter.metrics.report import ReportSpec, report_from_records
+from callcenter.metrics.settings import Targets
 
 TZ = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=TZ).timestamp()  # 09:00 local, a bucket edge

@@ -80,7 +80,7 @@ async def test_a_supervisor_listens_to_an_agent_on_a_call(tmp_path: Path) -> Non
         ami = AmiClient("127.0.0.1", pbx.ami_port, "callcenter", "s", on_event=on_message)
         await ami.start()
         app = web.Application()
-        cti.setup_web(app)
+        cti.routes(app)
         setup(
             app, hub, ami=ami, audit=cti.records.audit, seats=lambda: {"PJSIP/1011", "PJSIP/1012"}
         )

@@ -44,7 +44,7 @@ async def test_a_running_service_exposes_process_metrics_and_live_kpis(tmp_path:
             managed_queues=set(),
         )
         # Other parts of the service add their metrics to the same registry.
-        extra = Counter("callcenter_test_things", "Things.", registry=service.metrics_registry)
+        extra = Counter("callcenter_test_things", "Things.", registry=service.metrics.registry)
         extra.inc()
         await service.start()
         try:
@@ -56,10 +56,10 @@ async def test_a_running_service_exposes_process_metrics_and_live_kpis(tmp_path:
             # A caller waiting in a queue right now (the simulator's callers are answered
             # within moments, too quickly to be caught waiting by a scrape).
             now = pbx.now
-            service.live.apply(ChannelCreated(pbx="main", call_id="w1", channel_id="w1",
+            service.metrics.live.apply(ChannelCreated(pbx="main", call_id="w1", channel_id="w1",
                                               at=now, channel="PJSIP/trunk-9",
                                               context="from-pstn"))  # fmt: skip
-            service.live.apply(QueueJoined(pbx="main", call_id="w1", channel_id="w1", at=now,
+            service.metrics.live.apply(QueueJoined(pbx="main", call_id="w1", channel_id="w1", at=now,
                                            queue="support"))  # fmt: skip
             assert service.web_port is not None
             types, samples = await _scrape(service.web_port)

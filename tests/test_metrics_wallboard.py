@@ -76,7 +76,7 @@ async def board(tmp_path: Path) -> AsyncIterator[Board]:
     hub = WallboardHub(live, clock=lambda: NOW)
     app = web.Application()
     install_security_headers(app)
-    cti.setup_web(app)
+    cti.routes(app)
     setup(app, hub, audit=cti.records.audit)
     async with serving(app) as base:
         yield Board(base, live, hub, cti)

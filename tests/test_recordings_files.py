@@ -191,7 +191,8 @@ def test_files_link_by_linkedid_or_leg_uniqueid_and_orphans_show_both_ways() -> 
 def test_recordings_settings_errors_name_the_line_and_the_secret_stays_hidden(
     tmp_path: Path,
 ) -> None:
-    from callcenter.config import ConfigError, load_settings
+    from callcenter.config import load_settings
+    from callcenter.core.settings_error import ConfigError
 
     path = tmp_path / "s.yaml"
     path.write_text(

@@ -17,10 +17,11 @@ from store_fixtures import make_record
 from yarl import URL
 
 from callcenter.calls.store import CallStore
-from callcenter.config import RecordingsSettings, Settings
+from callcenter.config import Settings
 from callcenter.recordings import http as rec_http
 from callcenter.recordings.links import LinkSigner
 from callcenter.recordings.scanner import scan
+from callcenter.recordings.settings import RecordingsSettings
 from callcenter.recordings.store import RecordingStore
 from callcenter.recordings.synth import write_g711_wav, write_pcm_wav
 from callcenter.web.headers import install as install_security_headers

@@ -38,8 +38,8 @@ async def test_simulated_recordings_are_indexed_and_linked_live(tmp_path: Path) 
         )
         # The service's own linker, as configured; the simulator's static members answer.
         service = Service(settings, web_enabled=False, managed_queues=set())
-        store = service.recordings
-        linker = service.recording_linker
+        store = service.recordings.store
+        linker = service.recordings.linker
         await service.start()
         try:
             await pbx.run(8)

@@ -94,7 +94,7 @@ async def floor(tmp_path: Path) -> AsyncIterator[Floor]:
         pbx="main",
     )
     app = web.Application()
-    cti.setup_web(app)
+    cti.routes(app)
     setup(app, hub)
     async with serving(app) as base:
         holder.append(Floor(base, states, hub, watch, clock))

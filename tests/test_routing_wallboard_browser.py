@@ -34,7 +34,7 @@ async def test_the_staffing_banner_shows_and_clears(tmp_path: Path) -> None:
     hub = WallboardHub(LiveCounters(thresholds=Thresholds(line_capacity=5)), clock=lambda: NOW)
     app = web.Application()
     install_security_headers(app)
-    cti.setup_web(app)
+    cti.routes(app)
     setup(app, hub)
     async with serving(app) as base, playwright_api.async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

@@ -12,13 +12,13 @@ import pytest
 from service_fixtures import service_settings
 
 from callcenter.calls.reconcile import compare_with_durable
-from callcenter.config import AmiSettings, PbxSettings
 from callcenter.events import Event, IvrLeft
 from callcenter.routing.sync import ScaledClock
 from callcenter.service import Service
 from callcenter.sim import AgiTarget, PbxSimulator, TrafficParams, daytime_start
 from callcenter.telephony.actions import ActionRouter
 from callcenter.telephony.ami import AmiClient
+from callcenter.telephony.settings import AmiSettings, PbxSettings
 from callcenter.testing import running_simulator
 
 SPEED = 200.0

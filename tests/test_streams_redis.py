@@ -117,7 +117,7 @@ async def _lease_named(url: str, key: str, origin: str) -> None:
 
 
 def _today(service: Service, sim: PbxSimulator) -> dict[str, Any]:
-    return dict(service.live.snapshot(sim.now)["today"])
+    return dict(service.metrics.live.snapshot(sim.now)["today"])
 
 
 @pytest.fixture
@@ -161,8 +161,8 @@ async def test_one_instance_speaks_for_the_pbx_and_both_show_the_same_board(
         await _eventually(lambda: any(p.get("state") == "ringing" for p in pops))
         listener.cancel()
     assert second.finished_inbound == 0  # only the holder tracks and writes calls
-    assert second.live.outcomes == first.live.outcomes
-    assert sum(first.live.outcomes.values()) == 40
+    assert second.metrics.live.outcomes == first.metrics.live.outcomes
+    assert sum(first.metrics.live.outcomes.values()) == 40
     # The pop for alice's seat reached her through the instance she is signed in to.
     rang = [p for p in pops if p.get("state") == "ringing"]
     assert all(p["interface"] == "PJSIP/1001" for p in rang)
@@ -216,7 +216,7 @@ async def test_redis_restart_loses_nothing_and_the_others_catch_up(tmp_path: Pat
                     assert first.streams is not None
                     await _lease_named(server.url, "cc:lease:main", first.streams.origin)
                     await _eventually(lambda: _today(second, sim) == _today(first, sim))
-                    assert second.live.outcomes == first.live.outcomes
+                    assert second.metrics.live.outcomes == first.metrics.live.outcomes
                     assert first.holds("main") and not second.holds("main")
                     _reconciles(await _stored(first), sim, tmp_path)
                 finally:
@@ -292,18 +292,23 @@ async def test_an_instance_started_mid_call_shows_the_calls_already_up(tmp_path:
             try:
                 sim.start_traffic(12)
                 await _eventually(lambda: sim.generated >= 12)
-                lines = first.live.snapshot(sim.now)["lines_in_use"]
+                lines = first.metrics.live.snapshot(sim.now)["lines_in_use"]
                 assert lines > 0
                 # Every call began before this instance did; its own login lists them.
                 second = Service(
                     _settings(tmp_path, sim, url, prefix, "second"), managed_queues=set()
                 )
                 await second.start()
-                await _eventually(lambda: second.live.snapshot(sim.now)["lines_in_use"] > 0, 5)
+                await _eventually(
+                    lambda: second.metrics.live.snapshot(sim.now)["lines_in_use"] > 0, 5
+                )
                 board = ("lines_in_use", "calls_in_ivr", "waiting")
 
                 def same() -> bool:
-                    a, b = first.live.snapshot(sim.now), second.live.snapshot(sim.now)
+                    a, b = (
+                        first.metrics.live.snapshot(sim.now),
+                        second.metrics.live.snapshot(sim.now),
+                    )
                     return all(a[k] == b[k] for k in board) and a["lines_in_use"] > 0
 
                 await _eventually(same, 10)

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from callcenter.cli import build_parser, cmd_db_upgrade, cmd_run
-from callcenter.config import ConfigError, load_settings
+from callcenter.config import load_settings
+from callcenter.core.settings_error import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
 UNIT = ROOT / "deploy" / "systemd" / "callcenter.service"

@@ -45,7 +45,7 @@ async def test_every_response_carries_the_security_headers(tmp_path: Path) -> No
     cti = CtiFeature(engine)
     app = web.Application()
     install(app)
-    cti.setup_web(app)
+    cti.routes(app)
     app.router.add_get("/audio.wav", _audio)
     app.router.add_get("/refused", _refused)
     async with serving(app) as base, aiohttp.ClientSession() as http:

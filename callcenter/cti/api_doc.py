@@ -1,5 +1,5 @@
-"""The CTI routes' OpenAPI description (``cti/http.py``): the seat, owners, the audit
-trail and work orders."""
+"""The CTI routes' OpenAPI description (``cti/http.py``, ``cti/signin.py``): signing in and
+users, the seat, owners, the audit trail and work orders."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ from callcenter.web.openapi_schema import (
     OBJECT,
     ONE_LINE_TEXT,
     PBX_DOWN,
+    ROLE,
     STR,
+    ApiPart,
     Operation,
     Operations,
     Param,
@@ -23,6 +25,11 @@ from callcenter.web.openapi_schema import (
     obj,
     path,
 )
+
+USER = obj(
+    ["id", "login", "role"], id=INT, login=STR, role=ROLE, display_name=STR, agent=STR,
+    interface=STR,
+)  # fmt: skip
 
 WORK_ORDER_KINDS = ["repair", "complaint", "enquiry", "fee"]
 WORK_ORDER_PRIORITIES = ["low", "normal", "high", "urgent"]
@@ -55,6 +62,39 @@ NEED_TO_KNOW = (
 ORDER_ID = path("order_id", {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID})
 
 OPERATIONS: Operations = {
+    # -- sign-in and users
+    ("GET", "/api/me"): Operation(
+        "The signed-in user and the session's CSRF token",
+        result=obj(
+            ["login", "role", "csrf_token"],
+            id=INT,
+            login=STR,
+            role=ROLE,
+            display_name=STR,
+            agent=STR,
+            interface=STR,
+            csrf_token=STR,
+            expires_at=EPOCH,
+        ),
+    ),
+    ("GET", "/api/users"): Operation(
+        "Everyone who may sign in", result=obj(["users"], users=array(USER))
+    ),
+    ("POST", "/api/users"): Operation(
+        "Add a person who signs in",
+        ok=201,
+        body=obj(
+            ["login", "role", "password"],
+            login={"type": "string", "pattern": "^[A-Za-z0-9._@-]{1,64}$"},
+            role=ROLE,
+            password={"type": "string", "minLength": 8},
+            display_name=STR,
+            agent=STR,
+            interface=INTERFACE,
+        ),
+        result=obj(["id", "login", "role"], id=INT, login=STR, role=ROLE),
+        refused_when="the login is taken",
+    ),
     # -- the seat (CTI)
     ("GET", "/api/seat/pops"): Operation(
         "Screen-pops showing on a seat now",
@@ -199,3 +239,5 @@ OPERATIONS: Operations = {
         refused_when="the work order's caller number is not a phone number",
     ),
 }
+
+PART = ApiPart(OPERATIONS, schemas={"WorkOrder": WORK_ORDER})

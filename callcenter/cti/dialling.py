@@ -10,8 +10,8 @@ stolen agent account would call abroad). A national number must start with one o
 
 from __future__ import annotations
 
-from callcenter.config import DiallingSettings
 from callcenter.cti.phones import Phone
+from callcenter.cti.settings import DiallingSettings
 from callcenter.log import mask_number
 
 

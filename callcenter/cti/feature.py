@@ -1,9 +1,9 @@
-"""The CTI feature assembled from its parts, for the composition root to start and wire.
+"""The CTI feature assembled from its parts (a ``callcenter.core.feature.Feature``).
 
 cti = CtiFeature(engine, settings.cti, zone=settings.zone, ami=link.client)
 await cti.start()                       # loads the owner index, starts the webhook
-service.event_listeners.append(cti.on_event)
-cti.setup_web(app)                      # sign-in middleware + pages + seat routes
+cti.listeners                           # screen-pops follow every event
+cti.routes(app)                         # sign-in middleware + pages + seat routes
 ...
 await cti.stop()
 """
@@ -20,8 +20,9 @@ from aiohttp import web
 from sqlalchemy import Engine
 
 from callcenter.calls.records import CallRecord
-from callcenter.config import CtiSettings, DiallingSettings
 from callcenter.core.contracts import OwnerInfo
+from callcenter.core.feature import Duty, Listeners
+from callcenter.cti import api_doc, signin
 from callcenter.cti.accounts import AccountStore, hash_password
 from callcenter.cti.http import AmiActions, CtiDeps
 from callcenter.cti.http import setup as setup_seat_routes
@@ -32,10 +33,11 @@ from callcenter.cti.phones import lookup_key
 from callcenter.cti.popper import Popper, PopUpdate
 from callcenter.cti.records import CtiRecords
 from callcenter.cti.screenpop import ScreenPop, SeatHub
+from callcenter.cti.settings import CtiSettings, DiallingSettings
 from callcenter.cti.webhook import WebhookSender
 from callcenter.cti.workorders import timer
 from callcenter.events import Event
-from callcenter.web import auth
+from callcenter.web.openapi_schema import ApiPart
 
 
 def spellings(number: str) -> list[str]:
@@ -130,17 +132,27 @@ class CtiFeature:
         if self.webhook is not None:
             await self.webhook.start()
 
+    def duties(self) -> Sequence[Duty]:
+        return ()
+
     async def stop(self) -> None:
         await self.screenpop.settle()
         if self.webhook is not None:
             await self.webhook.close()
 
+    @property
+    def listeners(self) -> Listeners:
+        return Listeners(events=[self.on_event])
+
     def on_event(self, event: Event) -> None:
-        """A ``Service.event_listeners`` entry: synchronous, in event order."""
+        """Screen-pops follow every event: synchronous, in event order."""
         self.screenpop.on_event(event)
 
-    def setup_web(self, app: web.Application) -> None:
-        auth.setup(
+    def api_doc(self) -> ApiPart:
+        return api_doc.PART
+
+    def routes(self, app: web.Application) -> None:
+        signin.setup(
             app,
             self.accounts,
             self.settings,

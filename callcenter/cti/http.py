@@ -7,7 +7,7 @@ stored on the call it names, which must be one the user may write on
 (``callcenter.cti.call_access``). An agent reads owners of the calls in hand at their
 seat, any other only with a reason and within a rate limit
 (``callcenter.cti.owner_access``); every owner read is audited. Wiring:
-``setup(app, CtiDeps(...))`` after ``callcenter.web.auth.setup``.
+``setup(app, CtiDeps(...))`` after ``callcenter.cti.signin.setup``.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ import structlog
 from aiohttp import web
 
 from callcenter.calls.records import CallRecord
-from callcenter.config import CtiSettings, DiallingSettings
 from callcenter.core.errors import ApiError
 from callcenter.core.i18n import remember_lang, request_lang
+from callcenter.cti import api_doc as cti_doc
 from callcenter.cti.call_access import (
     CallRefused,
     CallTarget,
@@ -51,12 +51,14 @@ from callcenter.cti.phones import PhoneError, normalize
 from callcenter.cti.records import CtiRecords
 from callcenter.cti.screenpop import SeatHub
 from callcenter.cti.seat_page import render_seat_page
+from callcenter.cti.settings import CtiSettings, DiallingSettings
+from callcenter.cti.signin import AUTH_KEY, current_session
 from callcenter.cti.webhook import WebhookSender
 from callcenter.cti.workorders import WorkOrder, WorkOrderError, timer, validate_new
 from callcenter.log import mask_number, mask_numbers_in
 from callcenter.telephony.ami import AmiActionError, AmiNotConnected
-from callcenter.web.auth import AUTH_KEY, current_session, page_roles
-from callcenter.web.security import ROLES, Role, User, current_user, require_roles
+from callcenter.web.openapi import describe
+from callcenter.web.security import ROLES, Role, User, current_user, page_roles, require_roles
 from callcenter.web.validation import InvalidInput, query_values, read_object
 
 log = structlog.get_logger(__name__)
@@ -551,6 +553,7 @@ async def due_timers(request: web.Request) -> web.Response:
 
 
 def setup(app: web.Application, deps: CtiDeps) -> None:
+    describe(app, cti_doc.PART)
     app[DEPS_KEY] = deps
     app.router.add_get("/seat", seat_page)
     app.router.add_get("/ws/seat", seat_socket)

@@ -9,8 +9,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from callcenter.config import ConfigError, load_settings
+from callcenter.config import load_settings
 from callcenter.core.contracts import OwnerInfo
+from callcenter.core.settings_error import ConfigError
 from callcenter.ivr.loader import Problem
 from callcenter.ivr.prompts import load_catalogue
 from callcenter.ivr.simulate import walk

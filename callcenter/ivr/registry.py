@@ -14,10 +14,10 @@ from pathlib import Path
 
 import structlog
 
-from callcenter.config import Settings
 from callcenter.ivr.loader import Problem, flow_files
 from callcenter.ivr.prompts import Catalogue, load_catalogue
 from callcenter.ivr.schema import Flow
+from callcenter.ivr.settings import FlowsContext
 from callcenter.ivr.validator import validate_paths
 
 log = structlog.get_logger(__name__)
@@ -46,7 +46,7 @@ class FlowRegistry:
         self._stamp: tuple[tuple[str, float], ...] = ()
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> FlowRegistry:
+    def from_settings(cls, settings: FlowsContext) -> FlowRegistry:
         """The flows of ``settings.ivr_dir``, checked against ``settings.ivr.queues``."""
         ivr = settings.ivr
         registry = cls(

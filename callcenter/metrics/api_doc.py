@@ -11,6 +11,7 @@ from callcenter.web.openapi_schema import (
     OBJECT,
     PBX_DOWN,
     STR,
+    ApiPart,
     Operation,
     Operations,
     Param,
@@ -88,3 +89,5 @@ OPERATIONS: Operations = {
         "Live counters: lines, queues, agents, answer rate", result=LIVE
     ),
 }
+
+PART = ApiPart(OPERATIONS)

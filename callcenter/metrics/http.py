@@ -25,14 +25,15 @@ from prometheus_client.exposition import choose_encoder
 
 from callcenter.core.errors import ApiError
 from callcenter.core.i18n import remember_lang, request_lang
+from callcenter.metrics import api_doc as metrics_doc
 from callcenter.metrics.export import to_csv, to_json, to_xlsx
 from callcenter.metrics.kpis import Thresholds
 from callcenter.metrics.live import LiveCounters
 from callcenter.metrics.report import GROUPINGS, ReportSpec
 from callcenter.metrics.report_store import ReportStore
 from callcenter.metrics.reports_page import render_reports
-from callcenter.web.auth import page_roles
-from callcenter.web.security import current_user, require_roles
+from callcenter.web.openapi import describe
+from callcenter.web.security import current_user, page_roles, require_roles
 from callcenter.web.validation import query_values
 
 __all__ = ["setup"]
@@ -57,6 +58,7 @@ def setup(
     zone: str = "Asia/Shanghai",
     clock: Callable[[], float] = time.time,
 ) -> None:
+    describe(app, metrics_doc.PART)
     app[STORE_KEY] = store
     app[REGISTRY_KEY] = registry
     app[LIVE_KEY] = live

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from callcenter.calls.records import CallRecord
-from callcenter.config import Targets
+from callcenter.metrics.settings import Targets
 
 __all__ = ["Tally", "Thresholds", "definitions", "tally"]
 

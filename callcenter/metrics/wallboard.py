@@ -12,7 +12,7 @@ Staffing alerts: a ``StaffingBelowMinimum`` event (routing's live watch) puts an
 the snapshot's ``alerts`` (kind ``staffing``) and a banner on the page; the same event
 with ``below`` false, sent when the rule is met again, takes it away.
 
-Wiring: ``setup(app, hub, ami=..., audit=...)`` after ``callcenter.web.auth.setup``.
+Wiring: ``setup(app, hub, ami=..., audit=...)`` after the sign-in middleware.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from aiohttp import web
 from callcenter.core.errors import ApiError
 from callcenter.core.i18n import remember_lang, request_lang
 from callcenter.events import Event, StaffingBelowMinimum
+from callcenter.metrics import api_doc as metrics_doc
 from callcenter.metrics.kpis import Thresholds
 from callcenter.metrics.live import LiveCounters
 from callcenter.metrics.monitor import (
@@ -40,9 +41,9 @@ from callcenter.metrics.monitor import (
 )
 from callcenter.metrics.wallboard_page import render_wallboard
 from callcenter.telephony.ami import AmiActionError, AmiNotConnected
-from callcenter.web.auth import AUTH_KEY, current_session, page_roles
+from callcenter.web.openapi import describe
 from callcenter.web.outbox import SocketOutbox
-from callcenter.web.security import current_user, require_roles
+from callcenter.web.security import csrf_token, current_user, page_roles, require_roles, same_origin
 from callcenter.web.validation import InvalidInput, read_object
 
 __all__ = ["WallboardHub", "levels", "setup"]
@@ -226,9 +227,8 @@ SEATS_KEY: web.AppKey[Seats] = web.AppKey("wallboard_seats")
 async def wallboard_page(request: web.Request) -> web.Response:
     lang = request_lang(request)
     user = current_user(request)
-    session = current_session(request)
     assert user is not None
-    csrf = session.csrf_token if session is not None else ""
+    csrf = csrf_token(request)
     html = render_wallboard(lang, user, csrf, request.app[SEATS_KEY]())
     response = web.Response(text=html, content_type="text/html")
     remember_lang(request, response)
@@ -237,8 +237,7 @@ async def wallboard_page(request: web.Request) -> web.Response:
 
 @require_roles("supervisor", "admin")
 async def wallboard_socket(request: web.Request) -> web.StreamResponse:
-    auth = request.app.get(AUTH_KEY)
-    if auth is not None and not auth.same_origin(request):
+    if not same_origin(request):
         raise ApiError(403, "cross_site", "拒绝跨站连接", "cross-site websocket refused")
     ws = web.WebSocketResponse(heartbeat=20.0)
     await ws.prepare(request)
@@ -313,6 +312,7 @@ def setup(
     detail)``: ``CtiRecords.audit`` (rows in ``cti_audit``, read at ``/api/audit``);
     ``seats()``: the seats a supervisor may be rung on (none: monitoring is refused).
     """
+    describe(app, metrics_doc.PART)
     app[SEATS_KEY] = seats
     app[HUB_KEY] = hub
     app[AMI_KEY] = ami

@@ -12,6 +12,7 @@ from callcenter.web.openapi_schema import (
     OBJECT,
     SINCE_UNTIL,
     STR,
+    ApiPart,
     Operation,
     Operations,
     Param,
@@ -112,3 +113,5 @@ OPERATIONS: Operations = {
         errors=(404,),
     ),
 }
+
+PART = ApiPart(OPERATIONS)

@@ -22,9 +22,9 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from callcenter.config import Settings
 from callcenter.core.errors import ApiError
 from callcenter.core.i18n import remember_lang, request_lang
+from callcenter.recordings import api_doc as recordings_doc
 from callcenter.recordings.links import PLAY_PREFIX, LinkError, LinkSigner
 from callcenter.recordings.maintenance import recordings_root
 from callcenter.recordings.page import render_page
@@ -33,9 +33,10 @@ from callcenter.recordings.playback import Unsatisfiable, browser_copy, parse_ra
 from callcenter.recordings.probe import AudioInfo, MissingTool, ProbeError, probe_audio
 from callcenter.recordings.qa import QaError, check_scores, roll_up, total_percent
 from callcenter.recordings.rows import Recording
+from callcenter.recordings.settings import RecordingsContext
 from callcenter.recordings.store import RecordingStore, SearchFilters
-from callcenter.web.auth import current_session, page_roles
-from callcenter.web.security import User, current_user, require_roles
+from callcenter.web.openapi import describe
+from callcenter.web.security import User, csrf_token, current_user, page_roles, require_roles
 from callcenter.web.validation import InvalidInput, query_values, read_object
 
 log = structlog.get_logger(__name__)
@@ -48,7 +49,7 @@ _ENCODED_TRICKS = ("%2e", "%2f", "%5c", "%25", "%00")
 @dataclass(frozen=True)
 class RecordingsApi:
     store: RecordingStore
-    settings: Settings
+    settings: RecordingsContext
     root: Path
     cache_dir: Path
     signer: LinkSigner
@@ -62,10 +63,11 @@ def setup(
     app: web.Application,
     *,
     store: RecordingStore,
-    settings: Settings,
+    settings: RecordingsContext,
     clock: Callable[[], float] = time.time,
 ) -> None:
     rs = settings.recordings
+    describe(app, recordings_doc.PART)
     app[API_KEY] = RecordingsApi(
         store=store,
         settings=settings,
@@ -171,12 +173,11 @@ async def page(request: web.Request) -> web.Response:
     assert user is not None
     lang = request_lang(request)
     criteria = request.app[API_KEY].settings.recordings.qa_criteria
-    session = current_session(request)
     html = render_page(
         lang,
         can_score=user.can("supervisor", "admin"),
         criteria=criteria,
-        csrf=session.csrf_token if session is not None else "",
+        csrf=csrf_token(request),
     )
     response = web.Response(text=html, content_type="text/html", charset="utf-8")
     remember_lang(request, response)

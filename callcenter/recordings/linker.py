@@ -24,11 +24,11 @@ from pathlib import Path
 import structlog
 
 from callcenter.calls.records import CallRecord
-from callcenter.config import Settings
 from callcenter.events import ChannelHungUp, Event, RecordingStarted
 from callcenter.recordings.index import CallFacts, ids_to_calls
 from callcenter.recordings.maintenance import recordings_root
 from callcenter.recordings.scanner import RecordingWatcher, ScanReport
+from callcenter.recordings.settings import RecordingsContext
 from callcenter.recordings.store import RecordingStore
 
 log = structlog.get_logger(__name__)
@@ -113,7 +113,10 @@ class RecordingLinker:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, store: RecordingStore, clock: Callable[[], float] = time.time
+        cls,
+        settings: RecordingsContext,
+        store: RecordingStore,
+        clock: Callable[[], float] = time.time,
     ) -> RecordingLinker:
         rs = settings.recordings
         return cls(

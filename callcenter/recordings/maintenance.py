@@ -9,19 +9,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from callcenter.config import Settings
 from callcenter.recordings.index import CallFacts, FileFacts, Linking, link
 from callcenter.recordings.paths import UnsafePath, resolve_under
 from callcenter.recordings.retention import Kept, PurgePlan, RetentionPolicy, plan_purge
 from callcenter.recordings.scanner import call_facts
+from callcenter.recordings.settings import RecordingsContext
 from callcenter.recordings.store import RecordingStore
 
 
-def recordings_root(settings: Settings) -> Path:
+def recordings_root(settings: RecordingsContext) -> Path:
     return Path(settings.recordings.root or settings.recordings_dir)
 
 
-def retention_policy(settings: Settings) -> RetentionPolicy:
+def retention_policy(settings: RecordingsContext) -> RetentionPolicy:
     rs = settings.recordings
     return RetentionPolicy(rs.default_retention_days, dict(rs.retention_days))
 

@@ -6,8 +6,8 @@ import html
 import json
 from collections.abc import Sequence
 
-from callcenter.config import QaCriterion
 from callcenter.core.i18n import Catalogue, Lang
+from callcenter.recordings.settings import QaCriterion
 
 TEXT: dict[str, tuple[str, str]] = {  # key: (Chinese, English)
     "title": ("通话录音", "Call recordings"), "since": ("开始日期", "From"), "until": ("结束日期", "To"),

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
-from callcenter.config import QaCriterion
+from callcenter.recordings.settings import QaCriterion
 
 
 class QaError(ValueError):

@@ -12,6 +12,7 @@ from callcenter.web.openapi_schema import (
     OBJECT,
     STR,
     ZH_EN,
+    ApiPart,
     Operation,
     Operations,
     Param,
@@ -163,3 +164,5 @@ OPERATIONS: Operations = {
         "range is longer than 366 days, or lies outside the years 1971-8999",
     ),
 }
+
+PART = ApiPart(OPERATIONS)

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from callcenter.core.errors import ApiError
+from callcenter.routing import api_doc as routing_doc
 from callcenter.routing.directory import Agent, Directory, Seat, Zone, save_directory
 from callcenter.routing.duty import on_duty
 from callcenter.routing.occupancy import (
@@ -33,6 +34,7 @@ from callcenter.routing.roster import Roster
 from callcenter.routing.staffing import MinimumRule, check_ahead
 from callcenter.routing.sync import MembershipSync
 from callcenter.routing.yamlio import RoutingConfigError, Where
+from callcenter.web.openapi import describe
 from callcenter.web.security import require_roles
 from callcenter.web.validation import InvalidInput, read_object
 
@@ -343,6 +345,7 @@ async def agent_occupancy(request: web.Request) -> web.Response:
 
 
 def setup(app: web.Application, state: RoutingState) -> None:
+    describe(app, routing_doc.PART)
     app[STATE_KEY] = state
     r = app.router
     r.add_get("/api/routing/agents", list_agents)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from callcenter.config import RoutingSettings
 from callcenter.routing.decisions import RoutingRules
 from callcenter.routing.directory import Directory, load_directory
 from callcenter.routing.roster import Roster
 from callcenter.routing.roster_file import load_roster
+from callcenter.routing.settings import RoutingSettings
 from callcenter.routing.shifts import ShiftBook, load_shifts
 from callcenter.routing.staffing import MinimumRule
 

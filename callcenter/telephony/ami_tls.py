@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import ssl
 
-from callcenter.config import AmiSettings, ConfigError
+from callcenter.core.settings_error import ConfigError
+from callcenter.telephony.settings import AmiSettings
 
 ASTERISK_PLAIN_PORT = 5038
 ASTERISK_TLS_PORT = 5039  # manager.conf tlsbindaddr's default port

@@ -11,13 +11,13 @@ an earlier end. Dates without a zone are in the PBX's zone, as cdr_pgsql writes 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import Engine, MetaData, Table, select
 from sqlalchemy.exc import NoSuchTableError, SQLAlchemyError
 
-from callcenter.db import create_engine_for
 from callcenter.log import error_reason
 from callcenter.telephony.durable import CdrRow
 
@@ -44,14 +44,32 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-class CdrTable:
-    """One table of CDR rows; ``read_since`` is blocking (run it in a thread)."""
+# Makes the engine that reads a CDR database from its URL (the service's engine factory:
+# one connection is enough).
+EngineFactory = Callable[[str], Engine]
 
-    def __init__(self, url: str, table: str, *, zone: tzinfo, engine: Engine | None = None):
+
+class CdrTable:
+    """One table of CDR rows; ``read_since`` is blocking (run it in a thread). Its engine
+    is ``engine``, else ``engine_for(url)``."""
+
+    def __init__(
+        self,
+        url: str,
+        table: str,
+        *,
+        zone: tzinfo,
+        engine: Engine | None = None,
+        engine_for: EngineFactory | None = None,
+    ):
         self.url = url
         self.name = table
         self.zone = zone
-        self._engine = engine or create_engine_for(url, pool_size=1, max_overflow=0)
+        if engine is None:
+            if engine_for is None:
+                raise ValueError("a CDR table needs an engine or an engine factory")
+            engine = engine_for(url)
+        self._engine = engine
         self._table: Table | None = None
         # The rows handed out for the seconds at and after the cursor: read again there.
         self._given: set[tuple[str, str, str, str, float]] = set()

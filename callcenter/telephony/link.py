@@ -28,15 +28,15 @@ from typing import Protocol
 
 import structlog
 
-from callcenter.config import PbxSettings
 from callcenter.events import Event, LinkDown, LinkUp, ResyncCompleted
 from callcenter.log import error_reason
 from callcenter.telephony.ami import AmiClient, AmiError
 from callcenter.telephony.ami_events import translate, translate_snapshot
 from callcenter.telephony.ami_tls import client_tls_context, describe_tls, tls_server_name
-from callcenter.telephony.cdr_table import CdrTable
+from callcenter.telephony.cdr_table import CdrTable, EngineFactory
 from callcenter.telephony.durable_ledger import DurableLedger
 from callcenter.telephony.durable_tail import DurableTail, inspect_cdr_file
+from callcenter.telephony.settings import PbxSettings
 
 log = structlog.get_logger(__name__)
 
@@ -44,8 +44,9 @@ Offsets = dict[str, tuple[int, str]]
 EventSink = Callable[[Event], None]
 
 
-def describe_durable_records(settings: PbxSettings) -> list[str]:
-    """What the service will read of a PBX's own records, and what that means."""
+def describe_durable_records(settings: PbxSettings, engine_for: EngineFactory | None) -> list[str]:
+    """What the service will read of a PBX's own records, and what that means;
+    ``engine_for(url)``: an engine for the CDR database."""
     lines = []
     if settings.queue_log:
         there = "present" if os.path.exists(settings.queue_log) else "not there yet"
@@ -54,7 +55,12 @@ def describe_durable_records(settings: PbxSettings) -> list[str]:
         lines.append("queue_log: not configured: calls that begin and end while the service "
                      "is down or cut off cannot be recovered")  # fmt: skip
     if settings.cdr_db_url:
-        table = CdrTable(settings.cdr_db_url, settings.cdr_db_table, zone=zoneinfo.ZoneInfo("UTC"))
+        table = CdrTable(
+            settings.cdr_db_url,
+            settings.cdr_db_table,
+            zone=zoneinfo.ZoneInfo("UTC"),
+            engine_for=engine_for,
+        )
         try:
             lines.append(table.describe())
         finally:
@@ -97,8 +103,11 @@ class PbxLink:
         calls: CallDirectory | None = None,
         holds: Callable[[], bool] = lambda: True,
         clock: Callable[[], float] = time.time,
+        engine_for: EngineFactory | None = None,
     ) -> None:
+        """``engine_for(url)``: an engine for the CDR database (``cdr_db_url``)."""
         self.settings = settings
+        self._engine_for = engine_for
         self.name = settings.name
         self._sink = sink
         self._zone = zone
@@ -108,7 +117,7 @@ class PbxLink:
         self._calls = calls
         self._holds = holds  # this instance speaks for the PBX (always, without Redis)
         table = (
-            CdrTable(settings.cdr_db_url, settings.cdr_db_table, zone=zone)
+            CdrTable(settings.cdr_db_url, settings.cdr_db_table, zone=zone, engine_for=engine_for)
             if settings.cdr_db_url
             else None
         )
@@ -157,7 +166,9 @@ class PbxLink:
             "ami link starting", pbx=self.name, tls=ami.tls, meaning=describe_tls(ami)
         )
         if self.settings.cdr_db_url:
-            described = await asyncio.to_thread(describe_durable_records, self.settings)
+            described = await asyncio.to_thread(
+                describe_durable_records, self.settings, self._engine_for
+            )
             meaning = " / ".join(described[1:])
             unreadable = "cannot be read" in meaning  # missing, or lacks a needed column
             (log.warning if unreadable else log.info)("cdr table", pbx=self.name, meaning=meaning)

@@ -1,5 +1,4 @@
-"""The core routes' OpenAPI description: this document, signing in and users
-(``web/auth.py``) and call records (``web/app.py``)."""
+"""The core routes' OpenAPI description: this document and call records (``web/app.py``)."""
 
 from __future__ import annotations
 
@@ -8,13 +7,12 @@ from callcenter.web.openapi_schema import (
     BOOL,
     EPOCH,
     INT,
-    INTERFACE,
     NUM,
     OBJECT,
     OPENAPI_PATH,
-    ROLE,
     SINCE_UNTIL,
     STR,
+    ApiPart,
     Operation,
     Operations,
     Param,
@@ -42,46 +40,8 @@ CALL_RECORD = obj(
                    started_at=NUM, answered_at=nullable(NUM), ended_at=nullable(NUM),
                    cause=nullable(INT))),
 )  # fmt: skip
-USER = obj(
-    ["id", "login", "role"], id=INT, login=STR, role=ROLE, display_name=STR, agent=STR,
-    interface=STR,
-)  # fmt: skip
-
 OPERATIONS: Operations = {
     ("GET", OPENAPI_PATH): Operation("This description of the HTTP API", result=OBJECT),
-    # -- sign-in and users
-    ("GET", "/api/me"): Operation(
-        "The signed-in user and the session's CSRF token",
-        result=obj(
-            ["login", "role", "csrf_token"],
-            id=INT,
-            login=STR,
-            role=ROLE,
-            display_name=STR,
-            agent=STR,
-            interface=STR,
-            csrf_token=STR,
-            expires_at=EPOCH,
-        ),
-    ),
-    ("GET", "/api/users"): Operation(
-        "Everyone who may sign in", result=obj(["users"], users=array(USER))
-    ),
-    ("POST", "/api/users"): Operation(
-        "Add a person who signs in",
-        ok=201,
-        body=obj(
-            ["login", "role", "password"],
-            login={"type": "string", "pattern": "^[A-Za-z0-9._@-]{1,64}$"},
-            role=ROLE,
-            password={"type": "string", "minLength": 8},
-            display_name=STR,
-            agent=STR,
-            interface=INTERFACE,
-        ),
-        result=obj(["id", "login", "role"], id=INT, login=STR, role=ROLE),
-        refused_when="the login is taken",
-    ),
     # -- call records
     ("GET", "/api/calls"): Operation(
         "Call records, newest first (an agent sees the calls they answered)",
@@ -125,3 +85,5 @@ OPERATIONS: Operations = {
         errors=(404,),
     ),
 }
+
+PART = ApiPart(OPERATIONS, schemas={"CallRecord": CALL_RECORD})

@@ -1,24 +1,63 @@
-"""The aiohttp application: thin handlers over the store and the live service state."""
+"""The aiohttp application: thin handlers over the call records and the live service
+state; the features add their routes and hand over their OpenAPI parts."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 from aiohttp import web
 
-from callcenter.calls.store import CallStore
 from callcenter.core.errors import ApiError
 from callcenter.core.errors import install as install_error_pages
+from callcenter.web import api_doc as core_doc
 from callcenter.web.headers import install as install_security_headers
-from callcenter.web.openapi import OPENAPI_PATH, openapi_document
+from callcenter.web.openapi import OPENAPI_PATH, ApiPart, describe, openapi_document
 from callcenter.web.security import current_user, require_roles
 from callcenter.web.validation import query_values
 
 
+class CallRecordView(Protocol):
+    @property
+    def agent(self) -> str: ...
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+class CallListing(Protocol):
+    """Where the call records are read (the call store)."""
+
+    def list_calls(
+        self,
+        *,
+        since: float | None = None,
+        until: float | None = None,
+        outcome: str | None = None,
+        queue: str | None = None,
+        agent: str | None = None,
+        pbx: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> Sequence[CallRecordView]: ...
+
+    def count_calls(
+        self,
+        *,
+        since: float | None = None,
+        until: float | None = None,
+        outcome: str | None = None,
+        queue: str | None = None,
+        agent: str | None = None,
+        pbx: str | None = None,
+    ) -> int: ...
+
+    def get_call(self, pbx: str, call_id: str) -> CallRecordView | None: ...
+
+
 class ServiceView(Protocol):
     @property
-    def store(self) -> CallStore: ...
+    def store(self) -> CallListing: ...
 
     def ready(self) -> dict[str, bool]: ...
 
@@ -78,11 +117,13 @@ async def readyz(request: web.Request) -> web.Response:
     return web.json_response({"ready": ready, "parts": parts}, status=200 if ready else 503)
 
 
-def build_app(service: ServiceView) -> web.Application:
+def build_app(service: ServiceView, parts: Iterable[ApiPart] = ()) -> web.Application:
+    """The core routes; ``parts``: the OpenAPI parts of the routes the features add."""
     app = web.Application(client_max_size=1024 * 1024)
     install_error_pages(app)
     install_security_headers(app)
     app[SERVICE_KEY] = service
+    describe(app, core_doc.PART, *parts)
     app.router.add_get("/api/calls", list_calls)
     app.router.add_get("/api/calls/{pbx}/{call_id}", get_call)
     app.router.add_get("/healthz", healthz)

@@ -5,11 +5,13 @@ Paths, methods and roles come from the running application's router and each han
 ``@require_roles``, so the document cannot list a route the service does not have or
 admit a role the handler refuses. What each operation takes and gives back is written
 by the feature that serves it, in its ``api_doc.py`` (``callcenter.web.api_doc`` for the
-core routes), with the building blocks of ``callcenter.web.openapi_schema``; ``OPERATIONS``
-here merges those tables. A route missing there still appears, marked ``x-undescribed``,
-and the test suite refuses that (and any description left over from a removed route). The
-same descriptions are what the routes accept: ``callcenter.web.validation`` refuses, with
-a 400, any parameter or body they do not admit, so the schemas must say exactly what passes.
+core routes), with the building blocks of ``callcenter.web.openapi_schema``; each part is
+handed to the application with ``describe`` (by whoever mounts the routes), and
+``operations_of`` is what the application was given. A route missing there still appears,
+marked ``x-undescribed``, and the test suite refuses that (and any description left over
+from a removed route). The same descriptions are what the routes accept:
+``callcenter.web.validation`` refuses, with a 400, any parameter or body they do not admit,
+so the schemas must say exactly what passes.
 
 Signing in is a browser form (``GET /login`` then ``POST /login``), described in the
 security schemes: a session cookie, and for every state-changing request the session's
@@ -23,19 +25,12 @@ from typing import Any
 
 from aiohttp import web
 
-# An explicit list, not a registry filled by each feature's setup(): validation and the
-# tests read OPERATIONS whole at import time, whichever features an app mounts. The
-# api_doc modules import only openapi_schema, so this makes no import cycle.
-from callcenter.cti import api_doc as cti_doc
-from callcenter.metrics import api_doc as metrics_doc
-from callcenter.recordings import api_doc as recordings_doc
-from callcenter.routing import api_doc as routing_doc
-from callcenter.web import api_doc as core_doc
 from callcenter.web.openapi_schema import (
     ERROR,
     JSON,
     OBJECT,
     OPENAPI_PATH,
+    ApiPart,
     Operation,
     Operations,
     Param,
@@ -44,33 +39,52 @@ from callcenter.web.openapi_schema import (
 
 __all__ = [
     "OPENAPI_PATH",
-    "OPERATIONS",
+    "ApiPart",
     "Operation",
     "Param",
     "Schema",
     "api_routes",
     "build_document",
+    "describe",
     "openapi_document",
+    "operations_of",
 ]
 
 
-def _merged(*tables: Operations) -> Operations:
-    merged: Operations = {}
-    for table in tables:
-        twice = merged.keys() & table.keys()
-        if twice:  # one route, one description
+class _Described:
+    """The parts an application was given, merged: one description per route."""
+
+    def __init__(self) -> None:
+        self.operations: Operations = {}
+        self.schemas: dict[str, Schema] = {}
+
+    def add(self, part: ApiPart) -> None:
+        # The same part may come twice (a feature's setup and the composition root);
+        # a route described two different ways is a mistake.
+        twice = [k for k, op in part.operations.items() if self.operations.get(k, op) != op]
+        if twice:
             raise ValueError(f"described twice: {sorted(twice)}")
-        merged.update(table)
-    return merged
+        self.operations.update(part.operations)
+        self.schemas.update(part.schemas)
 
 
-OPERATIONS: Operations = _merged(
-    core_doc.OPERATIONS,
-    cti_doc.OPERATIONS,
-    metrics_doc.OPERATIONS,
-    recordings_doc.OPERATIONS,
-    routing_doc.OPERATIONS,
-)
+_DESCRIBED: web.AppKey[_Described] = web.AppKey("openapi_parts", _Described)
+
+
+def describe(app: web.Application, *parts: ApiPart) -> None:
+    """Hand ``app`` the descriptions of routes it serves (before it starts)."""
+    described = app.get(_DESCRIBED)
+    if described is None:
+        described = app[_DESCRIBED] = _Described()
+    for part in parts:
+        described.add(part)
+
+
+def operations_of(app: web.Application) -> Operations:
+    """Every operation ``app`` was given, by (method, path)."""
+    described = app.get(_DESCRIBED)
+    return described.operations if described is not None else {}
+
 
 # --- the document ---------------------------------------------------------------------------
 
@@ -162,7 +176,7 @@ def api_routes(app: web.Application) -> list[tuple[str, str, tuple[str, ...]]]:
 def build_document(app: web.Application) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for method, route_path, roles in api_routes(app):
-        op = OPERATIONS.get((method, route_path))
+        op = operations_of(app).get((method, route_path))
         paths.setdefault(route_path, {})[method.lower()] = _operation(method, route_path, op, roles)
     return {
         "openapi": "3.1.0",
@@ -196,13 +210,14 @@ def build_document(app: web.Application) -> dict[str, Any]:
                     "POST, PUT, PATCH and DELETE.",
                 },
             },
-            "schemas": {
-                "Error": ERROR,
-                "CallRecord": core_doc.CALL_RECORD,
-                "WorkOrder": cti_doc.WORK_ORDER,
-            },
+            "schemas": {"Error": ERROR, **_schemas_of(app)},
         },
     }
+
+
+def _schemas_of(app: web.Application) -> dict[str, Schema]:
+    described = app.get(_DESCRIBED)
+    return dict(described.schemas) if described is not None else {}
 
 
 def _version() -> str:

@@ -2,14 +2,15 @@
 every feature shares, and ``Param`` / ``Operation``, what one route takes and gives back.
 
 Each feature describes its own routes with these, next to its ``http.py`` (an
-``api_doc.py`` with an ``OPERATIONS`` table); ``callcenter.web.openapi`` merges the tables
-into the document, and ``callcenter.web.validation`` enforces them.
+``api_doc.py`` with an ``OPERATIONS`` table, handed over as an ``ApiPart``);
+``callcenter.web.openapi`` merges the parts an application is given into the document, and
+``callcenter.web.validation`` enforces them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 OPENAPI_PATH = "/api/openapi.json"
@@ -127,3 +128,12 @@ SINCE_UNTIL = (
 
 # what a feature's api_doc.py exports: (method, path) -> its description
 Operations = dict[tuple[str, str], Operation]
+
+
+@dataclass(frozen=True)
+class ApiPart:
+    """One feature's share of the document: its operations and the named schemas it adds
+    to ``components``."""
+
+    operations: Operations
+    schemas: Mapping[str, Schema] = field(default_factory=dict)

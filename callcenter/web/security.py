@@ -13,6 +13,7 @@ import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal
+from urllib.parse import quote
 
 from aiohttp import web
 
@@ -39,11 +40,28 @@ class User:
 
 
 USER_KEY: web.RequestKey[User] = web.RequestKey("user", User)
+# The signed-in session's CSRF token, for pages that post back (set by the sign-in middleware).
+CSRF_TOKEN_KEY: web.RequestKey[str] = web.RequestKey("csrf_token", str)
+# Whether a request comes from our own site (the sign-in's Origin rule), for websockets.
+SameOrigin = Callable[[web.Request], bool]
+SAME_ORIGIN_KEY: web.AppKey[SameOrigin] = web.AppKey("same_origin")
 
 
 def current_user(request: web.Request) -> User | None:
     user = request.get(USER_KEY)
     return user if isinstance(user, User) else None
+
+
+def csrf_token(request: web.Request) -> str:
+    """The signed-in session's CSRF token, "" without a session."""
+    token = request.get(CSRF_TOKEN_KEY)
+    return token if isinstance(token, str) else ""
+
+
+def same_origin(request: web.Request) -> bool:
+    """The sign-in's Origin rule; True when the app has no sign-in."""
+    check = request.app.get(SAME_ORIGIN_KEY)
+    return True if check is None else check(request)
 
 
 def require_roles(*roles: Role) -> Callable[[Handler], Handler]:
@@ -62,6 +80,24 @@ def require_roles(*roles: Role) -> Callable[[Handler], Handler]:
             except InvalidInput as exc:
                 raise exc.error() from None
             return await handler(request)
+
+        guarded.allowed_roles = roles  # type: ignore[attr-defined]
+        return guarded
+
+    return decorate
+
+
+def page_roles(*roles: Role) -> Callable[[Handler], Handler]:
+    """Like ``require_roles`` for HTML pages: anonymous visitors go to the sign-in page."""
+
+    def decorate(handler: Handler) -> Handler:
+        guarded_api = require_roles(*roles)(handler)
+
+        @functools.wraps(handler)
+        async def guarded(request: web.Request) -> web.StreamResponse:
+            if current_user(request) is None:
+                raise web.HTTPSeeOther(f"/login?next={quote(request.path_qs, safe='')}")
+            return await guarded_api(request)
 
         guarded.allowed_roles = roles  # type: ignore[attr-defined]
         return guarded

@@ -1,4 +1,5 @@
-"""Requests against their OpenAPI description: what ``OPERATIONS`` documents is what passes.
+"""Requests against their OpenAPI description: what the app was given to describe its
+routes (``callcenter.web.openapi.describe``) is what passes.
 
 ``@require_roles`` calls ``check_request`` after the role check, so every described ``/api``
 route refuses, with a 400 naming the field, a query or path parameter that does not parse
@@ -22,7 +23,7 @@ from aiohttp import web
 
 from callcenter.core.errors import ApiError
 from callcenter.web.jsonbody import strict_json
-from callcenter.web.openapi import OPERATIONS, Operation, Param, Schema
+from callcenter.web.openapi import Operation, Param, Schema, operations_of
 
 _INTEGER = re.compile(r"-?[0-9]{1,4000}")  # int() refuses longer
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -197,7 +198,7 @@ def operation_of(request: web.Request) -> Operation | None:
     if resource is None:
         return None
     method = "GET" if request.method == "HEAD" else request.method  # add_get serves HEAD too
-    return OPERATIONS.get((method, resource.canonical))
+    return operations_of(request.app).get((method, resource.canonical))
 
 
 async def read_object(request: web.Request) -> dict[str, Any]:

@@ -13,16 +13,17 @@ from aiohttp import web
 from cti_fixtures import PASSWORD, add_users, client_for, new_http, serving, sign_in, sqlite_engine
 from sqlalchemy import select, text
 
-from callcenter.config import CtiSettings, LoggingSettings
+from callcenter.config import LoggingSettings
+from callcenter.cti import signin
 from callcenter.cti.accounts import (
     AccountError,
     AccountStore,
     hash_password,
     verify_password,
 )
+from callcenter.cti.settings import CtiSettings
 from callcenter.cti.store import sessions_table
 from callcenter.log import configure_logging
-from callcenter.web import auth
 
 
 class Clock:
@@ -46,7 +47,7 @@ async def _serve(tmp_path: Path, settings: CtiSettings) -> AsyncIterator[Served]
     store = AccountStore(engine, clock=clock)
     add_users(store)
     app = web.Application()
-    auth.setup(app, store, settings, clock=clock)
+    signin.setup(app, store, settings, clock=clock)
     async with serving(app) as base:
         yield Served(base, store, clock)
     engine.dispose()

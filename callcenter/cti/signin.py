@@ -22,7 +22,6 @@ routes below.
 from __future__ import annotations
 
 import asyncio
-import functools
 import hmac
 import html
 import math
@@ -36,21 +35,30 @@ from urllib.parse import quote, urlsplit
 import structlog
 from aiohttp import web
 
-from callcenter.config import CtiSettings
 from callcenter.core.errors import ApiError
 from callcenter.core.i18n import Lang, remember_lang, request_lang
+from callcenter.cti import api_doc as cti_doc
 from callcenter.cti.accounts import AccountError, AccountStore, Session
 from callcenter.cti.i18n import t
 from callcenter.cti.login_throttle import LoginThrottle, Refused
+from callcenter.cti.settings import CtiSettings
 from callcenter.web.client_address import (
     IpNetwork,
     client_address,
     parse_networks,
     throttle_key,
 )
+from callcenter.web.openapi import describe
 from callcenter.web.password_pool import PasswordPool
 from callcenter.web.redirects import safe_next
-from callcenter.web.security import USER_KEY, Handler, Role, current_user, require_roles
+from callcenter.web.security import (
+    CSRF_TOKEN_KEY,
+    SAME_ORIGIN_KEY,
+    USER_KEY,
+    Handler,
+    current_user,
+    require_roles,
+)
 from callcenter.web.validation import InvalidInput, read_object
 
 log = structlog.get_logger(__name__)
@@ -145,6 +153,7 @@ def auth_middleware(auth: Auth) -> Any:
         if session is not None:
             request[USER_KEY] = session.user
             request[SESSION_KEY] = session
+            request[CSRF_TOKEN_KEY] = session.csrf_token
         if request.method not in SAFE_METHODS:
             if not auth.same_origin(request):
                 log.warning("cross-site request refused", path=request.path)
@@ -160,24 +169,6 @@ def auth_middleware(auth: Auth) -> Any:
         return response
 
     return middleware
-
-
-def page_roles(*roles: Role) -> Callable[[Handler], Handler]:
-    """Like ``require_roles`` for HTML pages: anonymous visitors go to the sign-in page."""
-
-    def decorate(handler: Handler) -> Handler:
-        guarded_api = require_roles(*roles)(handler)
-
-        @functools.wraps(handler)
-        async def guarded(request: web.Request) -> web.StreamResponse:
-            if current_user(request) is None:
-                raise web.HTTPSeeOther(f"/login?next={quote(request.path_qs, safe='')}")
-            return await guarded_api(request)
-
-        guarded.allowed_roles = roles  # type: ignore[attr-defined]
-        return guarded
-
-    return decorate
 
 
 # --- pages ------------------------------------------------------------------------------
@@ -394,7 +385,9 @@ def setup(
     ``trusted_proxies``: ``web.trusted_proxies``, the reverse proxies whose
     X-Forwarded-For names the client."""
     auth = Auth(store, settings or CtiSettings(), clock, parse_networks(trusted_proxies))
+    describe(app, cti_doc.PART)
     app[AUTH_KEY] = auth
+    app[SAME_ORIGIN_KEY] = auth.same_origin
 
     async def close_password_pool(_app: web.Application) -> None:
         auth.passwords.close()

@@ -22,14 +22,14 @@ import pytest
 from aiohttp import web
 from cti_fixtures import PASSWORD, add_users, new_http, serving, sign_in, sqlite_engine
 
-from callcenter.config import CtiSettings, WebSettings
-from callcenter.cti import accounts
+from callcenter.cti import accounts, signin
 from callcenter.cti.accounts import AccountStore, dummy_verify
 from callcenter.cti.login_throttle import Attempt, LoginThrottle, Refused
-from callcenter.web import auth
+from callcenter.cti.settings import CtiSettings
 from callcenter.web.client_address import client_address, parse_networks, throttle_key
 from callcenter.web.password_pool import PasswordPool
 from callcenter.web.redirects import safe_next
+from callcenter.web.settings import WebSettings
 
 # --- the throttle (pure) ----------------------------------------------------------------
 
@@ -207,7 +207,7 @@ def test_redirects_on_site_are_kept(target: str) -> None:
 @dataclass
 class Served:
     base: str
-    auth: auth.Auth
+    auth: signin.Auth
 
 
 @pytest.fixture
@@ -217,7 +217,7 @@ async def served(tmp_path: Path) -> AsyncIterator[Served]:
     add_users(store)
     app = web.Application()
     settings = CtiSettings(login_max_failures=5)
-    setup = auth.setup(app, store, settings, trusted_proxies=["127.0.0.1"])
+    setup = signin.setup(app, store, settings, trusted_proxies=["127.0.0.1"])
     async with serving(app) as base:
         yield Served(base, setup)
     engine.dispose()
@@ -344,7 +344,7 @@ async def test_forwarded_for_from_an_untrusted_peer_is_ignored(tmp_path: Path) -
     store = AccountStore(engine)
     add_users(store)
     app = web.Application()
-    auth.setup(app, store, CtiSettings(login_max_failures=3))  # no trusted proxies
+    signin.setup(app, store, CtiSettings(login_max_failures=3))  # no trusted proxies
     async with serving(app) as base, cookieless_http() as http:
         token = await _form_token(http, base)
         for n in range(3):  # a new made-up address each time, to dodge the limit

@@ -1,0 +1,87 @@
+"""The metrics feature assembled: live counters, the wallboard, /metrics and reports."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from aiohttp import web
+from sqlalchemy import Engine
+
+from callcenter.core.feature import Duty, Listeners
+from callcenter.metrics import api_doc
+from callcenter.metrics.http import setup as setup_reports
+from callcenter.metrics.kpis import Thresholds
+from callcenter.metrics.live import LiveCounters
+from callcenter.metrics.prometheus import metrics_registry
+from callcenter.metrics.report_store import ReportStore
+from callcenter.metrics.settings import MetricsSettings, Targets
+from callcenter.metrics.wallboard import AmiActions, Audit, Seats, WallboardHub
+from callcenter.metrics.wallboard import setup as setup_wallboard
+from callcenter.web.openapi_schema import ApiPart
+
+
+class MetricsFeature:
+    """``ami``: where a supervisor's monitoring call goes; ``audit``: the audit trail a
+    monitoring call is written to; ``seats()``: the seats a supervisor may be rung on."""
+
+    def __init__(
+        self,
+        settings: MetricsSettings,
+        targets: Targets,
+        engine: Engine,
+        *,
+        timezone: str,
+        pbxes: Sequence[str],
+        inbound_contexts: frozenset[str],
+        clock: Callable[[], float],
+        ami: AmiActions,
+        audit: Audit,
+        seats: Seats,
+    ) -> None:
+        self.timezone = timezone
+        self.clock = clock
+        self._engine = engine
+        self._ami = ami
+        self._audit = audit
+        self._seats = seats
+        self.thresholds = Thresholds.from_targets(
+            targets, wrapup_s=settings.wrapup_s, high_lines_fraction=settings.high_lines_fraction
+        )
+        self.live = LiveCounters(
+            thresholds=self.thresholds, zone=timezone, inbound_contexts=inbound_contexts
+        )
+        # This instance's Prometheus registry, served at /metrics: process and Python
+        # metrics and the live KPIs, read at scrape time. Other parts register theirs here.
+        self.registry = metrics_registry(self.live, pbxes=pbxes, clock=clock)
+        self.wallboard = WallboardHub(self.live, clock=clock)
+
+    @property
+    def listeners(self) -> Listeners:
+        return Listeners(
+            events=[self.live.apply, self.wallboard.on_event],
+            records=[self.live.call_finished],
+        )
+
+    def routes(self, app: web.Application) -> None:
+        setup_wallboard(app, self.wallboard, ami=self._ami, audit=self._audit, seats=self._seats)
+        setup_reports(
+            app,
+            ReportStore(self._engine),
+            self.live,
+            self.thresholds,
+            registry=self.registry,
+            zone=self.timezone,
+            clock=self.clock,
+        )
+
+    def api_doc(self) -> ApiPart:
+        return api_doc.PART
+
+    async def start(self) -> None:
+        pass
+
+    def duties(self) -> Sequence[Duty]:
+        return ()
+
+    async def stop(self) -> None:
+        pass

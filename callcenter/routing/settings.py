@@ -1,0 +1,73 @@
+"""The routing settings: seats, shifts, rosters, routing and staffing minimums."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from callcenter.routing.staffing import MinimumRule
+
+
+@dataclass(frozen=True)
+class StaffingMinimum:
+    """At least ``seats`` rostered / logged in during ``window`` (HH:MM-HH:MM, local)."""
+
+    name: str = "peak"
+    window: str = "09:00-18:00"
+    seats: int = 8
+    teams: list[str] = field(default_factory=list)  # empty: every team counts
+    days: str = "all"  # all, weekdays, weekends, holidays, workdays
+
+    def check(self) -> dict[str, str]:
+        try:
+            MinimumRule.parse(self.name, self.window, self.seats, self.teams, self.days)
+        except ValueError as exc:
+            return {"window": str(exc)}
+        return {}
+
+
+def _default_minimums() -> list[StaffingMinimum]:
+    return [
+        StaffingMinimum("peak", "09:00-18:00", 8, ["hotline"]),
+        StaffingMinimum("night", "21:00-08:00", 2, ["hotline"]),
+    ]
+
+
+@dataclass(frozen=True)
+class RoutingSettings:
+    """Seats, shifts, rosters and routing (docs/routing.md)."""
+
+    shifts_file: str = "config/shifts.yaml"
+    roster_file: str = "config/roster.yaml"
+    agents_file: str = "config/agents.yaml"
+    wrapup_s: float = 15.0
+    general_queue: str = "support"
+    housekeeper_ring_s: float = 20.0
+    zone_max_wait_s: float = 60.0
+    max_wait_s: float = 120.0
+    vip_priority: int = 10
+    voicemail_box: str = "100@default"
+    minimums: list[StaffingMinimum] = field(default_factory=_default_minimums)
+    resync_interval_s: float = 300.0  # membership sync also runs this often between edges
+    staffing_check_interval_s: float = 30.0
+    alert_webhook_url: str = ""  # empty: no webhook
+    alert_webhook_secret: str = ""  # HMAC-SHA256 key; never logged
+
+    def __repr__(self) -> str:
+        return f"RoutingSettings(roster_file={self.roster_file!r}, webhook={bool(self.alert_webhook_url)})"
+
+    def check(self) -> dict[str, str]:
+        problems = {}
+        for name in ("wrapup_s", "housekeeper_ring_s", "zone_max_wait_s", "max_wait_s"):
+            if getattr(self, name) < 0:
+                problems[name] = f"must not be negative, got {getattr(self, name)}"
+        for name in ("resync_interval_s", "staffing_check_interval_s"):
+            if getattr(self, name) <= 0:
+                problems[name] = f"must be positive, got {getattr(self, name)}"
+        if self.alert_webhook_url and not self.alert_webhook_url.startswith(
+            ("http://", "https://")
+        ):
+            problems["alert_webhook_url"] = "must start with http:// or https://"
+        names = [m.name for m in self.minimums]
+        if len(set(names)) != len(names):
+            problems["minimums"] = f"rule names must be unique, got {names}"
+        return problems
