@@ -147,6 +147,15 @@ async def update_agent(request: web.Request) -> web.Response:
 T = TypeVar("T")
 
 
+def _listing(items: Mapping[str, Any]) -> web.Response:
+    return web.json_response([dataclasses.asdict(item) for item in items.values()])
+
+
+def _stored(item: Any, old: object | None) -> web.Response:
+    """A POST's answer (201: created) or a PUT's (200: replaced)."""
+    return web.json_response(dataclasses.asdict(item), status=201 if old is None else 200)
+
+
 def _target(
     request: web.Request, body: dict[str, Any], items: Mapping[str, T], zh: str, en: str
 ) -> tuple[str, T | None]:
@@ -166,8 +175,7 @@ def _target(
 
 @require_roles("agent", "supervisor", "admin")
 async def list_seats(request: web.Request) -> web.Response:
-    d = request.app[STATE_KEY].directory
-    return web.json_response([dataclasses.asdict(s) for s in d.seats.values()])
+    return _listing(request.app[STATE_KEY].directory.seats)
 
 
 @require_roles("supervisor", "admin")
@@ -184,13 +192,12 @@ async def put_seat(request: web.Request) -> web.Response:
     if problem:
         raise ApiError(400, "bad_seat", f"座席接口有误: {problem}", problem)
     state.replace_directory(state.directory.replace(seats={**state.directory.seats, seat_id: seat}))
-    return web.json_response(dataclasses.asdict(seat), status=201 if old is None else 200)
+    return _stored(seat, old)
 
 
 @require_roles("agent", "supervisor", "admin")
 async def list_zones(request: web.Request) -> web.Response:
-    d = request.app[STATE_KEY].directory
-    return web.json_response([dataclasses.asdict(z) for z in d.zones.values()])
+    return _listing(request.app[STATE_KEY].directory.zones)
 
 
 @require_roles("supervisor", "admin")
@@ -209,7 +216,7 @@ async def put_zone(request: web.Request) -> web.Response:
         str(base.get("queue") or ""),
     )
     state.replace_directory(state.directory.replace(zones={**state.directory.zones, zone_id: zone}))
-    return web.json_response(dataclasses.asdict(zone), status=201 if old is None else 200)
+    return _stored(zone, old)
 
 
 @require_roles("agent", "supervisor", "admin")
