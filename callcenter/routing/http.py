@@ -110,6 +110,16 @@ async def list_agents(request: web.Request) -> web.Response:
     return web.json_response([_agent_json(d, a) for a in d.agents.values()])
 
 
+@require_roles("agent", "supervisor", "admin")
+async def list_seats(request: web.Request) -> web.Response:
+    return _listing(request.app[STATE_KEY].directory.seats)
+
+
+@require_roles("agent", "supervisor", "admin")
+async def list_zones(request: web.Request) -> web.Response:
+    return _listing(request.app[STATE_KEY].directory.zones)
+
+
 @require_roles("supervisor", "admin")
 async def create_agent(request: web.Request) -> web.Response:
     state = request.app[STATE_KEY]
@@ -173,11 +183,6 @@ def _target(
     return item_id, old
 
 
-@require_roles("agent", "supervisor", "admin")
-async def list_seats(request: web.Request) -> web.Response:
-    return _listing(request.app[STATE_KEY].directory.seats)
-
-
 @require_roles("supervisor", "admin")
 async def put_seat(request: web.Request) -> web.Response:
     state = request.app[STATE_KEY]
@@ -193,11 +198,6 @@ async def put_seat(request: web.Request) -> web.Response:
         raise ApiError(400, "bad_seat", f"座席接口有误: {problem}", problem)
     state.replace_directory(state.directory.replace(seats={**state.directory.seats, seat_id: seat}))
     return _stored(seat, old)
-
-
-@require_roles("agent", "supervisor", "admin")
-async def list_zones(request: web.Request) -> web.Response:
-    return _listing(request.app[STATE_KEY].directory.zones)
 
 
 @require_roles("supervisor", "admin")
