@@ -21,7 +21,7 @@ from aiohttp import web
 
 from callcenter.core.errors import ApiError
 from callcenter.routing.directory import Agent, Directory, Seat, Zone, save_directory
-from callcenter.routing.duty import on_duty
+from callcenter.routing.duty import duty_row, on_duty
 from callcenter.routing.occupancy import (
     MAX_OCCUPANCY_DAYS,
     OCCUPANCY_DEFINITION,
@@ -238,21 +238,8 @@ async def duty_now(request: web.Request) -> web.Response:
             )
     rows = []
     for d in on_duty(state.roster, at, request.query.getall("team", [])):
-        a = d.assignment
-        agent = state.directory.agents.get(d.agent)
-        rows.append(
-            {
-                "agent": d.agent,
-                "name": agent.name if agent else "",
-                "shift": d.shift,
-                "shift_label": {"zh": a.shift.label("zh"), "en": a.shift.label("en")},
-                "team": d.team,
-                "start": datetime.fromtimestamp(a.start, zone).isoformat(),
-                "end": datetime.fromtimestamp(a.end, zone).isoformat(),
-                "on_break": d.on_break,
-                "interface": state.directory.interface_of(d.agent),
-            }
-        )
+        label = {"zh": d.assignment.shift.label("zh"), "en": d.assignment.shift.label("en")}
+        rows.append(duty_row(d, state.directory, zone, label))
     return web.json_response({"at": datetime.fromtimestamp(at, zone).isoformat(), "on_duty": rows})
 
 
