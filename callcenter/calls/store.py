@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import fields
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from sqlalchemy import (
     BigInteger,
@@ -150,6 +150,18 @@ _DELETE_LEGS = delete(legs_table).where(
 )
 
 
+class CallFilter(TypedDict, total=False):
+    """Which calls a listing or a count takes: started in [since, until), and each other
+    field equal where given (None: any)."""
+
+    since: float | None
+    until: float | None
+    outcome: str | None
+    queue: str | None
+    agent: str | None
+    pbx: str | None
+
+
 class CallStore:
     """Reads and writes `CallRecord`s keyed by (pbx, call_id).
 
@@ -206,15 +218,10 @@ class CallStore:
     def list_calls(
         self,
         *,
-        since: float | None = None,
-        until: float | None = None,
-        outcome: str | None = None,
-        queue: str | None = None,
-        agent: str | None = None,
-        pbx: str | None = None,
         limit: int = 100,
         offset: int = 0,
         newest_first: bool = True,
+        **filters: Unpack[CallFilter],
     ) -> list[CallRecord]:
         """Calls that started in [since, until), filtered, ordered by start time."""
         if limit < 0 or offset < 0:
@@ -222,7 +229,7 @@ class CallStore:
         order = ("started_at", "pbx", "call_id")
         page = (
             select(calls_table)
-            .where(*_filters(since, until, outcome, queue, agent, pbx))
+            .where(*_filters(filters))
             .order_by(*(_ordered(calls_table.c[name], newest_first) for name in order))
             .limit(limit)
             .offset(offset)
@@ -232,21 +239,8 @@ class CallStore:
         with self.engine.connect() as connection:
             return _load(connection, page, page_order)
 
-    def count_calls(
-        self,
-        *,
-        since: float | None = None,
-        until: float | None = None,
-        outcome: str | None = None,
-        queue: str | None = None,
-        agent: str | None = None,
-        pbx: str | None = None,
-    ) -> int:
-        query = (
-            select(func.count())
-            .select_from(calls_table)
-            .where(*_filters(since, until, outcome, queue, agent, pbx))
-        )
+    def count_calls(self, **filters: Unpack[CallFilter]) -> int:
+        query = select(func.count()).select_from(calls_table).where(*_filters(filters))
         with self.engine.connect() as connection:
             return int(connection.execute(query).scalar_one())
 
@@ -312,23 +306,18 @@ def _stored_live(connection: Connection, keys: Sequence[tuple[str, str]]) -> set
     return found
 
 
-def _filters(
-    since: float | None,
-    until: float | None,
-    outcome: str | None,
-    queue: str | None,
-    agent: str | None,
-    pbx: str | None,
-) -> list[ColumnElement[bool]]:
+def _filters(filters: CallFilter) -> list[ColumnElement[bool]]:
     c = calls_table.c
     clauses: list[ColumnElement[bool]] = []
+    since, until = filters.get("since"), filters.get("until")
     if since is not None:
         clauses.append(c.started_at >= since)
     if until is not None:
         clauses.append(c.started_at < until)
-    for column, value in ((c.outcome, outcome), (c.queue, queue), (c.agent, agent), (c.pbx, pbx)):
+    for name in ("outcome", "queue", "agent", "pbx"):
+        value = filters.get(name)
         if value is not None:
-            clauses.append(column == value)
+            clauses.append(c[name] == value)
     return clauses
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 State = Literal[
     "new",
@@ -29,17 +29,7 @@ Action = Literal[
 ]
 KINDS = ("repair", "complaint", "enquiry", "fee")
 PRIORITIES = ("low", "normal", "high", "urgent")
-OPEN_STATES: frozenset[str] = frozenset(
-    {
-        "new",
-        "dispatched",
-        "in_progress",
-        "done",
-        "callback_scheduled",
-        "satisfaction_recorded",
-        "reopened",
-    }
-)
+OPEN_STATES: frozenset[str] = frozenset(get_args(State)) - {"closed"}
 SATISFIED_FROM = 4  # scores 1-5; 4 and 5 count as satisfied
 
 # action -> (states it is allowed from, state it leads to)

@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from callcenter.config import load_settings
+from callcenter.config import Settings, load_settings
 from callcenter.core.contracts import OwnerInfo
 from callcenter.core.settings_error import ConfigError
 from callcenter.ivr.loader import Problem
@@ -56,11 +56,18 @@ def _print_problems(problems: list[Problem]) -> None:
         print(p, file=sys.stderr)
 
 
-def cmd_validate(args: argparse.Namespace) -> int:
+def _settings(path: str | None) -> Settings | None:
+    """The settings, or None once it has said why they cannot be loaded."""
     try:
-        settings = load_settings(args.config)
+        return load_settings(path)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
+        return None
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    settings = _settings(args.config)
+    if settings is None:
         return 2
     queues = args.queues.split(",") if args.queues is not None else settings.ivr.queues
     prompts_dir = args.prompts or settings.ivr.prompts_dir
@@ -78,10 +85,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    try:
-        settings = load_settings(args.config)
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
+    settings = _settings(args.config)
+    if settings is None:
         return 2
     source = Path(args.flow)
     directory = source.parent if source.suffix in (".yaml", ".yml") else Path(settings.ivr_dir)

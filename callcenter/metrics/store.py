@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable
+from dataclasses import fields
 from typing import Any
 
 from sqlalchemy import (
@@ -124,20 +125,7 @@ rollup_state_table = Base.metadata.tables["metrics_rollup_state"]
 
 
 DIMENSIONS: tuple[Dimension, ...] = ("", "queue", "hotline", "agent")
-TALLY_FIELDS = (
-    "offered",
-    "answered",
-    "abandoned",
-    "short_abandons",
-    "voicemail",
-    "answered_in_sl",
-    "ivr_only",
-    "blocked",
-    "wait_answered_s",
-    "wait_total_s",
-    "handle_s",
-    "longest_wait_s",
-)
+TALLY_FIELDS = tuple(f.name for f in fields(Tally))
 c = calls_table.c
 
 

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from callcenter.config import load_settings
 from callcenter.routing.directory import Directory, load_directory
-from callcenter.routing.duty import on_duty
+from callcenter.routing.duty import duty_row, on_duty
 from callcenter.routing.loading import RoutingData, load_routing
 from callcenter.routing.occupancy import (
     OCCUPANCY_DEFINITION,
@@ -101,21 +101,8 @@ def duty_rows(data: RoutingData, at: float, teams: list[str], lang: str) -> list
     rows = []
     for d in on_duty(data.roster, at, teams):
         a = d.assignment
-        agent = data.directory.agents.get(d.agent)
-        rows.append(
-            {
-                "agent": d.agent,
-                "name": agent.name if agent else "",
-                "shift": d.shift,
-                "shift_label": a.shift.label(lang),
-                "team": d.team,
-                "start": datetime.fromtimestamp(a.start, zone).isoformat(timespec="minutes"),
-                "end": datetime.fromtimestamp(a.end, zone).isoformat(timespec="minutes"),
-                "on_break": d.on_break,
-                "interface": data.directory.interface_of(d.agent),
-                "origin": a.origin,
-            }
-        )
+        row = duty_row(d, data.directory, zone, a.shift.label(lang), timespec="minutes")
+        rows.append({**row, "origin": a.origin})
     return rows
 
 

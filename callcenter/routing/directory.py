@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -191,13 +192,18 @@ def load_directory(path: str | Path) -> Directory:
     return directory_from_mapping(data, str(where))
 
 
+def _entries(where: Where, data: LineDict, name: str) -> Iterator[tuple[str, int, LineDict]]:
+    """Each entry of the mapping ``name``: its key, its line and its own mapping."""
+    raw = where.mapping(data.get(name) or LineDict(), data.line_of(name), name)
+    for key, spec in raw.items():
+        line = raw.line_of(key)
+        yield key, line, where.mapping(spec, line, f"{name}.{key}")
+
+
 def directory_from_mapping(data: LineDict, origin: str) -> Directory:
     where = Where(origin)
     seats: dict[str, Seat] = {}
-    raw_seats = where.mapping(data.get("seats") or LineDict(), data.line_of("seats"), "seats")
-    for seat_id, spec in raw_seats.items():
-        line = raw_seats.line_of(seat_id)
-        body = where.mapping(spec, line, f"seats.{seat_id}")
+    for seat_id, line, body in _entries(where, data, "seats"):
         seat = Seat(
             str(seat_id),
             where.text(body.get("interface"), line, f"seats.{seat_id}.interface"),
@@ -208,10 +214,7 @@ def directory_from_mapping(data: LineDict, origin: str) -> Directory:
             raise where.error(body.line_of("interface"), f"seats.{seat_id}.interface", problem)
         seats[seat.id] = seat
     agents: dict[str, Agent] = {}
-    raw_agents = where.mapping(data.get("agents") or LineDict(), data.line_of("agents"), "agents")
-    for agent_id, spec in raw_agents.items():
-        line = raw_agents.line_of(agent_id)
-        body = where.mapping(spec, line, f"agents.{agent_id}")
+    for agent_id, line, body in _entries(where, data, "agents"):
         agent = agent_from(where, str(agent_id), body, line)
         if agent.seat and agent.seat not in seats:
             raise where.error(
@@ -219,10 +222,7 @@ def directory_from_mapping(data: LineDict, origin: str) -> Directory:
             )
         agents[agent.id] = agent
     zones: dict[str, Zone] = {}
-    raw_zones = where.mapping(data.get("zones") or LineDict(), data.line_of("zones"), "zones")
-    for zone_id, spec in raw_zones.items():
-        line = raw_zones.line_of(zone_id)
-        body = where.mapping(spec, line, f"zones.{zone_id}")
+    for zone_id, line, body in _entries(where, data, "zones"):
         keeper = str(body.get("housekeeper") or "")
         if keeper and keeper not in agents:
             raise where.error(

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
+from typing import Any
 
+from callcenter.routing.directory import Directory
 from callcenter.routing.roster import Assignment, Roster
 
 
@@ -59,6 +61,26 @@ def on_duty(roster: Roster, at: float, teams: Iterable[str] = ()) -> list[OnDuty
             continue
         found[a.agent] = OnDuty(a, a.break_at(at) or "")
     return sorted(found.values(), key=lambda d: (d.assignment.start, d.team, d.agent))
+
+
+def duty_row(
+    d: OnDuty, directory: Directory, zone: tzinfo, shift_label: Any, timespec: str = "auto"
+) -> dict[str, Any]:
+    """One agent on duty as the duty listings show it; times in ``zone``, ISO 8601 to
+    ``timespec``."""
+    a = d.assignment
+    agent = directory.agents.get(d.agent)
+    return {
+        "agent": d.agent,
+        "name": agent.name if agent else "",
+        "shift": d.shift,
+        "shift_label": shift_label,
+        "team": d.team,
+        "start": datetime.fromtimestamp(a.start, zone).isoformat(timespec=timespec),
+        "end": datetime.fromtimestamp(a.end, zone).isoformat(timespec=timespec),
+        "on_break": d.on_break,
+        "interface": directory.interface_of(d.agent),
+    }
 
 
 def edges(roster: Roster, start: float, end: float) -> list[float]:

@@ -22,7 +22,7 @@ from aiohttp import web
 from callcenter.core.errors import ApiError
 from callcenter.routing import api_doc as routing_doc
 from callcenter.routing.directory import Agent, Directory, Seat, Zone, save_directory
-from callcenter.routing.duty import on_duty
+from callcenter.routing.duty import duty_row, on_duty
 from callcenter.routing.occupancy import (
     MAX_OCCUPANCY_DAYS,
     OCCUPANCY_DEFINITION,
@@ -112,6 +112,16 @@ async def list_agents(request: web.Request) -> web.Response:
     return web.json_response([_agent_json(d, a) for a in d.agents.values()])
 
 
+@require_roles("agent", "supervisor", "admin")
+async def list_seats(request: web.Request) -> web.Response:
+    return _listing(request.app[STATE_KEY].directory.seats)
+
+
+@require_roles("agent", "supervisor", "admin")
+async def list_zones(request: web.Request) -> web.Response:
+    return _listing(request.app[STATE_KEY].directory.zones)
+
+
 @require_roles("supervisor", "admin")
 async def create_agent(request: web.Request) -> web.Response:
     state = request.app[STATE_KEY]
@@ -149,6 +159,15 @@ async def update_agent(request: web.Request) -> web.Response:
 T = TypeVar("T")
 
 
+def _listing(items: Mapping[str, Any]) -> web.Response:
+    return web.json_response([dataclasses.asdict(item) for item in items.values()])
+
+
+def _stored(item: Any, old: object | None) -> web.Response:
+    """A POST's answer (201: created) or a PUT's (200: replaced)."""
+    return web.json_response(dataclasses.asdict(item), status=201 if old is None else 200)
+
+
 def _target(
     request: web.Request, body: dict[str, Any], items: Mapping[str, T], zh: str, en: str
 ) -> tuple[str, T | None]:
@@ -166,12 +185,6 @@ def _target(
     return item_id, old
 
 
-@require_roles("agent", "supervisor", "admin")
-async def list_seats(request: web.Request) -> web.Response:
-    d = request.app[STATE_KEY].directory
-    return web.json_response([dataclasses.asdict(s) for s in d.seats.values()])
-
-
 @require_roles("supervisor", "admin")
 async def put_seat(request: web.Request) -> web.Response:
     state = request.app[STATE_KEY]
@@ -186,13 +199,7 @@ async def put_seat(request: web.Request) -> web.Response:
     if problem:
         raise ApiError(400, "bad_seat", f"座席接口有误: {problem}", problem)
     state.replace_directory(state.directory.replace(seats={**state.directory.seats, seat_id: seat}))
-    return web.json_response(dataclasses.asdict(seat), status=201 if old is None else 200)
-
-
-@require_roles("agent", "supervisor", "admin")
-async def list_zones(request: web.Request) -> web.Response:
-    d = request.app[STATE_KEY].directory
-    return web.json_response([dataclasses.asdict(z) for z in d.zones.values()])
+    return _stored(seat, old)
 
 
 @require_roles("supervisor", "admin")
@@ -211,7 +218,7 @@ async def put_zone(request: web.Request) -> web.Response:
         str(base.get("queue") or ""),
     )
     state.replace_directory(state.directory.replace(zones={**state.directory.zones, zone_id: zone}))
-    return web.json_response(dataclasses.asdict(zone), status=201 if old is None else 200)
+    return _stored(zone, old)
 
 
 @require_roles("agent", "supervisor", "admin")
@@ -233,21 +240,8 @@ async def duty_now(request: web.Request) -> web.Response:
             )
     rows = []
     for d in on_duty(state.roster, at, request.query.getall("team", [])):
-        a = d.assignment
-        agent = state.directory.agents.get(d.agent)
-        rows.append(
-            {
-                "agent": d.agent,
-                "name": agent.name if agent else "",
-                "shift": d.shift,
-                "shift_label": {"zh": a.shift.label("zh"), "en": a.shift.label("en")},
-                "team": d.team,
-                "start": datetime.fromtimestamp(a.start, zone).isoformat(),
-                "end": datetime.fromtimestamp(a.end, zone).isoformat(),
-                "on_break": d.on_break,
-                "interface": state.directory.interface_of(d.agent),
-            }
-        )
+        label = {"zh": d.assignment.shift.label("zh"), "en": d.assignment.shift.label("en")}
+        rows.append(duty_row(d, state.directory, zone, label))
     return web.json_response({"at": datetime.fromtimestamp(at, zone).isoformat(), "on_duty": rows})
 
 

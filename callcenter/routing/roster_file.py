@@ -38,24 +38,10 @@ def _date(where: Where, value: Any, line: int, key: str) -> date:
         raise where.error(line, key, f"must be a date YYYY-MM-DD, got {value!r}") from None
 
 
-def _check_keys(
-    where: Where, body: LineDict, dotted: str, known: set[str], required: set[str]
-) -> None:
-    for key in body:
-        if key not in known:
-            raise where.error(
-                body.line_of(key),
-                f"{dotted}.{key}",
-                f"unknown key (known: {', '.join(sorted(known))})",
-            )
-    for key in sorted(required - set(body)):
-        raise where.error(body.line, dotted, f"missing {key!r}")
-
-
 def roster_from_mapping(data: LineDict, origin: str, book: ShiftBook) -> Roster:
     where = Where(origin)
-    _check_keys(
-        where, data, "roster",
+    where.check_keys(
+        data, "roster",
         {"holidays", "extra_holidays", "pools", "rotations", "leave", "swaps", "extra"},
         {"rotations"},
     )  # fmt: skip
@@ -92,9 +78,7 @@ def _pools(where: Where, data: LineDict) -> dict[str, Pool]:
     for name, spec in mapping.items():
         dotted = f"pools.{name}"
         body = where.mapping(spec, mapping.line_of(name), dotted)
-        _check_keys(
-            where, body, dotted, {"agents", "anchor", "every", "step"}, {"agents", "anchor"}
-        )
+        where.check_keys(body, dotted, {"agents", "anchor", "every", "step"}, {"agents", "anchor"})
         agents = where.sequence(body["agents"], body.line_of("agents"), f"{dotted}.agents")
         if not agents:
             raise where.error(body.line_of("agents"), f"{dotted}.agents", "must not be empty")
@@ -156,8 +140,8 @@ def _rotations(
     for index, spec in enumerate(raw):
         dotted = f"rotations.{index}"
         body = where.mapping(spec, raw.line_of(index), dotted)
-        _check_keys(
-            where, body, dotted,
+        where.check_keys(
+            body, dotted,
             {"name", "team", "anchor", "pattern", "members", "holidays", "from", "until"},
             {"name", "anchor", "pattern", "members"},
         )  # fmt: skip
@@ -173,9 +157,7 @@ def _rotations(
         raw_members = body["members"]
         mline = body.line_of("members")
         if isinstance(raw_members, LineDict):
-            _check_keys(
-                where, raw_members, f"{dotted}.members", {"pool", "slots"}, {"pool", "slots"}
-            )
+            where.check_keys(raw_members, f"{dotted}.members", {"pool", "slots"}, {"pool", "slots"})
             pool = str(raw_members["pool"])
             if pool not in pools:
                 raise where.error(mline, f"{dotted}.members.pool", f"unknown pool {pool!r}")
@@ -242,7 +224,7 @@ def _exceptions(
 
     leave: list[Leave] = []
     for dotted, body in items("leave"):
-        _check_keys(where, body, dotted, {"agent", "from", "to", "reason"}, {"agent", "from"})
+        where.check_keys(body, dotted, {"agent", "from", "to", "reason"}, {"agent", "from"})
         first = _date(where, body["from"], body.line_of("from"), f"{dotted}.from")
         last = _date(where, body.get("to", first), body.line_of("to"), f"{dotted}.to")
         if last < first:
@@ -250,13 +232,13 @@ def _exceptions(
         leave.append(Leave(agent(body, dotted), first, last, str(body.get("reason", "leave"))))
     swaps: list[Swap] = []
     for dotted, body in items("swaps"):
-        _check_keys(where, body, dotted, {"date", "agent", "with"}, {"date", "agent", "with"})
+        where.check_keys(body, dotted, {"date", "agent", "with"}, {"date", "agent", "with"})
         day = _date(where, body["date"], body.line_of("date"), f"{dotted}.date")
         swaps.append(Swap(day, agent(body, dotted), agent(body, dotted, "with")))
     extras: list[Extra] = []
     for dotted, body in items("extra"):
-        _check_keys(
-            where, body, dotted, {"date", "agent", "shift", "team"}, {"date", "agent", "shift"}
+        where.check_keys(
+            body, dotted, {"date", "agent", "shift", "team"}, {"date", "agent", "shift"}
         )
         shift = str(body["shift"])
         if shift not in book.shifts:

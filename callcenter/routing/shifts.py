@@ -141,13 +141,7 @@ def _shift(where: Where, name: str, body: LineDict, line: int) -> Shift:
     if name.lower() in ("off", "-", "休"):
         raise where.error(line, dotted, f"{name!r} is reserved for a day off")
     known = {"start", "end", "label_zh", "label_en", "breaks"}
-    for key in body:
-        if key not in known:
-            raise where.error(
-                body.line_of(key),
-                f"{dotted}.{key}",
-                f"unknown key (known: {', '.join(sorted(known))})",
-            )
+    where.check_keys(body, dotted, known)
     start = _clock(where, body, "start", dotted, line)
     end = _clock(where, body, "end", dotted, line)
     if start == DAY_MINUTES:

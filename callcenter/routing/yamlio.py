@@ -151,6 +151,24 @@ class Where:
             raise self.error(line, key, "must be a mapping")
         return value
 
+    def check_keys(
+        self,
+        body: LineDict,
+        dotted: str,
+        known: set[str],
+        required: set[str] | frozenset[str] = frozenset(),
+    ) -> None:
+        """``body`` has only ``known`` keys, and all the ``required`` ones."""
+        for key in body:
+            if key not in known:
+                raise self.error(
+                    body.line_of(key),
+                    f"{dotted}.{key}",
+                    f"unknown key (known: {', '.join(sorted(known))})",
+                )
+        for key in sorted(required - set(body)):
+            raise self.error(body.line, dotted, f"missing {key!r}")
+
     def sequence(self, value: Any, line: int, key: str) -> LineList:
         if not isinstance(value, LineList):
             raise self.error(line, key, "must be a list")

@@ -29,6 +29,22 @@ def _true(value: str) -> bool:
     return value.strip().lower() in ("yes", "true", "y", "t", "1", "on")
 
 
+def _both(
+    s: ActionSession, m: dict[str, str], aid: str, first: str, second: str
+) -> tuple[str, str] | None:
+    """The two headers an action needs, or None once it has answered that one is missing."""
+    first_value, second_value = m.get(first.lower(), ""), m.get(second.lower(), "")
+    if not first_value or not second_value:
+        s.write(response("Error", aid, f"Need '{first}' and '{second}' parameters."))
+        return None
+    return first_value, second_value
+
+
+def _answer(s: ActionSession, aid: str, kind_and_text: tuple[str, str]) -> None:
+    kind, text = kind_and_text
+    s.write(response(kind, aid, text))
+
+
 def act_queue_add(s: ActionSession, m: dict[str, str], aid: str) -> None:
     queue, interface = m.get("queue", ""), m.get("interface", "")
     if not queue:
@@ -50,32 +66,27 @@ def act_queue_add(s: ActionSession, m: dict[str, str], aid: str) -> None:
         "exists": ("Error", "Unable to add interface: Already there"),
         "nosuchqueue": ("Error", "Unable to add interface to queue: No such queue"),
     }
-    kind, text = messages[result]
-    s.write(response(kind, aid, text))
+    _answer(s, aid, messages[result])
 
 
 def act_queue_remove(s: ActionSession, m: dict[str, str], aid: str) -> None:
-    queue, interface = m.get("queue", ""), m.get("interface", "")
-    if not queue or not interface:
-        s.write(response("Error", aid, "Need 'Queue' and 'Interface' parameters."))
+    given = _both(s, m, aid, "Queue", "Interface")
+    if given is None:
         return
-    result = s.pbx.remove_member(queue, interface)
     messages = {
         "ok": ("Success", "Removed interface from queue"),
         "notthere": ("Error", "Unable to remove interface: Not there"),
         "nosuchqueue": ("Error", "Unable to remove interface from queue: No such queue"),
         "notdynamic": ("Error", "Member not dynamic"),
     }
-    kind, text = messages[result]
-    s.write(response(kind, aid, text))
+    _answer(s, aid, messages[s.pbx.remove_member(*given)])
 
 
 def act_queue_pause(s: ActionSession, m: dict[str, str], aid: str) -> None:
-    interface, paused_s = m.get("interface", ""), m.get("paused", "")
-    if not interface or not paused_s:
-        s.write(response("Error", aid, "Need 'Interface' and 'Paused' parameters."))
+    given = _both(s, m, aid, "Interface", "Paused")
+    if given is None:
         return
-    paused = _true(paused_s)
+    interface, paused = given[0], _true(given[1])
     if not s.pbx.pause_member(m.get("queue", ""), interface, paused, m.get("reason", "")):
         s.write(response("Error", aid, "Interface not found"))
         return
@@ -84,10 +95,10 @@ def act_queue_pause(s: ActionSession, m: dict[str, str], aid: str) -> None:
 
 
 def act_queue_penalty(s: ActionSession, m: dict[str, str], aid: str) -> None:
-    interface, penalty_s = m.get("interface", ""), m.get("penalty", "")
-    if not interface or not penalty_s:
-        s.write(response("Error", aid, "Need 'Interface' and 'Penalty' parameters."))
+    given = _both(s, m, aid, "Interface", "Penalty")
+    if given is None:
         return
+    interface, penalty_s = given
     if not penalty_s.isdigit():
         s.write(response("Error", aid, "Invalid penalty"))
         return

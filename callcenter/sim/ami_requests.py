@@ -7,8 +7,10 @@ ami_server.py parses the actions and answers them.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from callcenter.sim import app_queue, call_flow
-from callcenter.sim.call_state import NORMAL_CLEARING, Agent, Call, QueueMember
+from callcenter.sim.call_state import NORMAL_CLEARING, Agent, Call, Queue, QueueMember
 from callcenter.sim.channels import Channel
 from callcenter.sim.ports import Engine
 
@@ -114,14 +116,19 @@ def remove_member(pbx: Engine, queue_name: str, interface: str) -> str:
     return "ok"
 
 
-def pause_member(pbx: Engine, queue_name: str, interface: str, paused: bool, reason: str) -> bool:
-    found = False
+def _members(pbx: Engine, queue_name: str, interface: str) -> Iterator[tuple[Queue, QueueMember]]:
+    """``interface``'s membership of ``queue_name``, or of every queue when it is empty."""
     for queue in pbx.queues.values():
         if queue_name and queue.name.lower() != queue_name.lower():
             continue
         member = queue.members.get(interface)
-        if member is None:
-            continue
+        if member is not None:
+            yield queue, member
+
+
+def pause_member(pbx: Engine, queue_name: str, interface: str, paused: bool, reason: str) -> bool:
+    found = False
+    for queue, member in _members(pbx, queue_name, interface):
         found = True
         if member.paused != paused:
             member.paused = paused
@@ -142,12 +149,7 @@ def pause_member(pbx: Engine, queue_name: str, interface: str, paused: bool, rea
 def set_penalty(pbx: Engine, queue_name: str, interface: str, penalty: int) -> bool:
     """QueuePenalty: every matching member (of ``queue_name``, or of all queues)."""
     found = False
-    for queue in pbx.queues.values():
-        if queue_name and queue.name.lower() != queue_name.lower():
-            continue
-        member = queue.members.get(interface)
-        if member is None:
-            continue
+    for _queue, member in _members(pbx, queue_name, interface):
         found = True
         member.penalty = penalty
         pbx.emit(member.blob("QueueMemberPenalty", pbx.now))

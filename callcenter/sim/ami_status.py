@@ -7,10 +7,13 @@ their item fields follow Asterisk's list events field by field.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from callcenter.sim.ami_replies import Block, list_ack, list_complete, response
 from callcenter.sim.ami_session import ActionSession
-from callcenter.sim.call_state import entry_item
+from callcenter.sim.call_state import Queue, entry_item
 from callcenter.sim.channels import UP, duration_hms
+from callcenter.sim.ports import AmiPbx
 
 
 def act_core_show_channels(s: ActionSession, m: dict[str, str], aid: str) -> None:
@@ -32,15 +35,18 @@ def act_core_show_channels(s: ActionSession, m: dict[str, str], aid: str) -> Non
     s.write(list_complete("CoreShowChannelsComplete", aid, count))
 
 
+def _queues_named(pbx: AmiPbx, wanted: str) -> Iterator[Queue]:
+    """The queue called ``wanted`` (any case), or every queue when it is empty."""
+    return (q for q in pbx.queues.values() if not wanted or q.name.lower() == wanted.lower())
+
+
 def act_queue_status(s: ActionSession, m: dict[str, str], aid: str) -> None:
     pbx = s.pbx
     wanted = m.get("queue", "")
     member_filter = m.get("member", "")
     s.write(list_ack(aid, "Queue status will follow"))
     count = 0
-    for queue in pbx.queues.values():
-        if wanted and queue.name.lower() != wanted.lower():
-            continue
+    for queue in _queues_named(pbx, wanted):
         s.write(queue.params_item(aid))
         count += 1
         for member in queue.members.values():
@@ -59,9 +65,7 @@ def act_queue_summary(s: ActionSession, m: dict[str, str], aid: str) -> None:
     wanted = m.get("queue", "")
     s.write(list_ack(aid, "Queue summary will follow"))
     count = 0
-    for queue in pbx.queues.values():
-        if wanted and queue.name.lower() != wanted.lower():
-            continue
+    for queue in _queues_named(pbx, wanted):
         s.write(queue.summary_item(pbx.now, aid))
         count += 1
     s.write(list_complete("QueueSummaryComplete", aid, count))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from callcenter.sim import callers, local_members
 from callcenter.sim.call_state import (
-    INUSE,
     NORMAL_CLEARING,
     NOT_INUSE,
     Attempt,
@@ -19,9 +18,10 @@ from callcenter.sim.call_state import (
     Ring,
 )
 from callcenter.sim.call_state import RINGING as DEV_RINGING
-from callcenter.sim.channels import RINGING, UP, bridge_channel_event, bridge_event
+from callcenter.sim.channels import RINGING, UP, bridge_channel_event
 from callcenter.sim.local_channels import parse_local
 from callcenter.sim.ports import Engine
+from callcenter.sim.talk import agent_leaves, caller_left, end_bridge, start_talk
 from callcenter.sim.traffic import RingResult
 
 
@@ -264,20 +264,10 @@ def agent_answer(pbx: Engine, call: Call, ring: Ring) -> None:
     call.bridge_id = pbx.new_bridge_id()
     member.in_call = True
     member.agent.talking = call
-    pbx.emit(bridge_event("BridgeCreate", pbx.now, call.bridge_id, 0))
-    agent_chan.bridge_id = caller.bridge_id = call.bridge_id
-    pbx.emit(bridge_channel_event("BridgeEnter", pbx.now, call.bridge_id, 1, agent_chan))
-    pbx.emit(bridge_channel_event("BridgeEnter", pbx.now, call.bridge_id, 2, caller))
-    by = "agent" if call.plan.agent_hangs_up else "caller"
-    if agent_chan.partner is not None:
-        talk = call.plan.handle_seconds
-        local_members.talking(pbx, agent_chan, talk if by == "agent" else talk + 10.0)
-    pbx.member_status(member.agent, INUSE)
+    by = start_talk(pbx, call, member.agent, agent_chan, call.bridge_id)
     truth = call.truth
-    truth.answered_at = pbx.now
     truth.wait = pbx.now - (truth.joined_at or call.joined_at)
     truth.agent, truth.agent_interface = member.name, member.interface
-    truth.agent_channel, truth.agent_channel_id = agent_chan.name, agent_chan.uniqueid
     pbx.sched.after(call.plan.handle_seconds, lambda: talk_end(pbx, call, by))
     dispatch(pbx)
 
@@ -304,15 +294,10 @@ def talk_end(pbx: Engine, call: Call, by: str, from_dialplan: bool = True) -> No
     }
     bridge = call.bridge_id
     if by == "agent":
-        if local:
-            local_members.agent_hangs_up(pbx, agent_chan, from_dialplan)
-        else:
-            pbx.emit(agent_chan.event("HangupRequest", pbx.now, Cause=str(NORMAL_CLEARING)))
-        pbx.emit(bridge_channel_event("BridgeLeave", pbx.now, bridge, 1, agent_chan))
+        agent_leaves(pbx, bridge, agent_chan, from_dialplan)
         pbx.emit(bridge_channel_event("BridgeLeave", pbx.now, bridge, 0, caller))
         pbx.emit(caller.dial_event("AgentComplete", pbx.now, agent_chan, **complete))
-        pbx.emit(bridge_event("BridgeDestroy", pbx.now, bridge, 0))
-        agent_chan.bridge_id = caller.bridge_id = ""
+        end_bridge(pbx, bridge, agent_chan, caller)
         if local:
             local_members.two_gone(pbx, agent_chan)
         else:
@@ -345,13 +330,7 @@ def talk_end(pbx: Engine, call: Call, by: str, from_dialplan: bool = True) -> No
     truth.hangup_by = by
     if by == "caller":
         callers.caller_channel_ends(pbx, call, NORMAL_CLEARING)
-        pbx.emit(bridge_channel_event("BridgeLeave", pbx.now, bridge, 0, agent_chan))
-        pbx.emit(bridge_event("BridgeDestroy", pbx.now, bridge, 0))
-        agent_chan.bridge_id = caller.bridge_id = ""
-        if local:
-            local_members.caller_left(pbx, agent_chan)
-        else:
-            pbx.hangup_channel(agent_chan, NORMAL_CLEARING)
+        caller_left(pbx, bridge, agent_chan, caller)
     pbx.member_status(agent, NOT_INUSE)
     for waits in sorted({m.wrapuptime for q in pbx.queues.values() for m in q.members.values()
                          if m.interface == agent.interface}):  # fmt: skip

@@ -154,16 +154,7 @@ class QueueMember:
                 "MemberName": self.name,
                 "Interface": self.interface,
                 "StateInterface": self.interface,
-                "Membership": "dynamic" if self.dynamic else "static",
-                "Penalty": str(self.penalty),
-                "CallsTaken": str(self.calls),
-                "LastCall": str(self.last_call),
-                "LastPause": str(self.last_pause),
-                "LoginTime": str(self.login_time),
-                "InCall": "1" if self.in_call else "0",
-                "Status": str(self.agent.status),
-                "Paused": "1" if self.paused else "0",
-                "PausedReason": self.paused_reason,
+                **self._state_fields(),
                 "Ringinuse": "0",
                 "Wrapuptime": str(self.wrapuptime),
             }
@@ -178,6 +169,14 @@ class QueueMember:
             "Name": self.name,
             "Location": self.interface,
             "StateInterface": self.interface,
+            **self._state_fields(),
+            "Wrapuptime": str(self.wrapuptime),
+        }
+        return with_action_id(ev, action_id)
+
+    def _state_fields(self) -> dict[str, str]:
+        """The member's state as both the event blob and the QueueStatus item spell it."""
+        return {
             "Membership": "dynamic" if self.dynamic else "static",
             "Penalty": str(self.penalty),
             "CallsTaken": str(self.calls),
@@ -188,9 +187,7 @@ class QueueMember:
             "Status": str(self.agent.status),
             "Paused": "1" if self.paused else "0",
             "PausedReason": self.paused_reason,
-            "Wrapuptime": str(self.wrapuptime),
         }
-        return with_action_id(ev, action_id)
 
     def available(self, now: float) -> bool:
         agent = self.agent

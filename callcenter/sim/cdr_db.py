@@ -25,16 +25,20 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from dataclasses import fields
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
 from callcenter.sim.records import CdrRow
+from callcenter.telephony.durable import CdrLeadingColumns
 
 log = logging.getLogger(__name__)
 
 _STOP = object()
+# accountcode ... lastdata: varchar(80) columns, the first of every CDR row
+_LEADING = tuple(f.name for f in fields(CdrLeadingColumns))
 
 
 def cdr_table(name: str, metadata: sa.MetaData) -> sa.Table:
@@ -43,15 +47,7 @@ def cdr_table(name: str, metadata: sa.MetaData) -> sa.Table:
     return sa.Table(
         table,
         metadata,
-        sa.Column("accountcode", sa.String(80)),
-        sa.Column("src", sa.String(80)),
-        sa.Column("dst", sa.String(80)),
-        sa.Column("dcontext", sa.String(80)),
-        sa.Column("clid", sa.String(80)),
-        sa.Column("channel", sa.String(80)),
-        sa.Column("dstchannel", sa.String(80)),
-        sa.Column("lastapp", sa.String(80)),
-        sa.Column("lastdata", sa.String(80)),
+        *(sa.Column(name, sa.String(80)) for name in _LEADING),
         sa.Column("start", sa.DateTime()),
         sa.Column("answer", sa.DateTime()),
         sa.Column("end", sa.DateTime()),
@@ -75,15 +71,7 @@ def row_values(row: CdrRow, tz: ZoneInfo) -> dict[str, object]:
         return datetime.fromtimestamp(int(epoch), tz).replace(tzinfo=None)
 
     values: dict[str, object] = {
-        "accountcode": row.accountcode,
-        "src": row.src,
-        "dst": row.dst,
-        "dcontext": row.dcontext,
-        "clid": row.clid,
-        "channel": row.channel,
-        "dstchannel": row.dstchannel,
-        "lastapp": row.lastapp,
-        "lastdata": row.lastdata,
+        **{name: getattr(row, name) for name in _LEADING},
         "start": when(row.start),
         "answer": when(row.answer) if row.answer is not None else None,
         "end": when(row.end),

@@ -23,11 +23,12 @@ interface is rung through a Local pair, as app_queue rings one (``local_members.
 from __future__ import annotations
 
 from callcenter.sim import callers, local_members
-from callcenter.sim.call_state import INUSE, NOT_INUSE, Call, DirectDial
+from callcenter.sim.call_state import NOT_INUSE, Call, DirectDial
 from callcenter.sim.call_state import RINGING as DEV_RINGING
-from callcenter.sim.channels import RINGING, UP, Channel, bridge_channel_event, bridge_event
+from callcenter.sim.channels import RINGING, UP, Channel, bridge_channel_event
 from callcenter.sim.local_channels import parse_local
 from callcenter.sim.ports import Engine
+from callcenter.sim.talk import agent_leaves, caller_left, end_bridge, start_talk
 
 NORMAL_CLEARING = 16
 USER_BUSY = 17
@@ -163,19 +164,8 @@ class Dialer:
         pbx.varset(caller, "DIALEDPEERNUMBER", dial.agent.interface.split("/", 1)[-1])
         pbx.emit(caller.dial_event("DialEnd", pbx.now, callee, DialStatus="ANSWER"))
         dial.bridge_id = pbx.new_bridge_id()
-        pbx.emit(bridge_event("BridgeCreate", pbx.now, dial.bridge_id, 0))
-        callee.bridge_id = caller.bridge_id = dial.bridge_id
-        pbx.emit(bridge_channel_event("BridgeEnter", pbx.now, dial.bridge_id, 1, callee))
-        pbx.emit(bridge_channel_event("BridgeEnter", pbx.now, dial.bridge_id, 2, caller))
-        by = "agent" if call.plan.agent_hangs_up else "caller"
-        if callee.partner is not None:
-            talk = call.plan.handle_seconds
-            local_members.talking(pbx, callee, talk if by == "agent" else talk + 10.0)
-        pbx.member_status(dial.agent, INUSE)
-        truth = call.truth
-        truth.answered_at = pbx.now
-        truth.agent = truth.agent_interface = dial.agent.interface
-        truth.agent_channel, truth.agent_channel_id = callee.name, callee.uniqueid
+        by = start_talk(pbx, call, dial.agent, callee, dial.bridge_id)
+        call.truth.agent = call.truth.agent_interface = dial.agent.interface
         pbx.sched.after(call.plan.handle_seconds, lambda: self.talk_end(call, by))
 
     # -- after the answer ----------------------------------------------------------------
@@ -193,14 +183,9 @@ class Dialer:
         truth.outcome = "answered"
         local = callee.partner is not None
         if by == "agent":
-            if local:
-                local_members.agent_hangs_up(pbx, callee, from_dialplan)
-            else:
-                pbx.emit(callee.event("HangupRequest", pbx.now, Cause=str(NORMAL_CLEARING)))
-            pbx.emit(bridge_channel_event("BridgeLeave", pbx.now, bridge, 1, callee))
+            agent_leaves(pbx, bridge, callee, from_dialplan)
             pbx.emit(bridge_channel_event("BridgeLeave", pbx.now, bridge, 0, caller))
-            pbx.emit(bridge_event("BridgeDestroy", pbx.now, bridge, 0))
-            callee.bridge_id = caller.bridge_id = ""
+            end_bridge(pbx, bridge, callee, caller)
             if local:
                 local_members.two_gone(pbx, callee)
             pbx.hangup_channel(callee, NORMAL_CLEARING)
@@ -214,13 +199,7 @@ class Dialer:
             return
         callers.hangup_request(pbx, call)
         pbx.emit(bridge_channel_event("BridgeLeave", pbx.now, bridge, 1, caller))
-        pbx.emit(bridge_channel_event("BridgeLeave", pbx.now, bridge, 0, callee))
-        pbx.emit(bridge_event("BridgeDestroy", pbx.now, bridge, 0))
-        callee.bridge_id = caller.bridge_id = ""
-        if local:
-            local_members.caller_left(pbx, callee)
-        else:
-            pbx.hangup_channel(callee, NORMAL_CLEARING)
+        caller_left(pbx, bridge, callee, caller)
         pbx.member_status(dial.agent, NOT_INUSE)
         pbx.end_call(call, "answered", NORMAL_CLEARING)
         pbx.dispatch()

@@ -27,19 +27,11 @@ from typing import Protocol, TextIO
 from zoneinfo import ZoneInfo
 
 from callcenter.sim.config import CDR_LAYOUTS
+from callcenter.telephony.durable import CdrLeadingColumns
 
 
 @dataclass(frozen=True, slots=True)
-class CdrRow:
-    accountcode: str
-    src: str
-    dst: str
-    dcontext: str
-    clid: str
-    channel: str
-    dstchannel: str
-    lastapp: str
-    lastdata: str
+class CdrRow(CdrLeadingColumns):
     start: float
     answer: float | None
     end: float

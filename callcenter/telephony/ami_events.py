@@ -16,7 +16,7 @@ import math
 from collections import Counter
 from collections.abc import Callable, Mapping
 from datetime import datetime, tzinfo
-from typing import Literal
+from typing import Literal, TypedDict
 from zoneinfo import ZoneInfo
 
 from callcenter.events import (
@@ -67,6 +67,18 @@ MemberChange = Literal["added", "removed", "paused", "status"]
 Translator = Callable[[Msg, str, tzinfo], Event | None]
 
 
+class _CallFields(TypedDict):
+    pbx: str
+    call_id: str
+    channel_id: str
+    at: float
+
+
+def _call_fields(m: Msg, pbx: str) -> _CallFields:
+    """Whose call and channel an event of one channel is about, and when it happened."""
+    return _CallFields(pbx=pbx, call_id=m["Linkedid"], channel_id=m["Uniqueid"], at=_at(m))
+
+
 def _at(m: Msg) -> float:
     """Asterisk's Timestamp header; 0.0 when timestampevents is off (the tracker falls back)."""
     stamp = m.get("Timestamp")
@@ -94,12 +106,18 @@ def _cid(value: str | None) -> str:
 # --- channels -----------------------------------------------------------------------------
 
 
-def _newchannel(m: Msg, pbx: str, tz: tzinfo) -> Event:
-    return ChannelCreated(
-        pbx=pbx,
-        call_id=m["Linkedid"],
-        channel_id=m["Uniqueid"],
-        at=_at(m),
+class _ChannelFields(TypedDict):
+    channel: str
+    state: int
+    caller_number: str
+    caller_name: str
+    context: str
+    exten: str
+
+
+def _channel_fields(m: Msg) -> _ChannelFields:
+    """A channel as Newchannel and CoreShowChannel both describe it."""
+    return _ChannelFields(
         channel=m["Channel"],
         state=_int(m.get("ChannelState")),
         caller_number=_cid(m.get("CallerIDNum")),
@@ -109,12 +127,16 @@ def _newchannel(m: Msg, pbx: str, tz: tzinfo) -> Event:
     )
 
 
+def _newchannel(m: Msg, pbx: str, tz: tzinfo) -> Event:
+    return ChannelCreated(
+        **_call_fields(m, pbx),
+        **_channel_fields(m),
+    )
+
+
 def _newstate(m: Msg, pbx: str, tz: tzinfo) -> Event:
     return ChannelStateChanged(
-        pbx=pbx,
-        call_id=m["Linkedid"],
-        channel_id=m["Uniqueid"],
-        at=_at(m),
+        **_call_fields(m, pbx),
         channel=m["Channel"],
         state=int(m["ChannelState"]),
         state_desc=m.get("ChannelStateDesc", ""),
@@ -123,26 +145,39 @@ def _newstate(m: Msg, pbx: str, tz: tzinfo) -> Event:
 
 def _newcallerid(m: Msg, pbx: str, tz: tzinfo) -> Event:
     return CallerIdChanged(
-        pbx=pbx,
-        call_id=m["Linkedid"],
-        channel_id=m["Uniqueid"],
-        at=_at(m),
+        **_call_fields(m, pbx),
         channel=m["Channel"],
         caller_number=_cid(m.get("CallerIDNum")),
         caller_name=_cid(m.get("CallerIDName")),
     )
 
 
-def _dialbegin(m: Msg, pbx: str, tz: tzinfo) -> Event:
-    # An originated dial has no calling channel: the call is then the destination's.
-    return DialStarted(
-        pbx=pbx,
+class _DialFields(TypedDict):
+    call_id: str
+    channel_id: str
+    at: float
+    channel: str
+    dest_channel: str
+    dest_channel_id: str
+
+
+def _dial_fields(m: Msg) -> _DialFields:
+    """Who dials whom. An originated dial has no calling channel: the call is then the
+    destination's."""
+    return _DialFields(
         call_id=m.get("Linkedid") or m["DestLinkedid"],
         channel_id=m.get("Uniqueid", ""),
         at=_at(m),
         channel=m.get("Channel", ""),
         dest_channel=m["DestChannel"],
         dest_channel_id=m["DestUniqueid"],
+    )
+
+
+def _dialbegin(m: Msg, pbx: str, tz: tzinfo) -> Event:
+    return DialStarted(
+        pbx=pbx,
+        **_dial_fields(m),
         dial_string=m.get("DialString", ""),
     )
 
@@ -150,44 +185,23 @@ def _dialbegin(m: Msg, pbx: str, tz: tzinfo) -> Event:
 def _dialend(m: Msg, pbx: str, tz: tzinfo) -> Event:
     return DialEnded(
         pbx=pbx,
-        call_id=m.get("Linkedid") or m["DestLinkedid"],
-        channel_id=m.get("Uniqueid", ""),
-        at=_at(m),
-        channel=m.get("Channel", ""),
-        dest_channel=m["DestChannel"],
-        dest_channel_id=m["DestUniqueid"],
+        **_dial_fields(m),
         dial_status=m["DialStatus"],
     )
 
 
-def _bridgeenter(m: Msg, pbx: str, tz: tzinfo) -> Event:
-    return BridgeEntered(
-        pbx=pbx,
-        call_id=m["Linkedid"],
-        channel_id=m["Uniqueid"],
-        at=_at(m),
-        channel=m["Channel"],
-        bridge_id=m["BridgeUniqueid"],
-    )
+def _bridge(kind: type[BridgeEntered | BridgeLeft]) -> Translator:
+    """BridgeEnter and BridgeLeave: a channel and the bridge it enters or leaves."""
 
+    def translate_bridge(m: Msg, pbx: str, tz: tzinfo) -> Event:
+        return kind(**_call_fields(m, pbx), channel=m["Channel"], bridge_id=m["BridgeUniqueid"])
 
-def _bridgeleave(m: Msg, pbx: str, tz: tzinfo) -> Event:
-    return BridgeLeft(
-        pbx=pbx,
-        call_id=m["Linkedid"],
-        channel_id=m["Uniqueid"],
-        at=_at(m),
-        channel=m["Channel"],
-        bridge_id=m["BridgeUniqueid"],
-    )
+    return translate_bridge
 
 
 def _hangup(m: Msg, pbx: str, tz: tzinfo) -> Event:
     return ChannelHungUp(
-        pbx=pbx,
-        call_id=m["Linkedid"],
-        channel_id=m["Uniqueid"],
-        at=_at(m),
+        **_call_fields(m, pbx),
         channel=m["Channel"],
         cause=_int(m.get("Cause")),
         cause_text=m.get("Cause-txt", ""),
@@ -199,10 +213,7 @@ def _dtmfend(m: Msg, pbx: str, tz: tzinfo) -> Event | None:
     if m.get("Direction") != "Received":
         return None
     return DtmfReceived(
-        pbx=pbx,
-        call_id=m["Linkedid"],
-        channel_id=m["Uniqueid"],
-        at=_at(m),
+        **_call_fields(m, pbx),
         channel=m["Channel"],
         digit=m["Digit"],
         duration_ms=_int(m.get("DurationMs")),
@@ -213,10 +224,7 @@ def _newexten(m: Msg, pbx: str, tz: tzinfo) -> Event | None:
     if m.get("Application") != "VoiceMail":
         return None
     return VoicemailStarted(
-        pbx=pbx,
-        call_id=m["Linkedid"],
-        channel_id=m["Uniqueid"],
-        at=_at(m),
+        **_call_fields(m, pbx),
         channel=m["Channel"],
         mailbox=m.get("AppData", "").split(",", 1)[0],
     )
@@ -225,14 +233,18 @@ def _newexten(m: Msg, pbx: str, tz: tzinfo) -> Event | None:
 # --- queues -------------------------------------------------------------------------------
 
 
+class _QueueCallFields(_CallFields):
+    channel: str
+    queue: str
+
+
+def _queue_call_fields(m: Msg, pbx: str) -> _QueueCallFields:
+    return _QueueCallFields(**_call_fields(m, pbx), channel=m.get("Channel", ""), queue=m["Queue"])
+
+
 def _queuecallerjoin(m: Msg, pbx: str, tz: tzinfo) -> Event:
     return QueueJoined(
-        pbx=pbx,
-        call_id=m["Linkedid"],
-        channel_id=m["Uniqueid"],
-        at=_at(m),
-        channel=m.get("Channel", ""),
-        queue=m["Queue"],
+        **_queue_call_fields(m, pbx),
         position=_int(m.get("Position")),
         caller_number=_cid(m.get("CallerIDNum")),
     )
@@ -240,24 +252,14 @@ def _queuecallerjoin(m: Msg, pbx: str, tz: tzinfo) -> Event:
 
 def _queuecallerleave(m: Msg, pbx: str, tz: tzinfo) -> Event:
     return QueueLeft(
-        pbx=pbx,
-        call_id=m["Linkedid"],
-        channel_id=m["Uniqueid"],
-        at=_at(m),
-        channel=m.get("Channel", ""),
-        queue=m["Queue"],
+        **_queue_call_fields(m, pbx),
         position=_int(m.get("Position")),
     )
 
 
 def _queuecallerabandon(m: Msg, pbx: str, tz: tzinfo) -> Event:
     return QueueAbandoned(
-        pbx=pbx,
-        call_id=m["Linkedid"],
-        channel_id=m["Uniqueid"],
-        at=_at(m),
-        channel=m.get("Channel", ""),
-        queue=m["Queue"],
+        **_queue_call_fields(m, pbx),
         position=_int(m.get("Position")),
         original_position=_int(m.get("OriginalPosition")),
         hold_time=_int(m.get("HoldTime")),
@@ -266,12 +268,7 @@ def _queuecallerabandon(m: Msg, pbx: str, tz: tzinfo) -> Event:
 
 def _agentcalled(m: Msg, pbx: str, tz: tzinfo) -> Event:
     return AgentRinging(
-        pbx=pbx,
-        call_id=m["Linkedid"],
-        channel_id=m["Uniqueid"],
-        at=_at(m),
-        channel=m.get("Channel", ""),
-        queue=m["Queue"],
+        **_queue_call_fields(m, pbx),
         interface=m["Interface"],
         member_name=m.get("MemberName", ""),
         dest_channel=m.get("DestChannel", ""),
@@ -281,12 +278,7 @@ def _agentcalled(m: Msg, pbx: str, tz: tzinfo) -> Event:
 
 def _agentconnect(m: Msg, pbx: str, tz: tzinfo) -> Event:
     return AgentAnswered(
-        pbx=pbx,
-        call_id=m["Linkedid"],
-        channel_id=m["Uniqueid"],
-        at=_at(m),
-        channel=m.get("Channel", ""),
-        queue=m["Queue"],
+        **_queue_call_fields(m, pbx),
         interface=m.get("Interface", ""),
         member_name=m.get("MemberName", ""),
         dest_channel=m.get("DestChannel", ""),
@@ -298,12 +290,7 @@ def _agentconnect(m: Msg, pbx: str, tz: tzinfo) -> Event:
 
 def _agentcomplete(m: Msg, pbx: str, tz: tzinfo) -> Event:
     return AgentCompleted(
-        pbx=pbx,
-        call_id=m["Linkedid"],
-        channel_id=m["Uniqueid"],
-        at=_at(m),
-        channel=m.get("Channel", ""),
-        queue=m["Queue"],
+        **_queue_call_fields(m, pbx),
         interface=m.get("Interface", ""),
         member_name=m.get("MemberName", ""),
         hold_time=_int(m.get("HoldTime")),
@@ -314,12 +301,7 @@ def _agentcomplete(m: Msg, pbx: str, tz: tzinfo) -> Event:
 
 def _agentringnoanswer(m: Msg, pbx: str, tz: tzinfo) -> Event:
     return AgentRingNoAnswer(
-        pbx=pbx,
-        call_id=m["Linkedid"],
-        channel_id=m["Uniqueid"],
-        at=_at(m),
-        channel=m.get("Channel", ""),
-        queue=m["Queue"],
+        **_queue_call_fields(m, pbx),
         interface=m.get("Interface", ""),
         member_name=m.get("MemberName", ""),
         ring_time_ms=_int(m.get("RingTime")),
@@ -328,12 +310,7 @@ def _agentringnoanswer(m: Msg, pbx: str, tz: tzinfo) -> Event:
 
 def _agentdump(m: Msg, pbx: str, tz: tzinfo) -> Event:
     return AgentDumped(
-        pbx=pbx,
-        call_id=m["Linkedid"],
-        channel_id=m["Uniqueid"],
-        at=_at(m),
-        channel=m.get("Channel", ""),
-        queue=m["Queue"],
+        **_queue_call_fields(m, pbx),
         interface=m.get("Interface", ""),
         member_name=m.get("MemberName", ""),
     )
@@ -376,30 +353,22 @@ def _mixmonitorstop(m: Msg, pbx: str, tz: tzinfo) -> Event:
     )
 
 
-def _chanspystart(m: Msg, pbx: str, tz: tzinfo) -> Event:
-    return SpyStarted(
-        pbx=pbx,
-        call_id=m["SpyerLinkedid"],
-        channel_id=m["SpyerUniqueid"],
-        at=_at(m),
-        channel=m["SpyerChannel"],
-        spyee_channel=m.get("SpyeeChannel", ""),
-        spyee_channel_id=m.get("SpyeeUniqueid", ""),
-        spyee_call_id=m.get("SpyeeLinkedid", ""),
-    )
+def _chanspy(kind: type[SpyStarted | SpyStopped]) -> Translator:
+    """ChanSpyStart and ChanSpyStop: the spyer's call, and whom it listens to."""
 
+    def translate_spy(m: Msg, pbx: str, tz: tzinfo) -> Event:
+        return kind(
+            pbx=pbx,
+            call_id=m["SpyerLinkedid"],
+            channel_id=m["SpyerUniqueid"],
+            at=_at(m),
+            channel=m["SpyerChannel"],
+            spyee_channel=m.get("SpyeeChannel", ""),
+            spyee_channel_id=m.get("SpyeeUniqueid", ""),
+            spyee_call_id=m.get("SpyeeLinkedid", ""),
+        )
 
-def _chanspystop(m: Msg, pbx: str, tz: tzinfo) -> Event:
-    return SpyStopped(
-        pbx=pbx,
-        call_id=m["SpyerLinkedid"],
-        channel_id=m["SpyerUniqueid"],
-        at=_at(m),
-        channel=m["SpyerChannel"],
-        spyee_channel=m.get("SpyeeChannel", ""),
-        spyee_channel_id=m.get("SpyeeUniqueid", ""),
-        spyee_call_id=m.get("SpyeeLinkedid", ""),
-    )
+    return translate_spy
 
 
 def _fullybooted(m: Msg, pbx: str, tz: tzinfo) -> Event:
@@ -445,8 +414,8 @@ _TRANSLATORS: dict[str | None, Translator] = {
     "NewCallerid": _newcallerid,
     "DialBegin": _dialbegin,
     "DialEnd": _dialend,
-    "BridgeEnter": _bridgeenter,
-    "BridgeLeave": _bridgeleave,
+    "BridgeEnter": _bridge(BridgeEntered),
+    "BridgeLeave": _bridge(BridgeLeft),
     "Hangup": _hangup,
     "DTMFEnd": _dtmfend,
     "Newexten": _newexten,
@@ -466,8 +435,8 @@ _TRANSLATORS: dict[str | None, Translator] = {
     "QueueMemberStatus": _member("status"),
     "MixMonitorStart": _mixmonitorstart,
     "MixMonitorStop": _mixmonitorstop,
-    "ChanSpyStart": _chanspystart,
-    "ChanSpyStop": _chanspystop,
+    "ChanSpyStart": _chanspy(SpyStarted),
+    "ChanSpyStop": _chanspy(SpyStopped),
     "FullyBooted": _fullybooted,
     "Cdr": _cdr,
 }
@@ -513,12 +482,7 @@ def _coreshowchannel(m: Msg, pbx: str, at: float) -> Event:
         channel_id=m["Uniqueid"],
         at=at,
         source="resync",
-        channel=m["Channel"],
-        state=_int(m.get("ChannelState")),
-        caller_number=_cid(m.get("CallerIDNum")),
-        caller_name=_cid(m.get("CallerIDName")),
-        context=m.get("Context", ""),
-        exten=m.get("Exten", ""),
+        **_channel_fields(m),
         application=m.get("Application", ""),
         application_data=m.get("ApplicationData", ""),
         bridge_id=m.get("BridgeId", ""),

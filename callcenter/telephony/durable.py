@@ -24,6 +24,7 @@ from callcenter.telephony.queue_log import QueueLogEntry, queue_log_event
 __all__ = [
     "CDR_LAYOUTS",
     "CdrLayout",
+    "CdrLeadingColumns",
     "CdrRow",
     "DurablePlacement",
     "Offsets",
@@ -39,7 +40,9 @@ Offsets = dict[str, tuple[int, str]]
 
 
 @dataclass(frozen=True, slots=True)
-class CdrRow:
+class CdrLeadingColumns:
+    """The columns every CDR layout starts with (cdr/cdr_csv.c), the simulator's rows too."""
+
     accountcode: str
     src: str
     dst: str
@@ -49,6 +52,10 @@ class CdrRow:
     dstchannel: str
     lastapp: str
     lastdata: str
+
+
+@dataclass(frozen=True, slots=True)
+class CdrRow(CdrLeadingColumns):
     start: float  # epoch seconds
     answer: float  # 0.0 when unanswered
     end: float

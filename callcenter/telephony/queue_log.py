@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypedDict
 
 from callcenter.events import (
     AgentAnswered,
@@ -68,15 +68,26 @@ def _member(e: QueueLogEntry) -> str:
     return "" if e.agent == "NONE" else e.agent
 
 
+class _CallFields(TypedDict):
+    pbx: str
+    call_id: str
+    channel_id: str
+    at: float
+    source: Literal["queue_log"]
+    queue: str
+
+
+def _call_fields(e: QueueLogEntry, pbx: str, call_id: str) -> _CallFields:
+    """What every event of a caller's queue_log line says: whose call, when, which queue."""
+    return _CallFields(
+        pbx=pbx, call_id=call_id, channel_id=e.callid, at=e.time, source="queue_log", queue=e.queue
+    )
+
+
 def _enterqueue(e: QueueLogEntry, pbx: str, call_id: str) -> Event:
     d = e.data  # url|callerid|position[|callername]
     return QueueJoined(
-        pbx=pbx,
-        call_id=call_id,
-        channel_id=e.callid,
-        at=e.time,
-        source="queue_log",
-        queue=e.queue,
+        **_call_fields(e, pbx, call_id),
         caller_number=_str(d, 1),
         position=_int(d, 2),
     )
@@ -85,12 +96,7 @@ def _enterqueue(e: QueueLogEntry, pbx: str, call_id: str) -> Event:
 def _connect(e: QueueLogEntry, pbx: str, call_id: str) -> Event:
     d = e.data  # holdtime|bridged channel uniqueid|ringtime
     return AgentAnswered(
-        pbx=pbx,
-        call_id=call_id,
-        channel_id=e.callid,
-        at=e.time,
-        source="queue_log",
-        queue=e.queue,
+        **_call_fields(e, pbx, call_id),
         member_name=_member(e),
         dest_channel_id=_str(d, 1),
         hold_time=_int(d, 0),
@@ -98,47 +104,35 @@ def _connect(e: QueueLogEntry, pbx: str, call_id: str) -> Event:
     )
 
 
+def _completed(
+    e: QueueLogEntry, pbx: str, call_id: str, hold_time: int, talk_time: int, reason: str
+) -> Event:
+    return AgentCompleted(
+        **_call_fields(e, pbx, call_id),
+        member_name=_member(e),
+        hold_time=hold_time,
+        talk_time=talk_time,
+        reason=reason,
+    )
+
+
 def _complete(e: QueueLogEntry, pbx: str, call_id: str) -> Event:
     d = e.data  # holdtime|calltime|origposition
-    return AgentCompleted(
-        pbx=pbx,
-        call_id=call_id,
-        channel_id=e.callid,
-        at=e.time,
-        source="queue_log",
-        queue=e.queue,
-        member_name=_member(e),
-        hold_time=_int(d, 0),
-        talk_time=_int(d, 1),
-        reason="caller" if e.event == "COMPLETECALLER" else "agent",
-    )
+    reason = "caller" if e.event == "COMPLETECALLER" else "agent"
+    return _completed(e, pbx, call_id, _int(d, 0), _int(d, 1), reason)
 
 
 def _transfer(e: QueueLogEntry, pbx: str, call_id: str) -> Event:
     d = e.data  # ...|holdtime|calltime|origposition: the leading fields vary by transfer kind
-    return AgentCompleted(
-        pbx=pbx,
-        call_id=call_id,
-        channel_id=e.callid,
-        at=e.time,
-        source="queue_log",
-        queue=e.queue,
-        member_name=_member(e),
-        hold_time=_int(d, -3) if len(d) >= 3 else 0,
-        talk_time=_int(d, -2) if len(d) >= 3 else 0,
-        reason="transfer",
-    )
+    if len(d) < 3:
+        return _completed(e, pbx, call_id, 0, 0, "transfer")
+    return _completed(e, pbx, call_id, _int(d, -3), _int(d, -2), "transfer")
 
 
 def _abandon(e: QueueLogEntry, pbx: str, call_id: str) -> Event:
     d = e.data  # position|origposition|waittime
     return QueueAbandoned(
-        pbx=pbx,
-        call_id=call_id,
-        channel_id=e.callid,
-        at=e.time,
-        source="queue_log",
-        queue=e.queue,
+        **_call_fields(e, pbx, call_id),
         position=_int(d, 0),
         original_position=_int(d, 1),
         hold_time=_int(d, 2),
@@ -148,12 +142,7 @@ def _abandon(e: QueueLogEntry, pbx: str, call_id: str) -> Event:
 def _exit(e: QueueLogEntry, pbx: str, call_id: str) -> Event:
     d = e.data  # position|origposition|waittime
     return QueueTimedOut(
-        pbx=pbx,
-        call_id=call_id,
-        channel_id=e.callid,
-        at=e.time,
-        source="queue_log",
-        queue=e.queue,
+        **_call_fields(e, pbx, call_id),
         reason="timeout" if e.event == "EXITWITHTIMEOUT" else "empty",
         position=_int(d, 0),
         original_position=_int(d, 1),
@@ -164,12 +153,7 @@ def _exit(e: QueueLogEntry, pbx: str, call_id: str) -> Event:
 def _exitwithkey(e: QueueLogEntry, pbx: str, call_id: str) -> Event:
     d = e.data  # key|position|origposition|waittime
     return QueueTimedOut(
-        pbx=pbx,
-        call_id=call_id,
-        channel_id=e.callid,
-        at=e.time,
-        source="queue_log",
-        queue=e.queue,
+        **_call_fields(e, pbx, call_id),
         reason="key",
         position=_int(d, 1),
         original_position=_int(d, 2),
@@ -179,12 +163,7 @@ def _exitwithkey(e: QueueLogEntry, pbx: str, call_id: str) -> Event:
 
 def _ringnoanswer(e: QueueLogEntry, pbx: str, call_id: str) -> Event:
     return AgentRingNoAnswer(
-        pbx=pbx,
-        call_id=call_id,
-        channel_id=e.callid,
-        at=e.time,
-        source="queue_log",
-        queue=e.queue,
+        **_call_fields(e, pbx, call_id),
         member_name=_member(e),
         ring_time_ms=_int(e.data, 0),  # ring time in ms
     )
@@ -192,12 +171,7 @@ def _ringnoanswer(e: QueueLogEntry, pbx: str, call_id: str) -> Event:
 
 def _agentdump(e: QueueLogEntry, pbx: str, call_id: str) -> Event:
     return AgentDumped(
-        pbx=pbx,
-        call_id=call_id,
-        channel_id=e.callid,
-        at=e.time,
-        source="queue_log",
-        queue=e.queue,
+        **_call_fields(e, pbx, call_id),
         member_name=_member(e),
     )
 
