@@ -35,9 +35,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from callcenter.config import LoggingSettings  # noqa: E402
 from callcenter.ivr.registry import FlowRegistry  # noqa: E402
 from callcenter.log import configure_logging  # noqa: E402
+from callcenter.log_settings import LoggingSettings  # noqa: E402
 from callcenter.telephony.agi_codec import AgiProtocolError, EnvironmentReader  # noqa: E402
 from callcenter.telephony.fastagi import FastAgiServer  # noqa: E402
 

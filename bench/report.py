@@ -36,7 +36,7 @@ from psycopg import sql
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import callcenter.metrics.store  # noqa: F401  (rollup tables in the metadata)
-from callcenter.calls.records import CallRecord
+from callcenter.core.call_record import CallRecord
 from callcenter.db import create_engine_for, upgrade
 from callcenter.metrics.kpis import Thresholds
 from callcenter.metrics.report import (

@@ -35,6 +35,7 @@ import aiohttp  # noqa: E402
 from aiohttp import web  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
+from callcenter.core.events import ChannelCreated, ChannelHungUp  # noqa: E402
 from callcenter.cti.accounts import hash_password  # noqa: E402
 from callcenter.cti.feature import CtiFeature  # noqa: E402
 from callcenter.cti.owners import Owner, OwnerRecord, PhoneEntry, Unit  # noqa: E402
@@ -42,7 +43,6 @@ from callcenter.cti.phones import lookup_key  # noqa: E402
 from callcenter.cti.signin import SESSION_COOKIE  # noqa: E402
 from callcenter.cti.store import owners_table, phones_table, units_table  # noqa: E402
 from callcenter.db import create_engine_for, upgrade  # noqa: E402
-from callcenter.events import ChannelCreated, ChannelHungUp  # noqa: E402
 from callcenter.sim import TrafficParams, default_queues  # noqa: E402
 from callcenter.telephony.ami import AmiClient  # noqa: E402
 from callcenter.telephony.ami_events import translate  # noqa: E402

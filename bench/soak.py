@@ -47,8 +47,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from callcenter.calls.records import CallRecord  # noqa: E402
-from callcenter.config import LoggingSettings, Settings, SimulatorSettings  # noqa: E402
+from callcenter.config import Settings, SimulatorSettings  # noqa: E402
+from callcenter.core.call_record import CallRecord  # noqa: E402
+from callcenter.core.events import ChannelHungUp, Event  # noqa: E402
 from callcenter.demo import (  # noqa: E402
     DemoOptions,
     cut_link_during_traffic,
@@ -56,8 +57,8 @@ from callcenter.demo import (  # noqa: E402
     simulator_config,
 )
 from callcenter.demo_check import summarise_run  # noqa: E402
-from callcenter.events import ChannelHungUp, Event  # noqa: E402
 from callcenter.log import configure_logging  # noqa: E402
+from callcenter.log_settings import LoggingSettings  # noqa: E402
 from callcenter.service import Service  # noqa: E402
 from callcenter.sim import PbxSimulator  # noqa: E402
 from callcenter.telephony.settings import AmiSettings, PbxSettings  # noqa: E402

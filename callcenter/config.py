@@ -30,6 +30,7 @@ from callcenter.core.settings_error import ConfigError
 from callcenter.core.yamlfile import PlacedSafeLoader, YamlSyntaxError, parse_yaml_text
 from callcenter.cti.settings import CtiSettings, DiallingSettings
 from callcenter.ivr.settings import IvrSettings
+from callcenter.log_settings import LoggingSettings
 from callcenter.metrics.settings import MetricsSettings, Targets
 from callcenter.recordings.settings import RecordingsSettings
 from callcenter.routing.settings import RoutingSettings
@@ -128,13 +129,6 @@ class RedisSettings:
         if ":" in self.instance or " " in self.instance:
             problems["instance"] = f"must not contain ':' or spaces, got {self.instance!r}"
         return problems
-
-
-@dataclass(frozen=True)
-class LoggingSettings:
-    format: Literal["console", "json"] = "console"
-    level: Literal["debug", "info", "warning", "error"] = "info"
-    call_lines: bool = True  # one readable line per finished call
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,9 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from callcenter.calls.reconcile import compare_with_durable, queue_log_figures, same_outcome
-from callcenter.calls.records import CallRecord
 from callcenter.calls.store import CallStore, calls_table
 from callcenter.config import Settings
+from callcenter.core.call_record import CallRecord
 from callcenter.metrics.kpis import Thresholds
 from callcenter.metrics.report import ReportSpec
 from callcenter.metrics.report_store import ReportStore

@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 import structlog
 
-from callcenter.config import LoggingSettings
+from callcenter.log_settings import LoggingSettings
 
 SECRET_KEYS = frozenset(
     {"secret", "password", "passwd", "token", "authorization", "cookie", "api_key"}

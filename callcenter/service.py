@@ -18,15 +18,15 @@ from aiohttp import web
 from sqlalchemy import Engine
 
 from callcenter import accept_errors
-from callcenter.calls.records import CallRecord
 from callcenter.calls.store import CallStore
 from callcenter.calls.tracker import CallTracker
 from callcenter.calls.writer import CallWriter
 from callcenter.config import Settings
+from callcenter.core.call_record import CallRecord
+from callcenter.core.events import Event, ResyncCompleted
 from callcenter.core.feature import Feature
 from callcenter.cti.feature import CtiFeature
 from callcenter.db import create_engine_for, upgrade
-from callcenter.events import Event, ResyncCompleted
 from callcenter.ivr.feature import IvrFeature
 from callcenter.log import mask_number
 from callcenter.metrics.feature import MetricsFeature

@@ -18,9 +18,9 @@ from collections.abc import AsyncIterator, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from callcenter.calls.records import CallRecord
 from callcenter.calls.tracker import CallTracker
-from callcenter.events import Event
+from callcenter.core.call_record import CallRecord
+from callcenter.core.events import Event
 from callcenter.sim import PbxSimulator, SimConfig, daytime_start
 from callcenter.telephony.ami_events import translate
 

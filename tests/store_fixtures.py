@@ -17,7 +17,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from callcenter.calls.records import CallRecord, Leg, Outcome
+from callcenter.core.call_record import CallRecord, Leg, Outcome
 
 REQUIRE_SERVICES_ENV = "CALLCENTER_REQUIRE_SERVICES"
 # CALLCENTER_TEST_PG_HOST / _PORT point the tests elsewhere (a dead port shows the skips).

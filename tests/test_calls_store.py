@@ -16,9 +16,9 @@ from store_fixtures import TcpProxy, make_record, pg_url, postgres_schema
 from structlog.testing import capture_logs
 
 from callcenter import schema
-from callcenter.calls.records import CallRecord
 from callcenter.calls.store import CallStore, calls_table, legs_table
 from callcenter.calls.writer import CallWriter
+from callcenter.core.call_record import CallRecord
 from callcenter.db import create_engine_for, current_revisions, head_revisions, upgrade
 
 

@@ -16,9 +16,9 @@ from durable_fixtures import (
     rows,
 )
 
-from callcenter.calls.records import CallRecord
 from callcenter.calls.tracker import CallTracker
-from callcenter.events import Event, ResyncCompleted
+from callcenter.core.call_record import CallRecord
+from callcenter.core.events import Event, ResyncCompleted
 from callcenter.telephony.cdr_calls import pair_name, place_rows, uniqueid_order
 from callcenter.telephony.durable import (
     CDR_LAYOUTS,

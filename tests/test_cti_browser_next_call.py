@@ -26,11 +26,11 @@ from service_fixtures import service_settings
 from sqlalchemy import select
 from test_cti_http import HEADER, OWNER_ROWS
 
+from callcenter.core.events import AgentAnswered, AgentRinging, Event
 from callcenter.core.i18n import Lang
 from callcenter.cti.i18n import catalogue
 from callcenter.cti.importer import parse_rows
 from callcenter.cti.store import dispositions_table
-from callcenter.events import AgentAnswered, AgentRinging, Event
 from callcenter.service import Service
 from callcenter.sim import QueueConfig, TrafficParams
 from callcenter.sim.config import Member

@@ -18,10 +18,10 @@ from store_fixtures import make_record
 from test_cti_http import HEADER, OWNER_ROWS, ring
 
 from callcenter.calls.store import CallStore
+from callcenter.core.events import AgentAnswered, ChannelHungUp, Event
 from callcenter.cti.feature import CtiFeature
 from callcenter.cti.importer import parse_rows
 from callcenter.cti.store import dispositions_table
-from callcenter.events import AgentAnswered, ChannelHungUp, Event
 
 ZHANG = "13812345678"  # owner 1, 张三
 CALL_A = "1800000100.1"  # 张三 calls alice

@@ -18,10 +18,7 @@ from cti_fixtures import Client, add_users, client_for, serving, sqlite_engine
 from store_fixtures import make_record
 
 from callcenter.calls.store import CallStore
-from callcenter.cti.feature import CtiFeature
-from callcenter.cti.importer import parse_rows
-from callcenter.cti.settings import CtiSettings
-from callcenter.events import (
+from callcenter.core.events import (
     AgentAnswered,
     AgentRinging,
     ChannelCreated,
@@ -30,6 +27,9 @@ from callcenter.events import (
     Event,
     QueueJoined,
 )
+from callcenter.cti.feature import CtiFeature
+from callcenter.cti.importer import parse_rows
+from callcenter.cti.settings import CtiSettings
 from callcenter.web.headers import install as install_security_headers
 
 ROLES = (None, "alice", "sue", "ada")  # anonymous, agent, supervisor, admin

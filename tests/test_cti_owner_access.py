@@ -15,12 +15,12 @@ import pytest
 from aiohttp import web
 from cti_fixtures import Client, add_users, client_for, serving, sqlite_engine
 
+from callcenter.core.events import AgentAnswered, AgentRinging, ChannelCreated, ChannelHungUp
 from callcenter.cti.feature import CtiFeature
 from callcenter.cti.importer import parse_rows
 from callcenter.cti.owner_access import OwnerReadLimiter, owners_in_hand
 from callcenter.cti.seat_calls import SeatCall
 from callcenter.cti.settings import CtiSettings
-from callcenter.events import AgentAnswered, AgentRinging, ChannelCreated, ChannelHungUp
 from callcenter.metrics.live import LiveCounters
 from callcenter.metrics.wallboard import WallboardHub
 

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from callcenter.cti.owners import Owner, PhoneEntry
-from callcenter.cti.popper import Popper, seat_of
-from callcenter.cti.workorders import WorkOrder, WorkOrderError, timer, transition
-from callcenter.events import (
+from callcenter.core.events import (
     AgentAnswered,
     AgentRinging,
     AgentRingNoAnswer,
@@ -19,6 +16,9 @@ from callcenter.events import (
     QueueJoined,
     ResyncCompleted,
 )
+from callcenter.cti.owners import Owner, PhoneEntry
+from callcenter.cti.popper import Popper, seat_of
+from callcenter.cti.workorders import WorkOrder, WorkOrderError, timer, transition
 from callcenter.testing import load_transcript, replay
 
 T0 = 1_800_000_000.0

@@ -13,7 +13,6 @@ from aiohttp import web
 from cti_fixtures import PASSWORD, add_users, client_for, new_http, serving, sign_in, sqlite_engine
 from sqlalchemy import select, text
 
-from callcenter.config import LoggingSettings
 from callcenter.cti import signin
 from callcenter.cti.accounts import (
     AccountError,
@@ -24,6 +23,7 @@ from callcenter.cti.accounts import (
 from callcenter.cti.settings import CtiSettings
 from callcenter.cti.store import sessions_table
 from callcenter.log import configure_logging
+from callcenter.log_settings import LoggingSettings
 
 
 class Clock:

@@ -13,8 +13,8 @@ from typing import Any
 from aiohttp import web
 from cti_fixtures import add_users, client_for, serving, sqlite_engine
 
+from callcenter.core.events import QueueMemberChanged
 from callcenter.cti.feature import CtiFeature
-from callcenter.events import QueueMemberChanged
 from callcenter.telephony.ami import AmiClient
 from callcenter.telephony.ami_events import translate
 from callcenter.testing import running_simulator

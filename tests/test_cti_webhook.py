@@ -12,12 +12,12 @@ import pytest
 from aiohttp import web
 from cti_fixtures import add_users, client_for, serving, sqlite_engine
 
-from callcenter.config import LoggingSettings
 from callcenter.core.signing import verify
 from callcenter.cti.feature import CtiFeature
 from callcenter.cti.settings import CtiSettings
 from callcenter.cti.webhook import WebhookSender, backoff_s
 from callcenter.log import configure_logging
+from callcenter.log_settings import LoggingSettings
 
 SECRET = "hook-secret-不要外传"
 

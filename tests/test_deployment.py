@@ -28,10 +28,10 @@ import pytest
 import yaml
 from store_fixtures import free_port
 
-from callcenter import events as ev
 from callcenter.calls.tracker import CallTracker
 from callcenter.cli import main as cli_main
 from callcenter.config import Settings, load_settings
+from callcenter.core import events as ev
 from callcenter.ivr.prompts import load_catalogue
 from callcenter.ivr.registry import FlowRegistry
 from callcenter.recordings.naming import parse_name

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC
 from pathlib import Path
 
-from callcenter import events as ev
+from callcenter.core import events as ev
 from callcenter.telephony.durable import CdrRow, durable_events, parse_cdr_line, parse_cdr_row
 from callcenter.telephony.queue_log import QueueLogEntry, parse_queue_log_line
 from callcenter.testing import durable_lines, load_transcript

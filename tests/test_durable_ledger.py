@@ -15,9 +15,9 @@ from durable_fixtures import (
     queue_log_lines,
 )
 
-from callcenter.calls.records import CallRecord
 from callcenter.calls.tracker import CallTracker
-from callcenter.events import ChannelCreated, ChannelHungUp, Event, ResyncCompleted
+from callcenter.core.call_record import CallRecord
+from callcenter.core.events import ChannelCreated, ChannelHungUp, Event, ResyncCompleted
 from callcenter.telephony.durable import Offsets
 from callcenter.telephony.durable_ledger import DurableLedger
 from callcenter.telephony.durable_tail import DurableTail

@@ -4,8 +4,8 @@ import typing
 
 import pytest
 
-from callcenter import events
-from callcenter.events import (
+from callcenter.core import events
+from callcenter.core.events import (
     ChannelHungUp,
     Event,
     UnknownEventKind,

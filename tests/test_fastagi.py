@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from callcenter import events as ev
+from callcenter.core import events as ev
 from callcenter.core.contracts import OwnerInfo, RouteStep
 from callcenter.ivr.registry import FlowRegistry
 from callcenter.telephony.agi_codec import HangupNotice, Reply, ReplyReader, parse_reply

@@ -8,8 +8,8 @@ from collections import Counter
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from callcenter import events as ev
 from callcenter.calls.reconcile import compare, expected_records
+from callcenter.core import events as ev
 from callcenter.core.contracts import OwnerInfo
 from callcenter.ivr.registry import FlowRegistry
 from callcenter.sim import AgiTarget, TrafficParams, daytime_start

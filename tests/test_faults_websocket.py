@@ -32,9 +32,7 @@ from fault_fixtures import until
 from service_fixtures import service_settings
 from yarl import URL
 
-from callcenter.cti import screenpop
-from callcenter.cti.screenpop import SOCKET_BACKLOG
-from callcenter.events import (
+from callcenter.core.events import (
     AgentAnswered,
     AgentRinging,
     AgentRingNoAnswer,
@@ -44,6 +42,8 @@ from callcenter.events import (
     QueueJoined,
     QueueMemberChanged,
 )
+from callcenter.cti import screenpop
+from callcenter.cti.screenpop import SOCKET_BACKLOG
 from callcenter.service import Service
 from callcenter.testing import running_simulator
 from callcenter.web.outbox import SLOW_CLIENT_CODE, SocketOutbox

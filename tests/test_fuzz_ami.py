@@ -12,7 +12,7 @@ import math
 from fuzzing import quick_and_long
 from hypothesis import strategies as st
 
-from callcenter.events import Event, from_json
+from callcenter.core.events import Event, from_json
 from callcenter.telephony import ami_events
 from callcenter.telephony.ami_codec import AmiParser, encode_action
 from callcenter.telephony.ami_events import translate, translate_snapshot

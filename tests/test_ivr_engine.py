@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from callcenter import events as ev
+from callcenter.core import events as ev
 from callcenter.core.contracts import OwnerInfo
 from callcenter.ivr import engine as e
 from callcenter.ivr import schema as s

@@ -3,8 +3,8 @@ import json
 
 import structlog
 
-from callcenter.config import LoggingSettings
 from callcenter.log import configure_logging, mask_number
+from callcenter.log_settings import LoggingSettings
 
 
 def capture(fmt: str, secrets: tuple[str, ...] = ()) -> io.StringIO:
@@ -54,7 +54,7 @@ def test_mask_number_keeps_last_four() -> None:
 def test_call_line_is_readable_and_masks_the_caller() -> None:
     from zoneinfo import ZoneInfo
 
-    from callcenter.calls.records import CallRecord
+    from callcenter.core.call_record import CallRecord
     from callcenter.service import format_call_line
 
     record = CallRecord(

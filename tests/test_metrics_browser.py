@@ -13,8 +13,8 @@ from aiohttp import web
 from browser import CHROMIUM, CHROMIUM_ARGS, playwright_api, require_chromium
 from cti_fixtures import PASSWORD, add_users, serving, sqlite_engine
 
+from callcenter.core.events import ChannelCreated
 from callcenter.cti.feature import CtiFeature
-from callcenter.events import ChannelCreated
 from callcenter.metrics.kpis import Thresholds
 from callcenter.metrics.live import LiveCounters
 from callcenter.metrics.wallboard import WallboardHub, setup

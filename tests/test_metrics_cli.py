@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 import callcenter.metrics.store  # noqa: F401
-from callcenter.calls.records import CallRecord
 from callcenter.calls.store import CallStore
 from callcenter.cli import main
+from callcenter.core.call_record import CallRecord
 from callcenter.db import create_engine_for, upgrade
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai")).timestamp()

@@ -19,16 +19,16 @@ from openpyxl import load_workbook  # type: ignore[import-untyped]
 from prometheus_client.parser import text_string_to_metric_families
 
 import callcenter.metrics.store  # noqa: F401
-from callcenter.calls.records import CallRecord, Outcome
 from callcenter.calls.store import CallStore
-from callcenter.db import create_engine_for, upgrade
-from callcenter.events import (
+from callcenter.core.call_record import CallRecord, Outcome
+from callcenter.core.events import (
     AgentAnswered,
     ChannelCreated,
     ChannelHungUp,
     QueueJoined,
     QueueMemberChanged,
 )
+from callcenter.db import create_engine_for, upgrade
 from callcenter.metrics.http import setup
 from callcenter.metrics.kpis import Thresholds
 from callcenter.metrics.live import LiveCounters

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from callcenter.calls.records import CallRecord, Outcome
+from callcenter.core.call_record import CallRecord, Outcome
 from callcenter.metrics.concurrency import line_buckets, spans
 from callcenter.metrics.kpis import Tally, Thresholds, definitions, tally
 from callcenter.metrics.report import ReportSpec, report_from_records

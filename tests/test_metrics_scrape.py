@@ -11,7 +11,7 @@ from prometheus_client import Counter
 from prometheus_client.parser import text_string_to_metric_families
 from service_fixtures import service_settings
 
-from callcenter.events import ChannelCreated, QueueJoined
+from callcenter.core.events import ChannelCreated, QueueJoined
 from callcenter.routing.sync import ScaledClock
 from callcenter.service import Service
 from callcenter.testing import running_simulator

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 
 import callcenter.metrics.store  # noqa: F401  (the rollup tables in the metadata)
-from callcenter.calls.records import CallRecord, Outcome
 from callcenter.calls.store import CallStore
+from callcenter.core.call_record import CallRecord, Outcome
 from callcenter.metrics.kpis import Thresholds
 from callcenter.metrics.report import Report, ReportSpec, report_from_records, reports_agree
 from callcenter.metrics.report_store import CallStoreWithRollups, ReportStore

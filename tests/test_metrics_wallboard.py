@@ -18,9 +18,8 @@ from aiohttp import web
 from cti_fixtures import add_users as add_test_users
 from cti_fixtures import client_for, serving, sqlite_engine
 
-from callcenter.calls.records import CallRecord
-from callcenter.cti.feature import CtiFeature
-from callcenter.events import (
+from callcenter.core.call_record import CallRecord
+from callcenter.core.events import (
     ChannelCreated,
     ChannelHungUp,
     ChannelSnapshot,
@@ -29,6 +28,7 @@ from callcenter.events import (
     QueueMemberChanged,
     ResyncCompleted,
 )
+from callcenter.cti.feature import CtiFeature
 from callcenter.metrics.kpis import Thresholds
 from callcenter.metrics.live import LiveCounters
 from callcenter.metrics.wallboard import WallboardHub, levels, setup

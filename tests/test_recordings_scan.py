@@ -20,8 +20,8 @@ from store_fixtures import make_record
 
 from callcenter.calls.store import CallStore
 from callcenter.cli import main
+from callcenter.core.events import ChannelHungUp, RecordingStarted
 from callcenter.db import create_engine_for, upgrade
-from callcenter.events import ChannelHungUp, RecordingStarted
 from callcenter.recordings import scanner
 from callcenter.recordings.linker import RecordingLinker
 from callcenter.recordings.maintenance import find_orphans

@@ -7,8 +7,8 @@ import json
 from aiohttp import web
 from routing_fixtures import at, roster
 
+from callcenter.core.events import Event, QueueMemberChanged, StaffingBelowMinimum
 from callcenter.core.signing import verify
-from callcenter.events import Event, QueueMemberChanged, StaffingBelowMinimum
 from callcenter.routing.agent_state import AgentStates
 from callcenter.routing.alerts import StaffingWatch, WebhookSender, ready_by_team
 from callcenter.routing.directory import Agent, Directory, Seat

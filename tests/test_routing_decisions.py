@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from routing_fixtures import at, roster
 
-from callcenter.events import (
+from callcenter.core.events import (
     AgentAnswered,
     AgentCompleted,
     AgentRinging,

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from routing_fixtures import KEEPER, at, east_zone, east_zone_roster, roster
 
-from callcenter import events as ev
+from callcenter.core import events as ev
 from callcenter.core.contracts import OwnerInfo
 from callcenter.ivr import engine as e
 from callcenter.ivr.loader import load_files

@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 
 from routing_fixtures import KEEPER, east_zone, east_zone_roster, roster
 
-from callcenter import events as ev
 from callcenter.calls.reconcile import compare, expected_records
+from callcenter.core import events as ev
 from callcenter.core.contracts import OwnerInfo
 from callcenter.demo_check import compare_with_truth
 from callcenter.ivr.registry import FlowRegistry

@@ -17,14 +17,14 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
 from callcenter.cli import main
-from callcenter.db import create_engine_for, upgrade
-from callcenter.events import (
+from callcenter.core.events import (
     AgentAnswered,
     AgentCompleted,
     AgentRinging,
     Event,
     QueueMemberChanged,
 )
+from callcenter.db import create_engine_for, upgrade
 from callcenter.routing.agent_state import AgentStates, Interval, occupancy
 from callcenter.routing.directory import Agent, Directory, Seat
 from callcenter.routing.http import RoutingState, setup

@@ -10,7 +10,7 @@ from typing import Any
 
 from routing_fixtures import at, roster
 
-from callcenter.events import Event, MembershipSynced, RosterDrift
+from callcenter.core.events import Event, MembershipSynced, RosterDrift
 from callcenter.routing.directory import Agent, Directory, Seat
 from callcenter.routing.sync import (
     OFF_DUTY,

@@ -16,8 +16,8 @@ from aiohttp import web
 from cti_fixtures import add_users, client_for, serving, sqlite_engine
 from routing_fixtures import at, roster
 
+from callcenter.core.events import Event, QueueMemberChanged
 from callcenter.cti.feature import CtiFeature
-from callcenter.events import Event, QueueMemberChanged
 from callcenter.metrics.kpis import Thresholds
 from callcenter.metrics.live import LiveCounters
 from callcenter.metrics.wallboard import WallboardHub, setup

@@ -11,8 +11,8 @@ from browser import CHROMIUM, CHROMIUM_ARGS, playwright_api, require_chromium
 from cti_fixtures import PASSWORD, add_users, serving, sqlite_engine
 from routing_fixtures import at
 
+from callcenter.core.events import StaffingBelowMinimum
 from callcenter.cti.feature import CtiFeature
-from callcenter.events import StaffingBelowMinimum
 from callcenter.metrics.kpis import Thresholds
 from callcenter.metrics.live import LiveCounters
 from callcenter.metrics.wallboard import WallboardHub, setup

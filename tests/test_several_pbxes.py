@@ -12,7 +12,7 @@ import pytest
 from service_fixtures import service_settings
 
 from callcenter.calls.reconcile import compare_with_durable
-from callcenter.events import Event, IvrLeft
+from callcenter.core.events import Event, IvrLeft
 from callcenter.routing.sync import ScaledClock
 from callcenter.service import Service
 from callcenter.sim import AgiTarget, PbxSimulator, TrafficParams, daytime_start

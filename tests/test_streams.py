@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from callcenter.calls.records import CallRecord, Leg
-from callcenter.events import QueueJoined, ResyncCompleted
+from callcenter.core.call_record import CallRecord, Leg
+from callcenter.core.events import QueueJoined, ResyncCompleted
 from callcenter.streams.dedupe import SeenWindow
 from callcenter.streams.envelope import Envelope, EnvelopeError, decode
 from callcenter.streams.outbox import Outbox

@@ -20,8 +20,8 @@ from redis_fixtures import PrivateRedis, require_redis, shared_prefix
 from service_fixtures import service_settings
 
 from callcenter.calls.reconcile import compare_with_durable
-from callcenter.calls.records import CallRecord
 from callcenter.config import RedisSettings
+from callcenter.core.call_record import CallRecord
 from callcenter.service import Service
 from callcenter.sim import PbxSimulator, TrafficParams
 from callcenter.streams.redis_bus import StreamBus

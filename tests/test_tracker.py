@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from callcenter import events as ev
-from callcenter.calls.records import CallRecord
 from callcenter.calls.tracker import CallTracker
-from callcenter.events import ChannelCreated, ChannelHungUp, Event, QueueJoined
+from callcenter.core import events as ev
+from callcenter.core.call_record import CallRecord
+from callcenter.core.events import ChannelCreated, ChannelHungUp, Event, QueueJoined
 from callcenter.telephony.ami_events import translate, translate_snapshot
 from callcenter.telephony.durable import durable_events, parse_cdr_line
 from callcenter.telephony.queue_log import parse_queue_log_line
@@ -532,7 +532,7 @@ def test_any_order_never_raises(events: list[Event]) -> None:
 def test_a_call_first_seen_in_durable_lines_during_a_resync_stays_open() -> None:
     """A call that began after the snapshot shows up only in queue_log during the resync:
     it is alive, so ResyncCompleted must not close it; its live events finish it later."""
-    from callcenter.events import (
+    from callcenter.core.events import (
         ChannelCreated,
         ChannelHungUp,
         LinkUp,
@@ -596,7 +596,7 @@ def test_a_call_first_seen_in_durable_lines_during_a_resync_stays_open() -> None
 def test_a_caller_found_in_voicemail_by_a_snapshot_ends_as_voicemail() -> None:
     """The call began during a cut and was leaving a message when the link came back: only
     the snapshot (Application VoiceMail) tells; its hangup then arrives live."""
-    from callcenter.events import (
+    from callcenter.core.events import (
         ChannelHungUp,
         ChannelSnapshot,
         LinkUp,

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from callcenter import events as ev
-from callcenter.events import from_json
+from callcenter.core import events as ev
+from callcenter.core.events import from_json
 from callcenter.telephony.ami_events import (
     parse_duration,
     translate,

@@ -6,8 +6,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from callcenter.calls.records import CallRecord, Leg
 from callcenter.calls.store import CallStore
+from callcenter.core.call_record import CallRecord, Leg
 from callcenter.db import create_engine_for, upgrade
 from callcenter.web.app import build_app
 from callcenter.web.security import USER_KEY, User

@@ -13,9 +13,9 @@ from aiohttp import web
 from cti_fixtures import serving, sqlite_engine
 from service_fixtures import service_settings
 
-from callcenter.config import LoggingSettings
 from callcenter.cti.feature import CtiFeature
 from callcenter.log import configure_logging
+from callcenter.log_settings import LoggingSettings
 from callcenter.service import Service
 from callcenter.web.headers import install, page_policy, script_hashes
 

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
 from callcenter.calls.open_call import OpenCall
-from callcenter.calls.records import Leg
-from callcenter.events import Event
+from callcenter.core.call_record import Leg
+from callcenter.core.events import Event
 
 E = TypeVar("E", bound=Event)
 

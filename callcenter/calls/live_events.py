@@ -18,7 +18,7 @@ from callcenter.calls.open_call import (
     join,
 )
 from callcenter.calls.outcome import BLOCKED_DIAL
-from callcenter.events import (
+from callcenter.core.events import (
     AgentAnswered,
     AgentCompleted,
     AgentRinging,

@@ -6,8 +6,8 @@ this one state, and the join rule decides between what they say.
 
 from __future__ import annotations
 
-from callcenter.calls.records import CallRecord, Leg
-from callcenter.events import Event
+from callcenter.core.call_record import CallRecord, Leg
+from callcenter.core.events import Event
 
 UP = 6  # AST_STATE_UP
 # How a queue join time was learned, worst to best: worked back from a later event, a

@@ -8,7 +8,7 @@ facts were learned; a call closed by a resync is derived again when a durable ro
 from __future__ import annotations
 
 from callcenter.calls.open_call import OpenCall
-from callcenter.calls.records import CallRecord, Outcome
+from callcenter.core.call_record import CallRecord, Outcome
 
 BLOCKED_CAUSES = frozenset({34, 42, 44})  # circuit/switch congestion, channel unavailable
 BLOCKED_DIAL = frozenset({"CONGESTION", "CHANUNAVAIL"})

@@ -12,9 +12,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from callcenter.calls.records import CallRecord
 from callcenter.calls.tracker import CallTracker
-from callcenter.events import ResyncCompleted
+from callcenter.core.call_record import CallRecord
+from callcenter.core.events import ResyncCompleted
 from callcenter.telephony.durable import durable_events
 from callcenter.telephony.durable_tail import DurableTail
 from callcenter.telephony.queue_log import QueueLogEntry

@@ -18,7 +18,7 @@ from callcenter.calls.open_call import (
     join,
 )
 from callcenter.calls.outcome import BLOCKED_CDR
-from callcenter.events import CallDetail, ChannelSnapshot, QueueEntrySnapshot
+from callcenter.core.events import CallDetail, ChannelSnapshot, QueueEntrySnapshot
 
 HANDLERS = EventHandlers()
 

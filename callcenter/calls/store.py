@@ -37,7 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from callcenter.calls.records import CallRecord, Leg
+from callcenter.core.call_record import CallRecord, Leg
 from callcenter.db.base import Base
 from callcenter.db.upsert import upsert
 

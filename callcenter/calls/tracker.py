@@ -38,9 +38,9 @@ from callcenter.calls import live_events, recovery
 from callcenter.calls.handling import EventHandlers
 from callcenter.calls.open_call import OpenCall
 from callcenter.calls.outcome import finalize
-from callcenter.calls.records import CallRecord, Leg
 from callcenter.calls.recovery import recovered_end
-from callcenter.events import (
+from callcenter.core.call_record import CallRecord, Leg
+from callcenter.core.events import (
     CallDetail,
     ChannelCreated,
     ChannelSnapshot,

@@ -21,8 +21,8 @@ import structlog
 from sqlalchemy.exc import DataError, DBAPIError, DisconnectionError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from callcenter.calls.records import CallRecord
 from callcenter.calls.store import CallStore
+from callcenter.core.call_record import CallRecord
 from callcenter.log import error_reason
 
 log = structlog.get_logger(__name__)

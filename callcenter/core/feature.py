@@ -20,8 +20,8 @@ from typing import Any, Protocol, TypeVar
 
 from aiohttp import web
 
-from callcenter.calls.records import CallRecord
-from callcenter.events import Event
+from callcenter.core.call_record import CallRecord
+from callcenter.core.events import Event
 
 EventListener = Callable[[Event], None]
 RecordListener = Callable[[CallRecord], None]

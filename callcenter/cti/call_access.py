@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from callcenter.calls.records import CallRecord
+from callcenter.core.call_record import CallRecord
 from callcenter.cti.phones import lookup_key
 from callcenter.cti.popper import seat_of
 from callcenter.cti.seat_calls import SeatCall

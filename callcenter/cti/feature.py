@@ -19,8 +19,9 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import Engine
 
-from callcenter.calls.records import CallRecord
+from callcenter.core.call_record import CallRecord
 from callcenter.core.contracts import OwnerInfo
+from callcenter.core.events import Event
 from callcenter.core.feature import Duty, Listeners
 from callcenter.cti import api_doc, signin
 from callcenter.cti.accounts import AccountStore, hash_password
@@ -36,7 +37,6 @@ from callcenter.cti.screenpop import ScreenPop, SeatHub
 from callcenter.cti.settings import CtiSettings, DiallingSettings
 from callcenter.cti.webhook import WebhookSender
 from callcenter.cti.workorders import timer
-from callcenter.events import Event
 from callcenter.web.openapi_schema import ApiPart
 
 

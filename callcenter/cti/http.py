@@ -23,7 +23,7 @@ from typing import Any, Protocol
 import structlog
 from aiohttp import web
 
-from callcenter.calls.records import CallRecord
+from callcenter.core.call_record import CallRecord
 from callcenter.core.errors import ApiError
 from callcenter.core.i18n import remember_lang, request_lang
 from callcenter.cti import api_doc as cti_doc

@@ -13,8 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from callcenter.cti.owners import Owner
-from callcenter.events import (
+from callcenter.core.events import (
     AgentAnswered,
     AgentDumped,
     AgentRinging,
@@ -32,6 +31,7 @@ from callcenter.events import (
     QueueTimedOut,
     ResyncCompleted,
 )
+from callcenter.cti.owners import Owner
 
 PopState = Literal["ringing", "answered", "missed", "ended"]
 Lookup = Callable[[str], Sequence[Owner]]

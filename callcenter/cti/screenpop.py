@@ -20,9 +20,9 @@ from typing import Any
 import structlog
 from aiohttp import web
 
+from callcenter.core.events import Event
 from callcenter.cti.popper import Popper, PopUpdate
 from callcenter.cti.seat_calls import SeatCallLog
-from callcenter.events import Event
 from callcenter.web.outbox import SocketOutbox
 
 log = structlog.get_logger(__name__)

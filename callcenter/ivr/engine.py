@@ -31,7 +31,7 @@ from typing import Any, Literal
 
 import holidays
 
-from callcenter import events as ev
+from callcenter.core import events as ev
 from callcenter.core.contracts import OwnerInfo, RouteStep
 from callcenter.ivr import routes
 from callcenter.ivr import schema as s

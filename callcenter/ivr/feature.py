@@ -9,8 +9,8 @@ from collections.abc import Callable, Mapping, Sequence
 import structlog
 from aiohttp import web
 
+from callcenter.core.events import Event
 from callcenter.core.feature import Duty, Listeners
-from callcenter.events import Event
 from callcenter.ivr.registry import FlowRegistry
 from callcenter.ivr.settings import FlowsContext
 from callcenter.telephony.fastagi import FastAgiServer, Lookup, RouteHousekeeper

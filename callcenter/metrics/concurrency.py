@@ -18,7 +18,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from callcenter.calls.records import CallRecord
+from callcenter.core.call_record import CallRecord
 
 __all__ = ["BUCKET_S", "LineBucket", "bucket_start", "line_buckets", "spans"]
 

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from callcenter.calls.records import CallRecord
+from callcenter.core.call_record import CallRecord
 from callcenter.metrics.settings import Targets
 
 __all__ = ["Tally", "Thresholds", "definitions", "tally"]

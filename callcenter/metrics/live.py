@@ -22,8 +22,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from callcenter.calls.records import CallRecord
-from callcenter.events import (
+from callcenter.core.call_record import CallRecord
+from callcenter.core.events import (
     AgentAnswered,
     AgentCompleted,
     ChannelCreated,

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
-from callcenter.calls.records import CallRecord
+from callcenter.core.call_record import CallRecord
 from callcenter.metrics.concurrency import BUCKET_S, LineBucket, bucket_start, line_buckets, spans
 from callcenter.metrics.kpis import Tally, Thresholds, definitions
 

@@ -19,8 +19,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
-from callcenter.calls.records import CallRecord
 from callcenter.calls.store import CallStore
+from callcenter.core.call_record import CallRecord
 from callcenter.metrics.concurrency import BUCKET_S, LineBucket
 from callcenter.metrics.kpis import Tally, Thresholds
 from callcenter.metrics.report import (

@@ -45,8 +45,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from callcenter.calls.records import CallRecord
 from callcenter.calls.store import calls_table
+from callcenter.core.call_record import CallRecord
 from callcenter.db.base import Base
 from callcenter.db.upsert import upsert
 from callcenter.metrics.concurrency import BUCKET_S, LineBucket, bucket_start, line_buckets

@@ -28,8 +28,8 @@ import structlog
 from aiohttp import web
 
 from callcenter.core.errors import ApiError
+from callcenter.core.events import Event, StaffingBelowMinimum
 from callcenter.core.i18n import remember_lang, request_lang
-from callcenter.events import Event, StaffingBelowMinimum
 from callcenter.metrics import api_doc as metrics_doc
 from callcenter.metrics.kpis import Thresholds
 from callcenter.metrics.live import LiveCounters

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from callcenter.calls.records import CallRecord
+from callcenter.core.call_record import CallRecord
 
 
 @dataclass(frozen=True, slots=True)

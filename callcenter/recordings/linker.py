@@ -23,8 +23,8 @@ from pathlib import Path
 
 import structlog
 
-from callcenter.calls.records import CallRecord
-from callcenter.events import ChannelHungUp, Event, RecordingStarted
+from callcenter.core.call_record import CallRecord
+from callcenter.core.events import ChannelHungUp, Event, RecordingStarted
 from callcenter.recordings.index import CallFacts, ids_to_calls
 from callcenter.recordings.maintenance import recordings_root
 from callcenter.recordings.scanner import RecordingWatcher, ScanReport

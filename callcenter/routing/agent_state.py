@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from callcenter.events import (
+from callcenter.core.events import (
     AgentAnswered,
     AgentCompleted,
     AgentDumped,

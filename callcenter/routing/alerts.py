@@ -16,8 +16,8 @@ from typing import Any
 import aiohttp
 import structlog
 
+from callcenter.core.events import Event, StaffingBelowMinimum
 from callcenter.core.webhook import RetryPolicy, SignedPost, post_signed
-from callcenter.events import Event, StaffingBelowMinimum
 from callcenter.routing.agent_state import AgentStates
 from callcenter.routing.directory import Directory
 from callcenter.routing.staffing import LiveStaffingMonitor, StaffingChange

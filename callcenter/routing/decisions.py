@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from callcenter.events import RoutingDecision
+from callcenter.core.events import RoutingDecision
 from callcenter.routing.directory import Directory
 from callcenter.routing.duty import OnDuty
 

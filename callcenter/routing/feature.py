@@ -9,8 +9,8 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from aiohttp import web
 from sqlalchemy import Engine
 
+from callcenter.core.events import Event
 from callcenter.core.feature import Duty, Listeners
-from callcenter.events import Event
 from callcenter.routing import api_doc
 from callcenter.routing.agent_state import AgentStates
 from callcenter.routing.alerts import StaffingWatch, WebhookSender, ready_by_team

@@ -22,7 +22,7 @@ from typing import Literal, Protocol
 
 import structlog
 
-from callcenter.events import Event, MembershipSynced, QueueMemberChanged, RosterDrift
+from callcenter.core.events import Event, MembershipSynced, QueueMemberChanged, RosterDrift
 from callcenter.routing.directory import Directory
 from callcenter.routing.duty import OnDuty, next_edge, on_duty
 from callcenter.routing.roster import Roster

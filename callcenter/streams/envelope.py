@@ -11,8 +11,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from callcenter.calls.records import CallRecord
-from callcenter.events import Event, from_dict
+from callcenter.core.call_record import CallRecord
+from callcenter.core.events import Event, from_dict
 
 Kind = Literal["event", "record"]
 

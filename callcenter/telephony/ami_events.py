@@ -19,7 +19,7 @@ from datetime import datetime, tzinfo
 from typing import Literal, TypedDict
 from zoneinfo import ZoneInfo
 
-from callcenter.events import (
+from callcenter.core.events import (
     AgentAnswered,
     AgentCompleted,
     AgentDumped,

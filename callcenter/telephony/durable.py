@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import tzinfo
 
-from callcenter.events import CallDetail, Event
+from callcenter.core.events import CallDetail, Event
 from callcenter.telephony.ami_events import DEFAULT_ZONE, cdr_time
 from callcenter.telephony.cdr_calls import place_rows
 from callcenter.telephony.queue_log import QueueLogEntry, queue_log_event

@@ -29,7 +29,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from callcenter.events import Event
+from callcenter.core.events import Event
 from callcenter.telephony.cdr_calls import OVERLAP_SLACK_S
 from callcenter.telephony.durable import NO_CALL, CdrRow, Offsets, durable_events, place_durable
 from callcenter.telephony.durable_tail import ReadLine

@@ -51,7 +51,7 @@ from zoneinfo import ZoneInfo
 import structlog
 
 from callcenter.core.contracts import OwnerInfo, RouteStep
-from callcenter.events import Event, IvrLeft
+from callcenter.core.events import Event, IvrLeft
 from callcenter.ivr import engine as e
 from callcenter.ivr import routes
 from callcenter.ivr.prompts import sound_name

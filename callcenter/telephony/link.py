@@ -28,7 +28,7 @@ from typing import Protocol
 
 import structlog
 
-from callcenter.events import Event, LinkDown, LinkUp, ResyncCompleted
+from callcenter.core.events import Event, LinkDown, LinkUp, ResyncCompleted
 from callcenter.log import error_reason
 from callcenter.telephony.ami import AmiClient, AmiError
 from callcenter.telephony.ami_events import translate, translate_snapshot

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, TypedDict
 
-from callcenter.events import (
+from callcenter.core.events import (
     AgentAnswered,
     AgentCompleted,
     AgentDumped,
