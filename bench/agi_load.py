@@ -35,6 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from callcenter.ivr.agi_session import IvrSessions  # noqa: E402
 from callcenter.ivr.registry import FlowRegistry  # noqa: E402
 from callcenter.log import configure_logging  # noqa: E402
 from callcenter.log_settings import LoggingSettings  # noqa: E402
@@ -240,8 +241,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, object]:
     registry = FlowRegistry(ROOT / "ivr_flows", queues={"support", "repair", "complaint"})
     if registry.reload():
         raise SystemExit("the shipped flows do not validate")
-    server = FastAgiServer("127.0.0.1", 0, flows=registry, lookup=None, on_event=lambda e: None,
-                           header_timeout_s=1.0)  # fmt: skip
+    sessions = IvrSessions(flows=registry, lookup=None, on_event=lambda e: None)
+    server = FastAgiServer("127.0.0.1", 0, sessions, header_timeout_s=1.0)
     await server.start()
     echo = EchoServer()
     echo_port = await echo.start()

@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
+from agi_fixtures import ivr_fastagi_server
 from store_fixtures import free_port
 
 from callcenter.calls.tracker import CallTracker
@@ -40,7 +41,6 @@ from callcenter.sim.after_agi import after_hotline_agi
 from callcenter.telephony import ami_events
 from callcenter.telephony.ami import AmiActionError, AmiClient
 from callcenter.telephony.durable import durable_events, parse_cdr_line
-from callcenter.telephony.fastagi import FastAgiServer
 from callcenter.telephony.queue_log import parse_queue_log_line
 from callcenter.testing import load_transcript
 
@@ -947,10 +947,10 @@ async def test_a_hotline_call_through_a_real_asterisk(
                             queues=set(settings.ivr.queues))  # fmt: skip
     assert registry.reload() == []
     ivr: list[ev.Event] = []
-    server = FastAgiServer("127.0.0.1", real_pbx.agi_port, flows=registry, lookup=None,
-                           on_event=ivr.append, clock=lambda: working_hours,
-                           zone=settings.timezone, sound_prefix=settings.ivr.sound_prefix,
-                           queue_mode=settings.ivr.queue_mode)  # fmt: skip
+    server = ivr_fastagi_server("127.0.0.1", real_pbx.agi_port, flows=registry, lookup=None,
+                                on_event=ivr.append, clock=lambda: working_hours,
+                                zone=settings.timezone, sound_prefix=settings.ivr.sound_prefix,
+                                queue_mode=settings.ivr.queue_mode)  # fmt: skip
     await server.start()
     seen: list[dict[str, str]] = []
     ami = await _service_ami(real_pbx, settings.pbxes[0].ami.username, real_pbx.secret, seen)
@@ -1155,10 +1155,10 @@ async def test_an_ivr_session_that_ends_without_a_route_reaches_the_fallback_que
                                 queues=set(settings.ivr.queues))  # fmt: skip
         assert registry.reload() == []
         working_hours = datetime(2026, 11, 24, 10, 0, tzinfo=ZoneInfo(settings.timezone))
-        server = FastAgiServer("127.0.0.1", real_pbx.agi_port, flows=registry, lookup=None,
-                               on_event=lambda event: None, clock=working_hours.timestamp,
-                               zone=settings.timezone, sound_prefix=settings.ivr.sound_prefix,
-                               queue_mode=settings.ivr.queue_mode)  # fmt: skip
+        server = ivr_fastagi_server("127.0.0.1", real_pbx.agi_port, flows=registry, lookup=None,
+                                    on_event=lambda event: None, clock=working_hours.timestamp,
+                                    zone=settings.timezone, sound_prefix=settings.ivr.sound_prefix,
+                                    queue_mode=settings.ivr.queue_mode)  # fmt: skip
         await server.start()
         before = len(world)
         await tester.send_action({

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from agi_fixtures import ivr_fastagi_server, ivr_of
 
 from callcenter.core import events as ev
 from callcenter.core.contracts import OwnerInfo, RouteStep
@@ -73,8 +74,8 @@ async def server() -> FastAgiServer:
     async def lookup(number: str) -> OwnerInfo | None:
         return OwnerInfo("o1", balances={"31201": 420}) if number == "5550001" else None
 
-    srv = FastAgiServer("127.0.0.1", 0, flows=registry, lookup=lookup, on_event=events.append,
-                        clock=lambda: DAY, header_timeout_s=0.3)  # fmt: skip
+    srv = ivr_fastagi_server("127.0.0.1", 0, flows=registry, lookup=lookup, on_event=events.append,
+                             clock=lambda: DAY, header_timeout_s=0.3)  # fmt: skip
     srv.events = events  # type: ignore[attr-defined]
     await srv.start()
     yield srv  # type: ignore[misc]
@@ -252,7 +253,7 @@ async def test_sessions_are_isolated_from_each_other_and_from_bad_handlers(
     def boom(event: ev.Event) -> None:
         raise RuntimeError("handler bug")
 
-    server.on_event = boom
+    ivr_of(server).on_event = boom
     stalled_r, stalled_w = await asyncio.open_connection("127.0.0.1", server.port)
     stalled_w.write(ENV.encode())  # a session that never answers its first command
     await stalled_r.readline()
@@ -275,7 +276,7 @@ async def test_the_goodbye_says_hangup_before_it_plays(server: FastAgiServer) ->
 
 
 async def test_voicemail_is_handed_to_the_dialplan_with_its_mailbox(server: FastAgiServer) -> None:
-    server.clock = lambda: NIGHT
+    ivr_of(server).clock = lambda: NIGHT
     seen = await asterisk(server.port, replies())
     route = seen.index('SET VARIABLE "HOTLINE_ROUTE" "voicemail"')
     assert seen[route - 1] == 'SET VARIABLE "HOTLINE_MAILBOX" "100@default"'
@@ -289,7 +290,7 @@ async def test_voicemail_is_handed_to_the_dialplan_with_its_mailbox(server: Fast
 async def test_a_number_without_a_flow_reaches_the_fallback_not_a_hangup(
     server: FastAgiServer,
 ) -> None:
-    server.flows.default_flow = "no_such_flow"
+    ivr_of(server).flows.default_flow = "no_such_flow"
     env = ENV.replace("agi_network_script: hotline", "agi_network_script: nothing")
     env = env.replace("agi_arg_1: 5551234", "agi_arg_1: 5550000")
     assert await asterisk(server.port, replies(), env) == [
@@ -298,7 +299,7 @@ async def test_a_number_without_a_flow_reaches_the_fallback_not_a_hangup(
 
 
 async def test_exec_mode_names_no_route_before_the_queue(server: FastAgiServer) -> None:
-    server.queue_mode = "exec"
+    ivr_of(server).queue_mode = "exec"
 
     def respond(cmd: str) -> list[str] | None:
         return None if cmd.startswith("EXEC") else replies({"main_menu": "2"})(cmd)
@@ -374,7 +375,7 @@ async def test_stopping_leaves_a_caller_inside_a_dial_to_the_dial(server: FastAg
     async def lookup(number: str) -> OwnerInfo | None:
         return OwnerInfo("o7", housekeeper_interface="PJSIP/1005")
 
-    server.lookup = lookup
+    ivr_of(server).lookup = lookup
     seen, _ = await stopped_while(server, "EXEC Dial")
     assert seen[-1] == 'EXEC Dial "PJSIP/1005,20,g"'  # nothing after it: DIALSTATUS decides
     assert server.stats["handed_over"] == 0
@@ -393,7 +394,8 @@ async def test_a_zone_queue_named_like_an_end_is_not_taken_for_one(server: FastA
     async def lookup(number: str) -> OwnerInfo | None:
         return OwnerInfo("o7", housekeeper_interface="PJSIP/1005")
 
-    server.lookup = lookup
-    server.route_housekeeper = lambda owner, now: [RouteStep("zone_queue", "hangup", wait_s=60)]
+    ivr = ivr_of(server)
+    ivr.lookup = lookup
+    ivr.route_housekeeper = lambda owner, now: [RouteStep("zone_queue", "hangup", wait_s=60)]
     seen = await asterisk(server.port, replies())
     assert seen[-1] == 'SET VARIABLE "HOTLINE_ROUTE" "fallback"'  # not a hang-up

@@ -8,6 +8,8 @@ from collections import Counter
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from agi_fixtures import ivr_fastagi_server, ivr_of
+
 from callcenter.calls.reconcile import compare, expected_records
 from callcenter.core import events as ev
 from callcenter.core.contracts import OwnerInfo
@@ -28,8 +30,8 @@ async def test_simulated_callers_walk_the_hotline_into_the_queues_it_chose(tmp_p
     async def lookup(number: str) -> OwnerInfo | None:
         return None  # nobody known: the menu decides
 
-    server = FastAgiServer("127.0.0.1", 0, flows=registry, lookup=lookup, on_event=events.append,
-                           pbx="sim")  # fmt: skip
+    server = ivr_fastagi_server("127.0.0.1", 0, flows=registry, lookup=lookup,
+                                on_event=events.append, pbx="sim")  # fmt: skip
     await server.start()
     try:
         traffic = TrafficParams(ivr_hangup_prob=0.1, peak_calls_per_hour=3000.0)
@@ -37,7 +39,7 @@ async def test_simulated_callers_walk_the_hotline_into_the_queues_it_chose(tmp_p
             tmp_path / "pbx", seed=5, speed=100.0, start_epoch=daytime_start(hour=10),
             agi_target=AgiTarget("127.0.0.1", server.port), traffic=traffic,
         ) as sim:  # fmt: skip
-            server.clock = lambda: sim.now
+            ivr_of(server).clock = lambda: sim.now
             outcomes = await sim.run(30, timeout=90)
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:  # the last sessions may still be closing
@@ -71,8 +73,8 @@ async def test_exec_mode_runs_the_queue_inside_the_agi_and_the_survey_after_it(
     registry = FlowRegistry(ROOT / "ivr_flows", queues={"support", "repair", "complaint"})
     assert registry.reload() == []
     events: list[ev.Event] = []
-    server = FastAgiServer("127.0.0.1", 0, flows=registry, lookup=None, on_event=events.append,
-                           pbx="sim", queue_mode="exec")  # fmt: skip
+    server = ivr_fastagi_server("127.0.0.1", 0, flows=registry, lookup=None, on_event=events.append,
+                                pbx="sim", queue_mode="exec")  # fmt: skip
     await server.start()
     ami: list[dict[str, str]] = []
     traffic = TrafficParams(ivr_hangup_prob=0.05, peak_calls_per_hour=3000.0,
@@ -84,7 +86,7 @@ async def test_exec_mode_runs_the_queue_inside_the_agi_and_the_survey_after_it(
             agi_target=AgiTarget("127.0.0.1", server.port), traffic=traffic,
         ) as sim:  # fmt: skip
             sim.add_listener(ami.append)
-            server.clock = lambda: sim.now
+            ivr_of(server).clock = lambda: sim.now
             outcomes = await sim.run(40, timeout=120)
             await _settle(server)
             expected = expected_records(queue_log=sim.queue_log_path, cdr_csv=sim.cdr_path,
@@ -118,8 +120,8 @@ async def test_out_of_hours_voicemail_is_left_inside_the_agi(tmp_path: Path) -> 
     registry = FlowRegistry(ROOT / "ivr_flows", queues={"support", "repair", "complaint"})
     assert registry.reload() == []
     events: list[ev.Event] = []
-    server = FastAgiServer("127.0.0.1", 0, flows=registry, lookup=None, on_event=events.append,
-                           pbx="sim", queue_mode="exec")  # fmt: skip
+    server = ivr_fastagi_server("127.0.0.1", 0, flows=registry, lookup=None, on_event=events.append,
+                                pbx="sim", queue_mode="exec")  # fmt: skip
     await server.start()
     ami: list[dict[str, str]] = []
     try:
@@ -129,7 +131,7 @@ async def test_out_of_hours_voicemail_is_left_inside_the_agi(tmp_path: Path) -> 
             traffic=TrafficParams(ivr_hangup_prob=0.0, peak_calls_per_hour=3000.0),
         ) as sim:  # fmt: skip
             sim.add_listener(ami.append)
-            server.clock = lambda: sim.now
+            ivr_of(server).clock = lambda: sim.now
             outcomes = await sim.run(5, timeout=60)
             await _settle(server)
     finally:

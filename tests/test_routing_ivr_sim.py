@@ -12,6 +12,7 @@ from collections import Counter
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from agi_fixtures import ivr_fastagi_server, ivr_of
 from routing_fixtures import KEEPER, east_zone, east_zone_roster, roster
 
 from callcenter.calls.reconcile import compare, expected_records
@@ -26,7 +27,6 @@ from callcenter.routing.housekeeper import HousekeeperRouter
 from callcenter.sim import AgiTarget, Member, TrafficParams, daytime_start
 from callcenter.sim.config import QueueConfig
 from callcenter.telephony.ami_events import translate
-from callcenter.telephony.fastagi import FastAgiServer
 from callcenter.testing import running_simulator, track
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,8 +72,9 @@ async def test_owners_reach_their_free_housekeeper_and_the_zone_queue_when_busy(
     async def lookup(number: str) -> OwnerInfo:  # every caller is an owner of the east zone
         return OwnerInfo(f"owner-{number[-4:]}", zone="east", housekeeper_interface=KEEPER)
 
-    server = FastAgiServer("127.0.0.1", 0, flows=registry, lookup=lookup, on_event=events.append,
-                           pbx="sim", queue_mode="exec", route_housekeeper=router)  # fmt: skip
+    server = ivr_fastagi_server("127.0.0.1", 0, flows=registry, lookup=lookup,
+                                on_event=events.append, pbx="sim", queue_mode="exec",
+                                route_housekeeper=router)  # fmt: skip
     await server.start()
     ami: list[dict[str, str]] = []
 
@@ -98,7 +99,7 @@ async def test_owners_reach_their_free_housekeeper_and_the_zone_queue_when_busy(
             hotlines={"4008001000": "support"},
         ) as sim:  # fmt: skip
             sim.add_listener(follow)
-            server.clock = lambda: sim.now
+            ivr_of(server).clock = lambda: sim.now
             for queue in queues:  # what the service's QueueStatus at login shows
                 for m in queue.members:
                     states.apply(ev.QueueMemberChanged(

@@ -162,7 +162,7 @@ class CtiFeature:
         setup_seat_routes(app, self.deps)
 
     async def lookup(self, number: str) -> OwnerInfo | None:
-        """The IVR's caller lookup (``callcenter.telephony.fastagi`` ``Lookup``): the caller's
+        """The IVR's caller lookup (``callcenter.ivr.agi_session`` ``Lookup``): the caller's
         owner, the first one when a number is shared, None when unknown."""
         owner = await self.directory.lookup(number)
         return None if owner is None else to_owner_info(owner, self._keepers)

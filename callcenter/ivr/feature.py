@@ -1,6 +1,6 @@
 """The IVR feature assembled: the flows (reloaded when their files change) answering
-callers over FastAGI. The FastAGI server (``fastagi``) is started and closed by the
-service with the PBX links, as the adapter it is."""
+callers over FastAGI (``agi_session`` is the server's session handler). The FastAGI server
+(``fastagi``) is started and closed by the service with the PBX links, as the adapter it is."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from aiohttp import web
 
 from callcenter.core.events import Event
 from callcenter.core.feature import Duty, Listeners
+from callcenter.ivr.agi_session import IvrSessions, Lookup, RouteHousekeeper
 from callcenter.ivr.registry import FlowRegistry
 from callcenter.ivr.settings import FlowsContext
-from callcenter.telephony.fastagi import FastAgiServer, Lookup, RouteHousekeeper
+from callcenter.telephony.fastagi import FastAgiServer
 from callcenter.telephony.settings import FastAgiSettings
 from callcenter.web.openapi_schema import ApiPart
 
@@ -41,22 +42,25 @@ class IvrFeature:
     ) -> None:
         self.flows = FlowRegistry.from_settings(settings)
         ivr = settings.ivr
-        self.fastagi = FastAgiServer(
-            fastagi.host,
-            fastagi.port,
+        sessions = IvrSessions(
             flows=self.flows,
             lookup=lookup,
             on_event=publish,
             clock=clock,
             zone=timezone,
-            pbx=pbxes[0],
-            pbx_names=pbxes,
-            pbx_hosts=pbx_hosts,
             sound_prefix=ivr.sound_prefix,
-            header_timeout_s=ivr.header_timeout_s,
             lookup_timeout_s=ivr.lookup_timeout_s,
             queue_mode=ivr.queue_mode,
             route_housekeeper=route_housekeeper,
+        )
+        self.fastagi = FastAgiServer(
+            fastagi.host,
+            fastagi.port,
+            sessions,
+            pbx=pbxes[0],
+            pbx_names=pbxes,
+            pbx_hosts=pbx_hosts,
+            header_timeout_s=ivr.header_timeout_s,
         )
 
     def reload(self) -> None:
