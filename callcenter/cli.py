@@ -9,18 +9,24 @@ import importlib
 import importlib.util
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import structlog
 
-from callcenter.config import Settings, load_settings, redact_url
+from callcenter.config import Settings, load_settings
+from callcenter.core.redact import redact_url
 from callcenter.core.settings_error import ConfigError
 from callcenter.log import configure_logging
 
 log = structlog.get_logger(__name__)
 
 # Each feature adds its own commands: a module with ``register(subparsers)``, whose
-# commands read ``args.config`` (None: the default settings file).
+# handlers are called ``func(args, settings_loader)``. The features do not read the
+# settings file themselves: ``settings_loader()`` returns the settings this command loaded
+# from ``--config`` (None: the default settings file), each feature typing the part it
+# reads with a protocol in its own ``settings.py``.
 FEATURE_COMMANDS = (
     "callcenter.ivr.cli",
     "callcenter.routing.cli",
@@ -30,8 +36,42 @@ FEATURE_COMMANDS = (
 )
 
 
-def _settings(args: argparse.Namespace) -> Settings:
-    return load_settings(args.config)
+SettingsLoader = Callable[[], Settings]
+
+
+class _SettingsOnce:
+    """Reads and validates the settings file on the first call, then returns the same
+    settings; a command that needs none (``staffing calc``) never reads the file."""
+
+    def __init__(self, path: str | Path | None) -> None:
+        self._path = path
+        self._settings: Settings | None = None
+
+    def __call__(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(self._path)
+        return self._settings
+
+
+if TYPE_CHECKING:
+    from callcenter.cti.settings import CtiCommandsContext
+    from callcenter.ivr.settings import IvrCommandsContext
+    from callcenter.metrics.settings import MetricsCommandsContext
+    from callcenter.recordings.settings import RecordingsCommandsContext
+    from callcenter.routing.settings import RoutingCommandsContext
+
+    def _settings_serve_every_feature(
+        settings: Settings,
+    ) -> tuple[
+        CtiCommandsContext,
+        IvrCommandsContext,
+        MetricsCommandsContext,
+        RecordingsCommandsContext,
+        RoutingCommandsContext,
+    ]:
+        """Never called: mypy checks here that the settings offer what each feature's
+        commands read."""
+        return settings, settings, settings, settings, settings
 
 
 def _configure(settings: Settings) -> None:
@@ -60,16 +100,16 @@ async def _run_until_signalled(settings: Settings) -> int:
     return 0
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+def cmd_run(args: argparse.Namespace, settings_loader: SettingsLoader) -> int:
+    settings = settings_loader()
     _configure(settings)
     return asyncio.run(_run_until_signalled(settings))
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
+def cmd_demo(args: argparse.Namespace, settings_loader: SettingsLoader) -> int:
     from callcenter.demo import DemoOptions, run_demo
 
-    settings = _settings(args)
+    settings = settings_loader()
     _configure(settings)
     options = DemoOptions(
         headless=args.headless,
@@ -88,18 +128,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return asyncio.run(run_demo(settings, options))
 
 
-def cmd_db_upgrade(args: argparse.Namespace) -> int:
+def cmd_db_upgrade(args: argparse.Namespace, settings_loader: SettingsLoader) -> int:
     from callcenter.db import upgrade
 
-    settings = _settings(args)
+    settings = settings_loader()
     _configure(settings)
     upgrade(settings.database.url)
     print(f"database at {redact_url(settings.database.url)} is up to date")
     return 0
 
 
-def cmd_config_check(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+def cmd_config_check(args: argparse.Namespace, settings_loader: SettingsLoader) -> int:
+    settings = settings_loader()
     print(
         f"settings OK: time zone {settings.timezone}, {len(settings.pbxes)} PBX(es) "
         f"({', '.join(p.name for p in settings.pbxes)}), "
@@ -228,7 +268,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        code: int = args.func(args)
+        code: int = args.func(args, _SettingsOnce(args.config))
     except ConfigError as exc:
         print(f"callcenter: invalid settings\n{exc}", file=sys.stderr)
         return 2

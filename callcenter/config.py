@@ -26,6 +26,7 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 import yaml
 
+from callcenter.core.redact import redact_url
 from callcenter.core.settings_error import ConfigError
 from callcenter.core.yamlfile import PlacedSafeLoader, YamlSyntaxError, parse_yaml_text
 from callcenter.cti.settings import CtiSettings, DiallingSettings
@@ -167,16 +168,6 @@ class Settings:
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
-
-
-def redact_url(url: str) -> str:
-    """``postgresql://user:pw@host/db`` -> ``postgresql://user:***@host/db``."""
-    scheme, sep, rest = url.partition("://")
-    if not sep or "@" not in rest:
-        return url
-    creds, _, host = rest.rpartition("@")
-    user = creds.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{host}" if ":" in creds else url
 
 
 def load_settings(

@@ -2,7 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from callcenter.config import Settings, load_settings, redact_url
+from callcenter.config import Settings, load_settings
+from callcenter.core.redact import redact_url
 from callcenter.core.settings_error import ConfigError
 
 REPO = Path(__file__).resolve().parent.parent

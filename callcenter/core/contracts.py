@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,3 +35,10 @@ class RouteStep:
     priority: int = 0
     wait_s: float = 0.0
     reason: str = ""
+
+
+class DatabaseAddress(Protocol):
+    """Where the service's database is: the part of its settings a command needs to open it."""
+
+    @property
+    def url(self) -> str: ...

@@ -6,15 +6,21 @@ import argparse
 import getpass
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from callcenter.config import load_settings, redact_url
+from callcenter.core.redact import redact_url
 from callcenter.cti.accounts import AccountError, AccountStore
 from callcenter.cti.importer import ImportFileError, load_mapping, parse_rows, read_table
 from callcenter.cti.owners import OwnerRepository
+from callcenter.cti.settings import CtiCommandsContext
 from callcenter.db import create_engine_for, upgrade
 from callcenter.web.security import ROLES
+
+# The settings arrive from the ``callcenter`` command, which reads and validates the
+# file on the first call (a command that needs none never reads it).
+SettingsLoader = Callable[[], CtiCommandsContext]
 
 
 class ProgressBar:
@@ -42,8 +48,8 @@ class ProgressBar:
         self.stream.flush()
 
 
-def cmd_owners_import(args: argparse.Namespace) -> int:
-    settings = load_settings(args.config)
+def cmd_owners_import(args: argparse.Namespace, settings_loader: SettingsLoader) -> int:
+    settings = settings_loader()
     path = Path(args.file)
     try:
         mapping = load_mapping(Path(args.mapping) if args.mapping else None)
@@ -91,8 +97,8 @@ def _read_password(confirm: bool) -> str:
     return first
 
 
-def cmd_users_add(args: argparse.Namespace) -> int:
-    settings = load_settings(args.config)
+def cmd_users_add(args: argparse.Namespace, settings_loader: SettingsLoader) -> int:
+    settings = settings_loader()
     engine = create_engine_for(settings.database.url)
     try:
         upgrade(engine)
@@ -117,8 +123,8 @@ def cmd_users_add(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_users_list(args: argparse.Namespace) -> int:
-    settings = load_settings(args.config)
+def cmd_users_list(args: argparse.Namespace, settings_loader: SettingsLoader) -> int:
+    settings = settings_loader()
     engine = create_engine_for(settings.database.url)
     try:
         upgrade(engine)

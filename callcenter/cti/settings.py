@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol
+
+from callcenter.core.contracts import DatabaseAddress
 
 
 @dataclass(frozen=True)
@@ -93,3 +95,13 @@ class DiallingSettings:
             if bad:
                 problems[name] = f"must be digits only, got {bad}"
         return problems
+
+
+class CtiCommandsContext(Protocol):
+    """What the ``owners`` and ``users`` commands read of the service's settings."""
+
+    @property
+    def cti(self) -> CtiSettings: ...
+
+    @property
+    def database(self) -> DatabaseAddress: ...

@@ -5,17 +5,22 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from callcenter.config import Settings, load_settings
 from callcenter.core.contracts import OwnerInfo
 from callcenter.core.settings_error import ConfigError
 from callcenter.ivr.loader import Problem
 from callcenter.ivr.prompts import load_catalogue
+from callcenter.ivr.settings import IvrCommandsContext
 from callcenter.ivr.simulate import walk
 from callcenter.ivr.validator import validate_paths
+
+# The settings arrive from the ``callcenter`` command, which reads and validates the
+# file on the first call (a command that needs none never reads it).
+SettingsLoader = Callable[[], IvrCommandsContext]
 
 
 def register(subparsers: Any) -> None:
@@ -56,17 +61,17 @@ def _print_problems(problems: list[Problem]) -> None:
         print(p, file=sys.stderr)
 
 
-def _settings(path: str | None) -> Settings | None:
+def _settings(settings_loader: SettingsLoader) -> IvrCommandsContext | None:
     """The settings, or None once it has said why they cannot be loaded."""
     try:
-        return load_settings(path)
+        return settings_loader()
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return None
 
 
-def cmd_validate(args: argparse.Namespace) -> int:
-    settings = _settings(args.config)
+def cmd_validate(args: argparse.Namespace, settings_loader: SettingsLoader) -> int:
+    settings = _settings(settings_loader)
     if settings is None:
         return 2
     queues = args.queues.split(",") if args.queues is not None else settings.ivr.queues
@@ -84,8 +89,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_simulate(args: argparse.Namespace) -> int:
-    settings = _settings(args.config)
+def cmd_simulate(args: argparse.Namespace, settings_loader: SettingsLoader) -> int:
+    settings = _settings(settings_loader)
     if settings is None:
         return 2
     source = Path(args.flow)
@@ -124,8 +129,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_prompts_build(args: argparse.Namespace) -> int:
+def cmd_prompts_build(args: argparse.Namespace, settings_loader: SettingsLoader) -> int:
     from callcenter.ivr.tts import build_prompts
 
-    settings = load_settings(args.config)
+    settings = settings_loader()
     return int(build_prompts(Path(settings.ivr.prompts_dir), force=args.force))

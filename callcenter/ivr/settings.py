@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
@@ -41,3 +42,10 @@ class FlowsContext(Protocol):
 
     @property
     def hotlines(self) -> Mapping[str, str]: ...
+
+
+class IvrCommandsContext(FlowsContext, Protocol):
+    """What the ``ivr`` and ``prompts`` commands read of the service's settings."""
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo: ...

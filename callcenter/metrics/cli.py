@@ -5,15 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from callcenter.config import Settings, load_settings
 from callcenter.metrics.erlang import erlang_b
 from callcenter.metrics.export import render, table_lines, to_xlsx
 from callcenter.metrics.kpis import Thresholds
 from callcenter.metrics.report import GROUPINGS, ReportSpec
+from callcenter.metrics.settings import MetricsCommandsContext
 from callcenter.metrics.staffing import (
     Roster,
     agents_needed,
@@ -21,6 +22,10 @@ from callcenter.metrics.staffing import (
     roster_from_counter,
     roster_from_csv,
 )
+
+# The settings arrive from the ``callcenter`` command, which reads and validates the
+# file on the first call (a command that needs none never reads it).
+SettingsLoader = Callable[[], MetricsCommandsContext]
 
 
 def register(subparsers: Any) -> None:
@@ -77,7 +82,7 @@ def _add_range(parser: argparse.ArgumentParser) -> None:
 # --- commands ------------------------------------------------------------------------------
 
 
-def cmd_calc(args: argparse.Namespace) -> int:
+def cmd_calc(args: argparse.Namespace, settings_loader: SettingsLoader) -> int:
     if args.answer_rate_target is not None and args.patience is None:
         return _fail("--answer-rate-target needs --patience (Erlang A) / 需要同时给出 --patience")
     staffing = agents_needed(
@@ -96,7 +101,7 @@ def cmd_calc(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_lines(args: argparse.Namespace) -> int:
+def cmd_lines(args: argparse.Namespace, settings_loader: SettingsLoader) -> int:
     if args.lines < 0:
         return _fail(f"--lines must not be negative, got {args.lines} / 线路数不能为负")
     body = {
@@ -111,8 +116,8 @@ def cmd_lines(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_report(args: argparse.Namespace) -> int:
-    settings = load_settings(args.config)
+def cmd_report(args: argparse.Namespace, settings_loader: SettingsLoader) -> int:
+    settings = settings_loader()
     spec = _spec(settings, args, args.by)
     report = _report_store(settings).report(spec)
     print(render(report, args.format, args.lang))
@@ -122,16 +127,16 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_rebuild(args: argparse.Namespace) -> int:
-    settings = load_settings(args.config)
+def cmd_rebuild(args: argparse.Namespace, settings_loader: SettingsLoader) -> int:
+    settings = settings_loader()
     spec = _spec(settings, args, "interval")
     _report_store(settings).rebuild(spec.since, spec.until, spec.thresholds)
     print(f"rollups rebuilt / 汇总已重算: {args.date_from} .. {args.date_to}")
     return 0
 
 
-def cmd_plan(args: argparse.Namespace) -> int:
-    settings = load_settings(args.config)
+def cmd_plan(args: argparse.Namespace, settings_loader: SettingsLoader) -> int:
+    settings = settings_loader()
     spec = _spec(settings, args, "interval")
     report = _report_store(settings).report(spec)
     patience = args.patience or settings.metrics.patience_s or report.total.tally.patience_s
@@ -163,7 +168,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
-def _roster(settings: Settings, csv_path: str | None) -> tuple[Roster | None, str]:
+def _roster(settings: MetricsCommandsContext, csv_path: str | None) -> tuple[Roster | None, str]:
     """The --roster CSV when given, else the routing roster (rostered and not on a break)."""
     if csv_path:
         return roster_from_csv(csv_path, settings.timezone), f"排班 / roster: {csv_path}"
@@ -184,7 +189,7 @@ def _roster(settings: Settings, csv_path: str | None) -> tuple[Roster | None, st
 # --- helpers -------------------------------------------------------------------------------
 
 
-def _spec(settings: Settings, args: argparse.Namespace, by: str) -> ReportSpec:
+def _spec(settings: MetricsCommandsContext, args: argparse.Namespace, by: str) -> ReportSpec:
     zone = ZoneInfo(settings.timezone)
     if args.date_to < args.date_from:
         raise SystemExit("error: --to comes before --from / 结束日期早于开始日期")
@@ -205,7 +210,7 @@ def _spec(settings: Settings, args: argparse.Namespace, by: str) -> ReportSpec:
     )
 
 
-def _report_store(settings: Settings) -> Any:
+def _report_store(settings: MetricsCommandsContext) -> Any:
     from callcenter.db import create_engine_for
     from callcenter.metrics.report_store import ReportStore
 

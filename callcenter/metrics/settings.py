@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
+
+from callcenter.core.contracts import DatabaseAddress
+from callcenter.routing.settings import RoutingSettings
 
 
 @dataclass(frozen=True)
@@ -45,3 +49,23 @@ class MetricsSettings:
         if self.interval_min not in (15, 30, 60):
             problems["interval_min"] = f"must be 15, 30 or 60, got {self.interval_min}"
         return problems
+
+
+class MetricsCommandsContext(Protocol):
+    """What the ``staffing``, ``report`` and ``metrics`` commands read of the service's
+    settings (the routing settings: the roster a staffing plan is checked against)."""
+
+    @property
+    def timezone(self) -> str: ...
+
+    @property
+    def targets(self) -> Targets: ...
+
+    @property
+    def metrics(self) -> MetricsSettings: ...
+
+    @property
+    def routing(self) -> RoutingSettings: ...
+
+    @property
+    def database(self) -> DatabaseAddress: ...

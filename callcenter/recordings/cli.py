@@ -6,9 +6,9 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from typing import TextIO
 
-from callcenter.config import Settings, load_settings
 from callcenter.db import create_engine_for, upgrade
 from callcenter.log import mask_number
 from callcenter.recordings.maintenance import (
@@ -19,7 +19,12 @@ from callcenter.recordings.maintenance import (
     retention_policy,
 )
 from callcenter.recordings.scanner import scan
+from callcenter.recordings.settings import RecordingsCommandsContext
 from callcenter.recordings.store import RecordingStore
+
+# The settings arrive from the ``callcenter`` command, which reads and validates the
+# file on the first call (a command that needs none never reads it).
+SettingsLoader = Callable[[], RecordingsCommandsContext]
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -47,7 +52,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         sub.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
 
-def _store(settings: Settings) -> RecordingStore:
+def _store(settings: RecordingsCommandsContext) -> RecordingStore:
     upgrade(settings.database.url)
     return RecordingStore(create_engine_for(settings.database.url))
 
@@ -71,8 +76,8 @@ class ProgressBar:
         self.stream.flush()
 
 
-def cmd_scan(args: argparse.Namespace) -> int:
-    settings = load_settings(args.config)
+def cmd_scan(args: argparse.Namespace, settings_loader: SettingsLoader) -> int:
+    settings = settings_loader()
     root = recordings_root(settings)
     if not root.is_dir():
         print(f"录音目录不存在 / recordings folder not found: {root}", file=sys.stderr)
@@ -95,8 +100,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
     return 0 if not report.failed else 1
 
 
-def cmd_orphans(args: argparse.Namespace) -> int:
-    settings = load_settings(args.config)
+def cmd_orphans(args: argparse.Namespace, settings_loader: SettingsLoader) -> int:
+    settings = settings_loader()
     store = _store(settings)
     try:
         result = find_orphans(store, now=time.time(), grace_s=settings.recordings.late_grace_s)
@@ -114,8 +119,8 @@ def cmd_orphans(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_purge(args: argparse.Namespace) -> int:
-    settings = load_settings(args.config)
+def cmd_purge(args: argparse.Namespace, settings_loader: SettingsLoader) -> int:
+    settings = settings_loader()
     store = _store(settings)
     try:
         plan = purge_plan(store, retention_policy(settings), time.time())

@@ -6,6 +6,8 @@ import zoneinfo
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from callcenter.core.contracts import DatabaseAddress
+
 
 @dataclass(frozen=True)
 class QaCriterion:
@@ -84,3 +86,10 @@ class RecordingsContext(Protocol):
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo: ...
+
+
+class RecordingsCommandsContext(RecordingsContext, Protocol):
+    """What the ``recordings`` commands read of the service's settings."""
+
+    @property
+    def database(self) -> DatabaseAddress: ...

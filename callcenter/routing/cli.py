@@ -6,12 +6,12 @@ import argparse
 import json
 import sys
 import unicodedata
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from callcenter.config import load_settings
 from callcenter.routing.directory import Directory, load_directory
 from callcenter.routing.duty import duty_row, on_duty
 from callcenter.routing.loading import RoutingData, load_routing
@@ -22,8 +22,13 @@ from callcenter.routing.occupancy import (
     summarize,
     total,
 )
+from callcenter.routing.settings import RoutingCommandsContext
 from callcenter.routing.staffing import check_ahead
 from callcenter.routing.yamlio import RoutingConfigError
+
+# The settings arrive from the ``callcenter`` command, which reads and validates the
+# file on the first call (a command that needs none never reads it).
+SettingsLoader = Callable[[], RoutingCommandsContext]
 
 TEXT = {
     "zh": {
@@ -80,8 +85,8 @@ def register(subparsers: Any) -> None:
         sub.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
 
-def _load(args: argparse.Namespace) -> RoutingData:
-    settings = load_settings(args.config)
+def _load(settings_loader: SettingsLoader) -> RoutingData:
+    settings = settings_loader()
     return load_routing(settings.routing, settings.timezone)
 
 
@@ -121,10 +126,10 @@ def table(headers: list[str], rows: list[list[str]]) -> str:
     return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)])
 
 
-def cmd_show(args: argparse.Namespace) -> int:
+def cmd_show(args: argparse.Namespace, settings_loader: SettingsLoader) -> int:
     t = TEXT[args.lang]
     try:
-        data = _load(args)
+        data = _load(settings_loader)
         moment = parse_at(args.at, data)
     except (RoutingConfigError, ValueError) as exc:
         print(f"callcenter roster: {exc}", file=sys.stderr)
@@ -154,10 +159,10 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_check(args: argparse.Namespace) -> int:
+def cmd_check(args: argparse.Namespace, settings_loader: SettingsLoader) -> int:
     t = TEXT[args.lang]
     try:
-        data = _load(args)
+        data = _load(settings_loader)
         first = (
             date.fromisoformat(args.first) if args.first else datetime.now(data.book.zone).date()
         )
@@ -201,12 +206,12 @@ def _hours(seconds: float) -> str:
     return f"{seconds / 3600:.2f}h"
 
 
-def cmd_occupancy(args: argparse.Namespace) -> int:
+def cmd_occupancy(args: argparse.Namespace, settings_loader: SettingsLoader) -> int:
     from callcenter.db import create_engine_for, upgrade
     from callcenter.routing.store import AgentTimeStore
 
     t = TEXT[args.lang]
-    settings = load_settings(args.config)
+    settings = settings_loader()
     zone = ZoneInfo(settings.timezone)
     try:
         start, end = occupancy_range(args.first, args.last, 0.0, zone)

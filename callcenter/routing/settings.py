@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
+from callcenter.core.contracts import DatabaseAddress
 from callcenter.routing.staffing import MinimumRule
 
 
@@ -71,3 +73,16 @@ class RoutingSettings:
         if len(set(names)) != len(names):
             problems["minimums"] = f"rule names must be unique, got {names}"
         return problems
+
+
+class RoutingCommandsContext(Protocol):
+    """What the ``roster`` commands read of the service's settings."""
+
+    @property
+    def timezone(self) -> str: ...
+
+    @property
+    def routing(self) -> RoutingSettings: ...
+
+    @property
+    def database(self) -> DatabaseAddress: ...

@@ -29,9 +29,9 @@ import structlog
 from redis import asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 
-from callcenter.config import redact_url
 from callcenter.core.call_record import CallRecord
 from callcenter.core.events import Event
+from callcenter.core.redact import redact_url
 from callcenter.streams.envelope import Envelope, EnvelopeError, decode
 from callcenter.streams.outbox import Outbox
 
