@@ -15,7 +15,9 @@ from callcenter.core.i18n import Lang
 from callcenter.web.page_head import PAGE_HEAD, html_lang
 from callcenter.web.security import User
 
-_TEMPLATE = PAGE_HEAD + """<style>
+_TEMPLATE = (
+    PAGE_HEAD
+    + """<style>
 body{font-family:system-ui,"PingFang SC","Microsoft YaHei",sans-serif;margin:0;background:#f4f6f8;color:#222}
 header{display:flex;flex-wrap:wrap;gap:12px;align-items:center;background:#1f3a5f;color:#fff;padding:8px 16px}
 header .grow{flex:1} header a,header button{color:#fff;background:none;border:1px solid #fff6;padding:4px 8px;border-radius:4px}
@@ -303,6 +305,7 @@ async function loadToday() {
 }
 renderWork(noCall); select(''); showStatus(); connect(); loadOrders(); loadToday(); setInterval(loadToday, 60000);
 </script></body></html>"""
+)
 
 
 def render_seat_page(lang: Lang, user: User, csrf_token: str, texts: dict[str, str]) -> str:

@@ -16,7 +16,9 @@ from callcenter.metrics.i18n import catalogue
 from callcenter.web.page_head import PAGE_HEAD, html_lang
 from callcenter.web.security import User
 
-_TEMPLATE = PAGE_HEAD + """<style>
+_TEMPLATE = (
+    PAGE_HEAD
+    + """<style>
 body{font-family:system-ui,"PingFang SC","Microsoft YaHei",sans-serif;margin:0;background:#101820;color:#eee}
 header{display:flex;gap:12px;align-items:center;background:#1f3a5f;padding:8px 16px}
 header .grow{flex:1} header a,header button{color:#fff;background:none;border:1px solid #fff6;padding:4px 8px;border-radius:4px;text-decoration:none}
@@ -159,6 +161,7 @@ function connect() {
 }
 connect();
 </script></body></html>"""
+)
 
 
 _PLACEHOLDER = re.compile(r"__[A-Z_]+__")
