@@ -27,6 +27,7 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 import yaml
 
 from callcenter.core.redact import redact_url
+from callcenter.core.settings_checks import at_least_one, not_negative, positive
 from callcenter.core.settings_error import ConfigError
 from callcenter.core.yamlfile import PlacedSafeLoader, YamlSyntaxError, parse_yaml_text
 from callcenter.cti.settings import CtiSettings, DiallingSettings
@@ -67,16 +68,10 @@ class SimulatorSettings:
             path = getattr(self, name)
             if path and not os.path.isfile(path):
                 problems[name] = f"no such file: {path}"
-        if self.speed <= 0:
-            problems["speed"] = f"must be positive, got {self.speed}"
-        if self.calls < 0:
-            problems["calls"] = f"must not be negative, got {self.calls}"
-        if self.peak_calls_per_hour <= 0:
-            problems["peak_calls_per_hour"] = f"must be positive, got {self.peak_calls_per_hour}"
-        if self.lines < 1:
-            problems["lines"] = f"must be at least 1, got {self.lines}"
-        if self.agents < 1:
-            problems["agents"] = f"must be at least 1, got {self.agents}"
+        problems.update(positive(self, "speed"))
+        problems.update(not_negative(self, "calls"))
+        problems.update(positive(self, "peak_calls_per_hour"))
+        problems.update(at_least_one(self, "lines", "agents"))
         return problems
 
 
@@ -96,8 +91,7 @@ class DatabaseSettings:
             problems["url"] = (
                 f"must start with sqlite:// or postgresql:// (got {redact_url(self.url)!r})"
             )
-        if self.max_batch < 1:
-            problems["max_batch"] = f"must be at least 1, got {self.max_batch}"
+        problems.update(at_least_one(self, "max_batch"))
         if self.buffer_limit < self.max_batch:
             problems["buffer_limit"] = "must not be smaller than max_batch"
         return problems
@@ -125,8 +119,7 @@ class RedisSettings:
             problems["lease_s"] = f"must be at least 1 second, got {self.lease_s}"
         if self.stream_maxlen < 1000:
             problems["stream_maxlen"] = f"must be at least 1000, got {self.stream_maxlen}"
-        if self.outbox_limit < 1:
-            problems["outbox_limit"] = f"must be at least 1, got {self.outbox_limit}"
+        problems.update(at_least_one(self, "outbox_limit"))
         if ":" in self.instance or " " in self.instance:
             problems["instance"] = f"must not contain ':' or spaces, got {self.instance!r}"
         return problems

@@ -144,14 +144,19 @@ def _queue_left(book: CallBook, call: OpenCall, ev: QueueLeft) -> None:
     call.record.queue_left_at = ev.at
 
 
+def _left_queue(call: OpenCall, at: float) -> None:
+    """An abandon or timeout is when the caller left, unless a QueueLeft said so first."""
+    if call.record.queue_left_at is None:
+        call.record.queue_left_at = at
+
+
 @HANDLERS.on(QueueAbandoned)
 def _abandoned(book: CallBook, call: OpenCall, ev: QueueAbandoned) -> None:
     join(call, ev.queue, ev.at - ev.hold_time)
     if call.abandoned_at is None:
         call.abandoned_at = ev.at
         call.abandon_hold = ev.hold_time
-    if call.record.queue_left_at is None:
-        call.record.queue_left_at = ev.at
+    _left_queue(call, ev.at)
 
 
 @HANDLERS.on(QueueTimedOut)
@@ -161,8 +166,7 @@ def _timed_out(book: CallBook, call: OpenCall, ev: QueueTimedOut) -> None:
     if call.timed_out_at is None or ev.at > call.timed_out_at:
         call.timed_out_at = ev.at
         call.timed_out_wait = ev.wait_time
-    if call.record.queue_left_at is None:
-        call.record.queue_left_at = ev.at
+    _left_queue(call, ev.at)
 
 
 @HANDLERS.on(AgentRinging)

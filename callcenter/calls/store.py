@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import fields
-from typing import Any, TypedDict, Unpack
+from typing import Any, Unpack
 
 from sqlalchemy import (
     BigInteger,
@@ -37,7 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from callcenter.core.call_record import CallRecord, Leg
+from callcenter.core.call_record import CallFilter, CallRecord, Leg
 from callcenter.db.base import Base
 from callcenter.db.upsert import upsert
 
@@ -148,18 +148,6 @@ Offsets = Mapping[str, tuple[int, str]]
 _DELETE_LEGS = delete(legs_table).where(
     legs_table.c.pbx == bindparam("k_pbx"), legs_table.c.call_id == bindparam("k_call_id")
 )
-
-
-class CallFilter(TypedDict, total=False):
-    """Which calls a listing or a count takes: started in [since, until), and each other
-    field equal where given (None: any)."""
-
-    since: float | None
-    until: float | None
-    outcome: str | None
-    queue: str | None
-    agent: str | None
-    pbx: str | None
 
 
 class CallStore:

@@ -23,6 +23,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from callcenter.calls.store import CallStore
 from callcenter.core.call_record import CallRecord
+from callcenter.core.tasks import cancel_and_wait
 from callcenter.log import error_reason
 
 log = structlog.get_logger(__name__)
@@ -143,10 +144,7 @@ class CallWriter:
         """Stop at once and drop what is pending, as a killed process loses it."""
         self._closed = True
         self._space.set()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
         self._pending.clear()
 
     # -- background loop -------------------------------------------------------

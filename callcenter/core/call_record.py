@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 Outcome = Literal[
     "in_progress",  # not ended yet
@@ -17,6 +17,18 @@ Outcome = Literal[
 ]
 Kind = Literal["inbound", "internal", "spy"]
 Origin = Literal["live", "recovered"]
+
+
+class CallFilter(TypedDict, total=False):
+    """Which calls a listing or a count takes: started in [since, until), and each other
+    field equal where given (None: any)."""
+
+    since: float | None
+    until: float | None
+    outcome: str | None
+    queue: str | None
+    agent: str | None
+    pbx: str | None
 
 
 @dataclass(slots=True)

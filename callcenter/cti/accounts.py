@@ -247,15 +247,7 @@ class AccountStore:
                     .where(sessions_table.c.id_digest == digest)
                     .values(last_seen_at=now)
                 )
-        user = User(
-            id=row.user_id,
-            login=row.login,
-            role=row.role,
-            display_name=row.display_name,
-            agent=row.agent,
-            interface=row.interface,
-        )
-        return Session(user, row.csrf_token, row.created_at, row.expires_at)
+        return Session(_user(row), row.csrf_token, row.created_at, row.expires_at)
 
     def delete_session(self, token: str) -> None:
         with self.engine.begin() as connection:

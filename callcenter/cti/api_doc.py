@@ -67,12 +67,7 @@ OPERATIONS: Operations = {
         "The signed-in user and the session's CSRF token",
         result=obj(
             ["login", "role", "csrf_token"],
-            id=INT,
-            login=STR,
-            role=ROLE,
-            display_name=STR,
-            agent=STR,
-            interface=STR,
+            **USER["properties"],
             csrf_token=STR,
             expires_at=EPOCH,
         ),

@@ -13,8 +13,11 @@ work order gives must be the call's.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Row
 
 from callcenter.core.call_record import CallRecord
 from callcenter.cti.phones import lookup_key
@@ -62,14 +65,20 @@ class CallRefused(Exception):
 def open_call_facts(record: CallRecord) -> StoredCall:
     """A call still in progress, as the tracker has it (after a restart of the service no
     pop of it is remembered, yet the agent talking on it may write on it)."""
+    return stored_call(record, (leg.channel for leg in record.legs))
+
+
+def stored_call(call: CallRecord | Row[*tuple[Any, ...]], channels: Iterable[str]) -> StoredCall:
+    """``call``'s facts (a record, or a row of the calls table's columns of those names),
+    with the seats of its legs' ``channels``."""
     return StoredCall(
-        pbx=record.pbx,
-        call_id=record.call_id,
-        caller_number=record.caller_number,
-        started_at=record.started_at,
-        agent=record.agent,
-        agent_interface=record.agent_interface,
-        seats=frozenset(seat_of(leg.channel) for leg in record.legs if leg.channel),
+        pbx=call.pbx,
+        call_id=call.call_id,
+        caller_number=call.caller_number,
+        started_at=call.started_at,
+        agent=call.agent,
+        agent_interface=call.agent_interface,
+        seats=frozenset(seat_of(channel) for channel in channels if channel),
     )
 
 

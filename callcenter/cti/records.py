@@ -8,11 +8,10 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from sqlalchemy import Engine, RowMapping, insert, select, update
+from sqlalchemy import Connection, Engine, RowMapping, insert, select, update
 
 from callcenter.calls.store import calls_table, legs_table
-from callcenter.cti.call_access import StoredCall
-from callcenter.cti.popper import seat_of
+from callcenter.cti.call_access import StoredCall, stored_call
 from callcenter.cti.store import audit_table, dispositions_table, history_table, work_orders_table
 from callcenter.cti.workorders import OPEN_STATES, HistoryEntry, WorkOrder, transition
 from callcenter.db.upsert import upsert
@@ -22,6 +21,12 @@ _ORDER_FIELDS = tuple(f.name for f in dataclasses.fields(WorkOrder))
 
 def _order(row: RowMapping) -> WorkOrder:
     return WorkOrder(**{name: row[name] for name in _ORDER_FIELDS})
+
+
+def _add_history(connection: Connection, order_id: int, entry: HistoryEntry) -> None:
+    connection.execute(
+        insert(history_table).values(work_order_id=order_id, **dataclasses.asdict(entry))
+    )
 
 
 class CtiRecords:
@@ -37,17 +42,8 @@ class CtiRecords:
             new_id = connection.execute(
                 insert(work_orders_table).values(values).returning(work_orders_table.c.id)
             ).scalar_one()
-            connection.execute(
-                insert(history_table).values(
-                    work_order_id=new_id,
-                    at=order.created_at,
-                    actor=order.created_by,
-                    action="create",
-                    from_state="",
-                    to_state=order.state,
-                    note="",
-                )
-            )
+            created = HistoryEntry(order.created_at, order.created_by, "create", "", order.state)
+            _add_history(connection, new_id, created)
         return dataclasses.replace(order, id=new_id)
 
     def get_order(self, order_id: int) -> WorkOrder | None:
@@ -91,9 +87,7 @@ class CtiRecords:
             connection.execute(
                 update(work_orders_table).where(work_orders_table.c.id == order_id).values(values)
             )
-            connection.execute(
-                insert(history_table).values(work_order_id=order_id, **dataclasses.asdict(entry))
-            )
+            _add_history(connection, order_id, entry)
         return changed, entry
 
     def history(self, order_id: int) -> list[HistoryEntry]:
@@ -150,25 +144,16 @@ class CtiRecords:
         c, leg = calls_table.c, legs_table.c
         with self.engine.connect() as connection:
             row = connection.execute(
-                select(c.caller_number, c.started_at, c.agent, c.agent_interface).where(
-                    c.pbx == pbx, c.call_id == call_id
-                )
+                select(
+                    c.pbx, c.call_id, c.caller_number, c.started_at, c.agent, c.agent_interface
+                ).where(c.pbx == pbx, c.call_id == call_id)
             ).first()
             if row is None:
                 return None
             channels = connection.execute(
                 select(leg.channel).where(leg.pbx == pbx, leg.call_id == call_id)
             ).scalars()
-            seats = frozenset(seat_of(channel) for channel in channels if channel)
-        return StoredCall(
-            pbx=pbx,
-            call_id=call_id,
-            caller_number=row.caller_number,
-            started_at=row.started_at,
-            agent=row.agent,
-            agent_interface=row.agent_interface,
-            seats=seats,
-        )
+            return stored_call(row, channels)
 
     def recent_calls(self, caller_numbers: Iterable[str], limit: int = 5) -> list[dict[str, Any]]:
         """The caller's last calls with their outcomes; ``caller_numbers`` are the spellings

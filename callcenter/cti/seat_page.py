@@ -12,14 +12,12 @@ import html
 import json
 
 from callcenter.core.i18n import Lang
+from callcenter.web.page_head import PAGE_HEAD, html_lang
 from callcenter.web.security import User
 
-_TEMPLATE = """<!doctype html>
-<html lang="__HTML_LANG__"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="csrf-token" content="__CSRF__">
-<title>__TITLE__</title>
-<style>
+_TEMPLATE = (
+    PAGE_HEAD
+    + """<style>
 body{font-family:system-ui,"PingFang SC","Microsoft YaHei",sans-serif;margin:0;background:#f4f6f8;color:#222}
 header{display:flex;flex-wrap:wrap;gap:12px;align-items:center;background:#1f3a5f;color:#fff;padding:8px 16px}
 header .grow{flex:1} header a,header button{color:#fff;background:none;border:1px solid #fff6;padding:4px 8px;border-radius:4px}
@@ -307,11 +305,12 @@ async function loadToday() {
 }
 renderWork(noCall); select(''); showStatus(); connect(); loadOrders(); loadToday(); setInterval(loadToday, 60000);
 </script></body></html>"""
+)
 
 
 def render_seat_page(lang: Lang, user: User, csrf_token: str, texts: dict[str, str]) -> str:
     replacements = {
-        "__HTML_LANG__": "en" if lang == "en" else "zh-CN",
+        "__HTML_LANG__": html_lang(lang),
         "__LANG__": lang,
         "__CSRF__": html.escape(csrf_token),
         "__TITLE__": html.escape(f"{texts['seat']} · {user.display_name or user.login}"),

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from callcenter.core.contracts import DatabaseAddress
+from callcenter.core.settings_checks import at_least_one, not_negative, positive
 
 
 @dataclass(frozen=True)
@@ -42,18 +43,16 @@ class CtiSettings:
         )
 
     def check(self) -> dict[str, str]:
-        problems = {}
-        for name in (
+        problems = positive(
+            self,
             "session_lifetime_s",
             "session_idle_s",
             "login_lockout_s",
             "login_guess_interval_s",
-        ):
-            if getattr(self, name) <= 0:
-                problems[name] = f"must be positive, got {getattr(self, name)}"
-        for name in ("login_max_failures", "login_guess_burst", "password_workers"):
-            if getattr(self, name) < 1:
-                problems[name] = f"must be at least 1, got {getattr(self, name)}"
+        )
+        problems.update(
+            at_least_one(self, "login_max_failures", "login_guess_burst", "password_workers")
+        )
         if self.default_area_code and not (
             self.default_area_code.isdigit() and 2 <= len(self.default_area_code) <= 3
         ):
@@ -66,12 +65,9 @@ class CtiSettings:
             problems["webhook_secret"] = "must be set when webhook_url is (it signs every call)"
         if self.webhook_max_attempts < 1:
             problems["webhook_max_attempts"] = "must be at least 1"
-        if self.wrapup_s < 0:
-            problems["wrapup_s"] = f"must not be negative, got {self.wrapup_s}"
-        if self.owner_reads_limit < 1:
-            problems["owner_reads_limit"] = f"must be at least 1, got {self.owner_reads_limit}"
-        if self.owner_reads_window_s <= 0:
-            problems["owner_reads_window_s"] = f"must be positive, got {self.owner_reads_window_s}"
+        problems.update(not_negative(self, "wrapup_s"))
+        problems.update(at_least_one(self, "owner_reads_limit"))
+        problems.update(positive(self, "owner_reads_window_s"))
         return problems
 
 

@@ -99,6 +99,27 @@ class Auth:
             return mode == "always"
         return request.secure or request.headers.get("X-Forwarded-Proto", "") == "https"
 
+    def set_cookie(
+        self,
+        request: web.Request,
+        response: web.StreamResponse,
+        name: str,
+        value: str,
+        *,
+        path: str,
+        max_age: int,
+    ) -> None:
+        """A cookie scripts cannot read, sent back on same-site navigation only."""
+        response.set_cookie(
+            name,
+            value,
+            httponly=True,
+            samesite="Lax",
+            secure=self.cookie_secure(request),
+            path=path,
+            max_age=max_age,
+        )
+
     def same_origin(self, request: web.Request) -> bool:
         """True unless the browser says the request comes from another site."""
         origin = request.headers.get("Origin")
@@ -219,15 +240,7 @@ def _login_page(
         submit=t(lang, "sign_in"),
     )
     response = web.Response(text=body, content_type="text/html", status=status)
-    response.set_cookie(
-        LOGIN_CSRF_COOKIE,
-        csrf,
-        httponly=True,
-        samesite="Lax",
-        secure=auth.cookie_secure(request),
-        path="/login",
-        max_age=3600,
-    )
+    auth.set_cookie(request, response, LOGIN_CSRF_COOKIE, csrf, path="/login", max_age=3600)
     remember_lang(request, response)
     return response
 
@@ -288,15 +301,8 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     )
     log.info("signed in", login=user.login, role=user.role)
     response = web.HTTPSeeOther(safe_next(request[NEXT_KEY]))
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        httponly=True,
-        samesite="Lax",
-        secure=auth.cookie_secure(request),
-        path="/",
-        max_age=int(auth.settings.session_lifetime_s),
-    )
+    lifetime_s = int(auth.settings.session_lifetime_s)
+    auth.set_cookie(request, response, SESSION_COOKIE, token, path="/", max_age=lifetime_s)
     response.del_cookie(LOGIN_CSRF_COOKIE, path="/login")
     raise response
 

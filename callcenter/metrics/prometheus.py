@@ -71,6 +71,11 @@ class LiveCollector(Collector):
         return _families(self._live, view, samples=True)
 
 
+def _per_window(name: str, documentation: str) -> GaugeMetricFamily:
+    """A gauge with one sample per PBX for this hour and one for today (``WINDOWS``)."""
+    return GaugeMetricFamily(name, documentation, labels=["pbx", "window"])
+
+
 def _families(live: LiveCounters, view: dict[str, PbxLive], *, samples: bool) -> list[Metric]:
     th = live.thresholds
     lines = GaugeMetricFamily("callcenter_lines_in_use", "Inbound calls up now.", labels=["pbx"])
@@ -87,25 +92,21 @@ def _families(live: LiveCounters, view: dict[str, PbxLive], *, samples: bool) ->
     agents = GaugeMetricFamily(
         "callcenter_agents", "Queue members by state.", labels=["pbx", "state"]
     )
-    rate = GaugeMetricFamily(
+    rate = _per_window(
         "callcenter_answer_rate",
         "answered / (offered - short abandons) of the calls finished this hour and today.",
-        labels=["pbx", "window"],
     )
-    offered = GaugeMetricFamily(
+    offered = _per_window(
         "callcenter_calls_offered",
         "Calls that reached a queue and finished this hour and today.",
-        labels=["pbx", "window"],
     )
-    answered = GaugeMetricFamily(
+    answered = _per_window(
         "callcenter_calls_answered",
         "Calls answered by an agent and finished this hour and today.",
-        labels=["pbx", "window"],
     )
-    short = GaugeMetricFamily(
+    short = _per_window(
         "callcenter_calls_short_abandoned",
         "Short abandons finished this hour and today (outside the answer rate).",
-        labels=["pbx", "window"],
     )
     for pbx, figures in sorted(view.items()):
         lines.add_metric([pbx], figures.lines_in_use)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from callcenter.core.contracts import DatabaseAddress
+from callcenter.core.settings_checks import at_least_one, not_negative
 from callcenter.routing.settings import RoutingSettings
 
 
@@ -18,16 +19,12 @@ class Targets:
     short_abandon_s: float = 5.0
 
     def check(self) -> dict[str, str]:
-        problems = {}
-        if self.line_capacity < 1:
-            problems["line_capacity"] = f"must be at least 1, got {self.line_capacity}"
+        problems = at_least_one(self, "line_capacity")
         for name in ("answer_rate", "service_level_target"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 problems[name] = f"must be between 0 and 1, got {value}"
-        for name in ("service_level_s", "short_abandon_s"):
-            if getattr(self, name) < 0:
-                problems[name] = f"must not be negative, got {getattr(self, name)}"
+        problems.update(not_negative(self, "service_level_s", "short_abandon_s"))
         return problems
 
 

@@ -13,14 +13,12 @@ from collections.abc import Iterable
 
 from callcenter.core.i18n import Lang
 from callcenter.metrics.i18n import catalogue
+from callcenter.web.page_head import PAGE_HEAD, html_lang
 from callcenter.web.security import User
 
-_TEMPLATE = """<!doctype html>
-<html lang="__HTML_LANG__"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="csrf-token" content="__CSRF__">
-<title>__TITLE__</title>
-<style>
+_TEMPLATE = (
+    PAGE_HEAD
+    + """<style>
 body{font-family:system-ui,"PingFang SC","Microsoft YaHei",sans-serif;margin:0;background:#101820;color:#eee}
 header{display:flex;gap:12px;align-items:center;background:#1f3a5f;padding:8px 16px}
 header .grow{flex:1} header a,header button{color:#fff;background:none;border:1px solid #fff6;padding:4px 8px;border-radius:4px;text-decoration:none}
@@ -163,6 +161,7 @@ function connect() {
 }
 connect();
 </script></body></html>"""
+)
 
 
 _PLACEHOLDER = re.compile(r"__[A-Z_]+__")
@@ -173,7 +172,7 @@ def render_wallboard(lang: Lang, user: User, csrf: str, seats: Iterable[str] = (
     text = catalogue(lang)
     text["lang_key"] = lang  # each alert carries "zh" and "en"
     values = {
-        "__HTML_LANG__": "en" if lang == "en" else "zh-CN",
+        "__HTML_LANG__": html_lang(lang),
         "__CSRF__": html.escape(csrf),
         "__TITLE__": html.escape(f"{text['app']} · {text['wallboard']}"),
         "__APP__": html.escape(text["app"]),

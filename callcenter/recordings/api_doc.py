@@ -19,6 +19,8 @@ from callcenter.web.openapi_schema import (
     array,
     nullable,
     obj,
+    page_of,
+    page_params,
     path,
 )
 
@@ -51,16 +53,9 @@ OPERATIONS: Operations = {
             Param("min_score", NUM),
             Param("max_score", NUM),
             Param("call_id", STR),
-            Param("limit", {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}),
-            Param("offset", {"type": "integer", "minimum": 0, "maximum": 10_000_000}),
+            *page_params(minimum=1, maximum=500, default=50),
         ),
-        result=obj(
-            ["total", "limit", "offset", "recordings"],
-            total=INT,
-            limit=INT,
-            offset=INT,
-            recordings=array(RECORDING),
-        ),
+        result=page_of("recordings", RECORDING),
     ),
     ("GET", "/api/recordings/qa/criteria"): Operation(
         "What recorded calls are scored on",

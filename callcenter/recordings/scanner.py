@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 import structlog
 
+from callcenter.core.tasks import cancel_and_wait
 from callcenter.recordings.index import CallFacts
 from callcenter.recordings.naming import index_facts, is_candidate
 from callcenter.recordings.probe import (
@@ -379,8 +380,5 @@ class RecordingWatcher:
             self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None

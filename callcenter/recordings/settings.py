@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from callcenter.core.contracts import DatabaseAddress
+from callcenter.core.settings_checks import not_negative, positive
 
 
 @dataclass(frozen=True)
@@ -58,12 +59,8 @@ class RecordingsSettings:
         problems = {}
         if self.link_secret and len(self.link_secret) < 16:
             problems["link_secret"] = "must be at least 16 characters (or empty for a random one)"
-        for name in ("link_lifetime_s", "watch_interval_s"):
-            if getattr(self, name) <= 0:
-                problems[name] = f"must be positive, got {getattr(self, name)}"
-        for name in ("late_grace_s", "settle_s"):
-            if getattr(self, name) < 0:
-                problems[name] = f"must not be negative, got {getattr(self, name)}"
+        problems.update(positive(self, "link_lifetime_s", "watch_interval_s"))
+        problems.update(not_negative(self, "late_grace_s", "settle_s"))
         if self.default_retention_days < 0:
             problems["default_retention_days"] = "must not be negative (0 keeps forever)"
         for queue, days in self.retention_days.items():

@@ -18,6 +18,7 @@ from typing import Any, NamedTuple, cast
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    ColumnElement,
     Double,
     Engine,
     ForeignKey,
@@ -372,21 +373,14 @@ class RecordingStore:
             return [_recording(row) for row in connection.execute(query).mappings()]
 
     def get(self, rid: int) -> Recording | None:
-        with self.engine.connect() as connection:
-            row = (
-                connection.execute(select(recordings_table).where(recordings_table.c.id == rid))
-                .mappings()
-                .first()
-            )
-        return _recording(row) if row is not None else None
+        return self._one(recordings_table.c.id == rid)
 
     def get_by_path(self, path: str) -> Recording | None:
+        return self._one(recordings_table.c.path == path)
+
+    def _one(self, where: ColumnElement[bool]) -> Recording | None:
         with self.engine.connect() as connection:
-            row = (
-                connection.execute(select(recordings_table).where(recordings_table.c.path == path))
-                .mappings()
-                .first()
-            )
+            row = connection.execute(select(recordings_table).where(where)).mappings().first()
         return _recording(row) if row is not None else None
 
     def delete(self, ids: Iterable[int]) -> int:

@@ -49,72 +49,58 @@ DIRECTORY_RULES = (
     "taken by another agent)"
 )
 SEAT_INTERFACE: Schema = {**INTERFACE, "pattern": "^[^/\\r\\n]+/[^\\r\\n]+$"}
+SEAT_FIELDS: dict[str, Schema] = {"interface": SEAT_INTERFACE, "label": STR}
+ZONE_FIELDS: dict[str, Schema] = {
+    "name_zh": STR,
+    "name_en": STR,
+    "buildings": array(STR),
+    "housekeeper": STR,
+    "queue": STR,
+}
+
+
+def _add(summary: str, body: Schema, result: Schema) -> Operation:
+    """A directory entry added: written back to its file unless the id is taken."""
+    return Operation(
+        summary, ok=201, body=body, result=result, errors=(409,), refused_when=DIRECTORY_RULES
+    )
+
+
+def _change(summary: str, body: Schema, result: Schema) -> Operation:
+    """A directory entry changed by id: the fields given replace the ones held."""
+    return Operation(
+        summary,
+        params=(path("id", ANY_ID),),
+        body=body,
+        result=result,
+        errors=(404,),
+        refused_when=DIRECTORY_RULES,
+    )
+
 
 OPERATIONS: Operations = {
     # -- routing
     ("GET", "/api/routing/agents"): Operation("Agents", result=array(AGENT)),
-    ("POST", "/api/routing/agents"): Operation(
+    ("POST", "/api/routing/agents"): _add(
         "Add an agent (written back to the agents file)",
-        ok=201,
-        body={
+        {
             **AGENT_BODY,
             "required": ["id", "name"],
             "properties": {"id": ANY_ID, **AGENT_BODY["properties"]},
         },
-        result=AGENT,
-        errors=(409,),
-        refused_when=DIRECTORY_RULES,
+        AGENT,
     ),
-    ("PUT", "/api/routing/agents/{id}"): Operation(
-        "Change an agent (fields not given stay)",
-        params=(path("id", ANY_ID),),
-        body=AGENT_BODY,
-        result=AGENT,
-        errors=(404,),
-        refused_when=DIRECTORY_RULES,
+    ("PUT", "/api/routing/agents/{id}"): _change(
+        "Change an agent (fields not given stay)", AGENT_BODY, AGENT
     ),
     ("GET", "/api/routing/seats"): Operation("Seats", result=array(SEAT)),
-    ("POST", "/api/routing/seats"): Operation(
-        "Add a seat",
-        ok=201,
-        body=obj(["id", "interface"], id=ANY_ID, interface=SEAT_INTERFACE, label=STR),
-        result=SEAT,
-        errors=(409,),
-        refused_when=DIRECTORY_RULES,
+    ("POST", "/api/routing/seats"): _add(
+        "Add a seat", obj(["id", "interface"], id=ANY_ID, **SEAT_FIELDS), SEAT
     ),
-    ("PUT", "/api/routing/seats/{id}"): Operation(
-        "Change a seat",
-        params=(path("id", ANY_ID),),
-        body=obj(interface=SEAT_INTERFACE, label=STR),
-        result=SEAT,
-        errors=(404,),
-        refused_when=DIRECTORY_RULES,
-    ),
+    ("PUT", "/api/routing/seats/{id}"): _change("Change a seat", obj(**SEAT_FIELDS), SEAT),
     ("GET", "/api/routing/zones"): Operation("Zones and their housekeepers", result=array(ZONE)),
-    ("POST", "/api/routing/zones"): Operation(
-        "Add a zone",
-        ok=201,
-        body=obj(
-            ["id"],
-            id=ANY_ID,
-            name_zh=STR,
-            name_en=STR,
-            buildings=array(STR),
-            housekeeper=STR,
-            queue=STR,
-        ),
-        result=ZONE,
-        errors=(409,),
-        refused_when=DIRECTORY_RULES,
-    ),
-    ("PUT", "/api/routing/zones/{id}"): Operation(
-        "Change a zone",
-        params=(path("id", ANY_ID),),
-        body=obj(name_zh=STR, name_en=STR, buildings=array(STR), housekeeper=STR, queue=STR),
-        result=ZONE,
-        errors=(404,),
-        refused_when=DIRECTORY_RULES,
-    ),
+    ("POST", "/api/routing/zones"): _add("Add a zone", obj(["id"], id=ANY_ID, **ZONE_FIELDS), ZONE),
+    ("PUT", "/api/routing/zones/{id}"): _change("Change a zone", obj(**ZONE_FIELDS), ZONE),
     ("GET", "/api/routing/duty"): Operation(
         "Who is on duty (now, or at a time)",
         params=(

@@ -342,15 +342,15 @@ def setup(app: web.Application, state: RoutingState) -> None:
     describe(app, routing_doc.PART)
     app[STATE_KEY] = state
     r = app.router
-    r.add_get("/api/routing/agents", list_agents)
-    r.add_post("/api/routing/agents", create_agent)
-    r.add_put("/api/routing/agents/{id}", update_agent)
-    r.add_get("/api/routing/seats", list_seats)
-    r.add_post("/api/routing/seats", put_seat)
-    r.add_put("/api/routing/seats/{id}", put_seat)
-    r.add_get("/api/routing/zones", list_zones)
-    r.add_post("/api/routing/zones", put_zone)
-    r.add_put("/api/routing/zones/{id}", put_zone)
+    # each part of the directory is listed, added to and changed by id alike
+    for part, listing, add, change in (
+        ("agents", list_agents, create_agent, update_agent),
+        ("seats", list_seats, put_seat, put_seat),
+        ("zones", list_zones, put_zone, put_zone),
+    ):
+        r.add_get(f"/api/routing/{part}", listing)
+        r.add_post(f"/api/routing/{part}", add)
+        r.add_put(f"/api/routing/{part}/{{id}}", change)
     r.add_get("/api/routing/duty", duty_now)
     r.add_get("/api/routing/gaps", staffing_gaps)
     r.add_get("/api/routing/occupancy", agent_occupancy)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from callcenter.core.contracts import DatabaseAddress
+from callcenter.core.settings_checks import not_negative, positive
 from callcenter.routing.staffing import MinimumRule
 
 
@@ -58,13 +59,10 @@ class RoutingSettings:
         return f"RoutingSettings(roster_file={self.roster_file!r}, webhook={bool(self.alert_webhook_url)})"
 
     def check(self) -> dict[str, str]:
-        problems = {}
-        for name in ("wrapup_s", "housekeeper_ring_s", "zone_max_wait_s", "max_wait_s"):
-            if getattr(self, name) < 0:
-                problems[name] = f"must not be negative, got {getattr(self, name)}"
-        for name in ("resync_interval_s", "staffing_check_interval_s"):
-            if getattr(self, name) <= 0:
-                problems[name] = f"must be positive, got {getattr(self, name)}"
+        problems = not_negative(
+            self, "wrapup_s", "housekeeper_ring_s", "zone_max_wait_s", "max_wait_s"
+        )
+        problems.update(positive(self, "resync_interval_s", "staffing_check_interval_s"))
         if self.alert_webhook_url and not self.alert_webhook_url.startswith(
             ("http://", "https://")
         ):

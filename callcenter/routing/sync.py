@@ -14,7 +14,6 @@ finishes the job; nothing is applied twice because every plan starts from what i
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from typing import Literal, Protocol
 import structlog
 
 from callcenter.core.events import Event, MembershipSynced, QueueMemberChanged, RosterDrift
+from callcenter.core.tasks import cancel_and_wait
 from callcenter.routing.directory import Directory
 from callcenter.routing.duty import OnDuty, next_edge, on_duty
 from callcenter.routing.roster import Roster
@@ -390,6 +390,4 @@ class MembershipSync:
                 await asyncio.wait({sleeper, poked}, return_when=asyncio.FIRST_COMPLETED)
             finally:
                 for task in (sleeper, poked):
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
+                    await cancel_and_wait(task)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from callcenter.sim import app_queue, call_flow
-from callcenter.sim.call_state import NORMAL_CLEARING, Agent, Call, Queue, QueueMember
+from callcenter.sim.call_state import NORMAL_CLEARING, Call, Queue, QueueMember
 from callcenter.sim.channels import Channel
 from callcenter.sim.ports import Engine
 
@@ -77,20 +77,16 @@ def add_member(
         return "nosuchqueue"
     if interface in queue.members:
         return "exists"
-    agent = pbx.agents.setdefault(interface, Agent(interface))
-    member = QueueMember(
-        queue=queue_name,
-        interface=interface,
-        name=name or interface,
-        agent=agent,
-        penalty=penalty,
+    member = queue.add_member(
+        pbx.agents,
+        interface,
+        name or interface,
+        penalty,
         dynamic=True,
-        paused=paused,
-        paused_reason=reason if paused else "",
         login_time=int(pbx.now),
-        wrapuptime=queue.config.wrapuptime,
+        paused=paused,
+        reason=reason,
     )
-    queue.members[interface] = member
     pbx.emit(member.blob("QueueMemberAdded", pbx.now))
     agent_field = name if (name and pbx.cfg.log_membername_as_agent) else interface
     pbx.records.queue_log(

@@ -216,6 +216,35 @@ class Queue:
     def name(self) -> str:
         return self.config.name
 
+    def add_member(
+        self,
+        agents: dict[str, Agent],
+        interface: str,
+        name: str,
+        penalty: int,
+        *,
+        dynamic: bool,
+        login_time: int,
+        paused: bool = False,
+        reason: str = "",
+    ) -> QueueMember:
+        """A member ringing the phone at ``interface``: one ``Agent`` in ``agents`` per
+        phone, whichever queues it is a member of."""
+        member = QueueMember(
+            queue=self.name,
+            interface=interface,
+            name=name,
+            agent=agents.setdefault(interface, Agent(interface)),
+            penalty=penalty,
+            dynamic=dynamic,
+            paused=paused,
+            paused_reason=reason if paused else "",
+            login_time=login_time,
+            wrapuptime=self.config.wrapuptime,
+        )
+        self.members[interface] = member
+        return member
+
     def record_hold(self, hold: int) -> None:
         # app_queue.c recalc_holdtime: a running weighted average
         self.holdtime = ((self.holdtime << 2) - self.holdtime + hold) >> 2

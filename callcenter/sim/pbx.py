@@ -45,7 +45,6 @@ from callcenter.sim.call_state import (
     Call,
     CallOutcome,
     Queue,
-    QueueMember,
     Ring,
 )
 from callcenter.sim.channels import CAUSE_TEXT, UP, Channel, Event
@@ -109,16 +108,8 @@ class Pbx:
         for qc in config.queues:
             queue = Queue(qc)
             for m in qc.members:
-                agent = self.agents.setdefault(m.interface, Agent(m.interface))
-                queue.members[m.interface] = QueueMember(
-                    queue=qc.name,
-                    interface=m.interface,
-                    name=m.name,
-                    agent=agent,
-                    penalty=m.penalty,
-                    dynamic=m.dynamic,
-                    login_time=login,
-                    wrapuptime=qc.wrapuptime,
+                queue.add_member(
+                    self.agents, m.interface, m.name, m.penalty, dynamic=m.dynamic, login_time=login
                 )
             self.queues[qc.name] = queue
         self.records.queue_log(scheduler.now, "NONE", "NONE", "NONE", "QUEUESTART", "")

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 import structlog
 
+from callcenter.core.tasks import cancel_and_wait
 from callcenter.telephony.ami_codec import AmiParser, encode_action
 from callcenter.telephony.ami_tls import tls_failure_reason
 
@@ -309,10 +310,8 @@ class AmiClient:
             return
         self._closed = True
         for task in (self._supervisor, self._heartbeat):
-            if task is not None and task is not asyncio.current_task():
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            if task is not asyncio.current_task():
+                await cancel_and_wait(task)
         link, self._link = self._link, None
         self._logged_in = False
         if link is None:

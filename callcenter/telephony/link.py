@@ -18,7 +18,6 @@ nothing; a line the live stream missed is applied.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import time
 import zoneinfo
@@ -29,6 +28,7 @@ from typing import Protocol
 import structlog
 
 from callcenter.core.events import Event, LinkDown, LinkUp, ResyncCompleted
+from callcenter.core.tasks import cancel_and_wait
 from callcenter.log import error_reason
 from callcenter.telephony.ami import AmiClient, AmiError
 from callcenter.telephony.ami_events import translate, translate_snapshot
@@ -222,10 +222,7 @@ class PbxLink:
     async def close(self, *, logoff: bool = True) -> None:
         if self._retry is not None:
             self._retry.cancel()
-        if self._poller is not None:
-            self._poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._poller
+        await cancel_and_wait(self._poller)
         await self.client.close(logoff=logoff)
 
     @property

@@ -6,6 +6,8 @@ import os
 import zoneinfo
 from dataclasses import dataclass, field
 
+from callcenter.core.settings_checks import positive
+
 
 @dataclass(frozen=True)
 class AmiSettings:
@@ -37,15 +39,16 @@ class AmiSettings:
         problems = {}
         if not 0 <= self.port <= 65535:
             problems["port"] = f"must be a TCP port (0-65535), got {self.port}"
-        for name in (
-            "action_timeout_s",
-            "ping_interval_s",
-            "ping_timeout_s",
-            "backoff_initial_s",
-            "backoff_max_s",
-        ):
-            if getattr(self, name) <= 0:
-                problems[name] = f"must be positive, got {getattr(self, name)}"
+        problems.update(
+            positive(
+                self,
+                "action_timeout_s",
+                "ping_interval_s",
+                "ping_timeout_s",
+                "backoff_initial_s",
+                "backoff_max_s",
+            )
+        )
         if self.backoff_max_s < self.backoff_initial_s:
             problems["backoff_max_s"] = "must not be smaller than backoff_initial_s"
         problems.update(self._check_tls())

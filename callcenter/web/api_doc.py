@@ -19,6 +19,8 @@ from callcenter.web.openapi_schema import (
     array,
     nullable,
     obj,
+    page_of,
+    page_params,
     path,
 )
 
@@ -67,16 +69,9 @@ OPERATIONS: Operations = {
             Param("queue", STR),
             Param("pbx", STR),
             Param("agent", STR, "queue member name"),
-            Param("limit", {"type": "integer", "minimum": 0, "maximum": 1000, "default": 100}),
-            Param("offset", {"type": "integer", "minimum": 0, "maximum": 10_000_000}),
+            *page_params(minimum=0, maximum=1000, default=100),
         ),
-        result=obj(
-            ["total", "limit", "offset", "calls"],
-            total=INT,
-            limit=INT,
-            offset=INT,
-            calls=array(CALL_RECORD),
-        ),
+        result=page_of("calls", CALL_RECORD),
     ),
     ("GET", "/api/calls/{pbx}/{call_id}"): Operation(
         "One call record with its legs",

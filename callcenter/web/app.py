@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, Unpack
 
 from aiohttp import web
 
+from callcenter.core.call_record import CallFilter
 from callcenter.core.errors import ApiError
 from callcenter.core.errors import install as install_error_pages
 from callcenter.web import api_doc as core_doc
@@ -29,28 +30,10 @@ class CallListing(Protocol):
     """Where the call records are read (the call store)."""
 
     def list_calls(
-        self,
-        *,
-        since: float | None = None,
-        until: float | None = None,
-        outcome: str | None = None,
-        queue: str | None = None,
-        agent: str | None = None,
-        pbx: str | None = None,
-        limit: int = 100,
-        offset: int = 0,
+        self, *, limit: int = 100, offset: int = 0, **filters: Unpack[CallFilter]
     ) -> Sequence[CallRecordView]: ...
 
-    def count_calls(
-        self,
-        *,
-        since: float | None = None,
-        until: float | None = None,
-        outcome: str | None = None,
-        queue: str | None = None,
-        agent: str | None = None,
-        pbx: str | None = None,
-    ) -> int: ...
+    def count_calls(self, **filters: Unpack[CallFilter]) -> int: ...
 
     def get_call(self, pbx: str, call_id: str) -> CallRecordView | None: ...
 
@@ -77,7 +60,7 @@ def _own_calls_only(request: web.Request) -> str | None:
 async def list_calls(request: web.Request) -> web.Response:
     service = request.app[SERVICE_KEY]
     query = query_values(request)  # checked against the OpenAPI description already
-    filters: dict[str, Any] = {
+    filters: CallFilter = {
         "since": query["since"],
         "until": query["until"],
         "outcome": query["outcome"],

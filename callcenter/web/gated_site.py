@@ -10,7 +10,6 @@ The decisions are all in ``connection_gate.py``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ssl
 import time
 from collections.abc import Callable, Hashable
@@ -18,6 +17,7 @@ from collections.abc import Callable, Hashable
 import structlog
 from aiohttp import web
 
+from callcenter.core.tasks import cancel_and_wait
 from callcenter.web.connection_gate import ConnectionGate
 
 log = structlog.get_logger(__name__)
@@ -149,11 +149,8 @@ class GatedTCPSite(web.BaseSite):
         self._sweeper = loop.create_task(self._sweep(), name="web-connection-sweep")
 
     async def stop(self) -> None:
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
-            self._sweeper = None
+        await cancel_and_wait(self._sweeper)
+        self._sweeper = None
         await super().stop()
 
     async def _sweep(self) -> None:

@@ -126,6 +126,24 @@ SINCE_UNTIL = (
     Param("until", NUM, "before this time (epoch seconds)"),
 )
 
+
+def page_params(*, minimum: int, maximum: int, default: int) -> tuple[Param, Param]:
+    """``limit`` within these bounds and ``offset``: how a long list is read a page at a time."""
+    return (
+        Param(
+            "limit", {"type": "integer", "minimum": minimum, "maximum": maximum, "default": default}
+        ),
+        Param("offset", {"type": "integer", "minimum": 0, "maximum": 10_000_000}),
+    )
+
+
+def page_of(key: str, items: Schema) -> Schema:
+    """One page of a list under ``key``, with the page asked for and the whole list's size."""
+    return obj(
+        ["total", "limit", "offset", key], total=INT, limit=INT, offset=INT, **{key: array(items)}
+    )
+
+
 # what a feature's api_doc.py exports: (method, path) -> its description
 Operations = dict[tuple[str, str], Operation]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from callcenter.core.settings_checks import at_least_one, not_negative
 from callcenter.web.client_address import parse_networks
 
 
@@ -37,10 +38,6 @@ class WebSettings:
             value = getattr(self, name)
             if not 0 < value <= 3600:
                 problems[name] = f"must be more than 0 and at most 3600 seconds, got {value}"
-        if self.max_connections_per_address < 1:
-            problems["max_connections_per_address"] = (
-                f"must be at least 1, got {self.max_connections_per_address}"
-            )
-        if self.descriptor_reserve < 0:
-            problems["descriptor_reserve"] = f"must not be negative, got {self.descriptor_reserve}"
+        problems.update(at_least_one(self, "max_connections_per_address"))
+        problems.update(not_negative(self, "descriptor_reserve"))
         return problems
