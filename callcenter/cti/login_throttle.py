@@ -56,26 +56,19 @@ class _Bucket:
     updated_at: float
 
 
+@dataclass(kw_only=True, eq=False)
 class LoginThrottle:
-    def __init__(
-        self,
-        *,
-        max_failures: int = 5,
-        lockout_s: float = 300.0,
-        window_s: float = 900.0,
-        max_lockout_s: float = 3600.0,
-        guess_burst: int = 20,
-        guess_interval_s: float = 60.0,
-    ) -> None:
-        self.max_failures = max_failures
-        self.lockout_s = lockout_s
-        self.window_s = window_s
-        self.max_lockout_s = max_lockout_s
-        self.guess_burst = guess_burst
-        self.guess_interval_s = guess_interval_s
-        self._pairs: dict[tuple[str, str], _Pair] = {}
-        self._buckets: dict[str, _Bucket] = {}
-        self._prune_at = PRUNE_FLOOR
+    """Pure: the limits below, and what each (login, address) and login has used."""
+
+    max_failures: int = 5
+    lockout_s: float = 300.0
+    window_s: float = 900.0
+    max_lockout_s: float = 3600.0
+    guess_burst: int = 20
+    guess_interval_s: float = 60.0
+    _pairs: dict[tuple[str, str], _Pair] = field(default_factory=dict, init=False, repr=False)
+    _buckets: dict[str, _Bucket] = field(default_factory=dict, init=False, repr=False)
+    _prune_at: int = field(default=PRUNE_FLOOR, init=False, repr=False)
 
     def reserve(self, login: str, address: str, now: float) -> Attempt | Refused:
         """Count one failure for ``login`` from ``address`` now, or say why not and how long
