@@ -382,8 +382,8 @@ async def cut_link_during_traffic(
     for index in range(cuts):
         # Cut when the next slice of calls has been placed, so cuts land mid-traffic.
         target = calls * (index + 1) // (cuts + 1)
-        while simulator.generated < target and time.monotonic() < deadline:
-            await asyncio.sleep(0.02)
-        if len(simulator.finished) >= calls or time.monotonic() > deadline:
+        if not await _until(partial(_placed, simulator, target), deadline):
+            break
+        if len(simulator.finished) >= calls:
             break
         simulator.drop_ami_connections(down_for=1.5 if index % 2 == 0 else 0.0)

@@ -84,9 +84,6 @@ def mask_numbers_in(text: str) -> str:
     return _PHONE_IN_TEXT.sub(lambda m: mask_number(m.group(0)), text)
 
 
-_mask_text = mask_numbers_in
-
-
 def mask_phone_numbers(
     _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
@@ -96,7 +93,7 @@ def mask_phone_numbers(
         if key in PHONE_KEYS:
             event_dict[key] = mask_number(value)
         elif key not in _NOT_TEXT:
-            event_dict[key] = _mask_text(value)
+            event_dict[key] = mask_numbers_in(value)
     return event_dict
 
 
