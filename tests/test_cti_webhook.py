@@ -13,9 +13,9 @@ from aiohttp import web
 from cti_fixtures import add_users, client_for, serving, sqlite_engine
 
 from callcenter.core.signing import verify
+from callcenter.core.webhook import RetryPolicy, SignedPost, WebhookQueue, backoff_s
 from callcenter.cti.feature import CtiFeature
 from callcenter.cti.settings import CtiSettings
-from callcenter.cti.webhook import WebhookSender, backoff_s
 from callcenter.log import configure_logging
 from callcenter.log_settings import LoggingSettings
 
@@ -53,7 +53,7 @@ async def test_signed_retried_in_order_and_the_secret_stays_out_of_logs(
     target.answers = [503, 500, 200, 200]
     stream = io.StringIO()
     configure_logging(LoggingSettings(format="json", level="debug"), stream=stream)
-    sender = WebhookSender(url, SECRET, initial_backoff_s=0.01, max_attempts=4)
+    sender = WebhookQueue(SignedPost(url, SECRET, RetryPolicy(4, 0.01)))
     await sender.start()
     try:
         sender.send("work_order.created", {"id": 1, "state": "new"})
@@ -80,7 +80,7 @@ async def test_signed_retried_in_order_and_the_secret_stays_out_of_logs(
 async def test_a_client_error_is_final(receiver: tuple[str, Receiver]) -> None:
     url, target = receiver
     target.answers = [400]
-    sender = WebhookSender(url, SECRET, initial_backoff_s=0.01)
+    sender = WebhookQueue(SignedPost(url, SECRET, RetryPolicy(initial_backoff_s=0.01)))
     await sender.start()
     sender.send("work_order.created", {"id": 2})
     await sender.drain()
@@ -89,9 +89,7 @@ async def test_a_client_error_is_final(receiver: tuple[str, Receiver]) -> None:
 
 
 async def test_an_unreachable_receiver_is_given_up_after_max_attempts() -> None:
-    sender = WebhookSender(
-        "http://127.0.0.1:9/hook", SECRET, initial_backoff_s=0.01, max_attempts=3
-    )
+    sender = WebhookQueue(SignedPost("http://127.0.0.1:9/hook", SECRET, RetryPolicy(3, 0.01)))
     await sender.start()
     sender.send("work_order.created", {"id": 3})
     await sender.drain()

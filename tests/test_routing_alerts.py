@@ -10,7 +10,7 @@ from routing_fixtures import at, roster
 from callcenter.core.events import Event, QueueMemberChanged, StaffingBelowMinimum
 from callcenter.core.signing import verify
 from callcenter.routing.agent_state import AgentStates
-from callcenter.routing.alerts import StaffingWatch, WebhookSender, ready_by_team
+from callcenter.routing.alerts import StaffingWatch, alert_webhook, ready_by_team
 from callcenter.routing.directory import Agent, Directory, Seat
 from callcenter.routing.staffing import LiveStaffingMonitor, MinimumRule
 
@@ -70,7 +70,7 @@ async def test_alert_is_signed_retried_and_sent_once_per_change() -> None:
             LiveStaffingMonitor(rules, r.book.zone, r.calendar),
             lambda: ready_by_team(states, directory),
             publish=events.append,
-            webhook=WebhookSender(url, SECRET, backoff_initial_s=0.01),
+            webhook=alert_webhook(url, SECRET, initial_backoff_s=0.01),
             clock=FixedClock(at("2026-12-01T03:00")),
             pbx="main",
         )
@@ -93,9 +93,9 @@ async def test_alert_is_signed_retried_and_sent_once_per_change() -> None:
 async def test_a_refusing_receiver_is_not_retried_and_a_dead_one_gives_up() -> None:
     runner, url, got = await receiver(fail_first=0)
     try:
-        wrong = WebhookSender(url, "other-secret", attempts=3, backoff_initial_s=0.01)
+        wrong = alert_webhook(url, "other-secret", attempts=3, initial_backoff_s=0.01)
         assert await wrong.send({"x": 1}) is False and got == []
-        dead = WebhookSender("http://127.0.0.1:9/hook", SECRET, attempts=2, backoff_initial_s=0.01)
+        dead = alert_webhook("http://127.0.0.1:9/hook", SECRET, attempts=2, initial_backoff_s=0.01)
         assert await dead.send({"x": 1}) is False
     finally:
         await runner.cleanup()

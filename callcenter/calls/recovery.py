@@ -3,8 +3,7 @@ of what ended meanwhile, and when a call that ended unseen ended.
 
 Its own module because these facts arrive late and coarse (whole seconds, "answered by the
 time of the snapshot"): they create or refresh calls and fill gaps, never overrule the live.
-Each is a function of the call book (the tracker's part that maps channels to calls, see
-``handling.py``) and the open call.
+Handlers take the call book and the open call, as ``live_events.py``'s do.
 """
 
 from __future__ import annotations

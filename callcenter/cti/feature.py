@@ -23,6 +23,7 @@ from callcenter.core.call_record import CallRecord
 from callcenter.core.contracts import OwnerInfo
 from callcenter.core.events import Event
 from callcenter.core.feature import Duty, Listeners
+from callcenter.core.webhook import RetryPolicy, SignedPost, WebhookQueue
 from callcenter.cti import api_doc, signin
 from callcenter.cti.accounts import AccountStore, hash_password
 from callcenter.cti.http import AmiActions, CtiDeps
@@ -35,7 +36,6 @@ from callcenter.cti.popper import Popper, PopUpdate
 from callcenter.cti.records import CtiRecords
 from callcenter.cti.screenpop import ScreenPop, SeatHub
 from callcenter.cti.settings import CtiSettings, DiallingSettings
-from callcenter.cti.webhook import WebhookSender
 from callcenter.cti.workorders import timer
 from callcenter.web.openapi_schema import ApiPart
 
@@ -97,11 +97,13 @@ class CtiFeature:
         self.popper = Popper(self.directory.find)
         self.screenpop = ScreenPop(self.popper, self.hub, self.pop_details)
         self.webhook = (
-            WebhookSender(
-                self.settings.webhook_url,
-                self.settings.webhook_secret,
-                max_attempts=self.settings.webhook_max_attempts,
-                clock=clock,
+            WebhookQueue(
+                SignedPost(
+                    self.settings.webhook_url,
+                    self.settings.webhook_secret,
+                    RetryPolicy(self.settings.webhook_max_attempts),
+                    clock=clock,
+                )
             )
             if self.settings.webhook_url
             else None

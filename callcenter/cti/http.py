@@ -26,6 +26,7 @@ from aiohttp import web
 from callcenter.core.call_record import CallRecord
 from callcenter.core.errors import ApiError
 from callcenter.core.i18n import remember_lang, request_lang
+from callcenter.core.webhook import WebhookQueue
 from callcenter.cti import api_doc as cti_doc
 from callcenter.cti.call_access import (
     CallRefused,
@@ -53,7 +54,6 @@ from callcenter.cti.screenpop import SeatHub
 from callcenter.cti.seat_page import render_seat_page
 from callcenter.cti.settings import CtiSettings, DiallingSettings
 from callcenter.cti.signin import AUTH_KEY, current_session
-from callcenter.cti.webhook import WebhookSender
 from callcenter.cti.workorders import WorkOrder, WorkOrderError, timer, validate_new
 from callcenter.log import mask_number, mask_numbers_in
 from callcenter.telephony.ami import AmiActionError, AmiNotConnected
@@ -80,7 +80,7 @@ class CtiDeps:
     directory: OwnerDirectory
     hub: SeatHub
     ami: AmiActions | None = None
-    webhook: WebhookSender | None = None
+    webhook: WebhookQueue | None = None
     settings: CtiSettings = field(default_factory=CtiSettings)
     dialling: DiallingSettings = field(default_factory=DiallingSettings)
     zone: zoneinfo.ZoneInfo = field(default_factory=lambda: zoneinfo.ZoneInfo("Asia/Shanghai"))

@@ -7,17 +7,13 @@ exponential backoff by ``callcenter.core.webhook``; other 4xx answers are final.
 
 from __future__ import annotations
 
-import asyncio
-import json
-import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-import aiohttp
 import structlog
 
 from callcenter.core.events import Event, StaffingBelowMinimum
-from callcenter.core.webhook import RetryPolicy, SignedPost, post_signed
+from callcenter.core.webhook import JsonWebhook, RetryPolicy, SignedPost
 from callcenter.routing.agent_state import AgentStates
 from callcenter.routing.directory import Directory
 from callcenter.routing.staffing import LiveStaffingMonitor, StaffingChange
@@ -28,40 +24,18 @@ log = structlog.get_logger(__name__)
 WORKING = frozenset({"ready", "ringing", "on_call", "wrap_up"})
 
 
-def _retry_status(status: int) -> bool:
+def redirects_too(status: int) -> bool:
+    """An alert is retried on anything but a final 4xx (3xx too: a moved receiver may be
+    put back)."""
     return not (400 <= status < 500 and status != 429)
 
 
-class WebhookSender:
-    def __init__(
-        self,
-        url: str,
-        secret: str,
-        *,
-        attempts: int = 5,
-        backoff_initial_s: float = 0.5,
-        backoff_max_s: float = 30.0,
-        timeout_s: float = 5.0,
-        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
-    ) -> None:
-        self.url = url
-        self.timeout_s = timeout_s
-        policy = RetryPolicy(attempts, backoff_initial_s, backoff_max_s, _retry_status)
-        headers = {"Content-Type": "application/json; charset=utf-8"}
-        self._target = SignedPost(url, secret, policy, headers, time.time, sleep)
-
-    def __repr__(self) -> str:  # the secret stays out of logs
-        return f"WebhookSender(url={self.url!r})"
-
-    async def send(self, payload: Mapping[str, Any]) -> bool:
-        """Post once, retrying transient failures; True when the receiver took it."""
-        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
-        timeout = aiohttp.ClientTimeout(total=self.timeout_s)
-        async with aiohttp.ClientSession(timeout=timeout) as session:
-            reason = await post_signed(session, self._target, body)
-        if reason:
-            log.warning("webhook_failed", error=reason)
-        return not reason
+def alert_webhook(
+    url: str, secret: str, *, attempts: int = 5, initial_backoff_s: float = 0.5
+) -> JsonWebhook:
+    """The staffing alerts' receiver: a few quick retries, as an alert is only news for a while."""
+    policy = RetryPolicy(attempts, initial_backoff_s, 30.0, redirects_too)
+    return JsonWebhook(SignedPost(url, secret, policy), timeout_s=5.0)
 
 
 def ready_by_team(states: AgentStates, directory: Directory) -> dict[str, int]:
@@ -106,7 +80,7 @@ class StaffingWatch:
         counts: Callable[[], Mapping[str, int]],
         *,
         publish: Callable[[Event], None] | None = None,
-        webhook: WebhookSender | None = None,
+        webhook: JsonWebhook | None = None,
         clock: Clock | None = None,
         interval_s: float = 30.0,
         pbx: str = "",

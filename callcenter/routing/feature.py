@@ -13,7 +13,7 @@ from callcenter.core.events import Event
 from callcenter.core.feature import Duty, Listeners
 from callcenter.routing import api_doc
 from callcenter.routing.agent_state import AgentStates
-from callcenter.routing.alerts import StaffingWatch, WebhookSender, ready_by_team
+from callcenter.routing.alerts import StaffingWatch, alert_webhook, ready_by_team
 from callcenter.routing.housekeeper import HousekeeperRouter
 from callcenter.routing.http import RoutingState
 from callcenter.routing.http import setup as setup_routes
@@ -74,7 +74,7 @@ class RoutingFeature:
             lambda: ready_by_team(self.agent_states, self.data.directory),
             publish=publish,
             webhook=(
-                WebhookSender(settings.alert_webhook_url, settings.alert_webhook_secret)
+                alert_webhook(settings.alert_webhook_url, settings.alert_webhook_secret)
                 if settings.alert_webhook_url
                 else None
             ),
