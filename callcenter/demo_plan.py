@@ -171,11 +171,9 @@ def plan_day(
     others = others_on_duty(load_roster(routing.roster_file, book), curve)
     spans = shift_spans(book, interval_s)
     planned = cover(need, spans, already=others)
-    people = _hotline_agents(routing.agents_file)
-    agents_file = routing.agents_file
-    if sum(planned.values()) > len(people):  # the demo hires: seats and agents for the plan
-        agents_file = str(out_dir / "agents.plan.yaml")
-        people = _hire(routing.agents_file, agents_file, sum(planned.values()) - len(people))
+    agents_file = str(out_dir / "agents.plan.yaml")
+    known = len(_hotline_agents(routing.agents_file))
+    people = _pooled_agents(routing.agents_file, agents_file, sum(planned.values()) - known)
     rostered, shortfall = _fit(planned, len(people))
     if scenario == "understaffed":
         rostered = {name: int(n * UNDERSTAFFED_SHARE) for name, n in rostered.items()}
@@ -267,12 +265,20 @@ def _hotline_agents(agents_file: str) -> list[str]:
     return sorted(a.id for a in directory.agents.values() if a.team == HOTLINE_TEAM)
 
 
-def _hire(source: str, target: str, count: int) -> list[str]:
-    """Copy the agents file with ``count`` more hotline agents (and their seats), modelled
-    on the first hotline agent; returns every hotline agent of the copy."""
+def _pooled_agents(source: str, target: str, count: int) -> list[str]:
+    """Copy the agents file as the plan counts the hotline team: one pool, each hotline agent
+    qualified for every hotline queue (a queue they lacked at the lowest preference, so its
+    own agents still take its calls first), and ``count`` more hotline agents (with seats)
+    when the file has too few; returns every hotline agent of the copy."""
     data = _base_roster(source)
     seats, agents = dict(data.get("seats") or {}), dict(data.get("agents") or {})
-    model = next(a for a in agents.values() if a.get("team") == HOTLINE_TEAM)
+    hotline = [a for a in agents.values() if a.get("team") == HOTLINE_TEAM]
+    queues = {q for a in hotline for q in a.get("queues") or {}}
+    for agent in hotline:
+        own = dict(agent.get("queues") or {})
+        last = 1 + max(own.values(), default=0)
+        agent["queues"] = {**own, **{q: last for q in sorted(queues - set(own))}}
+    model = hotline[0]
     extension = 1 + max(int(str(s["interface"]).rsplit("/", 1)[-1]) for s in seats.values())
     number = 1 + sum(1 for a in agents.values() if a.get("team") == HOTLINE_TEAM)
     for _ in range(count):
