@@ -61,6 +61,8 @@ PEAK_FACTOR = 1.5
 
 @dataclass(frozen=True)
 class DayPlan:
+    """One day's plan: each interval's need and forecast, and the hotline shifts counted."""
+
     day: date
     scenario: str
     intervals: list[PlannedInterval]
@@ -113,7 +115,7 @@ def traffic_curve(
     missed = params.no_answer_prob * (ring_timeout_s + retry_s)
     aht = talk + wrapup_s + pick_up + missed
     curve = []
-    for index in range(int(86400 // interval_s)):
+    for index in range(int(86400 // interval_s)):  # a civil day (no DST in the demo's zone)
         start = day_start + index * interval_s
         hour = datetime.fromtimestamp(start, zone).hour
         per_hour = params.peak_calls_per_hour * params.hourly_curve[hour] / peak
