@@ -124,6 +124,7 @@ def cmd_demo(args: argparse.Namespace, settings_loader: SettingsLoader) -> int:
         topology=args.topology,
         cdr_layout=args.cdr_layout,
         cdr_db_url=args.cdr_db,
+        scenario=args.scenario,
     )
     return asyncio.run(run_demo(settings, options))
 
@@ -244,6 +245,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="URL",
         help="the simulated Asterisk also writes its CDRs into table 'cdr' at this database "
         "URL (as cdr_pgsql does), and the service reads them from there",
+    )
+    demo.add_argument(
+        "--scenario",
+        choices=("normal", "understaffed", "peak"),
+        default="normal",
+        help="the simulated day: as the staffing plan rosters it (normal), half the planned "
+        "hotline agents (understaffed), or half as many calls again (peak)",
     )
     demo.set_defaults(func=cmd_demo)
 

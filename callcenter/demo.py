@@ -19,15 +19,18 @@ import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import structlog
 
 from callcenter.config import Settings
 from callcenter.cti.demo import DEMO_OWNERS_FILE, demo_owner_numbers, load_demo_owners
-from callcenter.demo_check import summarise_run
+from callcenter.demo_check import rounded, summarise_run
+from callcenter.demo_plan import PEAK_FACTOR, DayPlan, minimums, plan_day, write_plan
 from callcenter.recordings.maintenance import recordings_root
 from callcenter.routing.duty import on_duty
 from callcenter.routing.sync import ScaledClock
@@ -64,6 +67,7 @@ class DemoOptions:
     topology: str = "trunk"
     cdr_layout: str = "linkedid"
     cdr_db_url: str = ""
+    scenario: str = "normal"  # the day planned (demo_plan.SCENARIOS): normal, understaffed, peak
 
 
 DEMO_QUEUES = ("support", "repair", "complaint", "zone-east", "zone-west")
@@ -96,7 +100,7 @@ def simulator_config(settings: Settings, options: DemoOptions, records_dir: Path
         lines=options.lines if options.lines is not None else sim.lines,
         queues=queues,
         hotlines={n: DEFAULT_HOTLINES.get(n, "support") for n in numbers},
-        traffic=TrafficParams(peak_calls_per_hour=sim.peak_calls_per_hour),
+        traffic=demo_traffic(settings, options),
         records_dir=str(records_dir),
         timezone=zone,
         short_abandon_s=settings.targets.short_abandon_s,
@@ -111,6 +115,39 @@ def simulator_config(settings: Settings, options: DemoOptions, records_dir: Path
         tls_cert_file=sim.tls_cert_file,
         tls_key_file=sim.tls_key_file,
     )
+
+
+def demo_traffic(settings: Settings, options: DemoOptions) -> TrafficParams:
+    """The simulator's traffic: the settings' peak, half as much again on a ``peak`` day."""
+    peak = settings.simulator.peak_calls_per_hour
+    return TrafficParams(
+        peak_calls_per_hour=peak * (PEAK_FACTOR if options.scenario == "peak" else 1)
+    )
+
+
+def planned_settings(
+    settings: Settings, options: DemoOptions, records_dir: Path
+) -> tuple[Settings, DayPlan | None]:
+    """The settings the demo's day runs on: its roster, agents and staffing minimums from
+    the staffing plan of the simulated day (``demo_plan.plan_day``), and the plan file the
+    reports page shows the predicted answer rate from. ``--plain`` keeps static members."""
+    if options.plain:
+        return settings, None
+    config = simulator_config(settings, options, records_dir)
+    assert config.start_epoch is not None
+    day = datetime.fromtimestamp(config.start_epoch, ZoneInfo(settings.timezone)).date()
+    normal = TrafficParams(peak_calls_per_hour=settings.simulator.peak_calls_per_hour)
+    plan, files = plan_day(settings, normal, day, records_dir, options.scenario)
+    plan_file = records_dir / "staffing_plan.json"
+    write_plan(plan, plan_file)
+    routing = dataclasses.replace(
+        settings.routing,
+        roster_file=str(files.roster_file),
+        agents_file=str(files.agents_file),
+        minimums=minimums(plan),
+    )
+    metrics = dataclasses.replace(settings.metrics, plan_file=str(plan_file))
+    return dataclasses.replace(settings, routing=routing, metrics=metrics), plan
 
 
 def linked_settings(
@@ -242,9 +279,14 @@ async def headless(settings: Settings, options: DemoOptions) -> dict[str, Any]:
         fastagi=dataclasses.replace(settings.fastagi, port=0),
         recordings=dataclasses.replace(settings.recordings, root=str(records_dir / "recordings")),
     )
+    isolated, plan = planned_settings(isolated, options, records_dir)
     simulator, runner = await _start_pair(isolated, options, records_dir, web_enabled=False)
     try:
-        return await _headless(simulator, runner, options, records_dir)
+        summary = await _headless(simulator, runner, options, records_dir)
+        if plan is not None and simulator.finished:  # the plan's forecast of the hours run
+            starts = [t.started_at for t in simulator.finished]
+            summary["predicted_answer_rate"] = rounded(plan.prediction(min(starts), max(starts)))
+        return summary
     finally:
         await runner.stop()
         await simulator.stop()
@@ -253,6 +295,7 @@ async def headless(settings: Settings, options: DemoOptions) -> dict[str, Any]:
 async def _interactive_demo(settings: Settings, options: DemoOptions) -> int:
     records_dir = Path(settings.simulator.records_dir)
     records_dir.mkdir(parents=True, exist_ok=True)
+    settings, _plan = planned_settings(settings, options, records_dir)
     simulator, runner = await _start_pair(settings, options, records_dir, web_enabled=True)
     try:
         users = await _seed_users(runner.current)

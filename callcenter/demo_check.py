@@ -22,8 +22,8 @@ from callcenter.calls.reconcile import compare_with_durable, queue_log_figures, 
 from callcenter.calls.store import CallStore, calls_table
 from callcenter.config import Settings
 from callcenter.core.call_record import CallRecord
-from callcenter.metrics.kpis import Thresholds
-from callcenter.metrics.report import ReportSpec
+from callcenter.metrics.kpis import HOUSEKEEPER, Tally, Thresholds
+from callcenter.metrics.report import Report, ReportSpec
 from callcenter.metrics.report_store import ReportStore
 from callcenter.service import Service
 from callcenter.sim.pbx import CallOutcome
@@ -145,14 +145,18 @@ async def reconcile_store(
     }
     if truth:
         thresholds = thresholds or Thresholds(short_abandon_s=short_abandon_s)
-        reported = await asyncio.to_thread(
-            report_figures, store.engine, truth, thresholds, timezone
-        )
+        by_queue = await asyncio.to_thread(run_report, store.engine, truth, thresholds, timezone)
+        reported = report_figures(by_queue)
         from_log = queue_log_figures(
             DurableTail(records_dir / "queue_log", None, zone=zone).read_new()[0],
             thresholds.short_abandon_s,
         )
         summary["report"] = reported
+        direct = _housekeeper_row(by_queue)
+        # the day's figures as docs/metrics.md defines them (housekeepers' answers included)
+        summary["answer_rate"] = rounded(by_queue.total.tally.answer_rate)
+        summary["service_level"] = rounded(by_queue.total.tally.service_level)
+        summary["housekeeper"] = {"offered": direct.offered, "answered": direct.answered}
         summary["queue_log"] = from_log
         summary["report_equal"] = reported == from_log
         if reported != from_log:
@@ -162,16 +166,30 @@ async def reconcile_store(
     return summary
 
 
-def report_figures(
+def run_report(
     engine: Engine, truth: list[CallOutcome], thresholds: Thresholds, timezone: str
-) -> dict[str, int]:
-    """What ``callcenter report`` says for the hours the run's calls started in."""
+) -> Report:
+    """What ``callcenter report --by queue`` says for the hours the run's calls started in."""
     hour = 3600.0
     since = min(t.started_at for t in truth) // hour * hour
     until = (max(t.started_at for t in truth) // hour + 1) * hour
-    spec = ReportSpec(since=since, until=until, zone=timezone, thresholds=thresholds)
-    tally = ReportStore(engine).report(spec).total.tally
-    return {name: int(getattr(tally, name)) for name in REPORT_FIGURES}
+    spec = ReportSpec(since=since, until=until, by="queue", zone=timezone, thresholds=thresholds)
+    return ReportStore(engine).report(spec)
+
+
+def report_figures(report: Report) -> dict[str, int]:
+    """The report's queue calls: its totals less the housekeeper's direct answers, which
+    queue_log never sees (they are counted in ``housekeeper``)."""
+    total, direct = report.total.tally, _housekeeper_row(report)
+    return {name: int(getattr(total, name)) - int(getattr(direct, name)) for name in REPORT_FIGURES}
+
+
+def rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def _housekeeper_row(report: Report) -> Tally:
+    return next((row.tally for row in report.rows if row.key == HOUSEKEEPER), Tally())
 
 
 def count_lost_and_duplicated(engine: Engine, pbx: str, call_ids: list[str]) -> tuple[int, int]:

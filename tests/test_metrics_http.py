@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+import json
 import re
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -142,7 +143,15 @@ async def client(tmp_path: Path) -> AsyncIterator[Any]:
     app = web.Application(middlewares=[middleware])
     clock = lambda: T0 + 300  # noqa: E731
     registry = metrics_registry(live, pbxes=["p", "idle"], clock=clock)
-    setup(app, ReportStore(engine), live, TH, registry=registry, clock=clock)
+    # a staffing plan predicting 95 % for 09:00-09:30 and 85 % for 09:30-10:00 (as many calls)
+    plan = tmp_path / "plan.json"
+    rows = [
+        {"start": T0 + i * 1800, "end": T0 + (i + 1) * 1800, "calls": 10,
+         "predicted_answer_rate": rate}
+        for i, rate in enumerate((0.95, 0.85))
+    ]  # fmt: skip
+    plan.write_text(json.dumps({"intervals": rows}), encoding="utf-8")
+    setup(app, ReportStore(engine), live, TH, registry=registry, clock=clock, plan_file=str(plan))
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -309,3 +318,23 @@ async def test_reports_page_defaults_to_today(client: Any) -> None:
     async with session.get("/reports") as response:  # the clock says 2026-03-02 09:05
         page = await response.text()
     assert 'name="from" value="2026-03-02"' in page and "2026-03-02 09:00" in page
+
+
+async def test_reports_page_shows_the_plans_predicted_answer_rate_beside_the_actual(
+    client: Any,
+) -> None:
+    session, _role = client
+    async with session.get("/reports?from=2026-03-02&to=2026-03-02&interval=60") as response:
+        page = await response.text()
+    # the 09:00 hour: 83.3 % answered, the plan predicted (95 % + 85 %) / 2 = 90 %
+    assert (
+        "<th>接通率</th><th>计划接通率</th>" in page
+        and "<tr><td>2026-03-02 09:00</td><td>6</td><td>5</td><td>1</td><td>83.3%</td>"
+        "<td>90.0%</td>"
+        in page
+    )
+    assert 'data-series="predicted_answer_rate"' in page
+    async with session.get("/reports?from=2026-03-02&interval=30&lang=en") as response:
+        english = await response.text()
+    assert "Planned answer rate" in english
+    assert "<td>85.0%</td>" in english  # 09:30, no calls yet: its prediction all the same

@@ -9,7 +9,7 @@ import pytest
 
 from callcenter.core.call_record import CallRecord, Outcome
 from callcenter.metrics.concurrency import line_buckets, spans
-from callcenter.metrics.kpis import Tally, Thresholds, definitions, tally
+from callcenter.metrics.kpis import HOUSEKEEPER, Tally, Thresholds, definitions, tally
 from callcenter.metrics.report import ReportSpec, report_from_records
 from callcenter.metrics.settings import Targets
 
@@ -171,3 +171,20 @@ def test_blocked_calls_hold_no_line_and_are_counted_per_interval() -> None:
     assert report.rows[0].lines is not None
     assert (report.rows[0].lines.peak, report.rows[0].lines.blocked) == (1, 1)
     assert report.total.tally.blocked == 1
+
+
+def test_a_call_the_housekeeper_answers_is_offered_and_answered_apart_and_in_totals() -> None:
+    direct = call(20, "answered", queue="", agent="gj01", talk=50)  # the IVR dialled gj01
+    unanswered = call(21, "ivr_only", queue="")  # hung up in the menu: not offered
+    records = [*sample(), direct, unanswered]
+    whole = tally(records, TH)
+    without = tally([*sample(), unanswered], TH)
+    assert whole.offered == without.offered + 1
+    assert whole.answered == without.answered + 1
+    assert whole.ivr_only == without.ivr_only
+    assert whole.answered_in_sl == without.answered_in_sl + 1  # no queue wait: within SL
+    spec = ReportSpec(T0, T0 + 3600, by="queue", thresholds=TH)
+    rows = {row.key: row.tally for row in report_from_records(records, spec).rows}
+    assert (rows[HOUSEKEEPER].offered, rows[HOUSEKEEPER].answered) == (1, 1)
+    assert report_from_records(records, spec).total.tally.answered == whole.answered
+    assert "housekeeper" in definitions(TH)["en"]["offered"]

@@ -29,6 +29,19 @@ async def test_every_generated_call_is_recorded_once_and_matches(tmp_path: Path)
     assert summary["answered"] > 0
     assert summary["abandoned"] > 0
     assert summary["recovered"] == 0  # the link never dropped
+    # the day was rostered to the staffing plan, whose forecast sits beside the actual
+    assert summary["predicted_answer_rate"] >= 0.9
+    assert 0.0 < summary["answer_rate"] <= 1.0 and 0.0 < summary["service_level"] <= 1.0
+
+
+async def test_an_understaffed_day_loses_callers_as_its_plan_predicts(tmp_path: Path) -> None:
+    summary = await headless(
+        demo_settings(tmp_path),
+        DemoOptions(headless=True, calls=120, seed=11, speed=400, scenario="understaffed"),
+    )
+    assert summary["recorded"] == 120 and summary["mismatches"] == 0
+    assert summary["predicted_answer_rate"] < 0.8  # half the planned hotline agents
+    assert summary["answer_rate"] < 0.85
 
 
 async def test_link_cut_five_times_loses_and_doubles_nothing(tmp_path: Path) -> None:

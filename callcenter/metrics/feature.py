@@ -40,6 +40,7 @@ class MetricsFeature:
     ) -> None:
         self.timezone = timezone
         self.clock = clock
+        self.plan_file = settings.plan_file
         self._engine = engine
         self._ami = ami
         self._audit = audit
@@ -72,6 +73,7 @@ class MetricsFeature:
             registry=self.registry,
             zone=self.timezone,
             clock=self.clock,
+            plan_file=self.plan_file,
         )
 
     def api_doc(self) -> ApiPart:

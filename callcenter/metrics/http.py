@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from datetime import time as clock_time
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -29,6 +30,7 @@ from callcenter.metrics import api_doc as metrics_doc
 from callcenter.metrics.export import to_csv, to_json, to_xlsx
 from callcenter.metrics.kpis import Thresholds
 from callcenter.metrics.live import LiveCounters
+from callcenter.metrics.plan import predicted_by_interval, predictions_from_plan
 from callcenter.metrics.report import GROUPINGS, ReportSpec
 from callcenter.metrics.report_store import ReportStore
 from callcenter.metrics.reports_page import render_reports
@@ -45,6 +47,7 @@ ZONE_KEY = web.AppKey("metrics_zone", str)
 REGISTRY_KEY = web.AppKey("metrics_registry", CollectorRegistry)
 Clock = Callable[[], float]
 CLOCK_KEY: web.AppKey[Clock] = web.AppKey("metrics_clock")
+PLAN_KEY = web.AppKey("metrics_plan_file", str)
 FIRST_DAY, LAST_DAY = date(1970, 1, 2), date(9999, 12, 30)
 
 
@@ -57,8 +60,10 @@ def setup(
     registry: CollectorRegistry,
     zone: str = "Asia/Shanghai",
     clock: Callable[[], float] = time.time,
+    plan_file: str = "",
 ) -> None:
     describe(app, metrics_doc.PART)
+    app[PLAN_KEY] = plan_file
     app[STORE_KEY] = store
     app[REGISTRY_KEY] = registry
     app[LIVE_KEY] = live
@@ -170,11 +175,24 @@ async def reports_page(request: web.Request) -> web.Response:
     store = request.app[STORE_KEY]
     by_interval = await asyncio.to_thread(store.report, spec)
     by_agent = await asyncio.to_thread(store.report, replace(spec, by="agent"))
+    predicted = await asyncio.to_thread(_predicted, request.app[PLAN_KEY], spec)
     html = render_reports(lang, user_name=name, query=query, by_interval=by_interval,
-                          by_agent=by_agent)  # fmt: skip
+                          by_agent=by_agent, predicted=predicted)  # fmt: skip
     response = web.Response(text=html, content_type="text/html")
     remember_lang(request, response)
     return response
+
+
+def _predicted(plan_file: str, spec: ReportSpec) -> dict[str, float] | None:
+    """The plan's predicted answer rate per interval of the report, and for its total."""
+    if not plan_file or not Path(plan_file).is_file():
+        return None
+    inside = [p for p in predictions_from_plan(plan_file) if spec.since <= p.start < spec.until]
+    by_label = predicted_by_interval(inside, spec.zone, spec.interval_min)
+    calls = sum(p.calls for p in inside)
+    if calls > 0:
+        by_label["total"] = sum(p.answer_rate * p.calls for p in inside) / calls
+    return by_label
 
 
 @require_roles("supervisor", "admin")

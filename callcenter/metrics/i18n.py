@@ -59,6 +59,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "capacity": ("线路容量", "Line capacity"),
     "high_level": ("高位线", "High level"),
     "answer_rate": ("接通率", "Answer rate"),
+    "predicted_answer_rate": ("计划接通率", "Planned answer rate"),
     "service_level": ("服务水平", "Service level"),
     "peak_lines": ("峰值线路", "Peak lines"),
     "agent_table": ("坐席统计", "Agents"),

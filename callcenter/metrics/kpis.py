@@ -6,8 +6,8 @@ anything, and the SQL aggregation in ``callcenter/metrics/store.py`` produces th
 same numbers. Ratios are derived at the end and are ``None`` when their denominator is 0.
 
 Every ended inbound call is exactly one of: blocked (never got a line), IVR-only (never
-entered an agent queue), or offered (entered a queue). Internal and spy calls are not
-counted at all.
+entered an agent queue), or offered (entered a queue, or answered by the housekeeper the
+IVR dialled directly). Internal and spy calls are not counted at all.
 """
 
 from __future__ import annotations
@@ -20,7 +20,10 @@ from typing import Any
 from callcenter.core.call_record import CallRecord
 from callcenter.metrics.settings import Targets
 
-__all__ = ["Tally", "Thresholds", "definitions", "tally"]
+__all__ = ["HOUSEKEEPER", "Tally", "Thresholds", "answered_directly", "definitions", "tally"]
+
+# The by-queue reports' line for the calls the IVR dialled straight to a housekeeper.
+HOUSEKEEPER = "housekeeper"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,8 +62,9 @@ class Thresholds:
 
 
 DEFINITIONS_EN: dict[str, str] = {
-    "offered": "ended inbound calls that entered an agent queue",
-    "answered": "offered calls connected to an agent",
+    "offered": "ended inbound calls that entered an agent queue, or that the owner's "
+    "housekeeper answered when the IVR dialled them directly",
+    "answered": "offered calls connected to an agent (a housekeeper's direct answer included)",
     "abandoned": "offered calls that left the queue without an agent "
     "(caller hung up, or queue timeout / voicemail); includes short abandons",
     "short_abandons": "abandoned calls that waited less than short_abandon_s seconds, "
@@ -72,7 +76,8 @@ DEFINITIONS_EN: dict[str, str] = {
     "asa_s": "mean queue wait of answered calls (seconds)",
     "aht_s": "mean talk time + wrapup_s of answered calls (seconds)",
     "longest_wait_s": "longest queue wait of any offered call (seconds)",
-    "ivr_only": "ended inbound calls that never entered an agent queue (not offered)",
+    "ivr_only": "ended inbound calls that never entered an agent queue and no agent "
+    "answered (not offered)",
     "blocked": "inbound calls refused for lack of a line (congestion / CHANUNAVAIL)",
     "peak_lines": "most external calls up at the same moment (a call holds a line "
     "from its start to its end; a line freed in a second can be taken in that second)",
@@ -83,8 +88,8 @@ DEFINITIONS_EN: dict[str, str] = {
 }
 
 DEFINITIONS_ZH: dict[str, str] = {
-    "offered": "进入坐席队列并已结束的呼入电话",
-    "answered": "进入队列后由坐席接起的电话",
+    "offered": "进入坐席队列并已结束的呼入电话，含语音导航直拨管家并由管家接起的电话",
+    "answered": "进入队列后由坐席接起的电话，含管家直接接起的电话",
     "abandoned": "进入队列但未由坐席接起（来电挂断或排队超时转留言），含短时放弃",
     "short_abandons": "排队不足 short_abandon_s 秒即挂断的放弃电话，按 Asterisk 队列日志的整秒计（排队超时不计）",
     "answer_rate": "接通率 = 接通数 / (进线数 - 短时放弃数)",
@@ -92,7 +97,7 @@ DEFINITIONS_ZH: dict[str, str] = {
     "asa_s": "平均应答速度：接通电话的平均排队时长（秒）",
     "aht_s": "平均处理时长：接通电话的平均通话时长 + wrapup_s（秒）",
     "longest_wait_s": "最长排队时长（秒）",
-    "ivr_only": "只在语音导航中、未进入坐席队列的电话（不计入进线）",
+    "ivr_only": "只在语音导航中、未进入坐席队列且无人接起的电话（不计入进线）",
     "blocked": "因线路占满被拒绝的电话",
     "peak_lines": "同一时刻在线的外线电话峰值",
     "seconds_high": "在用线路达到 high_lines 条以上的秒数",
@@ -133,7 +138,8 @@ class Tally:
         if outcome == "blocked":
             self.blocked += 1
             return
-        if not record.queue and record.queue_joined_at is None:
+        direct = answered_directly(record)
+        if not record.queue and record.queue_joined_at is None and not direct:
             self.ivr_only += 1
             return
         self.offered += 1
@@ -146,7 +152,8 @@ class Tally:
             self.answered += 1
             self.wait_answered_s += wait or 0.0
             self.handle_s += (record.talk_s or 0.0) + thresholds.wrapup_s
-            if wait is not None and wait <= thresholds.service_level_s:
+            # a housekeeper's direct answer had no queue wait: within the service level
+            if direct or (wait is not None and wait <= thresholds.service_level_s):
                 self.answered_in_sl += 1
             return
         self.abandoned += 1
@@ -217,6 +224,11 @@ class Tally:
             "ivr_only": self.ivr_only,
             "blocked": self.blocked,
         }
+
+
+def answered_directly(record: CallRecord) -> bool:
+    """Answered without entering a queue: the housekeeper the IVR dialled picked up."""
+    return record.outcome == "answered" and not record.queue and record.queue_joined_at is None
 
 
 def is_short_abandon(

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from callcenter.core.call_record import CallRecord
 from callcenter.metrics.concurrency import BUCKET_S, LineBucket, bucket_start, line_buckets, spans
-from callcenter.metrics.kpis import Tally, Thresholds, definitions
+from callcenter.metrics.kpis import HOUSEKEEPER, Tally, Thresholds, answered_directly, definitions
 
 __all__ = [
     "DEFAULT_SHIFTS",
@@ -254,7 +254,7 @@ def _time_labels(local: datetime, spec: ReportSpec) -> list[str]:
 
 def _dimension_value(record: CallRecord, dimension: Dimension) -> str:
     if dimension == "queue":
-        return record.queue
+        return record.queue or (HOUSEKEEPER if answered_directly(record) else "")
     if dimension == "hotline":
         return record.hotline
     if dimension == "agent":

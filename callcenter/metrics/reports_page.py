@@ -8,7 +8,7 @@ Every text comes from the catalogue (Chinese by default); every value is escaped
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -18,6 +18,8 @@ from callcenter.metrics.kpis import Thresholds
 from callcenter.metrics.report import Report, ReportRow
 
 __all__ = ["ChartSize", "concurrency_svg", "rates_svg", "render_reports"]
+
+PREDICTED_COLOUR = "#8e44ad"
 
 
 @dataclass(frozen=True)
@@ -102,9 +104,15 @@ def _level_line(size: ChartSize, fraction: float, colour: str, label: str, kind:
 
 
 def rates_svg(rows: Sequence[ReportRow], thresholds: Thresholds, lang: Lang,
-              size: ChartSize = ChartSize()) -> str:  # fmt: skip
-    """Answer rate and service level per interval (0-100 %) with both targets dashed."""
+              size: ChartSize = ChartSize(), predicted: Mapping[str, float] | None = None) -> str:  # fmt: skip
+    """Answer rate and service level per interval (0-100 %) with both targets dashed, and
+    the staffing plan's predicted answer rate when there is one."""
     count = len(rows)
+    forecast = predicted or {}
+    planned = [
+        (size.x(i, count), size.y(forecast[row.key])) if row.key in forecast else None
+        for i, row in enumerate(rows)
+    ]
 
     def series(attr: str) -> list[tuple[float, float] | None]:
         points: list[tuple[float, float] | None] = []
@@ -135,6 +143,7 @@ def rates_svg(rows: Sequence[ReportRow], thresholds: Thresholds, lang: Lang,
         )
         + _polylines(series("answer_rate"), "#1f6feb", "answer_rate")
         + _polylines(series("service_level"), "#2e8b57", "service_level")
+        + _polylines(planned, PREDICTED_COLOUR, "predicted_answer_rate")
         + "</svg>"
     )
 
@@ -180,13 +189,14 @@ def _num(value: float | None) -> str:
 
 
 def _table(rows: Sequence[ReportRow], total: ReportRow, lang: Lang, first: str,
-           with_lines: bool, testid: str) -> str:  # fmt: skip
+           with_lines: bool, testid: str, predicted: Mapping[str, float] | None = None) -> str:  # fmt: skip
     heads = [
         first,
         "offered",
         "answered",
         "abandoned",
         "answer_rate",
+        *(["predicted_answer_rate"] if predicted is not None else []),
         "service_level",
         "asa",
         "aht",
@@ -200,8 +210,10 @@ def _table(rows: Sequence[ReportRow], total: ReportRow, lang: Lang, first: str,
         tally = row.tally
         key = t(lang, "total") if row is total else row.key
         cells = [key, str(tally.offered), str(tally.answered), str(tally.abandoned),
-                 _pct(tally.answer_rate), _pct(tally.service_level), _num(tally.asa_s),
-                 _num(tally.aht_s)]  # fmt: skip
+                 _pct(tally.answer_rate)]  # fmt: skip
+        if predicted is not None:
+            cells.append(_pct(predicted.get(row.key)))
+        cells += [_pct(tally.service_level), _num(tally.asa_s), _num(tally.aht_s)]
         if with_lines:
             cells.append(str(row.lines.peak) if row.lines is not None else "–")
         out.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
@@ -220,9 +232,12 @@ td,th{border-bottom:1px solid #eee;padding:2px 8px;text-align:right} td:first-ch
 
 
 def render_reports(lang: Lang, *, user_name: str, query: dict[str, str],
-                   by_interval: Report | None, by_agent: Report | None, error: str = "") -> str:  # fmt: skip
+                   by_interval: Report | None, by_agent: Report | None, error: str = "",
+                   predicted: Mapping[str, float] | None = None) -> str:  # fmt: skip
     """The whole page; ``query`` holds the chosen from / to / interval (for the form and
-    the export links). Reports are None when the query was refused (``error``)."""
+    the export links). Reports are None when the query was refused (``error``).
+    ``predicted``: the staffing plan's answer rate per interval label, shown beside the
+    actual one (None: no plan)."""
     e = html.escape
     other = "zh" if lang == "en" else "en"
     intervals = "".join(
@@ -272,13 +287,19 @@ def render_reports(lang: Lang, *, user_name: str, query: dict[str, str],
     body.append(
         f'<section><h2>{e(t(lang, "by_interval"))}</h2><p class="legend">'
         f'<span style="color:#1f6feb">— {e(t(lang, "answer_rate"))}</span>'
-        f'<span style="color:#2e8b57">— {e(t(lang, "service_level"))}</span></p>'
-        f"{rates_svg(rows, th, lang)}</section>"
+        f'<span style="color:#2e8b57">— {e(t(lang, "service_level"))}</span>'
+        + (
+            f'<span style="color:{PREDICTED_COLOUR}">— {e(t(lang, "predicted_answer_rate"))}</span>'
+            if predicted is not None
+            else ""
+        )
+        + f"</p>{rates_svg(rows, th, lang, predicted=predicted)}</section>"
         f"<section><h2>{e(t(lang, 'concurrency'))}</h2>{concurrency_svg(rows, th, lang)}</section>"
         f"<section><h2>{e(t(lang, 'agent_table'))}</h2>"
         f"{_table(by_agent.rows, by_agent.total, lang, 'agent', False, 'agents')}</section>"
         f'<section><h2>{e(t(lang, "interval"))}</h2><div class="scroll">'
-        f"{_table(rows, by_interval.total, lang, 'interval', True, 'intervals')}</div></section>"
+        f"{_table(rows, by_interval.total, lang, 'interval', True, 'intervals', predicted)}"
+        "</div></section>"
         "</main></body></html>"
     )
     return "".join(body)

@@ -36,6 +36,9 @@ class MetricsSettings:
     high_lines_fraction: float = 0.8  # lines alert and "seconds high" at this share of capacity
     patience_s: float = 0.0  # mean caller patience for Erlang A; 0: estimated from history
     interval_min: int = 30  # default report and staffing interval (15, 30 or 60)
+    # A staffing plan (JSON, as `callcenter demo` writes it): the reports page shows its
+    # predicted answer rate beside the actual one; "": none
+    plan_file: str = ""
 
     def check(self) -> dict[str, str]:
         problems = {}

@@ -50,7 +50,7 @@ from callcenter.core.call_record import CallRecord
 from callcenter.db.base import Base
 from callcenter.db.upsert import upsert
 from callcenter.metrics.concurrency import BUCKET_S, LineBucket, bucket_start, line_buckets
-from callcenter.metrics.kpis import Tally, Thresholds
+from callcenter.metrics.kpis import HOUSEKEEPER, Tally, Thresholds
 from callcenter.metrics.report import BucketKey, Dimension
 
 __all__ = [
@@ -256,8 +256,12 @@ def aggregate_query(
         return cast(column, BigInteger)  # SQLite's truncates: floor for positive epochs
 
     bucket = whole(c.started_at / BUCKET_S) * BUCKET_S
-    key = c[dimension] if dimension else literal("")
-    entered = or_(c.queue != "", c.queue_joined_at.is_not(None))
+    # answered by the housekeeper the IVR dialled, never queued (kpis.answered_directly)
+    direct = and_(c.outcome == "answered", c.queue == "", c.queue_joined_at.is_(None))
+    key: ColumnElement[Any] = c[dimension] if dimension else literal("")
+    if dimension == "queue":
+        key = case((direct, literal(HOUSEKEEPER)), else_=c.queue)
+    entered = or_(c.queue != "", c.queue_joined_at.is_not(None), direct)
     offered = and_(c.outcome != "blocked", entered)
     answered = and_(offered, c.outcome == "answered")
     # Whole seconds, as app_queue counts a wait (metrics.kpis.whole_seconds_wait).
@@ -290,7 +294,12 @@ def aggregate_query(
             count(and_(offered, c.outcome != "answered")),
             count(short),
             count(and_(offered, c.outcome == "voicemail")),
-            count(and_(answered, c.wait_s.is_not(None), c.wait_s <= th.service_level_s)),
+            count(
+                and_(
+                    answered,
+                    or_(direct, and_(c.wait_s.is_not(None), c.wait_s <= th.service_level_s)),
+                )
+            ),
             count(and_(c.outcome != "blocked", not_(entered))),
             count(c.outcome == "blocked"),
             seconds(answered, func.coalesce(c.wait_s, 0.0)),
