@@ -120,8 +120,8 @@ def test_replies_from_the_captures_and_res_agi() -> None:
 async def test_a_repair_call_is_handed_to_the_repair_queue(server: FastAgiServer) -> None:
     seen = await asterisk(server.port, replies({"main_menu": "1"}))
     assert seen[:2] == ['GET VARIABLE "CHANNEL(linkedid)"', "ANSWER"]
-    assert 'STREAM FILE "callcenter/zh/welcome" ""' in seen
-    assert 'GET DATA "callcenter/zh/main_menu" "5000" "1"' in seen
+    assert 'STREAM FILE "callcenter/zh/welcome" "123409"' in seen
+    assert 'GET DATA "callcenter/zh/main_menu" "3000" "1"' in seen
     assert seen[-1] == 'SET VARIABLE "HOTLINE_ROUTE" "repair"'
     await settle(server)
     (left,) = events_of(server, ev.IvrLeft)
@@ -217,7 +217,7 @@ async def test_hangup_notice_before_a_normal_reply_keeps_replies_in_step(
     assert seen == [
         'GET VARIABLE "CHANNEL(linkedid)"',
         "ANSWER",
-        'STREAM FILE "callcenter/zh/welcome" ""',
+        'STREAM FILE "callcenter/zh/welcome" "123409"',
     ]
     (left,) = events_of(server, ev.IvrLeft)
     assert left.outcome == "caller_hangup"  # type: ignore[attr-defined]
@@ -363,7 +363,7 @@ async def test_stopping_hands_a_caller_in_the_menu_to_the_fallback_at_once(
 ) -> None:
     seen, took = await stopped_while(server, 'GET DATA "callcenter/zh/main_menu"')
     # written while GET DATA still plays: res_agi.c cuts it for the new command
-    assert seen[-3:] == ['GET DATA "callcenter/zh/main_menu" "5000" "1"',
+    assert seen[-3:] == ['GET DATA "callcenter/zh/main_menu" "3000" "1"',
                          'SET VARIABLE "HOTLINE_ROUTE" "fallback"',
                          'GET VARIABLE "HOTLINE_ROUTE"']  # fmt: skip
     assert took < HAND_OVER_S and server.stats["handed_over"] == 1  # confirmed, not timed out
