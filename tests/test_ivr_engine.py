@@ -377,3 +377,14 @@ def test_a_new_call_keeps_the_flows_language_whatever_the_channel_default() -> N
                     pbx="sim", channel_language="en")  # fmt: skip
     state, _ = e.step(FLOWS, e.begin("hotline"), start)
     assert state.language == "zh"
+
+
+def test_the_channel_speaks_the_callers_language_before_the_queue() -> None:
+    # app_queue's announcements (and say.c's numbers) follow CHANNEL(language)
+    _, cmds = run([e.LookupDone(owner=None), e.Digits(text="1")])
+    said = [c for c in cmds if isinstance(c, e.SetVariable) and c.name == "CHANNEL(language)"]
+    assert said == [e.SetVariable("CHANNEL(language)", "zh")]
+    assert cmds.index(said[0]) < cmds.index(e.QueueCall("repair", 0, 120.0, True))
+    _, cmds = run([e.LookupDone(owner=None), e.Digits(text="9"), e.Digits(text="1")])
+    said = [c for c in cmds if isinstance(c, e.SetVariable) and c.name == "CHANNEL(language)"]
+    assert said == [e.SetVariable("CHANNEL(language)", "en")]  # once, when chosen

@@ -27,8 +27,9 @@ def test_a_silent_caller_reaches_a_queue_within_20_seconds_of_the_answer() -> No
     assert body["outcome"] == "queue" and body["target"] == "support"
     assert body["seconds_to_queue"] <= 20
     steps = [s["step"] for s in body["steps"]]
-    assert steps[: steps.index("queue") + 1] == ["play", "lookup", "menu", "timeout", "play",
-                                                 "queue"]  # fmt: skip
+    assert steps[: steps.index("queue") + 1] == [
+        "play", "lookup", "menu", "timeout", "play", "set", "queue"
+    ]  # welcome, main menu, "connecting", the channel's language  # fmt: skip
     menu = next(s for s in body["steps"] if s["step"] == "menu")
     assert menu["prompts"] == ["main_menu"] and menu["keys"] == "123409"
     assert body["steps"][0]["prompts"] == ["welcome"]

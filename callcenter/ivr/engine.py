@@ -474,6 +474,7 @@ def _run(
         elif isinstance(node, s.Queue):
             if node.prompt:
                 cmds.append(Play(node.prompt, lang, depth))
+            state = _channel_language(state, cmds)
             state = _left(state, "queue", node.queue, cmds)
             cmds.append(QueueCall(node.queue, node.priority, node.max_wait_s,
                                   node.announce_position, depth))  # fmt: skip
@@ -593,10 +594,21 @@ def _follow_route(
         cmds.append(DialTarget(step.target, step.wait_s or node.ring_timeout_s, depth))
         return replace(state, waiting="dial"), cmds
     if step is not None and step.target and step.kind == "zone_queue":
+        state = _channel_language(state, cmds)
         state = _left(state, "queue", step.target, cmds)
         cmds.append(QueueCall(step.target, step.priority, step.wait_s, False, depth))
         return replace(state, waiting="queue"), cmds
     return _run(flows, replace(state, route=()), node.fallback, cmds)
+
+
+def _channel_language(state: State, cmds: list[Command]) -> State:
+    """Before a queue: the channel speaks the caller's language, so that app_queue's
+    announcements (position, hold time: ``queue-*`` and ``digits/*`` of sounds/<lang>) and
+    say.c's numbers are in it. Asterisk gives every channel ``en`` unless told."""
+    if state.variables.get("language") == state.language:
+        return state  # already said (a language chosen in the menu)
+    cmds.append(SetVariable("CHANNEL(language)", state.language))
+    return _setvar(state, "language", state.language)
 
 
 def _left(state: State, outcome: str, target: str, cmds: list[Command]) -> State:

@@ -108,6 +108,32 @@ def load_catalogue(
     return Catalogue(texts, base if check_audio else None, base), problems
 
 
+ASTERISK_SOUNDS_DIR = "asterisk"  # <prompts_dir>/asterisk/<lang>/: install as sounds/<lang>
+
+
+def load_asterisk_sounds(directory: str | Path) -> tuple[dict[str, dict[str, str]], list[Problem]]:
+    """``<directory>/asterisk-<lang>.yaml``: Asterisk's own sounds (``queue-thereare``,
+    ``digits/3``...) in a language Asterisk ships none of, name -> words. A language
+    without the file has none."""
+    sounds: dict[str, dict[str, str]] = {}
+    problems: list[Problem] = []
+    for lang in LANGUAGES:
+        path = Path(directory) / f"asterisk-{lang}.yaml"
+        if not path.exists():
+            continue
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            problems.append(Problem(str(path), 1, 1, f"cannot be read: {exc}"))
+            continue
+        if not isinstance(data, dict) or any(".." in str(k) or str(k).startswith("/")
+                                             for k in data):  # fmt: skip
+            problems.append(Problem(str(path), 1, 1, "must map sound names to texts"))
+            continue
+        sounds[lang] = {str(k): str(v) for k, v in data.items()}
+    return sounds, problems
+
+
 def sound_name(prefix: str, language: str, prompt: str) -> str:
     """What STREAM FILE / GET DATA are given: no extension, relative to Asterisk's sounds."""
     return f"{prefix.rstrip('/')}/{language}/{prompt}" if prefix else f"{language}/{prompt}"
