@@ -202,6 +202,75 @@ async def test_hangup_during_the_welcome_records_the_path_up_to_the_welcome(
     assert left.path == ("welcome",)  # type: ignore[attr-defined]
 
 
+def pressing(key: str, during: str, digits: dict[str, str] | None = None) -> Responder:
+    """Asterisk whose caller presses ``key`` 1 s into prompt ``during``: STREAM FILE stops
+    there if the key is among its escape digits (res_agi.c handle_streamfile)."""
+
+    def answer(cmd: str) -> list[str] | None:
+        if cmd.startswith("STREAM FILE") and f'/{during}"' in cmd:
+            escape = cmd.split('"')[3]
+            if key in escape:
+                return [f"200 result={ord(key)} endpos=8000"]
+        return replies(digits)(cmd)
+
+    return answer
+
+
+async def test_a_key_during_the_welcome_goes_straight_where_it_leads(
+    server: FastAgiServer,
+) -> None:
+    seen = await asterisk(server.port, pressing("2", "welcome"))
+    prompts = [c for c in seen if c.startswith(("STREAM FILE", "GET DATA", "WAIT FOR DIGIT"))]
+    assert prompts == [
+        'STREAM FILE "callcenter/zh/welcome" "123409"',  # exactly the main menu's keys
+        'STREAM FILE "callcenter/zh/connecting" ""',  # the menu was not played
+    ]
+    assert seen[-1] == 'SET VARIABLE "QUEUE_PRIO" "2"'
+    assert 'SET VARIABLE "HOTLINE_ROUTE" "complaint"' in seen
+    await settle(server)
+    (choice,) = events_of(server, ev.IvrChoice)
+    assert (choice.node, choice.digits, choice.target) == ("main", "2", "complaint")  # type: ignore[attr-defined]
+
+
+async def test_a_key_the_welcome_does_not_take_is_not_a_choice(server: FastAgiServer) -> None:
+    # 7 leads nowhere: the welcome plays through, and the menu is asked as usual
+    seen = await asterisk(server.port, pressing("7", "welcome", {"main_menu": "1"}))
+    assert 'GET DATA "callcenter/zh/main_menu" "3000" "1"' in seen
+    assert 'SET VARIABLE "HOTLINE_ROUTE" "repair"' in seen
+
+
+async def test_a_key_during_the_welcome_asks_for_the_unit_at_once(server: FastAgiServer) -> None:
+    seen = await asterisk(server.port, pressing("3", "welcome", {"enter_unit": "31201"}))
+    prompts = [c for c in seen if c.startswith(("STREAM FILE", "GET DATA"))]
+    assert prompts[:2] == ['STREAM FILE "callcenter/zh/welcome" "123409"',
+                           'GET DATA "callcenter/zh/enter_unit" "8000" "8"']  # fmt: skip
+    assert 'SAY NUMBER "420" ""' in seen  # the owner's balance, read back
+    await settle(server)
+    choices = [(c.node, c.digits) for c in events_of(server, ev.IvrChoice)]  # type: ignore[attr-defined]
+    assert choices[:2] == [("main", "3"), ("fees_unit", "31201")]
+
+
+async def test_a_key_for_a_menu_the_call_does_not_reach_is_lost() -> None:
+    registry = FlowRegistry(ROOT / "ivr_flows", hotlines={"5551234": "hotline"},
+                            queues={"support", "repair", "complaint"})  # fmt: skip
+    assert registry.reload() == []
+
+    async def lookup(number: str) -> OwnerInfo | None:  # an owner with a housekeeper
+        return OwnerInfo("o2", housekeeper_interface="PJSIP/1005")
+
+    events: list[ev.Event] = []
+    srv = ivr_fastagi_server("127.0.0.1", 0, flows=registry, lookup=lookup,
+                             on_event=events.append, clock=lambda: DAY)  # fmt: skip
+    await srv.start()
+    try:
+        seen = await asterisk(srv.port, pressing("1", "welcome"))
+    finally:
+        await srv.close()
+    assert 'STREAM FILE "callcenter/zh/to_housekeeper" ""' in seen  # played, not skipped
+    assert 'EXEC Dial "PJSIP/1005,20,g"' in seen
+    assert not any(isinstance(x, ev.IvrChoice) for x in events)  # "1" chose nothing
+
+
 async def test_hangup_notice_before_a_normal_reply_keeps_replies_in_step(
     server: FastAgiServer,
 ) -> None:
