@@ -45,7 +45,7 @@ def test_repairs_key_1_queues_in_repair_then_surveys_after_the_agent() -> None:
     assert cmds[-1] == e.QueueCall("repair", 0, 120.0, True)
     left = emitted(cmds, ev.IvrLeft)
     assert [(x.outcome, x.target, x.path) for x in left] == [  # type: ignore[attr-defined]
-        ("queue", "repair", ("welcome", "hours", "holiday_check", "identify", "main", "repair"))
+        ("queue", "repair", ("hours", "holiday_check", "welcome", "identify", "main", "repair"))
     ]
     state, cmds = e.step(FLOWS, state, e.Done(status="ANSWERED"))
     assert isinstance(cmds[-1], e.ReadDigits) and cmds[-1].prompts == ("survey",)
@@ -134,11 +134,13 @@ def test_stop_during_the_survey_after_a_queue_is_done_not_a_second_queue() -> No
     assert (state.outcome, state.target) == ("queue", "repair")
 
 
-def test_public_holiday_gets_the_holiday_notice() -> None:
+def test_public_holiday_gets_the_holiday_greeting_in_place_of_the_usual_one() -> None:
     _, cmds = run([], when=NATIONAL_DAY)
-    assert e.Play(("holiday_notice",), "zh", escape="123409") in cmds
+    plays = [c for c in cmds if isinstance(c, e.Play)]
+    assert plays == [e.Play(("holiday_welcome",), "zh", escape="123409")]
     _, cmds = run([], when=DAY)
-    assert e.Play(("holiday_notice",), "zh", escape="123409") not in cmds
+    plays = [c for c in cmds if isinstance(c, e.Play)]
+    assert plays == [e.Play(("welcome",), "zh", escape="123409")]
 
 
 def test_owner_with_a_housekeeper_is_dialled_first_then_falls_back_to_the_queue() -> None:
@@ -192,7 +194,7 @@ def test_prompts_before_a_menu_stop_on_its_keys_and_others_on_none() -> None:
 def test_a_key_pressed_during_a_prompt_counts_at_the_menu_it_leads_to() -> None:
     menu = e.ReadDigits(("main_menu",), "zh", 1, 3.0, "#", escape="123409")
     assert e.typed_ahead("1", menu)
-    assert e.typed_ahead("1", e.Play(("holiday_notice",), "zh", escape="123409"))  # skipped
+    assert e.typed_ahead("1", e.Play(("balance_is",), "zh", escape="123409"))  # skipped
     assert e.typed_ahead("1", e.SayValue("350", "number", "zh"))
     assert not e.typed_ahead("1", e.Play(("to_housekeeper",), "zh"))  # led elsewhere: lost
     assert not e.typed_ahead("", menu)
@@ -214,14 +216,14 @@ def test_caller_hangup_ends_the_walk_with_the_path() -> None:
 
 
 def test_hangup_during_a_prompt_ends_the_path_where_the_caller_was() -> None:
-    # Start runs welcome -> hours -> holiday_check -> identify in one batch: the welcome
-    # prompt is still playing when the caller hangs up, the rest was only run ahead.
+    # Start runs hours -> holiday_check -> welcome -> identify in one batch: the welcome
+    # prompt is still playing when the caller hangs up, the lookup was only run ahead.
     state, cmds = run([])
     play = next(c for c in cmds if isinstance(c, e.Play))
     assert play.prompts == ("welcome",) and state.path[-1] == "identify"
     state, cmds = e.step(FLOWS, state, e.Hangup(reached=play.depth))
     (left,) = emitted(cmds, ev.IvrLeft)
-    assert left.path == ("welcome",)  # type: ignore[attr-defined]
+    assert left.path == ("hours", "holiday_check", "welcome")  # type: ignore[attr-defined]
     assert state.node == "welcome"
 
 

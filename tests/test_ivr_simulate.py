@@ -12,11 +12,12 @@ from callcenter.ivr.prompts import Catalogue, load_catalogue, spoken_seconds
 
 ROOT = Path(__file__).resolve().parent.parent
 SIMULATE = [sys.executable, "-m", "callcenter.cli", "ivr", "simulate", "hotline",
-            "--caller", "13800000000", "--at", "2026-12-07 10:00"]  # fmt: skip
+            "--caller", "13800000000"]  # fmt: skip
+MONDAY = "2026-12-07 10:00"
 
 
-def simulate(*extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*SIMULATE, *extra], cwd=ROOT, stdin=subprocess.DEVNULL,
+def simulate(*extra: str, at: str = MONDAY) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*SIMULATE, "--at", at, *extra], cwd=ROOT, stdin=subprocess.DEVNULL,
                           capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
 
 
@@ -37,6 +38,13 @@ def test_a_silent_caller_reaches_a_queue_within_20_seconds_of_the_answer() -> No
     catalogue, _ = load_catalogue(ROOT / "ivr_flows" / "prompts")
     expected = sum(catalogue.seconds("zh", p) for p in ("welcome", "main_menu", "connecting"))
     assert body["seconds_to_queue"] == round(expected + 3.0, 2)
+
+
+def test_on_a_public_holiday_too() -> None:
+    done = simulate("--digits", "", "--format", "json", at="2026-10-01 10:00")
+    body = json.loads(done.stdout)
+    assert body["steps"][0]["prompts"] == ["holiday_welcome"]
+    assert body["target"] == "support" and body["seconds_to_queue"] <= 20
 
 
 def test_a_key_in_the_menu_is_faster_and_the_text_output_says_when() -> None:
