@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import structlog
 
 from callcenter.config import Settings, load_settings
+from callcenter.core.listen import PortInUse
 from callcenter.core.redact import redact_url
 from callcenter.core.settings_error import ConfigError
 from callcenter.log import configure_logging
@@ -279,6 +280,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.func(args, _SettingsOnce(args.config))
     except ConfigError as exc:
         print(f"callcenter: invalid settings\n{exc}", file=sys.stderr)
+        return 2
+    except PortInUse as exc:
+        print(exc, file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

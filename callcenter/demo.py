@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 import structlog
 
 from callcenter.config import Settings
+from callcenter.core.listen import listening
 from callcenter.cti.demo import DEMO_OWNERS_FILE, demo_owner_numbers, load_demo_owners
 from callcenter.demo_check import rounded, summarise_run
 from callcenter.demo_plan import PEAK_FACTOR, DayPlan, minimums, plan_day, write_plan
@@ -246,8 +247,10 @@ async def _start_pair(
 ) -> tuple[PbxSimulator, DemoService]:
     """The simulator, then the service connected to it; in the full demo the simulator's
     callers go through the service's FastAGI IVR and the roster drives queue membership."""
-    simulator = PbxSimulator(simulator_config(settings, options, records_dir))
-    await simulator.start()
+    config = simulator_config(settings, options, records_dir)
+    simulator = PbxSimulator(config)
+    # the simulator answers AMI where the service's first PBX is configured
+    await listening("pbxes[0].ami.port", config.host, config.ami_port, simulator.start())
     runner = DemoService(settings, simulator, options, web_enabled=web_enabled)
     try:
         await runner.start()

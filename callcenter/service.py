@@ -25,6 +25,7 @@ from callcenter.config import Settings
 from callcenter.core.call_record import CallRecord
 from callcenter.core.events import Event, ResyncCompleted
 from callcenter.core.feature import Feature
+from callcenter.core.listen import listening
 from callcenter.cti.feature import CtiFeature
 from callcenter.db import create_engine_for, upgrade
 from callcenter.ivr.feature import IvrFeature
@@ -368,7 +369,8 @@ class Service:
         self.writer.start()
         for feature in self.features:
             await feature.start()
-        await self.fastagi.start()
+        fastagi = self.settings.fastagi
+        await listening("fastagi.port", fastagi.host, fastagi.port, self.fastagi.start())
         if self._web_enabled:
             app = self.build_web_app()
             # aiohttp's own idle limit is an hour: an idle connection holds a descriptor.
@@ -379,7 +381,8 @@ class Service:
             site = GatedTCPSite(
                 self._runner, self.settings.web.host, self.settings.web.port, self.web_gate
             )
-            await site.start()
+            await listening("web.port", self.settings.web.host, self.settings.web.port,
+                            site.start())  # fmt: skip
             self.web_port = site.port
             log.info("web listening", url=f"http://{self.settings.web.host}:{self.web_port}",
                      connection_budget=self.web_gate.budget)  # fmt: skip

@@ -120,8 +120,8 @@ def test_replies_from_the_captures_and_res_agi() -> None:
 async def test_a_repair_call_is_handed_to_the_repair_queue(server: FastAgiServer) -> None:
     seen = await asterisk(server.port, replies({"main_menu": "1"}))
     assert seen[:2] == ['GET VARIABLE "CHANNEL(linkedid)"', "ANSWER"]
-    assert 'STREAM FILE "callcenter/zh/welcome" ""' in seen
-    assert 'GET DATA "callcenter/zh/main_menu" "5000" "1"' in seen
+    assert 'STREAM FILE "callcenter/zh/welcome" "123409"' in seen
+    assert 'GET DATA "callcenter/zh/main_menu" "3000" "1"' in seen
     assert seen[-1] == 'SET VARIABLE "HOTLINE_ROUTE" "repair"'
     await settle(server)
     (left,) = events_of(server, ev.IvrLeft)
@@ -199,7 +199,76 @@ async def test_hangup_during_the_welcome_records_the_path_up_to_the_welcome(
     assert seen[-1].startswith("STREAM FILE") and "welcome" in seen[-1]
     (left,) = events_of(server, ev.IvrLeft)
     assert left.outcome == "caller_hangup"  # type: ignore[attr-defined]
-    assert left.path == ("welcome",)  # type: ignore[attr-defined]
+    assert left.path == ("hours", "holiday_check", "welcome")  # type: ignore[attr-defined]
+
+
+def pressing(key: str, during: str, digits: dict[str, str] | None = None) -> Responder:
+    """Asterisk whose caller presses ``key`` 1 s into prompt ``during``: STREAM FILE stops
+    there if the key is among its escape digits (res_agi.c handle_streamfile)."""
+
+    def answer(cmd: str) -> list[str] | None:
+        if cmd.startswith("STREAM FILE") and f'/{during}"' in cmd:
+            escape = cmd.split('"')[3]
+            if key in escape:
+                return [f"200 result={ord(key)} endpos=8000"]
+        return replies(digits)(cmd)
+
+    return answer
+
+
+async def test_a_key_during_the_welcome_goes_straight_where_it_leads(
+    server: FastAgiServer,
+) -> None:
+    seen = await asterisk(server.port, pressing("2", "welcome"))
+    prompts = [c for c in seen if c.startswith(("STREAM FILE", "GET DATA", "WAIT FOR DIGIT"))]
+    assert prompts == [
+        'STREAM FILE "callcenter/zh/welcome" "123409"',  # exactly the main menu's keys
+        'STREAM FILE "callcenter/zh/connecting" ""',  # the menu was not played
+    ]
+    assert seen[-1] == 'SET VARIABLE "QUEUE_PRIO" "2"'
+    assert 'SET VARIABLE "HOTLINE_ROUTE" "complaint"' in seen
+    await settle(server)
+    (choice,) = events_of(server, ev.IvrChoice)
+    assert (choice.node, choice.digits, choice.target) == ("main", "2", "complaint")  # type: ignore[attr-defined]
+
+
+async def test_a_key_the_welcome_does_not_take_is_not_a_choice(server: FastAgiServer) -> None:
+    # 7 leads nowhere: the welcome plays through, and the menu is asked as usual
+    seen = await asterisk(server.port, pressing("7", "welcome", {"main_menu": "1"}))
+    assert 'GET DATA "callcenter/zh/main_menu" "3000" "1"' in seen
+    assert 'SET VARIABLE "HOTLINE_ROUTE" "repair"' in seen
+
+
+async def test_a_key_during_the_welcome_asks_for_the_unit_at_once(server: FastAgiServer) -> None:
+    seen = await asterisk(server.port, pressing("3", "welcome", {"enter_unit": "31201"}))
+    prompts = [c for c in seen if c.startswith(("STREAM FILE", "GET DATA"))]
+    assert prompts[:2] == ['STREAM FILE "callcenter/zh/welcome" "123409"',
+                           'GET DATA "callcenter/zh/enter_unit" "8000" "8"']  # fmt: skip
+    assert 'SAY NUMBER "420" ""' in seen  # the owner's balance, read back
+    await settle(server)
+    choices = [(c.node, c.digits) for c in events_of(server, ev.IvrChoice)]  # type: ignore[attr-defined]
+    assert choices[:2] == [("main", "3"), ("fees_unit", "31201")]
+
+
+async def test_a_key_for_a_menu_the_call_does_not_reach_is_lost() -> None:
+    registry = FlowRegistry(ROOT / "ivr_flows", hotlines={"5551234": "hotline"},
+                            queues={"support", "repair", "complaint"})  # fmt: skip
+    assert registry.reload() == []
+
+    async def lookup(number: str) -> OwnerInfo | None:  # an owner with a housekeeper
+        return OwnerInfo("o2", housekeeper_interface="PJSIP/1005")
+
+    events: list[ev.Event] = []
+    srv = ivr_fastagi_server("127.0.0.1", 0, flows=registry, lookup=lookup,
+                             on_event=events.append, clock=lambda: DAY)  # fmt: skip
+    await srv.start()
+    try:
+        seen = await asterisk(srv.port, pressing("1", "welcome"))
+    finally:
+        await srv.close()
+    assert 'STREAM FILE "callcenter/zh/to_housekeeper" ""' in seen  # played, not skipped
+    assert 'EXEC Dial "PJSIP/1005,20,g"' in seen
+    assert not any(isinstance(x, ev.IvrChoice) for x in events)  # "1" chose nothing
 
 
 async def test_hangup_notice_before_a_normal_reply_keeps_replies_in_step(
@@ -217,11 +286,12 @@ async def test_hangup_notice_before_a_normal_reply_keeps_replies_in_step(
     assert seen == [
         'GET VARIABLE "CHANNEL(linkedid)"',
         "ANSWER",
-        'STREAM FILE "callcenter/zh/welcome" ""',
+        'STREAM FILE "callcenter/zh/welcome" "123409"',
     ]
     (left,) = events_of(server, ev.IvrLeft)
     assert left.outcome == "caller_hangup"  # type: ignore[attr-defined]
-    assert left.path == ("welcome",)  # type: ignore[attr-defined]  # where it hung up
+    # where it hung up
+    assert left.path == ("hours", "holiday_check", "welcome")  # type: ignore[attr-defined]
 
 
 async def test_multiline_520_reply_is_read_whole(server: FastAgiServer) -> None:
@@ -363,7 +433,7 @@ async def test_stopping_hands_a_caller_in_the_menu_to_the_fallback_at_once(
 ) -> None:
     seen, took = await stopped_while(server, 'GET DATA "callcenter/zh/main_menu"')
     # written while GET DATA still plays: res_agi.c cuts it for the new command
-    assert seen[-3:] == ['GET DATA "callcenter/zh/main_menu" "5000" "1"',
+    assert seen[-3:] == ['GET DATA "callcenter/zh/main_menu" "3000" "1"',
                          'SET VARIABLE "HOTLINE_ROUTE" "fallback"',
                          'GET VARIABLE "HOTLINE_ROUTE"']  # fmt: skip
     assert took < HAND_OVER_S and server.stats["handed_over"] == 1  # confirmed, not timed out

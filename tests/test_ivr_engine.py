@@ -45,7 +45,7 @@ def test_repairs_key_1_queues_in_repair_then_surveys_after_the_agent() -> None:
     assert cmds[-1] == e.QueueCall("repair", 0, 120.0, True)
     left = emitted(cmds, ev.IvrLeft)
     assert [(x.outcome, x.target, x.path) for x in left] == [  # type: ignore[attr-defined]
-        ("queue", "repair", ("welcome", "hours", "holiday_check", "identify", "main", "repair"))
+        ("queue", "repair", ("hours", "holiday_check", "welcome", "identify", "main", "repair"))
     ]
     state, cmds = e.step(FLOWS, state, e.Done(status="ANSWERED"))
     assert isinstance(cmds[-1], e.ReadDigits) and cmds[-1].prompts == ("survey",)
@@ -134,11 +134,13 @@ def test_stop_during_the_survey_after_a_queue_is_done_not_a_second_queue() -> No
     assert (state.outcome, state.target) == ("queue", "repair")
 
 
-def test_public_holiday_gets_the_holiday_notice() -> None:
+def test_public_holiday_gets_the_holiday_greeting_in_place_of_the_usual_one() -> None:
     _, cmds = run([], when=NATIONAL_DAY)
-    assert e.Play(("holiday_notice",), "zh") in cmds
+    plays = [c for c in cmds if isinstance(c, e.Play)]
+    assert plays == [e.Play(("holiday_welcome",), "zh", escape="123409")]
     _, cmds = run([], when=DAY)
-    assert e.Play(("holiday_notice",), "zh") not in cmds
+    plays = [c for c in cmds if isinstance(c, e.Play)]
+    assert plays == [e.Play(("welcome",), "zh", escape="123409")]
 
 
 def test_owner_with_a_housekeeper_is_dialled_first_then_falls_back_to_the_queue() -> None:
@@ -157,18 +159,52 @@ def test_fees_reads_back_the_balance_of_the_unit_or_says_it_is_unavailable() -> 
     _, cmds = run([e.LookupDone(owner=owner), e.Digits(text="3"), e.Digits(text="31201#")])
     assert e.SayValue("350", "number", "zh") in cmds
     _, cmds = run([e.LookupDone(owner=owner), e.Digits(text="3"), e.Digits(text="99999#")])
-    assert e.Play(("balance_unavailable",), "zh") in cmds
+    assert e.Play(("balance_unavailable",), "zh", escape="10*") in cmds  # fees_more's keys
 
 
 def test_english_on_key_9_and_a_silent_caller_reaches_an_agent() -> None:
     state, cmds = run([e.LookupDone(owner=None), e.Digits(text="9")])
     assert e.SetVariable("CHANNEL(language)", "en") in cmds
-    assert cmds[-1] == e.ReadDigits(("main_menu",), "en", 1, 5.0, "#")
-    state, _ = e.step(FLOWS, state, e.Timeout())
-    state, _ = e.step(FLOWS, state, e.Digits(text="7"))  # invalid: retried
-    state, cmds = e.step(FLOWS, state, e.Timeout())
+    assert cmds[-1] == e.ReadDigits(("main_menu",), "en", 1, 3.0, "#", escape="123409")
+    state, cmds = e.step(FLOWS, state, e.Timeout())  # silence: an agent, no second round
     assert cmds[-1] == e.QueueCall("support", 0, 120.0, True)
     assert state.language == "en"
+
+
+def test_a_wrong_key_hears_the_menu_once_more_then_an_agent() -> None:
+    state, cmds = run([e.LookupDone(owner=None), e.Digits(text="7")])
+    assert cmds[-1] == e.ReadDigits(("invalid", "main_menu"), "zh", 1, 3.0, "#", escape="123409")
+    state, cmds = e.step(FLOWS, state, e.Digits(text="8"))
+    assert cmds[-1] == e.QueueCall("support", 0, 120.0, True)
+    assert state.path[-3:] == ("main_again", "agent", "agent_queue")
+
+
+def test_prompts_before_a_menu_stop_on_its_keys_and_others_on_none() -> None:
+    _, cmds = run([])
+    welcome = next(c for c in cmds if isinstance(c, e.Play))
+    assert welcome == e.Play(("welcome",), "zh", escape="123409")  # the main menu's options
+    _, cmds = run([e.LookupDone(owner=None), e.Digits(text="1")])
+    assert e.Play(("connecting",), "zh") in cmds  # a queue follows: nothing to press for
+    _, cmds = run([e.LookupDone(owner=None), e.Digits(text="1"), e.Done(status="ANSWERED")])
+    assert cmds[-1] == e.ReadDigits(("survey",), "zh", 1, 5.0, "#", escape="12345")
+    _, cmds = run([e.LookupDone(owner=None), e.Digits(text="3")])
+    assert isinstance(cmds[-1], e.ReadDigits) and cmds[-1].escape == "0123456789"  # a unit
+
+
+def test_a_key_pressed_during_a_prompt_counts_at_the_menu_it_leads_to() -> None:
+    menu = e.ReadDigits(("main_menu",), "zh", 1, 3.0, "#", escape="123409")
+    assert e.typed_ahead("1", menu)
+    assert e.typed_ahead("1", e.Play(("balance_is",), "zh", escape="123409"))  # skipped
+    assert e.typed_ahead("1", e.SayValue("350", "number", "zh"))
+    assert not e.typed_ahead("1", e.Play(("to_housekeeper",), "zh"))  # led elsewhere: lost
+    assert not e.typed_ahead("", menu)
+    flow = Flow("f", "a", {
+        "a": s.Play("a", ("p",), "b"), "b": s.Goto("b", "g"),
+    }, file="f.yaml")  # fmt: skip
+    other = Flow("g", "m", {
+        "m": s.Menu("m", ("q",), {"5": "h", "#": "h"}, "h", "h"), "h": s.Hangup("h"),
+    }, file="g.yaml")  # fmt: skip
+    assert e.ahead({"f": flow, "g": other}, "f", "b") == "5#"  # through a goto
 
 
 def test_caller_hangup_ends_the_walk_with_the_path() -> None:
@@ -180,14 +216,14 @@ def test_caller_hangup_ends_the_walk_with_the_path() -> None:
 
 
 def test_hangup_during_a_prompt_ends_the_path_where_the_caller_was() -> None:
-    # Start runs welcome -> hours -> holiday_check -> identify in one batch: the welcome
-    # prompt is still playing when the caller hangs up, the rest was only run ahead.
+    # Start runs hours -> holiday_check -> welcome -> identify in one batch: the welcome
+    # prompt is still playing when the caller hangs up, the lookup was only run ahead.
     state, cmds = run([])
     play = next(c for c in cmds if isinstance(c, e.Play))
     assert play.prompts == ("welcome",) and state.path[-1] == "identify"
     state, cmds = e.step(FLOWS, state, e.Hangup(reached=play.depth))
     (left,) = emitted(cmds, ev.IvrLeft)
-    assert left.path == ("welcome",)  # type: ignore[attr-defined]
+    assert left.path == ("hours", "holiday_check", "welcome")  # type: ignore[attr-defined]
     assert state.node == "welcome"
 
 
@@ -343,3 +379,14 @@ def test_a_new_call_keeps_the_flows_language_whatever_the_channel_default() -> N
                     pbx="sim", channel_language="en")  # fmt: skip
     state, _ = e.step(FLOWS, e.begin("hotline"), start)
     assert state.language == "zh"
+
+
+def test_the_channel_speaks_the_callers_language_before_the_queue() -> None:
+    # app_queue's announcements (and say.c's numbers) follow CHANNEL(language)
+    _, cmds = run([e.LookupDone(owner=None), e.Digits(text="1")])
+    said = [c for c in cmds if isinstance(c, e.SetVariable) and c.name == "CHANNEL(language)"]
+    assert said == [e.SetVariable("CHANNEL(language)", "zh")]
+    assert cmds.index(said[0]) < cmds.index(e.QueueCall("repair", 0, 120.0, True))
+    _, cmds = run([e.LookupDone(owner=None), e.Digits(text="9"), e.Digits(text="1")])
+    said = [c for c in cmds if isinstance(c, e.SetVariable) and c.name == "CHANNEL(language)"]
+    assert said == [e.SetVariable("CHANNEL(language)", "en")]  # once, when chosen

@@ -52,7 +52,6 @@ log = structlog.get_logger(__name__)
 
 Lookup = Callable[[str], Awaitable[OwnerInfo | None]]
 RouteHousekeeper = Callable[[OwnerInfo, float], Sequence[RouteStep]]
-DIGITS = "0123456789*#"
 # QUEUESTATUS values for a caller the queue did not connect (app_queue.c). With the ``c``
 # option an answered caller comes back with CONTINUE once the agent hangs up.
 QUEUE_FAILURES = {"TIMEOUT", "FULL", "JOINEMPTY", "LEAVEEMPTY", "JOINUNAVAIL", "LEAVEUNAVAIL",
@@ -109,6 +108,7 @@ class IvrSession:
         self.state = e.begin("")  # the engine's state of this call (set in run)
         self.announced = False  # the IvrLeft of this call was handed to on_event
         self.reached = 0  # depth of the last command started: where the caller is in the flow
+        self.pressed = ""  # a key that stopped a prompt, for the menu it leads to
 
     async def command(self, *words: str, args: tuple[str, ...] = ()) -> Reply:
         return await self.channel.command(*words, args=args)
@@ -221,19 +221,23 @@ class IvrSession:
 
     async def execute(self, cmd: e.Command) -> e.Input | None:
         """Carry out one engine command; returns the input it produced, if any."""
-        at = self.ivr.clock()
+        if isinstance(cmd, e.Play | e.SayValue | e.ReadDigits):
+            if e.typed_ahead(self.pressed, cmd):
+                if isinstance(cmd, e.ReadDigits):  # the menu the key was pressed for
+                    return await self.read_more(cmd, self.take_pressed())
+                return None  # the caller is on the way: the prompts before the menu are skipped
+            self.pressed = ""  # a key that led elsewhere is lost, as with Asterisk
         if isinstance(cmd, e.Emit):
             self.emit(cmd.event)
         elif isinstance(cmd, e.Play):
-            for prompt in cmd.prompts:
-                await self.command("STREAM", "FILE", args=(self.sound(cmd.language, prompt), ""))
+            self.pressed = await self.stream(cmd.language, cmd.prompts, cmd.escape)
         elif isinstance(cmd, e.SayValue):
             value = "".join(ch for ch in cmd.value if ch.isdigit())
             if value:
                 word = "NUMBER" if cmd.say_as == "number" else "DIGITS"
                 await self.command("SAY", word, args=(value, ""))
         elif isinstance(cmd, e.ReadDigits):
-            return await self.read_digits(cmd, at)
+            return await self.read_digits(cmd)
         elif isinstance(cmd, e.LookupOwner):
             return e.LookupDone(owner=await self.lookup(cmd.number), at=self.ivr.clock())
         elif isinstance(cmd, e.RouteHousekeeper):
@@ -255,29 +259,46 @@ class IvrSession:
             raise _Handed("handed to the dialplan")
         return None
 
-    async def read_digits(self, cmd: e.ReadDigits, at: float) -> e.Input:
-        typed = ""
-        for prompt in cmd.prompts[:-1]:  # earlier prompts can be interrupted by a key
-            reply = await self.command(
-                "STREAM", "FILE", args=(self.sound(cmd.language, prompt), DIGITS)
-            )
-            if reply.result not in ("", "0"):
-                typed = _key(reply.result)
+    def take_pressed(self) -> str:
+        key, self.pressed = self.pressed, ""
+        return key
+
+    async def stream(self, language: str, prompts: tuple[str, ...], escape: str) -> str:
+        """STREAM FILE each prompt with ``escape`` as its escape digits; the key that stopped
+        one (``200 result=<ASCII code> endpos=<samples>``, res_agi.c) ends the rest."""
+        for prompt in prompts:
+            reply = await self.command("STREAM", "FILE",
+                                       args=(self.sound(language, prompt), escape))  # fmt: skip
+            key = _key(reply.result) if reply.ok and reply.result not in ("", "0", "-1") else ""
+            if key:
+                return key
+        return ""
+
+    async def read_digits(self, cmd: e.ReadDigits) -> e.Input:
+        """The node's earlier prompts with its keys as escape digits, then GET DATA on the
+        last (it takes any key, each one stopping the prompt, up to ``max_digits``)."""
+        typed = await self.stream(cmd.language, cmd.prompts[:-1], cmd.escape)
+        if typed:
+            return await self.read_more(cmd, typed)
+        last = self.sound(cmd.language, cmd.prompts[-1])
+        reply = await self.command("GET", "DATA", args=(last, str(int(cmd.timeout_s * 1000)),
+                                                        str(cmd.max_digits)))  # fmt: skip
+        return self.typed(reply.result if reply.result != "-1" else "")
+
+    async def read_more(self, cmd: e.ReadDigits, typed: str) -> e.Input:
+        """The keys after ``typed`` (pressed during a prompt), one WAIT FOR DIGIT each,
+        until the node has enough, its terminator, or the timeout."""
+        while len(typed) < cmd.max_digits and not typed.endswith(cmd.terminator or "\0"):
+            reply = await self.command("WAIT", "FOR", "DIGIT",
+                                       args=(str(int(cmd.timeout_s * 1000)),))  # fmt: skip
+            if reply.result in ("", "0", "-1"):
                 break
-        if not typed:
-            last = self.sound(cmd.language, cmd.prompts[-1])
-            reply = await self.command("GET", "DATA", args=(last, str(int(cmd.timeout_s * 1000)),
-                                                            str(cmd.max_digits)))  # fmt: skip
-            typed = reply.result
-        else:
-            while len(typed) < cmd.max_digits and not typed.endswith(cmd.terminator or "\0"):
-                reply = await self.command("WAIT", "FOR", "DIGIT",
-                                           args=(str(int(cmd.timeout_s * 1000)),))  # fmt: skip
-                if reply.result in ("", "0"):
-                    break
-                typed += _key(reply.result)
+            typed += _key(reply.result)
+        return self.typed(typed)
+
+    def typed(self, keys: str) -> e.Input:
         now = self.ivr.clock()
-        return e.Digits(text=typed, at=now) if typed else e.Timeout(at=now)
+        return e.Digits(text=keys, at=now) if keys else e.Timeout(at=now)
 
     async def queue(self, cmd: e.QueueCall) -> e.Input | None:
         dialplan = self.ivr.queue_mode == "dialplan"

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable
 from datetime import datetime
@@ -47,6 +48,8 @@ def register(subparsers: Any) -> None:
     sim.add_argument("--dial-status", default="NOANSWER")
     sim.add_argument("--queue-status", default="ANSWERED")
     sim.add_argument("--lang", default="zh", choices=["zh", "en"], help="language of the walker")
+    sim.add_argument("--format", default="text", choices=["text", "json"],
+                     help="json: one object with the steps, their times and seconds_to_queue")  # fmt: skip
     sim.set_defaults(func=cmd_simulate)
 
     prompts = subparsers.add_parser("prompts", help="IVR prompt audio")
@@ -89,7 +92,17 @@ def cmd_validate(args: argparse.Namespace, settings_loader: SettingsLoader) -> i
     return 0
 
 
+NO_TERMINAL = (
+    "ivr simulate: no terminal to read keys from; give them with --digits "
+    '(e.g. --digits 1,2 or --digits "" for a caller who presses nothing) / '
+    "没有终端可读取按键，请用 --digits 给出"
+)
+
+
 def cmd_simulate(args: argparse.Namespace, settings_loader: SettingsLoader) -> int:
+    if args.digits is None and not sys.stdin.isatty():
+        print(NO_TERMINAL, file=sys.stderr)
+        return 2
     settings = _settings(settings_loader)
     if settings is None:
         return 2
@@ -123,9 +136,15 @@ def cmd_simulate(args: argparse.Namespace, settings_loader: SettingsLoader) -> i
                           housekeeper_interface=args.housekeeper, balances=balances)  # fmt: skip
     digits = args.digits.split(",") if args.digits is not None else None
     dialled = args.dialled or next((n for n, f in settings.hotlines.items() if f == name), "")
-    walk(by_name, name, catalogue, caller=args.caller, dialled=dialled, when=when,
-         digits=digits, owner=owner, dial_status=args.dial_status,
-         queue_status=args.queue_status, ui=args.lang)  # fmt: skip
+    as_json = args.format == "json"
+    # json: the walk's lines go to stderr when keys are read from the terminal, else nowhere
+    out = (lambda line: print(line, file=sys.stderr)) if as_json and digits is None else print
+    walked = walk(by_name, name, catalogue, caller=args.caller, dialled=dialled, when=when,
+                  digits=digits, owner=owner, dial_status=args.dial_status,
+                  queue_status=args.queue_status, ui=args.lang,
+                  out=(lambda _: None) if as_json and digits is not None else out)  # fmt: skip
+    if as_json:
+        print(json.dumps(walked.as_json(), ensure_ascii=False))
     return 0
 
 

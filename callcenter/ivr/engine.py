@@ -115,9 +115,14 @@ class Done(Input):
 # --- commands -----------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class Play:
+    """Prompts to play. ``escape``: the keys that lead somewhere from here (the next menu's
+    options, ``ahead``): a caller who knows the menu may press one during the prompt, which
+    stops it, and the key counts at that menu (``typed_ahead``)."""
+
     prompts: tuple[str, ...]
     language: str
     depth: int = field(default=0, compare=False)  # where: len(path) at its node
+    escape: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +141,7 @@ class ReadDigits:
     timeout_s: float
     terminator: str = "#"
     depth: int = field(default=0, compare=False)  # where: len(path) at its node
+    escape: str = ""  # the keys that stop the prompts (a menu's options)
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,7 +334,8 @@ def _resume(
                     Emit(ev.SurveyAnswered(**_ids(state), flow=state.flow, score=int(key))),
                 ]
                 if node.thanks:
-                    cmds.append(Play(node.thanks, state.language, len(state.path)))
+                    cmds.append(Play(node.thanks, state.language, len(state.path),
+                                     ahead(flows, state.flow, node.next)))  # fmt: skip
                 return _run(flows, state, node.next, cmds)
             return _retry(flows, state, node, node.prompt, 1, node.timeout_s, "#", node.next,
                           bool(key))  # fmt: skip
@@ -375,10 +382,11 @@ def _retry(
     if tries > node.retries:
         return _run(flows, replace(state, tries=0), give_up, [])
     cmds: list[Command] = []
+    keys = input_keys(node)
     if invalid and node.invalid_prompt:
-        cmds.append(Play(node.invalid_prompt, state.language, len(state.path)))
+        cmds.append(Play(node.invalid_prompt, state.language, len(state.path), keys))
     cmds.append(ReadDigits(prompt, state.language, max_digits, timeout_s, terminator,
-                           len(state.path)))  # fmt: skip
+                           len(state.path), keys))  # fmt: skip
     return replace(state, tries=tries), cmds
 
 
@@ -416,19 +424,21 @@ def _run(
         state = replace(state, node=target, tries=0, path=(*state.path, label))
         lang, depth = state.language, len(state.path)  # depth: where the caller is, in time
         if isinstance(node, s.Play):
-            cmds.append(Play(node.prompt, lang, depth))
+            keys = ahead(flows, state.flow, node.next)
+            cmds.append(Play(node.prompt, lang, depth, keys))
             if node.say:
                 value = state.variables.get(node.say, "")
                 cmds.append(SayValue(value, node.say_as, lang, depth))
                 if node.after_say:
-                    cmds.append(Play(node.after_say, lang, depth))
+                    cmds.append(Play(node.after_say, lang, depth, keys))
             target = node.next
         elif isinstance(node, s.Menu | s.Survey):
-            cmds.append(ReadDigits(node.prompt, lang, 1, node.timeout_s, "#", depth))
+            cmds.append(ReadDigits(node.prompt, lang, 1, node.timeout_s, "#", depth,
+                                   input_keys(node)))  # fmt: skip
             return replace(state, waiting="digits"), cmds
         elif isinstance(node, s.Collect):
             cmds.append(ReadDigits(node.prompt, lang, node.max_digits, node.timeout_s,
-                                   node.terminator, depth))  # fmt: skip
+                                   node.terminator, depth, input_keys(node)))  # fmt: skip
             return replace(state, waiting="digits"), cmds
         elif isinstance(node, s.Lookup):
             if node.what == "balance":
@@ -464,6 +474,7 @@ def _run(
         elif isinstance(node, s.Queue):
             if node.prompt:
                 cmds.append(Play(node.prompt, lang, depth))
+            state = _channel_language(state, cmds)
             state = _left(state, "queue", node.queue, cmds)
             cmds.append(QueueCall(node.queue, node.priority, node.max_wait_s,
                                   node.announce_position, depth))  # fmt: skip
@@ -505,6 +516,57 @@ def _run(
     return _finish(state, "error", "", [*cmds, *_route(routes.FALLBACK)])
 
 
+# --- keys a caller may press ahead ----------------------------------------------------------
+DIGIT_KEYS = "0123456789"
+SURVEY_KEYS = "12345"
+
+
+def input_keys(node: s.Menu | s.Collect | s.Survey) -> str:
+    """The keys that lead somewhere at an input node: a menu's options, a survey's scores,
+    the digits of a number (a collect's terminator ends it, it does not start it)."""
+    if isinstance(node, s.Menu):
+        return "".join(node.options)
+    if isinstance(node, s.Survey):
+        return SURVEY_KEYS
+    return DIGIT_KEYS
+
+
+def ahead(flows: Mapping[str, Flow], flow: str, target: str) -> str:
+    """The keys of the input nodes a caller reaches from ``target`` without pressing
+    anything (through plays, branches, lookups, settings and gotos): what may interrupt a
+    prompt played on the way. A queue, dial, voicemail or hangup first: none."""
+    keys: list[str] = []
+    seen: set[tuple[str, str]] = set()
+    todo = [(flow, target)]
+    while todo:
+        where = todo.pop()
+        if where in seen or len(seen) > MAX_STEPS:
+            continue
+        seen.add(where)
+        name, nid = where
+        node = flows[name].nodes.get(nid) if name in flows else None
+        nexts: list[str] = []
+        if isinstance(node, s.Menu | s.Collect | s.Survey):
+            keys += [k for k in input_keys(node) if k not in keys]
+        elif isinstance(node, s.Play | s.SetVars):
+            nexts = [node.next]
+        elif isinstance(node, s.Branch):
+            nexts = [*(c.goto for c in node.cases), node.otherwise]
+        elif isinstance(node, s.Lookup):
+            nexts = [node.found, node.not_found, node.vip, node.arrears, node.housekeeper]
+        elif isinstance(node, s.Goto) and node.flow in flows:
+            todo.append((node.flow, node.node or flows[node.flow].start))
+        todo += [(name, n) for n in nexts if n]
+    return "".join(keys)
+
+
+def typed_ahead(key: str, cmd: Play | SayValue | ReadDigits) -> bool:
+    """Whether a key the caller pressed during an earlier prompt still counts at ``cmd``:
+    the prompts on the way to the menu it leads to are skipped (a value read back between
+    them too), and the menu takes it."""
+    return bool(key) and (isinstance(cmd, SayValue) or key in cmd.escape)
+
+
 def _routes(state: State, node: s.Dial) -> bool:
     return state.routed and node.to == "housekeeper"
 
@@ -532,10 +594,21 @@ def _follow_route(
         cmds.append(DialTarget(step.target, step.wait_s or node.ring_timeout_s, depth))
         return replace(state, waiting="dial"), cmds
     if step is not None and step.target and step.kind == "zone_queue":
+        state = _channel_language(state, cmds)
         state = _left(state, "queue", step.target, cmds)
         cmds.append(QueueCall(step.target, step.priority, step.wait_s, False, depth))
         return replace(state, waiting="queue"), cmds
     return _run(flows, replace(state, route=()), node.fallback, cmds)
+
+
+def _channel_language(state: State, cmds: list[Command]) -> State:
+    """Before a queue: the channel speaks the caller's language, so that app_queue's
+    announcements (position, hold time: ``queue-*`` and ``digits/*`` of sounds/<lang>) and
+    say.c's numbers are in it. Asterisk gives every channel ``en`` unless told."""
+    if state.variables.get("language") == state.language:
+        return state  # already said (a language chosen in the menu)
+    cmds.append(SetVariable("CHANNEL(language)", state.language))
+    return _setvar(state, "language", state.language)
 
 
 def _left(state: State, outcome: str, target: str, cmds: list[Command]) -> State:

@@ -50,6 +50,7 @@ DEAD_TEXT = "511 Command Not Permitted on a dead channel or intercept routine"
 UNKNOWN_TEXT = "510 Invalid or unknown command"
 SAMPLES_PER_S = 8000
 KEY_GAP_S = 0.8  # between a caller's key presses
+BARGE_IN_S = 1.0  # how far into a prompt a caller who knows the menu presses their key
 SURVEY_SCORES = {"5": 0.4, "4": 0.25, "3": 0.1, "2": 0.05, "1": 0.05, "": 0.15}  # "": no answer
 # Commands that give up at once when the next line (or the socket's end) arrives.
 INTERRUPTIBLE = {"stream file", "get data", "wait for digit", "say digits", "say number",
@@ -344,19 +345,34 @@ class AgiSession:
         return "200 result=0"
 
     async def stream(self, name: str, rest: list[str]) -> str:
+        """STREAM FILE: ``200 result=<ASCII code of the escape digit> endpos=<samples played>``
+        when a key in the escape digits stops it, ``result=0`` with the file's length when it
+        played through, ``result=-1`` when the caller hung up (res_agi.c handle_streamfile).
+        A caller who knows the menu presses their key BARGE_IN_S into the prompt."""
         filename = rest[0] if rest else ""
         escape = rest[1] if len(rest) > 1 else ""
         length = prompt_seconds(filename)
         started = self._now()
+        barge = self.barge_in_key(escape)
+        press_at = min(BARGE_IN_S, length / 2) if barge else None
         while True:
+            elapsed = self._now() - started
+            played = elapsed
+            if barge and press_at is not None and elapsed >= press_at:
+                self.pbx.dtmf(self.call.chan, barge)
+                self.call.truth.dtmf += barge
+                self.digits.insert(0, barge)
+                barge, played = "", press_at  # the playback stopped where the key came
             if self.digits and self.digits[0] in escape:
                 key = self.digits.pop(0)
-                pos = int((self._now() - started) * SAMPLES_PER_S)
+                pos = int(min(played, length) * SAMPLES_PER_S)
                 return f"200 result={ord(key)}" + (
                     "" if name.startswith("control") else f" endpos={pos}"
                 )
-            elapsed = self._now() - started
-            why = await self._wait(max(0.0, length - elapsed))
+            until = length if not barge or press_at is None else min(length, press_at)
+            why = await self._wait(max(0.0, until - elapsed))
+            if why == "time" and barge and self._now() - started < length:
+                continue  # the caller presses now
             if why == "command":
                 return ""
             if why == "hangup":
@@ -396,6 +412,19 @@ class AgiSession:
             return await waiter
         finally:
             self._waiter = None
+
+    def barge_in_key(self, escape: str) -> str:
+        """The menu key of a caller who knows the menu, once, at the first prompt that
+        takes it (``AgiTarget.barge_in`` of the callers, the same ones on every run)."""
+        digit = self.call.plan.menu_digit[:1]
+        if self.menu_asked or not digit or digit not in escape:
+            return ""
+        if self.call.truth.outcome == "answered":  # back after the agent: the survey
+            return ""
+        if random.Random(f"barge:{self.call.plan.index}").random() >= self.target.barge_in:
+            return ""
+        self.menu_asked = True
+        return digit
 
     def planned_keys(self) -> str:
         """What the simulated caller types at the first menu prompt, and at the first

@@ -101,6 +101,9 @@ class AgiTarget:
     host: str
     port: int
     script: str = "hotline"
+    # the share of callers who know the menu: they press their key during the first prompt
+    # that takes it as an escape digit (the welcome), BARGE_IN_S into it
+    barge_in: float = 0.25
 
 
 @dataclass

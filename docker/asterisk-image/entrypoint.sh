@@ -74,6 +74,14 @@ if [ -n "${TZ:-}" ]; then
     echo "$TZ" >/etc/timezone
 fi
 
+# Chinese queue announcements and numbers (`callcenter prompts build` writes them to the
+# prompt audio's asterisk/zh): Asterisk looks for a zh channel's sounds in sounds/zh and
+# ships none. An installed Chinese sound set is left alone.
+SOUNDS=/usr/share/asterisk/sounds
+if [ -d "$SOUNDS/callcenter/asterisk/zh" ] && [ ! -e "$SOUNDS/zh" ]; then
+    ln -s "$SOUNDS/callcenter/asterisk/zh" "$SOUNDS/zh"
+fi
+
 # The recordings, queue_log and Master.csv are read (and old recordings deleted) by the
 # service, whose user is in group callcenter: setgid folders keep that group on new files.
 for dir in /var/spool/asterisk/monitor /var/log/asterisk /var/log/asterisk/cdr-custom; do
