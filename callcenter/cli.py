@@ -10,6 +10,7 @@ import importlib.util
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -126,6 +127,7 @@ def cmd_demo(args: argparse.Namespace, settings_loader: SettingsLoader) -> int:
         cdr_layout=args.cdr_layout,
         cdr_db_url=args.cdr_db,
         scenario=args.scenario,
+        day=args.day,
     )
     return asyncio.run(run_demo(settings, options))
 
@@ -169,6 +171,13 @@ def _not_negative(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
     return value
+
+
+def _iso_day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a day as YYYY-MM-DD, got {text!r}") from None
 
 
 def _feature_present(module_name: str) -> bool:
@@ -253,6 +262,14 @@ def build_parser() -> argparse.ArgumentParser:
         default="normal",
         help="the simulated day: as the staffing plan rosters it (normal), half the planned "
         "hotline agents (understaffed), or half as many calls again (peak)",
+    )
+    demo.add_argument(
+        "--day",
+        type=_iso_day,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="the simulated day (default today): rosters, housekeepers' rotations and "
+        "holidays follow it",
     )
     demo.set_defaults(func=cmd_demo)
 

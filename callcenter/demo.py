@@ -19,7 +19,7 @@ import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -69,10 +69,16 @@ class DemoOptions:
     cdr_layout: str = "linkedid"
     cdr_db_url: str = ""
     scenario: str = "normal"  # the day planned (demo_plan.SCENARIOS): normal, understaffed, peak
+    day: date | None = None  # the simulated day (default today): weekdays and holidays differ
 
 
 DEMO_QUEUES = ("support", "repair", "complaint", "zone-east", "zone-west")
 DEMO_PASSWORD = "demo1234"
+
+
+def day_noon(day: date, zone: str) -> float:
+    """Noon of ``day`` in ``zone``: a moment that names the day whatever the hour chosen."""
+    return datetime(day.year, day.month, day.day, 12, tzinfo=ZoneInfo(zone)).timestamp()
 
 
 def simulator_config(settings: Settings, options: DemoOptions, records_dir: Path) -> SimConfig:
@@ -81,15 +87,18 @@ def simulator_config(settings: Settings, options: DemoOptions, records_dir: Path
     zone = pbx.timezone or settings.timezone
     numbers = list(settings.hotlines) or list(DEFAULT_HOTLINES)
     local = options.topology == "local"
+    noon = None if options.day is None else day_noon(options.day, zone)
     if options.plain:
         # static members, the simulator's own menu
         queues = default_queues(sim.agents, MEMBER_CONTEXT if local else "")
-        start = daytime_start(zone)
+        start = daytime_start(zone, now=noon)
     else:
         # Empty queues: the roster fills them over AMI. Start just before the 08:00 shift
         # edge, so membership visibly changes within the first minute.
         queues = [QueueConfig(name) for name in DEMO_QUEUES]
-        start = daytime_start(zone, hour=7) + (55 * 60 if not options.headless else 3600 * 2)
+        start = daytime_start(zone, hour=7, now=noon) + (
+            55 * 60 if not options.headless else 3600 * 2
+        )
     return SimConfig(
         host="127.0.0.1",
         ami_port=pbx.ami.port if not options.headless else 0,
