@@ -17,6 +17,7 @@ from callcenter.metrics.i18n import t
 from callcenter.metrics.kpis import Thresholds
 from callcenter.metrics.report import Report, ReportRow
 from callcenter.metrics.reports_page import ChartSize, axes, level_line, num, pct
+from callcenter.web.html_table import html_table
 
 __all__ = ["agent_view", "bars_svg", "group_view", "month_view"]
 
@@ -51,17 +52,6 @@ def bars_svg(labels: Sequence[str], values: Sequence[float | None], target: floa
     )
 
 
-def _table(testid: str, heads: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    e = html.escape
-    out = [f'<table data-testid="{testid}"><tr>']
-    out += [f"<th>{e(h)}</th>" for h in heads]
-    out.append("</tr>")
-    for cells in rows:
-        out.append("<tr>" + "".join(f"<td>{e(c)}</td>" for c in cells) + "</tr>")
-    out.append("</table>")
-    return "".join(out)
-
-
 def _group_cells(row: ReportRow, key: str) -> list[str]:
     tally = row.tally
     return [key, str(tally.offered), str(tally.answered), str(tally.abandoned),
@@ -74,10 +64,10 @@ _GROUP_HEADS = ("offered", "answered", "abandoned", "short_abandons", "voicemail
                 "answer_rate", "service_level", "asa", "aht", "longest_wait_s")  # fmt: skip
 
 
-def _group_table(lang: Lang, report: Report, first: str, testid: str) -> str:
+def _grouphtml_table(lang: Lang, report: Report, first: str, testid: str) -> str:
     rows = [_group_cells(row, row.key) for row in report.rows]
     rows.append(_group_cells(report.total, t(lang, "total")))
-    return _table(testid, [t(lang, first), *(t(lang, h) for h in _GROUP_HEADS)], rows)
+    return html_table(testid, [t(lang, first), *(t(lang, h) for h in _GROUP_HEADS)], rows)
 
 
 def _target_label(lang: Lang, thresholds: Thresholds) -> str:
@@ -95,7 +85,7 @@ def group_view(lang: Lang, report: Report) -> str:
                      target_label=_target_label(lang, th))  # fmt: skip
     return (
         f"<section><h2>{html.escape(title)}</h2>{chart}</section>"
-        f'<section><div class="scroll">{_group_table(lang, report, by, f"by-{by}")}</div></section>'
+        f'<section><div class="scroll">{_grouphtml_table(lang, report, by, f"by-{by}")}</div></section>'
     )
 
 
@@ -125,7 +115,7 @@ def agent_view(lang: Lang, figures: Sequence[AgentFigures], by_queue: Report) ->
     queue_heads = [t(lang, h) for h in ("queue", "offered", "unanswered", "short_abandons",
                                         "voicemail", "answer_rate")]  # fmt: skip
     body = (
-        _table("agents", heads, [_agent_cells(f) for f in figures])
+        html_table("agents", heads, [_agent_cells(f) for f in figures])
         if figures
         else f'<p data-testid="no-agents">{html.escape(t(lang, "no_agents"))}</p>'
     )
@@ -134,7 +124,7 @@ def agent_view(lang: Lang, figures: Sequence[AgentFigures], by_queue: Report) ->
         f'<p class="muted">{html.escape(t(lang, "def_agents"))}</p></section>'
         f"<section><h2>{html.escape(t(lang, 'occupancy'))}</h2>{chart}</section>"
         f"<section><h2>{html.escape(t(lang, 'unanswered_by_queue'))}</h2>"
-        f"{_table('unanswered-by-queue', queue_heads, queues)}</section>"
+        f"{html_table('unanswered-by-queue', queue_heads, queues)}</section>"
     )
 
 
@@ -167,7 +157,7 @@ def month_view(lang: Lang, by_day: Report) -> str:
     return (
         f'<section><h2>{html.escape(title)}</h2><p data-testid="days-met">{html.escape(summary)}'
         f"</p>{chart}</section>"
-        f'<section><div class="scroll">{_table("month", heads, cells)}</div></section>'
+        f'<section><div class="scroll">{html_table("month", heads, cells)}</div></section>'
     )
 
 
