@@ -105,6 +105,12 @@ def _rows(report: Report) -> list[dict[str, Any]]:
     return [row.as_dict() for row in [*report.rows, report.total]]
 
 
+def csv_file(text: str) -> bytes:
+    """CSV text as a file: UTF-8 with a byte-order mark, so spreadsheet programs read the
+    Chinese headers."""
+    return ("\ufeff" + text).encode("utf-8")
+
+
 def to_json(report: Report) -> str:
     return json.dumps(report.as_dict(), ensure_ascii=False, indent=2)
 

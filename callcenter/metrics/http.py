@@ -27,7 +27,14 @@ from callcenter.core.errors import ApiError
 from callcenter.core.i18n import remember_lang, request_lang
 from callcenter.metrics import api_doc as metrics_doc
 from callcenter.metrics.agent_store import AgentFiguresStore
-from callcenter.metrics.export import agents_to_csv, agents_to_xlsx, to_csv, to_json, to_xlsx
+from callcenter.metrics.export import (
+    agents_to_csv,
+    agents_to_xlsx,
+    csv_file,
+    to_csv,
+    to_json,
+    to_xlsx,
+)
 from callcenter.metrics.kpis import Thresholds
 from callcenter.metrics.live import LiveCounters
 from callcenter.metrics.report import GROUPINGS, Grouping, ReportSpec
@@ -143,12 +150,10 @@ async def reports(request: web.Request) -> web.Response:
 async def _download(
     fmt: str, name: str, csv_text: Callable[[], str], xlsx_bytes: Callable[[], bytes]
 ) -> web.Response:
-    """A file to save: CSV in UTF-8 with a byte-order mark, so spreadsheet programs read
-    the Chinese headers; XLSX built off the event loop."""
+    """A file to save (``csv_file``); XLSX built off the event loop."""
     disposition = {"Content-Disposition": f'attachment; filename="{name}.{fmt}"'}
     if fmt == "csv":
-        data = ("\ufeff" + csv_text()).encode("utf-8")
-        return web.Response(body=data, content_type="text/csv", charset="utf-8",
+        return web.Response(body=csv_file(csv_text()), content_type="text/csv", charset="utf-8",
                             headers=disposition)  # fmt: skip
     body = await asyncio.to_thread(xlsx_bytes)
     return web.Response(body=body, content_type=XLSX, headers=disposition)
