@@ -81,6 +81,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "view_agent": ("按坐席", "By agent"),
     "view_month": ("月度每日接通率", "Answer rate per day of the month"),
     "month": ("月份", "Month"),
+    "none_queue": ("未进入队列（仅语音导航、线路满）", "Not queued (IVR only, blocked)"),
+    "none_hotline": ("未知号码", "Unknown number"),
     "shift": ("班次", "Shift"),
     "hotline": ("热线号码", "Hotline number"),
     "day": ("日期", "Day"),

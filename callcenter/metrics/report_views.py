@@ -15,7 +15,7 @@ from callcenter.core.i18n import Lang
 from callcenter.metrics.agent_figures import AgentFigures
 from callcenter.metrics.i18n import t
 from callcenter.metrics.kpis import Thresholds
-from callcenter.metrics.report import Report, ReportRow
+from callcenter.metrics.report import NO_VALUE, Report, ReportRow
 from callcenter.metrics.reports_page import ChartSize, axes, level_line, num, pct
 from callcenter.web.html_table import html_table
 
@@ -64,8 +64,14 @@ _GROUP_HEADS = ("offered", "answered", "abandoned", "short_abandons", "voicemail
                 "answer_rate", "service_level", "asa", "aht", "longest_wait_s")  # fmt: skip
 
 
-def _grouphtml_table(lang: Lang, report: Report, first: str, testid: str) -> str:
-    rows = [_group_cells(row, row.key) for row in report.rows]
+def _group_key(lang: Lang, by: str, key: str) -> str:
+    """A group's name; calls without a queue (IVR only, blocked) or a known number get a
+    name saying so."""
+    return t(lang, f"none_{by}") if key == NO_VALUE and by in ("queue", "hotline") else key
+
+
+def _group_table(lang: Lang, report: Report, first: str, testid: str) -> str:
+    rows = [_group_cells(row, _group_key(lang, first, row.key)) for row in report.rows]
     rows.append(_group_cells(report.total, t(lang, "total")))
     return html_table(testid, [t(lang, first), *(t(lang, h) for h in _GROUP_HEADS)], rows)
 
@@ -80,12 +86,13 @@ def group_view(lang: Lang, report: Report) -> str:
     th = report.spec.thresholds
     rows = report.rows
     title = t(lang, f"view_{by}")
-    chart = bars_svg([r.key for r in rows], [r.tally.answer_rate for r in rows],
+    chart = bars_svg([_group_key(lang, by, r.key) for r in rows],
+                     [r.tally.answer_rate for r in rows],
                      th.answer_rate_target, chart=f"by-{by}", title=title,
                      target_label=_target_label(lang, th))  # fmt: skip
     return (
         f"<section><h2>{html.escape(title)}</h2>{chart}</section>"
-        f'<section><div class="scroll">{_grouphtml_table(lang, report, by, f"by-{by}")}</div></section>'
+        f'<section><div class="scroll">{_group_table(lang, report, by, f"by-{by}")}</div></section>'
     )
 
 
