@@ -351,6 +351,9 @@ async def test_reports_page_views_by_queue_shift_hotline_agent_and_month(client:
         "<tr><td>2026-03-03</td><td>5</td><td>5</td><td>0</td><td>100.0%</td><td>达标</td>" in page
     )
     assert "1 / 2 天达到接通率目标" in page
+    # every day of March has its line; a day without calls has no rate
+    assert page.count('data-chart="month"') == 1 and page.count("<tr><td>2026-03-") == 31
+    assert "<tr><td>2026-03-31</td><td>0</td><td>0</td><td>0</td><td>–</td><td>–</td>" in page
     async with session.get("/reports?view=month&month=March") as response:
         assert response.status == 400
     async with session.get("/reports?view=nonsense") as response:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 from callcenter.core.i18n import Lang
 from callcenter.metrics.agent_figures import AgentFigures
 from callcenter.metrics.i18n import t
 from callcenter.metrics.kpis import Thresholds
-from callcenter.metrics.report import NO_VALUE, Report, ReportRow
+from callcenter.metrics.report import NO_VALUE, Report, ReportRow, ReportSpec
 from callcenter.metrics.reports_page import ChartSize, axes, level_line, num, pct
 from callcenter.web.html_table import html_table
 
@@ -137,9 +138,11 @@ def agent_view(lang: Lang, figures: Sequence[AgentFigures], by_queue: Report) ->
 
 def month_view(lang: Lang, by_day: Report) -> str:
     """Answer rate per day of the month against its target: bars and a table that says
-    for each day whether the target was met."""
+    for each day whether the target was met. Every day of the range has its line; a day
+    without calls has no rate."""
     th = by_day.spec.thresholds
-    rows = by_day.rows
+    found = {row.key: row for row in by_day.rows}
+    rows = [found.get(day) or ReportRow(day) for day in _days(by_day.spec)]
     title = t(lang, "view_month")
     chart = bars_svg([r.key for r in rows], [r.tally.answer_rate for r in rows],
                      th.answer_rate_target, chart="month", title=title,
@@ -155,17 +158,25 @@ def month_view(lang: Lang, by_day: Report) -> str:
                       str(row.tally.abandoned), pct(rate), verdict])  # fmt: skip
     heads = [t(lang, h) for h in ("day", "offered", "answered", "abandoned", "answer_rate")]
     heads.append(_target_label(lang, th))
-    days_met = sum(
-        1 for r in rows if r.tally.answer_rate is not None
-        and r.tally.answer_rate >= th.answer_rate_target
-    )  # fmt: skip
-    days_with_calls = sum(1 for r in rows if r.tally.answer_rate is not None)
-    summary = t(lang, "days_met", met=days_met, days=days_with_calls)
+    rates = [r.tally.answer_rate for r in rows if r.tally.answer_rate is not None]
+    days_met = sum(1 for rate in rates if rate >= th.answer_rate_target)
+    summary = t(lang, "days_met", met=days_met, days=len(rates))
     return (
         f'<section><h2>{html.escape(title)}</h2><p data-testid="days-met">{html.escape(summary)}'
         f"</p>{chart}</section>"
         f'<section><div class="scroll">{html_table("month", heads, cells)}</div></section>'
     )
+
+
+def _days(spec: ReportSpec) -> list[str]:
+    """Each local day in [since, until), as the day report keys them."""
+    day = datetime.fromtimestamp(spec.since, spec.tz).date()
+    last = datetime.fromtimestamp(spec.until - 1, spec.tz).date()
+    days = []
+    while day <= last:
+        days.append(day.isoformat())
+        day += timedelta(days=1)
+    return days
 
 
 def _duration(seconds: float) -> str:
