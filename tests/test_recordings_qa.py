@@ -82,6 +82,19 @@ async def test_history_page_roles_and_calibration(
     )
     page = html.unescape(await response.text())
     assert "Agent 1002" in page and "Agent 1001" not in page and "qa-calibration" not in page
+    # the same over the API, for other systems
+    body = await (await http.get("/api/recordings/qa/calibration",
+                                 headers={"X-Test-User": "sup"})).json()  # fmt: skip
+    assert body["recordings"][0]["totals"] == {"sup": 100.0, "sup2": 60.0}
+    assert body["recordings"][0]["spread"] == 40.0
+    assert [r["reviewer"] for r in body["reviewers"]] == ["sup", "sup2"]
+    response = await http.get("/api/recordings/qa/calibration", headers={"X-Test-User": "a1001"})
+    assert response.status == 403
+    body = await (await http.get("/api/recordings/qa/history?agent=Agent+1002",
+                                 headers={"X-Test-User": "a1001"})).json()  # fmt: skip
+    assert {a["agent"] for a in body["agents"]} == {"Agent 1001"}  # their own, whatever asked
+    assert body["agents"][0]["by_criterion"]["greeting"] == 80.0
+    assert {s["reviewer"] for s in body["sheets"]} == {"sup", "sup2"}
     response = await http.get("/recordings/qa?from=junk", headers={"X-Test-User": "sup"})
     assert response.status == 400
     response = await http.get("/recordings/qa", allow_redirects=False)

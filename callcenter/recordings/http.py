@@ -15,7 +15,7 @@ import asyncio
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from datetime import time as clock_time
 from pathlib import Path
@@ -92,6 +92,8 @@ def setup(
     app.router.add_get("/api/recordings", search)
     app.router.add_get("/api/recordings/qa/criteria", criteria)
     app.router.add_get("/api/recordings/qa/rollup", rollup)
+    app.router.add_get("/api/recordings/qa/history", qa_history)
+    app.router.add_get("/api/recordings/qa/calibration", qa_calibration)
     app.router.add_get(r"/api/recordings/{rid:\d+}", details)
     app.router.add_post(r"/api/recordings/{rid:\d+}/link", issue_link)
     app.router.add_post(r"/api/recordings/{rid:\d+}/qa", score)
@@ -451,3 +453,37 @@ async def rollup(request: web.Request) -> web.Response:
             for m in lines
         ]
     )
+
+
+@require_roles("agent", "supervisor", "admin")
+async def qa_history(request: web.Request) -> web.Response:
+    """QA per agent and criterion and the sheets themselves; an agent gets their own."""
+    user = current_user(request)
+    assert user is not None
+    api = request.app[API_KEY]
+    query = query_values(request)
+    agent = query["agent"] or None
+    if not user.can("supervisor", "admin"):
+        agent = user.agent or "\x00nobody"
+    sheets = await asyncio.to_thread(api.store.qa_sheets, query["since"], query["until"], agent)
+    summary = per_agent_and_criterion(sheets, api.settings.recordings.qa_criteria)
+    return _json({"agents": [asdict(a) for a in summary], "sheets": [asdict(s) for s in sheets]})
+
+
+@require_roles("supervisor", "admin")
+async def qa_calibration(request: web.Request) -> web.Response:
+    api = request.app[API_KEY]
+    query = query_values(request)
+    sheets = await asyncio.to_thread(api.store.qa_sheets, query["since"], query["until"])
+    recordings, reviewers = calibration(sheets)
+    return _json(
+        {
+            "recordings": [{**asdict(r), "spread": r.spread} for r in recordings],
+            "reviewers": [asdict(b) for b in reviewers],
+        }
+    )
+
+
+def _json(body: dict[str, Any]) -> web.Response:
+    """Names stay readable: Chinese is not escaped."""
+    return web.json_response(body, dumps=lambda d: json.dumps(d, ensure_ascii=False))
