@@ -160,6 +160,12 @@ async def test_reports_by_queue_shift_agent_and_month_from_simulated_calls(
                 await page.locator("svg[data-chart=month] [data-line=answer_rate_target]").count()
                 == 1
             )
+            # each view holds together at 1024 px: nothing wider than the window
+            for view in ("interval", "queue", "shift", "hotline", "agent", "month"):
+                await page.get_by_test_id(f"view-{view}").click()
+                await page.locator(f"[data-testid=view-{view}][aria-current=page]").wait_for()
+                width = await page.evaluate("document.documentElement.scrollWidth")
+                assert width <= 1024, (view, width)
             assert errors == []
         finally:
             await browser.close()
