@@ -12,12 +12,14 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from aiohttp import web
 from cti_fixtures import serving
 from openpyxl import load_workbook  # type: ignore[import-untyped]
 
 import callcenter.metrics.store  # noqa: F401
 from callcenter.calls.store import CallStore
+from callcenter.cli import main
 from callcenter.core.call_record import CallRecord
 from callcenter.core.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from callcenter.db import create_engine_for, upgrade
@@ -130,3 +132,28 @@ async def test_a_run_writes_its_files_and_posts_them_signed(tmp_path: Path) -> N
     files = {f["name"]: base64.b64decode(f["data_base64"]) for f in posted["files"]}
     assert files[names[2]] == queue_csv
     engine.dispose()
+
+
+def test_a_run_by_hand_from_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    upgrade(url)
+    engine = create_engine_for(url)
+    CallStore(engine).upsert_calls([call(1, "A"), call(2, "B")])
+    engine.dispose()
+    config = tmp_path / "settings.yaml"
+    config.write_text(
+        f"database:\n  url: {url}\nmetrics:\n  scheduled_reports:\n"
+        f"    folder: {tmp_path / 'out'}\n    views: [day]\n    formats: [csv]\n",
+        encoding="utf-8",
+    )
+    assert main(["--config", str(config), "report-send", "--period", "weekly",
+                 "--day", "2026-02-23"]) == 0  # fmt: skip
+    name = "callcenter-weekly-2026-02-23_2026-03-01-day.csv"
+    assert capsys.readouterr().out.splitlines()[-1] == name  # after the log line
+    rows = list(csv.reader(io.StringIO((tmp_path / "out" / name).read_text("utf-8-sig"))))
+    assert [r[:3] for r in rows if r and r[0] == "2026-03-01"] == [["2026-03-01", "2", "2"]]
+    assert main(["--config", str(config), "report-send", "--period", "weekly",
+                 "--day", "2026-02-24"]) == 2  # fmt: skip
+    assert "Monday" in capsys.readouterr().err
