@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import pytest
+from test_recordings_http import T0, root, store  # noqa: F401 (fixtures)
 
 from callcenter.metrics.agent_figures import QaMean, agent_figures, qa_means
-from callcenter.metrics.kpis import Tally
-from callcenter.routing.store import StoredInterval
+from callcenter.metrics.agent_store import AgentFiguresStore
+from callcenter.metrics.kpis import Tally, Thresholds
+from callcenter.recordings.store import RecordingStore
+from callcenter.routing.store import AgentTimeStore, StoredInterval
 
 
 def span(agent: str, state: str, start: float, end: float, reason: str = "") -> StoredInterval:
-    return StoredInterval("p", agent, f"PJSIP/{agent}", state, reason, start, end)
+    return StoredInterval("p", agent, f"PJSIP/{agent[-4:]}", state, reason, start, end)
 
 
 def test_rings_answers_ring_no_answer_occupancy_and_pause() -> None:
@@ -58,3 +61,23 @@ def test_qa_means_per_agent() -> None:
         "a1": QaMean(2, 85.0),
         "a2": QaMean(1, 70.0),
     }
+
+
+def test_figures_from_the_database(store: RecordingStore) -> None:  # noqa: F811
+    """Stored state time, stored calls and a QA sheet of a stored recording, on SQLite and
+    PostgreSQL (the recordings fixtures: Agent 1001 answered the calls at T0 and T0 + 1 day)."""
+    own = store.get_by_path("1795731524.1.wav")
+    assert own is not None
+    store.save_qa(own["id"], reviewer="sup", agent="Agent 1001", scores="{}", total=80.0,
+                  comment="")  # fmt: skip
+    AgentTimeStore(store.engine).insert(
+        [
+            span("Agent 1001", "ringing", T0 + 9, T0 + 20.5, "support"),
+            span("Agent 1001", "on_call", T0 + 20.5, T0 + 100, "support"),
+            span("Agent 1001", "paused", T0 + 100, T0 + 160, "meal"),
+        ]
+    )
+    (row,) = AgentFiguresStore(store.engine).figures(T0 - 60, T0 + 3000, Thresholds())
+    assert (row.agent, row.rung, row.answered, row.ring_no_answer) == ("Agent 1001", 1, 1, 0)
+    assert row.paused_s == 60 and row.qa == QaMean(1, 80.0)
+    assert row.occupancy == pytest.approx(79.5 / 91)

@@ -110,7 +110,6 @@ TEXT: dict[str, tuple[str, str]] = {
     "missed": ("未达标", "missed"),
     "days_met": ("{met} / {days} 天达到接通率目标", "Target met on {met} of {days} days"),
     "export_view": ("本视图", "this view"),
-    "bad_view": ("未知的报表视图", "unknown report view"),
     "no_data": ("该时间范围内没有通话", "No calls in this range"),
     "definitions": ("口径", "Definitions"),
     "def_answer_rate": (
