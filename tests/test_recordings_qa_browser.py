@@ -23,7 +23,9 @@ async def test_scores_go_to_the_recording_shown(client: Any, store: RecordingSto
     async with playwright_api.async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            context = await browser.new_context(extra_http_headers={"X-Test-User": "sup"})
+            context = await browser.new_context(
+                extra_http_headers={"X-Test-User": "sup"}, viewport={"width": 1024, "height": 768}
+            )
             page = await context.new_page()
             errors: list[str] = []
             page.on("pageerror", lambda error: errors.append(str(error)))
@@ -67,6 +69,7 @@ async def test_scores_go_to_the_recording_shown(client: Any, store: RecordingSto
             await table.get_by_text("Agent 1001").wait_for()
             cells = await table.locator("tr").nth(1).locator("td").all_inner_texts()
             assert cells == ["Agent 1001", "1", "85.0", "90.0", "80.0", "100.0", "70.0"]
+            assert await page.evaluate("document.documentElement.scrollWidth") <= 1024
             assert errors == []
         finally:
             await browser.close()

@@ -89,6 +89,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "short_abandons": ("短时放弃", "Short abandons"),
     "voicemail": ("转留言", "Voicemail"),
     "longest_wait_s": ("最长等待(秒)", "Longest wait (s)"),
+    "ivr_only": ("仅语音导航", "IVR only"),
+    "blocked": ("线路满被拒", "Blocked"),
     "rung": ("分配振铃", "Offered (rung)"),
     "ring_no_answer": ("振铃未接", "Ring no answer"),
     "occupancy": ("占用率", "Occupancy"),

@@ -22,20 +22,27 @@ from callcenter.web.html_table import html_table
 
 __all__ = ["agent_view", "bars_svg", "group_view", "month_view"]
 
-_OK, _LOW, _NONE = "#2e8b57", "#e74c3c", "#bbb"
+_OK, _LOW, _NONE, _NEUTRAL = "#2e8b57", "#e74c3c", "#bbb", "#5b8def"
 _SIZE = ChartSize()
+EVERY_LABEL_UP_TO = 12
 
 
-def bars_svg(labels: Sequence[str], values: Sequence[float | None], target: float, *,
+def bars_svg(labels: Sequence[str], values: Sequence[float | None], target: float | None, *,
              chart: str, title: str, target_label: str, size: ChartSize = _SIZE) -> str:  # fmt: skip
     """One bar per label (0-100 %), green at or above ``target``, red below, grey without
-    calls; the target dashed across."""
+    a value; the target dashed across. Without a target (occupancy: neither end is
+    good) the bars are blue and no line is drawn."""
     count = len(labels)
     bar_w = max(1.0, size.plot_w / max(1, count) * 0.7)
     bars = []
     for index, (label, value) in enumerate(zip(labels, values, strict=True)):
         fraction = value or 0.0
-        colour = _NONE if value is None else _OK if value >= target else _LOW
+        if value is None:
+            colour = _NONE
+        elif target is None:
+            colour = _NEUTRAL
+        else:
+            colour = _OK if value >= target else _LOW
         y = size.y(fraction)
         bars.append(
             f'<rect x="{size.x(index, count) - bar_w / 2:.1f}" y="{y:.1f}" width="{bar_w:.1f}" '
@@ -43,12 +50,23 @@ def bars_svg(labels: Sequence[str], values: Sequence[float | None], target: floa
             f'data-value="{"" if value is None else f"{value:.4f}"}">'
             f"<title>{html.escape(label)}: {html.escape(pct(value))}</title></rect>"
         )
+    few = count <= EVERY_LABEL_UP_TO  # a few groups: each bar named; many: first, middle, last
+    names = (
+        f'<text x="{size.x(index, count):.1f}" y="{size.height - 6}" text-anchor="middle" '
+        f'font-size="11">{html.escape(label)}</text>'
+        for index, label in enumerate(labels)
+    )
     return (
         f'<svg role="img" data-chart="{chart}" viewBox="0 0 {size.width} {size.height}" '
         f'width="100%" aria-label="{html.escape(title)}">'
-        + axes(size, labels, [(f, f"{f:.0%}") for f in (0.0, 0.25, 0.5, 0.75, 1.0)])
+        + axes(size, [] if few else labels, [(f, f"{f:.0%}") for f in (0.0, 0.25, 0.5, 0.75, 1.0)])
+        + ("".join(names) if few else "")
         + "".join(bars)
-        + level_line(size, target, "#1f6feb", target_label, "answer_rate_target")
+        + (
+            level_line(size, target, "#1f6feb", target_label, "answer_rate_target")
+            if target is not None
+            else ""
+        )
         + "</svg>"
     )
 
@@ -58,11 +76,12 @@ def _group_cells(row: ReportRow, key: str) -> list[str]:
     return [key, str(tally.offered), str(tally.answered), str(tally.abandoned),
             str(tally.short_abandons), str(tally.voicemail), pct(tally.answer_rate),
             pct(tally.service_level), num(tally.asa_s), num(tally.aht_s),
-            num(tally.longest_wait_s)]  # fmt: skip
+            num(tally.longest_wait_s), str(tally.ivr_only), str(tally.blocked)]  # fmt: skip
 
 
 _GROUP_HEADS = ("offered", "answered", "abandoned", "short_abandons", "voicemail",
-                "answer_rate", "service_level", "asa", "aht", "longest_wait_s")  # fmt: skip
+                "answer_rate", "service_level", "asa", "aht", "longest_wait_s", "ivr_only",
+                "blocked")  # fmt: skip
 
 
 def _group_key(lang: Lang, by: str, key: str) -> str:
@@ -107,15 +126,15 @@ def agent_view(lang: Lang, figures: Sequence[AgentFigures], by_queue: Report) ->
     """Per agent: rung, answered, ring-no-answer, AHT, occupancy, pause time, QA average;
     bars of occupancy; and the calls nobody answered, by queue (they are no agent's)."""
     title = t(lang, "view_agent")
-    chart = bars_svg([f.agent for f in figures], [f.occupancy for f in figures], 1.0,
-                     chart="occupancy", title=t(lang, "occupancy"),
-                     target_label=t(lang, "occupancy"))  # fmt: skip
+    chart = bars_svg([f.agent for f in figures], [f.occupancy for f in figures], None,
+                     chart="occupancy", title=t(lang, "occupancy"), target_label="")  # fmt: skip
     heads = [t(lang, h) for h in ("agent", "rung", "answered", "ring_no_answer", "aht",
                                   "occupancy", "paused", "qa_mean")]  # fmt: skip
     queues = [
         [row.key, str(row.tally.offered), str(row.tally.offered - row.tally.answered),
          str(row.tally.short_abandons), str(row.tally.voicemail), pct(row.tally.answer_rate)]
         for row in by_queue.rows
+        if row.tally.offered  # calls that never queued were never anyone's to answer
     ]  # fmt: skip
     total = by_queue.total.tally
     queues.append([t(lang, "total"), str(total.offered), str(total.offered - total.answered),

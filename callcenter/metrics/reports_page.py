@@ -229,7 +229,7 @@ section{background:#fff;border-radius:8px;padding:12px;box-shadow:0 1px 3px #000
 h2{font-size:16px;margin:0 0 8px} table{border-collapse:collapse;font-size:90%}
 td,th{border-bottom:1px solid #eee;padding:2px 8px;text-align:right} td:first-child,th:first-child{text-align:left}
 .legend span{margin-right:16px} .error{color:#b00020} .muted{color:#666;font-size:90%}
-.scroll{max-height:360px;overflow:auto}
+.scroll{max-height:360px;overflow:auto} main>section{min-width:0}
 nav.views{display:flex;flex-wrap:wrap;gap:4px;margin-bottom:8px}
 nav.views a{padding:4px 10px;border-radius:4px;background:#e8eef5;color:#1f3a5f;text-decoration:none}
 nav.views a[aria-current]{background:#1f3a5f;color:#fff}"""

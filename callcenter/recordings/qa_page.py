@@ -46,7 +46,7 @@ QA_TEXT = Catalogue({  # key: (Chinese, English)
 _STYLE = """body{font-family:system-ui,"PingFang SC","Microsoft YaHei",sans-serif;margin:0;background:#f4f6f8;color:#222}
 header{display:flex;gap:12px;align-items:center;background:#1f3a5f;color:#fff;padding:8px 16px}
 header .grow{flex:1} header a{color:#fff} main{padding:12px;display:grid;gap:12px}
-section{background:#fff;border-radius:8px;padding:12px;box-shadow:0 1px 3px #0002;overflow:auto}
+section{background:#fff;border-radius:8px;padding:12px;box-shadow:0 1px 3px #0002;overflow:auto;min-width:0}
 h2{font-size:16px;margin:0 0 8px} table{border-collapse:collapse;font-size:90%}
 td,th{border-bottom:1px solid #eee;padding:2px 8px;text-align:right} td:first-child,th:first-child{text-align:left}
 .muted{color:#666;font-size:90%} .error{color:#b00020}"""
