@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -41,3 +42,12 @@ def require_chromium() -> None:
         if REQUIRED:
             pytest.fail(reason)
         pytest.skip(reason)
+
+
+async def sign_in(page: Any, url: str, login: str, password: str) -> None:
+    """Open ``url`` signed out, sign in on the page it sends to, and wait to be back."""
+    await page.goto(url)
+    await page.fill("#login", login)
+    await page.fill("#password", password)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(url)

@@ -290,11 +290,12 @@ async def test_reports_page_draws_charts_tables_and_export_links(client: Any) ->
     assert "<script" not in page and "http://" not in page  # server-drawn, nothing outside
     # the 09:00 hour holds the six calls: 5 answered, one abandoned after 40 s
     assert "<tr><td>2026-03-02 09:00</td><td>6</td><td>5</td><td>1</td><td>83.3%</td>" in page
-    assert "<tr><td>A</td><td>5</td><td>5</td><td>0</td><td>100.0%</td>" in page  # agent A
+    # no agent table with an answer rate per agent: the agent view has figures per agent
+    assert "<tr><td>A</td>" not in page and "(none)" not in page
+    views = re.findall(r'data-testid="view-(\w+)"', page)
+    assert views == ["interval", "queue", "shift", "hotline", "agent", "month"]
     links = re.findall(r'data-testid="export-(\w+)-(\w+)" href="([^"]+)"', page)
-    assert {(by, fmt) for by, fmt, _ in links} == {
-        ("interval", "csv"), ("interval", "xlsx"), ("agent", "csv"), ("agent", "xlsx")
-    }  # fmt: skip
+    assert {(by, fmt) for by, fmt, _ in links} == {("interval", "csv"), ("interval", "xlsx")}
     for _by, fmt, href in links:
         async with session.get(html.unescape(href)) as response:
             assert response.status == 200
@@ -338,3 +339,54 @@ async def test_reports_page_shows_the_plans_predicted_answer_rate_beside_the_act
         english = await response.text()
     assert "Planned answer rate" in english
     assert "<td>85.0%</td>" in english  # 09:30, no calls yet: its prediction all the same
+
+
+async def test_reports_page_views_by_queue_shift_hotline_agent_and_month(client: Any) -> None:
+    session, role = client
+    day = "from=2026-03-02&to=2026-03-02"
+    async with session.get(f"/reports?view=queue&{day}") as response:
+        assert response.status == 200
+        page = await response.text()
+    assert 'data-chart="by-queue"' in page and 'data-testid="by-queue"' in page
+    # support: 6 offered, 5 answered, 1 abandoned, no short abandon or voicemail
+    assert (
+        "<tr><td>support</td><td>6</td><td>5</td><td>1</td><td>0</td><td>0</td><td>83.3%</td>"
+        in page
+    )
+    async with session.get(f"/reports?view=shift&{day}&lang=en") as response:
+        page = await response.text()
+    assert "By shift" in page and "<tr><td>2026-03-02 08:00-20:00</td><td>6</td>" in page
+    async with session.get(f"/reports?view=hotline&{day}") as response:
+        page = await response.text()
+    assert "<tr><td>4008001000</td><td>6</td><td>5</td>" in page
+    async with session.get(f"/reports?view=agent&{day}") as response:
+        page = await response.text()
+    assert "<tr><td>A</td><td>0</td><td>5</td><td>0</td><td>60</td>" in page
+    assert "(none)" not in page and "100.0%" not in page  # no answer rate per agent
+    # the abandoned call is its queue's: 6 offered, 1 unanswered
+    assert "<tr><td>support</td><td>6</td><td>1</td><td>0</td><td>0</td><td>83.3%</td>" in page
+    links = re.findall(r'data-testid="export-agent-(\w+)" href="([^"]+)"', page)
+    for fmt, href in links:
+        async with session.get(html.unescape(href)) as response:
+            assert response.status == 200, await response.text()
+            assert response.headers["Content-Disposition"].endswith(f'.{fmt}"')
+    async with session.get("/reports?view=month&month=2026-03") as response:
+        page = await response.text()
+    assert 'data-chart="month"' in page and 'name="month" value="2026-03"' in page
+    assert (
+        "<tr><td>2026-03-02</td><td>6</td><td>5</td><td>1</td><td>83.3%</td><td>未达标</td>" in page
+    )
+    assert (
+        "<tr><td>2026-03-03</td><td>5</td><td>5</td><td>0</td><td>100.0%</td><td>达标</td>" in page
+    )
+    assert "1 / 2 天达到接通率目标" in page
+    # every day of March has its line; a day without calls has no rate
+    assert page.count('data-chart="month"') == 1 and page.count("<tr><td>2026-03-") == 31
+    assert "<tr><td>2026-03-31</td><td>0</td><td>0</td><td>0</td><td>–</td><td>–</td>" in page
+    async with session.get("/reports?view=month&month=March") as response:
+        assert response.status == 400
+    async with session.get("/reports?view=nonsense") as response:
+        assert response.status == 400
+    role["value"] = "agent"
+    async with session.get(f"/api/reports/agents?{day}") as response:
+        assert response.status == 403

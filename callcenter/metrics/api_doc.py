@@ -85,6 +85,25 @@ OPERATIONS: Operations = {
         refused_when="to is before from or more than 400 days after it, or a date lies "
         "outside 1970-01-02..9999-12-30",
     ),
+    ("GET", "/api/reports/agents"): Operation(
+        "Per agent: calls offered (rung), answered, ring-no-answer, AHT, occupancy, pause "
+        "time and QA average",
+        params=(
+            Param("from", DATE, required=True),
+            Param("to", DATE, required=True, description="at most 400 days after from"),
+            Param("format", {"enum": ["json", "csv", "xlsx"]}),
+            Param("lang", {"enum": ["zh", "en"]}, "column titles of csv and xlsx"),
+        ),
+        result=obj(["from", "to", "agents"], agents=array(OBJECT)),
+        content={
+            "text/csv": STR,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+                "type": "string",
+                "contentEncoding": "binary",
+            },
+        },
+        refused_when="to is before from or more than 400 days after it",
+    ),
     ("GET", "/api/live"): Operation(
         "Live counters: lines, queues, agents, answer rate", result=LIVE
     ),

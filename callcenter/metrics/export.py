@@ -10,10 +10,21 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from callcenter.core.i18n import Lang
+from callcenter.metrics.agent_figures import AgentFigures
 from callcenter.metrics.cell_safety import neutralise
 from callcenter.metrics.report import Report
 
-__all__ = ["COLUMNS", "render", "to_csv", "to_json", "to_table", "to_xlsx"]
+__all__ = [
+    "AGENT_COLUMNS",
+    "COLUMNS",
+    "agents_to_csv",
+    "agents_to_xlsx",
+    "render",
+    "to_csv",
+    "to_json",
+    "to_table",
+    "to_xlsx",
+]
 
 Format = Literal["table", "csv", "json"]
 
@@ -37,6 +48,49 @@ COLUMNS: dict[str, tuple[str, str]] = {
 }
 
 
+AGENT_COLUMNS: dict[str, tuple[str, str]] = {
+    "agent": ("坐席", "agent"),
+    "rung": ("分配振铃", "offered (rung)"),
+    "answered": ("接通", "answered"),
+    "ring_no_answer": ("振铃未接", "ring no answer"),
+    "aht_s": ("平均处理(秒)", "AHT (s)"),
+    "occupancy": ("占用率", "occupancy"),
+    "paused_s": ("小休(秒)", "pause time (s)"),
+    "signed_in_s": ("签入(秒)", "signed in (s)"),
+    "qa_mean": ("质检均分", "QA average"),
+    "qa_sheets": ("质检份数", "QA sheets"),
+}
+
+
+def _agent_cells(figures: Sequence[AgentFigures], lang: Lang) -> list[list[Any]]:
+    titles = [zh if lang == "zh" else en for zh, en in AGENT_COLUMNS.values()]
+    rows = [[neutralise(f.as_dict()[name]) for name in AGENT_COLUMNS] for f in figures]
+    return [titles, *rows]
+
+
+def agents_to_csv(figures: Sequence[AgentFigures], lang: Lang = "en") -> str:
+    """Per-agent figures, a header line in the chosen language; empty cells for no value."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    for cells in _agent_cells(figures, lang):
+        writer.writerow(["" if c is None else c for c in cells])
+    return out.getvalue()
+
+
+def agents_to_xlsx(figures: Sequence[AgentFigures], lang: Lang = "zh") -> bytes:
+    from openpyxl import Workbook  # type: ignore[import-untyped]
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "agents"
+    for cells in _agent_cells(figures, lang):
+        sheet.append(cells)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
 def _columns(report: Report) -> list[str]:
     present = set(report.total.as_dict())
     return [name for name in COLUMNS if name in present]
@@ -49,6 +103,12 @@ def _title(name: str, lang: Lang) -> str:
 
 def _rows(report: Report) -> list[dict[str, Any]]:
     return [row.as_dict() for row in [*report.rows, report.total]]
+
+
+def csv_file(text: str) -> bytes:
+    """CSV text as a file: UTF-8 with a byte-order mark, so spreadsheet programs read the
+    Chinese headers."""
+    return ("\ufeff" + text).encode("utf-8")
 
 
 def to_json(report: Report) -> str:
@@ -89,7 +149,7 @@ def to_table(report: Report, lang: Lang = "zh") -> str:
 
 
 def to_xlsx(report: Report, lang: Lang = "zh") -> bytes:
-    from openpyxl import Workbook  # type: ignore[import-untyped]
+    from openpyxl import Workbook
 
     names = _columns(report)
     book = Workbook()

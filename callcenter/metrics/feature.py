@@ -1,4 +1,5 @@
-"""The metrics feature assembled: live counters, the wallboard, /metrics and reports."""
+"""The metrics feature assembled: live counters, the wallboard, /metrics, reports and
+scheduled report files."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ from sqlalchemy import Engine
 
 from callcenter.core.feature import Duty, Listeners
 from callcenter.metrics import api_doc
+from callcenter.metrics.agent_store import AgentFiguresStore
 from callcenter.metrics.http import setup as setup_reports
 from callcenter.metrics.kpis import Thresholds
 from callcenter.metrics.live import LiveCounters
 from callcenter.metrics.prometheus import metrics_registry
+from callcenter.metrics.report_scheduler import ReportScheduler
 from callcenter.metrics.report_store import ReportStore
 from callcenter.metrics.settings import MetricsSettings, Targets
 from callcenter.metrics.wallboard import AmiActions, Audit, Seats, WallboardHub
@@ -55,6 +58,16 @@ class MetricsFeature:
         # metrics and the live KPIs, read at scrape time. Other parts register theirs here.
         self.registry = metrics_registry(self.live, pbxes=pbxes, clock=clock)
         self.wallboard = WallboardHub(self.live, clock=clock)
+        # daily / weekly report files to a folder or a webhook (off unless configured)
+        self.scheduled_reports = ReportScheduler(
+            settings.scheduled_reports,
+            reports=ReportStore(engine),
+            agents=AgentFiguresStore(engine),
+            thresholds=self.thresholds,
+            zone=timezone,
+            interval_min=settings.interval_min,
+            clock=clock,
+        )
 
     @property
     def listeners(self) -> Listeners:
@@ -80,10 +93,10 @@ class MetricsFeature:
         return api_doc.PART
 
     async def start(self) -> None:
-        pass
+        self.scheduled_reports.start()
 
     def duties(self) -> Sequence[Duty]:
         return ()
 
     async def stop(self) -> None:
-        pass
+        await self.scheduled_reports.stop()

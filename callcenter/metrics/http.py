@@ -27,13 +27,22 @@ from prometheus_client.exposition import choose_encoder
 from callcenter.core.errors import ApiError
 from callcenter.core.i18n import remember_lang, request_lang
 from callcenter.metrics import api_doc as metrics_doc
-from callcenter.metrics.export import to_csv, to_json, to_xlsx
+from callcenter.metrics.agent_store import AgentFiguresStore
+from callcenter.metrics.export import (
+    agents_to_csv,
+    agents_to_xlsx,
+    csv_file,
+    to_csv,
+    to_json,
+    to_xlsx,
+)
 from callcenter.metrics.kpis import Thresholds
 from callcenter.metrics.live import LiveCounters
 from callcenter.metrics.plan import predicted_by_interval, predictions_from_plan
-from callcenter.metrics.report import GROUPINGS, ReportSpec
+from callcenter.metrics.report import GROUPINGS, Grouping, ReportSpec
 from callcenter.metrics.report_store import ReportStore
-from callcenter.metrics.reports_page import render_reports
+from callcenter.metrics.report_views import agent_view, group_view, month_view
+from callcenter.metrics.reports_page import VIEWS, render_reports
 from callcenter.web.openapi import describe
 from callcenter.web.security import current_user, page_roles, require_roles
 from callcenter.web.validation import query_values
@@ -41,6 +50,7 @@ from callcenter.web.validation import query_values
 __all__ = ["setup"]
 
 STORE_KEY = web.AppKey("metrics_store", ReportStore)
+AGENTS_KEY = web.AppKey("metrics_agent_figures", AgentFiguresStore)
 LIVE_KEY = web.AppKey("metrics_live", LiveCounters)
 THRESHOLDS_KEY = web.AppKey("metrics_thresholds", Thresholds)
 ZONE_KEY = web.AppKey("metrics_zone", str)
@@ -49,6 +59,7 @@ Clock = Callable[[], float]
 CLOCK_KEY: web.AppKey[Clock] = web.AppKey("metrics_clock")
 PLAN_KEY = web.AppKey("metrics_plan_file", str)
 FIRST_DAY, LAST_DAY = date(1970, 1, 2), date(9999, 12, 30)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def setup(
@@ -65,6 +76,7 @@ def setup(
     describe(app, metrics_doc.PART)
     app[PLAN_KEY] = plan_file
     app[STORE_KEY] = store
+    app[AGENTS_KEY] = AgentFiguresStore(store.engine)
     app[REGISTRY_KEY] = registry
     app[LIVE_KEY] = live
     app[THRESHOLDS_KEY] = thresholds
@@ -72,6 +84,7 @@ def setup(
     app[CLOCK_KEY] = clock
     app.router.add_get("/reports", reports_page)
     app.router.add_get("/api/reports", reports)
+    app.router.add_get("/api/reports/agents", agent_report)
     app.router.add_get("/api/live", live_snapshot)
     app.router.add_get("/metrics", metrics)
 
@@ -133,51 +146,90 @@ async def reports(request: web.Request) -> web.Response:
     store = request.app[STORE_KEY]
     report = await asyncio.to_thread(store.report, spec)
     name = f"report-{spec.by}-{request.query['from']}-{request.query['to']}"
-    if fmt == "csv":
-        # UTF-8 with a byte-order mark so spreadsheet programs read the Chinese headers
-        body = ("\ufeff" + to_csv(report, lang)).encode("utf-8")  # type: ignore[arg-type]
-        return web.Response(
-            body=body,
-            content_type="text/csv",
-            charset="utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
-        )
-    if fmt == "xlsx":
-        data = await asyncio.to_thread(to_xlsx, report, lang)  # type: ignore[arg-type]
-        return web.Response(
-            body=data,
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
-        )
+    if fmt in ("csv", "xlsx"):
+        return await _download(fmt, name, lambda: to_csv(report, lang),  # type: ignore[arg-type]
+                               lambda: to_xlsx(report, lang))  # type: ignore[arg-type]  # fmt: skip
     return web.Response(text=to_json(report), content_type="application/json")
+
+
+async def _download(
+    fmt: str, name: str, csv_text: Callable[[], str], xlsx_bytes: Callable[[], bytes]
+) -> web.Response:
+    """A file to save (``csv_file``); XLSX built off the event loop."""
+    disposition = {"Content-Disposition": f'attachment; filename="{name}.{fmt}"'}
+    if fmt == "csv":
+        return web.Response(body=csv_file(csv_text()), content_type="text/csv", charset="utf-8",
+                            headers=disposition)  # fmt: skip
+    body = await asyncio.to_thread(xlsx_bytes)
+    return web.Response(body=body, content_type=XLSX, headers=disposition)
+
+
+@require_roles("supervisor", "admin")
+async def agent_report(request: web.Request) -> web.Response:
+    """GET /api/reports/agents?from=YYYY-MM-DD&to=YYYY-MM-DD&format=json"""
+    spec = spec_from_query(request)
+    query = query_values(request)
+    fmt, lang = query["format"] or "json", query["lang"] or "zh"
+    figures = await asyncio.to_thread(
+        request.app[AGENTS_KEY].figures, spec.since, spec.until, spec.thresholds
+    )
+    name = f"agents-{request.query['from']}-{request.query['to']}"
+    if fmt in ("csv", "xlsx"):
+        return await _download(fmt, name, lambda: agents_to_csv(figures, lang),  # type: ignore[arg-type]
+                               lambda: agents_to_xlsx(figures, lang))  # type: ignore[arg-type]  # fmt: skip
+    body = {"from": request.query["from"], "to": request.query["to"],
+            "agents": [f.as_dict() for f in figures]}  # fmt: skip
+    return web.json_response(body, dumps=lambda d: json.dumps(d, ensure_ascii=False))
 
 
 @page_roles("supervisor", "admin")
 async def reports_page(request: web.Request) -> web.Response:
-    """GET /reports?from=YYYY-MM-DD&to=YYYY-MM-DD&interval=30 (default: today)."""
+    """GET /reports?view=interval&from=YYYY-MM-DD&to=YYYY-MM-DD&interval=30 (default:
+    today); the month view takes ?view=month&month=YYYY-MM (default: this month)."""
     lang = request_lang(request)
     zone = ZoneInfo(request.app[ZONE_KEY])
-    today = datetime.fromtimestamp(request.app[CLOCK_KEY](), zone).date().isoformat()
+    today = datetime.fromtimestamp(request.app[CLOCK_KEY](), zone).date()
+    view = request.query.get("view") or "interval"
     query = {
-        "from": request.query.get("from") or today,
-        "to": request.query.get("to") or request.query.get("from") or today,
+        "view": view,
+        "from": request.query.get("from") or today.isoformat(),
+        "to": request.query.get("to") or request.query.get("from") or today.isoformat(),
         "interval": request.query.get("interval") or "30",
     }
     user = current_user(request)
     name = (user.display_name or user.login) if user is not None else ""
     try:
+        if view not in VIEWS:
+            raise _bad(f"未知的报表视图：{view!r}", f"unknown report view {view!r}")
+        if view == "month":
+            query["month"] = request.query.get("month") or today.strftime("%Y-%m")
+            query["from"], query["to"] = _month_range(query["month"])
         spec = spec_from_query(request.clone(rel_url=request.rel_url.with_query(query)))
     except ApiError as exc:
         error = f"{exc.zh} / {exc.en}"
-        html = render_reports(lang, user_name=name, query=query, by_interval=None,
-                              by_agent=None, error=error)  # fmt: skip
+        html = render_reports(lang, user_name=name, query=query, by_interval=None, error=error)
         return web.Response(text=html, content_type="text/html", status=400)
     store = request.app[STORE_KEY]
-    by_interval = await asyncio.to_thread(store.report, spec)
-    by_agent = await asyncio.to_thread(store.report, replace(spec, by="agent"))
-    predicted = await asyncio.to_thread(_predicted, request.app[PLAN_KEY], spec)
+    by_interval = None
+    predicted = None
+    view_html = ""
+    if view == "interval":
+        by_interval = await asyncio.to_thread(store.report, spec)
+        predicted = await asyncio.to_thread(_predicted, request.app[PLAN_KEY], spec)
+    elif view == "agent":
+        figures = await asyncio.to_thread(
+            request.app[AGENTS_KEY].figures, spec.since, spec.until, spec.thresholds
+        )
+        by_queue = await asyncio.to_thread(store.report, replace(spec, by="queue"))
+        view_html = agent_view(lang, figures, by_queue)
+    elif view == "month":
+        view_html = month_view(lang, await asyncio.to_thread(store.report, replace(spec, by="day")))
+    else:
+        by: Grouping = view  # type: ignore[assignment]  # queue, shift or hotline: in VIEWS
+        view_html = group_view(lang, await asyncio.to_thread(store.report, replace(spec, by=by)))
     html = render_reports(lang, user_name=name, query=query, by_interval=by_interval,
-                          by_agent=by_agent, predicted=predicted)  # fmt: skip
+                          thresholds=spec.thresholds, view_html=view_html,
+                          predicted=predicted)  # fmt: skip
     response = web.Response(text=html, content_type="text/html")
     remember_lang(request, response)
     return response
@@ -193,6 +245,16 @@ def _predicted(plan_file: str, spec: ReportSpec) -> dict[str, float] | None:
     if calls > 0:
         by_label["total"] = sum(p.answer_rate * p.calls for p in inside) / calls
     return by_label
+
+
+def _month_range(month: str) -> tuple[str, str]:
+    """The first and last day of a month written YYYY-MM."""
+    try:
+        first = date.fromisoformat(f"{month}-01")
+    except ValueError:
+        raise _bad(f"month 不是月份：{month!r}", f"month is not YYYY-MM: {month!r}") from None
+    following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return first.isoformat(), (following - timedelta(days=1)).isoformat()
 
 
 @require_roles("supervisor", "admin")

@@ -73,6 +73,46 @@ TEXT: dict[str, tuple[str, str]] = {
     "export": ("导出", "Export"),
     "export_intervals": ("分时段", "by interval"),
     "export_agents": ("按坐席", "by agent"),
+    # report views
+    "views": ("报表视图", "Report views"),
+    "view_interval": ("分时段", "By interval"),
+    "view_queue": ("按队列", "By queue"),
+    "view_shift": ("按班次", "By shift"),
+    "view_hotline": ("按热线号码", "By hotline number"),
+    "view_agent": ("按坐席", "By agent"),
+    "view_month": ("月度每日接通率", "Answer rate per day of the month"),
+    "month": ("月份", "Month"),
+    "none_queue": ("未进入队列（仅语音导航、线路满）", "Not queued (IVR only, blocked)"),
+    "none_hotline": ("未知号码", "Unknown number"),
+    "shift": ("班次", "Shift"),
+    "hotline": ("热线号码", "Hotline number"),
+    "day": ("日期", "Day"),
+    "short_abandons": ("短时放弃", "Short abandons"),
+    "voicemail": ("转留言", "Voicemail"),
+    "longest_wait_s": ("最长等待(秒)", "Longest wait (s)"),
+    "ivr_only": ("仅语音导航", "IVR only"),
+    "blocked": ("线路满被拒", "Blocked"),
+    "rung": ("分配振铃", "Offered (rung)"),
+    "ring_no_answer": ("振铃未接", "Ring no answer"),
+    "occupancy": ("占用率", "Occupancy"),
+    "paused": ("小休时长", "Pause time"),
+    "qa_mean": ("质检均分(份数)", "QA average (sheets)"),
+    "unanswered": ("未接通", "Unanswered"),
+    "unanswered_by_queue": ("各队列未接通电话", "Unanswered calls by queue"),
+    "no_agents": ("该时间范围内没有坐席数据", "No agent activity in this range"),
+    "def_agents": (
+        "分配振铃 = 队列电话振响该坐席话机的次数；振铃未接 = 其中该坐席未接起的次数；"
+        "平均处理 = 该坐席接通电话的通话 + 话后处理；占用率 = (通话 + 话后处理) ÷ 可接听时间；"
+        "未接通的电话属于队列而非坐席，见下表",
+        "Offered (rung) = times a queue call rang the agent's phone; ring no answer = those the "
+        "agent did not pick up; AHT = talk + wrap-up of the calls they answered; occupancy = "
+        "(on call + wrap-up) ÷ time available; calls nobody answered belong to their queue, "
+        "see below",
+    ),
+    "met": ("达标", "met"),
+    "missed": ("未达标", "missed"),
+    "days_met": ("{met} / {days} 天达到接通率目标", "Target met on {met} of {days} days"),
+    "export_view": ("本视图", "this view"),
     "no_data": ("该时间范围内没有通话", "No calls in this range"),
     "definitions": ("口径", "Definitions"),
     "def_answer_rate": (

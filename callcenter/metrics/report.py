@@ -24,6 +24,7 @@ from callcenter.metrics.kpis import HOUSEKEEPER, Tally, Thresholds, answered_dir
 __all__ = [
     "DEFAULT_SHIFTS",
     "GROUPINGS",
+    "NO_VALUE",
     "Report",
     "ReportRow",
     "ReportSpec",
@@ -38,6 +39,7 @@ Grouping = Literal["interval", "day", "shift", "queue", "hotline", "agent"]
 GROUPINGS: tuple[Grouping, ...] = ("interval", "day", "shift", "queue", "hotline", "agent")
 TIME_GROUPINGS = frozenset({"interval", "day", "shift"})
 Dimension = Literal["", "queue", "hotline", "agent"]
+NO_VALUE = "(none)"  # the group of calls without a queue / hotline / agent
 BucketKey = tuple[float, str]  # (bucket start epoch, queue / hotline / agent or "")
 
 
@@ -230,7 +232,7 @@ def _labeller(spec: ReportSpec) -> Any:
         return found
 
     def by_value(_start: float, value: str) -> list[str]:
-        return [value or "(none)"]
+        return [value or NO_VALUE]
 
     return by_time if spec.by in TIME_GROUPINGS else by_value
 

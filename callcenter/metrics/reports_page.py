@@ -17,7 +17,17 @@ from callcenter.metrics.i18n import t
 from callcenter.metrics.kpis import Thresholds
 from callcenter.metrics.report import Report, ReportRow
 
-__all__ = ["ChartSize", "concurrency_svg", "rates_svg", "render_reports"]
+__all__ = [
+    "VIEWS",
+    "ChartSize",
+    "axes",
+    "concurrency_svg",
+    "level_line",
+    "num",
+    "pct",
+    "rates_svg",
+    "render_reports",
+]
 
 PREDICTED_COLOUR = "#8e44ad"
 
@@ -45,7 +55,8 @@ class ChartSize:
         return self.top + (1.0 - fraction) * self.plot_h
 
 
-def _axes(size: ChartSize, rows: Sequence[ReportRow], ticks: Sequence[tuple[float, str]]) -> str:
+def axes(size: ChartSize, labels: Sequence[str], ticks: Sequence[tuple[float, str]]) -> str:
+    """The x axis with the first, middle and last labels; y grid lines at ``ticks``."""
     parts = [
         f'<line x1="{size.left}" y1="{size.y(0):.1f}" x2="{size.left + size.plot_w:.1f}" '
         f'y2="{size.y(0):.1f}" stroke="#999"/>'
@@ -57,13 +68,13 @@ def _axes(size: ChartSize, rows: Sequence[ReportRow], ticks: Sequence[tuple[floa
             f'stroke="#eee"/><text x="{size.left - 4}" y="{y + 4:.1f}" text-anchor="end" '
             f'font-size="11">{html.escape(label)}</text>'
         )
-    count = len(rows)
+    count = len(labels)
     for index in sorted({0, count // 2, count - 1}) if count else ():
         # the first label starts at its point and the last ends there, so neither is clipped
         anchor = "start" if index == 0 else "end" if index == count - 1 else "middle"
         parts.append(
             f'<text x="{size.x(index, count):.1f}" y="{size.height - 6}" text-anchor="{anchor}" '
-            f'font-size="11">{html.escape(rows[index].key)}</text>'
+            f'font-size="11">{html.escape(labels[index])}</text>'
         )
     return "".join(parts)
 
@@ -93,7 +104,7 @@ def _polylines(points: Sequence[tuple[float, float] | None], colour: str, name: 
     return "".join(out)
 
 
-def _level_line(size: ChartSize, fraction: float, colour: str, label: str, kind: str) -> str:
+def level_line(size: ChartSize, fraction: float, colour: str, label: str, kind: str) -> str:
     y = size.y(fraction)
     return (
         f'<line x1="{size.left}" y1="{y:.1f}" x2="{size.left + size.plot_w:.1f}" y2="{y:.1f}" '
@@ -126,15 +137,17 @@ def rates_svg(rows: Sequence[ReportRow], thresholds: Thresholds, lang: Lang,
         f'<svg role="img" data-chart="rates" '
         f'viewBox="0 0 {size.width} {size.height}" width="100%" '
         f'aria-label="{html.escape(t(lang, "by_interval"))}">'
-        + _axes(size, rows, [(f, f"{f:.0%}") for f in (0.0, 0.25, 0.5, 0.75, 1.0)])
-        + _level_line(
+        + axes(
+            size, [row.key for row in rows], [(f, f"{f:.0%}") for f in (0.0, 0.25, 0.5, 0.75, 1.0)]
+        )
+        + level_line(
             size,
             ar_target,
             "#1f6feb",
             f"{t(lang, 'answer_rate')} {t(lang, 'target')} {ar_target:.0%}",
             "answer_rate_target",
         )
-        + _level_line(
+        + level_line(
             size,
             sl_target,
             "#2e8b57",
@@ -170,21 +183,21 @@ def concurrency_svg(rows: Sequence[ReportRow], thresholds: Thresholds, lang: Lan
         f'<svg role="img" data-chart="concurrency" '
         f'viewBox="0 0 {size.width} {size.height}" width="100%" '
         f'aria-label="{html.escape(t(lang, "concurrency"))}">'
-        + _axes(size, rows, ticks)
+        + axes(size, [row.key for row in rows], ticks)
         + "".join(bars)
-        + _level_line(
+        + level_line(
             size, capacity / top, "#e74c3c", f"{t(lang, 'capacity')} {capacity}", "capacity"
         )
-        + _level_line(size, high / top, "#e6a23c", f"{t(lang, 'high_level')} {high}", "high")
+        + level_line(size, high / top, "#e6a23c", f"{t(lang, 'high_level')} {high}", "high")
         + "</svg>"
     )
 
 
-def _pct(value: float | None) -> str:
+def pct(value: float | None) -> str:
     return "–" if value is None else f"{value:.1%}"
 
 
-def _num(value: float | None) -> str:
+def num(value: float | None) -> str:
     return "–" if value is None else f"{value:.0f}"
 
 
@@ -210,10 +223,10 @@ def _table(rows: Sequence[ReportRow], total: ReportRow, lang: Lang, first: str,
         tally = row.tally
         key = t(lang, "total") if row is total else row.key
         cells = [key, str(tally.offered), str(tally.answered), str(tally.abandoned),
-                 _pct(tally.answer_rate)]  # fmt: skip
+                 pct(tally.answer_rate)]  # fmt: skip
         if predicted is not None:
-            cells.append(_pct(predicted.get(row.key)))
-        cells += [_pct(tally.service_level), _num(tally.asa_s), _num(tally.aht_s)]
+            cells.append(pct(predicted.get(row.key)))
+        cells += [pct(tally.service_level), num(tally.asa_s), num(tally.aht_s)]
         if with_lines:
             cells.append(str(row.lines.peak) if row.lines is not None else "–")
         out.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
@@ -228,23 +241,77 @@ section{background:#fff;border-radius:8px;padding:12px;box-shadow:0 1px 3px #000
 h2{font-size:16px;margin:0 0 8px} table{border-collapse:collapse;font-size:90%}
 td,th{border-bottom:1px solid #eee;padding:2px 8px;text-align:right} td:first-child,th:first-child{text-align:left}
 .legend span{margin-right:16px} .error{color:#b00020} .muted{color:#666;font-size:90%}
-.scroll{max-height:360px;overflow:auto}"""
+.scroll{max-height:360px;overflow:auto} main>section{min-width:0}
+nav.views{display:flex;flex-wrap:wrap;gap:4px;margin-bottom:8px}
+nav.views a{padding:4px 10px;border-radius:4px;background:#e8eef5;color:#1f3a5f;text-decoration:none}
+nav.views a[aria-current]{background:#1f3a5f;color:#fff}"""
+
+
+VIEWS = ("interval", "queue", "shift", "hotline", "agent", "month")
+
+
+def _view_nav(lang: Lang, query: dict[str, str], current: str) -> str:
+    """Tabs for the views, keeping the chosen range (the month view keeps its month)."""
+    e = html.escape
+    links = []
+    for view in VIEWS:
+        params = {**query, "view": view, "lang": lang}
+        mark = ' aria-current="page"' if view == current else ""
+        links.append(
+            f'<a data-testid="view-{view}" href="/reports?{e(urlencode(params))}"{mark}>'
+            f"{e(t(lang, f'view_{view}'))}</a>"
+        )
+    return f'<nav class="views" aria-label="{e(t(lang, "views"))}">{"".join(links)}</nav>'
+
+
+def _export_links(lang: Lang, query: dict[str, str], view: str) -> str:
+    e = html.escape
+    if view == "agent":
+        path, by, label = "/api/reports/agents", "", "export_agents"
+    else:
+        path = "/api/reports"
+        by = {"interval": "interval", "month": "day"}.get(view, view)
+        label = "export_intervals" if view == "interval" else "export_view"
+    links = []
+    for fmt in ("csv", "xlsx"):
+        params = {k: v for k, v in query.items() if k in ("from", "to", "interval")}
+        params.update({"format": fmt, "lang": lang, **({"by": by} if by else {})})
+        links.append(
+            f'<a data-testid="export-{view}-{fmt}" href="{path}?{e(urlencode(params))}">'
+            f"{e(t(lang, 'export'))} {e(t(lang, label))} {fmt.upper()}</a>"
+        )
+    return f"<p>{' · '.join(links)}</p>"
 
 
 def render_reports(lang: Lang, *, user_name: str, query: dict[str, str],
-                   by_interval: Report | None, by_agent: Report | None, error: str = "",
+                   by_interval: Report | None, thresholds: Thresholds | None = None,
+                   view_html: str = "", error: str = "",
                    predicted: Mapping[str, float] | None = None) -> str:  # fmt: skip
-    """The whole page; ``query`` holds the chosen from / to / interval (for the form and
-    the export links). Reports are None when the query was refused (``error``).
-    ``predicted``: the staffing plan's answer rate per interval label, shown beside the
-    actual one (None: no plan)."""
+    """The whole page; ``query`` holds the chosen view and from / to / interval (or month)
+    for the form and the export links. The interval view draws ``by_interval``; any other
+    view brings its sections in ``view_html``. Nothing to show when the query was refused
+    (``error``). ``predicted``: the staffing plan's answer rate per interval label, shown
+    beside the actual one (None: no plan)."""
     e = html.escape
     other = "zh" if lang == "en" else "en"
+    view = query.get("view", "interval")
     intervals = "".join(
         f'<option value="{m}"{" selected" if query.get("interval") == m else ""}>'
         f"{m} {e(t(lang, 'minutes'))}</option>"
         for m in ("15", "30", "60")
     )
+    if view == "month":
+        inputs = (
+            f'<label>{e(t(lang, "month"))} <input type="month" name="month" '
+            f'value="{e(query.get("month", ""))}"></label> '
+        )
+    else:
+        inputs = (
+            f'<label>{e(t(lang, "from"))} <input type="date" name="from" value="{e(query.get("from", ""))}"></label> '
+            f'<label>{e(t(lang, "to"))} <input type="date" name="to" value="{e(query.get("to", ""))}"></label> '
+        )
+        if view == "interval":
+            inputs += f'<label>{e(t(lang, "interval"))} <select name="interval">{intervals}</select></label> '
     body = [
         f'<!doctype html><html lang="{"en" if lang == "en" else "zh-CN"}"><head>'
         f'<meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">'
@@ -253,27 +320,18 @@ def render_reports(lang: Lang, *, user_name: str, query: dict[str, str],
         f'<span>{e(user_name)}</span><span class="grow"></span>'
         f'<a href="/wallboard">{e(t(lang, "wallboard"))}</a>'
         f'<a href="?{e(urlencode({**query, "lang": other}))}">{e(t(lang, "other_lang"))}</a>'
-        f'</header><main><section><form method="get" action="/reports">'
+        f"</header><main><section>{_view_nav(lang, query, view)}"
+        f'<form method="get" action="/reports">'
         f'<input type="hidden" name="lang" value="{lang}">'
-        f'<label>{e(t(lang, "from"))} <input type="date" name="from" value="{e(query.get("from", ""))}"></label> '
-        f'<label>{e(t(lang, "to"))} <input type="date" name="to" value="{e(query.get("to", ""))}"></label> '
-        f'<label>{e(t(lang, "interval"))} <select name="interval">{intervals}</select></label> '
+        f'<input type="hidden" name="view" value="{e(view)}">{inputs}'
         f'<button type="submit">{e(t(lang, "show"))}</button></form>',
     ]
     if error:
         body.append(f'<p class="error" role="alert">{e(error)}</p></section></main></body></html>')
         return "".join(body)
-    assert by_interval is not None and by_agent is not None
-    th = by_interval.spec.thresholds
-    links = []
-    for by, label in (("interval", "export_intervals"), ("agent", "export_agents")):
-        for fmt in ("csv", "xlsx"):
-            params = {**query, "by": by, "format": fmt, "lang": lang}
-            links.append(
-                f'<a data-testid="export-{by}-{fmt}" href="/api/reports?{e(urlencode(params))}">'
-                f"{e(t(lang, 'export'))} {e(t(lang, label))} {fmt.upper()}</a>"
-            )
-    body.append(f"<p>{' · '.join(links)}</p>")
+    th = by_interval.spec.thresholds if by_interval is not None else thresholds
+    assert th is not None
+    body.append(_export_links(lang, query, view))
     body.append(
         f'<p class="muted">{e(t(lang, "definitions"))}: '
         f"{e(t(lang, 'def_answer_rate', short=f'{th.short_abandon_s:g}', target=f'{th.answer_rate_target:.0%}'))}；"
@@ -281,6 +339,9 @@ def render_reports(lang: Lang, *, user_name: str, query: dict[str, str],
         f"{e(t(lang, 'def_lines', capacity=th.line_capacity, high=th.high_lines, fraction=f'{th.high_lines_fraction:.0%}'))}"
         "</p></section>"
     )
+    if by_interval is None:
+        body.append(f"{view_html}</main></body></html>")
+        return "".join(body)
     rows = by_interval.rows
     if not by_interval.total.tally.offered and not any(r.lines and r.lines.peak for r in rows):
         body.append(f'<section><p data-testid="no-data">{e(t(lang, "no_data"))}</p></section>')
@@ -295,8 +356,6 @@ def render_reports(lang: Lang, *, user_name: str, query: dict[str, str],
         )
         + f"</p>{rates_svg(rows, th, lang, predicted=predicted)}</section>"
         f"<section><h2>{e(t(lang, 'concurrency'))}</h2>{concurrency_svg(rows, th, lang)}</section>"
-        f"<section><h2>{e(t(lang, 'agent_table'))}</h2>"
-        f"{_table(by_agent.rows, by_agent.total, lang, 'agent', False, 'agents')}</section>"
         f'<section><h2>{e(t(lang, "interval"))}</h2><div class="scroll">'
         f"{_table(rows, by_interval.total, lang, 'interval', True, 'intervals', predicted)}"
         "</div></section>"

@@ -76,6 +76,59 @@ OPERATIONS: Operations = {
             )
         ),
     ),
+    ("GET", "/api/recordings/qa/history"): Operation(
+        "QA per agent and criterion (percent of the maximum) and the score sheets, newest "
+        "call first; an agent gets their own only",
+        params=(*SINCE_UNTIL, Param("agent", STR, "only this agent's sheets")),
+        result=obj(
+            ["agents", "sheets"],
+            agents=array(
+                obj(
+                    ["agent", "sheets", "mean", "by_criterion"],
+                    agent=STR,
+                    sheets=INT,
+                    mean=NUM,
+                    by_criterion=OBJECT,
+                )
+            ),
+            sheets=array(
+                obj(
+                    ["recording_id", "reviewer", "agent", "total", "scores"],
+                    recording_id=INT,
+                    reviewer=STR,
+                    agent=STR,
+                    recorded_at=NUM,
+                    scored_at=NUM,
+                    total=NUM,
+                    scores=OBJECT,
+                    comment=STR,
+                )
+            ),
+        ),
+    ),
+    ("GET", "/api/recordings/qa/calibration"): Operation(
+        "Recordings scored by several reviewers: each one's total and the spread, and each "
+        "reviewer's mean offset from the others",
+        params=SINCE_UNTIL,
+        result=obj(
+            ["recordings", "reviewers"],
+            recordings=array(
+                obj(
+                    ["recording_id", "totals", "spread"],
+                    recording_id=INT,
+                    agent=STR,
+                    recorded_at=NUM,
+                    totals=OBJECT,
+                    spread=NUM,
+                )
+            ),
+            reviewers=array(
+                obj(
+                    ["reviewer", "sheets", "mean_offset"], reviewer=STR, sheets=INT, mean_offset=NUM
+                )
+            ),
+        ),
+    ),
     ("GET", "/api/recordings/{rid}"): Operation(
         "A recording with its QA sheets",
         params=(RID,),

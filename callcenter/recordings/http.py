@@ -15,7 +15,9 @@ import asyncio
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta
+from datetime import time as clock_time
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +33,15 @@ from callcenter.recordings.page import render_page
 from callcenter.recordings.paths import UnsafePath, check_relative, resolve_under
 from callcenter.recordings.playback import Unsatisfiable, browser_copy, parse_range
 from callcenter.recordings.probe import AudioInfo, MissingTool, ProbeError, probe_audio
-from callcenter.recordings.qa import QaError, check_scores, roll_up, total_percent
+from callcenter.recordings.qa import (
+    QaError,
+    calibration,
+    check_scores,
+    per_agent_and_criterion,
+    roll_up,
+    total_percent,
+)
+from callcenter.recordings.qa_page import QaPage, render_qa_page
 from callcenter.recordings.rows import Recording
 from callcenter.recordings.settings import RecordingsContext
 from callcenter.recordings.store import RecordingStore, SearchFilters
@@ -77,10 +87,13 @@ def setup(
         clock=clock,
     )
     app.router.add_get("/recordings", page)
+    app.router.add_get("/recordings/qa", qa_history_page)
     app.router.add_get(PLAY_PREFIX + "{path:.+}", play)
     app.router.add_get("/api/recordings", search)
     app.router.add_get("/api/recordings/qa/criteria", criteria)
     app.router.add_get("/api/recordings/qa/rollup", rollup)
+    app.router.add_get("/api/recordings/qa/history", qa_history)
+    app.router.add_get("/api/recordings/qa/calibration", qa_calibration)
     app.router.add_get(r"/api/recordings/{rid:\d+}", details)
     app.router.add_post(r"/api/recordings/{rid:\d+}/link", issue_link)
     app.router.add_post(r"/api/recordings/{rid:\d+}/qa", score)
@@ -178,8 +191,58 @@ async def page(request: web.Request) -> web.Response:
         can_score=user.can("supervisor", "admin"),
         criteria=criteria,
         csrf=csrf_token(request),
+        login=user.login,
     )
     response = web.Response(text=html, content_type="text/html", charset="utf-8")
+    remember_lang(request, response)
+    return response
+
+
+@page_roles("agent", "supervisor", "admin")
+async def qa_history_page(request: web.Request) -> web.Response:
+    """GET /recordings/qa?from=YYYY-MM-DD&to=YYYY-MM-DD&agent=... (default: the last 31 days):
+    QA per agent and criterion, one agent's sheets, calibration for supervisors. An agent
+    sees only their own sheets."""
+    user = current_user(request)
+    assert user is not None
+    lang = request_lang(request)
+    api = request.app[API_KEY]
+    zone = api.settings.zone
+    today = datetime.fromtimestamp(api.clock(), zone).date()
+    supervisor = user.can("supervisor", "admin")
+    query = {
+        "from": request.query.get("from") or (today - timedelta(days=30)).isoformat(),
+        "to": request.query.get("to") or today.isoformat(),
+        "agent": request.query.get("agent", "") if supervisor else user.agent,
+    }
+    criteria = api.settings.recordings.qa_criteria
+    name = user.display_name or user.login
+    try:
+        first, last = date.fromisoformat(query["from"]), date.fromisoformat(query["to"])
+        since = datetime.combine(first, clock_time(0), zone).timestamp()
+        until = datetime.combine(last + timedelta(days=1), clock_time(0), zone).timestamp()
+        if until <= since:
+            raise ValueError("order")
+    except (ValueError, OverflowError):
+        empty = QaPage(query, criteria, [], [], None, supervisor, zone)
+        error = "日期无效（YYYY-MM-DD，结束不早于开始） / dates must be YYYY-MM-DD, 'to' not before 'from'"
+        html = render_qa_page(lang, empty, user_name=name, error=error)
+        return web.Response(text=html, content_type="text/html", charset="utf-8", status=400)
+    only = None if supervisor else (user.agent or "\x00nobody")  # an agent: their own only
+    sheets = await asyncio.to_thread(api.store.qa_sheets, since, until, only)
+    chosen = [s for s in sheets if query["agent"] and s.agent == query["agent"]]
+    view = QaPage(
+        query=query,
+        criteria=criteria,
+        by_agent=per_agent_and_criterion(sheets, criteria),
+        sheets=chosen,
+        calibration=calibration(sheets) if supervisor else None,
+        agent_choice=supervisor,
+        zone=zone,
+    )
+    page_html = render_qa_page(lang, view, user_name=name, csrf=csrf_token(request))
+    response = web.Response(text=page_html,
+                            content_type="text/html", charset="utf-8")  # fmt: skip
     remember_lang(request, response)
     return response
 
@@ -390,3 +453,37 @@ async def rollup(request: web.Request) -> web.Response:
             for m in lines
         ]
     )
+
+
+@require_roles("agent", "supervisor", "admin")
+async def qa_history(request: web.Request) -> web.Response:
+    """QA per agent and criterion and the sheets themselves; an agent gets their own."""
+    user = current_user(request)
+    assert user is not None
+    api = request.app[API_KEY]
+    query = query_values(request)
+    agent = query["agent"] or None
+    if not user.can("supervisor", "admin"):
+        agent = user.agent or "\x00nobody"
+    sheets = await asyncio.to_thread(api.store.qa_sheets, query["since"], query["until"], agent)
+    summary = per_agent_and_criterion(sheets, api.settings.recordings.qa_criteria)
+    return _json({"agents": [asdict(a) for a in summary], "sheets": [asdict(s) for s in sheets]})
+
+
+@require_roles("supervisor", "admin")
+async def qa_calibration(request: web.Request) -> web.Response:
+    api = request.app[API_KEY]
+    query = query_values(request)
+    sheets = await asyncio.to_thread(api.store.qa_sheets, query["since"], query["until"])
+    recordings, reviewers = calibration(sheets)
+    return _json(
+        {
+            "recordings": [{**asdict(r), "spread": r.spread} for r in recordings],
+            "reviewers": [asdict(b) for b in reviewers],
+        }
+    )
+
+
+def _json(body: dict[str, Any]) -> web.Response:
+    """Names stay readable: Chinese is not escaped."""
+    return web.json_response(body, dumps=lambda d: json.dumps(d, ensure_ascii=False))

@@ -20,6 +20,10 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (Chinese, English)
     "qa": ("质检评分", "QA scoring"), "comment": ("备注", "Comment"), "save": ("保存评分", "Save scores"),
     "saved": ("已保存", "Saved"), "hold": ("法律保全", "Legal hold"), "error": ("出错了：", "Error: "),
     "other_lang": ("English", "中文"), "other_href": ("?lang=en", "?lang=zh"),
+    "scoring": ("正在评分：录音 #{id} · {time} · 坐席 {agent}", "Scoring recording #{id} · {time} · agent {agent}"),
+    "saved_for": ("已保存录音 #{id} 的评分：{total} 分", "Saved the scores of recording #{id}: {total}"),
+    "yours": ("已载入您此前对该录音的评分", "Your earlier scores for this recording are loaded"),
+    "qa_history": ("质检记录", "QA history"),
 }  # fmt: skip
 CATALOGUE = Catalogue(TEXT)
 
@@ -28,6 +32,7 @@ const T = JSON.parse(document.getElementById('texts').textContent);
 const CRITERIA = JSON.parse(document.getElementById('criteria').textContent);
 const LANG = document.documentElement.lang;
 const csrf = document.querySelector('meta[name=csrf-token]').content;
+const ME = document.querySelector('meta[name=user-login]').content;
 const $ = (id) => document.getElementById(id);
 let current = null;
 function epoch(value, endOfDay) {
@@ -70,24 +75,52 @@ async function search(ev) {
     td.append(b); tr.append(td); body.append(tr);
   }
 }
+function openForm(rec) {
+  // the form scores the recording shown, and only that one: emptied and named anew
+  const form = $('qa');
+  if (!form) return;
+  form.reset();
+  form.dataset.recording = String(rec.id);
+  $('qa_status').textContent = '';
+  const when = new Date(rec.recorded_at * 1000).toLocaleString(LANG === 'zh' ? 'zh-CN' : 'en-GB');
+  $('qa_target').textContent = T.scoring.replace('{id}', rec.id).replace('{time}', when)
+    .replace('{agent}', rec.agent || '-');
+  form.hidden = false;
+}
+async function loadMine(rec) {
+  const r = await fetch('/api/recordings/' + rec.id, {credentials: 'same-origin'});
+  if (!r.ok) return;
+  const data = await r.json();
+  const mine = data.qa.find((sheet) => sheet.reviewer === ME);
+  // the supervisor may have opened another recording meanwhile: fill only the one shown
+  if (!mine || !current || current.id !== rec.id) return;
+  for (const c of CRITERIA) {
+    if (c.key in mine.scores) $('qa_' + c.key).value = mine.scores[c.key];
+  }
+  $('qa_comment').value = mine.comment || '';
+  $('qa_status').textContent = T.yours;
+}
 async function play(rec) {
   try {
     const link = await post('/api/recordings/' + rec.id + '/link');
     current = rec;
+    openForm(rec);
     $('player').src = link.url;
-    $('player').play();
-    if ($('qa')) $('qa').hidden = false;
+    $('player').play().catch(() => {});
+    if ($('qa')) loadMine(rec);
   } catch (e) { $('status').textContent = T.error + e.message; }
 }
 async function saveQa(ev) {
   ev.preventDefault();
+  const id = Number($('qa').dataset.recording);
   const scores = {};
   for (const c of CRITERIA) scores[c.key] = parseInt($('qa_' + c.key).value, 10);
   try {
-    await post('/api/recordings/' + current.id + '/qa', {scores, comment: $('qa_comment').value});
-    $('status').textContent = T.saved;
+    const saved = await post('/api/recordings/' + id + '/qa', {scores, comment: $('qa_comment').value});
+    // the confirmation has its own line: refreshing the list below does not replace it
+    $('qa_status').textContent = T.saved_for.replace('{id}', id).replace('{total}', saved.total.toFixed(1));
     search();
-  } catch (e) { $('status').textContent = T.error + e.message; }
+  } catch (e) { $('qa_status').textContent = T.error + e.message; }
 }
 $('filters').onsubmit = search;
 if ($('qa')) $('qa').onsubmit = saveQa;
@@ -96,7 +129,12 @@ search();
 
 
 def render_page(
-    lang: Lang, *, can_score: bool, criteria: Sequence[QaCriterion], csrf: str = ""
+    lang: Lang,
+    *,
+    can_score: bool,
+    criteria: Sequence[QaCriterion],
+    csrf: str = "",
+    login: str = "",
 ) -> str:
     t = CATALOGUE.all(lang)
     e = html.escape
@@ -121,9 +159,11 @@ def render_page(
             for c in criteria
         )
         qa = (
-            f'<form id="qa" hidden><h2>{e(t["qa"])}</h2>{rows}'
+            f'<form id="qa" hidden data-recording=""><h2>{e(t["qa"])}</h2>'
+            f'<p id="qa_target" data-testid="qa-target"></p>{rows}'
             f'<label>{e(t["comment"])} <input id="qa_comment"></label> '
-            f"<button>{e(t['save'])}</button></form>"
+            f"<button>{e(t['save'])}</button>"
+            f'<p id="qa_status" role="status" data-testid="qa-status"></p></form>'
         )
     crit = [{"key": c.key, "max": c.max_points} for c in criteria]
     # "</" is escaped so the JSON cannot close its <script> element.
@@ -131,11 +171,12 @@ def render_page(
     crit_json = json.dumps(crit).replace("</", "<\\/")
     return f"""<!doctype html>
 <html lang="{lang}"><head><meta charset="utf-8"><title>{e(t["title"])}</title>
-<meta name="csrf-token" content="{e(csrf)}">
+<meta name="csrf-token" content="{e(csrf)}"><meta name="user-login" content="{e(login)}">
 <style>body{{font-family:sans-serif;margin:1.5em}}table{{border-collapse:collapse;margin-top:1em}}
 td,th{{border:1px solid #ccc;padding:.3em .6em}}label{{display:inline-block;margin:.2em .6em .2em 0}}</style>
 </head><body>
-<h1>{e(t["title"])}</h1><p><a href="{t["other_href"]}">{e(t["other_lang"])}</a></p>
+<h1>{e(t["title"])}</h1><p><a href="{t["other_href"]}">{e(t["other_lang"])}</a> ·
+<a href="/recordings/qa" data-testid="qa-history-link">{e(t["qa_history"])}</a></p>
 <form id="filters">{inputs}<button>{e(t["search"])}</button></form>
 <p id="status" role="status"></p>
 <audio id="player" controls preload="none"></audio>

@@ -80,3 +80,103 @@ def roll_up(rows: Iterable[tuple[str, float, float]], zone: tzinfo) -> list[Agen
         AgentMonth(agent, month, len(t), round(sum(t) / len(t), 2), min(t), max(t))
         for (agent, month), t in sorted(groups.items())
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreSheet:
+    """One reviewer's sheet for one recording, with the recorded call's agent and time."""
+
+    recording_id: int
+    reviewer: str
+    agent: str
+    recorded_at: float
+    scored_at: float
+    total: float  # percent of the maximum points
+    scores: Mapping[str, int]
+    comment: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AgentCriteria:
+    """An agent's sheets: how many, the mean total, and per criterion the mean points as a
+    percentage of that criterion's maximum (None: no sheet scored it)."""
+
+    agent: str
+    sheets: int
+    mean: float
+    by_criterion: dict[str, float | None]
+
+
+def per_agent_and_criterion(
+    sheets: Iterable[ScoreSheet], criteria: Sequence[QaCriterion]
+) -> list[AgentCriteria]:
+    """Each agent's QA history summed up, by agent."""
+    grouped: dict[str, list[ScoreSheet]] = {}
+    for sheet in sheets:
+        grouped.setdefault(sheet.agent or "-", []).append(sheet)
+    out = []
+    for agent, mine in sorted(grouped.items()):
+        by_criterion: dict[str, float | None] = {}
+        for c in criteria:
+            points = [s.scores[c.key] for s in mine if c.key in s.scores]
+            by_criterion[c.key] = (
+                round(100.0 * sum(points) / (len(points) * c.max_points), 1)
+                if points and c.max_points
+                else None
+            )
+        mean = round(sum(s.total for s in mine) / len(mine), 2)
+        out.append(AgentCriteria(agent, len(mine), mean, by_criterion))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class CalibrationRow:
+    """One recording scored by several reviewers: each one's total and the spread."""
+
+    recording_id: int
+    agent: str
+    recorded_at: float
+    totals: dict[str, float]  # reviewer -> total %
+
+    @property
+    def mean(self) -> float:
+        return sum(self.totals.values()) / len(self.totals)
+
+    @property
+    def spread(self) -> float:
+        return round(max(self.totals.values()) - min(self.totals.values()), 2)
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewerBias:
+    """How a reviewer scores against the others on the same recordings: the mean of
+    (their total - the recording's mean total); positive means more generous."""
+
+    reviewer: str
+    sheets: int
+    mean_offset: float
+
+
+def calibration(sheets: Iterable[ScoreSheet]) -> tuple[list[CalibrationRow], list[ReviewerBias]]:
+    """Recordings scored by two reviewers or more (newest first), and each reviewer's
+    offset from the others on those recordings."""
+    by_recording: dict[int, list[ScoreSheet]] = {}
+    for sheet in sheets:
+        by_recording.setdefault(sheet.recording_id, []).append(sheet)
+    rows = [
+        CalibrationRow(
+            rid, group[0].agent, group[0].recorded_at, {s.reviewer: s.total for s in group}
+        )
+        for rid, group in by_recording.items()
+        if len({s.reviewer for s in group}) > 1
+    ]
+    rows.sort(key=lambda r: (-r.recorded_at, r.recording_id))
+    offsets: dict[str, list[float]] = {}
+    for row in rows:
+        for reviewer, total in row.totals.items():
+            offsets.setdefault(reviewer, []).append(total - row.mean)
+    bias = [
+        ReviewerBias(reviewer, len(values), round(sum(values) / len(values), 2))
+        for reviewer, values in sorted(offsets.items())
+    ]
+    return rows, bias

@@ -9,6 +9,7 @@ supervisor's scores for a recording (one row per reviewer).
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from callcenter.calls.store import calls_table, legs_table
 from callcenter.db.base import Base
+from callcenter.recordings.qa import ScoreSheet
 from callcenter.recordings.rows import Listen, QaReview, QaSheet, RecordedCall, Recording
 
 
@@ -507,6 +509,40 @@ class RecordingStore:
         query = select(qa_table).where(qa_table.c.recording_id == rid).order_by(qa_table.c.id)
         with self.engine.connect() as connection:
             return [cast(QaReview, dict(row)) for row in connection.execute(query).mappings()]
+
+    def qa_sheets(
+        self, since: float | None = None, until: float | None = None, agent: str | None = None
+    ) -> list[ScoreSheet]:
+        """Whole score sheets (every criterion's points) for calls recorded in [since,
+        until), optionally one agent's, newest call first."""
+        q, r = qa_table.c, recordings_table.c
+        query = (
+            select(
+                q.recording_id,
+                q.reviewer,
+                q.agent,
+                r.recorded_at,
+                q.scored_at,
+                q.total,
+                q.scores,
+                q.comment,
+            )
+            .join(recordings_table, r.id == q.recording_id)
+            .order_by(r.recorded_at.desc(), q.recording_id, q.reviewer)
+        )
+        if since is not None:
+            query = query.where(r.recorded_at >= since)
+        if until is not None:
+            query = query.where(r.recorded_at < until)
+        if agent is not None:
+            query = query.where(q.agent == agent)
+        with self.engine.connect() as connection:
+            return [
+                ScoreSheet(rid, reviewer, who, at, scored, total, json.loads(scores), comment)
+                for rid, reviewer, who, at, scored, total, scores, comment in connection.execute(
+                    query
+                )
+            ]
 
     def qa_rows(self, since: float | None = None, until: float | None = None) -> list[QaSheet]:
         """Score sheets with their call's time, for calls in [since, until)."""
