@@ -83,6 +83,12 @@ def dummy_verify(password: str) -> None:
     verify_password(password, _DUMMY_HASH[0])
 
 
+def default_agent_name(interface: str) -> str:
+    """The queue member name of a seat's user when none is given: ``Agent 1001`` for
+    ``PJSIP/1001`` (what the dialplan and queues.conf call them)."""
+    return f"Agent {interface.split('/')[-1]}" if interface else ""
+
+
 def check_new_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TextIO
 
 from callcenter.core.redact import redact_url
-from callcenter.cti.accounts import AccountError, AccountStore
+from callcenter.cti.accounts import AccountError, AccountStore, default_agent_name
 from callcenter.cti.importer import ImportFileError, load_mapping, parse_rows, read_table
 from callcenter.cti.owners import OwnerRepository
 from callcenter.cti.settings import CtiCommandsContext
@@ -111,8 +111,7 @@ def cmd_users_add(args: argparse.Namespace, settings_loader: SettingsLoader) -> 
             args.role,
             password,
             display_name=args.name or args.login,
-            agent=args.agent
-            or (f"Agent {args.interface.split('/')[-1]}" if args.interface else ""),
+            agent=args.agent or default_agent_name(args.interface or ""),
             interface=args.interface or "",
         )
     except AccountError as exc:

@@ -23,7 +23,7 @@ from callcenter.core.call_record import CallRecord
 from callcenter.core.contracts import OwnerInfo
 from callcenter.core.events import Event
 from callcenter.core.feature import Duty, Listeners
-from callcenter.cti import admin_http, api_doc, signin
+from callcenter.cti import admin_http, admin_pages, api_doc, signin
 from callcenter.cti.accounts import AccountStore, hash_password
 from callcenter.cti.event_hook import EventHook
 from callcenter.cti.http import AmiActions, CtiDeps
@@ -186,6 +186,7 @@ class CtiFeature:
             audit=self.records.audit,
         )
         admin_http.setup(app, self.accounts, self.tokens)
+        admin_pages.setup(app)
         setup_seat_routes(app, self.deps)
 
     async def lookup(self, number: str) -> OwnerInfo | None:

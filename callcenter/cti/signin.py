@@ -42,7 +42,7 @@ from aiohttp import web
 from callcenter.core.errors import ApiError
 from callcenter.core.i18n import Lang, remember_lang, request_lang
 from callcenter.cti import api_doc as cti_doc
-from callcenter.cti.accounts import AccountError, AccountStore, Session
+from callcenter.cti.accounts import AccountError, AccountStore, Session, default_agent_name
 from callcenter.cti.i18n import t
 from callcenter.cti.login_throttle import LoginThrottle, Refused
 from callcenter.cti.settings import CtiSettings
@@ -409,6 +409,7 @@ async def add_user(request: web.Request) -> web.Response:
     except InvalidInput as exc:
         raise exc.error() from None
     fields = {k: body.get(k, "") for k in ("display_name", "agent", "interface")}
+    fields["agent"] = fields["agent"] or default_agent_name(fields["interface"])
     try:
         user = await asyncio.to_thread(
             request.app[AUTH_KEY].store.add_user,
