@@ -34,9 +34,12 @@ async def served(tmp_path: Path) -> AsyncIterator[tuple[str, Service, Path]]:
     SCRIPT_ERRORS.clear()
     for name in ("roster.yaml", "shifts.yaml", "agents.yaml"):
         shutil.copy(CONFIG / name, tmp_path / name)  # the screens write these files
+    shutil.copytree(CONFIG.parent / "ivr_flows", tmp_path / "ivr_flows")
     settings = service_settings(tmp_path)
     settings = dataclasses.replace(
         settings,
+        ivr_dir=str(tmp_path / "ivr_flows"),
+        ivr=dataclasses.replace(settings.ivr, prompts_dir=str(tmp_path / "ivr_flows" / "prompts")),
         routing=dataclasses.replace(
             settings.routing,
             roster_file=str(tmp_path / "roster.yaml"),
@@ -150,3 +153,40 @@ async def test_an_admin_puts_an_agent_on_leave_for_a_roster_day(
     first = week["days"][0]
     assert first["edit"]["leave"] == [{"agent": agent, "reason": "sick"}]
     assert agent not in {s["agent"] for s in first["shifts"]}
+
+
+async def test_zones_owners_and_flows_are_managed_on_their_screens(
+    served: tuple[str, Service, Path],
+) -> None:
+    base, service, roster_file = served
+    async with chromium() as browser:
+        page = await signed_in_page(browser, base, "ada")
+        # a zone's housekeeper, written to the agents file
+        await page.goto(f"{base}/admin/directory?lang=en")
+        east = page.locator("#zones_rows tr[data-id=east]")
+        await east.wait_for()
+        await east.locator("select").select_option("kf02")
+        await east.get_by_role("button", name="Save").click()
+        await page.get_by_text("east saved").wait_for()
+        agents_text = (roster_file.parent / "agents.yaml").read_text(encoding="utf-8")
+        assert "housekeeper: kf02" in agents_text
+        assert service.routing.state.directory.zones["east"].housekeeper == "kf02"
+
+        # owners from the business system's export, with the progress shown
+        await page.goto(f"{base}/admin/owners?lang=en")
+        await page.locator("#file").set_input_files(str(CONFIG / "demo_owners.csv"))
+        await page.get_by_role("button", name="Import").click()
+        await page.get_by_text("Done: 328 row(s), 300 owner(s) created, 0 updated").wait_for()
+        assert await service.cti.directory.lookup("13380668968") is not None
+
+        # a flow file with a mistake is refused, naming its line
+        await page.goto(f"{base}/admin/ivr?lang=en")
+        await (
+            page.locator("#flows tr[data-flow=hotline]").get_by_role("button", name="View").click()
+        )
+        await page.locator("#nodes tr").first.wait_for()
+        text = await page.locator("#text").input_value()
+        await page.locator("#text").fill(text.replace("next: hours", "next: nowhere"))
+        await page.get_by_role("button", name="Check and save").click()
+        await page.locator("#status.error").wait_for()
+        assert "hotline.yaml:12:" in await page.locator("#status").inner_text()

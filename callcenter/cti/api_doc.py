@@ -38,6 +38,12 @@ API_TOKEN = obj(
     created_by=STR, created_at=EPOCH, expires_at=nullable(EPOCH), revoked_at=nullable(EPOCH),
     last_used_at=nullable(EPOCH),
 )  # fmt: skip
+IMPORT_JOB = obj(
+    ["id", "file", "state"], id=INT, file=STR, by=STR, dry_run=BOOL,
+    state={"enum": ["checking", "writing", "done", "refused", "failed"]}, rows=INT, done=INT,
+    total=INT, created=INT, updated=INT, problem_count=INT,
+    problems=array({**STR, "description": "row N, column C: what is wrong (the first 200)"}),
+)  # fmt: skip
 TOKEN_ID = path("token_id", {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID})
 LOGIN = path("login", {"type": "string", "pattern": "^[A-Za-z0-9._@-]{1,64}$"})
 
@@ -136,6 +142,34 @@ OPERATIONS: Operations = {
         "Revoke an API token: its next request gets 401",
         params=(TOKEN_ID,),
         result=API_TOKEN,
+        errors=(404,),
+    ),
+    # -- owners imported from the admin screen
+    ("POST", "/api/owners/import"): Operation(
+        "Import owners from a .csv (UTF-8 or GB18030) or .xlsx file sent as the body "
+        "(application/octet-stream, at most 32 MiB): checked whole (all rows or none), then "
+        "written in the background; follow it with GET /api/owners/import/{job_id}",
+        ok=202,
+        params=(
+            Param(
+                "name",
+                {"type": "string", "pattern": "^[^/\\\\\\r\\n]{1,128}\\.(csv|CSV|xlsx|XLSX)$"},
+                "the file's name (its ending says how to read it)",
+                required=True,
+            ),
+            Param(
+                "dry_run",
+                {"enum": ["true", "false"], "default": "false"},
+                "check and count only, write nothing",
+            ),
+        ),
+        result=IMPORT_JOB,
+        errors=(413,),
+    ),
+    ("GET", "/api/owners/import/{job_id}"): Operation(
+        "How far an owner import has come",
+        params=(path("job_id", {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID}),),
+        result=IMPORT_JOB,
         errors=(404,),
     ),
     # -- the seat (CTI)

@@ -23,7 +23,7 @@ from callcenter.core.call_record import CallRecord
 from callcenter.core.contracts import OwnerInfo
 from callcenter.core.events import Event
 from callcenter.core.feature import Duty, Listeners
-from callcenter.cti import admin_http, admin_pages, api_doc, signin
+from callcenter.cti import admin_http, admin_pages, api_doc, import_jobs, signin
 from callcenter.cti.accounts import AccountStore, hash_password
 from callcenter.cti.event_hook import EventHook
 from callcenter.cti.http import AmiActions, CtiDeps
@@ -97,6 +97,7 @@ class CtiFeature:
             OwnerRepository(engine, clock=clock), default_area_code=self.settings.default_area_code
         )
         self.records = CtiRecords(engine, clock=clock)
+        self.imports = import_jobs.ImportJobs(self.directory, self.settings.default_area_code)
         self.hub = SeatHub()
         self.popper = Popper(self.directory.find)
         self.webhook = self._sender(self.settings.webhook_url, self.settings.webhook_secret)
@@ -156,6 +157,7 @@ class CtiFeature:
 
     async def stop(self) -> None:
         await self.screenpop.settle()
+        await self.imports.settle()
         for sender in self._senders():
             await sender.close()
 
@@ -187,6 +189,7 @@ class CtiFeature:
         )
         admin_http.setup(app, self.accounts, self.tokens)
         admin_pages.setup(app)
+        import_jobs.setup(app, self.imports)
         setup_seat_routes(app, self.deps)
 
     async def lookup(self, number: str) -> OwnerInfo | None:

@@ -179,5 +179,134 @@ async def roster_page(request: web.Request) -> web.Response:
     return admin_response(request, "/admin/roster", ROSTER, body, _ROSTER_SCRIPT)
 
 
+DIRECTORY_TEXT: dict[str, tuple[str, str]] = {  # key: (Chinese, English)
+    "title": ("坐席、座席与片区", "Agents, seats and zones"),
+    "agents": ("坐席（人员）", "Agents"), "seats": ("座席（话机）", "Seats (phones)"),
+    "zones": ("片区与管家", "Zones and housekeepers"), "id": ("编号", "Id"), "name": ("姓名", "Name"),
+    "seat": ("座席", "Seat"), "team": ("班组", "Team"),
+    "queues": ("队列:优先级", "Queues:penalty"), "language": ("语言", "Language"),
+    "interface": ("分机接口", "Interface"), "label": ("名称", "Label"),
+    "name_zh": ("中文名", "Chinese name"), "name_en": ("英文名", "English name"),
+    "buildings": ("楼栋", "Buildings"), "housekeeper": ("管家", "Housekeeper"),
+    "queue": ("片区队列", "Zone queue"), "save": ("保存", "Save"), "add": ("添加", "Add"),
+    "saved": ("已保存 {id}", "{id} saved"), "added": ("已添加 {id}", "{id} added"),
+    "none": ("（无）", "(none)"), "list_hint": ("逗号分隔", "comma-separated"),
+}  # fmt: skip
+DIRECTORY = Catalogue(DIRECTORY_TEXT)
+
+_DIRECTORY_SCRIPT = (
+    SCRIPT_HELPERS
+    + """
+// Each part of the directory: its fields and how a field is shown and read back.
+const PARTS = {
+  agents: [['name', 'text'], ['seat', 'seat'], ['team', 'text'], ['queues', 'map'], ['language', 'lang']],
+  seats: [['interface', 'text'], ['label', 'text']],
+  zones: [['name_zh', 'text'], ['name_en', 'text'], ['buildings', 'list'], ['housekeeper', 'agent'], ['queue', 'text']],
+};
+let held = {agents: [], seats: [], zones: []};
+function shown(kind, value) {
+  if (kind === 'map') return Object.entries(value || {}).map(([q, p]) => q + ':' + p).join(', ');
+  if (kind === 'list') return (value || []).join(', ');
+  return value || '';
+}
+function read(kind, text) {
+  const items = text.split(',').map((x) => x.trim()).filter((x) => x);
+  if (kind === 'list') return items;
+  if (kind === 'map') {
+    const out = {};
+    for (const item of items) { const [q, p] = item.split(':'); out[q.trim()] = parseInt(p || '0', 10) || 0; }
+    return out;
+  }
+  return text;
+}
+function input(kind, value, label) {
+  let node;
+  if (kind === 'seat' || kind === 'agent' || kind === 'lang') {
+    node = el('select');
+    const choices = kind === 'lang' ? [['zh', '中文'], ['en', 'English']]
+      : [['', T.none], ...(kind === 'seat' ? held.seats.map((s) => [s.id, s.id + ' ' + (s.label || s.interface)])
+                                          : held.agents.map((a) => [a.id, a.name + ' (' + a.id + ')']))];
+    for (const [v, text] of choices) {
+      const o = el('option', {value: v}, text);
+      if (v === (value || '')) o.selected = true;
+      node.append(o);
+    }
+  } else {
+    node = el('input', {value: shown(kind, value), size: kind === 'text' ? 12 : 18});
+  }
+  node.setAttribute('aria-label', label);
+  node.dataset.kind = kind;
+  return node;
+}
+function bodyOf(part, inputs) {
+  const body = {};
+  PARTS[part].forEach(([name, kind], n) => { body[name] = read(kind, inputs[n].value); });
+  return body;
+}
+function draw(part) {
+  const tbody = $(part + '_rows');
+  tbody.textContent = '';
+  for (const item of held[part]) {
+    const tr = el('tr', {'data-id': item.id});
+    cell(tr, item.id);
+    const inputs = PARTS[part].map(([name, kind]) => input(kind, item[name], T[name]));
+    for (const i of inputs) cell(tr, '').append(i);
+    const save = el('button', {type: 'button'}, T.save);
+    save.onclick = () => store(part, 'PUT', '/api/routing/' + part + '/' + encodeURIComponent(item.id), bodyOf(part, inputs), item.id);
+    cell(tr, '').append(save);
+    tbody.append(tr);
+  }
+  const tr = el('tr', {class: 'new'});
+  const id = el('input', {'aria-label': T.id, size: 8});
+  cell(tr, '').append(id);
+  const inputs = PARTS[part].map(([name, kind]) => input(kind, kind === 'lang' ? 'zh' : '', T[name]));
+  for (const i of inputs) cell(tr, '').append(i);
+  const add = el('button', {type: 'button', class: 'primary'}, T.add);
+  add.onclick = () => store(part, 'POST', '/api/routing/' + part, {id: id.value, ...bodyOf(part, inputs)}, id.value);
+  cell(tr, '').append(add);
+  tbody.append(tr);
+}
+async function store(part, method, url, body, id) {
+  try {
+    await api(method, url, body);
+    say((method === 'POST' ? T.added : T.saved).replace('{id}', id), true);
+    await load();
+  } catch (e) { say(e.message, false); }
+}
+async function load() {
+  const [agents, seats, zones] = await Promise.all(
+    ['agents', 'seats', 'zones'].map((p) => api('GET', '/api/routing/' + p)));
+  held = {agents, seats, zones};
+  for (const part of Object.keys(PARTS)) draw(part);
+}
+load().catch((e) => say(e.message, false));
+"""
+)
+
+
+def directory_body(lang: Lang) -> str:
+    t = DIRECTORY.all(lang)
+    e = html.escape
+    fields = {
+        "agents": ("name", "seat", "team", "queues", "language"),
+        "seats": ("interface", "label"),
+        "zones": ("name_zh", "name_en", "buildings", "housekeeper", "queue"),
+    }
+    parts = "".join(
+        f'<section class="card" id="{part}"><h2>{e(t[part])}</h2><table><thead><tr>'
+        + "".join(f"<th>{e(t[k])}</th>" for k in ("id", *names))
+        + f'<th></th></tr></thead><tbody id="{part}_rows"></tbody></table></section>'
+        for part, names in fields.items()
+    )
+    return f'<p id="status" class="status" role="status"></p>{parts}'
+
+
+@page_roles("admin")
+async def directory_page(request: web.Request) -> web.Response:
+    body = directory_body(request_lang(request))
+    return admin_response(request, "/admin/directory", DIRECTORY, body, _DIRECTORY_SCRIPT)
+
+
 def setup(app: web.Application) -> None:
     app.router.add_get("/admin/roster", roster_page)
+    app.router.add_get("/admin/directory", directory_page)

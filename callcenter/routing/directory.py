@@ -16,13 +16,13 @@ from typing import Any
 
 import yaml
 
+from callcenter.core.yamlfile import write_atomically
 from callcenter.routing.yamlio import (
     LineDict,
     RoutingConfigError,
     Where,
     load_csv,
     load_yaml,
-    write_atomically,
 )
 
 LANGUAGES = ("zh", "en")

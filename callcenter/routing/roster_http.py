@@ -19,6 +19,7 @@ import structlog
 from aiohttp import web
 
 from callcenter.core.errors import ApiError
+from callcenter.core.yamlfile import write_atomically
 from callcenter.routing.http import FIRST_DAY, LAST_DAY, STATE_KEY, YEARS, RoutingState
 from callcenter.routing.roster import Roster
 from callcenter.routing.roster_edit import (
@@ -31,7 +32,7 @@ from callcenter.routing.roster_edit import (
 from callcenter.routing.roster_file import roster_from_mapping
 from callcenter.routing.shifts import ShiftBook
 from callcenter.routing.staffing import Gap, check_ahead
-from callcenter.routing.yamlio import RoutingConfigError, parse_yaml, write_atomically
+from callcenter.routing.yamlio import RoutingConfigError, parse_yaml
 from callcenter.web.security import current_user, require_roles
 from callcenter.web.validation import InvalidInput, read_object
 

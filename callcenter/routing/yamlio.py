@@ -1,11 +1,8 @@
-"""YAML and CSV reading that remembers line numbers, so every error names ``file:line``;
-writing a file back atomically."""
+"""YAML and CSV reading that remembers line numbers, so every error names ``file:line``."""
 
 from __future__ import annotations
 
 import csv
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -181,17 +178,3 @@ class Where:
         if not isinstance(value, str | int) or isinstance(value, bool) or str(value) == "":
             raise self.error(line, key, f"must be a non-empty text, got {value!r}")
         return str(value)
-
-
-def write_atomically(path: str | Path, text: str) -> None:
-    """Write ``text`` so that a reader never sees half a file."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -89,11 +89,12 @@ def operations_of(app: web.Application) -> Operations:
 # --- the document ---------------------------------------------------------------------------
 
 _STATUS_TEXT = {
-    200: "OK", 201: "Created", 202: "Accepted: the PBX was asked",
+    200: "OK", 201: "Created", 202: "Accepted: under way (the PBX was asked, or a job started)",
     400: "Bad request: the message names the parameter or field and the problem",
     401: "Not signed in", 403: "Your role may not do this, or the CSRF token or Origin is wrong",
     404: "No such thing (or not one of yours)",
     409: "Conflicts with the current state (or the PBX refused the action)",
+    413: "The body is too large",
     429: "Too many requests of this kind lately: try again after Retry-After seconds",
     502: "The PBX did not answer", 503: "Not available now (no PBX connection)",
 }  # fmt: skip
