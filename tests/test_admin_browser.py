@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from browser import CHROMIUM, CHROMIUM_ARGS, playwright_api, require_chromium
 from cti_fixtures import PASSWORD, add_users, client_for, serving
@@ -190,3 +191,28 @@ async def test_zones_owners_and_flows_are_managed_on_their_screens(
         await page.get_by_role("button", name="Check and save").click()
         await page.locator("#status.error").wait_for()
         assert "hotline.yaml:12:" in await page.locator("#status").inner_text()
+
+
+async def test_an_admin_makes_a_token_shown_once_and_revokes_it(
+    served: tuple[str, Service, Path],
+) -> None:
+    base, _service, _roster = served
+    async with chromium() as browser:
+        page = await signed_in_page(browser, base, "ada")
+        await page.goto(f"{base}/admin/tokens?lang=en")
+        await page.locator("#token_name").fill("crm")
+        await page.locator("#token_role").select_option("supervisor")
+        await page.get_by_role("button", name="Make a token").click()
+        await page.get_by_text("Token crm made; copy it now").wait_for()
+        token = await page.locator("#shown_token").input_value()
+        row = page.locator("#tokens tr[data-name=crm]")
+        await row.get_by_text("active").wait_for()
+        assert token[:8] in await row.inner_text() and token not in await row.inner_text()
+        async with aiohttp.ClientSession() as http:
+            bearer = {"Authorization": f"Bearer {token}"}
+            async with http.get(f"{base}/api/calls", headers=bearer) as response:
+                assert response.status == 200
+            await row.get_by_role("button", name="Revoke").click()
+            await row.get_by_text("revoked").wait_for()
+            async with http.get(f"{base}/api/calls", headers=bearer) as response:
+                assert response.status == 401

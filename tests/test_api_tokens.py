@@ -17,7 +17,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from cti_fixtures import add_users, client_for, serving
+from cti_fixtures import add_users, client_for, serving, sqlite_engine
 from service_fixtures import service_settings
 from store_fixtures import make_record, pg_url, postgres_schema
 
@@ -186,3 +186,13 @@ def test_token_uses_are_written_down_once_a_minute_per_route() -> None:
     assert audit.due(1, "GET", "/api/calls/{pbx}/{call_id}", 59.0)
     assert audit.due(2, "GET", "/api/calls", 59.0)
     assert audit.due(1, "GET", "/api/calls", 60.0)
+
+
+def test_a_name_of_digits_is_a_name_first(tmp_path: Path) -> None:
+    engine = sqlite_engine(tmp_path)
+    store = TokenStore(engine)
+    _token, zero = store.create("0", "agent", created_by="test")
+    _token, other = store.create("other", "agent", created_by="test")
+    assert store.revoke("0").id == zero.id  # by name
+    assert store.revoke(str(other.id)).name == "other"  # no token named "2": by id
+    engine.dispose()

@@ -1,6 +1,7 @@
-"""The CTI's admin screens: users and roles (``/admin/users``) and the owner import with
-its progress (``/admin/owners``). Admins only; each screen writes through the JSON API
-(``/api/users``, ``/api/owners/import``) with the session's CSRF token."""
+"""The CTI's admin screens: users and roles (``/admin/users``), the owner import with
+its progress (``/admin/owners``) and the API tokens (``/admin/tokens``). Admins only;
+each screen writes through the JSON API (``/api/users``, ``/api/owners/import``,
+``/api/tokens``) with the session's CSRF token."""
 
 from __future__ import annotations
 
@@ -207,6 +208,106 @@ async def owners_page(request: web.Request) -> web.Response:
     return admin_response(request, "/admin/owners", OWNERS, body, _OWNERS_SCRIPT)
 
 
+TOKENS_TEXT: dict[str, tuple[str, str]] = {  # key: (Chinese, English)
+    "title": ("API 令牌", "API tokens"),
+    "explain": (
+        "其他系统（CRM、报表工具、物业系统）用令牌调用 API：请求头 Authorization: Bearer <令牌>。"
+        "令牌只在创建时显示一次。",
+        "Other systems (a CRM, a BI tool, the property system) call the API with a token: "
+        "Authorization: Bearer <token>. A token is shown once, when it is made.",
+    ),
+    "name": ("名称", "Name"), "role": ("角色", "Role"), "scopes": ("权限", "Scopes"),
+    "read": ("读取", "read"), "write": ("修改", "write"), "days": ("有效天数（空=长期）", "Valid days (empty: no end)"),
+    "create": ("创建令牌", "Make a token"), "hint": ("开头", "Starts with"),
+    "created": ("创建时间", "Made"), "last_used": ("最近使用", "Last used"), "state": ("状态", "State"),
+    "active": ("有效", "active"), "revoked": ("已吊销", "revoked"), "expired": ("已过期", "expired"),
+    "revoke": ("吊销", "Revoke"), "made": ("令牌 {name} 已创建，请现在复制（不会再显示）：",
+                                            "Token {name} made; copy it now (it is not shown again):"),
+    "revoked_ok": ("已吊销 {name}", "{name} revoked"),
+    "role_agent": ("坐席", "Agent"), "role_supervisor": ("班长", "Supervisor"), "role_admin": ("管理员", "Administrator"),
+}  # fmt: skip
+TOKENS = Catalogue(TOKENS_TEXT)
+
+_TOKENS_SCRIPT = (
+    SCRIPT_HELPERS
+    + """
+function when(t) { return t ? new Date(t * 1000).toLocaleString(LANG === 'zh' ? 'zh-CN' : 'en-GB') : '-'; }
+async function load() {
+  const data = await api('GET', '/api/tokens');
+  const body = $('tokens');
+  body.textContent = '';
+  const now = Date.now() / 1000;
+  for (const t of data.tokens) {
+    const tr = el('tr', {'data-name': t.name});
+    const state = t.revoked_at ? 'revoked' : (t.expires_at && t.expires_at <= now ? 'expired' : 'active');
+    cell(tr, t.name); cell(tr, T['role_' + t.role]); cell(tr, t.scopes.map((s) => T[s]).join(', '));
+    cell(tr, t.hint + '…'); cell(tr, when(t.created_at)); cell(tr, when(t.last_used_at)); cell(tr, T[state]);
+    const actions = cell(tr, '');
+    if (state === 'active') {
+      const b = el('button', {type: 'button'}, T.revoke);
+      b.onclick = async () => {
+        try { await api('DELETE', '/api/tokens/' + t.id); say(T.revoked_ok.replace('{name}', t.name), true); await load(); }
+        catch (e) { say(e.message, false); }
+      };
+      actions.append(b);
+    }
+    body.append(tr);
+  }
+}
+$('make').onsubmit = async (ev) => {
+  ev.preventDefault();
+  const scopes = ['read', 'write'].filter((s) => $('scope_' + s).checked);
+  const body = {name: $('token_name').value, role: $('token_role').value, scopes};
+  if ($('token_days').value) body.expires_in_days = parseFloat($('token_days').value);
+  try {
+    const made = await api('POST', '/api/tokens', body);
+    $('shown').hidden = false;
+    $('shown_label').textContent = T.made.replace('{name}', made.name);
+    $('shown_token').value = made.token;
+    say('', true);
+    $('make').reset();
+    await load();
+  } catch (e) { say(e.message, false); }
+};
+load().catch((e) => say(e.message, false));
+"""
+)
+
+
+def tokens_body(lang: Lang) -> str:
+    t = TOKENS.all(lang)
+    e = html.escape
+    roles = "".join(
+        f'<option value="{r}">{e(t["role_" + r])}</option>'
+        for r in ("agent", "supervisor", "admin")
+    )
+    heads = "".join(
+        f"<th>{e(t[k])}</th>"
+        for k in ("name", "role", "scopes", "hint", "created", "last_used", "state", "revoke")
+    )
+    return (
+        f'<section class="card"><p>{e(t["explain"])}</p><form id="make">'
+        rf'<label>{e(t["name"])} <input id="token_name" required pattern="[A-Za-z0-9._\-]{{1,64}}"></label>'
+        f'<label>{e(t["role"])} <select id="token_role">{roles}</select></label>'
+        f'{e(t["scopes"])}: <label><input type="checkbox" id="scope_read" checked> {e(t["read"])}</label>'
+        f'<label><input type="checkbox" id="scope_write"> {e(t["write"])}</label>'
+        f'<label>{e(t["days"])} <input id="token_days" type="number" min="0.001" step="any" size="6"></label>'
+        f'<button class="primary">{e(t["create"])}</button></form>'
+        f'<div id="shown" hidden><p id="shown_label" class="ok"></p>'
+        f'<input id="shown_token" readonly size="60" style="font-family:monospace"></div></section>'
+        f'<p id="status" class="status" role="status"></p>'
+        f'<section class="card"><table><thead><tr>{heads}</tr></thead>'
+        f'<tbody id="tokens"></tbody></table></section>'
+    )
+
+
+@page_roles("admin")
+async def tokens_page(request: web.Request) -> web.Response:
+    body = tokens_body(request_lang(request))
+    return admin_response(request, "/admin/tokens", TOKENS, body, _TOKENS_SCRIPT)
+
+
 def setup(app: web.Application) -> None:
     app.router.add_get("/admin/users", users_page)
     app.router.add_get("/admin/owners", owners_page)
+    app.router.add_get("/admin/tokens", tokens_page)

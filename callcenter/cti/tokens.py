@@ -19,6 +19,7 @@ import secrets
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
 
@@ -179,15 +180,15 @@ class TokenStore:
         assert found is not None
         return token, found
 
-    def find(self, name_or_id: str | int) -> ApiToken | None:
-        column = (
-            api_tokens_table.c.id
-            if isinstance(name_or_id, int) or str(name_or_id).isdigit()
-            else api_tokens_table.c.name
-        )
-        value = int(name_or_id) if column is api_tokens_table.c.id else name_or_id
+    def find(self, name: str) -> ApiToken | None:
+        return self._one(api_tokens_table.c.name == name)
+
+    def find_id(self, token_id: int) -> ApiToken | None:
+        return self._one(api_tokens_table.c.id == token_id)
+
+    def _one(self, where: Any) -> ApiToken | None:
         with self.engine.connect() as connection:
-            row = connection.execute(select(api_tokens_table).where(column == value)).first()
+            row = connection.execute(select(api_tokens_table).where(where)).first()
         return None if row is None else _token(row)
 
     def list(self) -> list[ApiToken]:
@@ -198,7 +199,14 @@ class TokenStore:
         return [_token(row) for row in rows]
 
     def revoke(self, name_or_id: str | int) -> ApiToken:
-        found = self.find(name_or_id)
+        """Revoke by id (an int) or by name (a str; a name of digits that no token has is
+        tried as an id, as the command's argument may be either)."""
+        found = (
+            self.find_id(name_or_id)
+            if isinstance(name_or_id, int)
+            else self.find(name_or_id)
+            or (self.find_id(int(name_or_id)) if name_or_id.isdigit() else None)
+        )
         if found is None:
             raise TokenError(f"no token {name_or_id!r}")
         if found.revoked_at is None:
@@ -208,7 +216,7 @@ class TokenStore:
                     .where(api_tokens_table.c.id == found.id)
                     .values(revoked_at=self.clock())
                 )
-        revoked = self.find(found.id)
+        revoked = self.find_id(found.id)
         assert revoked is not None
         return revoked
 

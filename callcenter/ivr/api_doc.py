@@ -3,6 +3,7 @@ put in place."""
 
 from __future__ import annotations
 
+from callcenter.ivr.flow_files import MAX_FLOW_CHARS
 from callcenter.web.openapi_schema import (
     BOOL,
     INT,
@@ -25,7 +26,9 @@ PROBLEM = obj(
     text={**STR, "description": "file:line:column: reason"},
 )  # fmt: skip
 CHECKED = obj(["file", "ok", "problems"], file=STR, ok=BOOL, problems=array(PROBLEM))
-FLOW_TEXT: Schema = obj(["text"], text={"type": "string", "maxLength": 512 * 1024}) | {
+# at most 64 Ki characters: even escaped in JSON (12 bytes a character at worst) the body
+# stays under the service's 1 MiB limit
+FLOW_TEXT: Schema = obj(["text"], text={"type": "string", "maxLength": MAX_FLOW_CHARS}) | {
     "additionalProperties": False
 }
 

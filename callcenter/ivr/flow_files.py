@@ -23,7 +23,7 @@ from callcenter.ivr.schema import Flow
 from callcenter.ivr.validator import validate_paths
 
 FILE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}\.ya?ml$")
-MAX_FLOW_BYTES = 512 * 1024
+MAX_FLOW_CHARS = 64 * 1024
 
 
 class BadFlowName(ValueError):

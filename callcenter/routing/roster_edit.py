@@ -10,6 +10,7 @@ never written. Leave spanning several days is kept as it is (shown, not edited h
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, replace
 from datetime import date
@@ -57,12 +58,16 @@ def apply_day_edit(roster: Roster, day: date, edit: DayEdit) -> Roster:
 
 
 def _scalar(text: str) -> str:
-    """A YAML flow scalar: plain when safe, else double-quoted."""
-    if re.fullmatch(r"[\w.@-]+", text) and not re.fullmatch(
-        r"[\d.-]+|true|false|null|yes|no|on|off", text, re.IGNORECASE
-    ):
+    """A YAML flow scalar: plain when that is safe, else double-quoted with every
+    character YAML would not take as it is written as an escape."""
+    plain = re.fullmatch(r"[^\W\d][\w.@-]*", text)  # starts with a letter: never a number
+    if plain and not re.fullmatch(r"true|false|null|yes|no|on|off", text, re.I):
         return text
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    quoted = json.dumps(text, ensure_ascii=False)  # a JSON string is a YAML one
+    return "".join(
+        c if c.isprintable() else f"\\u{ord(c):04x}" if ord(c) <= 0xFFFF else f"\\U{ord(c):08x}"
+        for c in quoted
+    )
 
 
 def exception_blocks(roster: Roster) -> dict[str, str]:

@@ -25,6 +25,7 @@ SCREENS = (
     ("/admin/directory", "directory"),
     ("/admin/owners", "owners"),
     ("/admin/ivr", "ivr"),
+    ("/admin/tokens", "tokens"),
 )
 TEXT: dict[str, tuple[str, str]] = {
     "admin": ("系统管理", "Administration"),
@@ -33,6 +34,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "directory": ("坐席、座席与片区", "Agents, seats and zones"),
     "owners": ("业主导入", "Owner import"),
     "ivr": ("IVR 流程", "IVR flows"),
+    "tokens": ("API 令牌", "API tokens"),
     "other_lang": ("English", "中文"),
 }
 CATALOGUE = Catalogue(TEXT)
