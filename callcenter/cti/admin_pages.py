@@ -11,8 +11,13 @@ from aiohttp import web
 
 from callcenter.core.i18n import Catalogue, Lang, request_lang
 from callcenter.web.admin_page import SCRIPT_HELPERS, admin_response
-from callcenter.web.security import page_roles
+from callcenter.web.security import ROLES, page_roles
 
+ROLE_TEXT: dict[str, tuple[str, str]] = {
+    "role_agent": ("坐席", "Agent"),
+    "role_supervisor": ("班长", "Supervisor"),
+    "role_admin": ("管理员", "Administrator"),
+}
 USERS_TEXT: dict[str, tuple[str, str]] = {  # key: (Chinese, English)
     "title": ("用户与角色", "Users and roles"),
     "login": ("账号", "Login"), "name": ("姓名", "Name"), "role": ("角色", "Role"),
@@ -21,8 +26,7 @@ USERS_TEXT: dict[str, tuple[str, str]] = {  # key: (Chinese, English)
     "disable": ("停用", "Disable"), "enable": ("启用", "Enable"), "save": ("保存", "Save"),
     "password": ("初始密码", "Initial password"), "add": ("新建用户", "Add user"),
     "added": ("已添加用户 {login}", "User {login} added"), "saved": ("已保存 {login}", "{login} saved"),
-    "role_agent": ("坐席", "Agent"), "role_supervisor": ("班长", "Supervisor"),
-    "role_admin": ("管理员", "Administrator"), "actions": ("操作", "Actions"),
+    **ROLE_TEXT, "actions": ("操作", "Actions"),
     "hint_interface": ("例如 PJSIP/1001（坐席需要）", "e.g. PJSIP/1001 (agents need one)"),
 }  # fmt: skip
 USERS = Catalogue(USERS_TEXT)
@@ -91,13 +95,15 @@ load().catch((e) => say(e.message, false));
 )
 
 
+def role_options(t: dict[str, str]) -> str:
+    """The three roles as ``<option>``s, named in the page's language."""
+    return "".join(f'<option value="{r}">{html.escape(t["role_" + r])}</option>' for r in ROLES)
+
+
 def users_body(lang: Lang) -> str:
     t = USERS.all(lang)
     e = html.escape
-    roles = "".join(
-        f'<option value="{r}">{e(t["role_" + r])}</option>'
-        for r in ("agent", "supervisor", "admin")
-    )
+    roles = role_options(t)
     heads = "".join(
         f"<th>{e(t[k])}</th>"
         for k in ("login", "name", "role", "interface", "agent", "state", "actions")
@@ -224,7 +230,7 @@ TOKENS_TEXT: dict[str, tuple[str, str]] = {  # key: (Chinese, English)
     "revoke": ("吊销", "Revoke"), "made": ("令牌 {name} 已创建，请现在复制（不会再显示）：",
                                             "Token {name} made; copy it now (it is not shown again):"),
     "revoked_ok": ("已吊销 {name}", "{name} revoked"),
-    "role_agent": ("坐席", "Agent"), "role_supervisor": ("班长", "Supervisor"), "role_admin": ("管理员", "Administrator"),
+    **ROLE_TEXT,
 }  # fmt: skip
 TOKENS = Catalogue(TOKENS_TEXT)
 
@@ -277,10 +283,7 @@ load().catch((e) => say(e.message, false));
 def tokens_body(lang: Lang) -> str:
     t = TOKENS.all(lang)
     e = html.escape
-    roles = "".join(
-        f'<option value="{r}">{e(t["role_" + r])}</option>'
-        for r in ("agent", "supervisor", "admin")
-    )
+    roles = role_options(t)
     heads = "".join(
         f"<th>{e(t[k])}</th>"
         for k in ("name", "role", "scopes", "hint", "created", "last_used", "state", "revoke")
