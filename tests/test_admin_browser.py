@@ -128,13 +128,13 @@ async def test_an_admin_puts_an_agent_on_leave_for_a_roster_day(
     async with chromium() as browser:
         page = await signed_in_page(browser, base, "ada")
         await page.goto(f"{base}/admin/roster?lang=en")
-        monday = page.locator("#week tr").first
+        monday = page.locator("#week_head th[data-day]").first
         await monday.wait_for()
         day = await monday.get_attribute("data-day")
         assert day is not None
-        worker = await monday.locator("td").nth(1).locator("div").first.inner_text()
-        found = re.search(r"\((\w+)\)", worker)  # "08:00–20:00 Day: 张伟 (kf01)"
-        assert found is not None, worker
+        first_shift = page.locator(f"#week tr.shift td[data-day='{day}'] div").first
+        found = re.search(r"\((\w+)\)", await first_shift.inner_text())  # "张伟 (kf01)"
+        assert found is not None
         agent = found.group(1)
         await monday.get_by_role("button", name="Edit").click()
         await page.locator("#leave_agent").select_option(agent)
@@ -142,8 +142,12 @@ async def test_an_admin_puts_an_agent_on_leave_for_a_roster_day(
         await page.get_by_role("button", name="Add leave").click()
         await page.get_by_role("button", name="Save the day").click()
         await page.get_by_text(f"{day} saved").wait_for()
-        row = page.locator(f"#week tr[data-day='{day}']")
-        await row.locator("td").nth(2).get_by_text("sick").wait_for()
+        leave = page.locator(f"#week tr.leave td[data-day='{day}']")
+        await leave.get_by_text(f"({agent}) · sick").wait_for()
+        shifts = " ".join(
+            await page.locator(f"#week tr.shift td[data-day='{day}']").all_inner_texts()
+        )
+        assert f"({agent})" not in shifts
     text = roster_file.read_text(encoding="utf-8")
     assert f"{{agent: {agent}, from: {day}, to: {day}, reason: sick}}" in text
     reloaded = load_roster(roster_file, service.routing.data.book)

@@ -38,35 +38,57 @@ _ROSTER_SCRIPT = (
     SCRIPT_HELPERS
     + """
 let week = null, editing = null, draft = null, first = new URLSearchParams(location.search).get('from') || '';
-function shiftText(s) {
-  const who = s.name ? s.name + ' (' + s.agent + ')' : s.agent;
-  const tag = s.origin !== 'rotation' ? ' [' + T['origin_' + s.origin] + ']' : '';
-  return s.start + '–' + s.end + ' ' + s.label[LANG] + ': ' + who + tag;
-}
+function who(x) { return x.name ? x.name + ' (' + x.agent + ')' : x.agent; }
 function lines(td, items) {
   for (const text of items) td.append(el('div', {}, text));
 }
+// The week as a grid: a column per day (Monday first), a row for the gaps, one for
+// leave, then one per shift (by start time) listing who works it that day.
 async function load() {
   week = await api('GET', '/api/routing/roster/week' + (first ? '?from=' + first : ''));
   first = week.from;
-  const body = $('week');
-  body.textContent = '';
+  const head = $('week_head');
+  head.textContent = '';
+  const top = el('tr');
+  top.append(el('th', {}, T.shifts));
   for (const d of week.days) {
-    const tr = el('tr', {'data-day': d.day});
-    const head = cell(tr, d.day + ' ' + T['weekday_' + d.weekday]);
-    if (d.holiday) head.append(el('div', {class: 'muted'}, d.holiday));
-    lines(cell(tr, ''), d.shifts.map(shiftText));
-    lines(cell(tr, ''), d.leave.map((l) => (l.name || l.agent) + ' · ' + l.reason + (l.from !== l.to ? ' (' + l.from + '–' + l.to + ')' : '')));
-    const gaps = cell(tr, '');
-    if (d.gaps.length) { gaps.className = 'gap'; lines(gaps, d.gaps.map((g) => g.message[LANG])); }
-    else gaps.append(el('span', {class: 'muted'}, T.no_gaps));
-    const actions = cell(tr, '');
+    const th = el('th', {'data-day': d.day});
+    th.append(el('div', {}, d.day + ' ' + T['weekday_' + d.weekday]));
+    if (d.holiday) th.append(el('div', {class: 'muted'}, d.holiday));
     if (week.editable) {
       const b = el('button', {type: 'button', class: 'edit'}, T.edit);
       b.onclick = () => openEditor(d);
-      actions.append(b);
+      th.append(b);
+    }
+    top.append(th);
+  }
+  head.append(top);
+  const body = $('week');
+  body.textContent = '';
+  const row = (label, cls, fill) => {
+    const tr = el('tr', {class: cls});
+    tr.append(el('th', {}, label));
+    for (const d of week.days) {
+      const td = el('td', {'data-day': d.day});
+      fill(d, td);
+      tr.append(td);
     }
     body.append(tr);
+  };
+  row(T.gaps, 'gaps', (d, td) => {
+    if (d.gaps.length) { td.className = 'gap'; lines(td, d.gaps.map((g) => g.message[LANG])); }
+    else td.append(el('span', {class: 'muted'}, T.no_gaps));
+  });
+  row(T.leave, 'leave', (d, td) => lines(td, d.leave.map((l) => who(l) + ' · ' + l.reason)));
+  const shifts = new Map();
+  for (const d of week.days) for (const s of d.shifts) {
+    const key = s.start + '–' + s.end + ' ' + s.label[LANG];
+    if (!shifts.has(key)) shifts.set(key, s.start + s.end);
+  }
+  for (const key of [...shifts.keys()].sort((a, b) => shifts.get(a).localeCompare(shifts.get(b)))) {
+    row(key, 'shift', (d, td) => lines(td, d.shifts
+      .filter((s) => s.start + '–' + s.end + ' ' + s.label[LANG] === key)
+      .map((s) => who(s) + (s.origin !== 'rotation' ? ' [' + T['origin_' + s.origin] + ']' : ''))));
   }
   $('readonly').hidden = week.editable;
   fillChoices();
@@ -143,7 +165,6 @@ load().catch((e) => say(e.message, false));
 def roster_body(lang: Lang) -> str:
     t = ROSTER.all(lang)
     e = html.escape
-    heads = "".join(f"<th>{e(t[k])}</th>" for k in ("day", "shifts", "leave", "gaps", "edit"))
     return (
         f'<p><button type="button" id="prev">{e(t["prev"])}</button> '
         f'<button type="button" id="today">{e(t["today"])}</button> '
@@ -168,7 +189,7 @@ def roster_body(lang: Lang) -> str:
         f'<button type="button" id="add_extra">{e(t["add_extra"])}</button>'
         f'<p><button type="button" class="primary" id="save">{e(t["save"])}</button> '
         f'<button type="button" id="cancel">{e(t["cancel"])}</button></p></section>'
-        f'<section class="card"><table><thead><tr>{heads}</tr></thead>'
+        f'<section class="card"><table class="week"><thead id="week_head"></thead>'
         f'<tbody id="week"></tbody></table></section>'
     )
 

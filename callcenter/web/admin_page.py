@@ -60,6 +60,8 @@ button{cursor:pointer;border:1px solid var(--line);border-radius:6px;background:
 button.primary{background:var(--accent);border-color:var(--accent);color:#fff}
 .status{min-height:1.4em}.error{color:var(--bad)}.ok{color:var(--ok)}.muted{color:var(--muted)}
 .gap{color:var(--bad);font-weight:600}
+table.week th,table.week td{font-size:.85em;min-width:6.5em}
+table.week tbody th{white-space:nowrap;color:var(--ink)}
 </style>
 """
 
