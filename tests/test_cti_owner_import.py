@@ -77,6 +77,15 @@ async def test_an_admin_imports_owners_and_follows_the_progress(
         assert done["done"] == done["total"] == 300
     owner = await cti.directory.lookup("13380668968")
     assert owner is not None and owner.name == "郭婉然"
+    # a housekeeper added as a user afterwards is rung at their seat for their owners
+    async with client_for(base, "ada") as ada:
+        status, _ = await ada.post_json("/api/users", {
+            "login": "caolin", "role": "agent", "password": "housekeeper-1",
+            "display_name": "曹琳", "interface": "PJSIP/1030",
+        })  # fmt: skip
+        assert status == 201
+    info = await cti.lookup("13380668968")
+    assert info is not None and info.housekeeper_interface == "PJSIP/1030"
 
 
 async def test_a_bad_row_imports_nothing_and_is_named(served: tuple[str, CtiFeature]) -> None:

@@ -9,6 +9,7 @@ tokens other systems call with. Admins only; a browser's changes carry the CSRF 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
@@ -23,6 +24,17 @@ from callcenter.web.validation import InvalidInput, read_object
 log = structlog.get_logger(__name__)
 
 ACCOUNTS_KEY: web.AppKey[AccountStore] = web.AppKey("cti_admin_accounts", AccountStore)
+# Told after a user is added or changed (the housekeepers' seats are read from the users).
+UsersChanged = Callable[[], Awaitable[None]]
+USERS_CHANGED_KEY: web.AppKey[UsersChanged] = web.AppKey("cti_users_changed")
+
+
+async def users_changed(request: web.Request) -> None:
+    follow = request.app.get(USERS_CHANGED_KEY)
+    if follow is not None:
+        await follow()
+
+
 TOKENS_KEY: web.AppKey[TokenStore] = web.AppKey("cti_admin_tokens", TokenStore)
 
 
@@ -57,6 +69,7 @@ async def change_user(request: web.Request) -> web.Response:
     except AccountError as exc:
         status = 404 if str(exc).startswith("no user") else 400
         raise ApiError(status, "account_refused", f"无法修改用户：{exc}", str(exc)) from None
+    await users_changed(request)
     log.info("user changed", login=login, fields=sorted(body), by=_by(request))
     return web.json_response(
         {"id": user.id, "login": user.login, "role": user.role, "display_name": user.display_name,
@@ -101,8 +114,15 @@ async def revoke_token(request: web.Request) -> web.Response:
     return web.json_response(revoked.as_dict())
 
 
-def setup(app: web.Application, accounts: AccountStore, tokens: TokenStore) -> None:
+def setup(
+    app: web.Application,
+    accounts: AccountStore,
+    tokens: TokenStore,
+    on_users_changed: UsersChanged | None = None,
+) -> None:
     app[ACCOUNTS_KEY] = accounts
+    if on_users_changed is not None:
+        app[USERS_CHANGED_KEY] = on_users_changed
     app[TOKENS_KEY] = tokens
     app.router.add_patch("/api/users/{login}", change_user)
     app.router.add_get("/api/tokens", list_tokens)

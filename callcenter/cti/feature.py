@@ -187,7 +187,7 @@ class CtiFeature:
             tokens=self.tokens,
             audit=self.records.audit,
         )
-        admin_http.setup(app, self.accounts, self.tokens)
+        admin_http.setup(app, self.accounts, self.tokens, self.refresh_housekeepers)
         admin_pages.setup(app)
         import_jobs.setup(app, self.imports)
         setup_seat_routes(app, self.deps)

@@ -43,6 +43,7 @@ from callcenter.core.errors import ApiError
 from callcenter.core.i18n import Lang, remember_lang, request_lang
 from callcenter.cti import api_doc as cti_doc
 from callcenter.cti.accounts import AccountError, AccountStore, Session, default_agent_name
+from callcenter.cti.admin_http import users_changed
 from callcenter.cti.i18n import t
 from callcenter.cti.login_throttle import LoginThrottle, Refused
 from callcenter.cti.settings import CtiSettings
@@ -420,6 +421,7 @@ async def add_user(request: web.Request) -> web.Response:
         )
     except AccountError as exc:
         raise ApiError(400, "account_refused", f"无法添加用户：{exc}", str(exc)) from None
+    await users_changed(request)
     log.info("user added", login=user.login, role=user.role, by=current_user(request).login)  # type: ignore[union-attr]
     return web.json_response({"id": user.id, "login": user.login, "role": user.role}, status=201)
 
