@@ -109,10 +109,18 @@ async def test_an_admin_creates_a_user_who_can_then_sign_in(
         response = await carol.goto(f"{base}/admin/users")
         assert response is not None and response.status == 403
 
-        # a new role, then disabled: carol's session ends
+        # a new role; a new password (carol's session ends, the new one signs in)
         await row.locator("select").select_option("supervisor")
         await row.get_by_role("button", name="保存").click()
         await admin.get_by_text("已保存 carol").wait_for()
+        admin.once("dialog", lambda dialog: dialog.accept("carol-新密码-2"))
+        async with admin.expect_response(lambda r: r.request.method == "PATCH") as patched:
+            await admin.locator("tr[data-login=carol] button.reset").click()
+        assert (await patched.value).status == 200
+        status = await carol.evaluate("() => fetch('/api/me').then((r) => r.status)")
+        assert status == 401
+        carol = await signed_in_page(browser, base, "carol", "carol-新密码-2")
+        # then disabled: carol's session ends again
         await admin.locator("tr[data-login=carol] button.toggle").click()
         await admin.locator("tr[data-login=carol]").get_by_text("已停用").wait_for()
         status = await carol.evaluate("() => fetch('/api/me').then((r) => r.status)")

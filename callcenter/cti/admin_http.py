@@ -53,7 +53,9 @@ def _by(request: web.Request) -> str:
 @require_roles("admin")
 async def change_user(request: web.Request) -> web.Response:
     fields = ("role", "active", "display_name", "agent", "interface")
-    body = {k: v for k, v in (await _body(request)).items() if k in fields}
+    given = await _body(request)
+    body = {k: v for k, v in given.items() if k in fields}
+    password = given.get("password")
     login = request.match_info["login"]
     if login == _by(request) and (
         body.get("active") is False or body.get("role", "admin") != "admin"
@@ -64,13 +66,17 @@ async def change_user(request: web.Request) -> web.Response:
             "不能停用自己的账号或取消自己的管理员角色",
             "you may not disable your own account or take away your own admin role",
         )
+    accounts = request.app[ACCOUNTS_KEY]
     try:
-        user = await asyncio.to_thread(request.app[ACCOUNTS_KEY].change_user, login, **body)
+        user = await asyncio.to_thread(accounts.change_user, login, **body)
+        if password is not None:  # a new password signs the user out everywhere
+            await asyncio.to_thread(accounts.set_password, login, str(password))
     except AccountError as exc:
         status = 404 if str(exc).startswith("no user") else 400
         raise ApiError(status, "account_refused", f"无法修改用户：{exc}", str(exc)) from None
     await users_changed(request)
-    log.info("user changed", login=login, fields=sorted(body), by=_by(request))
+    changed = sorted(body) + (["password"] if password is not None else [])
+    log.info("user changed", login=login, fields=changed, by=_by(request))
     return web.json_response(
         {"id": user.id, "login": user.login, "role": user.role, "display_name": user.display_name,
          "agent": user.agent, "interface": user.interface, "active": body.get("active", True)}

@@ -26,7 +26,8 @@ USERS_TEXT: dict[str, tuple[str, str]] = {  # key: (Chinese, English)
     "disable": ("停用", "Disable"), "enable": ("启用", "Enable"), "save": ("保存", "Save"),
     "password": ("初始密码", "Initial password"), "add": ("新建用户", "Add user"),
     "added": ("已添加用户 {login}", "User {login} added"), "saved": ("已保存 {login}", "{login} saved"),
-    **ROLE_TEXT, "actions": ("操作", "Actions"),
+    **ROLE_TEXT, "actions": ("操作", "Actions"), "new_password": ("重设密码", "New password"),
+    "new_password_for": ("{login} 的新密码（至少 8 个字符）：", "New password for {login} (at least 8 characters):"),
     "hint_interface": ("例如 PJSIP/1001（坐席需要）", "e.g. PJSIP/1001 (agents need one)"),
 }  # fmt: skip
 USERS = Catalogue(USERS_TEXT)
@@ -67,7 +68,12 @@ async function load() {
       interface: phone.value, agent: agent.value});
     const toggle = el('button', {type: 'button', class: 'toggle'}, u.active ? T.disable : T.enable);
     toggle.onclick = () => change(u.login, {active: !u.active});
-    actions.append(save, ' ', toggle);
+    const reset = el('button', {type: 'button', class: 'reset'}, T.new_password);
+    reset.onclick = () => {
+      const password = window.prompt(T.new_password_for.replace('{login}', u.login));
+      if (password) change(u.login, {password});
+    };
+    actions.append(save, ' ', toggle, ' ', reset);
     body.append(tr);
   }
 }

@@ -107,7 +107,8 @@ OPERATIONS: Operations = {
         refused_when="the login is taken",
     ),
     ("PATCH", "/api/users/{login}"): Operation(
-        "Change a user: role, names, seat, or disable (signs them out everywhere)",
+        "Change a user: role, names, seat, a new password, or disable (a new password "
+        "or disabling signs them out everywhere)",
         params=(LOGIN,),
         body=obj(
             role=ROLE,
@@ -115,6 +116,7 @@ OPERATIONS: Operations = {
             display_name={**ONE_LINE_TEXT, "maxLength": 100},
             agent={**ONE_LINE_TEXT, "maxLength": 100},
             interface=INTERFACE,
+            password={"type": "string", "minLength": 8},
         ),
         result=USER,
         errors=(404,),
