@@ -141,7 +141,7 @@ class Service:
             open_call=self._open_call, dialling=settings.dialling,
             # supervisors see owner-read alerts on the wallboard
             alert=lambda notice: self.metrics.wallboard.notice(notice),
-            trusted_proxies=settings.web.trusted_proxies,
+            trusted_proxies=settings.web.trusted_proxies, holds=self.holds,
         )  # fmt: skip
         # Live counters, the wallboard, /metrics and reports.
         self.metrics = MetricsFeature(

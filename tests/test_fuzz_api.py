@@ -241,11 +241,20 @@ def _line_too_long(response: requests.Response) -> bool:
 async def run_against_service(tmp_path: Path, examples: int, budget_s: float) -> None:
     async with running_simulator(tmp_path / "pbx", seed=11, speed=200, secret="s") as pbx:
         base_settings = service_settings(tmp_path, pbx)
-        agents_file = tmp_path / "agents.yaml"  # the API writes changes back to this file
-        shutil.copy(ROOT / "config" / "agents.yaml", agents_file)
+        # the API writes changes back to these files: copies, never the repository's
+        for name in ("agents.yaml", "roster.yaml"):
+            shutil.copy(ROOT / "config" / name, tmp_path / name)
+        flows = tmp_path / "ivr_flows"
+        shutil.copytree(ROOT / "ivr_flows", flows)
         fuzz_settings = replace(
             base_settings,
-            routing=replace(base_settings.routing, agents_file=str(agents_file)),
+            routing=replace(
+                base_settings.routing,
+                agents_file=str(tmp_path / "agents.yaml"),
+                roster_file=str(tmp_path / "roster.yaml"),
+            ),
+            ivr_dir=str(flows),
+            ivr=replace(base_settings.ivr, prompts_dir=str(flows / "prompts")),
         )
         service = Service(fuzz_settings, managed_queues=set())
         await service.start()

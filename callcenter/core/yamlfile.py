@@ -1,9 +1,13 @@
 """The YAML loader every settings, flow and roster file is read with, and the one way
-a file that does not parse is reported: the line (and column) and what is wrong."""
+a file that does not parse is reported: the line (and column) and what is wrong; and
+the one way a changed file is written back (atomically)."""
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
@@ -89,3 +93,17 @@ class PlacedSafeLoader(yaml.SafeLoader):
             raise yaml.constructor.ConstructorError(
                 None, None, f"not a valid value: {exc}", node.start_mark
             ) from None
+
+
+def write_atomically(path: str | Path, text: str) -> None:
+    """Write ``text`` so that a reader never sees half a file."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -83,6 +83,12 @@ def dummy_verify(password: str) -> None:
     verify_password(password, _DUMMY_HASH[0])
 
 
+def default_agent_name(interface: str) -> str:
+    """The queue member name of a seat's user when none is given: ``Agent 1001`` for
+    ``PJSIP/1001`` (what the dialplan and queues.conf call them)."""
+    return f"Agent {interface.split('/')[-1]}" if interface else ""
+
+
 def check_new_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
@@ -189,6 +195,47 @@ class AccountStore:
         with self.engine.connect() as connection:
             rows = connection.execute(select(users_table).order_by(users_table.c.login)).all()
         return [_user(row) for row in rows]
+
+    def accounts(self) -> list[tuple[User, bool]]:
+        """Every user, disabled ones too, with whether they may sign in."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(users_table).order_by(users_table.c.login)).all()
+        return [(_user(row), bool(row.active)) for row in rows]
+
+    def change_user(
+        self,
+        login: str,
+        *,
+        role: str | None = None,
+        active: bool | None = None,
+        display_name: str | None = None,
+        agent: str | None = None,
+        interface: str | None = None,
+    ) -> User:
+        """Changes what is given; disabling a user signs them out everywhere (a changed
+        role takes effect on their next request: sessions read the user each time)."""
+        if role is not None and role not in ROLES:
+            raise AccountError(f"the role must be one of {', '.join(ROLES)}, got {role!r}")
+        given = {"role": role, "active": active, "display_name": display_name,
+                 "agent": agent, "interface": interface}  # fmt: skip
+        values = {k: v for k, v in given.items() if v is not None}
+        with self.engine.begin() as connection:
+            row = connection.execute(
+                select(users_table.c.id).where(users_table.c.login == login)
+            ).first()
+            if row is None:
+                raise AccountError(f"no user {login!r}")
+            if values:
+                connection.execute(
+                    update(users_table).where(users_table.c.id == row.id).values(**values)
+                )
+            if active is False:
+                connection.execute(delete(sessions_table).where(sessions_table.c.user_id == row.id))
+        with self.engine.connect() as connection:
+            changed = connection.execute(
+                select(users_table).where(users_table.c.login == login)
+            ).one()
+        return _user(changed)
 
     def set_password(self, login: str, password: str) -> None:
         check_new_password(password)

@@ -20,6 +20,7 @@ from callcenter.web.openapi_schema import (
     Operation,
     Operations,
     Param,
+    Schema,
     array,
     nullable,
     obj,
@@ -28,8 +29,23 @@ from callcenter.web.openapi_schema import (
 
 USER = obj(
     ["id", "login", "role"], id=INT, login=STR, role=ROLE, display_name=STR, agent=STR,
-    interface=STR,
+    interface=STR, active=BOOL,
 )  # fmt: skip
+SCOPE: Schema = {"type": "string", "enum": ["read", "write"]}
+API_TOKEN = obj(
+    ["id", "name", "role", "scopes"], id=INT, name=STR, role=ROLE, scopes=array(SCOPE),
+    hint={**STR, "description": "the token's first characters, to tell tokens apart"},
+    created_by=STR, created_at=EPOCH, expires_at=nullable(EPOCH), revoked_at=nullable(EPOCH),
+    last_used_at=nullable(EPOCH),
+)  # fmt: skip
+IMPORT_JOB = obj(
+    ["id", "file", "state"], id=INT, file=STR, by=STR, dry_run=BOOL,
+    state={"enum": ["checking", "writing", "done", "refused", "failed"]}, rows=INT, done=INT,
+    total=INT, created=INT, updated=INT, problem_count=INT,
+    problems=array({**STR, "description": "row N, column C: what is wrong (the first 200)"}),
+)  # fmt: skip
+TOKEN_ID = path("token_id", {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID})
+LOGIN = path("login", {"type": "string", "pattern": "^[A-Za-z0-9._@-]{1,64}$"})
 
 WORK_ORDER_KINDS = ["repair", "complaint", "enquiry", "fee"]
 WORK_ORDER_PRIORITIES = ["low", "normal", "high", "urgent"]
@@ -89,6 +105,74 @@ OPERATIONS: Operations = {
         ),
         result=obj(["id", "login", "role"], id=INT, login=STR, role=ROLE),
         refused_when="the login is taken",
+    ),
+    ("PATCH", "/api/users/{login}"): Operation(
+        "Change a user: role, names, seat, a new password, or disable (a new password "
+        "or disabling signs them out everywhere)",
+        params=(LOGIN,),
+        body=obj(
+            role=ROLE,
+            active=BOOL,
+            display_name={**ONE_LINE_TEXT, "maxLength": 100},
+            agent={**ONE_LINE_TEXT, "maxLength": 100},
+            interface=INTERFACE,
+            password={"type": "string", "minLength": 8},
+        ),
+        result=USER,
+        errors=(404,),
+        refused_when="an admin would disable their own account or drop their own admin role",
+    ),
+    # -- API tokens (service accounts of other systems)
+    ("GET", "/api/tokens"): Operation(
+        "API tokens (never the tokens themselves: only their first characters)",
+        result=obj(["tokens"], tokens=array(API_TOKEN)),
+    ),
+    ("POST", "/api/tokens"): Operation(
+        "Make an API token; the answer holds the token, shown this once",
+        ok=201,
+        body=obj(
+            ["name", "role"],
+            name={"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"},
+            role=ROLE,
+            scopes={**array(SCOPE), "description": "read (GET) and/or write; default: read"},
+            expires_in_days={"type": "number", "minimum": 0.001, "maximum": 3650},
+        ),
+        result=obj(["token"], **API_TOKEN["properties"], token=STR),
+        refused_when="the name is taken",
+    ),
+    ("DELETE", "/api/tokens/{token_id}"): Operation(
+        "Revoke an API token: its next request gets 401",
+        params=(TOKEN_ID,),
+        result=API_TOKEN,
+        errors=(404,),
+    ),
+    # -- owners imported from the admin screen
+    ("POST", "/api/owners/import"): Operation(
+        "Import owners from a .csv (UTF-8 or GB18030) or .xlsx file sent as the body "
+        "(application/octet-stream, at most 32 MiB): checked whole (all rows or none), then "
+        "written in the background; follow it with GET /api/owners/import/{job_id}",
+        ok=202,
+        params=(
+            Param(
+                "name",
+                {"type": "string", "pattern": "^[^/\\\\\\r\\n]{1,128}\\.(csv|CSV|xlsx|XLSX)$"},
+                "the file's name (its ending says how to read it)",
+                required=True,
+            ),
+            Param(
+                "dry_run",
+                {"enum": ["true", "false"], "default": "false"},
+                "check and count only, write nothing",
+            ),
+        ),
+        result=IMPORT_JOB,
+        errors=(413,),
+    ),
+    ("GET", "/api/owners/import/{job_id}"): Operation(
+        "How far an owner import has come",
+        params=(path("job_id", {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID}),),
+        result=IMPORT_JOB,
+        errors=(404,),
     ),
     # -- the seat (CTI)
     ("GET", "/api/seat/pops"): Operation(
@@ -235,4 +319,4 @@ OPERATIONS: Operations = {
     ),
 }
 
-PART = ApiPart(OPERATIONS, schemas={"WorkOrder": WORK_ORDER})
+PART = ApiPart(OPERATIONS, schemas={"WorkOrder": WORK_ORDER, "ApiToken": API_TOKEN})

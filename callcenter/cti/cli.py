@@ -1,4 +1,5 @@
-"""Commands: ``callcenter owners import FILE`` and ``callcenter users add|list``."""
+"""Commands: ``callcenter owners import FILE``, ``callcenter users add|list`` and
+``callcenter tokens create|list|revoke`` (API tokens for other systems)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ from pathlib import Path
 from typing import TextIO
 
 from callcenter.core.redact import redact_url
-from callcenter.cti.accounts import AccountError, AccountStore
+from callcenter.cti.accounts import AccountError, AccountStore, default_agent_name
 from callcenter.cti.importer import ImportFileError, load_mapping, parse_rows, read_table
 from callcenter.cti.owners import OwnerRepository
 from callcenter.cti.settings import CtiCommandsContext
+from callcenter.cti.tokens import SCOPES, TokenError, TokenStore
 from callcenter.db import create_engine_for, upgrade
 from callcenter.web.security import ROLES
 
@@ -109,8 +111,7 @@ def cmd_users_add(args: argparse.Namespace, settings_loader: SettingsLoader) -> 
             args.role,
             password,
             display_name=args.name or args.login,
-            agent=args.agent
-            or (f"Agent {args.interface.split('/')[-1]}" if args.interface else ""),
+            agent=args.agent or default_agent_name(args.interface or ""),
             interface=args.interface or "",
         )
     except AccountError as exc:
@@ -133,6 +134,59 @@ def cmd_users_list(args: argparse.Namespace, settings_loader: SettingsLoader) ->
     finally:
         engine.dispose()
     return 0
+
+
+def _with_tokens(settings_loader: SettingsLoader, work: Callable[[TokenStore], int]) -> int:
+    settings = settings_loader()
+    engine = create_engine_for(settings.database.url)
+    try:
+        upgrade(engine)
+        return work(TokenStore(engine))
+    except TokenError as exc:
+        print(f"callcenter: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+
+
+def cmd_tokens_create(args: argparse.Namespace, settings_loader: SettingsLoader) -> int:
+    def create(store: TokenStore) -> int:
+        days = args.expires_days
+        token, made = store.create(
+            args.name,
+            args.role,
+            args.scope or ["read"],
+            created_by="cli",
+            lifetime_s=None if days is None else days * 86400.0,
+        )
+        print(token)  # alone on stdout: T=$(callcenter tokens create ...) keeps just it
+        print(
+            f"token {made.name} ({made.role}, {' '.join(made.scopes)}) created; it is shown "
+            "only now (令牌只显示这一次)",
+            file=sys.stderr,
+        )
+        return 0
+
+    return _with_tokens(settings_loader, create)
+
+
+def cmd_tokens_list(args: argparse.Namespace, settings_loader: SettingsLoader) -> int:
+    def listing(store: TokenStore) -> int:
+        for t in store.list():
+            state = "revoked" if t.revoked_at is not None else "active"
+            print(f"{t.id}\t{t.name}\t{t.role}\t{','.join(t.scopes)}\t{t.hint}…\t{state}")
+        return 0
+
+    return _with_tokens(settings_loader, listing)
+
+
+def cmd_tokens_revoke(args: argparse.Namespace, settings_loader: SettingsLoader) -> int:
+    def revoke(store: TokenStore) -> int:
+        revoked = store.revoke(args.token)
+        print(f"token {revoked.name} revoked")
+        return 0
+
+    return _with_tokens(settings_loader, revoke)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -163,5 +217,22 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add.set_defaults(func=cmd_users_add)
     listing = user_commands.add_parser("list", help="list users")
     listing.set_defaults(func=cmd_users_list)
-    for sub in (importing, add, listing):
+    tokens = subparsers.add_parser("tokens", help="API tokens for other systems (CRM, BI)")
+    token_commands = tokens.add_subparsers(dest="tokens_command", required=True)
+    create = token_commands.add_parser(
+        "create", help="make a token and print it (only this once; only its hash is kept)"
+    )
+    create.add_argument("--name", required=True, help="who uses it, e.g. bi or crm")
+    create.add_argument("--role", required=True, choices=ROLES)
+    create.add_argument(
+        "--scope", action="append", choices=SCOPES, help="read (default) and/or write; repeat"
+    )
+    create.add_argument("--expires-days", type=float, help="valid this many days (default: ever)")
+    create.set_defaults(func=cmd_tokens_create)
+    token_list = token_commands.add_parser("list", help="list tokens (never the tokens)")
+    token_list.set_defaults(func=cmd_tokens_list)
+    revoke = token_commands.add_parser("revoke", help="revoke a token: its next request gets 401")
+    revoke.add_argument("token", help="the token's name or id")
+    revoke.set_defaults(func=cmd_tokens_revoke)
+    for sub in (importing, add, listing, create, token_list, revoke):
         sub.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)

@@ -24,8 +24,9 @@ from callcenter.core.contracts import OwnerInfo
 from callcenter.core.events import Event
 from callcenter.core.feature import Duty, Listeners
 from callcenter.core.webhook import RetryPolicy, SignedPost, WebhookQueue
-from callcenter.cti import api_doc, signin
+from callcenter.cti import admin_http, admin_pages, api_doc, import_jobs, signin
 from callcenter.cti.accounts import AccountStore, hash_password
+from callcenter.cti.event_hook import EventHook
 from callcenter.cti.http import AmiActions, CtiDeps
 from callcenter.cti.http import setup as setup_seat_routes
 from callcenter.cti.lookup import OwnerDirectory
@@ -36,6 +37,7 @@ from callcenter.cti.popper import Popper, PopUpdate
 from callcenter.cti.records import CtiRecords
 from callcenter.cti.screenpop import ScreenPop, SeatHub
 from callcenter.cti.settings import CtiSettings, DiallingSettings
+from callcenter.cti.tokens import TokenStore
 from callcenter.cti.workorders import timer
 from callcenter.web.openapi_schema import ApiPart
 
@@ -83,30 +85,36 @@ class CtiFeature:
         dialling: DiallingSettings | None = None,
         alert: Callable[[dict[str, Any]], None] | None = None,
         trusted_proxies: Sequence[str] = (),
+        holds: Callable[[str], bool] = lambda _pbx: True,
     ) -> None:
         self.settings = settings or CtiSettings()
         self.clock = clock
         self.trusted_proxies = trusted_proxies
         self._keepers: dict[str, str] = {}
         self.accounts = AccountStore(engine, clock=clock)
+        self.tokens = TokenStore(engine, clock=clock)
         self.directory = OwnerDirectory(
             OwnerRepository(engine, clock=clock), default_area_code=self.settings.default_area_code
         )
         self.records = CtiRecords(engine, clock=clock)
+        self.imports = import_jobs.ImportJobs(self.directory, self.settings.default_area_code)
         self.hub = SeatHub()
         self.popper = Popper(self.directory.find)
-        self.screenpop = ScreenPop(self.popper, self.hub, self.pop_details)
-        self.webhook = (
-            WebhookQueue(
-                SignedPost(
-                    self.settings.webhook_url,
-                    self.settings.webhook_secret,
-                    RetryPolicy(self.settings.webhook_max_attempts),
-                    clock=clock,
-                )
-            )
-            if self.settings.webhook_url
+        self.webhook = self._sender(self.settings.webhook_url, self.settings.webhook_secret)
+        # calls and screen-pops for other systems
+        events_sender = self._sender(
+            self.settings.events_webhook_url, self.settings.events_webhook_secret
+        )
+        self.event_hook = (
+            EventHook(events_sender, self.settings.events_webhook_kinds, holds=holds)
+            if events_sender is not None
             else None
+        )
+        self.screenpop = ScreenPop(
+            self.popper,
+            self.hub,
+            self.pop_details,
+            on_pop=self.event_hook.on_pop if self.event_hook is not None else None,
         )
         self.deps = CtiDeps(
             records=self.records,
@@ -127,24 +135,40 @@ class CtiFeature:
         if alert is not None:
             self.deps.alert = alert
 
+    def _sender(self, url: str, secret: str) -> WebhookQueue | None:
+        if not url:
+            return None
+        policy = RetryPolicy(self.settings.webhook_max_attempts)
+        return WebhookQueue(SignedPost(url, secret, policy, clock=self.clock))
+
+    def _senders(self) -> list[WebhookQueue]:
+        hook = self.event_hook.sender if self.event_hook is not None else None
+        return [s for s in (self.webhook, hook) if s is not None]
+
     async def start(self) -> None:
         await self.directory.load()
         await self.refresh_housekeepers()
         await asyncio.to_thread(self.accounts.purge_expired)
-        if self.webhook is not None:
-            await self.webhook.start()
+        for sender in self._senders():
+            await sender.start()
 
     def duties(self) -> Sequence[Duty]:
         return ()
 
     async def stop(self) -> None:
         await self.screenpop.settle()
-        if self.webhook is not None:
-            await self.webhook.close()
+        await self.imports.settle()
+        for sender in self._senders():
+            await sender.close()
 
     @property
     def listeners(self) -> Listeners:
-        return Listeners(events=[self.on_event])
+        hook = self.event_hook
+        if hook is None:
+            return Listeners(events=[self.on_event])
+        return Listeners(
+            events=[self.on_event], pbx_events=[hook.on_event], pbx_records=[hook.on_record]
+        )
 
     def on_event(self, event: Event) -> None:
         """Screen-pops follow every event: synchronous, in event order."""
@@ -160,7 +184,12 @@ class CtiFeature:
             self.settings,
             clock=self.clock,
             trusted_proxies=self.trusted_proxies,
+            tokens=self.tokens,
+            audit=self.records.audit,
         )
+        admin_http.setup(app, self.accounts, self.tokens, self.refresh_housekeepers)
+        admin_pages.setup(app)
+        import_jobs.setup(app, self.imports)
         setup_seat_routes(app, self.deps)
 
     async def lookup(self, number: str) -> OwnerInfo | None:

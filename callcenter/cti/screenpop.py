@@ -107,15 +107,25 @@ class SeatHub:
 
 
 class ScreenPop:
-    def __init__(self, popper: Popper, hub: SeatHub, details: Details | None = None) -> None:
+    def __init__(
+        self,
+        popper: Popper,
+        hub: SeatHub,
+        details: Details | None = None,
+        *,
+        on_pop: Callable[[PopUpdate], None] | None = None,  # e.g. other systems' webhook
+    ) -> None:
         self.popper = popper
         self.hub = hub
         self._details = details
+        self._on_pop = on_pop
         self._tasks: set[asyncio.Task[None]] = set()
 
     def on_event(self, event: Event) -> None:
         for update in self.popper.apply(event):
             self.hub.publish(update)
+            if self._on_pop is not None:
+                self._on_pop(update)
             if update.first and self._details is not None:
                 task = asyncio.get_running_loop().create_task(self._enrich(update))
                 self._tasks.add(task)

@@ -8,6 +8,9 @@ from typing import Literal, Protocol
 from callcenter.core.contracts import DatabaseAddress
 from callcenter.core.settings_checks import at_least_one, not_negative, positive
 
+# What the events webhook can send (``cti/event_hook.py``)
+EVENT_KINDS = ("call.queued", "call.answered", "call.ended", "screen_pop")
+
 
 @dataclass(frozen=True)
 class CtiSettings:
@@ -29,6 +32,10 @@ class CtiSettings:
     webhook_url: str = ""  # the business system's hand-off; "" sends nothing
     webhook_secret: str = ""  # HMAC-SHA256 key for X-Callcenter-Signature; never logged
     webhook_max_attempts: int = 8
+    # Calls and screen-pops for other systems (cti/event_hook.py), signed like the above
+    events_webhook_url: str = ""  # "" sends nothing
+    events_webhook_secret: str = ""  # HMAC-SHA256 key; never logged
+    events_webhook_kinds: list[str] = field(default_factory=lambda: list(EVENT_KINDS))
     wrapup_s: float = 30.0  # after hangup, time for the disposition before the pop clears
     originate_context: str = "from-internal"  # dialplan context of click-to-call and callbacks
     # An agent reads owners freely through their own calls' pops; other reads (with a
@@ -39,7 +46,8 @@ class CtiSettings:
     def __repr__(self) -> str:
         return (
             f"CtiSettings(cookie_secure={self.cookie_secure!r}, "
-            f"session_lifetime_s={self.session_lifetime_s}, webhook_url={self.webhook_url!r})"
+            f"session_lifetime_s={self.session_lifetime_s}, webhook_url={self.webhook_url!r}, "
+            f"events_webhook_url={self.events_webhook_url!r})"
         )
 
     def check(self) -> dict[str, str]:
@@ -63,6 +71,15 @@ class CtiSettings:
             problems["webhook_url"] = "must start with http:// or https://"
         if self.webhook_url and not self.webhook_secret:
             problems["webhook_secret"] = "must be set when webhook_url is (it signs every call)"
+        if self.events_webhook_url and not self.events_webhook_url.startswith(
+            ("http://", "https://")
+        ):
+            problems["events_webhook_url"] = "must start with http:// or https://"
+        if self.events_webhook_url and not self.events_webhook_secret:
+            problems["events_webhook_secret"] = "must be set when events_webhook_url is"
+        unknown = [k for k in self.events_webhook_kinds if k not in EVENT_KINDS]
+        if unknown:
+            problems["events_webhook_kinds"] = f"unknown {unknown}; known: {', '.join(EVENT_KINDS)}"
         if self.webhook_max_attempts < 1:
             problems["webhook_max_attempts"] = "must be at least 1"
         problems.update(not_negative(self, "wrapup_s"))

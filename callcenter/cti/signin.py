@@ -12,6 +12,10 @@
   before the password is checked, so a concurrent burst cannot slip past the limit.
 - Password checks run on their own bounded pool (``password_pool``), so a burst of them
   does not slow anybody's signed-in requests.
+- Another system calls /api routes with ``Authorization: Bearer <token>`` (an API
+  token, ``callcenter.cti.tokens``): no cookie, so no CSRF or Origin check (a browser
+  never sends that header across sites on its own); an unknown, revoked or expired token
+  is a 401, a change outside the token's scopes a 403, every use audited.
 - The client address comes from X-Forwarded-For only when the peer is a trusted proxy
   (``client_address``); where to go after sign-in is checked by ``redirects.safe_next``.
 
@@ -38,10 +42,12 @@ from aiohttp import web
 from callcenter.core.errors import ApiError
 from callcenter.core.i18n import Lang, remember_lang, request_lang
 from callcenter.cti import api_doc as cti_doc
-from callcenter.cti.accounts import AccountError, AccountStore, Session
+from callcenter.cti.accounts import AccountError, AccountStore, Session, default_agent_name
+from callcenter.cti.admin_http import users_changed
 from callcenter.cti.i18n import t
 from callcenter.cti.login_throttle import LoginThrottle, Refused
 from callcenter.cti.settings import CtiSettings
+from callcenter.cti.tokens import TokenAudit, TokenStore
 from callcenter.web.client_address import (
     IpNetwork,
     client_address,
@@ -56,8 +62,10 @@ from callcenter.web.security import (
     SAME_ORIGIN_KEY,
     USER_KEY,
     Handler,
+    bearer_token,
     current_user,
     require_roles,
+    route_of,
 )
 from callcenter.web.validation import InvalidInput, read_object
 
@@ -77,6 +85,10 @@ class Auth:
     settings: CtiSettings = field(default_factory=CtiSettings)
     clock: Callable[[], float] = time.time
     trusted_proxies: tuple[IpNetwork, ...] = ()
+    tokens: TokenStore | None = None  # None: the API admits no tokens
+    # (login, action, owner_id, detail): where token uses are written down
+    audit: Callable[[str, str, int | None, str], None] | None = None
+    token_audit: TokenAudit = field(default_factory=TokenAudit)
     throttle: LoginThrottle = field(init=False)
     passwords: PasswordPool = field(init=False)
 
@@ -160,11 +172,43 @@ async def _submitted_csrf(request: web.Request) -> str:
     return ""
 
 
+async def _token_request(auth: Auth, request: web.Request, presented: str) -> None:
+    """Puts the API token's caller on the request, or refuses it."""
+    found = None
+    if auth.tokens is not None and presented:
+        found = await asyncio.to_thread(auth.tokens.authenticate, presented)
+    if found is None:
+        log.warning("API token refused", path=request.path)
+        raise ApiError(
+            401,
+            "bad_token",
+            "API 令牌无效、已吊销或已过期",
+            "the API token is unknown, revoked or expired",
+        )
+    user = found.as_user()
+    request[USER_KEY] = user
+    route = route_of(request)
+    if auth.audit is not None and auth.token_audit.due(
+        found.id, request.method, route, auth.clock()
+    ):
+        await asyncio.to_thread(
+            auth.audit, user.login, "api_token", None, f"{request.method} {route}"
+        )
+    if not found.admits(request.method):
+        raise ApiError(
+            403, "token_scope", "该 API 令牌无权修改数据", "this API token may not change anything"
+        )
+
+
 def auth_middleware(auth: Auth) -> Any:
     """Puts the signed-in ``User`` on ``request[USER_KEY]`` and guards state changes."""
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        presented = bearer_token(request)
+        if presented is not None and request.path.startswith("/api/"):
+            await _token_request(auth, request, presented)
+            return await handler(request)
         token = request.cookies.get(SESSION_COOKIE, "")
         session = None
         if token:
@@ -340,7 +384,7 @@ async def me(request: web.Request) -> web.Response:
 
 @require_roles("admin")
 async def list_users(request: web.Request) -> web.Response:
-    users = await asyncio.to_thread(request.app[AUTH_KEY].store.list_users)
+    accounts = await asyncio.to_thread(request.app[AUTH_KEY].store.accounts)
     return web.json_response(
         {
             "users": [
@@ -351,8 +395,9 @@ async def list_users(request: web.Request) -> web.Response:
                     "display_name": u.display_name,
                     "agent": u.agent,
                     "interface": u.interface,
+                    "active": active,
                 }
-                for u in users
+                for u, active in accounts
             ]
         }
     )
@@ -365,6 +410,7 @@ async def add_user(request: web.Request) -> web.Response:
     except InvalidInput as exc:
         raise exc.error() from None
     fields = {k: body.get(k, "") for k in ("display_name", "agent", "interface")}
+    fields["agent"] = fields["agent"] or default_agent_name(fields["interface"])
     try:
         user = await asyncio.to_thread(
             request.app[AUTH_KEY].store.add_user,
@@ -375,6 +421,7 @@ async def add_user(request: web.Request) -> web.Response:
         )
     except AccountError as exc:
         raise ApiError(400, "account_refused", f"无法添加用户：{exc}", str(exc)) from None
+    await users_changed(request)
     log.info("user added", login=user.login, role=user.role, by=current_user(request).login)  # type: ignore[union-attr]
     return web.json_response({"id": user.id, "login": user.login, "role": user.role}, status=201)
 
@@ -386,11 +433,16 @@ def setup(
     *,
     clock: Callable[[], float] = time.time,
     trusted_proxies: Sequence[str] = (),
+    tokens: TokenStore | None = None,
+    audit: Callable[[str, str, int | None, str], None] | None = None,
 ) -> Auth:
     """Adds the session middleware (innermost so far) and the sign-in routes.
     ``trusted_proxies``: ``web.trusted_proxies``, the reverse proxies whose
-    X-Forwarded-For names the client."""
-    auth = Auth(store, settings or CtiSettings(), clock, parse_networks(trusted_proxies))
+    X-Forwarded-For names the client; ``tokens``: the API tokens admitted, their uses
+    written to ``audit``."""
+    auth = Auth(
+        store, settings or CtiSettings(), clock, parse_networks(trusted_proxies), tokens, audit
+    )
     describe(app, cti_doc.PART)
     app[AUTH_KEY] = auth
     app[SAME_ORIGIN_KEY] = auth.same_origin

@@ -1,4 +1,4 @@
-"""Tables of the CTI feature: users and their sessions, owners (units, phones, zones),
+"""Tables of the CTI feature: users and their sessions, API tokens, owners (units, phones, zones),
 work orders with their history, call dispositions and the owner-record audit trail.
 
 Session ids are stored as their SHA-256 digest: someone who reads the table cannot sign in
@@ -47,6 +47,25 @@ class SessionRow(Base):
     expires_at: Mapped[float] = mapped_column(Double)
 
     __table_args__ = (Index("ix_cti_sessions_expires_at", "expires_at"),)
+
+
+class ApiTokenRow(Base):
+    """A service account another system signs in with: only the token's SHA-256 digest
+    is kept, the token itself is shown once when it is made."""
+
+    __tablename__ = "cti_api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String, unique=True)
+    role: Mapped[str] = mapped_column(String)
+    scopes: Mapped[str] = mapped_column(String)  # space-separated: "read write"
+    digest: Mapped[str] = mapped_column(String, unique=True)
+    hint: Mapped[str] = mapped_column(String)  # the token's first characters, to tell them apart
+    created_by: Mapped[str] = mapped_column(String)
+    created_at: Mapped[float] = mapped_column(Double)
+    expires_at: Mapped[float | None] = mapped_column(Double, nullable=True)
+    revoked_at: Mapped[float | None] = mapped_column(Double, nullable=True)
+    last_used_at: Mapped[float | None] = mapped_column(Double, nullable=True)
 
 
 class ZoneRow(Base):
@@ -177,6 +196,7 @@ class AuditRow(Base):
 
 users_table = Base.metadata.tables["cti_users"]
 sessions_table = Base.metadata.tables["cti_sessions"]
+api_tokens_table = Base.metadata.tables["cti_api_tokens"]
 zones_table = Base.metadata.tables["cti_zones"]
 owners_table = Base.metadata.tables["cti_owners"]
 units_table = Base.metadata.tables["cti_units"]

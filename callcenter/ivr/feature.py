@@ -11,7 +11,9 @@ from aiohttp import web
 
 from callcenter.core.events import Event
 from callcenter.core.feature import Duty, Listeners
+from callcenter.ivr import admin_page, api_doc
 from callcenter.ivr.agi_session import IvrSessions, Lookup, RouteHousekeeper
+from callcenter.ivr.http import setup as setup_routes
 from callcenter.ivr.registry import FlowRegistry
 from callcenter.ivr.settings import FlowsContext
 from callcenter.telephony.fastagi import FastAgiServer
@@ -74,10 +76,11 @@ class IvrFeature:
         return Listeners()
 
     def routes(self, app: web.Application) -> None:
-        pass
+        setup_routes(app, self.flows)
+        admin_page.setup(app)
 
     def api_doc(self) -> ApiPart:
-        return ApiPart({})
+        return api_doc.PART
 
     async def start(self) -> None:
         pass

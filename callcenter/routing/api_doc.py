@@ -18,6 +18,7 @@ from callcenter.web.openapi_schema import (
     Param,
     Schema,
     array,
+    nullable,
     obj,
     path,
 )
@@ -150,5 +151,45 @@ OPERATIONS: Operations = {
         "range is longer than 366 days, or lies outside the years 1971-8999",
     ),
 }
+
+NAME = {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[^\\r\\n]*$"}
+ROSTER_EDIT = obj(
+    leave=array(obj(["agent"], agent=NAME, reason={**NAME, "minLength": 0}) | {"additionalProperties": False}),
+    swaps=array(obj(["agent", "with"], agent=NAME, **{"with": NAME}) | {"additionalProperties": False}),
+    extra=array(obj(["agent", "shift"], agent=NAME, shift=NAME, team={**NAME, "minLength": 0})
+                | {"additionalProperties": False}),
+) | {"additionalProperties": False}  # fmt: skip
+ROSTER_DAY = obj(
+    ["day", "shifts", "leave", "gaps", "edit"], day=DATE, weekday=INT, holiday=nullable(STR),
+    shifts=array(obj(["agent", "shift", "start", "end"], agent=STR, name=STR, shift=STR, label=ZH_EN,
+                     team=STR, start=STR, end=STR, origin={"enum": ["rotation", "swap", "extra"]})),
+    leave=array(obj(["agent", "from", "to"], agent=STR, name=STR, reason=STR, **{"from": DATE, "to": DATE})),
+    gaps=array(obj(["rule", "have", "need"], rule=STR, start=STR, end=STR, have=INT, need=INT,
+                   message=ZH_EN)),
+    edit=ROSTER_EDIT,
+)  # fmt: skip
+OPERATIONS[("GET", "/api/routing/roster/week")] = Operation(
+    "The roster's week (Monday first): shifts, leave, gaps against the minimums and each "
+    "day's own exceptions",
+    params=(Param("from", DATE, "a day of the week (default: today)"),),
+    result=obj(
+        ["from", "days"],
+        **{"from": DATE},
+        days=array(ROSTER_DAY),
+        agents=array(obj(["agent"], agent=STR, name=STR)),
+        shifts=array(obj(["shift"], shift=STR, label=ZH_EN)),
+        editable=BOOL,
+    ),
+    refused_when="from is not a date in the years 1971-8999",
+)
+OPERATIONS[("PUT", "/api/routing/roster/days/{day}")] = Operation(
+    "Replace one day's leave, swaps and extra shifts; written to the roster file",
+    params=(path("day", DATE),),
+    body=ROSTER_EDIT,
+    result=ROSTER_DAY,
+    errors=(409,),
+    refused_when="the roster would not load (an agent in no rotation, an unknown shift), "
+    "or the day is not a date in the years 1971-8999",
+)
 
 PART = ApiPart(OPERATIONS)

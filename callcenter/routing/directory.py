@@ -9,8 +9,6 @@ rings first). A zone is a group of buildings with its housekeeper (管家) and i
 from __future__ import annotations
 
 import dataclasses
-import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +16,14 @@ from typing import Any
 
 import yaml
 
-from callcenter.routing.yamlio import LineDict, RoutingConfigError, Where, load_csv, load_yaml
+from callcenter.core.yamlfile import write_atomically
+from callcenter.routing.yamlio import (
+    LineDict,
+    RoutingConfigError,
+    Where,
+    load_csv,
+    load_yaml,
+)
 
 LANGUAGES = ("zh", "en")
 
@@ -305,14 +310,5 @@ def directory_to_mapping(directory: Directory) -> dict[str, Any]:
 
 def save_directory(directory: Directory, path: str | Path) -> None:
     """Write atomically (a reader never sees half a file)."""
-    target = Path(path)
     text = yaml.safe_dump(directory_to_mapping(directory), allow_unicode=True, sort_keys=False)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(path, text)

@@ -4,6 +4,7 @@ states and the time in each, staffing minimums, and the housekeeper decision the
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable, Collection, Mapping, Sequence
 
 from aiohttp import web
@@ -11,13 +12,14 @@ from sqlalchemy import Engine
 
 from callcenter.core.events import Event
 from callcenter.core.feature import Duty, Listeners
-from callcenter.routing import api_doc
+from callcenter.routing import admin_pages, api_doc, roster_http
 from callcenter.routing.agent_state import AgentStates
 from callcenter.routing.alerts import StaffingWatch, alert_webhook, ready_by_team
 from callcenter.routing.housekeeper import HousekeeperRouter
 from callcenter.routing.http import RoutingState
 from callcenter.routing.http import setup as setup_routes
 from callcenter.routing.loading import load_routing, routing_rules
+from callcenter.routing.roster import Roster
 from callcenter.routing.settings import RoutingSettings
 from callcenter.routing.staffing import LiveStaffingMonitor
 from callcenter.routing.state_time import StateTimeRecorder
@@ -96,7 +98,14 @@ class RoutingFeature:
             clock=clock.now,
             occupancy=self.state_time.occupancy,
             directory_listeners=[self.housekeeper.update_directory],
+            roster_file=settings.roster_file,
+            roster_listeners=[self._use_roster],
         )
+
+    def _use_roster(self, roster: Roster) -> None:
+        """An edited roster (``roster_http``): who is on duty follows it everywhere."""
+        self.data = dataclasses.replace(self.data, roster=roster)
+        self.housekeeper.roster = roster
 
     def sync_of(self, pbx: str) -> MembershipSync:
         """The membership sync of ``pbx`` (its link pokes it after every resync)."""
@@ -131,6 +140,8 @@ class RoutingFeature:
 
     def routes(self, app: web.Application) -> None:
         setup_routes(app, self.state)
+        roster_http.setup(app)
+        admin_pages.setup(app)
 
     def api_doc(self) -> ApiPart:
         return api_doc.PART

@@ -51,6 +51,17 @@ class RoutingState:
     occupancy: Callable[[float, float], Awaitable[list[AgentOccupancy]]] | None = None
     # told of every directory change (e.g. ``HousekeeperRouter.update_directory``)
     directory_listeners: list[Callable[[Directory], None]] = field(default_factory=list)
+    roster_file: str = ""  # where an edited roster is written; "" keeps it in memory only
+    # told of every roster change (the housekeeper decision, the feature's data)
+    roster_listeners: list[Callable[[Roster], None]] = field(default_factory=list)
+
+    def replace_roster(self, roster: Roster) -> None:
+        """Use an edited roster (already checked and written): membership follows it at once."""
+        self.roster = roster
+        for sync in self.syncs:
+            sync.update(roster=roster)
+        for listener in self.roster_listeners:
+            listener(roster)
 
     def replace_directory(self, directory: Directory) -> None:
         problems = directory.problems()

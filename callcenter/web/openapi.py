@@ -89,11 +89,12 @@ def operations_of(app: web.Application) -> Operations:
 # --- the document ---------------------------------------------------------------------------
 
 _STATUS_TEXT = {
-    200: "OK", 201: "Created", 202: "Accepted: the PBX was asked",
+    200: "OK", 201: "Created", 202: "Accepted: under way (the PBX was asked, or a job started)",
     400: "Bad request: the message names the parameter or field and the problem",
     401: "Not signed in", 403: "Your role may not do this, or the CSRF token or Origin is wrong",
     404: "No such thing (or not one of yours)",
     409: "Conflicts with the current state (or the PBX refused the action)",
+    413: "The body is too large",
     429: "Too many requests of this kind lately: try again after Retry-After seconds",
     502: "The PBX did not answer", 503: "Not available now (no PBX connection)",
 }  # fmt: skip
@@ -144,7 +145,10 @@ def _operation(
         out["x-roles"] = list(roles)
         who = ", ".join(roles)
         out["description"] = (f"Roles: {who}. " + op.description).strip()
-        out["security"] = [{"session": []}] if method in _SAFE else [{"session": [], "csrf": []}]
+        session: list[dict[str, list[str]]] = (
+            [{"session": []}] if method in _SAFE else [{"session": [], "csrf": []}]
+        )
+        out["security"] = [*session, {"bearer": []}]
     else:
         out["security"] = []
     if op.params:
@@ -189,7 +193,8 @@ def build_document(app: web.Application) -> dict[str, Any]:
                 "Sign in with the form at /login (POST login, password and the csrf_token "
                 "of the sign-in page); the session cookie then identifies you. Every POST "
                 "and PUT also carries the session's CSRF token (GET /api/me) in X-CSRF-Token "
-                "and, from a browser, our own Origin. Errors are JSON with an 'error' field "
+                "and, from a browser, our own Origin. Other systems send an API token instead: "
+                "Authorization: Bearer <token>, without cookie or CSRF token. Errors are JSON with an 'error' field "
                 "naming the problem."
             ),
         },
@@ -201,6 +206,12 @@ def build_document(app: web.Application) -> dict[str, Any]:
                     "in": "cookie",
                     "name": "cc_session",
                     "description": "Set by POST /login; HttpOnly, SameSite=Lax.",
+                },
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An API token (callcenter tokens create, or POST "
+                    "/api/tokens): Authorization: Bearer <token>; no CSRF token needed.",
                 },
                 "csrf": {
                     "type": "apiKey",

@@ -52,6 +52,23 @@ def current_user(request: web.Request) -> User | None:
     return user if isinstance(user, User) else None
 
 
+def bearer_token(request: web.Request) -> str | None:
+    """The token of ``Authorization: Bearer <token>``; None when the request has no such
+    header (another system calling the API instead of a browser session)."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip()
+
+
+def route_of(request: web.Request) -> str:
+    """The route's template (``/api/calls/{pbx}/{call_id}``), else the path: what an
+    audit line names without the ids in it."""
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else request.path
+
+
 def csrf_token(request: web.Request) -> str:
     """The signed-in session's CSRF token, "" without a session."""
     token = request.get(CSRF_TOKEN_KEY)

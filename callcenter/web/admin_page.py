@@ -1,0 +1,166 @@
+"""The frame every admin screen (``/admin/...``) shares: the head, one look, the admin
+screens' own tabs and the language switch. Each feature renders its screen's body and
+script; this module knows their addresses only, never the features themselves.
+
+Server data reaches a page as JSON in ``<script type="application/json">`` blocks (their
+``</`` escaped) and is set by the page's script as text, never as HTML.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from typing import Any
+
+from aiohttp import web
+
+from callcenter.core.i18n import Catalogue, Lang, remember_lang, request_lang
+from callcenter.web.page_head import PAGE_HEAD, html_lang
+from callcenter.web.security import csrf_token
+
+# (path, key of its name): the admin screens, in the order of their tabs
+SCREENS = (
+    ("/admin/users", "users"),
+    ("/admin/roster", "roster"),
+    ("/admin/directory", "directory"),
+    ("/admin/owners", "owners"),
+    ("/admin/ivr", "ivr"),
+    ("/admin/tokens", "tokens"),
+)
+TEXT: dict[str, tuple[str, str]] = {
+    "admin": ("系统管理", "Administration"),
+    "users": ("用户与角色", "Users and roles"),
+    "roster": ("排班", "Roster"),
+    "directory": ("坐席、座席与片区", "Agents, seats and zones"),
+    "owners": ("业主导入", "Owner import"),
+    "ivr": ("IVR 流程", "IVR flows"),
+    "tokens": ("API 令牌", "API tokens"),
+    "other_lang": ("English", "中文"),
+}
+CATALOGUE = Catalogue(TEXT)
+
+STYLE = """<style>
+:root{--ink:#1f2933;--muted:#616e7c;--line:#d9e2ec;--bg:#f5f7fa;--accent:#1f6feb;--bad:#b42318;--ok:#067647}
+*{box-sizing:border-box}
+body{font-family:system-ui,"PingFang SC","Microsoft YaHei",sans-serif;color:var(--ink);background:var(--bg);margin:0}
+header.admin{display:flex;align-items:center;gap:1em;flex-wrap:wrap;background:#fff;border-bottom:1px solid var(--line);padding:.5em 1.5em}
+header.admin h1{font-size:1.1em;margin:0 1em 0 0}
+nav.admin-tabs a{display:inline-block;padding:.45em .8em;border-radius:6px;color:var(--ink);text-decoration:none}
+nav.admin-tabs a[aria-current=page]{background:var(--accent);color:#fff}
+header.admin .lang{margin-left:auto}
+main{padding:1em 1.5em;max-width:1240px}
+section.card{background:#fff;border:1px solid var(--line);border-radius:8px;padding:1em;margin-bottom:1em;overflow-x:auto}
+h2{font-size:1.05em;margin:.2em 0 .8em}
+table{border-collapse:collapse;width:100%}
+th,td{border-bottom:1px solid var(--line);padding:.35em .5em;text-align:left;vertical-align:top}
+th{color:var(--muted);font-weight:600}
+label{display:inline-block;margin:.2em .8em .2em 0}
+input,select,button{font:inherit;padding:.3em .5em}
+button{cursor:pointer;border:1px solid var(--line);border-radius:6px;background:#fff}
+button.primary{background:var(--accent);border-color:var(--accent);color:#fff}
+.status{min-height:1.4em}.error{color:var(--bad)}.ok{color:var(--ok)}.muted{color:var(--muted)}
+.gap{color:var(--bad);font-weight:600}
+table.week th,table.week td{font-size:.85em;min-width:6.5em}
+table.week tbody th{white-space:nowrap;color:var(--ink)}
+</style>
+"""
+
+
+def json_block(element_id: str, data: Any) -> str:
+    """Data for the page's script; ``</`` escaped so it cannot close its element."""
+    text = json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
+    return f'<script type="application/json" id="{element_id}">{text}</script>'
+
+
+def render_admin_page(
+    lang: Lang,
+    *,
+    path: str,
+    title: str,
+    csrf: str,
+    body: str,
+    script: str,
+    texts: dict[str, str],
+    data: Any = None,
+) -> str:
+    """One admin screen: ``body`` is the feature's HTML (already escaped), ``script`` its
+    code, ``texts`` its words in ``lang`` (``texts`` JSON block), ``data`` more JSON."""
+    e = html.escape
+    t = CATALOGUE.all(lang)
+    tabs = "".join(
+        f'<a href="{href}"{" aria-current=page" if href == path else ""}>{e(t[key])}</a>'
+        for href, key in SCREENS
+    )
+    other = "en" if lang == "zh" else "zh"
+    head = (
+        PAGE_HEAD.replace("__HTML_LANG__", html_lang(lang))
+        .replace("__CSRF__", e(csrf))
+        .replace("__TITLE__", e(f"{title} · {t['admin']}"))
+    )
+    extra = json_block("data", data) if data is not None else ""
+    return (
+        f"{head}{STYLE}</head><body>"
+        f'<header class="admin"><h1>{e(t["admin"])}</h1>'
+        f'<nav class="admin-tabs" aria-label="{e(t["admin"])}">{tabs}</nav>'
+        f'<a class="lang" href="?lang={other}">{e(t["other_lang"])}</a></header>'
+        f"<main><h2>{e(title)}</h2>{body}</main>"
+        f"{json_block('texts', texts)}{extra}<script>{script}</script></body></html>"
+    )
+
+
+def admin_response(
+    request: web.Request,
+    path: str,
+    texts: Catalogue,
+    body: str,
+    script: str,
+    data: Any = None,
+) -> web.Response:
+    """The screen at ``path`` in the request's language: ``texts`` holds its words
+    (``title`` among them), ``body`` its HTML in that language."""
+    lang = request_lang(request)
+    page = render_admin_page(
+        lang, path=path, title=texts.text(lang, "title"), csrf=csrf_token(request),
+        body=body, script=script, texts=texts.all(lang), data=data,
+    )  # fmt: skip
+    response = web.Response(text=page, content_type="text/html")
+    remember_lang(request, response)
+    return response
+
+
+# Shared by the screens' scripts: the CSRF token, JSON calls that raise the error in the
+# page's language, and building table rows from text.
+SCRIPT_HELPERS = """
+const T = JSON.parse(document.getElementById('texts').textContent);
+const LANG = document.documentElement.lang === 'en' ? 'en' : 'zh';
+const CSRF = document.querySelector('meta[name=csrf-token]').content;
+const $ = (id) => document.getElementById(id);
+async function api(method, url, body) {
+  const init = {method, credentials: 'same-origin', headers: {'X-CSRF-Token': CSRF}};
+  if (body !== undefined) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  const r = await fetch(url, init);
+  const data = (r.headers.get('Content-Type') || '').startsWith('application/json') ? await r.json() : null;
+  if (!r.ok) throw new Error(data && data.error ? data.error[LANG] : String(r.status));
+  return data;
+}
+function say(text, ok) {
+  const s = $('status');
+  s.textContent = text;
+  s.className = 'status ' + (ok ? 'ok' : 'error');
+}
+function cell(tr, text) {
+  const td = document.createElement('td');
+  td.textContent = text === null || text === undefined ? '' : String(text);
+  tr.append(td);
+  return td;
+}
+function el(tag, attrs, text) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+"""
