@@ -26,6 +26,7 @@ from callcenter.core.feature import Duty, Listeners
 from callcenter.core.webhook import RetryPolicy, SignedPost, WebhookQueue
 from callcenter.cti import api_doc, signin
 from callcenter.cti.accounts import AccountStore, hash_password
+from callcenter.cti.callback_store import CallbackRecords
 from callcenter.cti.http import AmiActions, CtiDeps
 from callcenter.cti.http import setup as setup_seat_routes
 from callcenter.cti.lookup import OwnerDirectory
@@ -118,6 +119,7 @@ class CtiFeature:
             dialling=dialling or DiallingSettings(),
             zone=zone or zoneinfo.ZoneInfo("Asia/Shanghai"),
             clock=clock,
+            callbacks=CallbackRecords(engine, clock=clock),
         )
         if open_call is not None:
             self.deps.open_call = open_call
