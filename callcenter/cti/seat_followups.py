@@ -176,7 +176,7 @@ const Followups = (() => {
     const who = (cb.owner_name ? cb.owner_name + (cb.owner_unit ? ' ' + cb.owner_unit : '') + ' · ' : '') + cb.number;
     return make('div', {class: 'fu-row', 'data-testid': 'callback', 'data-id': String(cb.id), 'data-kind': cb.kind},
       make('div', {}, make('strong', {}, word('kind_', cb.kind)), ' ', standingBadge(cb.standing), ' ', when(cb.due_at),
-        cb.attempts ? ' · ' + fmt(FT.attempts, {n: cb.attempts}) + ' ' + word('result_', cb.last_result) : ''),
+        cb.attempts ? make('span', {'data-testid': 'callback-attempts'}, ' · ' + fmt(FT.attempts, {n: cb.attempts}) + ' ' + word('result_', cb.last_result)) : ''),
       make('div', {}, who), make('div', {class: 'muted'}, FT.reason + ': ' + cb.reason),
       supervising && team ? make('div', {class: 'muted'}, cb.assignee) : '',
       make('div', {class: 'fu-actions'}, dial, result, retry, score, save, out));
