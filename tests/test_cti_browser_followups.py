@@ -169,8 +169,28 @@ async def test_an_unknown_number_linked_to_an_owner_pops_as_them_next_time(
             )
             await second.get_by_text("李四").first.wait_for()
             assert await second.get_by_test_id("new-caller").count() == 0
+            key = await second.get_attribute("data-call")
+            assert key is not None
+            await line.agent_hangs_up(key.removeprefix("main/"))
+
+            # The number turns out to be 张三's too: the next pop asks which owner calls,
+            # and the callback goes on the one chosen.
+            await line.service.cti.directory.link_number(1, STRANGER, "sue")
+            line.pbx.start_traffic(1)
+            third = page.locator("[data-testid=pop][data-state=answered]").filter(has_text="张三")
+            await third.wait_for()
+            key = await third.get_attribute("data-call")
+            work = page.locator(f'[data-testid=workspace][data-call="{key}"]')
+            await work.get_by_test_id("owner-choice").get_by_text(text["owner_which"]).wait_for()
+            await work.locator("[data-testid=choose-owner][data-owner='2']").click()
+            await work.get_by_test_id("owner-chosen").get_by_text("李四").wait_for()
+            await work.get_by_test_id("callback-reason").fill("核对房号")
+            await work.get_by_test_id("callback-submit").click()
+            await page.get_by_test_id("due-callbacks").get_by_text("核对房号").wait_for()
         trail = line.service.cti.records.audit_trail(login="alice")
+        callbacks = line.service.cti.deps.callbacks
+        assert callbacks is not None
+        assert [(c.owner_id, c.reason) for c in callbacks.find()] == [(2, "核对房号")]
     actions = {a["action"]: a["detail"] for a in trail}
     assert actions["link_number"].startswith("***9999; call main/")
     assert actions["search"].startswith("q: 李四; found: 2; reason: ")
-    assert text["link_this"]
