@@ -21,23 +21,25 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from browser import require_chromium
+from sqlalchemy import select
 from test_cti_browser_next_call import ZHANG, ZONE, Hotline, hotline, seat_page, until
 
 from callcenter.core.events import DialStarted, Event
 from callcenter.core.i18n import Lang
 from callcenter.cti.seat_followups import CATALOGUE
+from callcenter.cti.store import dispositions_table
 
 STRANGER = "13700009999"  # on nobody's record
 
 
 @dataclass
 class Desk(Hotline):
-    dialled: list[str] = field(default_factory=list)  # what the PBX dialled out
+    dialled: list[tuple[str, str]] = field(default_factory=list)  # (call id, dial string)
 
     def on_event(self, event: Event) -> None:
         super().on_event(event)
         if isinstance(event, DialStarted) and event.dial_string:
-            self.dialled.append(event.dial_string)
+            self.dialled.append((event.call_id, event.dial_string))
 
 
 @contextlib.asynccontextmanager
@@ -85,7 +87,7 @@ async def test_a_callback_and_a_work_order_are_followed_up_to_the_end(
             await row.get_by_text(text["standing_upcoming"]).wait_for()
             await row.get_by_test_id("dial-callback").click()
             await row.get_by_text(text["dialling"]).wait_for()
-            await until(lambda: any(d.startswith(ZHANG) for d in line.dialled), "the dial out")
+            await until(lambda: any(d.startswith(ZHANG) for _, d in line.dialled), "the dial out")
             await row.get_by_test_id("callback-result").select_option("no_answer")
             await row.get_by_test_id("record-result").click()
             attempts = row.get_by_test_id("callback-attempts")  # attempt 1: due again later
@@ -114,7 +116,10 @@ async def test_a_callback_and_a_work_order_are_followed_up_to_the_end(
             follow_up = due.locator("[data-testid=callback][data-kind=satisfaction]")
             await follow_up.get_by_test_id("dial-callback").click()
             await follow_up.get_by_text(text["dialling"]).wait_for()
-            await until(lambda: len(line.dialled) >= 2, "the follow-up's dial out")
+            await until(
+                lambda: sum(d.startswith(ZHANG) for _, d in line.dialled) == 2,
+                "the follow-up's dial out",
+            )
             await follow_up.get_by_test_id("callback-result").select_option("reached")
             await follow_up.get_by_test_id("callback-score").select_option("5")
             await follow_up.get_by_test_id("record-result").click()
@@ -131,11 +136,20 @@ async def test_a_callback_and_a_work_order_are_followed_up_to_the_end(
         stored = callbacks.find(open_only=False)
         attempts = {c.kind: [a.result for a in callbacks.attempts(c.id)] for c in stored}
         orders = line.service.cti.records.list_orders()
+        calls = {c.kind: [a.call_id for a in callbacks.attempts(c.id)] for c in stored}
+        d = dispositions_table.c
+        with callbacks.engine.connect() as connection:
+            wrap_ups = set(connection.execute(select(d.call_id, d.user_login, d.disposition)))
     assert {(c.kind, c.state, c.call_id, c.owner_id, c.score) for c in stored} == {
         ("callback", "done", call_id, 1, None),
         ("satisfaction", "done", call_id, 1, 5),
     }
     assert attempts == {"callback": ["no_answer", "reached"], "satisfaction": ["reached"]}
+    # each result is on the call the seat placed for it (its id chosen with ChannelId)
+    out = [call for call, dialled in line.dialled if dialled.startswith(ZHANG)]
+    first_dial = out[0]
+    assert calls == {"callback": [first_dial, ""], "satisfaction": [out[-1]]}
+    assert first_dial.startswith("cb") and (first_dial, "alice", "callback_no_answer") in wrap_ups
     assert [(o.state, o.department, o.satisfaction, o.call_id) for o in orders] == [
         ("closed", "engineering", 5, call_id)
     ]

@@ -99,7 +99,7 @@ def test_an_unsatisfied_owner_s_order_waits_to_be_reopened(engine: Engine) -> No
         2,
     )
     cancelled = store.create(dataclasses.replace(made, id=0, kind="callback", work_order_id=None))
-    assert store.cancel(cancelled.id, lambda c: cancel(c, NOW)).state == "cancelled"
+    assert store.change(cancelled.id, lambda c: cancel(c, NOW)).state == "cancelled"
 
 
 async def test_a_linked_number_pops_as_the_owner_and_survives_a_re_import(engine: Engine) -> None:

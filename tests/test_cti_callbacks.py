@@ -12,6 +12,7 @@ from callcenter.cti.callbacks import (
     CallbackError,
     RetryPolicy,
     cancel,
+    dialled,
     due_list,
     new_callback,
     record_result,
@@ -75,6 +76,17 @@ def test_no_answer_comes_back_after_the_delay_until_the_last_attempt_fails_it() 
     )
     with pytest.raises(CallbackError, match="failed"):
         record_result(cb, "reached", actor="alice", now=NOW + 3700, policy=POLICY)
+
+
+def test_a_result_goes_on_the_call_placed_for_it_and_only_that_once() -> None:
+    placed = dialled(callback(), "main", "cb1-x", NOW)
+    cb, attempt = record_result(placed, "no_answer", actor="alice", now=NOW, policy=POLICY)
+    assert (attempt.pbx, attempt.call_id) == ("main", "cb1-x")
+    assert (cb.dial_pbx, cb.dial_call_id) == ("", "")
+    _, again = record_result(cb, "retry", actor="alice", now=NOW, policy=POLICY, retry_at=NOW + 9)
+    assert again.call_id == ""  # nothing dialled since
+    with pytest.raises(CallbackError):
+        dialled(cancel(cb, NOW), "main", "cb1-y", NOW)
 
 
 def test_retry_at_the_owners_time_and_wrong_number_and_reached() -> None:

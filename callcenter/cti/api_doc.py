@@ -66,6 +66,7 @@ CALLBACK = obj(
     assignee=STR, created_by=STR, created_at=EPOCH, updated_at=EPOCH, reason=STR,
     owner_id=nullable(INT), owner_name=STR, owner_unit=STR, pbx=STR, call_id=STR,
     work_order_id=nullable(INT), attempts=INT, last_result=STR, score=nullable(INT),
+    dial_pbx=STR, dial_call_id=STR,
     standing={"enum": ["upcoming", "due", "overdue", "closed"]},
 )  # fmt: skip
 CALLBACK_ID = path("callback_id", {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID})
@@ -314,7 +315,16 @@ OPERATIONS: Operations = {
         "Ring the seat, then the callback's number (the dialling policy applies)",
         ok=202,
         params=(CALLBACK_ID, SEAT_PARAM),
-        result=obj(["callback", "number"], callback=INT, number=STR),
+        result=obj(
+            ["callback", "number", "pbx", "call_id"],
+            callback=INT,
+            number=STR,
+            pbx=STR,
+            call_id=STR,
+        ),
+        description="The seat's channel is created with `ChannelId` set, so the call's id "
+        "is known at once: the next result recorded goes on that call too (as the agent's "
+        "wrap-up `callback_<result>`).",
         errors=(404, 409, *PBX_DOWN),
         refused_when="the number may not be dialled from a seat",
     ),

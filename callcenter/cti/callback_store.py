@@ -12,8 +12,9 @@ from sqlalchemy import Connection, Engine, RowMapping, insert, select, update
 
 from callcenter.cti.callbacks import Attempt, Callback, RetryPolicy, record_result
 from callcenter.cti.records import lock_order, store_order
-from callcenter.cti.store import attempts_table, callbacks_table
+from callcenter.cti.store import attempts_table, callbacks_table, dispositions_table
 from callcenter.cti.workorders import SATISFIED_FROM, WorkOrder, transition
+from callcenter.db.upsert import upsert
 
 _FIELDS = tuple(f.name for f in dataclasses.fields(Callback))
 
@@ -98,7 +99,8 @@ class CallbackRecords:
         score: int | None = None,
         note: str = "",
     ) -> tuple[Callback, WorkOrder | None]:
-        """Keep one attempt's result. A 回访 that reached the owner records the score on its
+        """Keep one attempt's result, on the callback and on the call placed for it (as the
+        user's wrap-up of that call: ``callback_<result>``). A 回访 that reached the owner records the score on its
         work order, and closes it when the owner is satisfied (an unsatisfied owner's
         order waits for a person to reopen it: 二次派单)."""
         with self.engine.begin() as connection:
@@ -118,6 +120,11 @@ class CallbackRecords:
                     callback_id=callback_id, **dataclasses.asdict(attempt)
                 )
             )
+            if attempt.call_id:  # the call placed to the owner carries the result as its wrap-up
+                row = {"pbx": attempt.pbx, "call_id": attempt.call_id, "user_login": actor,
+                       "disposition": f"callback_{result}", "note": note, "at": now}  # fmt: skip
+                key = ("pbx", "call_id", "user_login")
+                connection.execute(upsert(connection, dispositions_table, key).values(row))
             order = None
             if changed.kind == "satisfaction" and changed.state == "done":
                 order = self._score_order(connection, changed, actor, now)
@@ -141,9 +148,11 @@ class CallbackRecords:
             store_order(connection, order, entry)
         return order
 
-    def cancel(self, callback_id: int, cancelled: Callable[[Callback], Callback]) -> Callback:
+    def change(self, callback_id: int, step: Callable[[Callback], Callback]) -> Callback:
+        """Apply ``step`` (a rule of ``callcenter.cti.callbacks``: cancel, dialled) to the
+        callback as stored, under the row lock, and store what it returns."""
         with self.engine.begin() as connection:
-            changed = cancelled(_locked(connection, callback_id))
+            changed = step(_locked(connection, callback_id))
             connection.execute(
                 update(callbacks_table)
                 .where(callbacks_table.c.id == callback_id)
@@ -154,7 +163,7 @@ class CallbackRecords:
     def attempts(self, callback_id: int) -> list[Attempt]:
         a = attempts_table.c
         query = (
-            select(a.at, a.actor, a.result, a.note, a.retry_at, a.score)
+            select(a.at, a.actor, a.result, a.note, a.retry_at, a.score, a.pbx, a.call_id)
             .where(a.callback_id == callback_id)
             .order_by(a.id)
         )

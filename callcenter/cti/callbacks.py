@@ -9,7 +9,8 @@ scheduled from a call's workspace or from a work order. Each attempt's result is
     wrong_number   -> failed (nobody will answer that number for this owner)
     retry          -> due again at the time the owner asked for (``retry_at``)
 
-``standing`` tells the due list how a callback stands against its due time.
+Dialling the owner names the call placed (``dialled``); the result recorded next goes on
+that call too. ``standing`` tells the due list how a callback stands against its due time.
 """
 
 from __future__ import annotations
@@ -61,6 +62,8 @@ class Callback:
     attempts: int = 0
     last_result: str = ""
     score: int | None = None
+    dial_pbx: str = ""  # the call last placed to the owner, until its result is recorded
+    dial_call_id: str = ""
 
     def to_dict(self, now: float, policy: RetryPolicy) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -76,6 +79,8 @@ class Attempt:
     note: str = ""
     retry_at: float | None = None
     score: int | None = None
+    pbx: str = ""  # the call the attempt was made on ("" when none was placed from the seat)
+    call_id: str = ""
 
 
 def new_callback(
@@ -131,7 +136,10 @@ def record_result(
     if result not in RESULTS:
         raise CallbackError(f"result must be one of {', '.join(RESULTS)}", "结果无效")
     attempts = callback.attempts + 1
-    changes: dict[str, Any] = {"attempts": attempts, "last_result": result, "updated_at": now}
+    changes: dict[str, Any] = {
+        "attempts": attempts, "last_result": result, "updated_at": now,
+        "dial_pbx": "", "dial_call_id": "",  # the next result needs a call of its own
+    }  # fmt: skip
     if result == "reached":
         if callback.kind == "satisfaction" and (score is None or not 1 <= score <= 5):
             raise CallbackError(
@@ -150,9 +158,17 @@ def record_result(
     else:
         changes["due_at"] = now + policy.retry_delay_s
     attempt = Attempt(
-        now, actor, cast(Result, result), note, changes.get("due_at"), changes.get("score")
-    )
+        now, actor, cast(Result, result), note, changes.get("due_at"), changes.get("score"),
+        callback.dial_pbx, callback.dial_call_id,
+    )  # fmt: skip
     return dataclasses.replace(callback, **changes), attempt
+
+
+def dialled(callback: Callback, pbx: str, call_id: str, now: float) -> Callback:
+    """The callback once a call to the owner is placed: its result goes on that call."""
+    if callback.state != "due":
+        raise CallbackError(f"this callback is {callback.state}: nothing to dial", "此回电已结束")
+    return dataclasses.replace(callback, dial_pbx=pbx, dial_call_id=call_id, updated_at=now)
 
 
 def cancel(callback: Callback, now: float) -> Callback:

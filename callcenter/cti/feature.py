@@ -84,6 +84,7 @@ class CtiFeature:
         dialling: DiallingSettings | None = None,
         alert: Callable[[dict[str, Any]], None] | None = None,
         trusted_proxies: Sequence[str] = (),
+        pbx_of_seat: Callable[[str], str] | None = None,
     ) -> None:
         self.settings = settings or CtiSettings()
         self.clock = clock
@@ -128,6 +129,8 @@ class CtiFeature:
         )
         if alert is not None:
             self.deps.alert = alert
+        if pbx_of_seat is not None:
+            self.deps.pbx_of_seat = pbx_of_seat
 
     async def start(self) -> None:
         await self.directory.load()

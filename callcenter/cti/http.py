@@ -13,6 +13,7 @@ seat, any other only with a reason and within a rate limit
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
 import zoneinfo
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -36,7 +37,7 @@ from callcenter.cti.call_access import (
     resolve_call,
 )
 from callcenter.cti.callback_store import CallbackRecords
-from callcenter.cti.callbacks import CallbackError, RetryPolicy, cancel, new_callback
+from callcenter.cti.callbacks import CallbackError, RetryPolicy, cancel, dialled, new_callback
 from callcenter.cti.dialling import DialRefused, check_dial
 from callcenter.cti.i18n import catalogue
 from callcenter.cti.lookup import OwnerDirectory
@@ -96,6 +97,8 @@ class CtiDeps:
     alert: Callable[[dict[str, Any]], None] = lambda alert: None
     # Callbacks (回电, 回访); None: the routes answer 503 (a test app without them)
     callbacks: CallbackRecords | None = None
+    # The PBX that serves a seat's phone (the one its Originate goes to)
+    pbx_of_seat: Callable[[str], str] = lambda seat: ""
 
     @property
     def retry_policy(self) -> RetryPolicy:
@@ -238,7 +241,11 @@ async def pause(request: web.Request) -> web.Response:
     return web.json_response({"interface": seat, "paused": paused, "reason": reason})
 
 
-async def _originate(request: web.Request, seat: str, number: str, caller_id: str) -> str:
+async def _originate(
+    request: web.Request, seat: str, number: str, caller_id: str, channel_id: str = ""
+) -> str:
+    """Ring ``seat``, then ``number``; ``channel_id``: the Uniqueid the seat's channel takes
+    (and so the call's id), for an action that must find its call again."""
     deps = request.app[DEPS_KEY]
     try:
         phone = normalize(number, default_area_code=deps.settings.default_area_code)
@@ -259,6 +266,8 @@ async def _originate(request: web.Request, seat: str, number: str, caller_id: st
         "Async": "true",
         "Timeout": "30000",
     }
+    if channel_id:
+        fields["ChannelId"] = channel_id
     ami = _ami(request)
     try:
         await ami.send_action(fields)
@@ -754,12 +763,21 @@ async def dial_callback(request: web.Request) -> web.Response:
     if callback.state != "due":
         raise ApiError(409, "callback_closed", "此回电已结束", "this callback is closed")
     seat = _seat(request)
-    dial = await _originate(request, seat, callback.number, f"CB{callback.id}")
+    # The call gets an id of our choosing, so the result recorded next goes on it too.
+    call_id = f"cb{callback.id}-{secrets.token_hex(6)}"
+    dial = await _originate(request, seat, callback.number, f"CB{callback.id}", call_id)
+    pbx = deps.pbx_of_seat(seat)
+    await asyncio.to_thread(
+        _callbacks(request).change, callback.id, lambda c: dialled(c, pbx, call_id, deps.clock())
+    )
     await asyncio.to_thread(
         deps.records.audit, _user(request).login, "callback", callback.owner_id,
         f"callback {callback.id}",
     )  # fmt: skip
-    return web.json_response({"callback": callback.id, "number": mask_number(dial)}, status=202)
+    return web.json_response(
+        {"callback": callback.id, "number": mask_number(dial), "pbx": pbx, "call_id": call_id},
+        status=202,
+    )
 
 
 @require_roles(*ANY)
@@ -789,7 +807,7 @@ async def cancel_callback(request: web.Request) -> web.Response:
     callback = await _load_callback(request)
     try:
         changed = await asyncio.to_thread(
-            _callbacks(request).cancel, callback.id, lambda c: cancel(c, deps.clock())
+            _callbacks(request).change, callback.id, lambda c: cancel(c, deps.clock())
         )
     except CallbackError as exc:
         raise _callback_refused(exc) from None

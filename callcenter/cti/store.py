@@ -200,6 +200,8 @@ class CallbackRow(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_result: Mapped[str] = mapped_column(String, default="")
     score: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    dial_pbx: Mapped[str] = mapped_column(String, default="")
+    dial_call_id: Mapped[str] = mapped_column(String, default="")
 
     __table_args__ = (
         Index("ix_cti_callbacks_state_due_at", "state", "due_at"),
@@ -221,8 +223,13 @@ class CallbackAttemptRow(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     retry_at: Mapped[float | None] = mapped_column(Double, nullable=True)
     score: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    pbx: Mapped[str] = mapped_column(String, default="")
+    call_id: Mapped[str] = mapped_column(String, default="")
 
-    __table_args__ = (Index("ix_cti_callback_attempts_callback_id", "callback_id"),)
+    __table_args__ = (
+        Index("ix_cti_callback_attempts_callback_id", "callback_id"),
+        Index("ix_cti_callback_attempts_pbx_call_id", "pbx", "call_id"),
+    )
 
 
 class NumberLinkRow(Base):

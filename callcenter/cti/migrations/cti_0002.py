@@ -38,6 +38,8 @@ def upgrade() -> None:
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("last_result", sa.String(), nullable=False),
         sa.Column("score", sa.Integer(), nullable=True),
+        sa.Column("dial_pbx", sa.String(), nullable=False),
+        sa.Column("dial_call_id", sa.String(), nullable=False),
         sa.ForeignKeyConstraint(
             ["work_order_id"],
             ["cti_work_orders.id"],
@@ -65,6 +67,8 @@ def upgrade() -> None:
         sa.Column("note", sa.Text(), nullable=False),
         sa.Column("retry_at", sa.Double(), nullable=True),
         sa.Column("score", sa.Integer(), nullable=True),
+        sa.Column("pbx", sa.String(), nullable=False),
+        sa.Column("call_id", sa.String(), nullable=False),
         sa.ForeignKeyConstraint(
             ["callback_id"],
             ["cti_callbacks.id"],
@@ -77,6 +81,12 @@ def upgrade() -> None:
         "ix_cti_callback_attempts_callback_id",
         "cti_callback_attempts",
         ["callback_id"],
+        unique=False,
+    )
+    op.create_index(
+        "ix_cti_callback_attempts_pbx_call_id",
+        "cti_callback_attempts",
+        ["pbx", "call_id"],
         unique=False,
     )
     op.create_table(
@@ -103,6 +113,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_cti_number_links_number_key", table_name="cti_number_links")
     op.drop_table("cti_number_links")
+    op.drop_index("ix_cti_callback_attempts_pbx_call_id", table_name="cti_callback_attempts")
     op.drop_index("ix_cti_callback_attempts_callback_id", table_name="cti_callback_attempts")
     op.drop_table("cti_callback_attempts")
     op.drop_index("ix_cti_callbacks_pbx_call_id", table_name="cti_callbacks")
