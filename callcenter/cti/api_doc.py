@@ -255,11 +255,17 @@ OPERATIONS: Operations = {
     ("GET", "/api/owners/search"): Operation(
         "Owners by name, unit, owner code or number (a summary of each; audited)",
         params=(
-            Param("q", {"type": "string", "minLength": 2, "maxLength": 64}, "what to look for"),
+            Param(
+                "q",
+                {"type": "string", "minLength": 2, "maxLength": 64},
+                "what to look for",
+                required=True,
+            ),
             REASON,
         ),
         result=obj(["owners", "more"], owners=array(OWNER_SUMMARY), more=BOOL),
         errors=(429,),
+        refused_when="q holds fewer than 2 characters once spaces are dropped",
         description="A search is a deliberate lookup: an agent gives `reason` (403 without) "
         "and each search counts as one owner read against `cti.owner_reads_limit`; at most "
         "`cti.owner_search_max` owners come back (`more` says there were others), without "
