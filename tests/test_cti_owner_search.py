@@ -31,6 +31,19 @@ def test_by_name_exact_first_by_unit_code_and_number() -> None:
     assert ids("1111") == [2]  # the last digits of a number
 
 
+def test_a_whole_number_asks_the_index_instead_of_walking_everyone() -> None:
+    asked: list[str] = []
+
+    def by_number(number: str) -> tuple[Owner, ...]:
+        asked.append(number)
+        return (OWNERS[1],)
+
+    found = search_owners(OWNERS, "139 0000 1111", limit=5, by_number=by_number)
+    assert [o.id for o in found.owners] == [2] and asked == ["139 0000 1111"]
+    assert [o.id for o in search_owners(OWNERS, "1111", limit=5, by_number=by_number).owners] == [2]
+    assert asked == ["139 0000 1111"]  # a number's last digits are looked for by walking
+
+
 def test_short_queries_are_refused_and_long_results_cut() -> None:
     with pytest.raises(SearchRefused):
         clean_query(" 张 ")

@@ -596,9 +596,10 @@ async def owner_search(request: web.Request) -> web.Response:
     except SearchRefused as exc:
         raise ApiError(400, "bad_search", exc.zh, exc.en) from None
     _basis, detail = await _read_basis(request, [], "search", None)
-    found = search_owners(
-        deps.directory.index.owners(), query, limit=deps.settings.owner_search_max,
-        default_area_code=deps.settings.default_area_code,
+    index = deps.directory.index
+    found = await asyncio.to_thread(  # a walk of every owner: off the event loop
+        search_owners, list(index.owners()), query, limit=deps.settings.owner_search_max,
+        default_area_code=deps.settings.default_area_code, by_number=index.find,
     )  # fmt: skip
     ids = ",".join(str(o.id) for o in found.owners) or "-"
     detail = "; ".join(d for d in (f"q: {mask_numbers_in(query)}", f"found: {ids}", detail) if d)

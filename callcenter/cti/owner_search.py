@@ -9,7 +9,7 @@ digits), never arrears or notes; the full record is opened one owner at a time t
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,13 +53,23 @@ def _matches(owner: Owner, text: str, digits: str, key: str | None) -> bool:
 
 
 def search_owners(
-    owners: Iterable[Owner], query: str, *, limit: int, default_area_code: str = ""
+    owners: Iterable[Owner],
+    query: str,
+    *,
+    limit: int,
+    default_area_code: str = "",
+    by_number: Callable[[str], Sequence[Owner]] | None = None,
 ) -> SearchResult:
     """Owners whose name or unit contains ``query``, whose code is it, or whose number is
-    it (any common spelling) or ends with its digits (4 or more); exact names first."""
+    it (any common spelling) or ends with its digits (4 or more); exact names first.
+    ``by_number``: the index's number lookup, asked instead of walking every owner when
+    the query is a whole number (10 digits or more once normalised)."""
     text = query.casefold()
     digits = query if query.isdigit() else ""
     key = lookup_key(query, default_area_code=default_area_code)
+    if by_number is not None and key is not None and len(key) >= 10:
+        found = list(by_number(query))
+        return SearchResult(found[:limit], more=len(found) > limit)
     found = [o for o in owners if _matches(o, text, digits, key)]
     found.sort(key=lambda o: (o.name.casefold() != text, o.id))
     return SearchResult(found[:limit], more=len(found) > limit)
