@@ -104,6 +104,10 @@ async def test_a_callback_and_a_work_order_are_followed_up_to_the_end(
                 order.get_by_test_id("order-state").get_by_text(text["state_dispatched"]).wait_for()
             )
             await order.get_by_text(text["dept_engineering"]).first.wait_for()
+            await order.get_by_test_id("order-callback-reason").fill("告知师傅上门时间")
+            await order.get_by_test_id("order-callback").click()
+            from_order = due.locator("[data-testid=callback]").filter(has_text="告知师傅上门时间")
+            await from_order.get_by_test_id("dial-callback").wait_for()
             await order.get_by_test_id("order-finish").click()
             await order.get_by_test_id("order-state").get_by_text(text["state_done"]).wait_for()
             await order.get_by_test_id("follow-up-at").fill(local_minute(time.time() + 600))
@@ -134,22 +138,25 @@ async def test_a_callback_and_a_work_order_are_followed_up_to_the_end(
         callbacks = line.service.cti.deps.callbacks
         assert callbacks is not None
         stored = callbacks.find(open_only=False)
-        attempts = {c.kind: [a.result for a in callbacks.attempts(c.id)] for c in stored}
+        tries = {c.reason: callbacks.attempts(c.id) for c in stored}
         orders = line.service.cti.records.list_orders()
-        calls = {c.kind: [a.call_id for a in callbacks.attempts(c.id)] for c in stored}
         d = dispositions_table.c
         with callbacks.engine.connect() as connection:
             wrap_ups = set(connection.execute(select(d.call_id, d.user_login, d.disposition)))
-    assert {(c.kind, c.state, c.call_id, c.owner_id, c.score) for c in stored} == {
-        ("callback", "done", call_id, 1, None),
-        ("satisfaction", "done", call_id, 1, 5),
+    follow_up_reason = f"{text['kind_satisfaction']} #{orders[0].id}"
+    assert {(c.reason, c.kind, c.state, c.call_id, c.owner_id, c.score) for c in stored} == {
+        ("告知维修时间", "callback", "done", call_id, 1, None),
+        ("告知师傅上门时间", "callback", "due", call_id, 1, None),  # on the order: still to do
+        (follow_up_reason, "satisfaction", "done", call_id, 1, 5),
     }
-    assert attempts == {"callback": ["no_answer", "reached"], "satisfaction": ["reached"]}
     # each result is on the call the seat placed for it (its id chosen with ChannelId)
     out = [call for call, dialled in line.dialled if dialled.startswith(ZHANG)]
-    first_dial = out[0]
-    assert calls == {"callback": [first_dial, ""], "satisfaction": [out[-1]]}
-    assert first_dial.startswith("cb") and (first_dial, "alice", "callback_no_answer") in wrap_ups
+    assert {reason: [(a.result, a.call_id) for a in done] for reason, done in tries.items()} == {
+        "告知维修时间": [("no_answer", out[0]), ("reached", "")],
+        "告知师傅上门时间": [],
+        follow_up_reason: [("reached", out[-1])],
+    }
+    assert out[0].startswith("cb") and (out[0], "alice", "callback_no_answer") in wrap_ups
     assert [(o.state, o.department, o.satisfaction, o.call_id) for o in orders] == [
         ("closed", "engineering", 5, call_id)
     ]

@@ -223,6 +223,18 @@ const Followups = (() => {
         actions.append(go);
       }
     }
+    if (o.state !== 'closed' && o.caller_number) {  // a callback (回电) promised on the order
+      const due = make('input', {type: 'datetime-local', 'data-testid': 'order-callback-at', 'aria-label': FT.due_at, value: local(Date.now() / 1000 + 3600)});
+      const why = make('input', {'data-testid': 'order-callback-reason', 'aria-label': FT.reason, placeholder: FT.reason});
+      const go = make('button', {type: 'button', 'data-testid': 'order-callback'}, FT.schedule_callback);
+      go.onclick = async () => {
+        try {
+          await call('POST', '/api/callbacks', {work_order_id: o.id, due_at: epochOf(due), reason: why.value});
+          out.textContent = fmt(FT.callback_saved, {time: when(epochOf(due))}); why.value = ''; loadCallbacks();
+        } catch (e) { out.textContent = e.message; }
+      };
+      actions.append(due, why, go);
+    }
     const details = make('div', {'data-testid': 'order-details', hidden: ''});
     const more = make('button', {type: 'button', 'data-testid': 'order-history', 'aria-expanded': 'false'}, FT.act_history);
     more.onclick = async () => {
