@@ -34,7 +34,7 @@ class SearchResult:
 
 
 def clean_query(raw: str) -> str:
-    query = " ".join(raw.split())
+    query = " ".join("".join(c for c in raw if c.isprintable()).split())
     if len(query) < QUERY_MIN:
         raise SearchRefused(
             f"search with at least {QUERY_MIN} characters", f"请至少输入 {QUERY_MIN} 个字"
@@ -43,13 +43,11 @@ def clean_query(raw: str) -> str:
 
 
 def _matches(owner: Owner, text: str, digits: str, key: str | None) -> bool:
-    if key is not None and any(p.key == key for p in owner.phones):
+    if text in owner.search_text or text == owner.code.casefold():
         return True
-    if digits and len(digits) >= 4 and any(p.key.endswith(digits) for p in owner.phones):
+    if key is not None and f"\n{key}\n" in owner.phone_keys_text:
         return True
-    if text in owner.name.casefold() or text == owner.code.casefold():
-        return True
-    return any(text in unit.label().casefold() for unit in owner.units)
+    return len(digits) >= 4 and f"{digits}\n" in owner.phone_keys_text
 
 
 def search_owners(

@@ -7,6 +7,7 @@ numbers of every owner it names, in one transaction: it is written whole or not 
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -58,6 +59,18 @@ class Owner:
     notes: str = ""
     units: tuple[Unit, ...] = ()
     phones: tuple[PhoneEntry, ...] = ()
+
+    @functools.cached_property
+    def search_text(self) -> str:
+        """Name and unit labels, case-folded, one per line: what a search looks into,
+        worked out once per owner (an import makes new Owner objects)."""
+        return "\n".join([self.name, *(u.label() for u in self.units)]).casefold()
+
+    @functools.cached_property
+    def phone_keys_text(self) -> str:
+        """``\n``-framed number keys: ``"\n" + key + "\n" in it`` is an exact number,
+        ``digits + "\n" in it`` a number ending with them."""
+        return "".join(f"\n{p.key}" for p in self.phones) + "\n"
 
     def to_dict(self) -> dict[str, Any]:
         return {
