@@ -142,6 +142,7 @@ class Service:
             # supervisors see owner-read alerts on the wallboard
             alert=lambda notice: self.metrics.wallboard.notice(notice),
             trusted_proxies=settings.web.trusted_proxies, holds=self.holds,
+            pbx_of_seat=lambda seat: self.routing.pbx_of_phone(seat) or first,
         )  # fmt: skip
         # Live counters, the wallboard, /metrics and reports.
         self.metrics = MetricsFeature(

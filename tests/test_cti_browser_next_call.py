@@ -94,16 +94,23 @@ class Hotline:
 
 
 @contextlib.asynccontextmanager
-async def hotline(tmp_path: Path) -> AsyncIterator[Hotline]:
-    """The whole service on a simulated PBX whose only seat is alice's, 张三 on file."""
+async def hotline(
+    tmp_path: Path,
+    callers: tuple[str, ...] = (ZHANG,),
+    unknown_fraction: float = 0.5,
+    line_class: type[Hotline] = Hotline,
+) -> AsyncIterator[Hotline]:
+    """The whole service on a simulated PBX whose only seat is alice's, 张三 and 李四 on
+    file; by default 张三 calls first, then an unknown caller."""
+    seed = seed_where_zhang_calls_then_a_stranger() if unknown_fraction else 1
     async with running_simulator(
-        tmp_path / "pbx", seed=seed_where_zhang_calls_then_a_stranger(), speed=4, secret="s",
+        tmp_path / "pbx", seed=seed, speed=4, secret="s",
         queues=[QUEUE], hotlines={HOTLINE: "support"}, menu_routes={"1": "support"},
-        traffic=TRAFFIC, recorded_fraction=0.0, caller_numbers=(ZHANG,),
-        unknown_caller_fraction=0.5, timezone=ZONE,
+        traffic=TRAFFIC, recorded_fraction=0.0, caller_numbers=callers,
+        unknown_caller_fraction=unknown_fraction, timezone=ZONE,
     ) as pbx:  # fmt: skip
         service = Service(service_settings(tmp_path, pbx), managed_queues=set())
-        line = Hotline(pbx, service)
+        line = line_class(pbx, service)
         service.event_listeners.append(line.on_event)
         await service.start()
         try:

@@ -182,7 +182,7 @@ async def test_work_order_lifecycle_with_second_dispatch(served: Served) -> None
         assert isinstance(body, dict)
         return body
 
-    await act("dispatch", assignee="bob", department="工程部")
+    await act("dispatch", assignee="bob", department="engineering")
     await act("start")
     await act("finish")
     await act("schedule_callback", callback_at=later)

@@ -119,8 +119,10 @@ def order(**changes: object) -> WorkOrder:
 def test_work_order_cannot_skip_steps() -> None:
     with pytest.raises(WorkOrderError, match="cannot finish a work order that is new"):
         transition(order(), "finish", actor="alice", now=T0)
-    with pytest.raises(WorkOrderError, match="needs an assignee"):
+    with pytest.raises(WorkOrderError, match="needs a department or an assignee"):
         transition(order(), "dispatch", actor="alice", now=T0)
+    to_department, _ = transition(order(), "dispatch", actor="sue", now=T0, department="cleaning")
+    assert (to_department.state, to_department.department) == ("dispatched", "cleaning")
     with pytest.raises(WorkOrderError, match="1 to 5"):
         transition(order(state="callback_scheduled"), "record_satisfaction", actor="a", now=T0, satisfaction=9)  # fmt: skip
     closed, entry = transition(order(state="satisfaction_recorded", satisfaction=5), "close", actor="sue", now=T0)  # fmt: skip

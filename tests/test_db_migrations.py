@@ -11,7 +11,7 @@ from callcenter.db import create_engine_for, current_revisions, head_revisions, 
 FEATURE_BRANCHES = ("cti", "metrics", "recordings", "routing")
 # The revision ids databases already hold in alembic_version: a revision file may move to
 # another folder, its id never changes.
-RECORDED_HEADS = frozenset({"0002", "cti_0002", "metrics_0001", "recordings_0001", "routing_0001"})
+RECORDED_HEADS = frozenset({"0002", "cti_0003", "metrics_0001", "recordings_0001", "routing_0001"})
 
 
 def leg_indexes(url: str) -> set[str]:

@@ -248,6 +248,25 @@ async def test_originate_async_and_sync_and_dtmf(sim: PbxSimulator) -> None:
     await probe.close()
 
 
+async def test_originate_channel_id_names_the_channel_and_its_call(sim: PbxSimulator) -> None:
+    """``ChannelId`` (Asterisk 12+) is the originated channel's Uniqueid, and so its call's
+    linkedid; one longer than AST_MAX_PUBLIC_UNIQUEID (149) is refused."""
+    probe = await logged_in(sim)
+    queued = await probe.action(Action="Originate", Channel="PJSIP/1001", Application="Wait",
+                                Data="36000", Async="true", ChannelId="cb7-0a1b")  # fmt: skip
+    assert queued["Message"] == "Originate successfully queued"
+    made = await probe.wait_for(
+        lambda b: b.get("Event") == "Newchannel" and b.get("Uniqueid") == "cb7-0a1b"
+    )
+    assert made["Linkedid"] == "cb7-0a1b" and made["Channel"].startswith("PJSIP/1001-")
+    result = await probe.wait_for(lambda b: b.get("Event") == "OriginateResponse")
+    assert result["Uniqueid"] == "cb7-0a1b"
+    too_long = await probe.action(Action="Originate", Channel="PJSIP/1001", Application="Wait",
+                                  Data="1", ChannelId="x" * 150)  # fmt: skip
+    assert too_long["Response"] == "Error" and "149" in too_long["Message"]
+    await probe.close()
+
+
 async def test_many_clients_each_get_every_event_once(fast_sim: PbxSimulator) -> None:
     sim = fast_sim
     probes = [await logged_in(sim) for _ in range(3)]

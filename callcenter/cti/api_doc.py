@@ -75,6 +75,20 @@ NEED_TO_KNOW = (
     "Retry-After past it; supervisors are alerted). Supervisors and admins read any owner. "
     "Every read is audited with its basis."
 )
+CALLBACK = obj(
+    ["id", "kind", "state", "number", "due_at", "assignee", "standing"],
+    id=INT, kind={"enum": ["callback", "satisfaction"]},
+    state={"enum": ["due", "done", "failed", "cancelled"]}, number=STR, due_at=EPOCH,
+    assignee=STR, created_by=STR, created_at=EPOCH, updated_at=EPOCH, reason=STR,
+    owner_id=nullable(INT), owner_name=STR, owner_unit=STR, pbx=STR, call_id=STR,
+    work_order_id=nullable(INT), attempts=INT, last_result=STR, score=nullable(INT),
+    dial_pbx=STR, dial_call_id=STR,
+    standing={"enum": ["upcoming", "due", "overdue", "closed"]},
+)  # fmt: skip
+CALLBACK_ID = path("callback_id", {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID})
+OWNER_SUMMARY = obj(
+    ["id", "name"], id=INT, name=STR, zone=STR, vip=BOOL, units=array(STR), phones=array(STR)
+)
 ORDER_ID = path("order_id", {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID})
 
 OPERATIONS: Operations = {
@@ -317,6 +331,116 @@ OPERATIONS: Operations = {
         errors=(404, 409, *PBX_DOWN),
         refused_when="the work order's caller number is not a phone number",
     ),
+    ("GET", "/api/workorders/departments"): Operation(
+        "The departments a work order is dispatched to (cti.departments)",
+        result=obj(["departments"], departments=array(STR)),
+    ),
+    # -- owners: search and linking
+    ("GET", "/api/owners/search"): Operation(
+        "Owners by name, unit, owner code or number (a summary of each; audited)",
+        params=(
+            Param(
+                "q",
+                {"type": "string", "minLength": 2, "maxLength": 64},
+                "what to look for",
+                required=True,
+            ),
+            REASON,
+        ),
+        result=obj(["owners", "more"], owners=array(OWNER_SUMMARY), more=BOOL),
+        errors=(429,),
+        refused_when="q holds fewer than 2 characters once spaces are dropped",
+        description="A search is a deliberate lookup: an agent gives `reason` (403 without) "
+        "and each search counts as one owner read against `cti.owner_reads_limit`; at most "
+        "`cti.owner_search_max` owners come back (`more` says there were others), without "
+        "arrears or notes, numbers cut to their last four digits. One audit line per search "
+        "(the query, numbers masked, and the ids found).",
+    ),
+    ("POST", "/api/owners/{owner_id}/numbers"): Operation(
+        "Link a caller's number to an owner: the next call from it pops as them (audited)",
+        params=(path("owner_id", {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID}),),
+        body=obj(pbx=ANY_ID, call_id=ANY_ID, number={"type": "string", "maxLength": 32}),
+        result=obj(["owner", "number"], owner=OWNER_SUMMARY, number=STR),
+        errors=(404,),
+        refused_when="no call is named (agents link the caller of a call of theirs; "
+        "supervisors and admins may give number instead), or the number is not one",
+    ),
+    # -- callbacks (回电, 回访)
+    ("GET", "/api/callbacks"): Operation(
+        "Callbacks: an agent's own; supervisors and admins everyone's with scope=team",
+        params=(
+            Param("scope", {"enum": ["mine", "team"]}, "team: everyone's (supervisors, admins)"),
+            Param("open", {"enum": ["1", "0"]}, "0: closed ones too"),
+            Param("due", {"enum": ["1", "0"]}, "1: only those due within cti.callback_due_ahead_s"),
+        ),
+        result=obj(["callbacks"], callbacks=array(CALLBACK)),
+    ),
+    ("POST", "/api/callbacks"): Operation(
+        "Schedule a callback on a call (its caller is rung back) or a work order; "
+        "kind satisfaction (回访) moves a done work order to callback_scheduled",
+        ok=201,
+        body=obj(
+            ["due_at", "reason"],
+            kind={"enum": ["callback", "satisfaction"]},
+            due_at=EPOCH,
+            reason={"type": "string", "minLength": 1, "maxLength": 500},
+            pbx=ANY_ID,
+            call_id=ANY_ID,
+            work_order_id=nullable({"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID}),
+            owner_id=nullable({"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID}),
+            assignee=STR,
+        ),
+        result=CALLBACK,
+        errors=(404, 409),
+        refused_when="neither a call nor a work order is named, the due time is past, or "
+        "the owner is not the call's",
+    ),
+    ("GET", "/api/callbacks/{callback_id}"): Operation(
+        "A callback with its attempts",
+        params=(CALLBACK_ID,),
+        result={**CALLBACK, "required": [*CALLBACK["required"], "attempts"]},
+        errors=(404,),
+    ),
+    ("POST", "/api/callbacks/{callback_id}/dial"): Operation(
+        "Ring the seat, then the callback's number (the dialling policy applies)",
+        ok=202,
+        params=(CALLBACK_ID, SEAT_PARAM),
+        result=obj(
+            ["callback", "number", "pbx", "call_id"],
+            callback=INT,
+            number=STR,
+            pbx=STR,
+            call_id=STR,
+        ),
+        description="The seat's channel is created with `ChannelId` set, so the call's id "
+        "is known at once: the next result recorded goes on that call too (as the agent's "
+        "wrap-up `callback_<result>`).",
+        errors=(404, 409, *PBX_DOWN),
+        refused_when="the number may not be dialled from a seat",
+    ),
+    ("POST", "/api/callbacks/{callback_id}/result"): Operation(
+        "Record an attempt: reached (a 回访 with its 1-5 score), no_answer (tried again "
+        "after cti.callback_retry_delay_s, up to cti.callback_max_attempts), wrong_number, "
+        "retry (at retry_at)",
+        params=(CALLBACK_ID,),
+        body=obj(
+            ["result"],
+            result={"enum": ["reached", "no_answer", "wrong_number", "retry"]},
+            retry_at=nullable(EPOCH),
+            score=nullable({"type": "integer", "minimum": 1, "maximum": 5}),
+            note={"type": "string", "maxLength": 2000},
+        ),
+        result={**CALLBACK, "properties": {**CALLBACK["properties"], "work_order": OBJECT}},
+        errors=(404, 409),
+    ),
+    ("POST", "/api/callbacks/{callback_id}/cancel"): Operation(
+        "Cancel a callback that is still due",
+        params=(CALLBACK_ID,),
+        result=CALLBACK,
+        errors=(404, 409),
+    ),
 }
 
-PART = ApiPart(OPERATIONS, schemas={"WorkOrder": WORK_ORDER, "ApiToken": API_TOKEN})
+PART = ApiPart(
+    OPERATIONS, schemas={"WorkOrder": WORK_ORDER, "ApiToken": API_TOKEN, "Callback": CALLBACK}
+)

@@ -26,6 +26,7 @@ from callcenter.core.feature import Duty, Listeners
 from callcenter.core.webhook import RetryPolicy, SignedPost, WebhookQueue
 from callcenter.cti import admin_http, admin_pages, api_doc, import_jobs, signin
 from callcenter.cti.accounts import AccountStore, hash_password
+from callcenter.cti.callback_store import CallbackRecords
 from callcenter.cti.event_hook import EventHook
 from callcenter.cti.http import AmiActions, CtiDeps
 from callcenter.cti.http import setup as setup_seat_routes
@@ -86,6 +87,7 @@ class CtiFeature:
         alert: Callable[[dict[str, Any]], None] | None = None,
         trusted_proxies: Sequence[str] = (),
         holds: Callable[[str], bool] = lambda _pbx: True,
+        pbx_of_seat: Callable[[str], str] | None = None,
     ) -> None:
         self.settings = settings or CtiSettings()
         self.clock = clock
@@ -126,6 +128,7 @@ class CtiFeature:
             dialling=dialling or DiallingSettings(),
             zone=zone or zoneinfo.ZoneInfo("Asia/Shanghai"),
             clock=clock,
+            callbacks=CallbackRecords(engine, clock=clock),
         )
         if open_call is not None:
             self.deps.open_call = open_call
@@ -134,6 +137,8 @@ class CtiFeature:
         )
         if alert is not None:
             self.deps.alert = alert
+        if pbx_of_seat is not None:
+            self.deps.pbx_of_seat = pbx_of_seat
 
     def _sender(self, url: str, secret: str) -> WebhookQueue | None:
         if not url:

@@ -13,6 +13,7 @@ seat, any other only with a reason and within a rate limit
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
 import zoneinfo
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -35,6 +36,8 @@ from callcenter.cti.call_access import (
     open_call_facts,
     resolve_call,
 )
+from callcenter.cti.callback_store import CallbackRecords
+from callcenter.cti.callbacks import CallbackError, RetryPolicy, cancel, dialled, new_callback
 from callcenter.cti.dialling import DialRefused, check_dial
 from callcenter.cti.i18n import catalogue
 from callcenter.cti.lookup import OwnerDirectory
@@ -48,6 +51,7 @@ from callcenter.cti.owner_access import (
     owners_in_hand,
     read_basis,
 )
+from callcenter.cti.owner_search import SearchRefused, clean_query, search_owners, summary
 from callcenter.cti.phones import PhoneError, normalize
 from callcenter.cti.records import CtiRecords
 from callcenter.cti.screenpop import SeatHub
@@ -91,6 +95,18 @@ class CtiDeps:
     owner_reads: OwnerReadLimiter = field(default_factory=lambda: OwnerReadLimiter(20, 600.0))
     # Tells supervisors (the wallboard's alerts) that an agent reached the owner-read limit.
     alert: Callable[[dict[str, Any]], None] = lambda alert: None
+    # Callbacks (回电, 回访); None: the routes answer 503 (a test app without them)
+    callbacks: CallbackRecords | None = None
+    # The PBX that serves a seat's phone (the one its Originate goes to)
+    pbx_of_seat: Callable[[str], str] = lambda seat: ""
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(
+            self.settings.callback_max_attempts,
+            self.settings.callback_retry_delay_s,
+            self.settings.callback_overdue_after_s,
+        )
 
 
 DEPS_KEY: web.AppKey[CtiDeps] = web.AppKey("cti_deps", CtiDeps)
@@ -159,7 +175,10 @@ async def seat_page(request: web.Request) -> web.Response:
     user = _user(request)
     session = current_session(request)
     assert session is not None
-    html = render_seat_page(lang, user, session.csrf_token, catalogue(lang))
+    follow_up = request.app[DEPS_KEY].settings.satisfaction_followup_after_s
+    html = render_seat_page(
+        lang, user, session.csrf_token, catalogue(lang), follow_up_after_s=follow_up
+    )
     response = web.Response(text=html, content_type="text/html")
     remember_lang(request, response)
     return response
@@ -222,7 +241,11 @@ async def pause(request: web.Request) -> web.Response:
     return web.json_response({"interface": seat, "paused": paused, "reason": reason})
 
 
-async def _originate(request: web.Request, seat: str, number: str, caller_id: str) -> str:
+async def _originate(
+    request: web.Request, seat: str, number: str, caller_id: str, channel_id: str = ""
+) -> str:
+    """Ring ``seat``, then ``number``; ``channel_id``: the Uniqueid the seat's channel takes
+    (and so the call's id), for an action that must find its call again."""
     deps = request.app[DEPS_KEY]
     try:
         phone = normalize(number, default_area_code=deps.settings.default_area_code)
@@ -243,6 +266,8 @@ async def _originate(request: web.Request, seat: str, number: str, caller_id: st
         "Async": "true",
         "Timeout": "30000",
     }
+    if channel_id:
+        fields["ChannelId"] = channel_id
     ami = _ami(request)
     try:
         await ami.send_action(fields)
@@ -497,6 +522,12 @@ async def order_action(request: web.Request) -> web.Response:
     deps = request.app[DEPS_KEY]
     order = await _load_order(request)
     body = await _body(request)
+    if body.get("department") and body["department"] not in deps.settings.departments:
+        known = ", ".join(deps.settings.departments)
+        raise ApiError(
+            400, "no_such_department", f"没有这个部门（可选：{known}）",
+            f"no such department (known: {known})",
+        )  # fmt: skip
     kwargs: dict[str, Any] = {
         "actor": _user(request).login,
         "assignee": body.get("assignee", "")[:64],
@@ -552,6 +583,243 @@ async def due_timers(request: web.Request) -> web.Response:
     return web.json_response({"work_orders": late})
 
 
+# --- owners: search and linking a number -------------------------------------------------------
+
+
+@require_roles(*ANY)
+async def owner_search(request: web.Request) -> web.Response:
+    """A deliberate look into the directory: an agent states why and it counts as one owner
+    read outside their calls (decision 0036); the search itself is audited once."""
+    deps = request.app[DEPS_KEY]
+    try:
+        query = clean_query(request.query.get("q", ""))
+    except SearchRefused as exc:
+        raise ApiError(400, "bad_search", exc.zh, exc.en) from None
+    _basis, detail = await _read_basis(request, [], "search", None)
+    index = deps.directory.index
+    found = await asyncio.to_thread(  # a walk of every owner: off the event loop
+        search_owners, list(index.owners()), query, limit=deps.settings.owner_search_max,
+        default_area_code=deps.settings.default_area_code, by_number=index.find,
+    )  # fmt: skip
+    ids = ",".join(str(o.id) for o in found.owners) or "-"
+    detail = "; ".join(d for d in (f"q: {mask_numbers_in(query)}", f"found: {ids}", detail) if d)
+    await asyncio.to_thread(deps.records.audit, _user(request).login, "search", None, detail)
+    return web.json_response({"owners": [summary(o) for o in found.owners], "more": found.more})
+
+
+@require_roles(*ANY)
+async def link_number(request: web.Request) -> web.Response:
+    """An unknown caller said who they are: their number becomes one of the owner's, so
+    the next call from it pops as them. An agent links the caller of their own call only."""
+    deps = request.app[DEPS_KEY]
+    owner_id = int(request.match_info["owner_id"])
+    body = await _body(request)
+    user = _user(request)
+    pbx, call_id = body.get("pbx", ""), body.get("call_id", "")
+    if call_id:
+        number = (await _call_target(request, pbx, call_id)).caller_number
+    elif user.role in ("supervisor", "admin") and body.get("number"):
+        number = body["number"]
+    else:
+        raise ApiError(
+            400,
+            "link_needs_call",
+            "请指明来电（pbx 与 call_id）",
+            "name the call (pbx and call_id)",
+        )
+    try:
+        key = normalize(number, default_area_code=deps.settings.default_area_code).key
+    except PhoneError as exc:
+        raise ApiError(400, "bad_number", f"号码：{exc}", f"number: {exc}") from None
+    owner = await deps.directory.link_number(owner_id, key, user.login, pbx, call_id)
+    if owner is None:
+        raise ApiError(404, "no_such_owner", "没有这位业主", "no such owner")
+    where = f"; call {pbx}/{call_id}" if call_id else ""
+    await asyncio.to_thread(
+        deps.records.audit, user.login, "link_number", owner_id, mask_number(key) + where
+    )
+    log.info("number linked to owner", owner_id=owner_id, number=mask_number(key))
+    return web.json_response({"owner": summary(owner), "number": mask_number(key)})
+
+
+# --- callbacks (回电, 回访) ----------------------------------------------------------------------
+
+
+def _callbacks(request: web.Request) -> CallbackRecords:
+    callbacks = request.app[DEPS_KEY].callbacks
+    if callbacks is None:
+        raise ApiError(503, "no_callbacks", "回电功能未启用", "callbacks are not set up")
+    return callbacks
+
+
+def _callback_refused(exc: CallbackError) -> ApiError:
+    return ApiError(409, "callback_refused", exc.zh, exc.en)
+
+
+def _callback_view(deps: CtiDeps, callback: Any) -> dict[str, Any]:
+    """A callback as the page shows it: the number masked (it is rung from the server), the
+    owner named (the assignee is the one who rings them)."""
+    data: dict[str, Any] = callback.to_dict(deps.clock(), deps.retry_policy)
+    data["number"] = mask_number(callback.number)
+    owner = deps.directory.index.owner(callback.owner_id) if callback.owner_id else None
+    data["owner_name"] = owner.name if owner is not None else ""
+    data["owner_unit"] = owner.units[0].label() if owner is not None and owner.units else ""
+    return data
+
+
+async def _load_callback(request: web.Request) -> Any:
+    wanted = int(request.match_info["callback_id"])
+    callback = await asyncio.to_thread(_callbacks(request).get, wanted)
+    user = _user(request)
+    mine = callback is not None and user.login in (callback.assignee, callback.created_by)
+    if callback is None or not (mine or user.role in ("supervisor", "admin")):
+        raise ApiError(404, "no_such_callback", "没有这个回电", "no such callback")
+    return callback
+
+
+@require_roles(*ANY)
+async def list_callbacks(request: web.Request) -> web.Response:
+    """An agent's own callbacks; a supervisor's team (everyone's) with ``scope=team``.
+    ``due=1``: the due list (falling due within ``cti.callback_due_ahead_s``)."""
+    deps = request.app[DEPS_KEY]
+    user = _user(request)
+    query = query_values(request)
+    team = query["scope"] == "team" and user.role in ("supervisor", "admin")
+    found = await asyncio.to_thread(
+        _callbacks(request).find, assignee=None if team else user.login,
+        open_only=query["open"] != "0",
+    )  # fmt: skip
+    if query["due"] == "1":
+        horizon = deps.clock() + deps.settings.callback_due_ahead_s
+        found = [c for c in found if c.state == "due" and c.due_at <= horizon]
+    return web.json_response({"callbacks": [_callback_view(deps, c) for c in found]})
+
+
+@require_roles(*ANY)
+async def schedule_callback(request: web.Request) -> web.Response:
+    """From a call (pbx, call_id: one the user may write on; its caller is rung back) or a
+    work order (its caller); ``kind: satisfaction`` (回访) needs a work order that is done."""
+    deps = request.app[DEPS_KEY]
+    body = await _body(request)
+    user = _user(request)
+    pbx, call_id = body.get("pbx", ""), body.get("call_id", "")
+    owner_id: int | None = body.get("owner_id")
+    order_id: int | None = body.get("work_order_id")
+    number = ""
+    if order_id is not None:
+        order = await asyncio.to_thread(deps.records.get_order, order_id)
+        if order is None or not _may_see(user, order):
+            raise ApiError(404, "no_such_work_order", "没有这张工单", "no such work order")
+        number, owner_id = order.caller_number, order.owner_id
+        pbx, call_id = pbx or order.pbx, call_id or order.call_id
+    elif call_id:
+        call = await _call_target(request, pbx, call_id)
+        callers_owners = [o.id for o in deps.directory.find(call.caller_number)]
+        try:
+            check_work_order_caller(call, "", owner_id, callers_owners)
+        except CallRefused as exc:
+            raise _refused(exc) from None
+        number = call.caller_number
+    else:
+        raise ApiError(
+            400,
+            "callback_needs_call",
+            "回电需关联来电或工单",
+            "a callback needs a call or a work order",
+        )
+    assignee = user.login
+    if body.get("assignee") and user.role in ("supervisor", "admin"):
+        assignee = body["assignee"]
+    now = deps.clock()
+    try:
+        callback = new_callback(
+            kind=body.get("kind", "callback"), number=number, due_at=float(body["due_at"]),
+            reason=body.get("reason", ""), assignee=assignee, actor=user.login, now=now,
+            owner_id=owner_id, pbx=pbx, call_id=call_id, work_order_id=order_id,
+        )  # fmt: skip
+        callback = await asyncio.to_thread(_callbacks(request).create, callback)
+    except CallbackError as exc:
+        raise ApiError(400, "callback_refused", exc.zh, exc.en) from None
+    except WorkOrderError as exc:  # a 回访 on an order that is not done
+        raise ApiError(409, "work_order_state", f"工单状态不允许：{exc}", str(exc)) from None
+    log.info("callback scheduled", callback=callback.id, kind=callback.kind, number=number)
+    return web.json_response(_callback_view(deps, callback), status=201)
+
+
+@require_roles(*ANY)
+async def get_callback(request: web.Request) -> web.Response:
+    deps = request.app[DEPS_KEY]
+    callback = await _load_callback(request)
+    attempts = await asyncio.to_thread(_callbacks(request).attempts, callback.id)
+    data = _callback_view(deps, callback)
+    data["attempts"] = [a.__dict__ for a in attempts]
+    return web.json_response(data)
+
+
+@require_roles(*ANY)
+async def dial_callback(request: web.Request) -> web.Response:
+    """Ring the seat, then the owner (as click-to-call: the dialling policy applies)."""
+    deps = request.app[DEPS_KEY]
+    callback = await _load_callback(request)
+    if callback.state != "due":
+        raise ApiError(409, "callback_closed", "此回电已结束", "this callback is closed")
+    seat = _seat(request)
+    # The call gets an id of our choosing, so the result recorded next goes on it too.
+    call_id = f"cb{callback.id}-{secrets.token_hex(6)}"
+    dial = await _originate(request, seat, callback.number, f"CB{callback.id}", call_id)
+    pbx = deps.pbx_of_seat(seat)
+    await asyncio.to_thread(
+        _callbacks(request).change, callback.id, lambda c: dialled(c, pbx, call_id, deps.clock())
+    )
+    await asyncio.to_thread(
+        deps.records.audit, _user(request).login, "callback", callback.owner_id,
+        f"callback {callback.id}",
+    )  # fmt: skip
+    return web.json_response(
+        {"callback": callback.id, "number": mask_number(dial), "pbx": pbx, "call_id": call_id},
+        status=202,
+    )
+
+
+@require_roles(*ANY)
+async def callback_result(request: web.Request) -> web.Response:
+    deps = request.app[DEPS_KEY]
+    callback = await _load_callback(request)
+    body = await _body(request)
+    retry_at = float(body["retry_at"]) if body.get("retry_at") is not None else None
+    try:
+        changed, order = await asyncio.to_thread(
+            _callbacks(request).record, callback.id, body["result"], actor=_user(request).login,
+            policy=deps.retry_policy, retry_at=retry_at, score=body.get("score"),
+            note=body.get("note", ""),
+        )  # fmt: skip
+    except CallbackError as exc:
+        raise _callback_refused(exc) from None
+    if order is not None:
+        _notify(deps, "work_order.changed", order)
+    data = _callback_view(deps, changed)
+    data["work_order"] = order.to_dict(deps.clock()) if order is not None else None
+    return web.json_response(data)
+
+
+@require_roles(*ANY)
+async def cancel_callback(request: web.Request) -> web.Response:
+    deps = request.app[DEPS_KEY]
+    callback = await _load_callback(request)
+    try:
+        changed = await asyncio.to_thread(
+            _callbacks(request).change, callback.id, lambda c: cancel(c, deps.clock())
+        )
+    except CallbackError as exc:
+        raise _callback_refused(exc) from None
+    return web.json_response(_callback_view(deps, changed))
+
+
+@require_roles(*ANY)
+async def departments(request: web.Request) -> web.Response:
+    return web.json_response({"departments": request.app[DEPS_KEY].settings.departments})
+
+
 def setup(app: web.Application, deps: CtiDeps) -> None:
     describe(app, cti_doc.PART)
     app[DEPS_KEY] = deps
@@ -563,11 +831,20 @@ def setup(app: web.Application, deps: CtiDeps) -> None:
     app.router.add_post("/api/seat/disposition", disposition)
     app.router.add_get("/api/seat/calls/today", today_calls)
     app.router.add_get("/api/owners/lookup", owner_lookup)
+    app.router.add_get("/api/owners/search", owner_search)
     app.router.add_get("/api/owners/{owner_id}", owner_record)
     app.router.add_get("/api/audit", audit_trail)
     app.router.add_get("/api/workorders", list_orders)
     app.router.add_post("/api/workorders", create_order)
     app.router.add_get("/api/workorders/due", due_timers)
+    app.router.add_get("/api/workorders/departments", departments)
     app.router.add_get("/api/workorders/{order_id}", get_order)
     app.router.add_post("/api/workorders/{order_id}/actions", order_action)
     app.router.add_post("/api/workorders/{order_id}/callback", place_callback)
+    app.router.add_post("/api/owners/{owner_id}/numbers", link_number)
+    app.router.add_get("/api/callbacks", list_callbacks)
+    app.router.add_post("/api/callbacks", schedule_callback)
+    app.router.add_get("/api/callbacks/{callback_id}", get_callback)
+    app.router.add_post("/api/callbacks/{callback_id}/dial", dial_callback)
+    app.router.add_post("/api/callbacks/{callback_id}/result", callback_result)
+    app.router.add_post("/api/callbacks/{callback_id}/cancel", cancel_callback)

@@ -62,6 +62,10 @@ class OwnerIndex:
     def owner(self, owner_id: int) -> Owner | None:
         return self._owners.get(owner_id)
 
+    def owners(self) -> Iterable[Owner]:
+        """Every owner, in id order of loading (what a search walks)."""
+        return self._owners.values()
+
 
 class OwnerDirectory:
     """The index kept in step with the repository; the async face other features use."""
@@ -81,6 +85,19 @@ class OwnerDirectory:
         counts, ids = await asyncio.to_thread(self.repository.import_owners, records, progress)
         await self.refresh(ids)
         return counts
+
+    async def link_number(
+        self, owner_id: int, number_key: str, login: str, pbx: str = "", call_id: str = ""
+    ) -> Owner | None:
+        """Store the link and refresh the owner in the index: the next call from the
+        number pops as them. None when there is no such owner."""
+        if self.index.owner(owner_id) is None:
+            return None
+        await asyncio.to_thread(
+            self.repository.link_number, owner_id, number_key, login, pbx, call_id
+        )
+        await self.refresh([owner_id])
+        return self.index.owner(owner_id)
 
     async def refresh(self, owner_ids: Iterable[int]) -> None:
         owners = await asyncio.to_thread(self.repository.get, owner_ids)

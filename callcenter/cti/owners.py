@@ -7,6 +7,7 @@ numbers of every owner it names, in one transaction: it is written whole or not 
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -14,7 +15,14 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
 
-from callcenter.cti.store import owners_table, phones_table, units_table, zones_table
+from callcenter.cti.store import (
+    number_links_table,
+    owners_table,
+    phones_table,
+    units_table,
+    zones_table,
+)
+from callcenter.db.upsert import upsert
 
 
 @dataclass(frozen=True)
@@ -51,6 +59,18 @@ class Owner:
     notes: str = ""
     units: tuple[Unit, ...] = ()
     phones: tuple[PhoneEntry, ...] = ()
+
+    @functools.cached_property
+    def search_text(self) -> str:
+        """Name and unit labels, case-folded, one per line: what a search looks into,
+        worked out once per owner (an import makes new Owner objects)."""
+        return "\n".join([self.name, *(u.label() for u in self.units)]).casefold()
+
+    @functools.cached_property
+    def phone_keys_text(self) -> str:
+        """``\n``-framed number keys: ``"\n" + key + "\n" in it`` is an exact number,
+        ``digits + "\n" in it`` a number ending with them."""
+        return "".join(f"\n{p.key}" for p in self.phones) + "\n"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -89,6 +109,7 @@ class ImportCounts:
 
 
 Progress = Callable[[int, int], None]
+LINKED = "linked"  # the raw text of a number an agent linked (not in the imported file)
 _CHUNK = 500
 
 
@@ -128,16 +149,22 @@ class OwnerRepository:
         ).outerjoin(zones_table, zones_table.c.id == o.zone_id)  # fmt: skip
         units_q = select(u.owner_id, u.building, u.unit, u.room).order_by(u.id)
         phones_q = select(p.owner_id, p.number_key, p.extension, p.raw)
+        links = number_links_table.c
+        links_q = select(links.owner_id, links.number_key)
         if ids is not None:
             owners_q = owners_q.where(o.id.in_(ids))
             units_q = units_q.where(u.owner_id.in_(ids))
             phones_q = phones_q.where(p.owner_id.in_(ids))
+            links_q = links_q.where(links.owner_id.in_(ids))
         units: dict[int, list[Unit]] = {}
         for owner_id, building, unit, room in connection.execute(units_q):
             units.setdefault(owner_id, []).append(Unit(building, unit, room))
         phones: dict[int, list[PhoneEntry]] = {}
         for owner_id, key, extension, raw in connection.execute(phones_q):
             phones.setdefault(owner_id, []).append(PhoneEntry(key, extension, raw))
+        for owner_id, key in connection.execute(links_q):  # linked by agents: after the file's
+            if all(known.key != key for known in phones.get(owner_id, ())):
+                phones.setdefault(owner_id, []).append(PhoneEntry(key, raw=LINKED))
         return [
             Owner(
                 id=row[0],
@@ -155,6 +182,17 @@ class OwnerRepository:
         ]
 
     # --- writes ---------------------------------------------------------------------------
+
+    def link_number(
+        self, owner_id: int, number_key: str, login: str, pbx: str = "", call_id: str = ""
+    ) -> None:
+        """Keep ``number_key`` as one of the owner's numbers (a second link of the same pair
+        only renews who linked it and when); imports leave these links alone."""
+        row = {"owner_id": owner_id, "number_key": number_key, "linked_by": login,
+               "linked_at": self.clock(), "pbx": pbx, "call_id": call_id}  # fmt: skip
+        with self.engine.begin() as connection:
+            statement = upsert(connection, number_links_table, ("owner_id", "number_key"))
+            connection.execute(statement.values(row))
 
     def import_owners(
         self, records: Sequence[OwnerRecord], progress: Progress | None = None

@@ -29,6 +29,27 @@ def _add_history(connection: Connection, order_id: int, entry: HistoryEntry) -> 
     )
 
 
+def lock_order(connection: Connection, order_id: int) -> WorkOrder:
+    """The order re-read inside the caller's transaction, locked on PostgreSQL until it
+    ends; LookupError when there is none."""
+    query = select(work_orders_table).where(work_orders_table.c.id == order_id)
+    if connection.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = connection.execute(query).mappings().first()
+    if row is None:
+        raise LookupError(f"no work order {order_id}")
+    return _order(row)
+
+
+def store_order(connection: Connection, order: WorkOrder, entry: HistoryEntry) -> None:
+    """Write a moved order and its history line, in the caller's transaction."""
+    values = {k: v for k, v in dataclasses.asdict(order).items() if k != "id"}
+    connection.execute(
+        update(work_orders_table).where(work_orders_table.c.id == order.id).values(values)
+    )
+    _add_history(connection, order.id, entry)
+
+
 class CtiRecords:
     def __init__(self, engine: Engine, *, clock: Callable[[], float] = time.time) -> None:
         self.engine = engine
@@ -76,18 +97,9 @@ class CtiRecords:
         """Run one state-machine step and store it with its history line, atomically.
         The row is re-read inside the transaction, so two agents cannot both move it."""
         with self.engine.begin() as connection:
-            query = select(work_orders_table).where(work_orders_table.c.id == order_id)
-            if connection.dialect.name == "postgresql":
-                query = query.with_for_update()
-            row = connection.execute(query).mappings().first()
-            if row is None:
-                raise LookupError(f"no work order {order_id}")
-            changed, entry = transition(_order(row), action, now=self.clock(), **kwargs)
-            values = {k: v for k, v in dataclasses.asdict(changed).items() if k != "id"}
-            connection.execute(
-                update(work_orders_table).where(work_orders_table.c.id == order_id).values(values)
-            )
-            _add_history(connection, order_id, entry)
+            order = lock_order(connection, order_id)
+            changed, entry = transition(order, action, now=self.clock(), **kwargs)
+            store_order(connection, changed, entry)
         return changed, entry
 
     def history(self, order_id: int) -> list[HistoryEntry]:

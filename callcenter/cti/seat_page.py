@@ -12,6 +12,7 @@ import html
 import json
 
 from callcenter.core.i18n import Lang
+from callcenter.cti.seat_followups import FOLLOWUP_SECTIONS, followup_script
 from callcenter.web.page_head import PAGE_HEAD, html_lang
 from callcenter.web.security import User
 
@@ -52,10 +53,10 @@ header select{width:auto} [hidden]{display:none !important}
 </div><div>
 <section><h2 id="call-title"></h2><input id="dial" data-testid="dial"><button id="call" data-testid="call"></button>
 <span id="call-result"></span></section>
-<section><h2 id="orders-title"></h2><table id="orders" data-testid="orders"></table></section>
+__FOLLOWUPS__
 <section><h2 id="today-title"></h2><table id="today" data-testid="today"></table></section>
 </div></main>
-<script>
+__FOLLOWUP_SCRIPT__<script>
 const T = __TEXT__;
 const LANG = '__LANG__';
 const CSRF = document.querySelector('meta[name=csrf-token]').content;
@@ -78,7 +79,7 @@ async function api(method, path, body) {
   return data;
 }
 const texts = {'pops-title': 'calls_title', 'work-on-none': 'order_without_call', 'no-pops': 'no_calls',
-  'call-title': 'click_to_call', 'call': 'click_to_call', 'orders-title': 'my_orders', 'today-title': 'today_calls'};
+  'call-title': 'click_to_call', 'call': 'click_to_call', 'today-title': 'today_calls'};
 for (const [id, key] of Object.entries(texts)) $(id).textContent = T[key];
 options($('pause-reason'), ['break', 'meal', 'training', 'admin'], 'reason_');
 let paused = false;
@@ -156,6 +157,7 @@ function newWork(key, pop) {
   work.ownerSelect.addEventListener('change', () => renderWork(work));
   work.order.onsubmit = (ev) => { ev.preventDefault(); submitOrder(work); };
   work.box.append(work.order);
+  Followups.extendWork(work);
   work.box.hidden = true;
   $('workspaces').append(work.box);
   return work;
@@ -178,6 +180,7 @@ function renderWork(work) {
   }
   work.title.textContent = who(work, false);
   work.orderLegend.textContent = fill(T.order_for, {who: who(work, true)});
+  Followups.renderWork(work);
 }
 function ownerBlock(o) {
   return el('div', {'data-testid': 'owner'}, el('strong', {}, o.name), ' ', o.vip ? el('span', {class: 'vip'}, T.vip) : '',
@@ -293,23 +296,28 @@ $('call').onclick = async () => {
   try { await api('POST', '/api/seat/call', {number: $('dial').value}); $('call-result').textContent = T.calling; }
   catch (e) { $('call-result').textContent = e.message; }
 };
-async function loadOrders() {
-  const data = await api('GET', '/api/workorders?open=1');
-  $('orders').replaceChildren(...data.work_orders.map((o) => el('tr', {}, el('td', {}, '#' + o.id), el('td', {}, T['kind_' + o.kind] || o.kind),
-    el('td', {}, o.state), el('td', {}, o.timer.state))));
-}
+const loadOrders = () => Followups.loadOrders();
 async function loadToday() {
   const data = await api('GET', '/api/seat/calls/today');
   $('today').replaceChildren(...data.calls.map((c) => el('tr', {}, el('td', {}, new Date(c.started_at * 1000).toLocaleTimeString()),
     el('td', {}, c.caller_number), el('td', {}, c.outcome), el('td', {}, c.disposition || ''))));
 }
-renderWork(noCall); select(''); showStatus(); connect(); loadOrders(); loadToday(); setInterval(loadToday, 60000);
+renderWork(noCall); select(''); showStatus(); connect(); loadToday(); setInterval(loadToday, 60000);
 </script></body></html>"""
 )
 
 
-def render_seat_page(lang: Lang, user: User, csrf_token: str, texts: dict[str, str]) -> str:
+def render_seat_page(
+    lang: Lang,
+    user: User,
+    csrf_token: str,
+    texts: dict[str, str],
+    *,
+    follow_up_after_s: float = 86400.0,
+) -> str:
     replacements = {
+        "__FOLLOWUPS__": FOLLOWUP_SECTIONS,
+        "__FOLLOWUP_SCRIPT__": followup_script(lang, user.login, user.role, follow_up_after_s),
         "__HTML_LANG__": html_lang(lang),
         "__LANG__": lang,
         "__CSRF__": html.escape(csrf_token),

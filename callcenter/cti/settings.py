@@ -42,6 +42,24 @@ class CtiSettings:
     # reason) are limited to this many per window, then 429 and an alert to supervisors.
     owner_reads_limit: int = 20
     owner_reads_window_s: float = 600.0
+    # Callbacks (回电, 回访): an unanswered attempt is tried again after the delay, up to
+    # the attempts; a callback is overdue once its due time is this far behind.
+    callback_max_attempts: int = 3
+    callback_retry_delay_s: float = 1800.0
+    callback_overdue_after_s: float = 900.0
+    callback_due_ahead_s: float = 4 * 3600.0  # the due list shows what falls due this soon
+    satisfaction_followup_after_s: float = 24 * 3600.0  # 回访 proposed this long after done
+    # Departments a work order is dispatched to (codes; the page names the known ones)
+    departments: list[str] = field(
+        default_factory=lambda: [
+            "engineering",
+            "customer_service",
+            "cleaning",
+            "security",
+            "landscaping",
+        ]
+    )
+    owner_search_max: int = 20  # owners one search returns at most
 
     def __repr__(self) -> str:
         return (
@@ -85,6 +103,16 @@ class CtiSettings:
         problems.update(not_negative(self, "wrapup_s"))
         problems.update(at_least_one(self, "owner_reads_limit"))
         problems.update(positive(self, "owner_reads_window_s"))
+        problems.update(at_least_one(self, "callback_max_attempts", "owner_search_max"))
+        problems.update(positive(self, "callback_retry_delay_s"))
+        problems.update(
+            not_negative(
+                self, "callback_overdue_after_s", "callback_due_ahead_s",
+                "satisfaction_followup_after_s",
+            )
+        )  # fmt: skip
+        if not self.departments or any(not d.strip() for d in self.departments):
+            problems["departments"] = "must name at least one department, none empty"
         return problems
 
 

@@ -1,5 +1,6 @@
-"""Tables of the CTI feature: users and their sessions, API tokens, owners (units, phones, zones),
-work orders with their history, call dispositions and the owner-record audit trail.
+"""Tables of the CTI feature: users and their sessions, API tokens, owners (units, phones,
+zones, numbers linked by agents), work orders with their history, callbacks with their
+attempts, call dispositions and the owner-record audit trail.
 
 Session ids are stored as their SHA-256 digest: someone who reads the table cannot sign in
 with what they read. Times are epoch seconds (double precision), like the call tables.
@@ -194,6 +195,80 @@ class AuditRow(Base):
     )
 
 
+class CallbackRow(Base):
+    """A callback (回电) or satisfaction follow-up (回访) promised to an owner."""
+
+    __tablename__ = "cti_callbacks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String)
+    state: Mapped[str] = mapped_column(String)
+    number: Mapped[str] = mapped_column(String)
+    due_at: Mapped[float] = mapped_column(Double)
+    assignee: Mapped[str] = mapped_column(String)
+    created_by: Mapped[str] = mapped_column(String)
+    created_at: Mapped[float] = mapped_column(Double)
+    updated_at: Mapped[float] = mapped_column(Double)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    owner_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    pbx: Mapped[str] = mapped_column(String, default="")
+    call_id: Mapped[str] = mapped_column(String, default="")
+    work_order_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cti_work_orders.id", ondelete="CASCADE"), nullable=True
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_result: Mapped[str] = mapped_column(String, default="")
+    score: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    dial_pbx: Mapped[str] = mapped_column(String, default="")
+    dial_call_id: Mapped[str] = mapped_column(String, default="")
+
+    __table_args__ = (
+        Index("ix_cti_callbacks_state_due_at", "state", "due_at"),
+        Index("ix_cti_callbacks_assignee_state", "assignee", "state"),
+        Index("ix_cti_callbacks_pbx_call_id", "pbx", "call_id"),
+    )
+
+
+class CallbackAttemptRow(Base):
+    """One try at a callback and its result."""
+
+    __tablename__ = "cti_callback_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    callback_id: Mapped[int] = mapped_column(ForeignKey("cti_callbacks.id", ondelete="CASCADE"))
+    at: Mapped[float] = mapped_column(Double)
+    actor: Mapped[str] = mapped_column(String)
+    result: Mapped[str] = mapped_column(String)
+    note: Mapped[str] = mapped_column(Text, default="")
+    retry_at: Mapped[float | None] = mapped_column(Double, nullable=True)
+    score: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    pbx: Mapped[str] = mapped_column(String, default="")
+    call_id: Mapped[str] = mapped_column(String, default="")
+
+    __table_args__ = (
+        Index("ix_cti_callback_attempts_callback_id", "callback_id"),
+        Index("ix_cti_callback_attempts_pbx_call_id", "pbx", "call_id"),
+    )
+
+
+class NumberLinkRow(Base):
+    """A number an agent linked to an owner (an unknown caller who said who they are).
+    Kept apart from the imported phones, so a re-import of the owner keeps it."""
+
+    __tablename__ = "cti_number_links"
+
+    owner_id: Mapped[int] = mapped_column(
+        ForeignKey("cti_owners.id", ondelete="CASCADE"), primary_key=True
+    )
+    number_key: Mapped[str] = mapped_column(String, primary_key=True)
+    linked_by: Mapped[str] = mapped_column(String)
+    linked_at: Mapped[float] = mapped_column(Double)
+    pbx: Mapped[str] = mapped_column(String, default="")
+    call_id: Mapped[str] = mapped_column(String, default="")
+
+    __table_args__ = (Index("ix_cti_number_links_number_key", "number_key"),)
+
+
 users_table = Base.metadata.tables["cti_users"]
 sessions_table = Base.metadata.tables["cti_sessions"]
 api_tokens_table = Base.metadata.tables["cti_api_tokens"]
@@ -205,3 +280,6 @@ work_orders_table = Base.metadata.tables["cti_work_orders"]
 history_table = Base.metadata.tables["cti_work_order_history"]
 dispositions_table = Base.metadata.tables["cti_dispositions"]
 audit_table = Base.metadata.tables["cti_audit"]
+callbacks_table = Base.metadata.tables["cti_callbacks"]
+attempts_table = Base.metadata.tables["cti_callback_attempts"]
+number_links_table = Base.metadata.tables["cti_number_links"]

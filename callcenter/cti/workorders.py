@@ -116,8 +116,8 @@ def transition(
         raise WorkOrderError(f"cannot {action} a work order that is {order.state}")
     changes: dict[str, Any] = {"state": target, "updated_at": now}
     if action == "dispatch":
-        if not (assignee or order.assignee):
-            raise WorkOrderError("dispatching needs an assignee")
+        if not (assignee or order.assignee or department or order.department):
+            raise WorkOrderError("dispatching needs a department or an assignee")
         changes["assignee"] = assignee or order.assignee
         changes["department"] = department or order.department
         changes["dispatch_count"] = order.dispatch_count + 1

@@ -16,6 +16,8 @@ from callcenter.sim.call_state import NORMAL_CLEARING
 from callcenter.sim.channels import header
 from callcenter.sim.originate import OriginateRequest
 
+MAX_PUBLIC_UNIQUEID = 149  # AST_MAX_PUBLIC_UNIQUEID: the longest ChannelId Originate takes
+
 
 def _int(value: str, default: int = 0) -> int:
     try:
@@ -128,6 +130,10 @@ def act_originate(s: ActionSession, m: dict[str, str], aid: str) -> None:
     if not app and not (exten and context and priority_s) and not is_async:
         s.write(response("Error", aid, "Originate with 'Exten' requires 'Context' and 'Priority'"))
         return
+    channel_id = m.get("channelid", "")
+    if len(channel_id) > MAX_PUBLIC_UNIQUEID:  # manager.c refuses a longer one
+        s.write(response("Error", aid, f"Uniqueid length exceeds maximum of {MAX_PUBLIC_UNIQUEID}"))
+        return
     cid_num, cid_name = split_callerid(m.get("callerid", ""))
     req = OriginateRequest(
         channel=channel,
@@ -139,6 +145,7 @@ def act_originate(s: ActionSession, m: dict[str, str], aid: str) -> None:
         timeout_ms=int(timeout_s) if timeout_s else 30000,
         caller_num=cid_num,
         caller_name=cid_name,
+        channel_id=channel_id,
     )
     pbx = s.pbx
 

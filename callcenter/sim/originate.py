@@ -37,6 +37,7 @@ class OriginateRequest:
     timeout_ms: int = 30000
     caller_num: str = ""
     caller_name: str = ""
+    channel_id: str = ""  # ChannelId: the Uniqueid the caller asked for (and so the linkedid)
 
 
 class Session:
@@ -128,7 +129,7 @@ class Originator:
             return
         context = req.context or pbx.cfg.agent_context
         exten = req.exten or "s"
-        chan = pbx.new_channel(req.channel, context, exten)
+        chan = pbx.new_channel(req.channel, context, exten, uniqueid=req.channel_id or None)
         session = Session(pbx, req, chan)
         if req.caller_num:
             chan.caller_num = req.caller_num

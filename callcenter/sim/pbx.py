@@ -151,11 +151,13 @@ class Pbx:
         linkedid: str | None = None,
         owner: Any = None,
         name: str | None = None,
+        uniqueid: str | None = None,
     ) -> Channel:
-        """A channel ``<prefix>-<n>`` (or ``name``): a Uniqueid, and a CDR made with it."""
+        """A channel ``<prefix>-<n>`` (or ``name``): a Uniqueid (``uniqueid``: one an
+        Originate's ChannelId asked for), and a CDR made with it."""
         if name is None:
             name = f"{prefix}-{self.next_channel_number(prefix.split('/', 1)[0]):08x}"
-        uid = self.new_uniqueid()
+        uid = uniqueid or self.new_uniqueid()
         chan = Channel(
             name=name,
             uniqueid=uid,

@@ -41,6 +41,7 @@ class ChannelOps(Protocol):
         linkedid: str | None = None,
         owner: Any = None,
         name: str | None = None,
+        uniqueid: str | None = None,
     ) -> Channel: ...
 
     def next_channel_number(self, tech: str) -> int: ...

@@ -1,0 +1,85 @@
+"""Owner search by name, unit or number (pure: walks the owners it is given).
+
+A search is a deliberate look into the directory, not a screen-pop: what it returns is a
+summary to recognise the right owner by (name, units, zone, the numbers' last four
+digits), never arrears or notes; the full record is opened one owner at a time through
+``/api/owners/{id}`` with its own audit line. Who may search and how often:
+``callcenter.cti.owner_access`` (decision 0036).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from callcenter.cti.owners import Owner
+from callcenter.cti.phones import lookup_key
+from callcenter.log import mask_number
+
+QUERY_MIN = 2  # characters: one surname alone would list a tenth of the estate
+QUERY_MAX = 64
+
+
+class SearchRefused(ValueError):
+    def __init__(self, en: str, zh: str) -> None:
+        super().__init__(en)
+        self.en, self.zh = en, zh
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    owners: list[Owner]
+    more: bool  # more owners matched than were returned
+
+
+def clean_query(raw: str) -> str:
+    query = " ".join("".join(c for c in raw if c.isprintable()).split())
+    if len(query) < QUERY_MIN:
+        raise SearchRefused(
+            f"search with at least {QUERY_MIN} characters", f"请至少输入 {QUERY_MIN} 个字"
+        )
+    return query[:QUERY_MAX]
+
+
+def _matches(owner: Owner, text: str, digits: str, key: str | None) -> bool:
+    if text in owner.search_text or text == owner.code.casefold():
+        return True
+    if key is not None and f"\n{key}\n" in owner.phone_keys_text:
+        return True
+    return len(digits) >= 4 and f"{digits}\n" in owner.phone_keys_text
+
+
+def search_owners(
+    owners: Iterable[Owner],
+    query: str,
+    *,
+    limit: int,
+    default_area_code: str = "",
+    by_number: Callable[[str], Sequence[Owner]] | None = None,
+) -> SearchResult:
+    """Owners whose name or unit contains ``query``, whose code is it, or whose number is
+    it (any common spelling) or ends with its digits (4 or more); exact names first.
+    ``by_number``: the index's number lookup, asked instead of walking every owner when
+    the query is a whole number (10 digits or more once normalised)."""
+    text = query.casefold()
+    digits = query if query.isdigit() else ""
+    key = lookup_key(query, default_area_code=default_area_code)
+    if by_number is not None and key is not None and len(key) >= 10:
+        found = list(by_number(query))
+        return SearchResult(found[:limit], more=len(found) > limit)
+    found = [o for o in owners if _matches(o, text, digits, key)]
+    found.sort(key=lambda o: (o.name.casefold() != text, o.id))
+    return SearchResult(found[:limit], more=len(found) > limit)
+
+
+def summary(owner: Owner) -> dict[str, Any]:
+    """What a search shows of an owner: enough to tell them apart, no more."""
+    return {
+        "id": owner.id,
+        "name": owner.name,
+        "zone": owner.zone,
+        "vip": owner.vip,
+        "units": [u.label() for u in owner.units],
+        "phones": [mask_number(p.key) for p in owner.phones],
+    }
