@@ -15,6 +15,7 @@ from callcenter.sim.call_state import Agent, Call, Queue
 from callcenter.sim.channels import Channel, Event
 from callcenter.sim.clock import Scheduler
 from callcenter.sim.config import SimConfig
+from callcenter.sim.idle_truth import IdleWatch
 from callcenter.sim.records import CdrRow, Records
 from callcenter.sim.traffic import TrafficModel
 
@@ -96,6 +97,9 @@ class Engine(ChannelOps, Protocol):
 
     @property
     def dialer(self) -> DirectDialer: ...
+
+    @property
+    def idle(self) -> IdleWatch: ...
 
     @property
     def agi_launcher(self) -> Callable[[Call], None] | None: ...
