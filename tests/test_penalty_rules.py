@@ -119,6 +119,7 @@ class Stay:
     queue: str
     joined_at: float
     left_at: float
+    rings: tuple[tuple[float, float], ...] = ()
 
 
 def test_wait_while_idle_counts_free_time_beyond_the_window_only() -> None:
@@ -132,3 +133,11 @@ def test_wait_while_idle_counts_free_time_beyond_the_window_only() -> None:
     stays = [stay, Stay("zone-east", 120.0, 145.0)]
     assert max_wait_while_idle(stays, idle, 10.0) == 10.0  # 130..140
     assert max_wait_while_idle([], idle, 10.0) == 0.0
+
+
+def test_time_the_caller_rings_at_a_member_is_an_offer_not_a_wait() -> None:
+    idle = {"support": [(100.0, 130.0)]}  # another member sits free all along
+    rung = Stay("support", 100.0, 130.0, rings=((112.0, 127.0),))  # rang out after 15 s
+    assert wait_while_idle(rung, idle, 10.0) == 2.0 + 3.0
+    assert wait_while_idle(rung, idle, 10.0, ringing_included=True) == 20.0
+    assert max_wait_while_idle([rung], idle, 10.0, ringing_included=True) == 20.0

@@ -111,7 +111,12 @@ def leave_queue(pbx: Engine, call: Call) -> tuple[int, int]:
     pos = position(pbx, call)
     queue.waiting.remove(call)
     call.gen += 1
-    pbx.idle.left(call.call_id, queue.name, call.joined_at, pbx.now)
+    rings = tuple(
+        (a.start, pbx.now if a.end is None else a.end)
+        for a in call.attempts
+        if a.app == "Queue" and a.start >= call.joined_at
+    )
+    pbx.idle.left(call.call_id, queue.name, call.joined_at, pbx.now, rings)
     pbx.emit(
         call.chan.event(
             "QueueCallerLeave",

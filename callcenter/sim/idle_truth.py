@@ -20,6 +20,7 @@ class QueueStay:
     queue: str
     joined_at: float
     left_at: float
+    rings: tuple[tuple[float, float], ...] = ()  # [start, end) of each member rung for it
 
 
 @dataclass
@@ -40,5 +41,12 @@ class IdleWatch:
                 if now > since:
                     self.idle.setdefault(queue.name, []).append((since, now))
 
-    def left(self, call_id: str, queue: str, joined_at: float, left_at: float) -> None:
-        self.stays.append(QueueStay(call_id, queue, joined_at, left_at))
+    def left(
+        self,
+        call_id: str,
+        queue: str,
+        joined_at: float,
+        left_at: float,
+        rings: tuple[tuple[float, float], ...] = (),
+    ) -> None:
+        self.stays.append(QueueStay(call_id, queue, joined_at, left_at, rings))
