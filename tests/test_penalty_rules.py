@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from callcenter.config import load_settings
+from callcenter.demo import shipped_queues
 from callcenter.metrics.idle_wait import max_wait_while_idle, overlap, wait_while_idle
 from callcenter.routing.queuerules import OPEN_PENALTY, queuerules_text, rule_seconds
 from callcenter.sim.call_state import Agent, Queue, QueueMember
@@ -141,3 +142,25 @@ def test_time_the_caller_rings_at_a_member_is_an_offer_not_a_wait() -> None:
     assert wait_while_idle(rung, idle, 10.0) == 2.0 + 3.0
     assert wait_while_idle(rung, idle, 10.0, ringing_included=True) == 20.0
     assert max_wait_while_idle([rung], idle, 10.0, ringing_included=True) == 20.0
+
+
+def test_the_demo_queues_follow_the_shipped_queues_conf() -> None:
+    settings = load_settings(ROOT / "config" / "callcenter.yaml")
+    text = (ROOT / "docker" / "asterisk" / "queues.conf").read_text()
+    sections: dict[str, dict[str, str]] = {}
+    current = ""
+    for raw in text.splitlines():
+        line = raw.split(";", 1)[0].strip()
+        if line.startswith("["):
+            current = line[1 : line.index("]")]
+            sections[current] = {}
+        elif "=" in line and current:
+            key, _, value = line.partition("=")
+            sections[current][key.strip()] = value.strip()
+    template = sections["callcenter-queue"]  # [name](callcenter-queue): the template's lines
+    for queue in shipped_queues(settings):
+        own = sections[queue.name]
+        assert queue.retry == float(template["retry"]) == 1.0, queue.name
+        assert queue.defaultrule == own.get("defaultrule", ""), queue.name
+    zone_rules = {q.name: q.defaultrule for q in shipped_queues(settings) if q.defaultrule}
+    assert zone_rules == {"zone-east": "prefer-zone", "zone-west": "prefer-zone"}
