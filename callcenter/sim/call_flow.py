@@ -132,6 +132,8 @@ def agi_finished(pbx: Engine, call: Call, ok: bool) -> None:
     elif after.action == "queue":
         route(pbx, call, after.queue)
     else:  # the hotline's own queue (Gosub ARG2), as when the IVR cannot be reached
+        if "QUEUE_MAX_PENALTY" in variables:  # Set(QUEUE_MAX_PENALTY=): no limit there
+            pbx.varset(chan, "QUEUE_MAX_PENALTY", "")
         route(pbx, call, pbx.cfg.hotlines.get(call.plan.hotline, pbx.cfg.default_queue))
 
 
