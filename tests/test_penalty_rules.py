@@ -21,6 +21,7 @@ from callcenter.sim.penalty_rules import (
     parse_penaltychange,
     parse_queuerules,
     range_from_variables,
+    rule_argument,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -164,3 +165,9 @@ def test_the_demo_queues_follow_the_shipped_queues_conf() -> None:
         assert queue.defaultrule == own.get("defaultrule", ""), queue.name
     zone_rules = {q.name: q.defaultrule for q in shipped_queues(settings) if q.defaultrule}
     assert zone_rules == {"zone-east": "prefer-zone", "zone-west": "prefer-zone"}
+
+
+def test_queues_rule_argument_moved_when_macro_left_in_asterisk_21() -> None:
+    assert rule_argument("zone-east,c,,,120,,,prefer-zone", "22.10.1") == "prefer-zone"
+    assert rule_argument("zone-east,c,,,120,,,,prefer-zone", "20.5.0") == "prefer-zone"
+    assert rule_argument("zone-east,c,,,120", "22.10.1") == ""  # the queue's defaultrule

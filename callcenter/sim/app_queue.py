@@ -59,9 +59,11 @@ def join_queue(pbx: Engine, call: Call, queue: Queue) -> None:
     gen = call.gen
     pbx.sched.after(call.plan.patience, lambda: queue_timer(pbx, call, gen, "abandon"))
     pbx.sched.after(queue.config.max_wait, lambda: queue_timer(pbx, call, gen, "timeout"))
-    # queue_exec reads the caller's penalty range, then copy_rules the queue's defaultrule
+    # queue_exec reads the caller's penalty range, then copy_rules: Queue()'s rule
+    # argument, else the queue's defaultrule
     call.limits = range_from_variables(chan.variables)
-    call.rules = pbx.cfg.queue_rules.get(queue.config.defaultrule, ())
+    asked = call.queue_rule if call.agi_app == "Queue" else ""
+    call.rules = pbx.cfg.queue_rules.get(asked or queue.config.defaultrule, ())
     next_rule(pbx, call)
     dispatch(pbx)
 

@@ -170,10 +170,10 @@ def route(pbx: Engine, call: Call, queue_name: str, priority: int = 0) -> None:
     app_queue.join_queue(pbx, call, queue)
 
 
-def agi_exec_queue(pbx: Engine, call: Call, queue_name: str, options: str) -> None:
-    """``EXEC Queue(name,options,...)``: the caller joins the queue inside the AGI; the
+def agi_exec_queue(pbx: Engine, call: Call, queue_name: str, options: str, rule: str = "") -> None:
+    """``EXEC Queue(name,options,...,rule)``: the caller joins the queue inside the AGI; the
     EXEC returns when the caller leaves it (timeout, or the agent hung up with ``g``)."""
-    call.agi_app, call.queue_options = "Queue", options
+    call.agi_app, call.queue_options, call.queue_rule = "Queue", options, rule
     call.chan.variables.pop("QUEUESTATUS", None)
     route(pbx, call, queue_name, priority=call.chan.priority)
 

@@ -96,6 +96,7 @@ class Call:
     agi: Any = None  # the FastAGI session while one runs
     agi_app: str = ""  # the application an AGI EXEC runs (Queue, VoiceMail) until it returns
     queue_options: str = ""  # Queue()'s options when run by an AGI EXEC ("c": continue)
+    queue_rule: str = ""  # Queue()'s rule argument when run by an AGI EXEC ("": defaultrule)
     hangup_requested: bool = False
     recording_started: float | None = None  # MixMonitor ran (its file is written at the end)
     dial: DirectDial | None = None  # a Dial the AGI runs: ringing or talking

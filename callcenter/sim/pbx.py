@@ -279,8 +279,8 @@ class Pbx:
     def agi_finished(self, call: Call, ok: bool) -> None:
         call_flow.agi_finished(self, call, ok)
 
-    def agi_exec_queue(self, call: Call, queue_name: str, options: str) -> None:
-        call_flow.agi_exec_queue(self, call, queue_name, options)
+    def agi_exec_queue(self, call: Call, queue_name: str, options: str, rule: str = "") -> None:
+        call_flow.agi_exec_queue(self, call, queue_name, options, rule)
 
     def agi_exec_voicemail(self, call: Call, data: str) -> None:
         call_flow.agi_exec_voicemail(self, call, data)

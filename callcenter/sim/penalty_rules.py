@@ -193,3 +193,16 @@ def offered_penalty(member_penalty: int, limits: PenaltyRange) -> int | None:
     if limits.min_penalty is not None and penalty < limits.min_penalty:
         return None
     return penalty
+
+
+def rule_argument(data: str, asterisk_version: str) -> str:
+    """The ``rule`` argument of ``Queue(data)``: the 9th before Asterisk 21, the 8th from
+    21 on (app_macro's ``macro`` argument went away); "" (the queue's defaultrule) when
+    absent."""
+    try:
+        major = int(asterisk_version.split(".", 1)[0])
+    except ValueError:
+        major = 22
+    args = data.split(",")
+    index = 7 if major >= 21 else 8
+    return args[index].strip() if len(args) > index else ""
