@@ -7,6 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
+from callcenter.cli import main
 from callcenter.config import load_settings
 from callcenter.demo import shipped_queues
 from callcenter.metrics.idle_wait import max_wait_while_idle, overlap, wait_while_idle
@@ -171,3 +174,11 @@ def test_queues_rule_argument_moved_when_macro_left_in_asterisk_21() -> None:
     assert rule_argument("zone-east,c,,,120,,,prefer-zone", "22.10.1") == "prefer-zone"
     assert rule_argument("zone-east,c,,,120,,,,prefer-zone", "20.5.0") == "prefer-zone"
     assert rule_argument("zone-east,c,,,120", "22.10.1") == ""  # the queue's defaultrule
+
+
+def test_the_queuerules_command_prints_the_shipped_file(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ROOT)
+    assert main(["roster", "queuerules"]) == 0
+    assert capsys.readouterr().out == (ROOT / "docker/asterisk/queuerules.conf").read_text()
