@@ -32,8 +32,11 @@ from callcenter.core.listen import listening
 from callcenter.cti.demo import DEMO_OWNERS_FILE, demo_owner_numbers, load_demo_owners
 from callcenter.demo_check import rounded, summarise_run
 from callcenter.demo_plan import PEAK_FACTOR, DayPlan, minimums, plan_day, write_plan
+from callcenter.metrics.idle_wait import max_wait_while_idle
 from callcenter.recordings.maintenance import recordings_root
+from callcenter.routing.directory import load_directory
 from callcenter.routing.duty import on_duty
+from callcenter.routing.queuerules import queuerules_text
 from callcenter.routing.sync import ScaledClock
 from callcenter.service import Service
 from callcenter.sim import (
@@ -46,6 +49,7 @@ from callcenter.sim import (
     default_queues,
 )
 from callcenter.sim.config import DEFAULT_HOTLINES
+from callcenter.sim.penalty_rules import parse_queuerules
 from callcenter.telephony.settings import PbxSettings
 
 log = structlog.get_logger(__name__)
@@ -95,7 +99,7 @@ def simulator_config(settings: Settings, options: DemoOptions, records_dir: Path
     else:
         # Empty queues: the roster fills them over AMI. Start just before the 08:00 shift
         # edge, so membership visibly changes within the first minute.
-        queues = [QueueConfig(name) for name in DEMO_QUEUES]
+        queues = shipped_queues(settings)
         start = daytime_start(zone, hour=7, now=noon) + (
             55 * 60 if not options.headless else 3600 * 2
         )
@@ -110,6 +114,10 @@ def simulator_config(settings: Settings, options: DemoOptions, records_dir: Path
         lines=options.lines if options.lines is not None else sim.lines,
         queues=queues,
         hotlines={n: DEFAULT_HOTLINES.get(n, "support") for n in numbers},
+        # queuerules.conf as `callcenter roster queuerules` writes it for these settings
+        queue_rules=parse_queuerules(
+            queuerules_text(settings.routing.preference_rule, settings.routing.preference_window_s)
+        ),
         traffic=demo_traffic(settings, options),
         records_dir=str(records_dir),
         timezone=zone,
@@ -158,6 +166,19 @@ def planned_settings(
     )
     metrics = dataclasses.replace(settings.metrics, plan_file=str(plan_file))
     return dataclasses.replace(settings, routing=routing, metrics=metrics), plan
+
+
+def shipped_queues(settings: Settings) -> list[QueueConfig]:
+    """The demo's queues as docker/asterisk/queues.conf has them: ``retry = 1``, and the
+    zones' queues (the agents file's) following the preference rule."""
+    agents_file = Path(settings.routing.agents_file)
+    directory = load_directory(agents_file) if agents_file.exists() else None
+    zones = {z.queue for z in directory.zones.values()} if directory is not None else set()
+    rule = settings.routing.preference_rule
+    return [
+        QueueConfig(name, retry=1.0, defaultrule=rule if name in zones else "")
+        for name in DEMO_QUEUES
+    ]
 
 
 def linked_settings(
@@ -388,6 +409,9 @@ async def _headless(
     )
     summary["ami_cuts"] = options.cuts
     summary["restarts"] = dict(runner.stops)
+    idle = simulator.pbx.idle  # the simulator's truth: who waited while someone sat free
+    window = settings.routing.preference_window_s
+    summary["max_wait_while_idle_s"] = round(max_wait_while_idle(idle.stays, idle.idle, window), 1)
     return summary
 
 

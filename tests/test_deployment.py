@@ -348,7 +348,7 @@ EVENT_CLASS = {
     **dict.fromkeys(
         ["QueueCallerJoin", "QueueCallerLeave", "QueueCallerAbandon", "AgentCalled",
          "AgentConnect", "AgentComplete", "AgentRingNoAnswer", "AgentDump", "QueueMemberAdded",
-         "QueueMemberRemoved", "QueueMemberPause", "QueueMemberStatus"], "agent"),
+         "QueueMemberRemoved", "QueueMemberPause", "QueueMemberStatus", "QueueMemberPenalty"], "agent"),
     "DTMFEnd": "dtmf", "Newexten": "dialplan", "Cdr": "cdr", "FullyBooted": "system",
 }  # fmt: skip
 # Names the translator also accepts that Asterisk 18-22 never send.

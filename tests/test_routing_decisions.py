@@ -89,7 +89,7 @@ def directory() -> Directory:
     seats = {s: Seat(s, f"PJSIP/{s}") for s in ("1001", "1002", "1003")}
     agents = {
         "gj01": Agent("gj01", "管家", "1001", "housekeeper", {"zone-east": 0}),
-        "zl01": Agent("zl01", "助理", "1002", "zone", {"zone-east": 1}),
+        "zl01": Agent("zl01", "助理", "1002", "zone", {"zone-east": 0}),
         "kf01": Agent("kf01", "客服", "1003", "hotline", {"support": 0}),
     }
     zones = {"east": Zone("east", "东区", "East", ("1", "2"), "gj01", "zone-east")}
@@ -102,18 +102,33 @@ def route(when: str, owner: Owner, states: dict[str, str] | None = None):  # typ
     return decide(owner, t, on_duty(r, t), states or {"gj01": "ready"}, RoutingRules(), directory())
 
 
-def test_housekeeper_first_then_zone_queue_then_general_then_voicemail() -> None:
+def test_housekeeper_first_then_the_zone_queue_for_the_whole_wait_then_voicemail() -> None:
     owner = Owner("owner-7", zone="east", building="1")
     d = route("2026-11-30T10:00", owner)
-    assert [(s.kind, s.target, s.ring_s) for s in d.steps()] == [
-        ("housekeeper", "PJSIP/1001", 20.0),
-        ("zone_queue", "zone-east", 60.0),
-        ("general_queue", "support", 120.0),
-        ("voicemail", "100@default", 0.0),
+    assert [(s.kind, s.target, s.ring_s, s.max_penalty) for s in d.steps()] == [
+        ("housekeeper", "PJSIP/1001", 20.0, None),
+        # the caller keeps their place: the zone's own first, widened by the queue's rule
+        ("zone_queue", "zone-east", 120.0, 0),
+        ("voicemail", "100@default", 0.0, None),
     ]
     assert "gj01" in d.reason and d.steps()[-1].callback
+    assert "2 of the zone on duty first, all 2 qualified after 10s" in d.steps()[1].reason
     event = d.event("p", "call-1", 5.0, owner.id)
     assert isinstance(from_json(event.to_json()), RoutingDecision)
+
+
+def test_with_nobody_of_the_zone_on_duty_every_qualified_member_is_offered_at_once() -> None:
+    r = roster(ROSTER)
+    wide = directory()
+    wide.agents["kf01"] = Agent("kf01", "客服", "1003", "hotline", {"support": 0, "zone-east": 5})
+    t = at("2026-11-30T17:00")  # housekeeper and zone assistant gone, the hotline still on
+    d = decide(Owner("o", zone="east"), t, on_duty(r, t), {}, RoutingRules(), wide)
+    assert (d.kind, d.target, d.max_penalty) == ("zone_queue", "zone-east", None)
+    assert "none of the zone on duty, 1 qualified at once" in d.reason
+    t = at("2026-11-30T10:00")
+    d = decide(Owner("o", zone="east"), t, on_duty(r, t), {}, RoutingRules(), wide)
+    assert (d.kind, d.max_penalty) == ("zone_queue", 0)  # zone people on duty: they first
+    assert "all 3 qualified after 10s" in d.reason
 
 
 def test_busy_or_off_duty_housekeeper_goes_to_the_zone_queue_with_the_reason() -> None:
@@ -129,6 +144,7 @@ def test_busy_or_off_duty_housekeeper_goes_to_the_zone_queue_with_the_reason() -
 def test_vip_priority_unknown_callers_and_out_of_hours() -> None:
     vip = route("2026-11-30T10:00", Owner("o", zone="east", vip=True))
     assert all(s.priority == 10 for s in vip.steps()[:-1])
+    assert vip.steps()[1].max_penalty is None  # a VIP waits for nobody in particular
     unknown = route("2026-11-30T10:00", Owner())
     assert unknown.kind == "general_queue" and unknown.reason.startswith("unknown caller")
     night = route("2026-11-30T22:00", Owner("o", zone="east"))

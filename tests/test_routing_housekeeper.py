@@ -16,7 +16,7 @@ from callcenter.ivr import engine as e
 from callcenter.ivr.loader import load_files
 from callcenter.routing.agent_state import AgentStates
 from callcenter.routing.decisions import RoutingRules
-from callcenter.routing.directory import Directory
+from callcenter.routing.directory import Agent, Directory
 from callcenter.routing.housekeeper import HousekeeperRouter, owner_from_info, states_by_agent
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -71,28 +71,32 @@ def decisions(cmds: list[e.Command]) -> list[ev.RoutingDecision]:
     ]
 
 
-def test_a_free_housekeeper_on_duty_rings_first_then_the_zone_queue_then_the_general_queue() -> (
-    None
-):
+def test_a_free_housekeeper_rings_first_then_the_zone_queue_keeps_the_caller_to_the_end() -> None:
     state, cmds = walk(OWNER, "2026-12-01T10:00", router(states(keeper=1)))
     assert cmds[-1] == e.DialTarget(KEEPER, 20.0)
     assert e.Play(("to_housekeeper",), "zh") in cmds
     (first,) = decisions(cmds)
     assert (first.decision, first.target, first.owner_id) == ("housekeeper", KEEPER, "YZ00001")
     assert "gj01 on duty and ready" in first.reason and first.call_id == "c1"
-    # the housekeeper lets it ring out: the zone's queue, saying why
+    # the housekeeper lets it ring out: the zone's queue, the zone's own offered first
     state, cmds = e.step(FLOWS, state, e.Done(status="NOANSWER"))
-    assert cmds[-1] == e.QueueCall("zone-east", 0, 60.0, False)
+    assert cmds[-1] == e.QueueCall("zone-east", 0, 120.0, False, max_penalty=0)
     (second,) = decisions(cmds)
     assert second.decision == "zone_queue" and second.reason.startswith(f"{KEEPER}: NOANSWER; ")
     left = [c.event for c in cmds if isinstance(c, e.Emit) and isinstance(c.event, ev.IvrLeft)]
     assert [(x.outcome, x.target) for x in left] == [("queue", "zone-east")]  # type: ignore[attr-defined]
-    # nobody of the zone answers in time: the flow's own way to the general queue
+    # nobody answers in the whole wait: no second queue, a message and a callback instead
     state, cmds = e.step(FLOWS, state, e.Done(status="TIMEOUT"))
-    assert cmds[-1] == e.QueueCall("support", 0, 120.0, True)
+    assert not any(isinstance(c, e.QueueCall) for c in cmds)
+    assert e.SetVariable("HOTLINE_ROUTE", "voicemail") in cmds
+    assert any(isinstance(c, e.Emit) and isinstance(c.event, ev.CallbackRequested) for c in cmds)
     (third,) = decisions(cmds)
-    assert third.decision == "general_queue" and third.reason.startswith("zone-east: TIMEOUT; ")
-    # answered there: the survey follows
+    assert third.decision == "voicemail" and third.reason.startswith("zone-east: TIMEOUT; ")
+
+
+def test_answered_in_the_zone_queue_leads_to_the_survey() -> None:
+    state, _ = walk(OWNER, "2026-12-01T10:00", router(states(keeper=1)))
+    state, _ = e.step(FLOWS, state, e.Done(status="NOANSWER"))
     state, cmds = e.step(FLOWS, state, e.Done(status="ANSWERED"))
     assert isinstance(cmds[-1], e.ReadDigits) and cmds[-1].prompts == ("survey",)
 
@@ -108,17 +112,28 @@ def test_a_busy_or_unreachable_housekeeper_is_not_rung() -> None:
     for seat, in_call, why in ((2, True, "on_call"), (5, False, "logged_in")):
         _, cmds = walk(OWNER, "2026-12-01T10:00", router(states(seat, in_call)))
         assert not any(isinstance(c, e.DialTarget) for c in cmds)
-        assert cmds[-1] == e.QueueCall("zone-east", 0, 60.0, False)
+        assert cmds[-1] == e.QueueCall("zone-east", 0, 120.0, False, max_penalty=0)
         (decision,) = decisions(cmds)
         assert decision.decision == "zone_queue" and f"gj01 is {why}" in decision.reason
 
 
-def test_off_duty_housekeeper_and_zone_go_to_the_general_queue_at_vip_priority() -> None:
+def test_off_duty_zone_staff_leave_a_vip_in_the_zone_queue_offered_to_everyone() -> None:
     # 18:00: the housekeeper's and the zone's shifts are over, the hotline is on (day shift)
     _, cmds = walk(VIP, "2026-12-01T18:00", router(states(keeper=1)))
     (decision,) = decisions(cmds)
+    assert decision.decision == "zone_queue" and decision.priority == 10
+    assert "gj01 not on duty" in decision.reason and "(VIP)" in decision.reason
+    assert cmds[-1] == e.QueueCall("zone-east", 10, 120.0, False, max_penalty=None)
+
+
+def test_a_zone_nobody_on_duty_serves_goes_to_the_general_queue_at_vip_priority() -> None:
+    east = directory()
+    east.agents["kf01"] = Agent("kf01", "王伟", "1001", "hotline", {"support": 0})
+    routing = HousekeeperRouter(roster(ROSTER), east, states(keeper=1), RoutingRules())
+    _, cmds = walk(VIP, "2026-12-01T18:00", routing)
+    (decision,) = decisions(cmds)
     assert decision.decision == "general_queue" and decision.priority == 10
-    assert "gj01 not on duty" in decision.reason and "nobody of zone east" in decision.reason
+    assert "nobody of zone east" in decision.reason
     assert cmds[-1] == e.QueueCall("support", 10, 120.0, False)  # the flow's VIP queue
 
 

@@ -13,7 +13,14 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from agi_fixtures import ivr_fastagi_server, ivr_of
-from routing_fixtures import KEEPER, east_zone, east_zone_roster, roster
+from routing_fixtures import (
+    KEEPER,
+    agent_state_follower,
+    east_zone,
+    east_zone_roster,
+    members_ready,
+    roster,
+)
 
 from callcenter.calls.reconcile import compare, expected_records
 from callcenter.core import events as ev
@@ -24,9 +31,10 @@ from callcenter.routing.agent_state import AgentStates
 from callcenter.routing.decisions import RoutingRules
 from callcenter.routing.directory import Directory
 from callcenter.routing.housekeeper import HousekeeperRouter
+from callcenter.routing.queuerules import queuerules_text
 from callcenter.sim import AgiTarget, Member, TrafficParams, daytime_start
 from callcenter.sim.config import QueueConfig
-from callcenter.telephony.ami_events import translate
+from callcenter.sim.penalty_rules import parse_queuerules
 from callcenter.testing import running_simulator, track
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,14 +60,6 @@ def direct_dials(ami: list[dict[str, str]]) -> dict[str, str]:
     return found
 
 
-def last_queue(steps: list[ev.RoutingDecision]) -> str:
-    """The queue a call ended in: the zone's, or the general one after the zone's wait."""
-    if steps[-1].decision == "general_queue":
-        assert "zone-east: TIMEOUT" in steps[-1].reason
-        return "support"
-    return "zone-east"
-
-
 async def test_owners_reach_their_free_housekeeper_and_the_zone_queue_when_busy(
     tmp_path: Path,
 ) -> None:
@@ -76,18 +76,16 @@ async def test_owners_reach_their_free_housekeeper_and_the_zone_queue_when_busy(
                                 on_event=events.append, pbx="sim", queue_mode="exec",
                                 route_housekeeper=router)  # fmt: skip
     await server.start()
-    ami: list[dict[str, str]] = []
-
-    def follow(message: dict[str, str]) -> None:  # the service's AMI -> agent states path
-        ami.append(message)
-        event = translate(message, "sim", tz=ZoneInfo("Asia/Shanghai"))
-        if event is not None:
-            states.apply(event)
+    ami, follow = agent_state_follower(states)
 
     queues = [
         QueueConfig("support", [Member("PJSIP/1001", "kf01")]),
         # the zone's assistant first; the housekeeper helps out when the assistant is busy
-        QueueConfig("zone-east", [Member("PJSIP/1022", "zl01"), Member(KEEPER, "gj01", 2)]),
+        QueueConfig(
+            "zone-east",
+            [Member("PJSIP/1022", "zl01"), Member(KEEPER, "gj01", 2)],
+            defaultrule="prefer-zone",
+        ),
     ]
     traffic = TrafficParams(ivr_hangup_prob=0.0, peak_calls_per_hour=150.0, handle_median_s=60.0,
                             patience_mean_s=600.0, no_answer_prob=0.15,
@@ -97,15 +95,11 @@ async def test_owners_reach_their_free_housekeeper_and_the_zone_queue_when_busy(
             tmp_path / "pbx", seed=11, speed=100.0, start_epoch=daytime_start(hour=10),
             agi_target=AgiTarget("127.0.0.1", server.port), traffic=traffic, queues=queues,
             hotlines={"4008001000": "support"},
+            queue_rules=parse_queuerules(queuerules_text("prefer-zone", 10.0)),
         ) as sim:  # fmt: skip
             sim.add_listener(follow)
             ivr_of(server).clock = lambda: sim.now
-            for queue in queues:  # what the service's QueueStatus at login shows
-                for m in queue.members:
-                    states.apply(ev.QueueMemberChanged(
-                        pbx="sim", call_id="", at=sim.now, change="snapshot", queue=queue.name,
-                        interface=m.interface, member_name=m.name, status=1,
-                    ))  # fmt: skip
+            members_ready(states, queues, sim.now)
             outcomes = await sim.run(16, timeout=120)
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
@@ -135,10 +129,10 @@ async def test_owners_reach_their_free_housekeeper_and_the_zone_queue_when_busy(
             else:  # rang out, or taken by another call since the decision: the zone's queue
                 assert steps[1].decision == "zone_queue"
                 assert f"{KEEPER}: {dialled[call_id]}" in steps[1].reason
-                assert call.queue == last_queue(steps)
+                assert call.queue == "zone-east"  # the one queue of the whole wait
         else:
             assert steps[0].decision == "zone_queue" and "gj01 is" in steps[0].reason
-            assert call_id not in dialled and call.queue == last_queue(steps)
+            assert call_id not in dialled and call.queue == "zone-east"
     assert Counter(c.outcome for c in outcomes)["answered"] >= 10
     tracked = [r for r in track(ami, pbx="sim") if r.ended_at is not None]
     result = compare(tracked, expected)

@@ -8,7 +8,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from routing_fixtures import at, roster
+from routing_fixtures import ami_client, at, roster
 
 from callcenter.core.events import Event, MembershipSynced, RosterDrift
 from callcenter.routing.directory import Agent, Directory, Seat
@@ -118,15 +118,6 @@ def membership(sim: PbxSimulator) -> dict[str, dict[str, tuple[str, int, bool, s
     }
 
 
-async def client(sim: PbxSimulator) -> AmiClient:
-    ami = AmiClient(
-        "127.0.0.1", sim.ami_port, "callcenter", "callcenter",
-        on_event=lambda _: None, backoff_initial=0.05, backoff_max=0.2,
-    )  # fmt: skip
-    await ami.start()
-    return ami
-
-
 async def wait_for(condition: Any, timeout: float = 60.0) -> None:
     async with asyncio.timeout(timeout):
         while not condition():
@@ -135,7 +126,7 @@ async def wait_for(condition: Any, timeout: float = 60.0) -> None:
 
 async def test_membership_follows_the_roster_across_the_20_00_edge(tmp_path: Path) -> None:
     async with running_simulator(tmp_path, **sim_config("2026-12-01T19:59:30")) as sim:
-        ami = await client(sim)
+        ami = await ami_client(sim)
         events: list[Event] = []
         sync = MembershipSync(
             ami, directory(), roster(ROSTER), ScaledClock(lambda: sim.now, sim.config.speed),
@@ -215,7 +206,7 @@ async def test_an_interrupted_sync_is_finished_by_the_next_without_doubling(tmp_
                 added[(ev["Queue"], ev["Interface"])] += 1
 
         sim.add_listener(count)
-        ami = await client(sim)
+        ami = await ami_client(sim)
         link = DropsTheLink(ami, sim, after=1)
         sync = MembershipSync(link, directory(), roster(ROSTER), ScaledClock(lambda: sim.now, 20.0))
         try:

@@ -35,6 +35,9 @@ class RouteStep:
     priority: int = 0
     wait_s: float = 0.0
     reason: str = ""
+    # zone_queue: QUEUE_MAX_PENALTY, the members offered the caller until the queue's
+    # penalty rule widens it (None: every member at once)
+    max_penalty: int | None = None
 
 
 class DatabaseAddress(Protocol):

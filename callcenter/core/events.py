@@ -322,14 +322,14 @@ class AgentDumped(Event):
 @register
 @dataclass(frozen=True, slots=True, kw_only=True)
 class QueueMemberChanged(Event):
-    """QueueMemberAdded/Removed/Pause/Status and QueueStatus's QueueMember rows.
+    """QueueMemberAdded/Removed/Pause/Status/Penalty and QueueStatus's QueueMember rows.
 
-    ``change`` is one of added, removed, paused, status, snapshot.
+    ``change`` is one of added, removed, paused, status, penalty, snapshot.
     ``status`` is Asterisk's device state number (1 not in use, 2 in use, 6 ringing...).
     """
 
     kind: ClassVar[str] = "queue_member"
-    change: Literal["added", "removed", "paused", "status", "snapshot"]
+    change: Literal["added", "removed", "paused", "status", "penalty", "snapshot"]
     queue: str
     interface: str
     member_name: str = ""

@@ -7,8 +7,9 @@ docs/decisions/0019-explicit-ivr-end.md): a queue, ``hangup``, ``voicemail``, ``
 unreachable service to the hotline's fallback queue.
 
 Queues are handed to the dialplan by default (``queue_mode="dialplan"``): the session sets
-``HOTLINE_ROUTE`` / ``QUEUE_PRIO`` and ends the AGI, and the dialplan runs
-``Queue(${HOTLINE_ROUTE},...)`` as in the captured hotline. With ``queue_mode="exec"`` it
+``HOTLINE_ROUTE`` / ``QUEUE_PRIO`` (and ``QUEUE_MAX_PENALTY`` for routing's zone queue)
+and ends the AGI, and the dialplan runs ``Queue(${HOTLINE_ROUTE},...)`` as in the
+captured hotline. With ``queue_mode="exec"`` it
 runs ``EXEC Queue`` inside the AGI and continues after the agent hangs up (the survey).
 Voicemail is always the dialplan's (``HOTLINE_ROUTE=voicemail``, ``HOTLINE_MAILBOX``).
 The script ``hotline/survey`` starts flow ``hotline`` at node ``survey``.
@@ -52,6 +53,7 @@ log = structlog.get_logger(__name__)
 
 Lookup = Callable[[str], Awaitable[OwnerInfo | None]]
 RouteHousekeeper = Callable[[OwnerInfo, float], Sequence[RouteStep]]
+PENALTY_VARIABLE = "QUEUE_MAX_PENALTY"
 # QUEUESTATUS values for a caller the queue did not connect (app_queue.c). With the ``c``
 # option an answered caller comes back with CONTINUE once the agent hangs up.
 QUEUE_FAILURES = {"TIMEOUT", "FULL", "JOINEMPTY", "LEAVEEMPTY", "JOINUNAVAIL", "LEAVEUNAVAIL",
@@ -109,6 +111,7 @@ class IvrSession:
         self.announced = False  # the IvrLeft of this call was handed to on_event
         self.reached = 0  # depth of the last command started: where the caller is in the flow
         self.pressed = ""  # a key that stopped a prompt, for the menu it leads to
+        self.penalty_limited = False  # QUEUE_MAX_PENALTY was set for an earlier queue
 
     async def command(self, *words: str, args: tuple[str, ...] = ()) -> Reply:
         return await self.channel.command(*words, args=args)
@@ -310,6 +313,13 @@ class IvrSession:
             await self.command("SET", "VARIABLE", args=(routes.ROUTE_VARIABLE, route))
         if cmd.priority:
             await self.command("SET", "VARIABLE", args=("QUEUE_PRIO", str(cmd.priority)))
+        if cmd.max_penalty is not None or self.penalty_limited:
+            # app_queue reads it as the caller joins; the queue's penalty rule (queuerules.conf,
+            # its defaultrule) raises it over the wait. An empty value is "no limit" for a
+            # later queue of the same call.
+            limit = "" if cmd.max_penalty is None else str(cmd.max_penalty)
+            await self.command("SET", "VARIABLE", args=(PENALTY_VARIABLE, limit))
+            self.penalty_limited = cmd.max_penalty is not None
         if dialplan:
             raise _Handed("handed to the dialplan")  # the dialplan queues after the AGI ends
         # No route for an EXEC'd queue: should the session end inside it, the dialplan

@@ -157,6 +157,9 @@ class QueueCall:
     max_wait_s: float
     announce_position: bool
     depth: int = field(default=0, compare=False)  # where: len(path) at its node
+    # QUEUE_MAX_PENALTY: offered only to members up to this penalty until the queue's
+    # penalty rule widens it (None: every member)
+    max_penalty: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -596,8 +599,12 @@ def _follow_route(
     if step is not None and step.target and step.kind == "zone_queue":
         state = _channel_language(state, cmds)
         state = _left(state, "queue", step.target, cmds)
-        cmds.append(QueueCall(step.target, step.priority, step.wait_s, False, depth))
+        cmds.append(QueueCall(step.target, step.priority, step.wait_s, False, depth,
+                              step.max_penalty))  # fmt: skip
         return replace(state, waiting="queue"), cmds
+    if step is not None and step.kind == "voicemail" and node.overflow and came_back:
+        # the zone's queue timed out: the caller kept their place to the end, no new queue
+        return _run(flows, replace(state, route=()), node.overflow, cmds)
     return _run(flows, replace(state, route=()), node.fallback, cmds)
 
 

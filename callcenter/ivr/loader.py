@@ -189,7 +189,7 @@ KEYS: dict[str, dict[str, tuple[str, Spec, bool]]] = {
               "prompt": ("prompt", PROMPTS, False)},
     "dial": {"to": ("to", TEXT, True), "fallback": ("fallback", TARGET, True),
              "ring_timeout": ("ring_timeout_s", DURATION, False), "after": ("after", TARGET, False),
-             "prompt": ("prompt", PROMPTS, False)},
+             "overflow": ("overflow", TARGET, False), "prompt": ("prompt", PROMPTS, False)},
     "voicemail": {"mailbox": ("mailbox", TEXT, False), "callback": ("callback", _bool, False),
                   "reason": ("reason", TEXT, False), "prompt": ("prompt", PROMPTS, False)},
     "survey": {"prompt": ("prompt", PROMPTS, True), "next": ("next", TARGET, True),

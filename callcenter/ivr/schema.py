@@ -123,6 +123,9 @@ class Dial(Node):
     ring_timeout_s: float = 20.0
     after: str = ""
     prompt: tuple[str, ...] = ()
+    # housekeeper: where a caller goes when routing's queue (the zone's) timed out;
+    # "" continues at ``fallback``
+    overflow: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -153,7 +153,7 @@ class AgentStates:
             else:
                 s.queues.add(event.queue)
                 s.paused, s.pause_reason = event.paused, event.paused_reason if event.paused else ""
-                if event.change in ("status", "snapshot", "added") and event.status:
+                if event.change in ("status", "snapshot", "added", "penalty") and event.status:
                     s.reachable = event.status not in UNREACHABLE
                 if event.change == "snapshot" and event.in_call:
                     s.by_device = True  # a queue call's AgentComplete still ends it

@@ -1,4 +1,4 @@
-"""``callcenter roster show``, ``roster check`` and ``roster occupancy``."""
+"""``callcenter roster show``, ``roster check``, ``roster occupancy`` and ``roster queuerules``."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from callcenter.routing.occupancy import (
     summarize,
     total,
 )
+from callcenter.routing.queuerules import queuerules_text
 from callcenter.routing.settings import RoutingCommandsContext
 from callcenter.routing.staffing import check_ahead
 from callcenter.routing.yamlio import RoutingConfigError
@@ -71,6 +72,10 @@ def register(subparsers: Any) -> None:
     check.add_argument("--format", choices=("table", "json"), default="table")
     check.add_argument("--lang", choices=("zh", "en"), default="zh")
     check.set_defaults(func=cmd_check)
+    rules = commands.add_parser(
+        "queuerules", help="Asterisk's queuerules.conf for the preference window (to stdout)"
+    )
+    rules.set_defaults(func=cmd_queuerules)
     occupancy = commands.add_parser(
         "occupancy", help="time on calls over time available, per agent (from the database)"
     )
@@ -124,6 +129,12 @@ def table(headers: list[str], rows: list[list[str]]) -> str:
         ).rstrip()
 
     return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)])
+
+
+def cmd_queuerules(args: argparse.Namespace, settings_loader: SettingsLoader) -> int:
+    routing = settings_loader().routing
+    sys.stdout.write(queuerules_text(routing.preference_rule, routing.preference_window_s))
+    return 0
 
 
 def cmd_show(args: argparse.Namespace, settings_loader: SettingsLoader) -> int:

@@ -1,15 +1,19 @@
 """Routing decisions (pure), as the IVR's queue and dial nodes ask for them.
 
 For an identified owner: their zone's housekeeper first when on duty and ready (ring a few
-seconds), else the zone's queue when someone of it is on duty, else the general queue.
-VIPs wait at a higher priority. Every step says how long it may take and what follows it
+seconds), then the zone's queue for the whole wait. The caller keeps their place there
+while the offer widens: ``QUEUE_MAX_PENALTY`` starts at ``ZONE_PENALTY`` (the zone's own
+agents) and the queue's penalty rule (``queuerules.py``) raises it to every qualified
+member after ``preference_window_s``. With nobody of the zone on duty, or for a VIP, the
+caller is offered to every member at once. Without a zone, the general queue. VIPs wait
+at a higher priority. Every step says how long it may take and what follows it
 (``fallback``), ending in voicemail with a callback; out of hours it is voicemail at once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from callcenter.core.events import RoutingDecision
@@ -27,11 +31,16 @@ class Owner:
     vip: bool = False
 
 
+# A zone queue's members at this penalty are the zone's own (housekeeper, zone assistants):
+# a caller is offered to them alone during the preference window.
+ZONE_PENALTY = 0
+
+
 @dataclass(frozen=True)
 class RoutingRules:
     general_queue: str = "support"
     housekeeper_ring_s: float = 20.0
-    zone_max_wait_s: float = 60.0
+    preference_window_s: float = 10.0
     max_wait_s: float = 120.0
     normal_priority: int = 0
     vip_priority: int = 10
@@ -48,6 +57,7 @@ class Decision:
     reason: str = ""
     callback: bool = False  # voicemail: open a callback work order
     fallback: Decision | None = field(default=None)
+    max_penalty: int | None = None  # zone_queue: QUEUE_MAX_PENALTY to start from
 
     def steps(self) -> list[Decision]:
         out: list[Decision] = []
@@ -98,14 +108,9 @@ def decide(
     on_duty_ids = {d.agent for d in working}
     step = general
     if zone.queue:
-        members = [a for a in on_duty_ids if zone.queue in directory.agents.get(a, _NONE).queues]
-        if members:
-            step = Decision(
-                "zone_queue", zone.queue, priority, rules.zone_max_wait_s,
-                reason=f"zone {zone.id} queue: {len(members)} on duty{vip}", fallback=general,
-            )  # fmt: skip
-        else:
-            step = _with_reason(general, f"nobody of zone {zone.id} on duty: general queue{vip}")
+        step = _zone_queue(zone.id, zone.queue, on_duty_ids, owner.vip, priority, rules,
+                           directory, voicemail) or _with_reason(
+            general, f"nobody of zone {zone.id} on duty: general queue{vip}")  # fmt: skip
     keeper = zone.housekeeper
     if not keeper:
         return step
@@ -123,6 +128,32 @@ def decide(
     )  # fmt: skip
 
 
+def _zone_queue(
+    zone: str, queue: str, on_duty_ids: set[str], vip: bool, priority: int,
+    rules: RoutingRules, directory: Directory, voicemail: Decision,
+) -> Decision | None:  # fmt: skip
+    """The zone's queue for the whole wait, offered first to the zone's own agents on duty
+    (their penalty ``ZONE_PENALTY``), or to every member when none of them is, or to a
+    VIP; None when nobody on duty is a member."""
+    penalties = [directory.agents.get(a, _NONE).queues.get(queue) for a in sorted(on_duty_ids)]
+    members = [p for p in penalties if p is not None]
+    if not members:
+        return None
+    own = sum(1 for p in members if p <= ZONE_PENALTY)
+    if vip:
+        limit, why = None, f"{len(members)} qualified on duty, any of them at once (VIP)"
+    elif own:
+        window = f"{rules.preference_window_s:g}"
+        limit = ZONE_PENALTY
+        why = f"{own} of the zone on duty first, all {len(members)} qualified after {window}s"
+    else:
+        limit, why = None, f"none of the zone on duty, {len(members)} qualified at once"
+    return Decision(
+        "zone_queue", queue, priority, rules.max_wait_s, reason=f"zone {zone} queue: {why}",
+        fallback=voicemail, max_penalty=limit,
+    )  # fmt: skip
+
+
 class _NoAgent:
     queues: dict[str, int] = {}  # noqa: RUF012 - read only
 
@@ -131,4 +162,4 @@ _NONE = _NoAgent()
 
 
 def _with_reason(d: Decision, reason: str) -> Decision:
-    return Decision(d.kind, d.target, d.priority, d.ring_s, reason, d.callback, d.fallback)
+    return replace(d, reason=reason)

@@ -47,7 +47,7 @@ def states_by_agent(states: AgentStates, directory: Directory) -> dict[str, str]
 
 def route_steps(decision: Decision) -> tuple[RouteStep, ...]:
     return tuple(
-        RouteStep(step.kind, step.target, step.priority, step.ring_s, step.reason)
+        RouteStep(step.kind, step.target, step.priority, step.ring_s, step.reason, step.max_penalty)
         for step in decision.steps()
     )
 

@@ -42,7 +42,7 @@ def routing_rules(settings: RoutingSettings) -> RoutingRules:
     return RoutingRules(
         general_queue=settings.general_queue,
         housekeeper_ring_s=settings.housekeeper_ring_s,
-        zone_max_wait_s=settings.zone_max_wait_s,
+        preference_window_s=settings.preference_window_s,
         max_wait_s=settings.max_wait_s,
         vip_priority=settings.vip_priority,
         voicemail_box=settings.voicemail_box,

@@ -45,7 +45,9 @@ class RoutingSettings:
     wrapup_s: float = 15.0
     general_queue: str = "support"
     housekeeper_ring_s: float = 20.0
-    zone_max_wait_s: float = 60.0
+    # the zone's own agents (penalty 0 in its queue) alone this long, then every member
+    preference_window_s: float = 10.0
+    preference_rule: str = "prefer-zone"  # its queuerules.conf rule (queues' defaultrule)
     max_wait_s: float = 120.0
     vip_priority: int = 10
     voicemail_box: str = "100@default"
@@ -60,8 +62,10 @@ class RoutingSettings:
 
     def check(self) -> dict[str, str]:
         problems = not_negative(
-            self, "wrapup_s", "housekeeper_ring_s", "zone_max_wait_s", "max_wait_s"
+            self, "wrapup_s", "housekeeper_ring_s", "preference_window_s", "max_wait_s"
         )
+        if not self.preference_rule.replace("-", "").replace("_", "").isalnum():
+            problems["preference_rule"] = "letters, digits, - and _ only (a queuerules.conf name)"
         problems.update(positive(self, "resync_interval_s", "staffing_check_interval_s"))
         if self.alert_webhook_url and not self.alert_webhook_url.startswith(
             ("http://", "https://")

@@ -29,6 +29,7 @@ import re
 
 from callcenter.sim.call_state import Call
 from callcenter.sim.config import AgiTarget
+from callcenter.sim.penalty_rules import rule_argument
 from callcenter.sim.ports import Engine
 
 DEAD_OK = {
@@ -391,7 +392,8 @@ class AgiSession:
         self._now()
         if app.lower() == "queue":
             name, _, rest = data.partition(",")
-            pbx.agi_exec_queue(call, name, rest.split(",", 1)[0])
+            rule = rule_argument(data, pbx.cfg.asterisk_version)
+            pbx.agi_exec_queue(call, name, rest.split(",", 1)[0], rule)
             why = await self._wait_app()
         elif app.lower() == "voicemail":
             pbx.agi_exec_voicemail(call, data)

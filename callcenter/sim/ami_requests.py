@@ -107,6 +107,7 @@ def remove_member(pbx: Engine, queue_name: str, interface: str) -> str:
         return "notdynamic"
     del queue.members[interface]
     pbx.emit(member.blob("QueueMemberRemoved", pbx.now))
+    pbx.idle.observe(pbx.now, pbx.queues.values())
     agent_field = member.name if pbx.cfg.log_membername_as_agent else interface
     pbx.records.queue_log(pbx.now, "MANAGER", queue_name, agent_field, "REMOVEMEMBER", "")
     return "ok"
@@ -139,15 +140,18 @@ def pause_member(pbx: Engine, queue_name: str, interface: str, paused: bool, rea
             member.paused_reason = ""
     if found and not paused:
         pbx.dispatch()
+    pbx.idle.observe(pbx.now, pbx.queues.values())
     return found
 
 
 def set_penalty(pbx: Engine, queue_name: str, interface: str, penalty: int) -> bool:
     """QueuePenalty: every matching member (of ``queue_name``, or of all queues)."""
     found = False
-    for _queue, member in _members(pbx, queue_name, interface):
+    for queue, member in _members(pbx, queue_name, interface):
         found = True
         member.penalty = penalty
+        # set_member_penalty_help_members: the queue_log line, then the event
+        pbx.records.queue_log(pbx.now, "NONE", queue.name, interface, "PENALTY", penalty)
         pbx.emit(member.blob("QueueMemberPenalty", pbx.now))
     if found:
         pbx.dispatch()

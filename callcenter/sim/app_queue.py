@@ -20,6 +20,7 @@ from callcenter.sim.call_state import (
 from callcenter.sim.call_state import RINGING as DEV_RINGING
 from callcenter.sim.channels import RINGING, UP, bridge_channel_event
 from callcenter.sim.local_channels import parse_local
+from callcenter.sim.penalty_rules import apply_rule, range_from_variables
 from callcenter.sim.ports import Engine
 from callcenter.sim.talk import agent_leaves, caller_left, end_bridge, start_talk
 from callcenter.sim.traffic import RingResult
@@ -58,6 +59,36 @@ def join_queue(pbx: Engine, call: Call, queue: Queue) -> None:
     gen = call.gen
     pbx.sched.after(call.plan.patience, lambda: queue_timer(pbx, call, gen, "abandon"))
     pbx.sched.after(queue.config.max_wait, lambda: queue_timer(pbx, call, gen, "timeout"))
+    # queue_exec reads the caller's penalty range, then copy_rules: Queue()'s rule
+    # argument, else the queue's defaultrule
+    call.limits = range_from_variables(chan.variables)
+    asked = call.queue_rule if call.agi_app == "Queue" else ""
+    call.rules = pbx.cfg.queue_rules.get(asked or queue.config.defaultrule, ())
+    next_rule(pbx, call)
+    dispatch(pbx)
+
+
+def next_rule(pbx: Engine, call: Call) -> None:
+    """Wake when the caller's next penalty rule is due (wait_our_turn checks each second
+    that the wait has reached the rule's time)."""
+    if not call.rules:
+        return
+    gen = call.gen
+    due = call.joined_at + call.rules[0].time
+    pbx.sched.at(max(due, pbx.now), lambda: rules_due(pbx, call, gen))
+
+
+def rules_due(pbx: Engine, call: Call, gen: int) -> None:
+    """update_qe_rule for every rule whose time has come: the range moves, the channel
+    variables say so (VarSet), and members newly in range are offered the caller."""
+    if call.stage != "queue" or call.gen != gen:
+        return
+    while call.rules and pbx.now - call.joined_at >= call.rules[0].time:
+        call.limits, variables = apply_rule(call.limits, call.rules[0])
+        call.rules = call.rules[1:]
+        for name, value in variables.items():
+            pbx.varset(call.chan, name, value)
+    next_rule(pbx, call)
     dispatch(pbx)
 
 
@@ -82,6 +113,12 @@ def leave_queue(pbx: Engine, call: Call) -> tuple[int, int]:
     pos = position(pbx, call)
     queue.waiting.remove(call)
     call.gen += 1
+    rings = tuple(
+        (a.start, pbx.now if a.end is None else a.end)
+        for a in call.attempts
+        if a.app == "Queue" and a.start >= call.joined_at
+    )
+    pbx.idle.left(call.call_id, queue.name, call.joined_at, pbx.now, rings)
     pbx.emit(
         call.chan.event(
             "QueueCallerLeave",
@@ -95,20 +132,35 @@ def leave_queue(pbx: Engine, call: Call) -> tuple[int, int]:
 
 
 def dispatch(pbx: Engine) -> None:
-    """Ring free members for waiting callers, in queue order (autofill)."""
+    """Ring free members for waiting callers, in queue order (autofill).
+
+    As is_our_turn: a caller has a turn while fewer callers stand ahead of it, not ringing
+    anyone, than the queue has free members (whatever their penalty); a caller waiting
+    out ``retry`` still stands ahead. A caller whose turn it is rings the best free member
+    within its penalty range; when none is, it tries again after ``retry`` (try_calling
+    found nobody, wait_a_bit)."""
     now = pbx.now
     for queue in pbx.queues.values():
         if not queue.waiting:
             continue
+        ahead = 0
         for call in list(queue.waiting):
             if call.ring is not None:
-                continue
+                continue  # pending: not counted ahead of the others
+            if ahead >= queue.available_count(now):
+                break
+            ahead += 1
             if call.next_try > now:
                 continue
-            member = queue.pick(now)
+            member = queue.pick(now, call.limits)
             if member is None:
-                break
+                retry = queue.config.retry
+                call.next_try = now + retry
+                pbx.sched.after(retry + 1e-6, pbx.dispatch)
+                continue
             ring_member(pbx, call, member)
+            ahead -= 1
+    pbx.idle.observe(now, pbx.queues.values())
 
 
 def ring_member(pbx: Engine, call: Call, member: QueueMember) -> None:

@@ -132,6 +132,8 @@ def agi_finished(pbx: Engine, call: Call, ok: bool) -> None:
     elif after.action == "queue":
         route(pbx, call, after.queue)
     else:  # the hotline's own queue (Gosub ARG2), as when the IVR cannot be reached
+        if "QUEUE_MAX_PENALTY" in variables:  # Set(QUEUE_MAX_PENALTY=): no limit there
+            pbx.varset(chan, "QUEUE_MAX_PENALTY", "")
         route(pbx, call, pbx.cfg.hotlines.get(call.plan.hotline, pbx.cfg.default_queue))
 
 
@@ -168,10 +170,10 @@ def route(pbx: Engine, call: Call, queue_name: str, priority: int = 0) -> None:
     app_queue.join_queue(pbx, call, queue)
 
 
-def agi_exec_queue(pbx: Engine, call: Call, queue_name: str, options: str) -> None:
-    """``EXEC Queue(name,options,...)``: the caller joins the queue inside the AGI; the
+def agi_exec_queue(pbx: Engine, call: Call, queue_name: str, options: str, rule: str = "") -> None:
+    """``EXEC Queue(name,options,...,rule)``: the caller joins the queue inside the AGI; the
     EXEC returns when the caller leaves it (timeout, or the agent hung up with ``g``)."""
-    call.agi_app, call.queue_options = "Queue", options
+    call.agi_app, call.queue_options, call.queue_rule = "Queue", options, rule
     call.chan.variables.pop("QUEUESTATUS", None)
     route(pbx, call, queue_name, priority=call.chan.priority)
 

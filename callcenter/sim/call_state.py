@@ -14,6 +14,7 @@ from typing import Any
 
 from callcenter.sim.channels import Channel, Event, header
 from callcenter.sim.config import QueueConfig
+from callcenter.sim.penalty_rules import PenaltyRange, PenaltyRule, offered_penalty
 from callcenter.sim.traffic import CallPlan, RingResult
 
 NORMAL_CLEARING = 16
@@ -95,6 +96,7 @@ class Call:
     agi: Any = None  # the FastAGI session while one runs
     agi_app: str = ""  # the application an AGI EXEC runs (Queue, VoiceMail) until it returns
     queue_options: str = ""  # Queue()'s options when run by an AGI EXEC ("c": continue)
+    queue_rule: str = ""  # Queue()'s rule argument when run by an AGI EXEC ("": defaultrule)
     hangup_requested: bool = False
     recording_started: float | None = None  # MixMonitor ran (its file is written at the end)
     dial: DirectDial | None = None  # a Dial the AGI runs: ringing or talking
@@ -102,6 +104,10 @@ class Call:
     origin_asked: bool = False  # ;1 was asked to hang up
     rows_written: bool = False  # the caller's CDR rows are out
     tail_seq: int = 0  # the sequence of the CDR for the dialplan after the queue
+    # app_queue's queue_ent: the penalty range the caller is offered within, and the
+    # penalty rules still to come (copy_rules: the queue's defaultrule at join)
+    limits: PenaltyRange = field(default_factory=PenaltyRange)
+    rules: tuple[PenaltyRule, ...] = ()
 
     @property
     def call_id(self) -> str:
@@ -300,15 +306,27 @@ class Queue:
         }
         return with_action_id(ev, action_id)
 
-    def pick(self, now: float) -> QueueMember | None:
-        """The member to ring next: lowest penalty, then least recently called."""
-        best: QueueMember | None = None
+    def available_count(self, now: float) -> int:
+        """num_available_members: free members whatever their penalty (is_our_turn counts
+        the callers ahead against it)."""
+        return sum(1 for member in self.members.values() if member.available(now))
+
+    def pick(self, now: float, limits: PenaltyRange | None = None) -> QueueMember | None:
+        """The member to ring next for a caller with ``limits``: only members whose penalty
+        (raised to QUEUE_RAISE_PENALTY) is within the caller's range, the lowest penalty,
+        then the least recently called (leastrecent's metric, calc_metric)."""
+        best: tuple[int, int] | None = None
+        chosen: QueueMember | None = None
         for member in self.members.values():
             if not member.available(now):
                 continue
-            if best is None or (member.penalty, member.last_call) < (best.penalty, best.last_call):
-                best = member
-        return best
+            penalty = member.penalty if limits is None else offered_penalty(member.penalty, limits)
+            if penalty is None:
+                continue
+            rank = (penalty, member.last_call)
+            if best is None or rank < best:
+                best, chosen = rank, member
+        return chosen
 
 
 def with_action_id(ev: Event, action_id: str) -> Event:

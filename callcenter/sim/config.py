@@ -8,6 +8,8 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from callcenter.sim.penalty_rules import PenaltyRule
+
 TOPOLOGIES = ("trunk", "local")
 CDR_LAYOUTS = ("linkedid", "default", "newcdrcolumns")
 
@@ -49,6 +51,7 @@ class QueueConfig:
     wrapuptime: int = 5
     servicelevel: int = 20
     weight: int = 0
+    defaultrule: str = ""  # queues.conf defaultrule: the penalty rule list callers follow
 
 
 def agents(first: int, count: int, local_context: str = "") -> list[Member]:
@@ -116,6 +119,8 @@ class SimConfig:
     speed: float = 1.0  # virtual seconds per real second
     lines: int = 90
     queues: list[QueueConfig] = field(default_factory=default_queues)
+    # queuerules.conf: rule lists by name (``penalty_rules.parse_queuerules``)
+    queue_rules: dict[str, tuple[PenaltyRule, ...]] = field(default_factory=dict)
     hotlines: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_HOTLINES))
     menu_routes: dict[str, str] = field(
         default_factory=lambda: {"1": "support", "2": "repair", "3": "complaint"}

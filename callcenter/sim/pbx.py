@@ -51,6 +51,7 @@ from callcenter.sim.channels import CAUSE_TEXT, UP, Channel, Event
 from callcenter.sim.clock import Scheduler
 from callcenter.sim.config import SimConfig
 from callcenter.sim.dial import Dialer
+from callcenter.sim.idle_truth import IdleWatch
 from callcenter.sim.recorder import recording_seconds, write_recording
 from callcenter.sim.records import CdrRow, Records
 from callcenter.sim.traffic import TrafficModel
@@ -104,6 +105,7 @@ class Pbx:
         self.on_finished: Callable[[CallOutcome], None] | None = None
         self.extra: Any = None  # originate sessions (set by the runner)
         self.dialer = Dialer(self)
+        self.idle = IdleWatch()  # ground truth for max_wait_while_idle_s
         login = int(scheduler.now)
         for qc in config.queues:
             queue = Queue(qc)
@@ -231,6 +233,7 @@ class Pbx:
             member = queue.members.get(agent.interface)
             if member is not None:
                 self.emit(member.blob("QueueMemberStatus", self.now))
+        self.idle.observe(self.now, self.queues.values())
 
     def clid(self, chan: Channel) -> str:
         if chan.caller_name not in ("", "<unknown>"):
@@ -278,8 +281,8 @@ class Pbx:
     def agi_finished(self, call: Call, ok: bool) -> None:
         call_flow.agi_finished(self, call, ok)
 
-    def agi_exec_queue(self, call: Call, queue_name: str, options: str) -> None:
-        call_flow.agi_exec_queue(self, call, queue_name, options)
+    def agi_exec_queue(self, call: Call, queue_name: str, options: str, rule: str = "") -> None:
+        call_flow.agi_exec_queue(self, call, queue_name, options, rule)
 
     def agi_exec_voicemail(self, call: Call, data: str) -> None:
         call_flow.agi_exec_voicemail(self, call, data)

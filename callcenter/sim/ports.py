@@ -15,6 +15,7 @@ from callcenter.sim.call_state import Agent, Call, Queue
 from callcenter.sim.channels import Channel, Event
 from callcenter.sim.clock import Scheduler
 from callcenter.sim.config import SimConfig
+from callcenter.sim.idle_truth import IdleWatch
 from callcenter.sim.records import CdrRow, Records
 from callcenter.sim.traffic import TrafficModel
 
@@ -99,6 +100,9 @@ class Engine(ChannelOps, Protocol):
     def dialer(self) -> DirectDialer: ...
 
     @property
+    def idle(self) -> IdleWatch: ...
+
+    @property
     def agi_launcher(self) -> Callable[[Call], None] | None: ...
 
     def dtmf(self, chan: Channel, digit: str, direction: str = "Received") -> None: ...
@@ -119,7 +123,7 @@ class Engine(ChannelOps, Protocol):
 
     def agi_finished(self, call: Call, ok: bool) -> None: ...
 
-    def agi_exec_queue(self, call: Call, queue_name: str, options: str) -> None: ...
+    def agi_exec_queue(self, call: Call, queue_name: str, options: str, rule: str = "") -> None: ...
 
     def agi_exec_voicemail(self, call: Call, data: str) -> None: ...
 

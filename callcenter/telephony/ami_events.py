@@ -63,7 +63,7 @@ DEFAULT_ZONE: tzinfo = ZoneInfo("Asia/Shanghai")
 _UNKNOWN = "<unknown>"
 
 Msg = Mapping[str, str]
-MemberChange = Literal["added", "removed", "paused", "status"]
+MemberChange = Literal["added", "removed", "paused", "status", "penalty"]
 Translator = Callable[[Msg, str, tzinfo], Event | None]
 
 
@@ -433,6 +433,7 @@ _TRANSLATORS: dict[str | None, Translator] = {
     "QueueMemberPause": _member("paused"),
     "QueueMemberPaused": _member("paused"),  # Asterisk 11's name
     "QueueMemberStatus": _member("status"),
+    "QueueMemberPenalty": _member("penalty"),  # QueuePenalty (AMI) or QUEUE_MEMBER(penalty)
     "MixMonitorStart": _mixmonitorstart,
     "MixMonitorStop": _mixmonitorstop,
     "ChanSpyStart": _chanspy(SpyStarted),
