@@ -7,11 +7,15 @@ for the browser itself.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from cti_fixtures import PASSWORD
 
 REQUIRED = os.environ.get("CALLCENTER_REQUIRE_SERVICES") == "1"
 
@@ -41,3 +45,23 @@ def require_chromium() -> None:
         if REQUIRED:
             pytest.fail(reason)
         pytest.skip(reason)
+
+
+@contextlib.asynccontextmanager
+async def chromium() -> AsyncIterator[Any]:
+    """A launched Debian chromium (skipped, with the reason, when it is missing)."""
+    require_chromium()
+    async with playwright_api.async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+async def sign_in(page: Any, base: str, login: str, path: str = "/") -> None:
+    """Open ``path`` signed out, and sign in as ``login`` on the page it leads to."""
+    await page.goto(f"{base}{path}")
+    await page.fill("#login", login)
+    await page.fill("#password", PASSWORD)
+    await page.click("button[type=submit]")

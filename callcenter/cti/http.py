@@ -58,12 +58,14 @@ from callcenter.cti.workorders import WorkOrder, WorkOrderError, timer, validate
 from callcenter.log import mask_number, mask_numbers_in
 from callcenter.telephony.ami import AmiActionError, AmiNotConnected
 from callcenter.web.openapi import describe
+from callcenter.web.page_frame import NavLink, add_page, nav_bar
 from callcenter.web.security import ROLES, Role, User, current_user, page_roles, require_roles
 from callcenter.web.validation import InvalidInput, query_values, read_object
 
 log = structlog.get_logger(__name__)
 
 ANY: tuple[Role, ...] = ROLES
+SEAT_PAGE = NavLink("/seat", "坐席", "Seat", ANY, order=10, needs_seat=True)
 
 
 class AmiActions(Protocol):
@@ -159,7 +161,9 @@ async def seat_page(request: web.Request) -> web.Response:
     user = _user(request)
     session = current_session(request)
     assert session is not None
-    html = render_seat_page(lang, user, session.csrf_token, catalogue(lang))
+    html = render_seat_page(
+        lang, user, session.csrf_token, catalogue(lang), nav_bar(request, SEAT_PAGE.path)
+    )
     response = web.Response(text=html, content_type="text/html")
     remember_lang(request, response)
     return response
@@ -556,6 +560,7 @@ def setup(app: web.Application, deps: CtiDeps) -> None:
     describe(app, cti_doc.PART)
     app[DEPS_KEY] = deps
     app.router.add_get("/seat", seat_page)
+    add_page(app, SEAT_PAGE)
     app.router.add_get("/ws/seat", seat_socket)
     app.router.add_get("/api/seat/pops", current_pops)
     app.router.add_post("/api/seat/pause", pause)

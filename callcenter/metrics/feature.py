@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from aiohttp import web
 from sqlalchemy import Engine
@@ -22,7 +22,8 @@ from callcenter.web.openapi_schema import ApiPart
 
 class MetricsFeature:
     """``ami``: where a supervisor's monitoring call goes; ``audit``: the audit trail a
-    monitoring call is written to; ``seats()``: the seats a supervisor may be rung on."""
+    monitoring call is written to; ``seats()``: the seats a supervisor may be rung on;
+    ``names()``: the agent at each seat (interface -> name) for the wallboard."""
 
     def __init__(
         self,
@@ -37,6 +38,7 @@ class MetricsFeature:
         ami: AmiActions,
         audit: Audit,
         seats: Seats,
+        names: Callable[[], Mapping[str, str]] = dict,
     ) -> None:
         self.timezone = timezone
         self.clock = clock
@@ -53,7 +55,7 @@ class MetricsFeature:
         # This instance's Prometheus registry, served at /metrics: process and Python
         # metrics and the live KPIs, read at scrape time. Other parts register theirs here.
         self.registry = metrics_registry(self.live, pbxes=pbxes, clock=clock)
-        self.wallboard = WallboardHub(self.live, clock=clock)
+        self.wallboard = WallboardHub(self.live, clock=clock, names=names)
 
     @property
     def listeners(self) -> Listeners:

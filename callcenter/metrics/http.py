@@ -33,6 +33,7 @@ from callcenter.metrics.report import GROUPINGS, ReportSpec
 from callcenter.metrics.report_store import ReportStore
 from callcenter.metrics.reports_page import render_reports
 from callcenter.web.openapi import describe
+from callcenter.web.page_frame import NavLink, add_page, nav_bar
 from callcenter.web.security import current_user, page_roles, require_roles
 from callcenter.web.validation import query_values
 
@@ -66,6 +67,7 @@ def setup(
     app[ZONE_KEY] = zone
     app[CLOCK_KEY] = clock
     app.router.add_get("/reports", reports_page)
+    add_page(app, NavLink("/reports", "报表", "Reports", ("supervisor", "admin"), order=30))
     app.router.add_get("/api/reports", reports)
     app.router.add_get("/api/live", live_snapshot)
     app.router.add_get("/metrics", metrics)
@@ -165,13 +167,13 @@ async def reports_page(request: web.Request) -> web.Response:
     except ApiError as exc:
         error = f"{exc.zh} / {exc.en}"
         html = render_reports(lang, user_name=name, query=query, by_interval=None,
-                              by_agent=None, error=error)  # fmt: skip
+                              by_agent=None, error=error, nav=nav_bar(request, "/reports"))  # fmt: skip
         return web.Response(text=html, content_type="text/html", status=400)
     store = request.app[STORE_KEY]
     by_interval = await asyncio.to_thread(store.report, spec)
     by_agent = await asyncio.to_thread(store.report, replace(spec, by="agent"))
     html = render_reports(lang, user_name=name, query=query, by_interval=by_interval,
-                          by_agent=by_agent)  # fmt: skip
+                          by_agent=by_agent, nav=nav_bar(request, "/reports"))  # fmt: skip
     response = web.Response(text=html, content_type="text/html")
     remember_lang(request, response)
     return response

@@ -36,10 +36,14 @@ from callcenter.recordings.rows import Recording
 from callcenter.recordings.settings import RecordingsContext
 from callcenter.recordings.store import RecordingStore, SearchFilters
 from callcenter.web.openapi import describe
+from callcenter.web.page_frame import NavLink, add_page, nav_bar
 from callcenter.web.security import User, csrf_token, current_user, page_roles, require_roles
 from callcenter.web.validation import InvalidInput, query_values, read_object
 
 log = structlog.get_logger(__name__)
+
+RECORDINGS_PAGE = NavLink("/recordings", "录音", "Recordings", ("agent", "supervisor", "admin"),
+                          order=40)  # fmt: skip
 
 CHUNK = 64 * 1024
 MAX_ID = 2**63 - 1  # the largest row id SQLite and PostgreSQL hold
@@ -77,6 +81,7 @@ def setup(
         clock=clock,
     )
     app.router.add_get("/recordings", page)
+    add_page(app, RECORDINGS_PAGE)
     app.router.add_get(PLAY_PREFIX + "{path:.+}", play)
     app.router.add_get("/api/recordings", search)
     app.router.add_get("/api/recordings/qa/criteria", criteria)
@@ -178,6 +183,7 @@ async def page(request: web.Request) -> web.Response:
         can_score=user.can("supervisor", "admin"),
         criteria=criteria,
         csrf=csrf_token(request),
+        nav=nav_bar(request, RECORDINGS_PAGE.path),
     )
     response = web.Response(text=html, content_type="text/html", charset="utf-8")
     remember_lang(request, response)

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from callcenter.core.i18n import Catalogue, Lang
 from callcenter.recordings.settings import QaCriterion
+from callcenter.web.page_frame import FRAME_CSS
 
 TEXT: dict[str, tuple[str, str]] = {  # key: (Chinese, English)
     "title": ("通话录音", "Call recordings"), "since": ("开始日期", "From"), "until": ("结束日期", "To"),
@@ -96,8 +97,9 @@ search();
 
 
 def render_page(
-    lang: Lang, *, can_score: bool, criteria: Sequence[QaCriterion], csrf: str = ""
+    lang: Lang, *, can_score: bool, criteria: Sequence[QaCriterion], csrf: str = "", nav: str = ""
 ) -> str:
+    """``nav``: the site's navigation bar (``web.page_frame.nav_bar``)."""
     t = CATALOGUE.all(lang)
     e = html.escape
     fields = [
@@ -132,15 +134,15 @@ def render_page(
     return f"""<!doctype html>
 <html lang="{lang}"><head><meta charset="utf-8"><title>{e(t["title"])}</title>
 <meta name="csrf-token" content="{e(csrf)}">
-<style>body{{font-family:sans-serif;margin:1.5em}}table{{border-collapse:collapse;margin-top:1em}}
-td,th{{border:1px solid #ccc;padding:.3em .6em}}label{{display:inline-block;margin:.2em .6em .2em 0}}</style>
-</head><body>
-<h1>{e(t["title"])}</h1><p><a href="{t["other_href"]}">{e(t["other_lang"])}</a></p>
+{FRAME_CSS}<style>label{{display:inline-block;margin:.2em .6em .2em 0}} #player{{display:block;margin:8px 0}}</style>
+</head><body>{nav}<main class="page"><section>
+<h1>{e(t["title"])}</h1>
 <form id="filters">{inputs}<button>{e(t["search"])}</button></form>
 <p id="status" role="status"></p>
 <audio id="player" controls preload="none"></audio>
 {qa}
 <table><thead><tr>{heads}</tr></thead><tbody id="rows"></tbody></table>
+</section></main>
 <script type="application/json" id="texts">{texts_json}</script>
 <script type="application/json" id="criteria">{crit_json}</script>
 <script>{_SCRIPT}</script>
