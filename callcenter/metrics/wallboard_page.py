@@ -38,6 +38,7 @@ main.wb{padding:12px 16px;display:grid;gap:12px}
 section{background:#fff;border-radius:8px;padding:12px;box-shadow:0 1px 3px #0002;min-width:0}
 h2{font-size:16px;margin:0 0 8px} table{width:100%;border-collapse:collapse}
 td,th{border-bottom:1px solid var(--line);padding:4px 6px;text-align:left;white-space:nowrap}
+th{white-space:normal;vertical-align:bottom} .cols section{overflow-x:auto}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 .toolbar{display:flex;gap:8px;align-items:center;margin-bottom:8px;height:32px}
 #monitor-result{flex:1;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
@@ -197,8 +198,9 @@ function renderAlerts(d) {
   const short = d.alerts.filter((a) => a.kind === 'staffing');
   put($('staffing'), short.map((a) => a[T.lang_key]).join(' · '));
   $('staffing').hidden = !short.length;
-  const items = d.alerts.map((a) => { const li = document.createElement('li'); li.textContent = a[T.lang_key]; li.dataset.kind = a.kind; return li; });
-  if (!items.length) { const li = document.createElement('li'); li.className = 'none'; li.textContent = T.no_alerts; items.push(li); }
+  // staffing alerts are the banner above; the list holds the others
+  const items = d.alerts.filter((a) => a.kind !== 'staffing').map((a) => { const li = document.createElement('li'); li.textContent = a[T.lang_key]; li.dataset.kind = a.kind; return li; });
+  if (!d.alerts.length) { const li = document.createElement('li'); li.className = 'none'; li.textContent = T.no_alerts; items.push(li); }
   $('alerts').replaceChildren(...items);
 }
 function render(d) {
@@ -230,7 +232,9 @@ function render(d) {
   renderAlerts(d);
   renderQueues(d);
   renderAgents(d.agent_rows || []);
-  put($('agent-counts'), Object.entries(d.agents).map(([s, n]) => (T['state_' + s] || s) + ' ' + n).join(' · '));
+  const counts = {};
+  for (const a of d.agent_rows || []) counts[a.state] = (counts[a.state] || 0) + 1;
+  put($('agent-counts'), Object.entries(counts).map(([s, n]) => (T['state_' + s] || s) + ' ' + n).join(' · '));
 }
 async function monitor(iface, mode) {
   if (!phone.value) { put($('monitor-result'), T.phone_first); phone.focus(); return; }

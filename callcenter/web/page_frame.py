@@ -37,7 +37,7 @@ __all__ = [
 
 TEXT = Catalogue(
     {
-        "app": ("呼叫中心", "Call center"),
+        "app": ("客服中心", "Call centre"),
         "admin_home": ("管理", "Administration"),
         "admin_intro": ("管理员可以打开的页面：", "Pages an administrator can open:"),
         "api_doc": ("接口说明（OpenAPI）", "API description (OpenAPI)"),
@@ -111,6 +111,9 @@ main.page{padding:12px 16px;max-width:1400px;margin:0 auto}
 main.page section,.panel{background:var(--card);border-radius:8px;padding:12px;box-shadow:0 1px 3px #0002;margin-bottom:12px}
 main.page h1{font-size:20px;margin:4px 0 12px} main.page h2{font-size:16px;margin:0 0 8px}
 main.page table{width:100%;border-collapse:collapse} main.page td,main.page th{border-bottom:1px solid var(--line);padding:4px 6px;text-align:left}
+main.page input,main.page select,main.page textarea,main.page button,main.wb select,main.wb button{font:inherit;font-size:14px}
+main.page input,main.page select,main.page textarea,main.wb select{padding:4px 6px;border:1px solid #c5ccd4;border-radius:4px;box-sizing:border-box}
+main.page button{padding:4px 12px;border-radius:4px;border:1px solid var(--brand);background:var(--brand);color:#fff;cursor:pointer}
 .muted{color:var(--muted)} [hidden]{display:none !important}
 </style>
 """
