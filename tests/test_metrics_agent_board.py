@@ -16,16 +16,16 @@ def test_rows_name_each_agent_with_state_time_and_reason() -> None:
     board = AgentBoard()
     board.apply(change(100.0, "PJSIP/1002", "ready"))
     board.apply(change(160.0, "PJSIP/1002", "paused", "午餐"))
-    board.apply(change(120.0, "PJSIP/1001", "on_call"))
+    board.apply(change(120.0, "PJSIP/1001", "on_call", "repair"))  # on a call: its queue
     names = {"PJSIP/1001": "王伟", "PJSIP/1002": "李芳"}
     rows = board.rows({"PJSIP/1001": "in_call", "PJSIP/1003": "idle"}, names)
     assert rows == [
         {"interface": "PJSIP/1003", "name": "PJSIP/1003", "state": "ready", "reason": "",
-         "since": None},  # known only as a queue member: no name, no time yet
+         "queue": "", "since": None},  # known only as a queue member: no name, no time yet
         {"interface": "PJSIP/1002", "name": "李芳", "state": "paused", "reason": "午餐",
-         "since": 160.0},
+         "queue": "", "since": 160.0},
         {"interface": "PJSIP/1001", "name": "王伟", "state": "on_call", "reason": "",
-         "since": 120.0},
+         "queue": "repair", "since": 120.0},
     ]  # fmt: skip
 
 

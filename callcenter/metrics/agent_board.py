@@ -1,4 +1,5 @@
-"""The wallboard's agent rows (pure): each seat's agent, state, time in state and pause reason.
+"""The wallboard's agent rows (pure): each seat's agent, state, time in state, pause reason
+and, ringing, on a call or wrapping up, the queue of that call.
 
 Folded from ``AgentStateChanged`` (routing's agent states: ready, ringing, on_call, wrap_up,
 paused with its reason, logged_in, offline) and, for seats routing has not spoken about
@@ -53,14 +54,17 @@ class AgentBoard:
             out[interface] = {
                 "interface": interface, "name": names.get(interface) or interface,
                 "state": _FROM_MEMBER.get(member_state, member_state), "reason": "",
-                "since": None,
+                "queue": "", "since": None,
             }  # fmt: skip
         for interface, row in self._rows.items():
+            # routing's reason is the pause reason when paused, else the call's queue
+            paused = row.state == "paused"
             out[interface] = {
                 "interface": interface,
                 "name": names.get(interface) or row.agent or interface,
                 "state": row.state,
-                "reason": row.reason,
+                "reason": row.reason if paused else "",
+                "queue": "" if paused else row.reason,
                 "since": row.since,
             }
         return sorted(out.values(), key=lambda r: (r["name"], r["interface"]))

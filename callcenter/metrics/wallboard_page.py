@@ -148,7 +148,7 @@ function agentRow(a) {
 }
 function fill(row, a) {
   const c = row.cells;
-  put(c.name, a.name); put(c.seat, a.interface); put(c.state, T['state_' + a.state] || a.state);
+  put(c.name, a.name); put(c.seat, a.interface); put(c.state, (T['state_' + a.state] || a.state) + (a.queue ? ' · ' + a.queue : ''));
   put(c.reason, a.reason || ''); row.since = a.since; put(c.time, duration(a.since));
   if (row.tr.dataset.state !== a.state) row.tr.dataset.state = a.state;
   for (const b of Object.values(c.buttons)) { const off = a.state !== 'on_call'; if (b.disabled !== off) b.disabled = off; }

@@ -138,7 +138,7 @@ def nav_bar(request: web.Request, current: str) -> str:
     switch = "?" + urlencode({**request.query, "lang": other})
     return (
         f'<nav class="site" data-testid="nav" aria-label="{e(TEXT.text(lang, "main_nav"))}">'
-        f'<span class="brand">{e(TEXT.text(lang, "app"))}</span>{"".join(links)}'
+        f'<a class="brand" href="/">{e(TEXT.text(lang, "app"))}</a>{"".join(links)}'
         f'<span class="grow"></span><span class="who" data-testid="who">'
         f"{e(user.display_name or user.login)}</span>"
         f'<a href="{e(switch)}" data-testid="other-lang">{e(TEXT.text(lang, "other_lang"))}</a>'
