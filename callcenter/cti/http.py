@@ -35,7 +35,7 @@ from callcenter.cti.call_access import (
     resolve_call,
 )
 from callcenter.cti.dialling import DialRefused, check_dial
-from callcenter.cti.i18n import catalogue
+from callcenter.cti.i18n import TEXT, catalogue
 from callcenter.cti.lookup import OwnerDirectory
 from callcenter.cti.owner_access import (
     REASON_MAX,
@@ -65,7 +65,7 @@ from callcenter.web.validation import InvalidInput, query_values, read_object
 log = structlog.get_logger(__name__)
 
 ANY: tuple[Role, ...] = ROLES
-SEAT_PAGE = NavLink("/seat", "坐席", "Seat", ANY, order=10, needs_seat=True)
+SEAT_PAGE = NavLink("/seat", *TEXT["seat"], ANY, order=10, needs_seat=True)
 
 
 class AmiActions(Protocol):

@@ -27,6 +27,7 @@ from callcenter.core.errors import ApiError
 from callcenter.core.i18n import remember_lang, request_lang
 from callcenter.metrics import api_doc as metrics_doc
 from callcenter.metrics.export import to_csv, to_json, to_xlsx
+from callcenter.metrics.i18n import TEXT
 from callcenter.metrics.kpis import Thresholds
 from callcenter.metrics.live import LiveCounters
 from callcenter.metrics.report import GROUPINGS, ReportSpec
@@ -67,7 +68,7 @@ def setup(
     app[ZONE_KEY] = zone
     app[CLOCK_KEY] = clock
     app.router.add_get("/reports", reports_page)
-    add_page(app, NavLink("/reports", "报表", "Reports", ("supervisor", "admin"), order=30))
+    add_page(app, NavLink("/reports", *TEXT["nav_reports"], ("supervisor", "admin"), order=30))
     app.router.add_get("/api/reports", reports)
     app.router.add_get("/api/live", live_snapshot)
     app.router.add_get("/metrics", metrics)

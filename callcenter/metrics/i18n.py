@@ -13,6 +13,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "app": ("客服中心", "Call centre"),
     "wallboard": ("实时监控大屏", "Wallboard"),
     "reports": ("统计报表", "Reports"),
+    "nav_wallboard": ("监控大屏", "Wallboard"),  # in the navigation bar
+    "nav_reports": ("报表", "Reports"),
     "other_lang": ("English", "中文"),
     "sign_out": ("退出", "Sign out"),
     "connected": ("已连接", "Connected"),

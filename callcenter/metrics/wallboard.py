@@ -32,6 +32,7 @@ from callcenter.core.events import Event, StaffingBelowMinimum
 from callcenter.core.i18n import remember_lang, request_lang
 from callcenter.metrics import api_doc as metrics_doc
 from callcenter.metrics.agent_board import AgentBoard
+from callcenter.metrics.i18n import TEXT
 from callcenter.metrics.kpis import Thresholds
 from callcenter.metrics.live import LiveCounters
 from callcenter.metrics.monitor import (
@@ -237,7 +238,7 @@ AMI_KEY: web.AppKey[AmiActions | None] = web.AppKey("wallboard_ami")
 AUDIT_KEY: web.AppKey[Audit | None] = web.AppKey("wallboard_audit")
 Seats = Callable[[], Collection[str]]  # the interfaces of the routing directory's seats
 SEATS_KEY: web.AppKey[Seats] = web.AppKey("wallboard_seats")
-WALLBOARD_PAGE = NavLink("/wallboard", "监控大屏", "Wallboard", ("supervisor", "admin"), order=20)
+WALLBOARD_PAGE = NavLink("/wallboard", *TEXT["nav_wallboard"], ("supervisor", "admin"), order=20)
 
 
 @page_roles("supervisor", "admin")

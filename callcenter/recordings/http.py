@@ -27,6 +27,7 @@ from callcenter.core.i18n import remember_lang, request_lang
 from callcenter.recordings import api_doc as recordings_doc
 from callcenter.recordings.links import PLAY_PREFIX, LinkError, LinkSigner
 from callcenter.recordings.maintenance import recordings_root
+from callcenter.recordings.page import TEXT as PAGE_TEXT
 from callcenter.recordings.page import render_page
 from callcenter.recordings.paths import UnsafePath, check_relative, resolve_under
 from callcenter.recordings.playback import Unsatisfiable, browser_copy, parse_range
@@ -42,7 +43,7 @@ from callcenter.web.validation import InvalidInput, query_values, read_object
 
 log = structlog.get_logger(__name__)
 
-RECORDINGS_PAGE = NavLink("/recordings", "录音", "Recordings", ("agent", "supervisor", "admin"),
+RECORDINGS_PAGE = NavLink("/recordings", *PAGE_TEXT["nav"], ("agent", "supervisor", "admin"),
                           order=40)  # fmt: skip
 
 CHUNK = 64 * 1024

@@ -21,6 +21,7 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (Chinese, English)
     "qa": ("质检评分", "QA scoring"), "comment": ("备注", "Comment"), "save": ("保存评分", "Save scores"),
     "saved": ("已保存", "Saved"), "hold": ("法律保全", "Legal hold"), "error": ("出错了：", "Error: "),
     "other_lang": ("English", "中文"), "other_href": ("?lang=en", "?lang=zh"),
+    "nav": ("录音", "Recordings"),  # in the navigation bar
 }  # fmt: skip
 CATALOGUE = Catalogue(TEXT)
 

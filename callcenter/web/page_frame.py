@@ -74,7 +74,7 @@ class NavLink:
 
 
 NAV_KEY: web.AppKey[list[NavLink]] = web.AppKey("nav_links", list)
-ADMIN_HOME = NavLink("/admin", "管理", "Administration", ("admin",), order=90)
+ADMIN_HOME = NavLink("/admin", *TEXT.texts["admin_home"], ("admin",), order=90)
 
 
 def add_page(app: web.Application, link: NavLink) -> None:
