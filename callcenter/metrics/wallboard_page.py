@@ -151,7 +151,11 @@ function fill(row, a) {
   put(c.name, a.name); put(c.seat, a.interface); put(c.state, (T['state_' + a.state] || a.state) + (a.queue ? ' · ' + a.queue : ''));
   put(c.reason, a.reason || ''); row.since = a.since; put(c.time, duration(a.since));
   if (row.tr.dataset.state !== a.state) row.tr.dataset.state = a.state;
-  for (const b of Object.values(c.buttons)) { const off = a.state !== 'on_call'; if (b.disabled !== off) b.disabled = off; }
+  for (const [mode, b] of Object.entries(c.buttons)) {
+    const off = a.state !== 'on_call'; if (b.disabled !== off) b.disabled = off;
+    const label = T[mode] + ' ' + a.name;  // which agent, for screen readers
+    if (b.getAttribute('aria-label') !== label) b.setAttribute('aria-label', label);
+  }
 }
 function renderAgents(list) {
   const order = list.map((a) => a.interface);
