@@ -2,7 +2,8 @@
 through Playwright) against the PBX simulator over AMI: the supervisor chooses their phone
 once (it is remembered), moves the pointer onto an agent's listen button, and clicks 300 ms
 later while the board keeps updating several times a second; the button is still there,
-and the simulator sees the ChanSpy originate."""
+and the simulator sees the ChanSpy originate. And rows keep their places while the pointer
+rests on the table."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from browser import chromium, require_chromium, sign_in
 from cti_fixtures import serving
 from monitor_fixtures import MonitoredFloor
 
-from callcenter.core.events import ResyncCompleted
+from callcenter.core.events import AgentStateChanged, ResyncCompleted
 from callcenter.metrics.wallboard import WallboardHub, setup
 from callcenter.telephony.ami import AmiClient
 from callcenter.testing import running_simulator
@@ -118,4 +119,46 @@ async def test_a_listen_click_at_human_speed_starts_a_spy(tmp_path: Path) -> Non
                 assert errors == []
         finally:
             await ami.close()
+    floor.engine.dispose()
+
+
+def state(at: float, interface: str, name: str, new: str) -> AgentStateChanged:
+    return AgentStateChanged(pbx="main", call_id="", at=at, agent=name, interface=interface,
+                             state=new)  # fmt: skip
+
+
+async def test_rows_do_not_move_under_the_pointer(tmp_path: Path) -> None:
+    """An agent signing off or on while the pointer rests on the table changes no row's
+    place: the one who left is greyed where they were, the newcomer waits until the
+    pointer leaves; then the table takes its new shape."""
+    floor = MonitoredFloor.build(tmp_path, push_delay_s=0.02)
+    now = time.time()
+    for n, name in enumerate(("A1", "B2", "C3")):
+        floor.hub.on_event(state(now, f"PJSIP/100{n + 1}", name, "on_call"))
+    app = web.Application()
+    floor.cti.routes(app)
+    setup(app, floor.hub, seats=lambda: PHONES)
+    async with serving(app) as base, chromium() as browser:
+        page = await browser.new_page(viewport={"width": 1280, "height": 800})
+        await sign_in(page, base, "sue", "/wallboard")
+        rows = page.locator("tr[data-testid=agent-row]")
+        await page.locator("tr[data-interface='PJSIP/1003']").wait_for()
+        listen = page.locator("tr[data-interface='PJSIP/1003']").get_by_test_id("monitor-listen")
+        await listen.hover()
+        before = await listen.bounding_box()
+        floor.hub.on_event(state(now + 1, "PJSIP/1001", "A1", "offline"))  # above the pointer
+        floor.hub.on_event(state(now + 1, "PJSIP/1000", "A0", "ready"))  # would sort first
+        gone = page.locator("tr[data-interface='PJSIP/1001']")
+        await gone.get_by_text("离线").wait_for()
+        assert await gone.get_by_test_id("monitor-listen").is_disabled()
+        assert await rows.evaluate_all("rs => rs.map((r) => r.dataset.interface)") == [
+            "PJSIP/1001", "PJSIP/1002", "PJSIP/1003",
+        ]  # fmt: skip
+        assert await listen.bounding_box() == before
+        await page.mouse.move(5, 5)  # the pointer leaves: the table takes its new shape
+        await page.locator("tr[data-interface='PJSIP/1000']").wait_for()
+        await gone.wait_for(state="detached")
+        assert await rows.evaluate_all("rs => rs.map((r) => r.dataset.interface)") == [
+            "PJSIP/1000", "PJSIP/1002", "PJSIP/1003",
+        ]  # fmt: skip
     floor.engine.dispose()

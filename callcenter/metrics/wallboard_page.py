@@ -163,7 +163,11 @@ function renderAgents(list) {
   const reshape = order.length !== shown.length || order.some((k, i) => k !== shown[i]);
   if (reshape && pointerOver) {
     heldBack = list;
+    const listed = new Set(order);
     for (const a of list) { const row = agentRows.get(a.interface); if (row) fill(row, a); }
+    for (const [k, row] of agentRows) {  // signed off: stays in place until the pointer leaves
+      if (!listed.has(k)) fill(row, {interface: k, name: row.cells.name.textContent, state: 'offline', since: null});
+    }
     return;
   }
   if (reshape) {
