@@ -371,7 +371,8 @@ async def _interactive(
         f"web on {base}\n"
         f"  sign in at {base}/login as supervisor, admin or an agent on duty "
         f"({', '.join(users[:4])}...), password {DEMO_PASSWORD}\n"
-        f"  seat page {base}/seat   calls {base}/api/calls   (Ctrl-C stops)",
+        f"  each lands on their home: agents {base}/seat, supervisors {base}/wallboard "
+        f"(TV: {base}/wallboard?tv=1), admins {base}/admin   (Ctrl-C stops)",
         flush=True,
     )
     stop = asyncio.Event()

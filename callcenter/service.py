@@ -157,6 +157,7 @@ class Service:
             audit=self.cti.records.audit,
             # monitoring rings only a seat the directory knows, as it is now
             seats=self.routing.seats,
+            names=self.routing.agent_names,  # the wallboard names agents as the directory does
         )
         # Recordings: MixMonitor files linked to their calls as the calls end.
         self.recordings = RecordingsFeature(settings, self.engine)

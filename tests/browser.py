@@ -7,12 +7,15 @@ for the browser itself.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cti_fixtures import PASSWORD
 
 REQUIRED = os.environ.get("CALLCENTER_REQUIRE_SERVICES") == "1"
 
@@ -44,10 +47,21 @@ def require_chromium() -> None:
         pytest.skip(reason)
 
 
-async def sign_in(page: Any, url: str, login: str, password: str) -> None:
-    """Open ``url`` signed out, sign in on the page it sends to, and wait to be back."""
-    await page.goto(url)
+@contextlib.asynccontextmanager
+async def chromium() -> AsyncIterator[Any]:
+    """A launched Debian chromium (skipped, with the reason, when it is missing)."""
+    require_chromium()
+    async with playwright_api.async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+async def sign_in(page: Any, base: str, login: str, path: str = "/") -> None:
+    """Open ``path`` signed out, and sign in as ``login`` on the page it leads to."""
+    await page.goto(f"{base}{path}")
     await page.fill("#login", login)
-    await page.fill("#password", password)
+    await page.fill("#password", PASSWORD)
     await page.click("button[type=submit]")
-    await page.wait_for_url(url)

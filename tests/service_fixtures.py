@@ -3,10 +3,16 @@ and, given a running simulator, its AMI port and durable records."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+from cti_fixtures import add_users, serving
+
 from callcenter.config import Settings, SimulatorSettings
+from callcenter.db import upgrade
+from callcenter.service import Service
 from callcenter.sim import PbxSimulator
 from callcenter.telephony.settings import AmiSettings, PbxSettings
 
@@ -62,3 +68,17 @@ def headless_settings(
             records_dir=str(tmp_path),
         ),
     )
+
+
+@contextlib.asynccontextmanager
+async def serving_service(settings: Settings) -> AsyncIterator[str]:
+    """The whole service's web app (not started: no PBX link) on an ephemeral port, its
+    database migrated and the test users added; yields its base URL."""
+    upgrade(settings.database.url)
+    service = Service(settings)
+    add_users(service.cti.accounts)
+    try:
+        async with serving(service.build_web_app()) as url:
+            yield url
+    finally:
+        service.engine.dispose()

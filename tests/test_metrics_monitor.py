@@ -10,15 +10,12 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from cti_fixtures import add_users, client_for, serving, sqlite_engine
+from cti_fixtures import client_for, serving
+from monitor_fixtures import MonitoredFloor
 
-from callcenter.cti.feature import CtiFeature
-from callcenter.metrics.kpis import Thresholds
-from callcenter.metrics.live import LiveCounters
 from callcenter.metrics.monitor import MonitorError, chanspy_originate, parse_request
-from callcenter.metrics.wallboard import WallboardHub, setup
+from callcenter.metrics.wallboard import setup
 from callcenter.telephony.ami import AmiClient
-from callcenter.telephony.ami_events import translate
 from callcenter.testing import running_simulator
 
 
@@ -58,24 +55,9 @@ def test_bad_requests_name_the_problem(body: dict[str, Any], problem: str) -> No
 
 
 async def test_a_supervisor_listens_to_an_agent_on_a_call(tmp_path: Path) -> None:
-    engine = sqlite_engine(tmp_path)
-    cti = CtiFeature(engine)
-    add_users(cti.accounts)
-    live = LiveCounters(thresholds=Thresholds(line_capacity=90))
-    hub = WallboardHub(live)
-    spies: list[dict[str, str]] = []
-    originated: list[dict[str, str]] = []
-
-    def on_message(message: dict[str, str]) -> None:
-        if message.get("Event") == "ChanSpyStart":
-            spies.append(message)
-        if message.get("Event") == "OriginateResponse":
-            originated.append(message)
-        event = translate(message, "sim")
-        if event is not None:
-            live.apply(event)
-            hub.on_event(event)
-
+    floor = MonitoredFloor.build(tmp_path)
+    engine, cti, hub = floor.engine, floor.cti, floor.hub
+    spies, originated, on_message = floor.spies, floor.originated, floor.on_message
     async with running_simulator(tmp_path / "pbx", seed=5, speed=20, secret="s") as pbx:
         ami = AmiClient("127.0.0.1", pbx.ami_port, "callcenter", "s", on_event=on_message)
         await ami.start()

@@ -286,3 +286,30 @@ def test_a_call_counted_again_replaces_its_last_version() -> None:
     assert (today["offered"], today["answered"], today["abandoned"]) == (2, 1, 1)
     assert today["ivr_only"] == 0
     assert live.outcomes == {"answered": 1, "abandoned": 1, "ivr_only": 0}
+
+
+def test_each_queue_shows_its_waits_now_and_its_answer_rate_today() -> None:
+    live = LiveCounters(thresholds=Thresholds(service_level_s=20))
+
+    def record(call_id: str, queue: str, outcome: str, wait: float) -> CallRecord:
+        return CallRecord(
+            pbx="p", call_id=call_id, started_at=NOW - 120, queue=queue,
+            queue_joined_at=NOW - 110, ended_at=NOW - 10, outcome=outcome,  # type: ignore[arg-type]
+            wait_s=wait, answered_at=NOW - 100 if outcome == "answered" else None,
+        )  # fmt: skip
+
+    live.call_finished(record("a", "support", "answered", 10.0))
+    live.call_finished(record("b", "support", "answered", 30.0))  # past the 20 s
+    live.call_finished(record("c", "support", "abandoned", 40.0))
+    live.call_finished(record("d", "repair", "answered", 5.0))
+    queues = live.snapshot(NOW)["queues"]
+    assert queues["support"] == {
+        "waiting": 0, "longest_wait_s": 0.0, "offered": 3, "answered": 2,
+        "answer_rate": round(2 / 3, 4), "service_level": round(1 / 3, 4),
+    }  # fmt: skip
+    assert (queues["repair"]["answer_rate"], queues["repair"]["service_level"]) == (1.0, 1.0)
+    # a correction counts once, in the queue's figures too
+    live.call_finished(record("c", "support", "answered", 15.0))
+    assert live.snapshot(NOW)["queues"]["support"]["answer_rate"] == 1.0
+    # tomorrow the figures start again
+    assert live.snapshot(NOW + 86_400)["queues"] == {}

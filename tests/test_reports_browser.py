@@ -12,7 +12,7 @@ from pathlib import Path
 
 from aiohttp import web
 from browser import CHROMIUM, CHROMIUM_ARGS, playwright_api, require_chromium, sign_in
-from cti_fixtures import PASSWORD, add_users, serving, sqlite_engine
+from cti_fixtures import add_users, serving, sqlite_engine
 
 from callcenter.calls.reconcile import expected_records
 from callcenter.calls.store import CallStore
@@ -89,7 +89,8 @@ async def test_reports_by_queue_shift_agent_and_month_from_simulated_calls(
             page = await browser.new_page(viewport={"width": 1024, "height": 800})
             errors: list[str] = []
             page.on("pageerror", lambda error: errors.append(str(error)))
-            await sign_in(page, f"{base}/reports?lang=en", "sue", PASSWORD)
+            await sign_in(page, base, "sue", "/reports?lang=en")
+            await page.wait_for_url(f"{base}/reports?lang=en")
             await page.fill("input[name=from]", day)
             await page.fill("input[name=to]", day)
             await page.get_by_role("button", name="Show").click()

@@ -61,10 +61,12 @@ async def test_alert_is_signed_retried_and_sent_once_per_change() -> None:
             "rotations:\n  - {name: h, team: hotline, anchor: 2026-11-30, pattern: [[night]], members: [a]}\n"
         )
         directory = Directory(
-            {"S1": Seat("S1", "PJSIP/1")}, {"a": Agent("a", "A", "S1", "hotline")}, {}
+            {"S1": Seat("S1", "PJSIP/1"), "S2": Seat("S2", "PJSIP/2")},
+            {"a": Agent("a", "A", "S1", "hotline"), "b": Agent("b", "B", "S2", "hotline")},
+            {},
         )
         states = AgentStates()
-        rules = [MinimumRule.parse("night", "21:00-08:00", 1, ["hotline"])]
+        rules = [MinimumRule.parse("night", "21:00-08:00", 2, ["hotline"])]
         events: list[Event] = []
         watch = StaffingWatch(
             LiveStaffingMonitor(rules, r.book.zone, r.calendar),
@@ -76,14 +78,15 @@ async def test_alert_is_signed_retried_and_sent_once_per_change() -> None:
         )
         assert [c.below for c in await watch.check_now()] == [True]
         assert await watch.check_now() == []  # still below: no second alert
-        states.apply(QueueMemberChanged(pbx="main", call_id="", at=at("2026-12-01T03:01"),
-                                        change="added", queue="support", interface="PJSIP/1",
-                                        member_name="a", status=1))  # fmt: skip
-        assert [c.below for c in await watch.check_now()] == [False]
-        assert [(e.rule, e.below) for e in events if isinstance(e, StaffingBelowMinimum)] == [
-            ("night", True),
-            ("night", False),
-        ]
+        for member, interface in (("a", "PJSIP/1"), ("b", "PJSIP/2")):  # one back, then both
+            states.apply(QueueMemberChanged(pbx="main", call_id="", at=at("2026-12-01T03:01"),
+                                            change="added", queue="support", interface=interface,
+                                            member_name=member, status=1))  # fmt: skip
+            await watch.check_now()
+        assert [
+            (e.rule, e.below, e.have) for e in events if isinstance(e, StaffingBelowMinimum)
+        ] == [("night", True, 0), ("night", True, 1), ("night", False, 2)]
+        # the count moving while below is no new alert for the webhook
         assert [p["type"] for p in got] == ["staffing_below_minimum", "staffing_restored"]
         assert "人手不足" in str(got[0]["message"])
     finally:

@@ -71,6 +71,9 @@ def test_live_monitor_alerts_once_and_notices_recovery() -> None:
     (alert,) = monitor.observe(night, {"hotline": 1, "frontdesk": 3})
     assert (alert.rule, alert.below, alert.have, alert.need) == ("night", True, 1, 2)
     assert monitor.observe(night + 60, {"hotline": 1}) == []  # no repeat while below
+    # the count moves while below: a change marked again, so the wallboard's figure is live
+    (fewer,) = monitor.observe(night + 90, {"hotline": 0})
+    assert (fewer.below, fewer.again, fewer.have) == (True, True, 0)
     (back,) = monitor.observe(night + 120, {"hotline": 2})
     assert (back.below, back.have) == (False, 2)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -62,9 +62,11 @@ class Floor:
     clock: Clock
 
     def feed(self, event: Event) -> None:
-        self.states.apply(event)
+        changes = self.states.apply(event)
         self.hub.live.apply(event)
         self.hub.on_event(event)
+        for change in changes:  # routing publishes its agent states on the same path
+            self.hub.on_event(change)
 
 
 @pytest.fixture
@@ -82,10 +84,12 @@ async def floor(tmp_path: Path) -> AsyncIterator[Floor]:
     )
     states = AgentStates(wrapup_s=0)
     clock = Clock(NOW)
+    names = {"PJSIP/1001": "王伟", "PJSIP/1002": "李芳"}
     hub = WallboardHub(LiveCounters(thresholds=Thresholds(line_capacity=5)), clock=clock.now,
-                       push_delay_s=0.01)  # fmt: skip
+                       push_delay_s=0.01, names=lambda: names)  # fmt: skip
     holder: list[Floor] = []
-    rules = [MinimumRule.parse("peak", "09:00-18:00", 2, ["hotline"])]
+    rules = [replace(MinimumRule.parse("peak", "09:00-18:00", 2, ["hotline"]),
+                     title_zh="高峰时段", title_en="Peak hours")]  # fmt: skip
     watch = StaffingWatch(
         LiveStaffingMonitor(rules, r.book.zone, r.calendar),
         lambda: ready_by_team(states, directory),
@@ -129,13 +133,34 @@ async def test_the_alert_reaches_the_wallboard_and_clears_when_staffing_recovers
         assert [c.below for c in await floor.watch.check_now()] == [True]
         (alert,) = staffing(await frame(ws))
         assert (alert["rule"], alert["have"], alert["need"]) == ("peak", 1, 2)
-        assert alert["zh"] == "人手不足: 规则 peak 需要至少 2 个坐席在线，当前 1 个"
-        assert "needs 2 seats online, 1 now" in alert["en"]
+        # named as people call the rule, not by its key
+        assert alert["zh"] == "人手不足：高峰时段 09:00-18:00 需要至少 2 个坐席在线，当前 1 个"
+        assert alert["en"] == "Understaffed: Peak hours 09:00-18:00 needs 2 seats online, 1 now"
+        # the agents by name, with state, since when and the pause reason
+        rows = {r["name"]: r for r in (await frame(ws))["agent_rows"]}
+        assert (rows["李芳"]["state"], rows["李芳"]["reason"], rows["李芳"]["since"]) == (
+            "paused",
+            "午餐",
+            NOW + 5,
+        )
+        assert rows["王伟"]["state"] == "ready"
+        # kf01 pauses too: still below, and the count on the wall follows (0, not 1)
+        floor.feed(
+            seat(NOW + 31, "PJSIP/1001", "kf01", "paused", paused=True, paused_reason="培训")
+        )
+        floor.clock.t = NOW + 35
+        (again,) = await floor.watch.check_now()
+        assert (again.below, again.again, again.have) == (True, True, 0)
+        while (live := staffing(await frame(ws))) and live[0]["have"] != 0:
+            pass
+        assert live[0]["since"] == NOW + 30  # still the time it first fell short
+        assert "当前 0 个" in live[0]["zh"]
         # the JSON snapshot says the same
         async with sue.http.get(f"{floor.base}/api/wallboard") as reply:
             assert [a["rule"] for a in staffing(await reply.json())] == ["peak"]
         # kf02 back from lunch: the watch notices, the alert goes
         floor.feed(seat(NOW + 40, "PJSIP/1002", "kf02", "paused", paused=False))
+        floor.feed(seat(NOW + 41, "PJSIP/1001", "kf01", "paused", paused=False))
         floor.clock.t = NOW + 60
         assert [c.below for c in await floor.watch.check_now()] == [False]
         assert staffing(await frame(ws)) == []

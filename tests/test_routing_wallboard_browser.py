@@ -1,6 +1,7 @@
 """The staffing banner in a real browser (Debian's chromium through Playwright): a
 supervisor watching the wallboard sees it appear when the seats working fall below a
-minimum and disappear when the rule is met again."""
+minimum, named as people call the rule, its count following the seats working, and
+disappear when the rule is met again."""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ NOW = at("2026-12-01T03:00")
 
 def staffing(below: bool, have: int) -> StaffingBelowMinimum:
     return StaffingBelowMinimum(pbx="main", call_id="", at=NOW, rule="night", have=have,
-                                need=2, below=below)  # fmt: skip
+                                need=2, below=below, title_zh="夜班 21:00-08:00",
+                                title_en="Night shift 21:00-08:00")  # fmt: skip
 
 
 async def test_the_staffing_banner_shows_and_clears(tmp_path: Path) -> None:
@@ -52,9 +54,11 @@ async def test_the_staffing_banner_shows_and_clears(tmp_path: Path) -> None:
             assert not await banner.is_visible()
             hub.on_event(staffing(True, 1))
             await banner.get_by_text(
-                "人手不足: 规则 night 需要至少 2 个坐席在线，当前 1 个"
+                "人手不足：夜班 21:00-08:00 需要至少 2 个坐席在线，当前 1 个"
             ).wait_for(timeout=60_000)
             assert await banner.get_attribute("role") == "alert"
+            hub.on_event(staffing(True, 0))  # one more seat gone: the count follows
+            await banner.get_by_text("当前 0 个").wait_for(timeout=60_000)
             hub.on_event(staffing(False, 2))
             await banner.wait_for(state="hidden", timeout=60_000)
             await page.get_by_test_id("alerts").get_by_text("无告警").wait_for()

@@ -12,9 +12,10 @@ from callcenter.cti.accounts import hash_password
 from callcenter.service import Service
 from callcenter.testing import running_simulator
 
-# Reachable without signing in: the sign-in page itself, the operations probes and the
-# API's description (routes and fields, no data).
-PUBLIC = {"/login", "/healthz", "/readyz", "/metrics", "/api/openapi.json"}
+# Reachable without signing in: the sign-in page itself, the operations probes, the API's
+# description (routes and fields, no data), the site's icon, and "/" (to the sign-in page,
+# or a signed-in user's home).
+PUBLIC = {"/login", "/healthz", "/readyz", "/metrics", "/api/openapi.json", "/favicon.ico", "/"}
 # Guarded by a signed, short-lived link bound to the user it was issued to (after a role
 # check at issue time), so that the browser's <audio> element can fetch it.
 SIGNED_LINK = {"/recordings/play/{path}"}

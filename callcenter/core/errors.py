@@ -7,6 +7,8 @@ Retry-After). ``code`` is for programs, ``zh`` and ``en`` for people.
 ``error_middleware`` renders the same error as a small HTML page, in the user's language,
 when the request prefers HTML (a browser opening a page it may not see), and gives
 aiohttp's own refusals (no such route, method not allowed, body too large) the same body.
+``/api/...`` answers are always JSON. ``install(app, render)`` takes the page renderer
+(``web.page_frame.framed_error`` puts the error in the site's frame).
 """
 
 from __future__ import annotations
@@ -125,11 +127,20 @@ def error_page(error: ApiError, lang: Lang) -> str:
     )
 
 
-def as_page(request: web.Request, error: ApiError) -> web.Response:
+PageRenderer = Callable[[web.Request, ApiError], str]
+
+
+def plain_page(request: web.Request, error: ApiError) -> str:
+    return error_page(error, request_lang(request))
+
+
+def as_page(
+    request: web.Request, error: ApiError, render: PageRenderer = plain_page
+) -> web.Response:
     headers = {k: v for k, v in error.headers.items() if k.lower() not in _BODY_HEADERS}
     return web.Response(
         status=error.status,
-        text=error_page(error, request_lang(request)),
+        text=render(request, error),
         content_type=HTML_TYPE,
         headers=headers,
     )
@@ -138,22 +149,31 @@ def as_page(request: web.Request, error: ApiError) -> web.Response:
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-@web.middleware
-async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Every error in the one body, or as a page for a browser that asked for one."""
-    try:
-        return await handler(request)
-    except ApiError as exc:
-        error = exc
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise  # redirects pass through
-        error = from_http_exception(exc)
-    if prefers_html(request):
-        return as_page(request, error)
-    raise error
+def error_pages(render: PageRenderer = plain_page) -> Any:
+    """Every error in the one body, or as a page (``render``) for a browser that asked
+    for one; ``/api`` answers stay JSON whatever the browser asks for."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except ApiError as exc:
+            error = exc
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise  # redirects pass through
+            error = from_http_exception(exc)
+        if prefers_html(request) and not request.path.startswith("/api/"):
+            return as_page(request, error, render)
+        raise error
+
+    return middleware
 
 
-def install(app: web.Application) -> None:
-    """Outermost, so that it also sees what the other middlewares refuse."""
-    app.middlewares.insert(0, error_middleware)
+error_middleware = error_pages(plain_page)
+
+
+def install(app: web.Application, render: PageRenderer = plain_page) -> None:
+    """Outermost, so that it also sees what the other middlewares refuse. ``render``: the
+    page a browser gets (the site's frame, given by ``web``)."""
+    app.middlewares.insert(0, error_pages(render))

@@ -608,13 +608,17 @@ class RosterDrift(Event):
 @register
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StaffingBelowMinimum(Event):
-    """A staffing rule is not met (``below``), or is met again (``below`` False)."""
+    """A staffing rule is not met (``below``), or is met again (``below`` False); sent
+    again while below when ``have`` moves. ``title_zh``/``title_en``: the rule as people
+    call it, with its window ("高峰时段 09:00-18:00"); ``rule`` is its key."""
 
     kind: ClassVar[str] = "staffing_below_minimum"
     rule: str
     have: int
     need: int
     below: bool = True
+    title_zh: str = ""
+    title_en: str = ""
 
 
 @register

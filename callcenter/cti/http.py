@@ -39,7 +39,7 @@ from callcenter.cti.call_access import (
 from callcenter.cti.callback_store import CallbackRecords
 from callcenter.cti.callbacks import CallbackError, RetryPolicy, cancel, dialled, new_callback
 from callcenter.cti.dialling import DialRefused, check_dial
-from callcenter.cti.i18n import catalogue
+from callcenter.cti.i18n import TEXT, catalogue
 from callcenter.cti.lookup import OwnerDirectory
 from callcenter.cti.owner_access import (
     REASON_MAX,
@@ -62,12 +62,14 @@ from callcenter.cti.workorders import WorkOrder, WorkOrderError, timer, validate
 from callcenter.log import mask_number, mask_numbers_in
 from callcenter.telephony.ami import AmiActionError, AmiNotConnected
 from callcenter.web.openapi import describe
+from callcenter.web.page_frame import NavLink, add_page, nav_bar
 from callcenter.web.security import ROLES, Role, User, current_user, page_roles, require_roles
 from callcenter.web.validation import InvalidInput, query_values, read_object
 
 log = structlog.get_logger(__name__)
 
 ANY: tuple[Role, ...] = ROLES
+SEAT_PAGE = NavLink("/seat", *TEXT["seat"], ANY, order=10, needs_seat=True)
 
 
 class AmiActions(Protocol):
@@ -177,7 +179,12 @@ async def seat_page(request: web.Request) -> web.Response:
     assert session is not None
     follow_up = request.app[DEPS_KEY].settings.satisfaction_followup_after_s
     html = render_seat_page(
-        lang, user, session.csrf_token, catalogue(lang), follow_up_after_s=follow_up
+        lang,
+        user,
+        session.csrf_token,
+        catalogue(lang),
+        nav_bar(request, SEAT_PAGE.path),
+        follow_up_after_s=follow_up,
     )
     response = web.Response(text=html, content_type="text/html")
     remember_lang(request, response)
@@ -824,6 +831,7 @@ def setup(app: web.Application, deps: CtiDeps) -> None:
     describe(app, cti_doc.PART)
     app[DEPS_KEY] = deps
     app.router.add_get("/seat", seat_page)
+    add_page(app, SEAT_PAGE)
     app.router.add_get("/ws/seat", seat_socket)
     app.router.add_get("/api/seat/pops", current_pops)
     app.router.add_post("/api/seat/pause", pause)

@@ -13,6 +13,7 @@ import json
 
 from callcenter.core.i18n import Lang
 from callcenter.cti.seat_followups import FOLLOWUP_SECTIONS, followup_script
+from callcenter.web.page_frame import FRAME_CSS
 from callcenter.web.page_head import PAGE_HEAD, html_lang
 from callcenter.web.security import User
 
@@ -35,15 +36,12 @@ table{width:100%;border-collapse:collapse;font-size:90%} td,th{border-bottom:1px
 header select{width:auto} [hidden]{display:none !important}
 #status{font-weight:bold} .muted{color:#777} #notice:empty{display:none}
 #notice{background:#eaf7ee;border:1px solid #27ae60;border-radius:6px;padding:6px 10px;margin:0 0 12px}
-</style></head><body>
+</style>__FRAME_CSS__</head><body>__NAV__
 <header><strong>__APP__ · __SEAT_LABEL__ <span data-testid="seat">__SEAT__</span></strong>
 <span>__NAME__</span><span id="status" data-testid="status"></span>
 <select id="pause-reason" aria-label="reason"></select>
 <button id="toggle-pause" data-testid="toggle-pause"></button>
-<span class="grow"></span><span id="link" class="muted"></span>
-<a href="?lang=__OTHER__">__OTHER_LABEL__</a>
-<form method="post" action="/logout" style="margin:0"><input type="hidden" name="csrf_token" value="__CSRF__">
-<button type="submit">__SIGN_OUT__</button></form></header>
+<span class="grow"></span><span id="link" class="muted"></span></header>
 <main><div>
 <p id="notice" data-testid="notice" role="status"></p>
 <section><div class="pops-head"><h2 id="pops-title"></h2>
@@ -302,7 +300,9 @@ async function loadToday() {
   $('today').replaceChildren(...data.calls.map((c) => el('tr', {}, el('td', {}, new Date(c.started_at * 1000).toLocaleTimeString()),
     el('td', {}, c.caller_number), el('td', {}, c.outcome), el('td', {}, c.disposition || ''))));
 }
-renderWork(noCall); select(''); showStatus(); connect(); loadToday(); setInterval(loadToday, 60000);
+renderWork(noCall); select(''); showStatus();
+// without a seat there is nothing to ring here: no socket (it would be refused), no calls
+if (__HAS_SEAT__) { connect(); loadToday(); setInterval(loadToday, 60000); }
 </script></body></html>"""
 )
 
@@ -312,12 +312,16 @@ def render_seat_page(
     user: User,
     csrf_token: str,
     texts: dict[str, str],
+    nav: str = "",
     *,
     follow_up_after_s: float = 86400.0,
 ) -> str:
+    """``nav``: the site's navigation bar (``web.page_frame.nav_bar``)."""
     replacements = {
         "__FOLLOWUPS__": FOLLOWUP_SECTIONS,
         "__FOLLOWUP_SCRIPT__": followup_script(lang, user.login, user.role, follow_up_after_s),
+        "__FRAME_CSS__": FRAME_CSS,
+        "__HAS_SEAT__": "true" if user.interface else "false",
         "__HTML_LANG__": html_lang(lang),
         "__LANG__": lang,
         "__CSRF__": html.escape(csrf_token),
@@ -326,13 +330,10 @@ def render_seat_page(
         "__SEAT_LABEL__": html.escape(texts["seat"]),
         "__SEAT__": html.escape(user.interface or texts["no_seat"]),
         "__NAME__": html.escape(user.display_name or user.login),
-        "__OTHER__": "zh" if lang == "en" else "en",
-        "__OTHER_LABEL__": html.escape(texts["other_lang"]),
-        "__SIGN_OUT__": html.escape(texts["sign_out"]),
         # JSON inside a script element: "</" must not close it.
         "__TEXT__": json.dumps(texts, ensure_ascii=False).replace("</", "<\\/"),
     }
     page = _TEMPLATE
     for marker, value in replacements.items():
         page = page.replace(marker, value)
-    return page
+    return page.replace("__NAV__", nav)  # last: nothing in the bar is taken for a marker

@@ -55,6 +55,7 @@ from callcenter.web.client_address import (
     throttle_key,
 )
 from callcenter.web.openapi import describe
+from callcenter.web.page_frame import home_of
 from callcenter.web.password_pool import PasswordPool
 from callcenter.web.redirects import safe_next
 from callcenter.web.security import (
@@ -62,6 +63,7 @@ from callcenter.web.security import (
     SAME_ORIGIN_KEY,
     USER_KEY,
     Handler,
+    User,
     bearer_token,
     current_user,
     require_roles,
@@ -268,7 +270,8 @@ def _login_page(
 ) -> web.Response:
     lang: Lang = request_lang(request)
     csrf = secrets.token_urlsafe(24)
-    next_path = safe_next(request.query.get("next", "") or request.get(NEXT_KEY, ""))
+    # "/": no page asked for, the user's home once known
+    next_path = safe_next(request.query.get("next", "") or request.get(NEXT_KEY, ""), "/")
     body = _PAGE.format(
         html_lang="en" if lang == "en" else "zh-CN",
         title=html.escape(f"{t(lang, 'app')} · {t(lang, 'sign_in')}"),
@@ -289,9 +292,16 @@ def _login_page(
     return response
 
 
+def _onward(next_path: str, user: User) -> str:
+    """The page asked for when it is ours, else (or for "/") the user's home."""
+    path = safe_next(next_path, "/")
+    return home_of(user) if path == "/" else path
+
+
 async def login_page(request: web.Request) -> web.StreamResponse:
-    if current_user(request) is not None:
-        raise web.HTTPSeeOther(safe_next(request.query.get("next", "")))
+    user = current_user(request)
+    if user is not None:
+        raise web.HTTPSeeOther(_onward(request.query.get("next", ""), user))
     return _login_page(request, request.app[AUTH_KEY])
 
 
@@ -344,7 +354,8 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         auth.store.create_session, user, auth.settings.session_lifetime_s
     )
     log.info("signed in", login=user.login, role=user.role)
-    response = web.HTTPSeeOther(safe_next(request[NEXT_KEY]))
+    # no page asked for: the role's home (agent: seat, supervisor: wallboard, admin: admin)
+    response = web.HTTPSeeOther(_onward(request[NEXT_KEY], user))
     lifetime_s = int(auth.settings.session_lifetime_s)
     auth.set_cookie(request, response, SESSION_COOKIE, token, path="/", max_age=lifetime_s)
     response.del_cookie(LOGIN_CSRF_COOKIE, path="/login")

@@ -3,7 +3,7 @@ scheduled report files."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from aiohttp import web
 from sqlalchemy import Engine
@@ -25,7 +25,8 @@ from callcenter.web.openapi_schema import ApiPart
 
 class MetricsFeature:
     """``ami``: where a supervisor's monitoring call goes; ``audit``: the audit trail a
-    monitoring call is written to; ``seats()``: the seats a supervisor may be rung on."""
+    monitoring call is written to; ``seats()``: the seats a supervisor may be rung on;
+    ``names()``: the agent at each seat (interface -> name) for the wallboard."""
 
     def __init__(
         self,
@@ -40,6 +41,7 @@ class MetricsFeature:
         ami: AmiActions,
         audit: Audit,
         seats: Seats,
+        names: Callable[[], Mapping[str, str]] = dict,
     ) -> None:
         self.timezone = timezone
         self.clock = clock
@@ -57,7 +59,7 @@ class MetricsFeature:
         # This instance's Prometheus registry, served at /metrics: process and Python
         # metrics and the live KPIs, read at scrape time. Other parts register theirs here.
         self.registry = metrics_registry(self.live, pbxes=pbxes, clock=clock)
-        self.wallboard = WallboardHub(self.live, clock=clock)
+        self.wallboard = WallboardHub(self.live, clock=clock, names=names)
         # daily / weekly report files to a folder or a webhook (off unless configured)
         self.scheduled_reports = ReportScheduler(
             settings.scheduled_reports,

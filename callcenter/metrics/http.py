@@ -36,6 +36,7 @@ from callcenter.metrics.export import (
     to_json,
     to_xlsx,
 )
+from callcenter.metrics.i18n import TEXT
 from callcenter.metrics.kpis import Thresholds
 from callcenter.metrics.live import LiveCounters
 from callcenter.metrics.plan import predicted_by_interval, predictions_from_plan
@@ -44,6 +45,7 @@ from callcenter.metrics.report_store import ReportStore
 from callcenter.metrics.report_views import agent_view, group_view, month_view
 from callcenter.metrics.reports_page import VIEWS, render_reports
 from callcenter.web.openapi import describe
+from callcenter.web.page_frame import NavLink, add_page, nav_bar
 from callcenter.web.security import current_user, page_roles, require_roles
 from callcenter.web.validation import query_values
 
@@ -83,6 +85,7 @@ def setup(
     app[ZONE_KEY] = zone
     app[CLOCK_KEY] = clock
     app.router.add_get("/reports", reports_page)
+    add_page(app, NavLink("/reports", *TEXT["nav_reports"], ("supervisor", "admin"), order=30))
     app.router.add_get("/api/reports", reports)
     app.router.add_get("/api/reports/agents", agent_report)
     app.router.add_get("/api/live", live_snapshot)
@@ -207,7 +210,8 @@ async def reports_page(request: web.Request) -> web.Response:
         spec = spec_from_query(request.clone(rel_url=request.rel_url.with_query(query)))
     except ApiError as exc:
         error = f"{exc.zh} / {exc.en}"
-        html = render_reports(lang, user_name=name, query=query, by_interval=None, error=error)
+        html = render_reports(lang, user_name=name, query=query, by_interval=None, error=error,
+                              nav=nav_bar(request, "/reports"))  # fmt: skip
         return web.Response(text=html, content_type="text/html", status=400)
     store = request.app[STORE_KEY]
     by_interval = None
@@ -229,7 +233,7 @@ async def reports_page(request: web.Request) -> web.Response:
         view_html = group_view(lang, await asyncio.to_thread(store.report, replace(spec, by=by)))
     html = render_reports(lang, user_name=name, query=query, by_interval=by_interval,
                           thresholds=spec.thresholds, view_html=view_html,
-                          predicted=predicted)  # fmt: skip
+                          predicted=predicted, nav=nav_bar(request, "/reports"))  # fmt: skip
     response = web.Response(text=html, content_type="text/html")
     remember_lang(request, response)
     return response

@@ -13,6 +13,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "app": ("客服中心", "Call centre"),
     "wallboard": ("实时监控大屏", "Wallboard"),
     "reports": ("统计报表", "Reports"),
+    "nav_wallboard": ("监控大屏", "Wallboard"),  # in the navigation bar
+    "nav_reports": ("报表", "Reports"),
     "other_lang": ("English", "中文"),
     "sign_out": ("退出", "Sign out"),
     "connected": ("已连接", "Connected"),
@@ -48,6 +50,19 @@ TEXT: dict[str, tuple[str, str]] = {
     "monitor_started": ("正在呼叫您的话机…", "Calling your phone…"),
     "seconds": ("秒", "s"),
     "none": ("无", "none"),
+    # wallboard: agents by name, queues today, TV mode
+    "state_ready": ("就绪", "Ready"),
+    "state_on_call": ("通话中", "On a call"),
+    "state_wrap_up": ("话后处理", "Wrap-up"),
+    "state_logged_in": ("话机未就绪", "Phone not ready"),
+    "agent_name": ("坐席", "Agent"),
+    "time_in_state": ("持续", "For"),
+    "reason": ("原因", "Reason"),
+    "queues_today": ("队列（今日）", "Queues (today)"),
+    "pick_phone": ("选择您的话机…", "Choose your phone…"),
+    "phone_first": ("请先选择您的话机", "Choose your phone first"),
+    "tv_mode": ("电视模式", "TV mode"),
+    "no_agents": ("没有坐席在线", "No agents signed in"),
     # reports
     "from": ("开始日期", "From"),
     "to": ("结束日期", "To"),
@@ -99,7 +114,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "qa_mean": ("质检均分(份数)", "QA average (sheets)"),
     "unanswered": ("未接通", "Unanswered"),
     "unanswered_by_queue": ("各队列未接通电话", "Unanswered calls by queue"),
-    "no_agents": ("该时间范围内没有坐席数据", "No agent activity in this range"),
+    "no_agent_activity": ("该时间范围内没有坐席数据", "No agent activity in this range"),
     "def_agents": (
         "分配振铃 = 队列电话振响该坐席话机的次数；振铃未接 = 其中该坐席未接起的次数；"
         "平均处理 = 该坐席接通电话的通话 + 话后处理；占用率 = (通话 + 话后处理) ÷ 可接听时间；"

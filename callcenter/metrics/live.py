@@ -98,6 +98,8 @@ class LiveCounters:
     # from durable records, then corrected; a restart's re-read) replaces its last version.
     _counted: dict[tuple[str, str], CallRecord] = field(default_factory=dict)
     _stale: bool = field(default=False, init=False)  # a call counted again since summed
+    # today's tallies per queue, summed from ``_counted`` when read after a change
+    _by_queue: dict[str, Tally] | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self._tz = ZoneInfo(self.zone)
@@ -171,6 +173,7 @@ class LiveCounters:
         if record.kind != "inbound" or record.ended_at is None:
             return
         key = (record.pbx, record.call_id)
+        self._by_queue = None
         before = self._counted.get(key)
         if before is not None:
             if before.outcome == record.outcome and before.wait_s == record.wait_s:
@@ -213,6 +216,18 @@ class LiveCounters:
         """Each queue member's interface and its wallboard state (idle, in_call, paused...)."""
         return dict(sorted((interface, state) for (_, interface), state in self._agents.items()))
 
+    def queues_today(self, now: float) -> dict[str, Tally]:
+        """Today's finished calls per queue (the queue each call waited in last)."""
+        if self._day[0] != datetime.fromtimestamp(now, self._tz).strftime("%Y-%m-%d"):
+            return {}
+        if self._by_queue is None:
+            tallies: dict[str, Tally] = {}
+            for record in self._counted.values():
+                if record.queue:
+                    tallies.setdefault(record.queue, Tally()).add(record, self.thresholds)
+            self._by_queue = tallies
+        return self._by_queue
+
     def snapshot(self, now: float) -> dict[str, Any]:
         if self._stale:
             self._recount()
@@ -237,6 +252,7 @@ class LiveCounters:
             "lines_high": th.high_lines,
             "calls_in_ivr": in_ivr,
             "waiting": dict(sorted(waiting.items())),
+            "queues": self._queues(waiting, now),
             "agents": dict(sorted(Counter(self.seats().values()).items())),
             "hour": hour.as_dict(),
             "today": day.as_dict(),
@@ -244,6 +260,24 @@ class LiveCounters:
         }
         body["alerts"] = self._alerts(lines, hour, day)
         return body
+
+    def _queues(
+        self, waiting: dict[str, dict[str, float]], now: float
+    ) -> dict[str, dict[str, Any]]:
+        """Per queue: callers waiting and the longest wait now, and today's answer rate and
+        service level; every queue with a caller now or a call today."""
+        today = self.queues_today(now)
+        out: dict[str, dict[str, Any]] = {}
+        for queue in sorted(set(waiting) | set(today)):
+            slot = waiting.get(queue, {"waiting": 0, "longest_wait_s": 0.0})
+            tally = today.get(queue, Tally())
+            out[queue] = {
+                "waiting": slot["waiting"], "longest_wait_s": slot["longest_wait_s"],
+                "offered": tally.offered, "answered": tally.answered,
+                "answer_rate": tally.as_dict()["answer_rate"],
+                "service_level": tally.as_dict()["service_level"],
+            }  # fmt: skip
+        return out
 
     def by_pbx(self, now: float) -> dict[str, PbxLive]:
         """Each PBX's figures: its lines, IVR, queue waits and members as now, and its

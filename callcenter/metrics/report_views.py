@@ -144,7 +144,7 @@ def agent_view(lang: Lang, figures: Sequence[AgentFigures], by_queue: Report) ->
     body = (
         html_table("agents", heads, [_agent_cells(f) for f in figures])
         if figures
-        else f'<p data-testid="no-agents">{html.escape(t(lang, "no_agents"))}</p>'
+        else f'<p data-testid="no-agents">{html.escape(t(lang, "no_agent_activity"))}</p>'
     )
     return (
         f'<section><h2>{html.escape(title)}</h2><div class="scroll">{body}</div>'

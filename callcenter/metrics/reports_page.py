@@ -16,6 +16,7 @@ from callcenter.core.i18n import Lang
 from callcenter.metrics.i18n import t
 from callcenter.metrics.kpis import Thresholds
 from callcenter.metrics.report import Report, ReportRow
+from callcenter.web.page_frame import FRAME_CSS
 
 __all__ = [
     "VIEWS",
@@ -234,9 +235,7 @@ def _table(rows: Sequence[ReportRow], total: ReportRow, lang: Lang, first: str,
     return "".join(out)
 
 
-_STYLE = """body{font-family:system-ui,"PingFang SC","Microsoft YaHei",sans-serif;margin:0;background:#f4f6f8;color:#222}
-header{display:flex;gap:12px;align-items:center;background:#1f3a5f;color:#fff;padding:8px 16px}
-header .grow{flex:1} header a{color:#fff} main{padding:12px;display:grid;gap:12px}
+_STYLE = """main{padding:12px;display:grid;gap:12px}
 section{background:#fff;border-radius:8px;padding:12px;box-shadow:0 1px 3px #0002}
 h2{font-size:16px;margin:0 0 8px} table{border-collapse:collapse;font-size:90%}
 td,th{border-bottom:1px solid #eee;padding:2px 8px;text-align:right} td:first-child,th:first-child{text-align:left}
@@ -286,14 +285,14 @@ def _export_links(lang: Lang, query: dict[str, str], view: str) -> str:
 def render_reports(lang: Lang, *, user_name: str, query: dict[str, str],
                    by_interval: Report | None, thresholds: Thresholds | None = None,
                    view_html: str = "", error: str = "",
-                   predicted: Mapping[str, float] | None = None) -> str:  # fmt: skip
+                   predicted: Mapping[str, float] | None = None, nav: str = "") -> str:  # fmt: skip
     """The whole page; ``query`` holds the chosen view and from / to / interval (or month)
     for the form and the export links. The interval view draws ``by_interval``; any other
     view brings its sections in ``view_html``. Nothing to show when the query was refused
     (``error``). ``predicted``: the staffing plan's answer rate per interval label, shown
-    beside the actual one (None: no plan)."""
+    beside the actual one (None: no plan). ``nav``: the site's navigation bar
+    (``web.page_frame.nav_bar``), which has the language switch."""
     e = html.escape
-    other = "zh" if lang == "en" else "en"
     view = query.get("view", "interval")
     intervals = "".join(
         f'<option value="{m}"{" selected" if query.get("interval") == m else ""}>'
@@ -315,12 +314,9 @@ def render_reports(lang: Lang, *, user_name: str, query: dict[str, str],
     body = [
         f'<!doctype html><html lang="{"en" if lang == "en" else "zh-CN"}"><head>'
         f'<meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{e(t(lang, 'app'))} · {e(t(lang, 'reports'))}</title><style>{_STYLE}</style>"
-        f"</head><body><header><strong>{e(t(lang, 'app'))} · {e(t(lang, 'reports'))}</strong>"
-        f'<span>{e(user_name)}</span><span class="grow"></span>'
-        f'<a href="/wallboard">{e(t(lang, "wallboard"))}</a>'
-        f'<a href="?{e(urlencode({**query, "lang": other}))}">{e(t(lang, "other_lang"))}</a>'
-        f"</header><main><section>{_view_nav(lang, query, view)}"
+        f"<title>{e(t(lang, 'app'))} · {e(t(lang, 'reports'))}</title>{FRAME_CSS}"
+        f"<style>{_STYLE}</style></head><body>{nav}"
+        f"<main><section>{_view_nav(lang, query, view)}"
         f'<form method="get" action="/reports">'
         f'<input type="hidden" name="lang" value="{lang}">'
         f'<input type="hidden" name="view" value="{e(view)}">{inputs}'

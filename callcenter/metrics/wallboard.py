@@ -31,6 +31,8 @@ from callcenter.core.errors import ApiError
 from callcenter.core.events import Event, StaffingBelowMinimum
 from callcenter.core.i18n import remember_lang, request_lang
 from callcenter.metrics import api_doc as metrics_doc
+from callcenter.metrics.agent_board import AgentBoard
+from callcenter.metrics.i18n import TEXT
 from callcenter.metrics.kpis import Thresholds
 from callcenter.metrics.live import LiveCounters
 from callcenter.metrics.monitor import (
@@ -43,6 +45,7 @@ from callcenter.metrics.wallboard_page import render_wallboard
 from callcenter.telephony.ami import AmiActionError, AmiNotConnected
 from callcenter.web.openapi import describe
 from callcenter.web.outbox import SocketOutbox
+from callcenter.web.page_frame import NavLink, add_page, nav_bar
 from callcenter.web.security import csrf_token, current_user, page_roles, require_roles, same_origin
 from callcenter.web.validation import InvalidInput, read_object
 
@@ -105,8 +108,12 @@ class WallboardHub:
         clock: Callable[[], float] = time.time,
         push_delay_s: float = 0.1,
         refresh_s: float = 5.0,
+        names: Callable[[], Mapping[str, str]] = dict,
     ) -> None:
+        """``names()``: each seat's agent as the directory names them (interface -> name)."""
         self.live = live
+        self.names = names
+        self.board = AgentBoard()
         self.clock = clock
         self.push_delay_s = push_delay_s
         self.refresh_s = refresh_s
@@ -116,6 +123,7 @@ class WallboardHub:
         self._armed: asyncio.TimerHandle | None = None
         self.pushes = 0  # snapshots sent since start (for tests and /metrics)
         self._understaffed: dict[tuple[str, str], StaffingBelowMinimum] = {}  # (pbx, rule)
+        self._below_since: dict[tuple[str, str], float] = {}
         # Alerts other features raise for supervisors (e.g. an agent past the owner-read
         # limit), shown for ``notice_keep_s`` after they were raised; newest last.
         self.notice_keep_s = 3600.0
@@ -128,7 +136,9 @@ class WallboardHub:
     def frame(self) -> dict[str, Any]:
         """What a wallboard receives: the snapshot, each seat's state and the colours."""
         body = self.live.snapshot(self.clock())
-        body["seats"] = [{"interface": i, "state": s} for i, s in self.live.seats().items()]
+        seats = self.live.seats()
+        body["seats"] = [{"interface": i, "state": s} for i, s in seats.items()]
+        body["agent_rows"] = self.board.rows(seats, self.names())
         body["alerts"] = body["alerts"] + self.staffing_alerts() + self.notices()
         body["levels"] = levels(body, self.live.thresholds)
         body["service_level_target"] = self.live.thresholds.service_level_target
@@ -136,14 +146,17 @@ class WallboardHub:
         return body
 
     def staffing_alerts(self) -> list[dict[str, Any]]:
-        """One alert per staffing rule below its minimum now, oldest first."""
+        """One alert per staffing rule below its minimum now, oldest first, named as people
+        call the rule, with the seats working as last counted."""
         return [
             {
-                "kind": "staffing", "rule": e.rule, "have": e.have, "need": e.need, "since": e.at,
-                "zh": f"人手不足: 规则 {e.rule} 需要至少 {e.need} 个坐席在线，当前 {e.have} 个",
-                "en": f"Understaffed: rule {e.rule} needs {e.need} seats online, {e.have} now",
+                "kind": "staffing", "rule": e.rule, "have": e.have, "need": e.need,
+                "since": self._below_since[key],
+                "zh": f"人手不足：{e.title_zh or e.rule} 需要至少 {e.need} 个坐席在线，当前 {e.have} 个",
+                "en": f"Understaffed: {e.title_en or e.rule} needs {e.need} seats online, {e.have} now",
             }
-            for e in sorted(self._understaffed.values(), key=lambda e: (e.at, e.rule))
+            for key, e in sorted(self._understaffed.items(),
+                                 key=lambda item: (self._below_since[item[0]], item[1].rule))
         ]  # fmt: skip
 
     def notices(self) -> list[dict[str, Any]]:
@@ -159,11 +172,15 @@ class WallboardHub:
 
     def on_event(self, event: Event) -> None:
         """A ``Service.event_listeners`` entry (after ``live.apply``): schedule a push."""
+        self.board.apply(event)
         if isinstance(event, StaffingBelowMinimum):
-            if event.below:
-                self._understaffed[(event.pbx, event.rule)] = event
+            key = (event.pbx, event.rule)
+            if event.below:  # first, or the count moved: the newest count, the first time
+                self._understaffed[key] = event
+                self._below_since.setdefault(key, event.at)
             else:
-                self._understaffed.pop((event.pbx, event.rule), None)
+                self._understaffed.pop(key, None)
+                self._below_since.pop(key, None)
         self._arm()
 
     def _arm(self) -> None:
@@ -221,6 +238,7 @@ AMI_KEY: web.AppKey[AmiActions | None] = web.AppKey("wallboard_ami")
 AUDIT_KEY: web.AppKey[Audit | None] = web.AppKey("wallboard_audit")
 Seats = Callable[[], Collection[str]]  # the interfaces of the routing directory's seats
 SEATS_KEY: web.AppKey[Seats] = web.AppKey("wallboard_seats")
+WALLBOARD_PAGE = NavLink("/wallboard", *TEXT["nav_wallboard"], ("supervisor", "admin"), order=20)
 
 
 @page_roles("supervisor", "admin")
@@ -229,7 +247,9 @@ async def wallboard_page(request: web.Request) -> web.Response:
     user = current_user(request)
     assert user is not None
     csrf = csrf_token(request)
-    html = render_wallboard(lang, user, csrf, request.app[SEATS_KEY]())
+    tv = request.query.get("tv") in ("1", "true")  # a wall screen: large, no controls
+    nav = nav_bar(request, WALLBOARD_PAGE.path)
+    html = render_wallboard(lang, user, csrf, request.app[SEATS_KEY](), nav=nav, tv=tv)
     response = web.Response(text=html, content_type="text/html")
     remember_lang(request, response)
     return response
@@ -318,6 +338,7 @@ def setup(
     app[AMI_KEY] = ami
     app[AUDIT_KEY] = audit
     app.router.add_get("/wallboard", wallboard_page)
+    add_page(app, WALLBOARD_PAGE)
     app.router.add_get("/ws/wallboard", wallboard_socket)
     app.router.add_get("/api/wallboard", wallboard_snapshot)
     app.router.add_post("/api/monitor", start_monitor)

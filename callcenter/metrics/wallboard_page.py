@@ -2,6 +2,12 @@
 
 Every text comes from the catalogue (Chinese by default); data from the server is only ever
 set as text, never as HTML. Colours come with the data (``levels``), decided on the server.
+
+Live frames change the page in place: each agent row is keyed by its seat and only the
+cells that changed are written; rows are added, removed or reordered only while the pointer
+is not over the table, so a listen button never moves away from a hand about to click it.
+The supervisor's phone is remembered in the browser's localStorage, per sign-in name (see
+docs/decisions/0039-wallboard-phone-in-the-browser.md). ``?tv=1``: the wall-screen view.
 """
 
 from __future__ import annotations
@@ -13,151 +19,245 @@ from collections.abc import Iterable
 
 from callcenter.core.i18n import Lang
 from callcenter.metrics.i18n import catalogue
+from callcenter.web.page_frame import FRAME_CSS
 from callcenter.web.page_head import PAGE_HEAD, html_lang
 from callcenter.web.security import User
 
 _TEMPLATE = (
     PAGE_HEAD
+    + FRAME_CSS
     + """<style>
-body{font-family:system-ui,"PingFang SC","Microsoft YaHei",sans-serif;margin:0;background:#101820;color:#eee}
-header{display:flex;gap:12px;align-items:center;background:#1f3a5f;padding:8px 16px}
-header .grow{flex:1} header a,header button{color:#fff;background:none;border:1px solid #fff6;padding:4px 8px;border-radius:4px;text-decoration:none}
-main{padding:12px;display:grid;gap:12px}
-.tiles{display:grid;grid-template-columns:repeat(auto-fit,minmax(180px,1fr));gap:12px}
-.tile{background:#1b2733;border-radius:8px;padding:12px;border-left:8px solid #2e8b57}
-.tile .label{font-size:14px;color:#bbb} .tile .value{font-size:40px;font-weight:bold}
-.tile .sub{font-size:13px;color:#aaa}
-.ok{border-left-color:#2e8b57} .warn{border-left-color:#e6a23c} .alert{border-left-color:#e74c3c}
-.value.alert{color:#ff6b5b} .value.warn{color:#f5c16c}
-section{background:#1b2733;border-radius:8px;padding:12px}
+main.wb{padding:12px 16px;display:grid;gap:12px}
+.tiles{display:grid;grid-template-columns:repeat(6,minmax(0,1fr));gap:10px}
+.tile{background:#fff;border-radius:8px;padding:10px 12px;border-left:8px solid var(--ok);box-shadow:0 1px 3px #0002;min-width:0}
+.tile .label{font-size:13px;color:var(--muted)} .tile .value{font-size:32px;font-weight:bold;white-space:nowrap}
+.tile .sub{font-size:12px;color:var(--muted);white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+.tile.warn{border-left-color:var(--warn)} .tile.alert{border-left-color:var(--alert)}
+.value.alert{color:var(--alert)} .value.warn{color:var(--warn)}
+.cols{display:grid;grid-template-columns:minmax(0,3fr) minmax(300px,2fr);gap:12px;align-items:start}
+section{background:#fff;border-radius:8px;padding:12px;box-shadow:0 1px 3px #0002;min-width:0}
 h2{font-size:16px;margin:0 0 8px} table{width:100%;border-collapse:collapse}
-td,th{border-bottom:1px solid #2c3a48;padding:4px;text-align:left}
-#alerts li{color:#ff6b5b;font-weight:bold;font-size:18px} #alerts .none{color:#8c8}
-#staffing{background:#b3261e;color:#fff;font-size:22px;font-weight:bold;padding:12px 16px}
-#staffing[hidden]{display:none}
-button.m{margin-right:4px;background:#2c4a6e;color:#fff;border:0;border-radius:4px;padding:4px 8px}
-button.m:disabled{opacity:.4} input{padding:4px}
-#link{color:#aaa} svg{display:block}
-</style></head><body>
-<header><strong>__APP__ · __WALLBOARD__</strong><span>__NAME__</span>
-<span class="grow"></span><span id="link" data-testid="link"></span>
-<a href="/reports">__REPORTS__</a><a href="?lang=__OTHER__">__OTHER_LABEL__</a>
-<form method="post" action="/logout" style="margin:0"><input type="hidden" name="csrf_token" value="__CSRF__">
-<button type="submit">__SIGN_OUT__</button></form></header>
-<div id="staffing" role="alert" data-testid="staffing-banner" hidden></div>
-<main>
-<section><h2 id="alerts-title"></h2><ul id="alerts" data-testid="alerts"></ul></section>
+td,th{border-bottom:1px solid var(--line);padding:4px 6px;text-align:left;white-space:nowrap}
+th{white-space:normal;vertical-align:bottom} .cols section{overflow-x:auto}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+.toolbar{display:flex;gap:8px;align-items:center;margin-bottom:8px;height:32px}
+#monitor-result{flex:1;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+#alerts{margin:0;padding-left:18px} #alerts li{color:var(--alert);font-weight:bold} #alerts .none{color:var(--ok)}
+#staffing{background:var(--alert);color:#fff;font-weight:bold;padding:8px 12px;border-radius:6px;margin-bottom:8px}
+tr[data-state=on_call] td.state{color:#1f5fa8;font-weight:bold} tr[data-state=paused] td.state{color:var(--warn)}
+tr[data-state=ringing] td.state{color:#8e44ad} tr[data-state=logged_in] td.state{color:var(--muted)}
+button.m{margin-right:4px;background:var(--brand);color:#fff;border:0;border-radius:4px;padding:4px 10px;cursor:pointer}
+button.m:disabled{opacity:.3;cursor:default} select{padding:4px}
+#link{font-size:13px}
+body.tv{background:#0d1620;color:#eee} body.tv .tile,body.tv section{background:#182430;color:#eee}
+body.tv .tile .value{font-size:56px} body.tv .tile .label{font-size:20px;color:#bbb} body.tv .tile .sub{font-size:16px;color:#aaa}
+body.tv td,body.tv th{font-size:24px;border-color:#2c3a48} body.tv h2{font-size:24px}
+body.tv #alerts li{font-size:24px} body.tv #staffing{font-size:28px}
+body.tv .controls{display:none !important}
+@media (max-width:1100px){.tiles{grid-template-columns:repeat(3,minmax(0,1fr))} .cols{grid-template-columns:minmax(0,1fr)}}
+</style></head><body class="__BODY_CLASS__">__NAV__
+<main class="wb">
 <div class="tiles">
 <div class="tile" id="t-lines"><div class="label" id="l-lines"></div>
 <div class="value" data-testid="lines-in-use" id="v-lines">–</div>
-<svg width="100%" height="10" viewBox="0 0 100 10" preserveAspectRatio="none">
-<rect width="100" height="10" fill="#2c3a48"/><rect id="lines-bar" width="0" height="10" fill="#2e8b57"/>
-<line id="lines-high" x1="80" x2="80" y1="0" y2="10" stroke="#e6a23c" stroke-width="1"/></svg>
+<svg width="100%" height="8" viewBox="0 0 100 10" preserveAspectRatio="none">
+<rect width="100" height="10" fill="#dde3ea"/><rect id="lines-bar" width="0" height="10" fill="#2e8b57"/>
+<line id="lines-high" x1="80" x2="80" y1="0" y2="10" stroke="#c98a1b" stroke-width="1"/></svg>
 <div class="sub" id="s-lines"></div></div>
-<div class="tile" id="t-ivr"><div class="label" id="l-ivr"></div><div class="value" data-testid="in-ivr" id="v-ivr">–</div></div>
+<div class="tile" id="t-ivr"><div class="label" id="l-ivr"></div><div class="value" data-testid="in-ivr" id="v-ivr">–</div><div class="sub">&nbsp;</div></div>
 <div class="tile" id="t-waiting"><div class="label" id="l-waiting"></div><div class="value" data-testid="waiting" id="v-waiting">–</div>
 <div class="sub" id="s-waiting"></div></div>
 <div class="tile" id="t-rate-today"><div class="label" id="l-rate-today"></div><div class="value" data-testid="answer-rate-today" id="v-rate-today">–</div>
 <div class="sub" id="s-rate-today"></div></div>
-<div class="tile" id="t-rate-hour"><div class="label" id="l-rate-hour"></div><div class="value" data-testid="answer-rate-hour" id="v-rate-hour">–</div></div>
+<div class="tile" id="t-rate-hour"><div class="label" id="l-rate-hour"></div><div class="value" data-testid="answer-rate-hour" id="v-rate-hour">–</div><div class="sub">&nbsp;</div></div>
 <div class="tile" id="t-sl"><div class="label" id="l-sl"></div><div class="value" data-testid="service-level" id="v-sl">–</div>
 <div class="sub" id="s-sl"></div></div>
 </div>
-<section><h2 id="queues-title"></h2><table id="queues" data-testid="queues"></table></section>
-<section><h2 id="agents-title"></h2><div id="agents" data-testid="agents"></div></section>
-<section><h2 id="seats-title"></h2>
-<label id="l-phone" for="phone"></label> <input id="phone" data-testid="my-phone" value="__PHONE__" size="14" list="known-seats">
-<datalist id="known-seats">__SEATS__</datalist>
+<div class="cols">
+<section><h2><span id="agents-title"></span> <span id="agent-counts" class="muted" data-testid="agent-counts"></span></h2>
+<div class="toolbar controls"><label id="l-phone" for="phone"></label>
+<select id="phone" data-testid="my-phone"><option value="" id="pick-phone"></option>__SEATS__</select>
 <span id="monitor-result" data-testid="monitor-result" role="status"></span>
-<table id="seats" data-testid="seats"></table></section>
+<span id="link" data-testid="link" class="muted"></span>
+<a id="tv-link" data-testid="tv-link" href="/wallboard?tv=1" target="_blank" rel="noopener"></a></div>
+<table data-testid="agents"><thead><tr><th id="h-name"></th><th id="h-seat"></th><th id="h-state"></th>
+<th id="h-time" class="num"></th><th id="h-reason"></th><th id="h-monitor" class="controls"></th></tr></thead>
+<tbody id="agents"></tbody></table>
+<p id="no-agents" class="muted" hidden></p></section>
+<div>
+<section><h2 id="alerts-title"></h2>
+<div id="staffing" role="alert" data-testid="staffing-banner" hidden></div>
+<ul id="alerts" data-testid="alerts"></ul></section>
+<section style="margin-top:12px"><h2 id="queues-title"></h2>
+<table data-testid="queues"><thead><tr><th id="q-name"></th><th id="q-waiting" class="num"></th><th id="q-longest" class="num"></th>
+<th id="q-rate" class="num"></th><th id="q-sl" class="num"></th></tr></thead><tbody id="queues"></tbody></table></section>
+</div></div>
 </main>
 <script>
 const T = __TEXT__;
 const CAN_MONITOR = __CAN_MONITOR__;
+const PHONE_KEY = 'cc_monitor_phone:' + __LOGIN__;
 const CSRF = document.querySelector('meta[name=csrf-token]').content;
 const $ = (id) => document.getElementById(id);
 const pct = (v) => v === null || v === undefined ? '–' : (v * 100).toFixed(1) + '%';
+const put = (el, text) => { text = String(text); if (el.textContent !== text) el.textContent = text; };
 for (const [id, key] of [['alerts-title','alerts'],['l-lines','lines'],['l-ivr','in_ivr'],
   ['l-waiting','waiting'],['l-rate-today','answer_rate_today'],['l-rate-hour','answer_rate_hour'],
-  ['l-sl','service_level_today'],['queues-title','queue'],['agents-title','agents'],
-  ['seats-title','seats'],['l-phone','my_phone']]) { $(id).textContent = T[key]; }
+  ['l-sl','service_level_today'],['queues-title','queues_today'],['agents-title','agents'],
+  ['l-phone','my_phone'],['pick-phone','pick_phone'],['tv-link','tv_mode'],['h-name','agent_name'],
+  ['h-seat','interface'],['h-state','state'],['h-time','time_in_state'],['h-reason','reason'],
+  ['h-monitor','monitor'],['q-name','queue'],['q-waiting','waiting'],['q-longest','longest_wait'],
+  ['q-rate','answer_rate'],['q-sl','service_level'],['no-agents','no_agents']]) { $(id).textContent = T[key]; }
+if (!CAN_MONITOR) for (const el of document.querySelectorAll('.controls')) el.hidden = true;
+// The supervisor's phone is where they sit: kept in this browser, per sign-in name.
+const phone = $('phone');
+const remembered = localStorage.getItem(PHONE_KEY) || __OWN_PHONE__;
+if ([...phone.options].some((o) => o.value === remembered)) phone.value = remembered;
+phone.onchange = () => localStorage.setItem(PHONE_KEY, phone.value);
 function level(tile, value, lv) {
-  $(tile).className = 'tile ' + (lv || 'ok');
-  $(value).className = 'value ' + (lv || 'ok');
+  const want = lv || 'ok';
+  if ($(tile).className !== 'tile ' + want) $(tile).className = 'tile ' + want;
+  if ($(value).className !== 'value ' + want) $(value).className = 'value ' + want;
 }
-function cell(row, text, tag) {
-  const c = document.createElement(tag || 'td'); c.textContent = text; row.appendChild(c); return c;
+function td(tr, cls) { const c = document.createElement('td'); if (cls) c.className = cls; tr.appendChild(c); return c; }
+let clockSkew = 0;  // server time - browser time, from the latest frame
+function duration(since) {
+  if (since === null || since === undefined) return '–';
+  const s = Math.max(0, Math.floor(Date.now() / 1000 + clockSkew - since));
+  const h = Math.floor(s / 3600), m = Math.floor(s / 60) % 60, r = s % 60;
+  return (h ? h + ':' + String(m).padStart(2, '0') : m) + ':' + String(r).padStart(2, '0');
+}
+// Rows are keyed by seat and changed in place; while the pointer is over the table no row
+// is added, removed or moved (that waits until it leaves), so a button never moves under it.
+const agentRows = new Map();
+let pointerOver = false, heldBack = null;
+$('agents').addEventListener('pointerenter', () => { pointerOver = true; });
+$('agents').addEventListener('pointerleave', () => { pointerOver = false; if (heldBack) { const l = heldBack; heldBack = null; renderAgents(l); } });
+function agentRow(a) {
+  const tr = document.createElement('tr'); tr.dataset.interface = a.interface; tr.dataset.testid = 'agent-row';
+  const cells = {name: td(tr), seat: td(tr), state: td(tr, 'state'), time: td(tr, 'num'), reason: td(tr), buttons: {}};
+  if (CAN_MONITOR) {
+    const c = td(tr, 'controls');
+    for (const mode of ['listen', 'whisper', 'barge']) {
+      const b = document.createElement('button'); b.className = 'm'; b.textContent = T[mode];
+      b.dataset.testid = 'monitor-' + mode; b.disabled = true;
+      b.onclick = () => monitor(a.interface, mode); c.appendChild(b); cells.buttons[mode] = b;
+    }
+  }
+  return {tr, cells, since: null};
+}
+function fill(row, a) {
+  const c = row.cells;
+  put(c.name, a.name); put(c.seat, a.interface); put(c.state, (T['state_' + a.state] || a.state) + (a.queue ? ' · ' + a.queue : ''));
+  put(c.reason, a.reason || ''); row.since = a.since; put(c.time, duration(a.since));
+  if (row.tr.dataset.state !== a.state) row.tr.dataset.state = a.state;
+  for (const [mode, b] of Object.entries(c.buttons)) {
+    const off = a.state !== 'on_call'; if (b.disabled !== off) b.disabled = off;
+    const label = T[mode] + ' ' + a.name;  // which agent, for screen readers
+    if (b.getAttribute('aria-label') !== label) b.setAttribute('aria-label', label);
+  }
+}
+function renderAgents(list) {
+  const order = list.map((a) => a.interface);
+  const shown = [...$('agents').children].map((tr) => tr.dataset.interface);
+  const reshape = order.length !== shown.length || order.some((k, i) => k !== shown[i]);
+  if (reshape && pointerOver) {
+    heldBack = list;
+    const listed = new Set(order);
+    for (const a of list) { const row = agentRows.get(a.interface); if (row) fill(row, a); }
+    for (const [k, row] of agentRows) {  // signed off: stays in place until the pointer leaves
+      if (!listed.has(k)) fill(row, {interface: k, name: row.cells.name.textContent, state: 'offline', since: null});
+    }
+    return;
+  }
+  if (reshape) {
+    const keep = new Set(order);
+    for (const [k, row] of agentRows) if (!keep.has(k)) { row.tr.remove(); agentRows.delete(k); }
+    for (const a of list) {
+      let row = agentRows.get(a.interface);
+      if (!row) { row = agentRow(a); agentRows.set(a.interface, row); }
+      $('agents').appendChild(row.tr);  // in order: moves only rows out of place
+    }
+  }
+  for (const a of list) fill(agentRows.get(a.interface), a);
+  $('no-agents').hidden = list.length > 0;
+}
+setInterval(() => { for (const row of agentRows.values()) put(row.cells.time, duration(row.since)); }, 1000);
+const queueRows = new Map();
+function renderQueues(d) {
+  const lv = d.levels || {};
+  for (const [name, q] of Object.entries(d.queues || {})) {
+    let cells = queueRows.get(name);
+    if (!cells) {
+      const tr = document.createElement('tr'); tr.dataset.queue = name;
+      cells = [td(tr), td(tr, 'num'), td(tr, 'num'), td(tr, 'num'), td(tr, 'num')];
+      queueRows.set(name, cells); $('queues').appendChild(tr);
+    }
+    put(cells[0], name); put(cells[1], q.waiting); put(cells[2], Math.round(q.longest_wait_s) + T.seconds);
+    cells[2].className = 'num value ' + (lv['wait:' + name] || 'ok'); cells[2].style.fontSize = 'inherit';
+    put(cells[3], pct(q.answer_rate)); put(cells[4], pct(q.service_level));
+  }
+}
+let alertsShown = null;
+function renderAlerts(d) {
+  const key = JSON.stringify(d.alerts.map((a) => [a.kind, a[T.lang_key]]));
+  if (key === alertsShown) return;
+  alertsShown = key;
+  const short = d.alerts.filter((a) => a.kind === 'staffing');
+  put($('staffing'), short.map((a) => a[T.lang_key]).join(' · '));
+  $('staffing').hidden = !short.length;
+  // staffing alerts are the banner above; the list holds the others
+  const items = d.alerts.filter((a) => a.kind !== 'staffing').map((a) => { const li = document.createElement('li'); li.textContent = a[T.lang_key]; li.dataset.kind = a.kind; return li; });
+  if (!d.alerts.length) { const li = document.createElement('li'); li.className = 'none'; li.textContent = T.no_alerts; items.push(li); }
+  $('alerts').replaceChildren(...items);
 }
 function render(d) {
+  clockSkew = d.at - Date.now() / 1000;
   const lv = d.levels || {};
-  $('v-lines').textContent = d.lines_in_use + ' / ' + d.line_capacity;
-  $('s-lines').textContent = T.high_level + ' ' + d.lines_high;
+  put($('v-lines'), d.lines_in_use + ' / ' + d.line_capacity);
+  put($('s-lines'), T.high_level + ' ' + d.lines_high);
   level('t-lines', 'v-lines', lv.lines);
   const bar = $('lines-bar');
   bar.setAttribute('width', Math.min(100, 100 * d.lines_in_use / d.line_capacity));
-  bar.setAttribute('fill', lv.lines === 'alert' ? '#e74c3c' : lv.lines === 'warn' ? '#e6a23c' : '#2e8b57');
+  bar.setAttribute('fill', lv.lines === 'alert' ? '#c0392b' : lv.lines === 'warn' ? '#c98a1b' : '#2e8b57');
   const high = 100 * d.lines_high / d.line_capacity;
   $('lines-high').setAttribute('x1', high); $('lines-high').setAttribute('x2', high);
-  $('v-ivr').textContent = d.calls_in_ivr;
+  put($('v-ivr'), d.calls_in_ivr);
   let waiting = 0, longest = 0;
   for (const q of Object.values(d.waiting)) { waiting += q.waiting; longest = Math.max(longest, q.longest_wait_s); }
-  $('v-waiting').textContent = waiting;
-  $('s-waiting').textContent = T.longest_wait + ' ' + Math.round(longest) + T.seconds;
+  put($('v-waiting'), waiting);
+  put($('s-waiting'), T.longest_wait + ' ' + Math.round(longest) + T.seconds);
   level('t-waiting', 'v-waiting', longest > 2 * d.service_level_s ? 'alert' : longest > d.service_level_s ? 'warn' : 'ok');
-  $('v-rate-today').textContent = pct(d.today.answer_rate);
-  $('s-rate-today').textContent = T.target + ' ' + pct(d.answer_rate_target) + ' · ' +
-    T.answered_today + ' ' + d.today.answered + ' / ' + T.offered_today + ' ' + d.today.offered;
+  put($('v-rate-today'), pct(d.today.answer_rate));
+  put($('s-rate-today'), T.target + ' ' + pct(d.answer_rate_target) + ' · ' +
+    T.answered_today + ' ' + d.today.answered + ' / ' + T.offered_today + ' ' + d.today.offered);
   level('t-rate-today', 'v-rate-today', lv.answer_rate_today);
-  $('v-rate-hour').textContent = pct(d.hour.answer_rate);
+  put($('v-rate-hour'), pct(d.hour.answer_rate));
   level('t-rate-hour', 'v-rate-hour', lv.answer_rate_hour);
-  $('v-sl').textContent = pct(d.today.service_level);
-  $('s-sl').textContent = T.target + ' ' + pct(d.service_level_target) + ' · ' + d.service_level_s + T.seconds;
+  put($('v-sl'), pct(d.today.service_level));
+  put($('s-sl'), T.target + ' ' + pct(d.service_level_target) + ' · ' + d.service_level_s + T.seconds);
   level('t-sl', 'v-sl', lv.service_level_today);
-  const short = d.alerts.filter((a) => a.kind === 'staffing');
-  $('staffing').textContent = short.map((a) => a[T.lang_key]).join(' · ');
-  $('staffing').hidden = !short.length;
-  const alerts = $('alerts'); alerts.replaceChildren();
-  for (const a of d.alerts) { const li = document.createElement('li'); li.textContent = a[T.lang_key]; li.dataset.kind = a.kind; alerts.appendChild(li); }
-  if (!d.alerts.length) { const li = document.createElement('li'); li.className = 'none'; li.textContent = T.no_alerts; alerts.appendChild(li); }
-  const queues = $('queues'); queues.replaceChildren();
-  const head = document.createElement('tr'); cell(head, T.queue, 'th'); cell(head, T.waiting, 'th'); cell(head, T.longest_wait, 'th'); queues.appendChild(head);
-  for (const [name, q] of Object.entries(d.waiting)) {
-    const tr = document.createElement('tr'); cell(tr, name); cell(tr, q.waiting);
-    const w = cell(tr, Math.round(q.longest_wait_s) + T.seconds); w.className = 'value ' + (lv['wait:' + name] || 'ok'); w.style.fontSize = 'inherit';
-    queues.appendChild(tr);
-  }
-  const agents = $('agents'); agents.replaceChildren();
-  for (const [state, n] of Object.entries(d.agents)) { cell(agents, (T['state_' + state] || state) + ' ' + n + '　', 'span'); }
-  const seats = $('seats'); seats.replaceChildren();
-  const sh = document.createElement('tr'); cell(sh, T.interface, 'th'); cell(sh, T.state, 'th'); if (CAN_MONITOR) cell(sh, T.monitor, 'th'); seats.appendChild(sh);
-  for (const s of d.seats) {
-    const tr = document.createElement('tr'); tr.dataset.interface = s.interface;
-    cell(tr, s.interface); cell(tr, T['state_' + s.state] || s.state);
-    if (CAN_MONITOR) {
-      const td = cell(tr, '');
-      for (const mode of ['listen', 'whisper', 'barge']) {
-        const b = document.createElement('button'); b.className = 'm'; b.textContent = T[mode];
-        b.dataset.testid = 'monitor-' + mode; b.disabled = s.state !== 'in_call';
-        b.onclick = () => monitor(s.interface, mode); td.appendChild(b);
-      }
-    }
-    seats.appendChild(tr);
-  }
+  renderAlerts(d);
+  renderQueues(d);
+  renderAgents(d.agent_rows || []);
+  const counts = {};
+  for (const a of d.agent_rows || []) counts[a.state] = (counts[a.state] || 0) + 1;
+  put($('agent-counts'), Object.entries(counts).map(([s, n]) => (T['state_' + s] || s) + ' ' + n).join(' · '));
 }
 async function monitor(iface, mode) {
-  const phone = $('phone').value.trim(); localStorage.setItem('cc_monitor_phone', phone);
+  if (!phone.value) { put($('monitor-result'), T.phone_first); phone.focus(); return; }
+  put($('monitor-result'), '…');
   const r = await fetch('/api/monitor', {method: 'POST', headers: {'Content-Type': 'application/json', 'X-CSRF-Token': CSRF},
-    body: JSON.stringify({interface: iface, mode: mode, phone: phone})});
+    body: JSON.stringify({interface: iface, mode: mode, phone: phone.value})});
   const body = await r.json().catch(() => ({}));
-  $('monitor-result').textContent = r.ok ? T.monitor_started : ((body.error && body.error[T.lang_key]) || r.status);
+  put($('monitor-result'), r.ok ? T.monitor_started + ' (' + T[mode] + ' ' + iface + ')' : ((body.error && body.error[T.lang_key]) || r.status));
 }
-if (!$('phone').value) $('phone').value = localStorage.getItem('cc_monitor_phone') || '';
 let delay = 500;
 function connect() {
   const ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws/wallboard');
-  ws.onopen = () => { $('link').textContent = T.connected; delay = 500; };
+  ws.onopen = () => { put($('link'), T.connected); delay = 500; };
   ws.onmessage = (m) => render(JSON.parse(m.data));
-  ws.onclose = () => { $('link').textContent = T.reconnecting; setTimeout(connect, delay); delay = Math.min(delay * 2, 10000); };
+  ws.onclose = () => { put($('link'), T.reconnecting); setTimeout(connect, delay); delay = Math.min(delay * 2, 10000); };
 }
 connect();
 </script></body></html>"""
@@ -167,26 +267,38 @@ connect();
 _PLACEHOLDER = re.compile(r"__[A-Z_]+__")
 
 
-def render_wallboard(lang: Lang, user: User, csrf: str, seats: Iterable[str] = ()) -> str:
-    """``seats``: the interfaces a supervisor may be rung on for live monitoring."""
+def _script_json(value: object) -> str:
+    """A value as a script literal: "</" cannot end the script block from inside a string."""
+    return json.dumps(value, ensure_ascii=False).replace("</", "<\\/")
+
+
+def render_wallboard(
+    lang: Lang,
+    user: User,
+    csrf: str,
+    seats: Iterable[str] = (),
+    *,
+    nav: str = "",
+    tv: bool = False,
+) -> str:
+    """``seats``: the interfaces a supervisor may be rung on for live monitoring; ``nav``:
+    the site's navigation bar; ``tv``: the wall-screen view (large, dark, no controls)."""
     text = catalogue(lang)
     text["lang_key"] = lang  # each alert carries "zh" and "en"
     values = {
         "__HTML_LANG__": html_lang(lang),
         "__CSRF__": html.escape(csrf),
         "__TITLE__": html.escape(f"{text['app']} · {text['wallboard']}"),
-        "__APP__": html.escape(text["app"]),
-        "__WALLBOARD__": html.escape(text["wallboard"]),
-        "__NAME__": html.escape(user.display_name or user.login),
-        "__REPORTS__": html.escape(text["reports"]),
-        "__OTHER__": "zh" if lang == "en" else "en",
-        "__OTHER_LABEL__": html.escape(text["other_lang"]),
-        "__SIGN_OUT__": html.escape(text["sign_out"]),
-        "__PHONE__": html.escape(user.interface),
-        "__SEATS__": "".join(f'<option value="{html.escape(s)}">' for s in sorted(seats)),
-        "__CAN_MONITOR__": "true" if user.role == "supervisor" else "false",
+        "__BODY_CLASS__": "tv" if tv else "",
+        "__NAV__": "" if tv else nav,
+        "__SEATS__": "".join(
+            f'<option value="{html.escape(s)}">{html.escape(s)}</option>' for s in sorted(seats)
+        ),
+        "__CAN_MONITOR__": "true" if user.role == "supervisor" and not tv else "false",
+        "__LOGIN__": _script_json(user.login),
+        "__OWN_PHONE__": _script_json(user.interface),
         # "</" cannot end the script block from inside a JSON string
-        "__TEXT__": json.dumps(text, ensure_ascii=False).replace("</", "<\\/"),
+        "__TEXT__": _script_json(text),
     }
     # one pass, so a value that happens to contain a placeholder is left alone
     return _PLACEHOLDER.sub(lambda m: values[m.group(0)], _TEMPLATE)

@@ -29,6 +29,7 @@ from callcenter.core.i18n import remember_lang, request_lang
 from callcenter.recordings import api_doc as recordings_doc
 from callcenter.recordings.links import PLAY_PREFIX, LinkError, LinkSigner
 from callcenter.recordings.maintenance import recordings_root
+from callcenter.recordings.page import TEXT as PAGE_TEXT
 from callcenter.recordings.page import render_page
 from callcenter.recordings.paths import UnsafePath, check_relative, resolve_under
 from callcenter.recordings.playback import Unsatisfiable, browser_copy, parse_range
@@ -46,10 +47,14 @@ from callcenter.recordings.rows import Recording
 from callcenter.recordings.settings import RecordingsContext
 from callcenter.recordings.store import RecordingStore, SearchFilters
 from callcenter.web.openapi import describe
+from callcenter.web.page_frame import NavLink, add_page, nav_bar
 from callcenter.web.security import User, csrf_token, current_user, page_roles, require_roles
 from callcenter.web.validation import InvalidInput, query_values, read_object
 
 log = structlog.get_logger(__name__)
+
+RECORDINGS_PAGE = NavLink("/recordings", *PAGE_TEXT["nav"], ("agent", "supervisor", "admin"),
+                          order=40)  # fmt: skip
 
 CHUNK = 64 * 1024
 MAX_ID = 2**63 - 1  # the largest row id SQLite and PostgreSQL hold
@@ -88,6 +93,7 @@ def setup(
     )
     app.router.add_get("/recordings", page)
     app.router.add_get("/recordings/qa", qa_history_page)
+    add_page(app, RECORDINGS_PAGE)
     app.router.add_get(PLAY_PREFIX + "{path:.+}", play)
     app.router.add_get("/api/recordings", search)
     app.router.add_get("/api/recordings/qa/criteria", criteria)
@@ -192,6 +198,7 @@ async def page(request: web.Request) -> web.Response:
         criteria=criteria,
         csrf=csrf_token(request),
         login=user.login,
+        nav=nav_bar(request, RECORDINGS_PAGE.path),
     )
     response = web.Response(text=html, content_type="text/html", charset="utf-8")
     remember_lang(request, response)

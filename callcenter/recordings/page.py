@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from callcenter.core.i18n import Catalogue, Lang
 from callcenter.recordings.settings import QaCriterion
+from callcenter.web.page_frame import FRAME_CSS
 
 TEXT: dict[str, tuple[str, str]] = {  # key: (Chinese, English)
     "title": ("通话录音", "Call recordings"), "since": ("开始日期", "From"), "until": ("结束日期", "To"),
@@ -24,6 +25,7 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (Chinese, English)
     "saved_for": ("已保存录音 #{id} 的评分：{total} 分", "Saved the scores of recording #{id}: {total}"),
     "yours": ("已载入您此前对该录音的评分", "Your earlier scores for this recording are loaded"),
     "qa_history": ("质检记录", "QA history"),
+    "nav": ("录音", "Recordings"),  # in the navigation bar
 }  # fmt: skip
 CATALOGUE = Catalogue(TEXT)
 
@@ -135,7 +137,9 @@ def render_page(
     criteria: Sequence[QaCriterion],
     csrf: str = "",
     login: str = "",
+    nav: str = "",
 ) -> str:
+    """``nav``: the site's navigation bar (``web.page_frame.nav_bar``)."""
     t = CATALOGUE.all(lang)
     e = html.escape
     fields = [
@@ -172,16 +176,16 @@ def render_page(
     return f"""<!doctype html>
 <html lang="{lang}"><head><meta charset="utf-8"><title>{e(t["title"])}</title>
 <meta name="csrf-token" content="{e(csrf)}"><meta name="user-login" content="{e(login)}">
-<style>body{{font-family:sans-serif;margin:1.5em}}table{{border-collapse:collapse;margin-top:1em}}
-td,th{{border:1px solid #ccc;padding:.3em .6em}}label{{display:inline-block;margin:.2em .6em .2em 0}}</style>
-</head><body>
-<h1>{e(t["title"])}</h1><p><a href="{t["other_href"]}">{e(t["other_lang"])}</a> ·
-<a href="/recordings/qa" data-testid="qa-history-link">{e(t["qa_history"])}</a></p>
+{FRAME_CSS}<style>label{{display:inline-block;margin:.2em .6em .2em 0}} #player{{display:block;margin:8px 0}}</style>
+</head><body>{nav}<main class="page"><section>
+<h1>{e(t["title"])}</h1>
+<p><a href="/recordings/qa" data-testid="qa-history-link">{e(t["qa_history"])}</a></p>
 <form id="filters">{inputs}<button>{e(t["search"])}</button></form>
 <p id="status" role="status"></p>
 <audio id="player" controls preload="none"></audio>
 {qa}
 <table><thead><tr>{heads}</tr></thead><tbody id="rows"></tbody></table>
+</section></main>
 <script type="application/json" id="texts">{texts_json}</script>
 <script type="application/json" id="criteria">{crit_json}</script>
 <script>{_SCRIPT}</script>

@@ -72,7 +72,8 @@ def alert_payload(change: StaffingChange, pbx: str) -> dict[str, Any]:
 
 class StaffingWatch:
     """Every ``interval_s`` compares the seats working with the rules: one event (and one
-    webhook) when a rule falls below its minimum, one when it is met again."""
+    webhook) when a rule falls below its minimum, one when it is met again; while below,
+    an event (no webhook) whenever the count of seats working moves."""
 
     def __init__(
         self,
@@ -96,16 +97,22 @@ class StaffingWatch:
     async def check_now(self) -> list[StaffingChange]:
         at = self.clock.now()
         changes = self.monitor.observe(at, self.counts())
+        rules = {rule.name: rule for rule in self.monitor.rules}
         for change in changes:
-            log.warning("staffing_change", rule=change.rule, below=change.below, have=change.have)
+            if not change.again:
+                log.warning("staffing_change", rule=change.rule, below=change.below,
+                            have=change.have)  # fmt: skip
+            rule = rules.get(change.rule)
             if self.publish is not None:
                 self.publish(
                     StaffingBelowMinimum(
                         pbx=self.pbx, call_id="", at=at, rule=change.rule,
                         have=change.have, need=change.need, below=change.below,
+                        title_zh=rule.title("zh") if rule else change.rule,
+                        title_en=rule.title("en") if rule else change.rule,
                     )
                 )  # fmt: skip
-            if self.webhook is not None:
+            if self.webhook is not None and not change.again:
                 await self.webhook.send(alert_payload(change, self.pbx))
         return changes
 

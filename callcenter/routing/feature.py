@@ -115,6 +115,15 @@ class RoutingFeature:
         """The interfaces of the directory's seats, as the directory is now."""
         return {seat.interface for seat in self.state.directory.seats.values()}
 
+    def agent_names(self) -> dict[str, str]:
+        """Each seat's interface and the name of the agent sitting there (the directory)."""
+        directory = self.state.directory
+        return {
+            interface: agent.name
+            for agent in directory.agents.values()
+            if agent.name and (interface := directory.interface_of(agent.id))
+        }
+
     def pbx_of_phone(self, interface: str) -> str | None:
         """The PBX that serves a seat's phone, as the agent states last saw it."""
         status = self.agent_states.agents.get(interface)

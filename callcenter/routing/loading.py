@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from callcenter.routing.decisions import RoutingRules
@@ -24,7 +24,12 @@ class RoutingData:
 
 def minimum_rules(settings: RoutingSettings) -> tuple[MinimumRule, ...]:
     return tuple(
-        MinimumRule.parse(m.name, m.window, m.seats, m.teams, m.days) for m in settings.minimums
+        replace(
+            MinimumRule.parse(m.name, m.window, m.seats, m.teams, m.days),
+            title_zh=m.title_zh,
+            title_en=m.title_en,
+        )
+        for m in settings.minimums
     )
 
 

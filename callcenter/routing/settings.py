@@ -19,6 +19,8 @@ class StaffingMinimum:
     seats: int = 8
     teams: list[str] = field(default_factory=list)  # empty: every team counts
     days: str = "all"  # all, weekdays, weekends, holidays, workdays
+    title_zh: str = ""  # the rule as people call it, on the wallboard; empty: the name
+    title_en: str = ""
 
     def check(self) -> dict[str, str]:
         try:

@@ -29,6 +29,8 @@ class MinimumRule:
     seats: int
     teams: tuple[str, ...] = ()  # empty: every team counts
     days: str = "all"
+    title_zh: str = ""  # what people read ("高峰时段"); empty: the name and window
+    title_en: str = ""
 
     @classmethod
     def parse(
@@ -50,6 +52,11 @@ class MinimumRule:
     @property
     def window(self) -> str:
         return f"{format_clock(self.start)}-{format_clock(self.end)}"
+
+    def title(self, lang: str) -> str:
+        """The rule as people call it, with its window: "高峰时段 09:00-18:00"."""
+        title = (self.title_en if lang == "en" else self.title_zh) or self.name
+        return f"{title} {self.window}"
 
     def end_offset(self) -> int:
         return self.end + DAY_MINUTES if self.end <= self.start else self.end
@@ -159,18 +166,21 @@ def live_shortfalls(
 
 @dataclass(frozen=True)
 class StaffingChange:
-    """A rule fell below its minimum (``below`` True) or is met again."""
+    """A rule fell below its minimum (``below`` True) or is met again; ``again``: still
+    below, with another count of seats (the wallboard shows it; no new alert is sent)."""
 
     rule: str
     below: bool
     have: int
     need: int
     at: float
+    again: bool = False
 
 
 class LiveStaffingMonitor:
     """Turns a stream of observations into changes: one alert when a rule falls below its
-    minimum, one notice when it is met again (no repeat alerts while it stays below)."""
+    minimum, one notice when it is met again, and while it stays below a change marked
+    ``again`` whenever the count moves (so the wallboard's figure is live)."""
 
     def __init__(
         self, rules: Iterable[MinimumRule], zone: ZoneInfo, calendar: HolidayCalendar
@@ -191,8 +201,11 @@ class LiveStaffingMonitor:
         }
         changes: list[StaffingChange] = []
         for name, short in now.items():
-            if name not in self._below:
+            before = self._below.get(name)
+            if before is None:
                 changes.append(StaffingChange(name, True, short.have, short.need, at))
+            elif (before.have, before.need) != (short.have, short.need):
+                changes.append(StaffingChange(name, True, short.have, short.need, at, again=True))
         for name, old in self._below.items():
             if name not in now:
                 rule = next(r for r in self.rules if r.name == name)

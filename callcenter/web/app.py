@@ -15,6 +15,8 @@ from callcenter.core.errors import install as install_error_pages
 from callcenter.web import api_doc as core_doc
 from callcenter.web.headers import install as install_security_headers
 from callcenter.web.openapi import OPENAPI_PATH, ApiPart, describe, openapi_document
+from callcenter.web.page_frame import framed_error
+from callcenter.web.page_frame import setup as setup_page_frame
 from callcenter.web.security import current_user, require_roles
 from callcenter.web.validation import query_values
 
@@ -103,7 +105,7 @@ async def readyz(request: web.Request) -> web.Response:
 def build_app(service: ServiceView, parts: Iterable[ApiPart] = ()) -> web.Application:
     """The core routes; ``parts``: the OpenAPI parts of the routes the features add."""
     app = web.Application(client_max_size=1024 * 1024)
-    install_error_pages(app)
+    install_error_pages(app, framed_error)
     install_security_headers(app)
     app[SERVICE_KEY] = service
     describe(app, core_doc.PART, *parts)
@@ -111,5 +113,6 @@ def build_app(service: ServiceView, parts: Iterable[ApiPart] = ()) -> web.Applic
     app.router.add_get("/api/calls/{pbx}/{call_id}", get_call)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    setup_page_frame(app)  # "/" (each role's home), /admin, the navigation bar
     app.router.add_get(OPENAPI_PATH, openapi_document)  # describes whatever is added later too
     return app
