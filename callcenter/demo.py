@@ -315,6 +315,8 @@ async def headless(settings: Settings, options: DemoOptions) -> dict[str, Any]:
     isolated, plan = planned_settings(isolated, options, records_dir)
     simulator, runner = await _start_pair(isolated, options, records_dir, web_enabled=False)
     try:
+        if not options.plain:  # housekeepers are found by their users' seats, as in `make demo`
+            await _seed_users(runner.current)
         summary = await _headless(simulator, runner, options, records_dir)
         if plan is not None and simulator.finished:  # the plan's forecast of the hours run
             starts = [t.started_at for t in simulator.finished]

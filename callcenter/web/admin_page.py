@@ -1,5 +1,5 @@
-"""The frame every admin screen (``/admin/...``) shares: the head, one look, the admin
-screens' own tabs and the language switch. Each feature renders its screen's body and
+"""The frame every admin screen (``/admin/...``) shares: the site's head, stylesheet and
+navigation bar (``page_frame``), and the admin screens' own tabs. Each feature renders its screen's body and
 script; this module knows their addresses only, never the features themselves.
 
 Server data reaches a page as JSON in ``<script type="application/json">`` blocks (their
@@ -15,6 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from callcenter.core.i18n import Catalogue, Lang, remember_lang, request_lang
+from callcenter.web.page_frame import ADMIN_HOME, FRAME_CSS, NavLink, add_page, nav_bar
 from callcenter.web.page_head import PAGE_HEAD, html_lang
 from callcenter.web.security import csrf_token
 
@@ -35,19 +36,16 @@ TEXT: dict[str, tuple[str, str]] = {
     "owners": ("业主导入", "Owner import"),
     "ivr": ("IVR 流程", "IVR flows"),
     "tokens": ("API 令牌", "API tokens"),
-    "other_lang": ("English", "中文"),
 }
 CATALOGUE = Catalogue(TEXT)
 
 STYLE = """<style>
 :root{--ink:#1f2933;--muted:#616e7c;--line:#d9e2ec;--bg:#f5f7fa;--accent:#1f6feb;--bad:#b42318;--ok:#067647}
 *{box-sizing:border-box}
-body{font-family:system-ui,"PingFang SC","Microsoft YaHei",sans-serif;color:var(--ink);background:var(--bg);margin:0}
 header.admin{display:flex;align-items:center;gap:1em;flex-wrap:wrap;background:#fff;border-bottom:1px solid var(--line);padding:.5em 1.5em}
 header.admin h1{font-size:1.1em;margin:0 1em 0 0}
 nav.admin-tabs a{display:inline-block;padding:.45em .8em;border-radius:6px;color:var(--ink);text-decoration:none}
 nav.admin-tabs a[aria-current=page]{background:var(--accent);color:#fff}
-header.admin .lang{margin-left:auto}
 main{padding:1em 1.5em;max-width:1240px}
 section.card{background:#fff;border:1px solid var(--line);border-radius:8px;padding:1em;margin-bottom:1em;overflow-x:auto}
 h2{font-size:1.05em;margin:.2em 0 .8em}
@@ -66,6 +64,12 @@ table.week tbody th{white-space:nowrap;color:var(--ink)}
 """
 
 
+def add_admin_screens(app: web.Application) -> None:
+    """List the admin screens on the admin home (not in the bar: their tabs lead on)."""
+    for order, (path, key) in enumerate(SCREENS):
+        add_page(app, NavLink(path, *TEXT[key], ("admin",), order=91 + order, in_bar=False))
+
+
 def json_block(element_id: str, data: Any) -> str:
     """Data for the page's script; ``</`` escaped so it cannot close its element."""
     text = json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
@@ -82,16 +86,17 @@ def render_admin_page(
     script: str,
     texts: dict[str, str],
     data: Any = None,
+    nav: str = "",
 ) -> str:
     """One admin screen: ``body`` is the feature's HTML (already escaped), ``script`` its
-    code, ``texts`` its words in ``lang`` (``texts`` JSON block), ``data`` more JSON."""
+    code, ``texts`` its words in ``lang`` (``texts`` JSON block), ``data`` more JSON;
+    ``nav`` the site's navigation bar."""
     e = html.escape
     t = CATALOGUE.all(lang)
     tabs = "".join(
         f'<a href="{href}"{" aria-current=page" if href == path else ""}>{e(t[key])}</a>'
         for href, key in SCREENS
     )
-    other = "en" if lang == "zh" else "zh"
     head = (
         PAGE_HEAD.replace("__HTML_LANG__", html_lang(lang))
         .replace("__CSRF__", e(csrf))
@@ -99,10 +104,9 @@ def render_admin_page(
     )
     extra = json_block("data", data) if data is not None else ""
     return (
-        f"{head}{STYLE}</head><body>"
+        f"{head}{FRAME_CSS}{STYLE}</head><body>{nav}"
         f'<header class="admin"><h1>{e(t["admin"])}</h1>'
-        f'<nav class="admin-tabs" aria-label="{e(t["admin"])}">{tabs}</nav>'
-        f'<a class="lang" href="?lang={other}">{e(t["other_lang"])}</a></header>'
+        f'<nav class="admin-tabs" aria-label="{e(t["admin"])}">{tabs}</nav></header>'
         f"<main><h2>{e(title)}</h2>{body}</main>"
         f"{json_block('texts', texts)}{extra}<script>{script}</script></body></html>"
     )
@@ -122,6 +126,7 @@ def admin_response(
     page = render_admin_page(
         lang, path=path, title=texts.text(lang, "title"), csrf=csrf_token(request),
         body=body, script=script, texts=texts.all(lang), data=data,
+        nav=nav_bar(request, ADMIN_HOME.path),
     )  # fmt: skip
     response = web.Response(text=page, content_type="text/html")
     remember_lang(request, response)

@@ -13,6 +13,7 @@ from callcenter.core.call_record import CallFilter
 from callcenter.core.errors import ApiError
 from callcenter.core.errors import install as install_error_pages
 from callcenter.web import api_doc as core_doc
+from callcenter.web.admin_page import add_admin_screens
 from callcenter.web.headers import install as install_security_headers
 from callcenter.web.openapi import OPENAPI_PATH, ApiPart, describe, openapi_document
 from callcenter.web.page_frame import framed_error
@@ -114,5 +115,6 @@ def build_app(service: ServiceView, parts: Iterable[ApiPart] = ()) -> web.Applic
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     setup_page_frame(app)  # "/" (each role's home), /admin, the navigation bar
+    add_admin_screens(app)  # the features' /admin/... screens, listed on the admin home
     app.router.add_get(OPENAPI_PATH, openapi_document)  # describes whatever is added later too
     return app
