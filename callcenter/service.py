@@ -141,6 +141,7 @@ class Service:
             # supervisors see owner-read alerts on the wallboard
             alert=lambda notice: self.metrics.wallboard.notice(notice),
             trusted_proxies=settings.web.trusted_proxies,
+            seat_facts=self.routing,  # seat labels, zone names, the agent's state time
         )  # fmt: skip
         # Live counters, the wallboard, /metrics and reports.
         self.metrics = MetricsFeature(

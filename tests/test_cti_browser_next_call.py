@@ -4,7 +4,7 @@ Playwright) against the whole service and the PBX simulator over AMI.
 张三 calls; the agent starts a work order and, after the hangup, a 需回电 wrap-up; then an
 unknown number rings while both are half written. The agent finishes and submits them:
 both are stored on 张三's call and owner, nothing on the new call, and the forms said whose
-call they were for all along. Walked in Chinese at 1280 px and in English at 1024 px.
+call they were for all along. 张三's pop stays through the wrap-up until the agent closes it. Walked in Chinese at 1280 px and in English at 1024 px.
 """
 
 from __future__ import annotations
@@ -213,6 +213,11 @@ async def test_work_for_one_caller_is_stored_on_their_call_when_the_next_one_rin
             created = text["order_created_for"].split("{id}")[0]
             notice = page.get_by_test_id("notice")
             await notice.filter(has_text=created).filter(has_text=a_is).wait_for()
+            # A's pop stays through wrap-up until alice closes it; then B's workspace shows.
+            await card_a.get_by_text(text["wrapup_done"]).wait_for()
+            assert await work_a.is_visible()
+            await card_a.get_by_test_id("close-call").click()
+            await card_a.wait_for(state="detached")
             await work_a.wait_for(state="detached")
             await work_b.wait_for(state="visible")
             assert await value(work_b, "order-description") == "陌生来电咨询"

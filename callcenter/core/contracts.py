@@ -42,3 +42,25 @@ class DatabaseAddress(Protocol):
 
     @property
     def url(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StateSpan:
+    """Time a seat spent in one agent state (routing's agent states): ``reason`` is the
+    pause reason while paused, else the queue."""
+
+    state: str
+    reason: str
+    start: float
+    end: float
+
+
+class SeatFacts(Protocol):
+    """What the seat page asks routing about a seat: its label (6号座席), the zones' names,
+    and its agent-state time for the agent's own day."""
+
+    def seat_label(self, interface: str) -> str: ...
+
+    def zone_names(self, lang: str) -> Mapping[str, str]: ...
+
+    async def state_spans(self, interface: str, start: float, end: float) -> list[StateSpan]: ...

@@ -20,7 +20,7 @@ from aiohttp import web
 from sqlalchemy import Engine
 
 from callcenter.core.call_record import CallRecord
-from callcenter.core.contracts import OwnerInfo
+from callcenter.core.contracts import OwnerInfo, SeatFacts
 from callcenter.core.events import Event
 from callcenter.core.feature import Duty, Listeners
 from callcenter.cti import api_doc, signin
@@ -83,6 +83,7 @@ class CtiFeature:
         dialling: DiallingSettings | None = None,
         alert: Callable[[dict[str, Any]], None] | None = None,
         trusted_proxies: Sequence[str] = (),
+        seat_facts: SeatFacts | None = None,
     ) -> None:
         self.settings = settings or CtiSettings()
         self.clock = clock
@@ -116,6 +117,8 @@ class CtiFeature:
             dialling=dialling or DiallingSettings(),
             zone=zone or zoneinfo.ZoneInfo("Asia/Shanghai"),
             clock=clock,
+            seat_facts=seat_facts,
+            housekeeper_seat=lambda name: self._keepers.get(name, ""),
         )
         if open_call is not None:
             self.deps.open_call = open_call

@@ -24,9 +24,11 @@ import structlog
 from aiohttp import web
 
 from callcenter.core.call_record import CallRecord
+from callcenter.core.contracts import SeatFacts
 from callcenter.core.errors import ApiError
 from callcenter.core.i18n import remember_lang, request_lang
 from callcenter.cti import api_doc as cti_doc
+from callcenter.cti.agent_day import agent_day
 from callcenter.cti.call_access import (
     CallRefused,
     CallTarget,
@@ -53,6 +55,7 @@ from callcenter.cti.screenpop import SeatHub
 from callcenter.cti.seat_page import render_seat_page
 from callcenter.cti.settings import CtiSettings, DiallingSettings
 from callcenter.cti.signin import AUTH_KEY, current_session
+from callcenter.cti.transfers import TransferRefused, agent_channel, plan_transfer
 from callcenter.cti.webhook import WebhookSender
 from callcenter.cti.workorders import WorkOrder, WorkOrderError, timer, validate_new
 from callcenter.log import mask_number, mask_numbers_in
@@ -91,6 +94,10 @@ class CtiDeps:
     owner_reads: OwnerReadLimiter = field(default_factory=lambda: OwnerReadLimiter(20, 600.0))
     # Tells supervisors (the wallboard's alerts) that an agent reached the owner-read limit.
     alert: Callable[[dict[str, Any]], None] = lambda alert: None
+    # Seat labels, zone names and agent-state time (routing's), when routing runs.
+    seat_facts: SeatFacts | None = None
+    # A housekeeper's name -> their seat's interface ("" when they have none).
+    housekeeper_seat: Callable[[str], str] = lambda name: ""
 
 
 DEPS_KEY: web.AppKey[CtiDeps] = web.AppKey("cti_deps", CtiDeps)
@@ -159,7 +166,10 @@ async def seat_page(request: web.Request) -> web.Response:
     user = _user(request)
     session = current_session(request)
     assert session is not None
-    html = render_seat_page(lang, user, session.csrf_token, catalogue(lang))
+    facts = request.app[DEPS_KEY].seat_facts
+    label = facts.seat_label(user.interface) if facts and user.interface else ""
+    zones = dict(facts.zone_names(lang)) if facts else {}
+    html = render_seat_page(lang, user, session.csrf_token, catalogue(lang), label, zones)
     response = web.Response(text=html, content_type="text/html")
     remember_lang(request, response)
     return response
@@ -286,16 +296,77 @@ async def disposition(request: web.Request) -> web.Response:
 
 
 @require_roles(*ANY)
+async def transfer(request: web.Request) -> web.Response:
+    """Blind or attended transfer of the named call from this seat to another seat, a queue
+    or the caller's housekeeper (``BlindTransfer`` / ``Atxfer``); kept in the call's history
+    (the audit trail names the call, the mode and the target)."""
+    body = await _body(request)
+    deps = request.app[DEPS_KEY]
+    user, seat = _user(request), _seat(request)
+    call = await _call_target(request, body["pbx"], body["call_id"])
+    channel = agent_channel(deps.open_call(call.pbx, call.call_id), seat)
+    if channel is None:
+        raise ApiError(
+            409, "not_talking", "该来电不在您的座席通话中", "the call is not up at your seat"
+        )
+    seen = deps.hub.recent.at_seat(seat, call.pbx, call.call_id)
+    owners = [deps.directory.index.owner(i) for i in (seen.owner_ids if seen else ())]
+    keepers = [deps.housekeeper_seat(o.housekeeper) for o in owners if o and o.housekeeper]
+    try:
+        plan = plan_transfer(
+            body["mode"], body["to"], body.get("target", ""), channel=channel, seat=seat,
+            context=deps.settings.transfer_context, housekeeper_seats=keepers,
+        )  # fmt: skip
+    except TransferRefused as exc:
+        raise ApiError(exc.status, "transfer_refused", exc.zh, exc.en) from None
+    try:
+        await _ami(request).send_action(plan.fields)
+    except Exception as exc:  # an AmiError of any kind: the PBX said no or is gone
+        raise _pbx_failed(exc) from None
+    detail = f"{call.pbx}/{call.call_id} {body['mode']} -> {body['to']} {plan.target}"
+    owner_id = owners[0].id if owners and owners[0] else None
+    await asyncio.to_thread(deps.records.audit, user.login, "transfer", owner_id, detail)
+    log.info("transfer", seat=seat, call_id=call.call_id, mode=body["mode"], target=plan.target)
+    return web.json_response(
+        {"pbx": call.pbx, "call_id": call.call_id, "mode": body["mode"], "to": body["to"],
+         "target": plan.exten, "target_label": plan.target},
+        status=202,
+    )  # fmt: skip
+
+
+def _agent_asked(request: web.Request) -> str:
+    """The agent's own queue-member name; supervisors and admins may name one (``?agent=``)."""
+    user = _user(request)
+    if user.role in ("supervisor", "admin") and request.query.get("agent"):
+        return request.query["agent"]
+    return user.agent
+
+
+def _midnight(deps: CtiDeps) -> float:
+    now = datetime.fromtimestamp(deps.clock(), deps.zone)
+    return now.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+
+
+@require_roles(*ANY)
 async def today_calls(request: web.Request) -> web.Response:
     deps = request.app[DEPS_KEY]
-    user = _user(request)
-    agent = user.agent
-    if user.role in ("supervisor", "admin") and request.query.get("agent"):
-        agent = request.query["agent"]
-    now = datetime.fromtimestamp(deps.clock(), deps.zone)
-    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+    agent, midnight = _agent_asked(request), _midnight(deps)
     calls = await asyncio.to_thread(deps.records.calls_of_agent, agent, midnight) if agent else []
     return web.json_response({"agent": agent, "since": midnight, "calls": calls})
+
+
+@require_roles(*ANY)
+async def my_day(request: web.Request) -> web.Response:
+    """The agent's own day: calls taken, talk time, average handling, pause time by reason,
+    the seat's state now and since when."""
+    deps = request.app[DEPS_KEY]
+    seat, midnight, now = _seat(request), _midnight(deps), deps.clock()
+    agent = _agent_asked(request)
+    calls = await asyncio.to_thread(deps.records.calls_of_agent, agent, midnight) if agent else []
+    facts = deps.seat_facts
+    spans = await facts.state_spans(seat, midnight, now) if facts is not None else []
+    day = agent_day(calls, spans, now)
+    return web.json_response({"agent": agent, "interface": seat, "since": midnight, **day})
 
 
 # --- owners and audit -----------------------------------------------------------------------
@@ -562,6 +633,8 @@ def setup(app: web.Application, deps: CtiDeps) -> None:
     app.router.add_post("/api/seat/call", click_to_call)
     app.router.add_post("/api/seat/disposition", disposition)
     app.router.add_get("/api/seat/calls/today", today_calls)
+    app.router.add_get("/api/seat/day", my_day)
+    app.router.add_post("/api/seat/transfer", transfer)
     app.router.add_get("/api/owners/lookup", owner_lookup)
     app.router.add_get("/api/owners/{owner_id}", owner_record)
     app.router.add_get("/api/audit", audit_trail)

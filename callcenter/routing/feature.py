@@ -9,6 +9,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from aiohttp import web
 from sqlalchemy import Engine
 
+from callcenter.core.contracts import StateSpan
 from callcenter.core.events import Event
 from callcenter.core.feature import Duty, Listeners
 from callcenter.routing import api_doc
@@ -105,6 +106,22 @@ class RoutingFeature:
     def seats(self) -> Collection[str]:
         """The interfaces of the directory's seats, as the directory is now."""
         return {seat.interface for seat in self.state.directory.seats.values()}
+
+    def seat_label(self, interface: str) -> str:
+        """The seat's label in the directory (6号座席), "" for a seat it does not know."""
+        seats = self.state.directory.seats.values()
+        return next((seat.label for seat in seats if seat.interface == interface), "")
+
+    def zone_names(self, lang: str) -> dict[str, str]:
+        """Zone id -> its name in ``lang`` (east -> 东区)."""
+        return {zone_id: zone.label(lang) for zone_id, zone in self.state.directory.zones.items()}
+
+    async def state_spans(self, interface: str, start: float, end: float) -> list[StateSpan]:
+        """The seat's agent-state time inside [start, end), for the agent's own day."""
+        intervals = await self.state_time.seat_intervals(interface, start, end)
+        return [
+            StateSpan(i.state, i.reason, max(i.start, start), min(i.end, end)) for i in intervals
+        ]
 
     def pbx_of_phone(self, interface: str) -> str | None:
         """The PBX that serves a seat's phone, as the agent states last saw it."""

@@ -135,6 +135,21 @@ class StateTimeRecorder:
                 slot[state] = slot.get(state, 0.0) + value
         return summarize(seconds)
 
+    async def seat_intervals(self, interface: str, start: float, end: float) -> list[Interval]:
+        """One seat's intervals overlapping [start, end): stored, buffered and still open."""
+        async with self._write_lock:  # no batch half-way between the buffer and the table
+            rows = await asyncio.to_thread(self.store.intervals, start, end)
+            unwritten = [*self._buffer, *self.states.open_intervals(min(end, self.clock()))]
+        stored = [
+            Interval(r.agent, r.interface, r.state, r.reason, r.started, r.ended, r.pbx)
+            for r in rows
+        ]
+        return [
+            i
+            for i in (*stored, *unwritten)
+            if i.interface == interface and i.end > start and i.start < end
+        ]
+
 
 def _stored(i: Interval) -> StoredInterval:
     return StoredInterval(i.pbx, i.agent, i.interface, i.state, i.reason, i.start, i.end)

@@ -29,6 +29,7 @@ from callcenter.core.events import (
     BridgeLeft,
     CallDetail,
     CallerIdChanged,
+    CallTransferred,
     ChannelCreated,
     ChannelHungUp,
     ChannelSnapshot,
@@ -197,6 +198,24 @@ def _bridge(kind: type[BridgeEntered | BridgeLeft]) -> Translator:
         return kind(**_call_fields(m, pbx), channel=m["Channel"], bridge_id=m["BridgeUniqueid"])
 
     return translate_bridge
+
+
+def _blindtransfer(m: Msg, pbx: str, tz: tzinfo) -> Event:
+    """BlindTransfer: the Transferer* fields are the transferer's channel state (its
+    Linkedid is the call's), Transferee* its bridge peer's."""
+    return CallTransferred(
+        pbx=pbx,
+        call_id=m["TransfererLinkedid"],
+        channel_id=m["TransfererUniqueid"],
+        at=_at(m),
+        channel=m.get("TransfererChannel", ""),
+        transferee_channel=m.get("TransfereeChannel", ""),
+        transferee_channel_id=m.get("TransfereeUniqueid", ""),
+        exten=m.get("Extension", ""),
+        context=m.get("Context", ""),
+        result=m.get("Result", ""),
+        external=m.get("IsExternal", "") == "Yes",
+    )
 
 
 def _hangup(m: Msg, pbx: str, tz: tzinfo) -> Event:
@@ -426,6 +445,7 @@ _TRANSLATORS: dict[str | None, Translator] = {
     "AgentCalled": _agentcalled,
     "AgentConnect": _agentconnect,
     "AgentComplete": _agentcomplete,
+    "BlindTransfer": _blindtransfer,
     "AgentRingNoAnswer": _agentringnoanswer,
     "AgentDump": _agentdump,
     "QueueMemberAdded": _member("added"),
