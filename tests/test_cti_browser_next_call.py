@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -94,11 +94,16 @@ class Hotline:
 
 
 @contextlib.asynccontextmanager
-async def hotline(tmp_path: Path) -> AsyncIterator[Hotline]:
-    """The whole service on a simulated PBX whose only seat is alice's, 张三 on file."""
+async def hotline(
+    tmp_path: Path,
+    queues: Sequence[QueueConfig] = (QUEUE,),
+    owner_rows: Sequence[Sequence[str]] = OWNER_ROWS,
+) -> AsyncIterator[Hotline]:
+    """The whole service on a simulated PBX whose hotline rings alice's seat, 张三 on file;
+    ``queues`` may give the PBX more phones (bob's)."""
     async with running_simulator(
         tmp_path / "pbx", seed=seed_where_zhang_calls_then_a_stranger(), speed=4, secret="s",
-        queues=[QUEUE], hotlines={HOTLINE: "support"}, menu_routes={"1": "support"},
+        queues=list(queues), hotlines={HOTLINE: "support"}, menu_routes={"1": "support"},
         traffic=TRAFFIC, recorded_fraction=0.0, caller_numbers=(ZHANG,),
         unknown_caller_fraction=0.5, timezone=ZONE,
     ) as pbx:  # fmt: skip
@@ -108,15 +113,17 @@ async def hotline(tmp_path: Path) -> AsyncIterator[Hotline]:
         await service.start()
         try:
             add_users(service.cti.accounts)
-            await service.cti.directory.import_owners(parse_rows(HEADER, OWNER_ROWS).records)
+            rows = [list(row) for row in owner_rows]
+            await service.cti.directory.import_owners(parse_rows(HEADER, rows).records)
             yield line
         finally:
             await service.stop()
 
 
 @contextlib.asynccontextmanager
-async def seat_page(base: str, lang: Lang, width: int) -> AsyncIterator[Page]:
-    """alice's seat page in chromium, signed in and connected; no script error allowed."""
+async def seat_page(base: str, lang: Lang, width: int, login: str = "alice") -> AsyncIterator[Page]:
+    """A user's (alice's) seat page in chromium, signed in and connected; no script error
+    allowed."""
     async with playwright_api.async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
@@ -126,7 +133,7 @@ async def seat_page(base: str, lang: Lang, width: int) -> AsyncIterator[Page]:
             errors: list[str] = []
             page.on("pageerror", lambda error: errors.append(str(error)))
             await page.goto(f"{base}/login?next=/seat")
-            await page.fill("#login", "alice")
+            await page.fill("#login", login)
             await page.fill("#password", PASSWORD)
             async with page.expect_navigation():
                 await page.click("button[type=submit]")

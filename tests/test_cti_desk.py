@@ -24,9 +24,9 @@ def test_the_day_counts_taken_calls_talk_handling_and_pauses_by_reason() -> None
         StateSpan("paused", "meal", NOW - 770, NOW - 500),
         StateSpan("paused", "break", NOW - 500, NOW - 400),
         StateSpan("paused", "meal", NOW - 400, NOW - 100),
-        StateSpan("ready", "", NOW - 100, NOW),  # open: now
+        StateSpan("ready", "", NOW - 100, NOW, current=True),
     ]
-    day = agent_day(calls, spans, NOW)
+    day = agent_day(calls, spans)
     assert day == {
         "calls_taken": 2,
         "talk_s": 300,
@@ -35,11 +35,12 @@ def test_the_day_counts_taken_calls_talk_handling_and_pauses_by_reason() -> None
         "state": "ready",
         "state_reason": "",
         "state_since": NOW - 100,
+        "state_s": 100,
     }
 
 
 def test_a_day_without_calls_or_state_time_is_offline_with_no_average() -> None:
-    day = agent_day([], [], NOW)
+    day = agent_day([], [StateSpan("paused", "meal", NOW - 50, NOW - 10)])  # not current
     assert (day["calls_taken"], day["handle_avg_s"], day["state"], day["state_since"]) == (
         0, None, "offline", None,
     )  # fmt: skip
@@ -77,6 +78,7 @@ def test_a_transfer_is_the_action_that_sends_the_caller_to_the_target(
         mode, to, target, channel="PJSIP/1001-00000003", seat="PJSIP/1001",  # type: ignore[arg-type]
         context="from-internal", housekeeper_seats=keepers,
     )  # fmt: skip
+    assert plan.interface == ("" if to == "queue" else f"PJSIP/{exten}")
     assert plan.fields == {
         "Action": action,
         "Channel": "PJSIP/1001-00000003",

@@ -47,12 +47,14 @@ class DatabaseAddress(Protocol):
 @dataclass(frozen=True, slots=True)
 class StateSpan:
     """Time a seat spent in one agent state (routing's agent states): ``reason`` is the
-    pause reason while paused, else the queue."""
+    pause reason while paused, else the queue; ``current``: the state it is in now (its
+    ``end`` is routing's now)."""
 
     state: str
     reason: str
     start: float
     end: float
+    current: bool = False
 
 
 class SeatFacts(Protocol):

@@ -176,6 +176,7 @@ OPERATIONS: Operations = {
             state=STR,
             state_reason=STR,
             state_since=nullable(NUM),
+            state_s=nullable(INT),
         ),
         errors=(409,),
     ),

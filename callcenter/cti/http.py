@@ -327,9 +327,11 @@ async def transfer(request: web.Request) -> web.Response:
     owner_id = owners[0].id if owners and owners[0] else None
     await asyncio.to_thread(deps.records.audit, user.login, "transfer", owner_id, detail)
     log.info("transfer", seat=seat, call_id=call.call_id, mode=body["mode"], target=plan.target)
+    facts = deps.seat_facts
+    label = facts.seat_label(plan.interface) if facts and plan.interface else ""
     return web.json_response(
         {"pbx": call.pbx, "call_id": call.call_id, "mode": body["mode"], "to": body["to"],
-         "target": plan.exten, "target_label": plan.target},
+         "target": plan.exten, "target_label": label or plan.target},
         status=202,
     )  # fmt: skip
 
@@ -365,7 +367,7 @@ async def my_day(request: web.Request) -> web.Response:
     calls = await asyncio.to_thread(deps.records.calls_of_agent, agent, midnight) if agent else []
     facts = deps.seat_facts
     spans = await facts.state_spans(seat, midnight, now) if facts is not None else []
-    day = agent_day(calls, spans, now)
+    day = agent_day(calls, spans)
     return web.json_response({"agent": agent, "interface": seat, "since": midnight, **day})
 
 

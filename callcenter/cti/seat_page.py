@@ -338,13 +338,13 @@ async function loadOrders() {
 }
 async function loadToday() {
   const data = await api('GET', '/api/seat/calls/today');
-  $('today').replaceChildren(...data.calls.map((c) => el('tr', {}, el('td', {}, new Date(c.started_at * 1000).toLocaleTimeString()),
+  $('today').replaceChildren(...data.calls.map((c) => el('tr', {}, el('td', {}, clock(c.started_at)),
     el('td', {}, maskNumber(c.caller_number)), el('td', {}, word('outcome_', c.outcome)), el('td', {}, c.disposition ? word('disp_', c.disposition) : ''))));
 }
 // --- the agent's own day ---
 let day = null;
 async function loadDay() {
-  try { day = await api('GET', '/api/seat/day'); renderDay(); } catch (e) { $('day').replaceChildren(el('tr', {}, el('td', {}, e.message))); }
+  try { day = await api('GET', '/api/seat/day'); day.fetched = Date.now() / 1000; renderDay(); } catch (e) { $('day').replaceChildren(el('tr', {}, el('td', {}, e.message))); }
 }
 function renderDay() {
   if (!day) return;
@@ -352,7 +352,8 @@ function renderDay() {
     ['handle', T.day_handle_avg, day.handle_avg_s == null ? '-' : duration(day.handle_avg_s)]];
   for (const [reason, s] of Object.entries(day.pause_s)) rows.push(['pause', fill(T.day_paused_for, {reason: word('reason_', reason)}), duration(s)]);
   const why = day.state === 'paused' && day.state_reason ? ' · ' + word('reason_', day.state_reason) : '';
-  const since = day.state_since ? ' · ' + duration(Date.now() / 1000 - day.state_since) : '';
+  // time in the state as the server counted it, ticking on from when it said so
+  const since = day.state_s == null ? '' : ' · ' + duration(day.state_s + Date.now() / 1000 - day.fetched);
   rows.push(['state', T.day_state, word('state_', day.state) + why + since]);
   $('day').replaceChildren(...rows.map(([id, k, v]) => el('tr', {'data-testid': 'day-' + id}, el('th', {}, k), el('td', {}, v))));
 }

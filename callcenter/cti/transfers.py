@@ -40,6 +40,7 @@ class Transfer:
     fields: dict[str, str]  # the AMI action
     exten: str  # where the caller goes in the transfer context
     target: str  # what the page and the call's history name: 1002, support, PJSIP/1030
+    interface: str = ""  # the seat a seat or housekeeper transfer rings (PJSIP/1002)
 
 
 def seat_exten(target: str) -> str:
@@ -76,6 +77,7 @@ def plan_transfer(
         if not _QUEUE.match(target):
             raise TransferRefused(f"{target!r} is not a queue name", f"“{target}”不是队列名称")
         exten = label = target
+        interface = ""
     elif to == "housekeeper":
         keepers = [s for s in housekeeper_seats if s]
         if not keepers:
@@ -84,14 +86,16 @@ def plan_transfer(
                 "该来电业主没有可转接的管家座席",
                 409,
             )
-        exten, label = seat_exten(keepers[0]), keepers[0]
+        exten, label, interface = seat_exten(keepers[0]), keepers[0], keepers[0]
     else:
-        exten = seat_exten(target)
-        label = exten
+        exten = label = seat_exten(target)
+        # a seat named by its extension has the technology of the agent's own seat
+        tech = target.rsplit("/", 1)[0] if "/" in target else seat.split("/", 1)[0]
+        interface = f"{tech}/{exten}"
     if exten == seat.rsplit("/", 1)[-1]:
         raise TransferRefused(
             "a call cannot be transferred to the seat it is at", "不能转接给自己的座席"
         )
     action = {"Action": "BlindTransfer"} if mode == "blind" else {"Action": "Atxfer"}
     fields = {**action, "Channel": channel, "Exten": exten, "Context": context}
-    return Transfer(fields, exten, label)
+    return Transfer(fields, exten, label, interface)

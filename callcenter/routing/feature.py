@@ -118,10 +118,12 @@ class RoutingFeature:
 
     async def state_spans(self, interface: str, start: float, end: float) -> list[StateSpan]:
         """The seat's agent-state time inside [start, end), for the agent's own day."""
-        intervals = await self.state_time.seat_intervals(interface, start, end)
-        return [
-            StateSpan(i.state, i.reason, max(i.start, start), min(i.end, end)) for i in intervals
-        ]
+        closed, current = await self.state_time.seat_intervals(interface, start, end)
+        spans = [StateSpan(i.state, i.reason, max(i.start, start), min(i.end, end)) for i in closed]
+        if current is not None:
+            spans.append(StateSpan(current.state, current.reason, max(current.start, start),
+                                   current.end, current=True))  # fmt: skip
+        return spans
 
     def pbx_of_phone(self, interface: str) -> str | None:
         """The PBX that serves a seat's phone, as the agent states last saw it."""
