@@ -121,6 +121,13 @@ async def test_the_header_is_one_row_and_the_page_speaks_its_language(
             key = await card.get_attribute("data-call")
             assert key is not None
             work = page.locator(f'[data-testid=workspace][data-call="{key}"]')
+            # Another feature's part fills its slot in each call's workspace.
+            await page.evaluate(
+                "seatDesk.onWorkspace((w) => { if (w.key) w.slots.callback.textContent = "
+                "'part for ' + w.callId; })"
+            )
+            slot = work.locator("[data-slot=callback]")
+            assert await slot.inner_text() == f"part for {key.removeprefix('main/')}"
             await work.get_by_test_id("order-kind").select_option("repair")
             due = datetime.now(ZoneInfo(ZONE)) + timedelta(days=2)
             await work.locator("input[name=due]").fill(due.strftime("%Y-%m-%dT%H:%M"))

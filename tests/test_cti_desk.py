@@ -1,4 +1,5 @@
-"""The seat page's deciding logic without sockets: the agent's own day and transfers."""
+"""The seat page's deciding logic without sockets: the agent's own day, transfers, and the
+page's places for other features' parts."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ import pytest
 from callcenter.core.call_record import CallRecord, Leg
 from callcenter.core.contracts import StateSpan
 from callcenter.cti.agent_day import agent_day
+from callcenter.cti.i18n import catalogue
+from callcenter.cti.seat_page import render_seat_page
 from callcenter.cti.transfers import TransferRefused, agent_channel, plan_transfer
+from callcenter.web.security import User
 
 NOW = 1_800_000_000.0
 
@@ -107,3 +111,15 @@ def test_a_transfer_nowhere_or_to_oneself_is_refused(
             context="from-internal", housekeeper_seats=keepers,
         )  # fmt: skip
     assert refused.value.status == status and refused.value.zh
+
+
+def test_the_seat_page_takes_other_features_parts_after_its_script() -> None:
+    user = User(1, "alice", "agent", "Alice", "Agent 1001", "PJSIP/1001")
+    page = render_seat_page(
+        "zh", user, "tok", catalogue("zh"), "1号座席", {"east": "东区</script>"},
+        ["<section id='callbacks'></section>", "<script>seatDesk.onWorkspace(() => {})</script>"],
+    )  # fmt: skip
+    script_end = page.index("</script>")
+    assert page.index("<section id='callbacks'>") > script_end  # seatDesk exists by then
+    assert "东区<\\/script>" in page  # server data cannot close the script
+    assert '<span data-testid="seat" title="PJSIP/1001">1号座席</span>' in page

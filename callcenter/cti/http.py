@@ -96,6 +96,8 @@ class CtiDeps:
     alert: Callable[[dict[str, Any]], None] = lambda alert: None
     # Seat labels, zone names and agent-state time (routing's), when routing runs.
     seat_facts: SeatFacts | None = None
+    # Other features' pieces of the seat page (trusted HTML and script; seat_page.py).
+    page_parts: list[str] = field(default_factory=list)
     # A housekeeper's name -> their seat's interface ("" when they have none).
     housekeeper_seat: Callable[[str], str] = lambda name: ""
 
@@ -166,10 +168,13 @@ async def seat_page(request: web.Request) -> web.Response:
     user = _user(request)
     session = current_session(request)
     assert session is not None
-    facts = request.app[DEPS_KEY].seat_facts
+    deps = request.app[DEPS_KEY]
+    facts = deps.seat_facts
     label = facts.seat_label(user.interface) if facts and user.interface else ""
     zones = dict(facts.zone_names(lang)) if facts else {}
-    html = render_seat_page(lang, user, session.csrf_token, catalogue(lang), label, zones)
+    html = render_seat_page(
+        lang, user, session.csrf_token, catalogue(lang), label, zones, deps.page_parts
+    )
     response = web.Response(text=html, content_type="text/html")
     remember_lang(request, response)
     return response

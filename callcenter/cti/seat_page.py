@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Sequence
 
 from callcenter.core.i18n import Lang
 from callcenter.web.page_head import PAGE_HEAD, html_lang
@@ -57,6 +58,7 @@ header select{width:auto;max-width:9em} [hidden]{display:none !important}
 <section><h2 id="orders-title"></h2><table id="orders" data-testid="orders"></table></section>
 <section><h2 id="day-title"></h2><table id="day" data-testid="day"></table></section>
 <section><h2 id="today-title"></h2><table id="today" data-testid="today"></table></section>
+<div id="side-parts"></div>
 </div></main>
 <script>
 const T = __TEXT__;
@@ -129,7 +131,10 @@ function who(work, forOrder) {
 // call's pbx and call id, whatever pops next. Key '' is the work order without a call.
 const calls = new Map();
 let selected = '';
-const dirty = (work) => work.orderDirty || work.wrapDirty;
+// A part another feature adds (``seatDesk.onWorkspace``) marks box.dataset.dirty = '1'
+// while something typed in it is unsent.
+const dirty = (work) => work.orderDirty || work.wrapDirty || work.box.dataset.dirty === '1';
+const workspaceParts = [];
 
 function newWork(key, pop) {
   const work = {key, pbx: pop ? pop.pbx : '', callId: pop ? pop.call_id : '', pop: pop || {}, details: null,
@@ -178,9 +183,12 @@ function newWork(key, pop) {
   work.order.addEventListener('input', () => { work.orderDirty = true; });
   work.ownerSelect.addEventListener('change', () => renderWork(work));
   work.order.onsubmit = (ev) => { ev.preventDefault(); submitOrder(work); };
-  work.box.append(work.order);
+  // reserved places for other features' parts of this call's workspace
+  work.slots = {callback: el('div', {'data-slot': 'callback'}), orders: el('div', {'data-slot': 'orders'})};
+  work.box.append(work.slots.callback, work.order, work.slots.orders);
   work.box.hidden = true;
   $('workspaces').append(work.box);
+  for (const part of workspaceParts) part(work);
   return work;
 }
 const noCall = newWork('', null);
@@ -278,6 +286,7 @@ function onFrame(f) {
   work.over = !live;
   renderWork(work);
   renderCard(work);
+  work.box.dispatchEvent(new CustomEvent('call', {detail: work}));  // for the parts: the call moved on
   const current = calls.get(selected) || noCall;
   // A new call is shown at once unless the agent is writing something for another one.
   if (fresh && !dirty(current)) select(key);
@@ -357,9 +366,18 @@ function renderDay() {
   rows.push(['state', T.day_state, word('state_', day.state) + why + since]);
   $('day').replaceChildren(...rows.map(([id, k, v]) => el('tr', {'data-testid': 'day-' + id}, el('th', {}, k), el('td', {}, v))));
 }
+// --- what other features' parts of the page use (render_seat_page(parts=...)) ---
+// seatDesk.onWorkspace(part): part(work) runs for every call's workspace, those on screen
+// and those to come; work has key ('pbx/call_id', '' for no call), pbx, callId, pop (the
+// card: owners, caller_number, state...), answered, over, box and slots.callback /
+// slots.orders to fill; work.box gets a 'call' event whenever the call's pop changes.
+window.seatDesk = {T, LANG, api, el, fill, labelled, options, word, who, clock, duration, maskNumber,
+  onWorkspace(part) { workspaceParts.push(part); for (const w of [noCall, ...calls.values()]) part(w); },
+  workspaces: () => [noCall, ...calls.values()], notice: (text) => { $('notice').textContent = text; }};
 renderWork(noCall); select(''); showStatus(); connect(); loadOrders(); loadToday(); loadDay();
 setInterval(loadToday, 60000); setInterval(loadDay, 15000); setInterval(renderDay, 1000);
-</script></body></html>"""
+</script>
+__PARTS__</body></html>"""
 )
 
 
@@ -370,9 +388,14 @@ def render_seat_page(
     texts: dict[str, str],
     seat_label: str = "",
     zones: dict[str, str] | None = None,
+    parts: Sequence[str] = (),
 ) -> str:
     """The page for ``user``; the seat shows by its label (6号座席) when the directory has
-    one, else by its interface; ``zones`` names the zones in the page's language."""
+    one, else by its interface; ``zones`` names the zones in the page's language.
+
+    ``parts`` are other features' pieces of the page (their own HTML and script, trusted,
+    placed after the page's script): they use ``window.seatDesk`` to add to each call's
+    workspace and ``#side-parts`` for their own sections."""
     replacements = {
         "__HTML_LANG__": html_lang(lang),
         "__LANG__": lang,
@@ -388,6 +411,7 @@ def render_seat_page(
         "__SIGN_OUT__": html.escape(texts["sign_out"]),
         "__TEXT__": _script_json(texts),
         "__ZONES__": _script_json(zones or {}),
+        "__PARTS__": "\n".join(parts),
     }
     page = _TEMPLATE
     for marker, value in replacements.items():
