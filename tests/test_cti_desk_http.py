@@ -3,8 +3,7 @@ transfer sends for which call, what is refused, and what the call's history keep
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-
+from test_cti_dialling import RecordingAmi
 from test_cti_http import Served, served  # noqa: F401  (the served fixture)
 
 from callcenter.core.call_record import CallRecord, Leg
@@ -13,17 +12,6 @@ from callcenter.cti.popper import PopUpdate
 
 CALL = "1800000000.1"
 NOW = 1_800_000_100.0
-
-
-class FakeAmi:
-    def __init__(self) -> None:
-        self.sent: list[dict[str, str]] = []
-
-    async def send_action(
-        self, fields: Mapping[str, str | Sequence[str]], timeout: float | None = None
-    ) -> dict[str, str]:
-        self.sent.append({k: str(v) for k, v in fields.items()})
-        return {"Response": "Success"}
 
 
 class Facts:
@@ -38,7 +26,7 @@ class Facts:
                 StateSpan("ready", "", start + 70, start + 100, current=True)]  # fmt: skip
 
 
-def _alice_talking(served: Served) -> FakeAmi:  # noqa: F811
+def _alice_talking(served: Served) -> RecordingAmi:  # noqa: F811
     """张三's call popped at alice's seat and is up there, as the tracker has it."""
     card = {"caller_number": "13812345678", "started_at": NOW, "owners": [{"id": 1}]}
     seen = PopUpdate(interface="PJSIP/1001", pbx="main", call_id=CALL, state="answered", at=NOW,
@@ -50,7 +38,7 @@ def _alice_talking(served: Served) -> FakeAmi:  # noqa: F811
     ]
     record = CallRecord("main", CALL, caller_number="13812345678", legs=legs)
     served.cti.deps.open_call = lambda pbx, call_id: record if call_id == CALL else None
-    ami = FakeAmi()
+    ami = RecordingAmi()
     served.cti.deps.ami = ami
     served.cti.deps.seat_facts = Facts()
     return ami
@@ -66,13 +54,13 @@ async def test_a_blind_transfer_sends_blindtransfer_on_the_agents_channel(
     assert status == 202, reply
     assert reply == {"pbx": "main", "call_id": CALL, "mode": "blind", "to": "seat",
                      "target": "1002", "target_label": "2号座席"}  # fmt: skip
-    assert ami.sent == [{"Action": "BlindTransfer", "Channel": "PJSIP/1001-00000002",
+    assert ami.actions == [{"Action": "BlindTransfer", "Channel": "PJSIP/1001-00000002",
                          "Exten": "1002", "Context": "from-internal"}]  # fmt: skip
     status, reply = await alice.post_json(
         "/api/seat/transfer", {**body, "mode": "attended", "to": "queue", "target": "support"}
     )
-    assert status == 202 and ami.sent[-1]["Action"] == "Atxfer"
-    assert ami.sent[-1]["Exten"] == "support"
+    assert status == 202 and ami.actions[-1]["Action"] == "Atxfer"
+    assert ami.actions[-1]["Exten"] == "support"
     trail = served.cti.records.audit_trail(login="alice")
     transfers = [
         (r["action"], r["owner_id"], r["detail"]) for r in trail if r["action"] == "transfer"
@@ -100,7 +88,7 @@ async def test_transfers_nowhere_or_of_someone_elses_call_are_refused(
         status, reply = await client.post_json("/api/seat/transfer", request)
         assert status == want, (request, reply)
         assert reply["error"]["zh"] and reply["error"]["en"]
-    assert ami.sent == []
+    assert ami.actions == []
 
 
 async def test_the_agents_day_comes_from_their_calls_and_seat_state(
