@@ -137,7 +137,14 @@ async def test_the_header_is_one_row_and_the_page_speaks_its_language(
             await page.get_by_test_id("pause-reason").select_option("meal")
             await page.get_by_test_id("toggle-pause").click()
             await line.agent_hangs_up(key.removeprefix("main/"))
-            await page.locator(f'[data-testid=pop][data-call="{key}"][data-state=ended]').wait_for()
+            ended = page.locator(f'[data-testid=pop][data-call="{key}"][data-state=ended]')
+            await ended.get_by_text(text["wrapup_pending"]).wait_for()
+            # A reload during the wrap-up brings the call's card and workspace back, paused.
+            await page.reload()
+            await page.get_by_text(text["connected"]).wait_for()
+            await ended.get_by_text(text["wrapup_pending"]).wait_for()
+            await work.get_by_test_id("wrapup-form").wait_for()
+            await page.get_by_test_id("status").get_by_text(text["paused"]).wait_for()
             store = line.service.store
             call_id = key.removeprefix("main/")
             await until(lambda: store.get_call("main", call_id) is not None, "the call stored")

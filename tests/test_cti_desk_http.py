@@ -21,6 +21,9 @@ class Facts:
     def zone_names(self, lang: str) -> dict[str, str]:
         return {"east": "东区" if lang == "zh" else "East"}
 
+    def seat_paused(self, interface: str) -> bool:
+        return interface == "PJSIP/1001"
+
     async def state_spans(self, interface: str, start: float, end: float) -> list[StateSpan]:
         return [StateSpan("paused", "meal", start + 10, start + 70),
                 StateSpan("ready", "", start + 70, start + 100, current=True)]  # fmt: skip
@@ -99,3 +102,4 @@ async def test_the_agents_day_comes_from_their_calls_and_seat_state(
     assert status == 200, day
     assert day["interface"] == "PJSIP/1001" and day["agent"] == "Agent 1001"
     assert (day["pause_s"], day["state"], day["state_s"]) == ({"meal": 60}, "ready", 30)
+    assert day["paused"] is True  # paused in the queues, whatever the state (a wrap-up)

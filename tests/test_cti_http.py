@@ -114,6 +114,7 @@ async def test_role_matrix_on_every_route(served: Served) -> None:
         ("POST", "/api/seat/disposition", {"pbx": "main", "call_id": "179573150.1", "disposition": "resolved"}, (401, 200, 200, 200)),
         ("GET", "/api/seat/calls/today", None, (401, 200, 200, 200)),
         ("GET", "/api/seat/day", None, (401, 200, 409, 409)),
+        ("POST", "/api/seat/pops/close", {"pbx": "main", "call_id": "179573150.1"}, (401, 200, 409, 409)),
         # alice's call is not up at her seat (no open call): nothing to transfer
         ("POST", "/api/seat/transfer", {"pbx": "main", "call_id": "179573150.1", "mode": "blind", "to": "seat", "target": "1002"}, (401, 409, 409, 409)),
         ("GET", "/api/owners/lookup?number=13812345678&reason=complaint", None, (401, 200, 200, 200)),

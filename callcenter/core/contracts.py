@@ -59,10 +59,14 @@ class StateSpan:
 
 class SeatFacts(Protocol):
     """What the seat page asks routing about a seat: its label (6号座席), the zones' names,
-    and its agent-state time for the agent's own day."""
+    whether it is paused, and its agent-state time for the agent's own day."""
 
     def seat_label(self, interface: str) -> str: ...
 
     def zone_names(self, lang: str) -> Mapping[str, str]: ...
+
+    def seat_paused(self, interface: str) -> bool:
+        """Whether the seat is paused in its queues (through a call and its wrap-up too)."""
+        ...
 
     async def state_spans(self, interface: str, start: float, end: float) -> list[StateSpan]: ...

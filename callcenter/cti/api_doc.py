@@ -97,6 +97,13 @@ OPERATIONS: Operations = {
         result=obj(["pops"], pops=array(OBJECT)),
         errors=(409,),
     ),
+    ("POST", "/api/seat/pops/close"): Operation(
+        "Close an ended call's card on the seat (it stays after the hangup until closed)",
+        params=(SEAT_PARAM,),
+        body=obj(["pbx", "call_id"], pbx=ANY_ID, call_id=ANY_ID),
+        result=obj(["closed"], closed=BOOL),
+        errors=(409,),
+    ),
     ("POST", "/api/seat/pause"): Operation(
         "Pause the seat in its queues (or make it ready)",
         params=(SEAT_PARAM,),
@@ -165,10 +172,11 @@ OPERATIONS: Operations = {
         "pause time by reason, the seat's state now and since when",
         params=(SEAT_PARAM, Param("agent", STR, "queue member name")),
         result=obj(
-            ["agent", "interface", "since", "calls_taken", "talk_s", "pause_s", "state"],
+            ["agent", "interface", "since", "paused", "calls_taken", "talk_s", "pause_s", "state"],
             agent=STR,
             interface=STR,
             since=EPOCH,
+            paused=BOOL,
             calls_taken=INT,
             talk_s=INT,
             handle_avg_s=nullable(INT),

@@ -196,6 +196,14 @@ async def current_pops(request: web.Request) -> web.Response:
     return web.json_response({"pops": request.app[DEPS_KEY].hub.current(_seat(request))})
 
 
+@require_roles(*ANY)
+async def close_pop(request: web.Request) -> web.Response:
+    """The agent is done with an ended call: its card leaves the seat's screens."""
+    body = await _body(request)
+    closed = request.app[DEPS_KEY].hub.close(_seat(request), body["pbx"], body["call_id"])
+    return web.json_response({"closed": closed})
+
+
 # --- the call an action is for ---------------------------------------------------------------
 
 
@@ -373,7 +381,10 @@ async def my_day(request: web.Request) -> web.Response:
     facts = deps.seat_facts
     spans = await facts.state_spans(seat, midnight, now) if facts is not None else []
     day = agent_day(calls, spans)
-    return web.json_response({"agent": agent, "interface": seat, "since": midnight, **day})
+    paused = facts.seat_paused(seat) if facts is not None else False
+    return web.json_response(
+        {"agent": agent, "interface": seat, "since": midnight, "paused": paused, **day}
+    )
 
 
 # --- owners and audit -----------------------------------------------------------------------
@@ -636,6 +647,7 @@ def setup(app: web.Application, deps: CtiDeps) -> None:
     app.router.add_get("/seat", seat_page)
     app.router.add_get("/ws/seat", seat_socket)
     app.router.add_get("/api/seat/pops", current_pops)
+    app.router.add_post("/api/seat/pops/close", close_pop)
     app.router.add_post("/api/seat/pause", pause)
     app.router.add_post("/api/seat/call", click_to_call)
     app.router.add_post("/api/seat/disposition", disposition)

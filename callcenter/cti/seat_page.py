@@ -254,7 +254,10 @@ function select(key) {
   for (const w of calls.values()) renderCard(w);
   $('work-on-none').setAttribute('aria-pressed', String(selected === ''));
 }
-function remove(work) {
+function remove(work, closedElsewhere) {
+  if (!calls.has(work.key)) return;
+  // the server keeps an answered call's card for a reload until it is closed
+  if (work.answered && work.over && !closedElsewhere) api('POST', '/api/seat/pops/close', {pbx: work.pbx, call_id: work.callId}).catch(() => {});
   calls.delete(work.key);
   work.card.remove();
   work.box.remove();
@@ -270,9 +273,12 @@ function onFrame(f) {
   const key = f.pbx + '/' + f.call_id;
   let work = calls.get(key);
   if (f.type === 'details') { if (work) { work.details = f; renderCard(work); } return; }
+  if (f.type === 'closed') { if (work) remove(work, true); return; }  // closed in another tab
   const live = f.state === 'ringing' || f.state === 'answered', fresh = !work;
   if (fresh) {
-    if (!live) return;  // the end of a call this page never showed
+    // the end of a call this page never showed, unless it was answered here (a reload
+    // during the wrap-up)
+    if (!live && !f.answered_here) return;
     work = newWork(key, f);
     work.card = el('div', {class: 'card', 'data-testid': 'pop', 'data-call': key});
     calls.set(key, work);
@@ -282,7 +288,7 @@ function onFrame(f) {
   const {details, ...pop} = f;
   work.pop = pop;
   if (details) work.details = details;
-  work.answered = work.answered || f.state === 'answered';
+  work.answered = work.answered || f.state === 'answered' || !!f.answered_here;
   work.over = !live;
   renderWork(work);
   renderCard(work);
@@ -353,7 +359,12 @@ async function loadToday() {
 // --- the agent's own day ---
 let day = null;
 async function loadDay() {
-  try { day = await api('GET', '/api/seat/day'); day.fetched = Date.now() / 1000; renderDay(); } catch (e) { $('day').replaceChildren(el('tr', {}, el('td', {}, e.message))); }
+  try {
+    const first = day === null;
+    day = await api('GET', '/api/seat/day'); day.fetched = Date.now() / 1000;
+    if (first) { paused = day.paused; showStatus(); }  // a reload while paused
+    renderDay();
+  } catch (e) { $('day').replaceChildren(el('tr', {}, el('td', {}, e.message))); }
 }
 function renderDay() {
   if (!day) return;

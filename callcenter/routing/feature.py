@@ -116,6 +116,10 @@ class RoutingFeature:
         """Zone id -> its name in ``lang`` (east -> 东区)."""
         return {zone_id: zone.label(lang) for zone_id, zone in self.state.directory.zones.items()}
 
+    def seat_paused(self, interface: str) -> bool:
+        status = self.agent_states.agents.get(interface)
+        return status is not None and status.paused
+
     async def state_spans(self, interface: str, start: float, end: float) -> list[StateSpan]:
         """The seat's agent-state time inside [start, end), for the agent's own day."""
         closed, current = await self.state_time.seat_intervals(interface, start, end)
