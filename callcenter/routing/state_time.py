@@ -141,7 +141,7 @@ class StateTimeRecorder:
         """One seat's closed intervals overlapping [start, end) (stored or buffered), and
         the one still open, up to now."""
         async with self._write_lock:  # no batch half-way between the buffer and the table
-            rows = await asyncio.to_thread(self.store.intervals, start, end)
+            rows = await asyncio.to_thread(self.store.intervals, start, end, interface)
             buffered = list(self._buffer)
             still_open = self.states.open_intervals(min(end, self.clock()))
         stored = [
