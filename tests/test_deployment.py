@@ -343,8 +343,8 @@ def test_the_service_image_runs_unprivileged_with_a_readiness_check() -> None:
 EVENT_CLASS = {
     **dict.fromkeys(
         ["Newchannel", "Newstate", "NewCallerid", "Hangup", "DialBegin", "DialEnd",
-         "BridgeEnter", "BridgeLeave", "BlindTransfer", "MixMonitorStart", "MixMonitorStop",
-         "ChanSpyStart", "ChanSpyStop"], "call"),
+         "BridgeEnter", "BridgeLeave", "BlindTransfer", "AttendedTransfer", "MixMonitorStart",
+         "MixMonitorStop", "ChanSpyStart", "ChanSpyStop"], "call"),
     **dict.fromkeys(
         ["QueueCallerJoin", "QueueCallerLeave", "QueueCallerAbandon", "AgentCalled",
          "AgentConnect", "AgentComplete", "AgentRingNoAnswer", "AgentDump", "QueueMemberAdded",

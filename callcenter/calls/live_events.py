@@ -97,12 +97,18 @@ def _dial_ended(book: CallBook, call: OpenCall, ev: DialEnded) -> None:
 
 @HANDLERS.on(CallTransferred)
 def _transferred(book: CallBook, call: OpenCall, ev: CallTransferred) -> None:
-    """A blind transfer that worked: the caller goes on, so the talk lasts until the call
-    ends (not the transferring agent's part), and whoever answers next is its agent."""
+    """A transfer that worked: the caller goes on, so the talk lasts until the call ends
+    (not the transferring agent's part); an attended one's target is its agent now, a
+    blind one's is whoever answers next."""
     if ev.result != "Success":
         return
-    call.transfer_pending = True
     call.talk_time = None
+    if ev.attended and ev.target_channel:  # the caller now talks with the target
+        interface = channel_device(ev.target_channel)
+        call.record.agent = book.member_name(interface) or interface
+        call.record.agent_interface = interface
+        return
+    call.transfer_pending = True
 
 
 @HANDLERS.on(ChannelHungUp)

@@ -218,6 +218,25 @@ def _blindtransfer(m: Msg, pbx: str, tz: tzinfo) -> Event:
     )
 
 
+def _attendedtransfer(m: Msg, pbx: str, tz: tzinfo) -> Event:
+    """AttendedTransfer: OrigTransferer* is the agent's channel in the caller's bridge,
+    SecondTransferer* its call to the target, TransferTarget* the target's channel."""
+    return CallTransferred(
+        pbx=pbx,
+        call_id=m.get("TransfereeLinkedid") or m["OrigTransfererLinkedid"],
+        channel_id=m["OrigTransfererUniqueid"],
+        at=_at(m),
+        channel=m.get("OrigTransfererChannel", ""),
+        transferee_channel=m.get("TransfereeChannel", ""),
+        transferee_channel_id=m.get("TransfereeUniqueid", ""),
+        result=m.get("Result", ""),
+        external=m.get("IsExternal", "") == "Yes",
+        attended=True,
+        target_channel=m.get("TransferTargetChannel", ""),
+        dest_type=m.get("DestType", ""),
+    )
+
+
 def _hangup(m: Msg, pbx: str, tz: tzinfo) -> Event:
     return ChannelHungUp(
         **_call_fields(m, pbx),
@@ -446,6 +465,7 @@ _TRANSLATORS: dict[str | None, Translator] = {
     "AgentConnect": _agentconnect,
     "AgentComplete": _agentcomplete,
     "BlindTransfer": _blindtransfer,
+    "AttendedTransfer": _attendedtransfer,
     "AgentRingNoAnswer": _agentringnoanswer,
     "AgentDump": _agentdump,
     "QueueMemberAdded": _member("added"),
