@@ -200,41 +200,36 @@ def _bridge(kind: type[BridgeEntered | BridgeLeft]) -> Translator:
     return translate_bridge
 
 
+def _transfer(m: Msg, pbx: str, transferer: str, call_id: str, **kind: str | bool) -> Event:
+    """A transfer event: ``transferer`` the prefix of the agent's channel fields."""
+    return CallTransferred(
+        pbx=pbx,
+        call_id=call_id,
+        channel_id=m[f"{transferer}Uniqueid"],
+        at=_at(m),
+        channel=m.get(f"{transferer}Channel", ""),
+        transferee_channel=m.get("TransfereeChannel", ""),
+        transferee_channel_id=m.get("TransfereeUniqueid", ""),
+        result=m.get("Result", ""),
+        external=m.get("IsExternal", "") == "Yes",
+        **kind,  # type: ignore[arg-type]
+    )
+
+
 def _blindtransfer(m: Msg, pbx: str, tz: tzinfo) -> Event:
     """BlindTransfer: the Transferer* fields are the transferer's channel state (its
     Linkedid is the call's), Transferee* its bridge peer's."""
-    return CallTransferred(
-        pbx=pbx,
-        call_id=m["TransfererLinkedid"],
-        channel_id=m["TransfererUniqueid"],
-        at=_at(m),
-        channel=m.get("TransfererChannel", ""),
-        transferee_channel=m.get("TransfereeChannel", ""),
-        transferee_channel_id=m.get("TransfereeUniqueid", ""),
-        exten=m.get("Extension", ""),
-        context=m.get("Context", ""),
-        result=m.get("Result", ""),
-        external=m.get("IsExternal", "") == "Yes",
-    )
+    return _transfer(m, pbx, "Transferer", m["TransfererLinkedid"],
+                     exten=m.get("Extension", ""), context=m.get("Context", ""))  # fmt: skip
 
 
 def _attendedtransfer(m: Msg, pbx: str, tz: tzinfo) -> Event:
     """AttendedTransfer: OrigTransferer* is the agent's channel in the caller's bridge,
     SecondTransferer* its call to the target, TransferTarget* the target's channel."""
-    return CallTransferred(
-        pbx=pbx,
-        call_id=m.get("TransfereeLinkedid") or m["OrigTransfererLinkedid"],
-        channel_id=m["OrigTransfererUniqueid"],
-        at=_at(m),
-        channel=m.get("OrigTransfererChannel", ""),
-        transferee_channel=m.get("TransfereeChannel", ""),
-        transferee_channel_id=m.get("TransfereeUniqueid", ""),
-        result=m.get("Result", ""),
-        external=m.get("IsExternal", "") == "Yes",
-        attended=True,
-        target_channel=m.get("TransferTargetChannel", ""),
-        dest_type=m.get("DestType", ""),
-    )
+    call_id = m.get("TransfereeLinkedid") or m["OrigTransfererLinkedid"]
+    return _transfer(m, pbx, "OrigTransferer", call_id, attended=True,
+                     target_channel=m.get("TransferTargetChannel", ""),
+                     dest_type=m.get("DestType", ""))  # fmt: skip
 
 
 def _hangup(m: Msg, pbx: str, tz: tzinfo) -> Event:
