@@ -178,6 +178,15 @@ async def test_the_header_is_one_row_and_the_page_speaks_its_language(
             overflow = await page.evaluate("document.documentElement.scrollWidth - innerWidth")
             assert overflow <= 0, f"{overflow} px wider than the {width} px window"
             assert (tmp_path / f"seat-{lang}-{width}.png").stat().st_size > 10_000
+            # One more link (a navigation bar's) still fits in the row.
+            await page.evaluate(
+                "document.querySelector('header .grow').before(Object.assign("
+                "document.createElement('a'), {href: '/wallboard', textContent: '监控大屏 Wallboard'}))"
+            )
+            (header,) = await _heights(page, "header")
+            assert header <= 56 and max(await _heights(page, "header > *")) <= 36
+            overflow = await page.evaluate("document.documentElement.scrollWidth - innerWidth")
+            assert overflow <= 0, f"{overflow} px wider with one more link"
 
             # No code of the server's shows as it is on the Chinese page.
             body = await page.inner_text("body")
