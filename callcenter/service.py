@@ -143,6 +143,7 @@ class Service:
             alert=lambda notice: self.metrics.wallboard.notice(notice),
             trusted_proxies=settings.web.trusted_proxies, holds=self.holds,
             pbx_of_seat=lambda seat: self.routing.pbx_of_phone(seat) or first,
+            seat_facts=self.routing,  # seat labels, zone names, the agent's state time
         )  # fmt: skip
         # Live counters, the wallboard, /metrics and reports.
         self.metrics = MetricsFeature(

@@ -41,7 +41,7 @@ async def test_sign_in_receive_a_pop_and_raise_a_work_order(tmp_path: Path) -> N
             for event in ring("1800000000.9", "13812345678", "PJSIP/1001"):
                 cti.on_event(event)
             pop = page.get_by_test_id("pop")
-            await pop.get_by_text("张三").wait_for()
+            await pop.get_by_test_id("owner").get_by_text("张三").wait_for()
             assert await pop.get_attribute("data-state") == "ringing"
             assert "3栋-2单元-1201" in await pop.inner_text()
             work = page.locator('[data-testid=workspace][data-call="main/1800000000.9"]')

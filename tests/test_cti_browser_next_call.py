@@ -4,7 +4,7 @@ Playwright) against the whole service and the PBX simulator over AMI.
 张三 calls; the agent starts a work order and, after the hangup, a 需回电 wrap-up; then an
 unknown number rings while both are half written. The agent finishes and submits them:
 both are stored on 张三's call and owner, nothing on the new call, and the forms said whose
-call they were for all along. Walked in Chinese at 1280 px and in English at 1024 px.
+call they were for all along. 张三's pop stays through the wrap-up until the agent closes it. Walked in Chinese at 1280 px and in English at 1024 px.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -99,13 +99,17 @@ async def hotline(
     callers: tuple[str, ...] = (ZHANG,),
     unknown_fraction: float = 0.5,
     line_class: type[Hotline] = Hotline,
+    *,
+    queues: Sequence[QueueConfig] = (QUEUE,),
+    owner_rows: Sequence[Sequence[str]] = OWNER_ROWS,
 ) -> AsyncIterator[Hotline]:
-    """The whole service on a simulated PBX whose only seat is alice's, 张三 and 李四 on
-    file; by default 张三 calls first, then an unknown caller."""
+    """The whole service on a simulated PBX whose hotline rings alice's seat, 张三 and 李四
+    on file; by default 张三 calls first, then an unknown caller; ``queues`` may give the
+    PBX more phones (bob's)."""
     seed = seed_where_zhang_calls_then_a_stranger() if unknown_fraction else 1
     async with running_simulator(
         tmp_path / "pbx", seed=seed, speed=4, secret="s",
-        queues=[QUEUE], hotlines={HOTLINE: "support"}, menu_routes={"1": "support"},
+        queues=list(queues), hotlines={HOTLINE: "support"}, menu_routes={"1": "support"},
         traffic=TRAFFIC, recorded_fraction=0.0, caller_numbers=callers,
         unknown_caller_fraction=unknown_fraction, timezone=ZONE,
     ) as pbx:  # fmt: skip
@@ -115,15 +119,17 @@ async def hotline(
         await service.start()
         try:
             add_users(service.cti.accounts)
-            await service.cti.directory.import_owners(parse_rows(HEADER, OWNER_ROWS).records)
+            rows = [list(row) for row in owner_rows]
+            await service.cti.directory.import_owners(parse_rows(HEADER, rows).records)
             yield line
         finally:
             await service.stop()
 
 
 @contextlib.asynccontextmanager
-async def seat_page(base: str, lang: Lang, width: int) -> AsyncIterator[Page]:
-    """alice's seat page in chromium, signed in and connected; no script error allowed."""
+async def seat_page(base: str, lang: Lang, width: int, login: str = "alice") -> AsyncIterator[Page]:
+    """A user's (alice's) seat page in chromium, signed in and connected; no script error
+    allowed."""
     async with playwright_api.async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
@@ -133,7 +139,7 @@ async def seat_page(base: str, lang: Lang, width: int) -> AsyncIterator[Page]:
             errors: list[str] = []
             page.on("pageerror", lambda error: errors.append(str(error)))
             await page.goto(f"{base}/login?next=/seat")
-            await page.fill("#login", "alice")
+            await page.fill("#login", login)
             await page.fill("#password", PASSWORD)
             async with page.expect_navigation():
                 await page.click("button[type=submit]")
@@ -220,6 +226,11 @@ async def test_work_for_one_caller_is_stored_on_their_call_when_the_next_one_rin
             created = text["order_created_for"].split("{id}")[0]
             notice = page.get_by_test_id("notice")
             await notice.filter(has_text=created).filter(has_text=a_is).wait_for()
+            # A's pop stays through wrap-up until alice closes it; then B's workspace shows.
+            await card_a.get_by_text(text["wrapup_done"]).wait_for()
+            assert await work_a.is_visible()
+            await card_a.get_by_test_id("close-call").click()
+            await card_a.wait_for(state="detached")
             await work_a.wait_for(state="detached")
             await work_b.wait_for(state="visible")
             assert await value(work_b, "order-description") == "陌生来电咨询"

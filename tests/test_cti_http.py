@@ -113,6 +113,10 @@ async def test_role_matrix_on_every_route(served: Served) -> None:
         ("POST", "/api/seat/call", {"number": "13812345678"}, pbx_action),
         ("POST", "/api/seat/disposition", {"pbx": "main", "call_id": "179573150.1", "disposition": "resolved"}, (401, 200, 200, 200)),
         ("GET", "/api/seat/calls/today", None, (401, 200, 200, 200)),
+        ("GET", "/api/seat/day", None, (401, 200, 409, 409)),
+        ("POST", "/api/seat/pops/close", {"pbx": "main", "call_id": "179573150.1"}, (401, 200, 409, 409)),
+        # alice's call is not up at her seat (no open call): nothing to transfer
+        ("POST", "/api/seat/transfer", {"pbx": "main", "call_id": "179573150.1", "mode": "blind", "to": "seat", "target": "1002"}, (401, 409, 409, 409)),
         ("GET", "/api/owners/lookup?number=13812345678&reason=complaint", None, (401, 200, 200, 200)),
         ("GET", "/api/owners/1?reason=complaint", None, (401, 200, 200, 200)),
         ("GET", "/api/audit", None, (401, 403, 200, 200)),

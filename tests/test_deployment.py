@@ -343,8 +343,8 @@ def test_the_service_image_runs_unprivileged_with_a_readiness_check() -> None:
 EVENT_CLASS = {
     **dict.fromkeys(
         ["Newchannel", "Newstate", "NewCallerid", "Hangup", "DialBegin", "DialEnd",
-         "BridgeEnter", "BridgeLeave", "MixMonitorStart", "MixMonitorStop", "ChanSpyStart",
-         "ChanSpyStop"], "call"),
+         "BridgeEnter", "BridgeLeave", "BlindTransfer", "AttendedTransfer", "MixMonitorStart",
+         "MixMonitorStop", "ChanSpyStart", "ChanSpyStop"], "call"),
     **dict.fromkeys(
         ["QueueCallerJoin", "QueueCallerLeave", "QueueCallerAbandon", "AgentCalled",
          "AgentConnect", "AgentComplete", "AgentRingNoAnswer", "AgentDump", "QueueMemberAdded",
@@ -361,6 +361,8 @@ ACTION_CLASSES: dict[str, set[str]] = {
     "QueueRemove": {"agent"},
     "QueuePause": {"agent"},
     "QueuePenalty": {"agent"},
+    "BlindTransfer": {"call"},
+    "Atxfer": {"call"},
     "CoreShowChannels": {"system", "reporting"},
     "QueueStatus": set(),
     "Ping": set(),
@@ -869,7 +871,7 @@ def test_a_real_asterisk_loads_the_configuration(real_pbx: RealPbx, settings: Se
     user = real_pbx.cli(f"manager show user {settings.pbxes[0].ami.username}")
     perms = dict(re.findall(r"(read|write) perm: (\S+)", user))
     assert set(perms["read"].split(",")) == set(EVENT_CLASS.values())
-    assert set(perms["write"].split(",")) == {"originate", "agent", "reporting"}
+    assert set(perms["write"].split(",")) == {"originate", "agent", "call", "reporting"}
     plan = real_pbx.cli("dialplan show from-pstn")
     for number in settings.hotlines:
         assert f"'{number}' =>" in plan

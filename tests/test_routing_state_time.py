@@ -134,6 +134,13 @@ async def test_intervals_reach_the_database_as_they_close_and_give_occupancy(
                 for i in stored if i.agent == "kf01"]  # fmt: skip
         kept += [i for i in states.open_intervals(T0 + 3600) if i.agent == "kf01"]
         assert occupancy(kept, T0, T0 + 3600) == pytest.approx(650 / 2700)
+        # one seat's time for the agent's own day: its closed intervals and the open one
+        closed, current = await recorder.seat_intervals(KF01, T0 + 1000, T0 + 3600)
+        assert [(i.interface, i.state) for i in closed] == [
+            (KF01, "on_call"), (KF01, "wrap_up"), (KF01, "ready"), (KF01, "paused"),
+        ]  # fmt: skip
+        assert current is not None
+        assert (current.state, current.start, current.end) == ("ready", T0 + 2700, T0 + 3600)
     finally:
         await recorder.close()
     # closing cut the open intervals at the clock: the last 15 minutes are stored too

@@ -33,6 +33,10 @@ class CallBook(Protocol):
         """The call's first channel says where it came from and what was dialled."""
         ...
 
+    def member_name(self, interface: str) -> str:
+        """The queue member name last seen for a seat's interface ("" when never seen)."""
+        ...
+
 
 # How one type of event changes an open call; the book holds what spans calls.
 Handler = Callable[[CallBook, OpenCall, E], None]

@@ -24,6 +24,7 @@ from callcenter.core.events import (
     AgentRinging,
     AgentRingNoAnswer,
     CallerIdChanged,
+    CallTransferred,
     ChannelCreated,
     ChannelHungUp,
     ChannelStateChanged,
@@ -85,8 +86,29 @@ def _dial_ended(book: CallBook, call: OpenCall, ev: DialEnded) -> None:
     if ev.dial_status in BLOCKED_DIAL:
         call.blocked_hint = True
     answered = ev.dial_status == "ANSWER" and ev.channel_id in call.caller_side
+    if answered and call.transfer_pending:  # a transfer's Dial reached the new seat
+        interface = channel_device(ev.dest_channel)
+        call.record.agent = book.member_name(interface) or interface
+        call.record.agent_interface = interface
+        call.transfer_pending = False
     if answered and call.dial_answer is None:
         call.dial_answer = (ev.at, channel_device(ev.dest_channel))
+
+
+@HANDLERS.on(CallTransferred)
+def _transferred(book: CallBook, call: OpenCall, ev: CallTransferred) -> None:
+    """A transfer that worked: the caller goes on, so the talk lasts until the call ends
+    (not the transferring agent's part); an attended one's target is its agent now, a
+    blind one's is whoever answers next."""
+    if ev.result != "Success":
+        return
+    call.talk_time = None
+    if ev.attended and ev.target_channel:  # the caller now talks with the target
+        interface = channel_device(ev.target_channel)
+        call.record.agent = book.member_name(interface) or interface
+        call.record.agent_interface = interface
+        return
+    call.transfer_pending = True
 
 
 @HANDLERS.on(ChannelHungUp)
@@ -188,6 +210,10 @@ def _ring_no_answer(book: CallBook, call: OpenCall, ev: AgentRingNoAnswer) -> No
 def _answered(book: CallBook, call: OpenCall, ev: AgentAnswered) -> None:
     record = call.record
     join(call, ev.queue, ev.at - ev.hold_time)
+    if call.transfer_pending and record.answered_at is not None:  # transferred to a queue
+        record.agent, record.agent_interface = ev.member_name, ev.interface
+        call.transfer_pending = False
+        return
     if record.answered_at is None or call.answer_guessed:
         call.answer_guessed = False
         record.answered_at = ev.at
@@ -211,7 +237,7 @@ def _completed(book: CallBook, call: OpenCall, ev: AgentCompleted) -> None:
         record.answered_at = answered
         record.agent = ev.member_name
         call.answer_hold = ev.hold_time
-    if call.talk_time is None:
-        call.talk_time = ev.talk_time
+    if call.talk_time is None and ev.reason != "transfer" and not call.transfer_pending:
+        call.talk_time = ev.talk_time  # a transferred call talks on after its first agent
     if ev.interface and not record.agent_interface:
         record.agent_interface = ev.interface

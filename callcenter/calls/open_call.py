@@ -47,6 +47,7 @@ class OpenCall:
         "talk_time",
         "timed_out_at",
         "timed_out_wait",
+        "transfer_pending",
         "untimed",
         "voicemail",
     )
@@ -86,6 +87,8 @@ class OpenCall:
         self.join_quality = 0  # how the join time was learned: see JOIN_*
         self.untimed = False  # some live event had no Timestamp: trust Asterisk's counters
         self.dial_answer: tuple[float, str] | None = None  # (when, interface) of a direct Dial
+        # Transferred away from its agent: the next seat to answer it is its agent.
+        self.transfer_pending = False
 
 
 def join(call: OpenCall, queue: str, at: float, quality: int = JOIN_DERIVED) -> None:

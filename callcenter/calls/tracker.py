@@ -41,11 +41,14 @@ from callcenter.calls.outcome import finalize
 from callcenter.calls.recovery import recovered_end
 from callcenter.core.call_record import CallRecord, Leg
 from callcenter.core.events import (
+    AgentAnswered,
+    AgentRinging,
     CallDetail,
     ChannelCreated,
     ChannelSnapshot,
     Event,
     LinkUp,
+    QueueMemberChanged,
     ResyncCompleted,
 )
 
@@ -80,6 +83,7 @@ class CallTracker:
         self._finished_count = 0
         self._latest_at = 0.0  # the latest event time seen: the fallback for unstamped events
         self._resync_candidates: set[str] | None = None  # None: every open call
+        self._members: dict[str, str] = {}  # interface -> queue member name, as last seen
 
     # --- public ---------------------------------------------------------------------------
 
@@ -135,6 +139,12 @@ class CallTracker:
     def apply(self, event: Event) -> list[CallRecord]:
         if self._pbx_filter is not None and event.pbx != self._pbx_filter:
             return []
+        if (
+            isinstance(event, AgentRinging | AgentAnswered | QueueMemberChanged)
+            and event.interface
+            and event.member_name
+        ):  # who a seat is: a transferred call's new agent is named by it
+            self._members[event.interface] = event.member_name
         handler = _HANDLERS.get(type(event))
         if handler is None:
             if type(event) is ResyncCompleted:
@@ -234,6 +244,9 @@ class CallTracker:
         elif not leg.channel:
             leg.channel = channel
         return leg
+
+    def member_name(self, interface: str) -> str:
+        return self._members.get(interface, "")
 
     def set_origin(self, call: OpenCall, channel_id: str, context: str, exten: str) -> None:
         """The call's first channel says where it came from and what was dialled."""

@@ -45,3 +45,31 @@ class DatabaseAddress(Protocol):
 
     @property
     def url(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StateSpan:
+    """Time a seat spent in one agent state (routing's agent states): ``reason`` is the
+    pause reason while paused, else the queue; ``current``: the state it is in now (its
+    ``end`` is routing's now)."""
+
+    state: str
+    reason: str
+    start: float
+    end: float
+    current: bool = False
+
+
+class SeatFacts(Protocol):
+    """What the seat page asks routing about a seat: its label (6号座席), the zones' names,
+    whether it is paused, and its agent-state time for the agent's own day."""
+
+    def seat_label(self, interface: str) -> str: ...
+
+    def zone_names(self, lang: str) -> Mapping[str, str]: ...
+
+    def seat_paused(self, interface: str) -> bool:
+        """Whether the seat is paused in its queues (through a call and its wrap-up too)."""
+        ...
+
+    async def state_spans(self, interface: str, start: float, end: float) -> list[StateSpan]: ...

@@ -150,6 +150,29 @@ class DialEnded(Event):
 
 @register
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CallTransferred(Event):
+    """BlindTransfer or AttendedTransfer (main/stasis_bridges.c): the transferer's channel
+    (``channel_id``, ``channel``, an agent's) sent its bridge peer, the transferee, to
+    ``exten@context`` (blind) or to ``target_channel``, the channel it had called (attended,
+    ``dest_type`` Bridge when the two bridges merged). ``result`` is Asterisk's (Success,
+    Fail, Invalid, Not Permitted); ``external`` when an AMI action asked for it rather than
+    a phone's feature code."""
+
+    kind: ClassVar[str] = "call_transferred"
+    channel: str = ""
+    transferee_channel: str = ""
+    transferee_channel_id: str = ""
+    exten: str = ""
+    context: str = ""
+    result: str = ""
+    external: bool = False
+    attended: bool = False
+    target_channel: str = ""
+    dest_type: str = ""
+
+
+@register
+@dataclass(frozen=True, slots=True, kw_only=True)
 class BridgeEntered(Event):
     kind: ClassVar[str] = "bridge_entered"
     channel: str

@@ -20,7 +20,7 @@ from aiohttp import web
 from sqlalchemy import Engine
 
 from callcenter.core.call_record import CallRecord
-from callcenter.core.contracts import OwnerInfo
+from callcenter.core.contracts import OwnerInfo, SeatFacts
 from callcenter.core.events import Event
 from callcenter.core.feature import Duty, Listeners
 from callcenter.core.webhook import RetryPolicy, SignedPost, WebhookQueue
@@ -88,6 +88,7 @@ class CtiFeature:
         trusted_proxies: Sequence[str] = (),
         holds: Callable[[str], bool] = lambda _pbx: True,
         pbx_of_seat: Callable[[str], str] | None = None,
+        seat_facts: SeatFacts | None = None,
     ) -> None:
         self.settings = settings or CtiSettings()
         self.clock = clock
@@ -129,6 +130,8 @@ class CtiFeature:
             zone=zone or zoneinfo.ZoneInfo("Asia/Shanghai"),
             clock=clock,
             callbacks=CallbackRecords(engine, clock=clock),
+            seat_facts=seat_facts,
+            housekeeper_seat=lambda name: self._keepers.get(name, ""),
         )
         if open_call is not None:
             self.deps.open_call = open_call

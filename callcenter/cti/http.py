@@ -25,10 +25,12 @@ import structlog
 from aiohttp import web
 
 from callcenter.core.call_record import CallRecord
+from callcenter.core.contracts import SeatFacts
 from callcenter.core.errors import ApiError
 from callcenter.core.i18n import remember_lang, request_lang
 from callcenter.core.webhook import WebhookQueue
 from callcenter.cti import api_doc as cti_doc
+from callcenter.cti.agent_day import agent_day
 from callcenter.cti.call_access import (
     CallRefused,
     CallTarget,
@@ -58,6 +60,7 @@ from callcenter.cti.screenpop import SeatHub
 from callcenter.cti.seat_page import render_seat_page
 from callcenter.cti.settings import CtiSettings, DiallingSettings
 from callcenter.cti.signin import AUTH_KEY, current_session
+from callcenter.cti.transfers import TransferRefused, agent_channel, plan_transfer
 from callcenter.cti.workorders import WorkOrder, WorkOrderError, timer, validate_new
 from callcenter.log import mask_number, mask_numbers_in
 from callcenter.telephony.ami import AmiActionError, AmiNotConnected
@@ -101,6 +104,12 @@ class CtiDeps:
     callbacks: CallbackRecords | None = None
     # The PBX that serves a seat's phone (the one its Originate goes to)
     pbx_of_seat: Callable[[str], str] = lambda seat: ""
+    # Seat labels, zone names and agent-state time (routing's), when routing runs.
+    seat_facts: SeatFacts | None = None
+    # Other features' pieces of the seat page (trusted HTML and script; seat_page.py).
+    page_parts: list[str] = field(default_factory=list)
+    # A housekeeper's name -> their seat's interface ("" when they have none).
+    housekeeper_seat: Callable[[str], str] = lambda name: ""
 
     @property
     def retry_policy(self) -> RetryPolicy:
@@ -177,14 +186,20 @@ async def seat_page(request: web.Request) -> web.Response:
     user = _user(request)
     session = current_session(request)
     assert session is not None
-    follow_up = request.app[DEPS_KEY].settings.satisfaction_followup_after_s
+    deps = request.app[DEPS_KEY]
+    facts = deps.seat_facts
+    label = facts.seat_label(user.interface) if facts and user.interface else ""
+    zones = dict(facts.zone_names(lang)) if facts else {}
     html = render_seat_page(
         lang,
         user,
         session.csrf_token,
         catalogue(lang),
         nav_bar(request, SEAT_PAGE.path),
-        follow_up_after_s=follow_up,
+        label,
+        zones,
+        deps.page_parts,
+        follow_up_after_s=deps.settings.satisfaction_followup_after_s,
     )
     response = web.Response(text=html, content_type="text/html")
     remember_lang(request, response)
@@ -205,6 +220,14 @@ async def seat_socket(request: web.Request) -> web.StreamResponse:
 @require_roles(*ANY)
 async def current_pops(request: web.Request) -> web.Response:
     return web.json_response({"pops": request.app[DEPS_KEY].hub.current(_seat(request))})
+
+
+@require_roles(*ANY)
+async def close_pop(request: web.Request) -> web.Response:
+    """The agent is done with an ended call: its card leaves the seat's screens."""
+    body = await _body(request)
+    closed = request.app[DEPS_KEY].hub.close(_seat(request), body["pbx"], body["call_id"])
+    return web.json_response({"closed": closed})
 
 
 # --- the call an action is for ---------------------------------------------------------------
@@ -318,16 +341,82 @@ async def disposition(request: web.Request) -> web.Response:
 
 
 @require_roles(*ANY)
+async def transfer(request: web.Request) -> web.Response:
+    """Blind or attended transfer of the named call from this seat to another seat, a queue
+    or the caller's housekeeper (``BlindTransfer`` / ``Atxfer``); kept in the call's history
+    (the audit trail names the call, the mode and the target)."""
+    body = await _body(request)
+    deps = request.app[DEPS_KEY]
+    user, seat = _user(request), _seat(request)
+    call = await _call_target(request, body["pbx"], body["call_id"])
+    channel = agent_channel(deps.open_call(call.pbx, call.call_id), seat)
+    if channel is None:
+        raise ApiError(
+            409, "not_talking", "该来电不在您的座席通话中", "the call is not up at your seat"
+        )
+    seen = deps.hub.recent.at_seat(seat, call.pbx, call.call_id)
+    owners = [deps.directory.index.owner(i) for i in (seen.owner_ids if seen else ())]
+    keepers = [deps.housekeeper_seat(o.housekeeper) for o in owners if o and o.housekeeper]
+    try:
+        plan = plan_transfer(
+            body["mode"], body["to"], body.get("target", ""), channel=channel, seat=seat,
+            context=deps.settings.transfer_context, housekeeper_seats=keepers,
+        )  # fmt: skip
+    except TransferRefused as exc:
+        raise ApiError(exc.status, "transfer_refused", exc.zh, exc.en) from None
+    try:
+        await _ami(request).send_action(plan.fields)
+    except Exception as exc:  # an AmiError of any kind: the PBX said no or is gone
+        raise _pbx_failed(exc) from None
+    detail = f"{call.pbx}/{call.call_id} {body['mode']} -> {body['to']} {plan.target}"
+    owner_id = owners[0].id if owners and owners[0] else None
+    await asyncio.to_thread(deps.records.audit, user.login, "transfer", owner_id, detail)
+    log.info("transfer", seat=seat, call_id=call.call_id, mode=body["mode"], target=plan.target)
+    facts = deps.seat_facts
+    label = facts.seat_label(plan.interface) if facts and plan.interface else ""
+    return web.json_response(
+        {"pbx": call.pbx, "call_id": call.call_id, "mode": body["mode"], "to": body["to"],
+         "target": plan.exten, "target_label": label or plan.target},
+        status=202,
+    )  # fmt: skip
+
+
+def _agent_asked(request: web.Request) -> str:
+    """The agent's own queue-member name; supervisors and admins may name one (``?agent=``)."""
+    user = _user(request)
+    if user.role in ("supervisor", "admin") and request.query.get("agent"):
+        return request.query["agent"]
+    return user.agent
+
+
+def _midnight(deps: CtiDeps) -> float:
+    now = datetime.fromtimestamp(deps.clock(), deps.zone)
+    return now.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+
+
+@require_roles(*ANY)
 async def today_calls(request: web.Request) -> web.Response:
     deps = request.app[DEPS_KEY]
-    user = _user(request)
-    agent = user.agent
-    if user.role in ("supervisor", "admin") and request.query.get("agent"):
-        agent = request.query["agent"]
-    now = datetime.fromtimestamp(deps.clock(), deps.zone)
-    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+    agent, midnight = _agent_asked(request), _midnight(deps)
     calls = await asyncio.to_thread(deps.records.calls_of_agent, agent, midnight) if agent else []
     return web.json_response({"agent": agent, "since": midnight, "calls": calls})
+
+
+@require_roles(*ANY)
+async def my_day(request: web.Request) -> web.Response:
+    """The agent's own day: calls taken, talk time, average handling, pause time by reason,
+    the seat's state now and since when."""
+    deps = request.app[DEPS_KEY]
+    seat, midnight, now = _seat(request), _midnight(deps), deps.clock()
+    agent = _agent_asked(request)
+    calls = await asyncio.to_thread(deps.records.calls_of_agent, agent, midnight) if agent else []
+    facts = deps.seat_facts
+    spans = await facts.state_spans(seat, midnight, now) if facts is not None else []
+    day = agent_day(calls, spans)
+    paused = facts.seat_paused(seat) if facts is not None else False
+    return web.json_response(
+        {"agent": agent, "interface": seat, "since": midnight, "paused": paused, **day}
+    )
 
 
 # --- owners and audit -----------------------------------------------------------------------
@@ -834,10 +923,13 @@ def setup(app: web.Application, deps: CtiDeps) -> None:
     add_page(app, SEAT_PAGE)
     app.router.add_get("/ws/seat", seat_socket)
     app.router.add_get("/api/seat/pops", current_pops)
+    app.router.add_post("/api/seat/pops/close", close_pop)
     app.router.add_post("/api/seat/pause", pause)
     app.router.add_post("/api/seat/call", click_to_call)
     app.router.add_post("/api/seat/disposition", disposition)
     app.router.add_get("/api/seat/calls/today", today_calls)
+    app.router.add_get("/api/seat/day", my_day)
+    app.router.add_post("/api/seat/transfer", transfer)
     app.router.add_get("/api/owners/lookup", owner_lookup)
     app.router.add_get("/api/owners/search", owner_search)
     app.router.add_get("/api/owners/{owner_id}", owner_record)

@@ -4,7 +4,8 @@
 (caller, owners from the in-memory index, IVR keys, wait) is queued to the seat's sockets
 at once; the slower part (open work orders, last five calls: database reads) follows as a
 ``details`` frame. ``SeatHub`` remembers each seat's current pops, so a browser that
-connects or reconnects while the phone rings still gets the card, and every pop is noted
+connects or reconnects while the phone rings still gets the card (and the cards of calls
+it answered and has not closed yet: the wrap-up survives a reload), and every pop is noted
 in ``SeatHub.recent`` (which calls popped on which seat: what an agent may write on). A
 browser that stops reading is dropped once ``SOCKET_BACKLOG`` frames wait for it
 (``callcenter/web/outbox.py``).
@@ -29,6 +30,7 @@ log = structlog.get_logger(__name__)
 
 Details = Callable[[PopUpdate], Awaitable[dict[str, Any]]]
 SOCKET_BACKLOG = 256
+KEPT_ENDED = 20  # answered calls a seat keeps on screen after the hangup, until closed
 
 
 class SeatHub:
@@ -52,16 +54,36 @@ class SeatHub:
         pops = self._current.setdefault(update.interface, {})
         key = (update.pbx, update.call_id)
         frame = update.frame()
-        if update.state in ("ringing", "answered"):
+        seen = self.recent.at_seat(update.interface, update.pbx, update.call_id)
+        answered_here = seen is not None and seen.answered
+        if update.state in ("ringing", "answered") or (update.state == "ended" and answered_here):
             previous = pops.get(key)
             if previous is not None and "details" in previous:
                 frame["details"] = previous["details"]
+            if answered_here:
+                frame["answered_here"] = True
+            pops.pop(key, None)  # the newest change last: the oldest ended call goes first
             pops[key] = frame
+            ended = [k for k, f in pops.items() if f["state"] == "ended"]
+            for old in ended[: max(0, len(ended) - KEPT_ENDED)]:
+                del pops[old]
         else:
             pops.pop(key, None)
             if not pops:
                 self._current.pop(update.interface, None)
         self._send(update.interface, frame)
+
+    def close(self, interface: str, pbx: str, call_id: str) -> bool:
+        """The agent closed an ended call's card: it leaves the seat's screens (every tab)."""
+        pops = self._current.get(interface, {})
+        frame = pops.get((pbx, call_id))
+        if frame is None or frame["state"] != "ended":
+            return False
+        del pops[(pbx, call_id)]
+        if not pops:
+            self._current.pop(interface, None)
+        self._send(interface, {"type": "closed", "pbx": pbx, "call_id": call_id})
+        return True
 
     def add_details(self, interface: str, pbx: str, call_id: str, details: dict[str, Any]) -> None:
         frame = self._current.get(interface, {}).get((pbx, call_id))

@@ -38,6 +38,8 @@ class CtiSettings:
     events_webhook_kinds: list[str] = field(default_factory=lambda: list(EVENT_KINDS))
     wrapup_s: float = 30.0  # after hangup, time for the disposition before the pop clears
     originate_context: str = "from-internal"  # dialplan context of click-to-call and callbacks
+    # where a transfer sends the caller: seat extensions (1002) and queue names (support)
+    transfer_context: str = "from-internal"
     # An agent reads owners freely through their own calls' pops; other reads (with a
     # reason) are limited to this many per window, then 429 and an alert to supervisors.
     owner_reads_limit: int = 20

@@ -10,6 +10,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from aiohttp import web
 from sqlalchemy import Engine
 
+from callcenter.core.contracts import StateSpan
 from callcenter.core.events import Event
 from callcenter.core.feature import Duty, Listeners
 from callcenter.routing import admin_pages, api_doc, roster_http
@@ -123,6 +124,28 @@ class RoutingFeature:
             for agent in directory.agents.values()
             if agent.name and (interface := directory.interface_of(agent.id))
         }
+
+    def seat_label(self, interface: str) -> str:
+        """The seat's label in the directory (6号座席), "" for a seat it does not know."""
+        seats = self.state.directory.seats.values()
+        return next((seat.label for seat in seats if seat.interface == interface), "")
+
+    def zone_names(self, lang: str) -> dict[str, str]:
+        """Zone id -> its name in ``lang`` (east -> 东区)."""
+        return {zone_id: zone.label(lang) for zone_id, zone in self.state.directory.zones.items()}
+
+    def seat_paused(self, interface: str) -> bool:
+        status = self.agent_states.agents.get(interface)
+        return status is not None and status.paused
+
+    async def state_spans(self, interface: str, start: float, end: float) -> list[StateSpan]:
+        """The seat's agent-state time inside [start, end), for the agent's own day."""
+        closed, current = await self.state_time.seat_intervals(interface, start, end)
+        spans = [StateSpan(i.state, i.reason, max(i.start, start), min(i.end, end)) for i in closed]
+        if current is not None:
+            spans.append(StateSpan(current.state, current.reason, max(current.start, start),
+                                   current.end, current=True))  # fmt: skip
+        return spans
 
     def pbx_of_phone(self, interface: str) -> str | None:
         """The PBX that serves a seat's phone, as the agent states last saw it."""

@@ -135,6 +135,27 @@ class StateTimeRecorder:
                 slot[state] = slot.get(state, 0.0) + value
         return summarize(seconds)
 
+    async def seat_intervals(
+        self, interface: str, start: float, end: float
+    ) -> tuple[list[Interval], Interval | None]:
+        """One seat's closed intervals overlapping [start, end) (stored or buffered), and
+        the one still open, up to now."""
+        async with self._write_lock:  # no batch half-way between the buffer and the table
+            rows = await asyncio.to_thread(self.store.intervals, start, end, interface)
+            buffered = list(self._buffer)
+            still_open = self.states.open_intervals(min(end, self.clock()))
+        stored = [
+            Interval(r.agent, r.interface, r.state, r.reason, r.started, r.ended, r.pbx)
+            for r in rows
+        ]
+        closed = [
+            i
+            for i in (*stored, *buffered)
+            if i.interface == interface and i.end > start and i.start < end
+        ]
+        current = next((i for i in still_open if i.interface == interface), None)
+        return closed, current
+
 
 def _stored(i: Interval) -> StoredInterval:
     return StoredInterval(i.pbx, i.agent, i.interface, i.state, i.reason, i.start, i.end)

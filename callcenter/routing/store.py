@@ -123,14 +123,19 @@ class AgentTimeStore:
         with self.engine.connect() as connection:
             return [StateTime(a, s, float(v or 0.0)) for a, s, v in connection.execute(query)]
 
-    def intervals(self, start: float, end: float) -> list[StoredInterval]:
-        """The stored intervals overlapping [start, end), oldest first."""
+    def intervals(
+        self, start: float, end: float, interface: str | None = None
+    ) -> list[StoredInterval]:
+        """The stored intervals overlapping [start, end), oldest first; one seat's only
+        when ``interface`` is given."""
         t = intervals_table
         query = (
             select(t.c.pbx, t.c.agent, t.c.interface, t.c.state, t.c.reason, t.c.started, t.c.ended)
             .where(t.c.started < end, t.c.started >= start - MAX_INTERVAL_S, t.c.ended > start)
             .order_by(t.c.started, t.c.interface)
         )
+        if interface is not None:
+            query = query.where(t.c.interface == interface)
         with self.engine.connect() as connection:
             return [StoredInterval(*row) for row in connection.execute(query)]
 

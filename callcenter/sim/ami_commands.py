@@ -212,6 +212,24 @@ def act_hangup(s: ActionSession, m: dict[str, str], aid: str) -> None:
     s.write(list_complete("ChannelsHungupListComplete", aid, len(matched)))
 
 
+def act_blind_transfer(s: ActionSession, m: dict[str, str], aid: str) -> None:
+    """main/manager.c ``action_blind_transfer``: its checks, messages and result names."""
+    name, exten = m.get("channel", ""), m.get("exten", "")
+    if not name:
+        s.write(response("Error", aid, "No channel specified"))
+        return
+    if not exten:
+        s.write(response("Error", aid, "No extension specified"))
+        return
+    result = s.pbx.blind_transfer(name, exten, m.get("context", ""))
+    messages = {
+        "nochannel": ("Error", "Channel specified does not exist"),
+        "Invalid": ("Error", "Transfer invalid"),
+        "Success": ("Success", "Transfer succeeded"),
+    }
+    _answer(s, aid, messages[result])
+
+
 def act_play_dtmf(s: ActionSession, m: dict[str, str], aid: str) -> None:
     pbx = s.pbx
     name = m.get("channel", "")

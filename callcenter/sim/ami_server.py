@@ -252,6 +252,7 @@ ACTIONS: dict[str, Callable[[AmiSession, dict[str, str], str], None]] = {
     "originate": ami_commands.act_originate,
     "hangup": ami_commands.act_hangup,
     "playdtmf": ami_commands.act_play_dtmf,
+    "blindtransfer": ami_commands.act_blind_transfer,
     "status": ami_status.act_status,
 }
 

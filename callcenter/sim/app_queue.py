@@ -18,7 +18,7 @@ from callcenter.sim.call_state import (
     Ring,
 )
 from callcenter.sim.call_state import RINGING as DEV_RINGING
-from callcenter.sim.channels import RINGING, UP, bridge_channel_event
+from callcenter.sim.channels import RINGING, UP, Channel, bridge_channel_event
 from callcenter.sim.local_channels import parse_local
 from callcenter.sim.penalty_rules import apply_rule, range_from_variables
 from callcenter.sim.ports import Engine
@@ -320,8 +320,55 @@ def agent_answer(pbx: Engine, call: Call, ring: Ring) -> None:
     truth = call.truth
     truth.wait = pbx.now - (truth.joined_at or call.joined_at)
     truth.agent, truth.agent_interface = member.name, member.interface
-    pbx.sched.after(call.plan.handle_seconds, lambda: talk_end(pbx, call, by))
+    pbx.sched.after(call.plan.handle_seconds, lambda: _talk_over(pbx, call, agent_chan, by))
     dispatch(pbx)
+
+
+def _talk_over(pbx: Engine, call: Call, agent_chan: Channel, by: str) -> None:
+    """The planned end of one member's talk (not of the next one's after a transfer)."""
+    if call.agent_chan is agent_chan:
+        talk_end(pbx, call, by)
+
+
+def complete_fields(pbx: Engine, call: Call, reason: str) -> tuple[dict[str, str], int, int]:
+    """AgentComplete's fields for the member's part of the call, its hold and talk time."""
+    queue, member = call.queue, call.member
+    assert queue is not None and member is not None
+    hold = int(call.connected_at) - int(call.joined_at)
+    talk = int(pbx.now) - int(call.connected_at)
+    complete: dict[str, str] = {
+        "Queue": queue.name,
+        "Interface": member.interface,
+        "MemberName": member.name,
+        "HoldTime": str(hold),
+        "TalkTime": str(talk),
+        "Reason": reason,
+    }
+    return complete, hold, talk
+
+
+def member_done(pbx: Engine, call: Call, hold: int, talk: int) -> None:
+    """The member's part of the call is over: the queue's counts, the member's last call."""
+    queue, member = call.queue, call.member
+    assert queue is not None and member is not None
+    queue.record_complete(talk, hold <= queue.config.servicelevel)
+    member.calls += 1
+    member.last_call = int(pbx.now)
+    member.in_call = False
+    agent = member.agent
+    agent.talking = None
+    agent.last_end = pbx.now
+    call.attempts[-1].end = pbx.now
+
+
+def member_free(pbx: Engine, call: Call) -> None:
+    """The member's phone is free: queue callers ring it once its wrap-up time is over."""
+    assert call.member is not None
+    agent = call.member.agent
+    pbx.member_status(agent, NOT_INUSE)
+    for waits in sorted({m.wrapuptime for q in pbx.queues.values() for m in q.members.values()
+                         if m.interface == agent.interface}):  # fmt: skip
+        pbx.sched.after(waits + 1e-6, pbx.dispatch)
 
 
 def talk_end(pbx: Engine, call: Call, by: str, from_dialplan: bool = True) -> None:
@@ -334,16 +381,7 @@ def talk_end(pbx: Engine, call: Call, by: str, from_dialplan: bool = True) -> No
     caller = call.chan
     local = agent_chan.partner is not None
     goes_on = by == "agent" and call.agi_app == "Queue" and "c" in call.queue_options
-    hold = int(call.connected_at) - int(call.joined_at)
-    talk = int(pbx.now) - int(call.connected_at)
-    complete: dict[str, str] = {
-        "Queue": queue.name,
-        "Interface": member.interface,
-        "MemberName": member.name,
-        "HoldTime": str(hold),
-        "TalkTime": str(talk),
-        "Reason": by,
-    }
+    complete, hold, talk = complete_fields(pbx, call, by)
     bridge = call.bridge_id
     if by == "agent":
         agent_leaves(pbx, bridge, agent_chan, from_dialplan)
@@ -368,25 +406,14 @@ def talk_end(pbx: Engine, call: Call, by: str, from_dialplan: bool = True) -> No
         pbx.now, caller.uniqueid, queue.name, member.name,
         "COMPLETEAGENT" if by == "agent" else "COMPLETECALLER", hold, talk, call.opos,
     )  # fmt: skip
-    in_sl = hold <= queue.config.servicelevel
-    queue.record_complete(talk, in_sl)
-    member.calls += 1
-    member.last_call = int(pbx.now)
-    member.in_call = False
-    agent = member.agent
-    agent.talking = None
-    agent.last_end = pbx.now
-    call.attempts[-1].end = pbx.now
+    member_done(pbx, call, hold, talk)
     truth = call.truth
     truth.talk = pbx.now - call.connected_at
     truth.hangup_by = by
     if by == "caller":
         callers.caller_channel_ends(pbx, call, NORMAL_CLEARING)
         caller_left(pbx, bridge, agent_chan, caller)
-    pbx.member_status(agent, NOT_INUSE)
-    for waits in sorted({m.wrapuptime for q in pbx.queues.values() for m in q.members.values()
-                         if m.interface == agent.interface}):  # fmt: skip
-        pbx.sched.after(waits + 1e-6, pbx.dispatch)
+    member_free(pbx, call)
     if goes_on:
         # Queue(...,c): app_queue sets QUEUESTATUS=CONTINUE and the caller goes on
         truth.outcome = "answered"

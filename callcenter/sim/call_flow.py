@@ -194,8 +194,16 @@ def agi_app_returned(pbx: Engine, call: Call, stage: str) -> None:
     """The application an AGI EXEC ran returns with the caller still on the line."""
     call.agi_app = ""
     call.stage = stage
+    if stage == "transferred":  # a transfer's Dial returned: no AGI, Hangup() is next
+        transfer_over(pbx, call)
+        return
     if call.agi is not None:
         call.agi.app_returned()
+
+
+def transfer_over(pbx: Engine, call: Call) -> None:
+    """The seat a caller was transferred to did not answer: from-internal hangs up."""
+    pbx.end_call(call, "answered", NORMAL_CLEARING)
 
 
 def caller_hangup(pbx: Engine, call: Call) -> None:

@@ -31,7 +31,7 @@ PRIVILEGE: dict[str, str] = {
             "HangupRequest", "SoftHangupRequest", "DialBegin", "DialState", "DialEnd",
             "BridgeCreate", "BridgeEnter", "BridgeLeave", "BridgeDestroy", "MusicOnHoldStart",
             "MusicOnHoldStop", "MixMonitorStart", "MixMonitorStop", "OriginateResponse",
-            "ChanSpyStart", "ChanSpyStop", "DeviceStateChange", "LocalBridge",
+            "ChanSpyStart", "ChanSpyStop", "DeviceStateChange", "LocalBridge", "BlindTransfer",
             "NewConnectedLine",
         ),
         "call,all",

@@ -34,7 +34,15 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from callcenter.sim import ami_requests, app_queue, call_flow, callers, cdrs, local_channels
+from callcenter.sim import (
+    ami_requests,
+    app_queue,
+    call_flow,
+    callers,
+    cdrs,
+    local_channels,
+    transfer,
+)
 from callcenter.sim.call_state import (
     CONGESTION,
     INUSE,
@@ -303,6 +311,9 @@ class Pbx:
 
     def play_dtmf(self, name: str, digit: str, receive: bool) -> bool:
         return ami_requests.play_dtmf(self, name, digit, receive)
+
+    def blind_transfer(self, name: str, exten: str, context: str) -> str:
+        return transfer.blind_transfer(self, name, exten, context)
 
     def add_member(
         self, queue_name: str, interface: str, name: str, penalty: int, paused: bool, reason: str

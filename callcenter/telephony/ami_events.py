@@ -29,6 +29,7 @@ from callcenter.core.events import (
     BridgeLeft,
     CallDetail,
     CallerIdChanged,
+    CallTransferred,
     ChannelCreated,
     ChannelHungUp,
     ChannelSnapshot,
@@ -197,6 +198,38 @@ def _bridge(kind: type[BridgeEntered | BridgeLeft]) -> Translator:
         return kind(**_call_fields(m, pbx), channel=m["Channel"], bridge_id=m["BridgeUniqueid"])
 
     return translate_bridge
+
+
+def _transfer(m: Msg, pbx: str, transferer: str, call_id: str, **kind: str | bool) -> Event:
+    """A transfer event: ``transferer`` the prefix of the agent's channel fields."""
+    return CallTransferred(
+        pbx=pbx,
+        call_id=call_id,
+        channel_id=m[f"{transferer}Uniqueid"],
+        at=_at(m),
+        channel=m.get(f"{transferer}Channel", ""),
+        transferee_channel=m.get("TransfereeChannel", ""),
+        transferee_channel_id=m.get("TransfereeUniqueid", ""),
+        result=m.get("Result", ""),
+        external=m.get("IsExternal", "") == "Yes",
+        **kind,  # type: ignore[arg-type]
+    )
+
+
+def _blindtransfer(m: Msg, pbx: str, tz: tzinfo) -> Event:
+    """BlindTransfer: the Transferer* fields are the transferer's channel state (its
+    Linkedid is the call's), Transferee* its bridge peer's."""
+    return _transfer(m, pbx, "Transferer", m["TransfererLinkedid"],
+                     exten=m.get("Extension", ""), context=m.get("Context", ""))  # fmt: skip
+
+
+def _attendedtransfer(m: Msg, pbx: str, tz: tzinfo) -> Event:
+    """AttendedTransfer: OrigTransferer* is the agent's channel in the caller's bridge,
+    SecondTransferer* its call to the target, TransferTarget* the target's channel."""
+    call_id = m.get("TransfereeLinkedid") or m["OrigTransfererLinkedid"]
+    return _transfer(m, pbx, "OrigTransferer", call_id, attended=True,
+                     target_channel=m.get("TransferTargetChannel", ""),
+                     dest_type=m.get("DestType", ""))  # fmt: skip
 
 
 def _hangup(m: Msg, pbx: str, tz: tzinfo) -> Event:
@@ -426,6 +459,8 @@ _TRANSLATORS: dict[str | None, Translator] = {
     "AgentCalled": _agentcalled,
     "AgentConnect": _agentconnect,
     "AgentComplete": _agentcomplete,
+    "BlindTransfer": _blindtransfer,
+    "AttendedTransfer": _attendedtransfer,
     "AgentRingNoAnswer": _agentringnoanswer,
     "AgentDump": _agentdump,
     "QueueMemberAdded": _member("added"),
