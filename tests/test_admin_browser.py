@@ -199,10 +199,11 @@ async def test_zones_owners_and_flows_are_managed_on_their_screens(
         )
         await page.locator("#nodes tr").first.wait_for()
         text = await page.locator("#text").input_value()
-        await page.locator("#text").fill(text.replace("next: hours", "next: nowhere"))
+        await page.locator("#text").fill(text.replace("next: identify", "next: nowhere", 1))
         await page.get_by_role("button", name="Check and save").click()
         await page.locator("#status.error").wait_for()
-        assert "hotline.yaml:12:" in await page.locator("#status").inner_text()
+        line = text[: text.index("next: identify")].count("\n") + 1
+        assert f"hotline.yaml:{line}:" in await page.locator("#status").inner_text()
 
 
 async def test_an_admin_makes_a_token_shown_once_and_revokes_it(

@@ -120,7 +120,8 @@ async def test_a_supervisor_walks_every_page_without_a_console_error(site: str) 
         await page.get_by_test_id("link").get_by_text("已连接").wait_for()
         # a supervisor without a seat who opens the seat page: no socket refused
         await page.goto(f"{site}/seat")
-        await page.get_by_test_id("seat").get_by_text("没有").wait_for()
+        await page.get_by_test_id("seat").get_by_text("未绑定座席").wait_for()
+        await page.get_by_test_id("notice").get_by_text("没有绑定坐席分机").wait_for()
         await page.wait_for_load_state("networkidle")
         assert errors == [], errors
 

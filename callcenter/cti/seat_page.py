@@ -384,6 +384,7 @@ window.seatDesk = {T, LANG, api, el, fill, labelled, options, word, who, clock, 
   workspaces: () => [noCall, ...calls.values()], notice: (text) => { $('notice').textContent = text; }};
 renderWork(noCall); select(''); showStatus();
 // without a seat there is nothing to ring here: no socket (it would be refused), no calls
+if (!__HAS_SEAT__) $('notice').textContent = T.no_seat;
 if (__HAS_SEAT__) {
   connect(); loadToday(); loadDay();
   setInterval(loadToday, 60000); setInterval(loadDay, 15000); setInterval(renderDay, 1000);
