@@ -16,7 +16,7 @@ import hashlib
 import os
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, tzinfo
 from pathlib import Path
 from stat import S_ISREG
@@ -60,16 +60,8 @@ class ScanReport:
     elapsed_s: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "seen": self.seen,
-            "indexed": self.indexed,
-            "unchanged": self.unchanged,
-            "settling": self.settling,
-            "missing": self.missing,
-            "linked": self.linked,
-            "failed": len(self.failed),
-            "elapsed_s": round(self.elapsed_s, 3),
-        }
+        # the counts as they are; of the failures only how many (their paths are logged)
+        return {**asdict(self), "failed": len(self.failed), "elapsed_s": round(self.elapsed_s, 3)}
 
 
 def walk(root: Path) -> Iterator[str]:
