@@ -35,7 +35,7 @@ from callcenter.recordings.probe import (
     probe_audio,
     wav_info_from_head,
 )
-from callcenter.recordings.store import IndexedFile, RecordingStore, Stamp
+from callcenter.recordings.store import IndexedFile, RecordingStore, Stamp, link_facts
 
 log = structlog.get_logger(__name__)
 
@@ -302,15 +302,9 @@ def _links(
 
 
 def link_values(call: CallFacts) -> dict[str, Any]:
-    return {
-        "pbx": call.pbx,
-        "call_id": call.call_id,
-        "caller_number": call.caller_number,
-        "agent": call.agent,
-        "queue": call.queue,
-        "call_ended_at": call.ended_at,
-        "recorded_at": call.started_at,
-    }
+    """What linking a file to this known call sets, as for a stored call."""
+    facts = (call.pbx, call.call_id, call.caller_number, call.agent, call.queue, call.ended_at)
+    return link_facts((*facts, call.started_at))
 
 
 class RecordingWatcher:
