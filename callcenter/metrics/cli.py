@@ -290,24 +290,20 @@ def _number(text: str) -> float:
         raise argparse.ArgumentTypeError(f"not a number: {text!r} / 不是数字") from None
 
 
-def _positive(text: str) -> float:
-    value = _number(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text} / 必须大于 0")
-    return value
+def _number_unless(refused: Callable[[float], bool], en: str, zh: str) -> Callable[[str], float]:
+    """An argparse type: a number, unless ``refused`` (then the rule in English and Chinese)."""
+
+    def parse(text: str) -> float:
+        value = _number(text)
+        if refused(value):
+            raise argparse.ArgumentTypeError(f"{en}, got {text} / {zh}")
+        return value
+
+    return parse
 
 
-def _non_negative(text: str) -> float:
-    value = _number(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative, got {text} / 不能为负")
-    return value
-
-
-def _fraction(text: str) -> float:
-    value = _number(text)
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(
-            f"must be between 0 and 1 (e.g. 0.8), got {text} / 应在 0 到 1 之间"
-        )
-    return value
+_positive = _number_unless(lambda v: v <= 0, "must be positive", "必须大于 0")
+_non_negative = _number_unless(lambda v: v < 0, "must not be negative", "不能为负")
+_fraction = _number_unless(
+    lambda v: not 0 <= v < 1, "must be between 0 and 1 (e.g. 0.8)", "应在 0 到 1 之间"
+)

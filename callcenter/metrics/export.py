@@ -48,12 +48,13 @@ COLUMNS: dict[str, tuple[str, str]] = {
 }
 
 
+# The columns both reports have keep one name (COLUMNS').
 AGENT_COLUMNS: dict[str, tuple[str, str]] = {
     "agent": ("坐席", "agent"),
     "rung": ("分配振铃", "offered (rung)"),
-    "answered": ("接通", "answered"),
+    "answered": COLUMNS["answered"],
     "ring_no_answer": ("振铃未接", "ring no answer"),
-    "aht_s": ("平均处理(秒)", "AHT (s)"),
+    "aht_s": COLUMNS["aht_s"],
     "occupancy": ("占用率", "occupancy"),
     "paused_s": ("小休(秒)", "pause time (s)"),
     "signed_in_s": ("签入(秒)", "signed in (s)"),

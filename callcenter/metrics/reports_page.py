@@ -17,6 +17,7 @@ from callcenter.metrics.i18n import t
 from callcenter.metrics.kpis import Thresholds
 from callcenter.metrics.report import Report, ReportRow
 from callcenter.web.page_frame import FRAME_CSS
+from callcenter.web.query_form import date_inputs, query_form, refused_end
 
 __all__ = [
     "VIEWS",
@@ -305,10 +306,7 @@ def render_reports(lang: Lang, *, user_name: str, query: dict[str, str],
             f'value="{e(query.get("month", ""))}"></label> '
         )
     else:
-        inputs = (
-            f'<label>{e(t(lang, "from"))} <input type="date" name="from" value="{e(query.get("from", ""))}"></label> '
-            f'<label>{e(t(lang, "to"))} <input type="date" name="to" value="{e(query.get("to", ""))}"></label> '
-        )
+        inputs = date_inputs(query, t(lang, "from"), t(lang, "to"))
         if view == "interval":
             inputs += f'<label>{e(t(lang, "interval"))} <select name="interval">{intervals}</select></label> '
     body = [
@@ -317,14 +315,10 @@ def render_reports(lang: Lang, *, user_name: str, query: dict[str, str],
         f"<title>{e(t(lang, 'app'))} · {e(t(lang, 'reports'))}</title>{FRAME_CSS}"
         f"<style>{_STYLE}</style></head><body>{nav}"
         f"<main><section>{_view_nav(lang, query, view)}"
-        f'<form method="get" action="/reports">'
-        f'<input type="hidden" name="lang" value="{lang}">'
-        f'<input type="hidden" name="view" value="{e(view)}">{inputs}'
-        f'<button type="submit">{e(t(lang, "show"))}</button></form>',
+        + query_form("/reports", lang, inputs, t(lang, "show"), {"view": view}),
     ]
     if error:
-        body.append(f'<p class="error" role="alert">{e(error)}</p></section></main></body></html>')
-        return "".join(body)
+        return "".join([*body, refused_end(error)])
     th = by_interval.spec.thresholds if by_interval is not None else thresholds
     assert th is not None
     body.append(_export_links(lang, query, view))

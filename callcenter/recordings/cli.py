@@ -25,6 +25,7 @@ from callcenter.recordings.store import RecordingStore
 # The settings arrive from the ``callcenter`` command, which reads and validates the
 # file on the first call (a command that needs none never reads it).
 SettingsLoader = Callable[[], RecordingsCommandsContext]
+Command = Callable[[argparse.Namespace, SettingsLoader], int]
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -32,23 +33,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "recordings", help="call recordings: index, orphans, retention (录音)"
     )
     commands = recordings.add_subparsers(dest="recordings_command", required=True)
-    scan_cmd = commands.add_parser("scan", help="index new and changed recording files")
-    scan_cmd.add_argument(
-        "--full", action="store_true", help="probe and hash every file again, changed or not"
-    )
-    scan_cmd.set_defaults(func=cmd_scan)
-    orphans = commands.add_parser(
-        "orphans", help="files with no call, and recorded calls with no file"
-    )
-    orphans.set_defaults(func=cmd_orphans)
-    purge_cmd = commands.add_parser(
-        "purge", help="delete recordings past their retention (files and index rows)"
-    )
-    purge_cmd.add_argument(
-        "--dry-run", action="store_true", help="list what would be deleted, delete nothing"
-    )
-    purge_cmd.set_defaults(func=cmd_purge)
-    for sub in (scan_cmd, orphans, purge_cmd):
+    # (command, what it does, its function, its one switch and what that does, if any)
+    table: tuple[tuple[str, str, Command, tuple[str, str] | None], ...] = (
+        ("scan", "index new and changed recording files", cmd_scan,
+         ("--full", "probe and hash every file again, changed or not")),
+        ("orphans", "files with no call, and recorded calls with no file", cmd_orphans, None),
+        ("purge", "delete recordings past their retention (files and index rows)", cmd_purge,
+         ("--dry-run", "list what would be deleted, delete nothing")),
+    )  # fmt: skip
+    for name, what, func, switch in table:
+        sub = commands.add_parser(name, help=what)
+        if switch is not None:
+            sub.add_argument(switch[0], action="store_true", help=switch[1])
+        sub.set_defaults(func=func)
         sub.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
 

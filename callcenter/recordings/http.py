@@ -141,16 +141,21 @@ def _public(row: Recording) -> dict[str, Any]:
 # -- search ------------------------------------------------------------------------------
 
 
+def _visible_agent(user: User, asked: str | None) -> str | None:
+    """Whose recordings and score sheets ``user`` may see: a supervisor the agent asked for
+    (None: everyone's), an agent their own only (a user with no agent name: nobody's)."""
+    if user.can("supervisor", "admin"):
+        return asked or None
+    return user.agent or "\x00nobody"
+
+
 def _filters(request: web.Request, user: User) -> SearchFilters:
     q = query_values(request)  # checked against the OpenAPI description already
-    agent = q["agent"] or None
-    if not user.can("supervisor", "admin"):
-        agent = user.agent or "\x00nobody"  # an agent searches their own calls only
     return SearchFilters(
         since=q["since"],
         until=q["until"],
         caller=q["caller"] or None,
-        agent=agent,
+        agent=_visible_agent(user, q["agent"]),
         queue=q["queue"] or None,
         work_order=q["work_order"] or None,
         min_duration=q["min_duration"],
@@ -235,8 +240,7 @@ async def qa_history_page(request: web.Request) -> web.Response:
         error = "日期无效（YYYY-MM-DD，结束不早于开始） / dates must be YYYY-MM-DD, 'to' not before 'from'"
         html = render_qa_page(lang, empty, user_name=name, error=error)
         return web.Response(text=html, content_type="text/html", charset="utf-8", status=400)
-    only = None if supervisor else (user.agent or "\x00nobody")  # an agent: their own only
-    sheets = await asyncio.to_thread(api.store.qa_sheets, since, until, only)
+    sheets = await asyncio.to_thread(api.store.qa_sheets, since, until, _visible_agent(user, None))
     chosen = [s for s in sheets if query["agent"] and s.agent == query["agent"]]
     view = QaPage(
         query=query,
@@ -436,16 +440,21 @@ async def score(request: web.Request) -> web.Response:
     return web.json_response({"id": row["id"], "scores": scores, "total": total})
 
 
+def _qa_query(request: web.Request) -> tuple[RecordingsApi, dict[str, Any], str | None]:
+    """The QA reports' dependencies, query and the agent whose sheets they cover (None:
+    everyone's); an agent's reports cover their own sheets only."""
+    user = current_user(request)
+    assert user is not None
+    query = query_values(request)
+    return request.app[API_KEY], query, _visible_agent(user, query.get("agent"))
+
+
 @require_roles("agent", "supervisor", "admin")
 async def rollup(request: web.Request) -> web.Response:
     """Mean QA score per agent and month (of the call); an agent sees their own line."""
-    user = current_user(request)
-    assert user is not None
-    api = request.app[API_KEY]
-    query = query_values(request)
+    api, query, agent = _qa_query(request)
     rows = await asyncio.to_thread(api.store.qa_rows, query["since"], query["until"])
-    if not user.can("supervisor", "admin"):
-        rows = [r for r in rows if user.agent and r["agent"] == user.agent]
+    rows = [r for r in rows if agent is None or r["agent"] == agent]
     lines = roll_up(((r["agent"], r["recorded_at"], r["total"]) for r in rows), api.settings.zone)
     return web.json_response(
         [
@@ -465,13 +474,7 @@ async def rollup(request: web.Request) -> web.Response:
 @require_roles("agent", "supervisor", "admin")
 async def qa_history(request: web.Request) -> web.Response:
     """QA per agent and criterion and the sheets themselves; an agent gets their own."""
-    user = current_user(request)
-    assert user is not None
-    api = request.app[API_KEY]
-    query = query_values(request)
-    agent = query["agent"] or None
-    if not user.can("supervisor", "admin"):
-        agent = user.agent or "\x00nobody"
+    api, query, agent = _qa_query(request)
     sheets = await asyncio.to_thread(api.store.qa_sheets, query["since"], query["until"], agent)
     summary = per_agent_and_criterion(sheets, api.settings.recordings.qa_criteria)
     return _json({"agents": [asdict(a) for a in summary], "sheets": [asdict(s) for s in sheets]})

@@ -20,6 +20,7 @@ from callcenter.recordings.qa import (
 from callcenter.recordings.settings import QaCriterion
 from callcenter.web.html_table import html_table
 from callcenter.web.page_head import PAGE_HEAD, html_lang
+from callcenter.web.query_form import date_inputs, query_form, refused_end
 
 __all__ = ["QA_TEXT", "QaPage", "render_qa_page"]
 
@@ -104,16 +105,14 @@ def render_qa_page(
         f"<header><strong>{e(t['title'])}</strong><span>{e(user_name)}</span>"
         f'<span class="grow"></span><a href="/recordings">{e(t["recordings"])}</a>'
         f'<a href="?{e(urlencode({**q, "lang": other}))}">{e(t["other_lang"])}</a></header>'
-        f'<main><section><form method="get" action="/recordings/qa">'
-        f'<input type="hidden" name="lang" value="{lang}">'
-        f'<label>{e(t["from"])} <input type="date" name="from" value="{e(q.get("from", ""))}"></label> '
-        f'<label>{e(t["to"])} <input type="date" name="to" value="{e(q.get("to", ""))}"></label> '
-        f'{agent_input}<button type="submit">{e(t["show"])}</button></form>'
-        f'<p class="muted">{e(t["def"])}</p>',
+        "<main><section>"
+        + query_form(
+            "/recordings/qa", lang, date_inputs(q, t["from"], t["to"]) + agent_input, t["show"]
+        )
+        + f'<p class="muted">{e(t["def"])}</p>',
     ]
     if error:
-        body.append(f'<p class="error" role="alert">{e(error)}</p></section></main></body></html>')
-        return "".join(body)
+        return "".join([*body, refused_end(error)])
     body.append("</section>")
     heads = [t["agent"], t["sheets"], t["mean"], *(crit_name(c) for c in page.criteria)]
     rows = [

@@ -16,7 +16,7 @@ import hashlib
 import os
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, tzinfo
 from pathlib import Path
 from stat import S_ISREG
@@ -35,7 +35,7 @@ from callcenter.recordings.probe import (
     probe_audio,
     wav_info_from_head,
 )
-from callcenter.recordings.store import IndexedFile, RecordingStore, Stamp
+from callcenter.recordings.store import IndexedFile, RecordingStore, Stamp, link_facts
 
 log = structlog.get_logger(__name__)
 
@@ -60,16 +60,8 @@ class ScanReport:
     elapsed_s: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "seen": self.seen,
-            "indexed": self.indexed,
-            "unchanged": self.unchanged,
-            "settling": self.settling,
-            "missing": self.missing,
-            "linked": self.linked,
-            "failed": len(self.failed),
-            "elapsed_s": round(self.elapsed_s, 3),
-        }
+        # the counts as they are; of the failures only how many (their paths are logged)
+        return {**asdict(self), "failed": len(self.failed), "elapsed_s": round(self.elapsed_s, 3)}
 
 
 def walk(root: Path) -> Iterator[str]:
@@ -310,15 +302,9 @@ def _links(
 
 
 def link_values(call: CallFacts) -> dict[str, Any]:
-    return {
-        "pbx": call.pbx,
-        "call_id": call.call_id,
-        "caller_number": call.caller_number,
-        "agent": call.agent,
-        "queue": call.queue,
-        "call_ended_at": call.ended_at,
-        "recorded_at": call.started_at,
-    }
+    """What linking a file to this known call sets, as for a stored call."""
+    facts = (call.pbx, call.call_id, call.caller_number, call.agent, call.queue, call.ended_at)
+    return link_facts((*facts, call.started_at))
 
 
 class RecordingWatcher:

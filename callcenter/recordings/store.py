@@ -322,7 +322,7 @@ class RecordingStore:
                         (*pbxes, *chunk),
                     )
                     for call in by_call:
-                        found[call[1]] = _link_facts(call)
+                        found[call[1]] = link_facts(call)
                 # The ids that name no call are looked for among the legs.
                 rest = tuple(i for i in chunk if i not in found)
                 if not rest:
@@ -334,7 +334,7 @@ class RecordingStore:
                     rest,
                 )
                 for leg_id, *its_call in by_leg:
-                    found.setdefault(leg_id, _link_facts(its_call))
+                    found.setdefault(leg_id, link_facts(its_call))
         return found
 
     def recorded_calls(self, since: float | None = None) -> list[RecordedCall]:
@@ -600,7 +600,7 @@ def _mark_recorded(connection: Any, facts: Iterable[Mapping[str, Any]]) -> None:
             )
 
 
-def _link_facts(values: Sequence[Any]) -> dict[str, Any]:
+def link_facts(values: Sequence[Any]) -> dict[str, Any]:
     """LINK_COLUMNS from a call's pbx, call_id, caller_number, agent, queue, ended_at and
     started_at: the call's start is when its recording was made."""
     *call, started_at = values

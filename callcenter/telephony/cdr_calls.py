@@ -26,28 +26,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
 
-__all__ = ["Placement", "RowFacts", "pair_name", "place_rows", "uniqueid_order"]
+from callcenter.telephony.cdr_row import CdrRow
+
+__all__ = ["Placement", "pair_name", "place_rows", "uniqueid_order"]
 
 OVERLAP_SLACK_S = 2.0  # CDR times are whole seconds; halves of a pair end within one
-
-
-class RowFacts(Protocol):
-    """What grouping reads of a CDR row (``durable.CdrRow`` has it all)."""
-
-    @property
-    def channel(self) -> str: ...
-    @property
-    def dstchannel(self) -> str: ...
-    @property
-    def uniqueid(self) -> str: ...
-    @property
-    def linkedid(self) -> str: ...
-    @property
-    def start(self) -> float: ...
-    @property
-    def end(self) -> float: ...
 
 
 def uniqueid_order(uniqueid: str) -> tuple[int, int, str]:
@@ -102,13 +86,13 @@ class _Groups:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
-def _overlap(a: RowFacts, b: RowFacts) -> bool:
+def _overlap(a: CdrRow, b: CdrRow) -> bool:
     a_end = a.end or a.start
     b_end = b.end or b.start
     return a.start <= b_end + OVERLAP_SLACK_S and b.start <= a_end + OVERLAP_SLACK_S
 
 
-def _link_rows(rows: Sequence[RowFacts]) -> _Groups:
+def _link_rows(rows: Sequence[CdrRow]) -> _Groups:
     groups = _Groups(len(rows))
     by_uniqueid: dict[str, int] = {}
     by_name: dict[str, list[int]] = {}
@@ -132,7 +116,7 @@ def _link_rows(rows: Sequence[RowFacts]) -> _Groups:
     return groups
 
 
-def place_rows(rows: Sequence[RowFacts], known: Mapping[str, str] | None = None) -> Placement:
+def place_rows(rows: Sequence[CdrRow], known: Mapping[str, str] | None = None) -> Placement:
     """Give each row its call id.
 
     A row's own linkedid (layouts that have one) names its call outright; ``known`` maps

@@ -19,6 +19,7 @@ from datetime import tzinfo
 from callcenter.core.events import CallDetail, Event
 from callcenter.telephony.ami_events import DEFAULT_ZONE, cdr_time
 from callcenter.telephony.cdr_calls import place_rows
+from callcenter.telephony.cdr_row import CdrLeadingColumns, CdrRow
 from callcenter.telephony.queue_log import QueueLogEntry, queue_log_event
 
 __all__ = [
@@ -37,35 +38,6 @@ __all__ = [
 
 # source ("queue_log" | "cdr") -> (byte offset, identity of the file that offset is in)
 Offsets = dict[str, tuple[int, str]]
-
-
-@dataclass(frozen=True, slots=True)
-class CdrLeadingColumns:
-    """The columns every CDR layout starts with (cdr/cdr_csv.c), the simulator's rows too."""
-
-    accountcode: str
-    src: str
-    dst: str
-    dcontext: str
-    clid: str
-    channel: str
-    dstchannel: str
-    lastapp: str
-    lastdata: str
-
-
-@dataclass(frozen=True, slots=True)
-class CdrRow(CdrLeadingColumns):
-    start: float  # epoch seconds
-    answer: float  # 0.0 when unanswered
-    end: float
-    duration: int
-    billsec: int
-    disposition: str
-    amaflags: str
-    uniqueid: str
-    userfield: str
-    linkedid: str  # "" when the layout has no linkedid column
 
 
 @dataclass(frozen=True, slots=True)
