@@ -7,36 +7,16 @@ Create Date: 2026-12-05
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-import sqlalchemy as sa
-from alembic import op
+from callcenter.db.table_revision import NewTable, table_revision
 
 revision: str = "cti_0002"
 down_revision: str | None = "cti_0001"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
+API_TOKENS = NewTable(
+    "cti_api_tokens",
+    "id serial, name str, role str, scopes str, digest str, hint str, created_by str,"
+    " created_at double, expires_at double?, revoked_at double?, last_used_at double?",
+    unique=("digest", "name"),
+)
 
-def upgrade() -> None:
-    op.create_table(
-        "cti_api_tokens",
-        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column("name", sa.String(), nullable=False),
-        sa.Column("role", sa.String(), nullable=False),
-        sa.Column("scopes", sa.String(), nullable=False),
-        sa.Column("digest", sa.String(), nullable=False),
-        sa.Column("hint", sa.String(), nullable=False),
-        sa.Column("created_by", sa.String(), nullable=False),
-        sa.Column("created_at", sa.Double(), nullable=False),
-        sa.Column("expires_at", sa.Double(), nullable=True),
-        sa.Column("revoked_at", sa.Double(), nullable=True),
-        sa.Column("last_used_at", sa.Double(), nullable=True),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_cti_api_tokens")),
-        sa.UniqueConstraint("digest", name=op.f("uq_cti_api_tokens_digest")),
-        sa.UniqueConstraint("name", name=op.f("uq_cti_api_tokens_name")),
-    )
-
-
-def downgrade() -> None:
-    op.drop_table("cti_api_tokens")
+upgrade, downgrade = table_revision(API_TOKENS)
