@@ -9,9 +9,9 @@ import html
 
 from aiohttp import web
 
-from callcenter.core.i18n import Catalogue, Lang, request_lang
-from callcenter.web.admin_page import SCRIPT_HELPERS, admin_response
-from callcenter.web.security import ROLES, page_roles
+from callcenter.core.i18n import Catalogue
+from callcenter.web.admin_page import STATUS_LINE, AdminScreen, add_screens, table_heads
+from callcenter.web.security import ROLES
 
 ROLE_TEXT: dict[str, tuple[str, str]] = {
     "role_agent": ("坐席", "Agent"),
@@ -32,9 +32,7 @@ USERS_TEXT: dict[str, tuple[str, str]] = {  # key: (Chinese, English)
 }  # fmt: skip
 USERS = Catalogue(USERS_TEXT)
 
-_USERS_SCRIPT = (
-    SCRIPT_HELPERS
-    + """
+_USERS_SCRIPT = """
 const ROLES = ['agent', 'supervisor', 'admin'];
 function roleSelect(value) {
   const s = el('select');
@@ -98,7 +96,6 @@ $('add').onsubmit = async (ev) => {
 };
 load().catch((e) => say(e.message, false));
 """
-)
 
 
 def role_options(t: dict[str, str]) -> str:
@@ -106,14 +103,10 @@ def role_options(t: dict[str, str]) -> str:
     return "".join(f'<option value="{r}">{html.escape(t["role_" + r])}</option>' for r in ROLES)
 
 
-def users_body(lang: Lang) -> str:
-    t = USERS.all(lang)
+def users_body(t: dict[str, str]) -> str:
     e = html.escape
     roles = role_options(t)
-    heads = "".join(
-        f"<th>{e(t[k])}</th>"
-        for k in ("login", "name", "role", "interface", "agent", "state", "actions")
-    )
+    heads = table_heads(t, ("login", "name", "role", "interface", "agent", "state", "actions"))
     return (
         f'<section class="card"><h2>{e(t["add"])}</h2><form id="add">'
         f'<label>{e(t["login"])} <input name="login" required pattern="[A-Za-z0-9._@\\-]{{1,64}}"></label>'
@@ -124,16 +117,13 @@ def users_body(lang: Lang) -> str:
         f'<label>{e(t["interface"])} <input name="interface" placeholder="{e(t["hint_interface"])}"></label>'
         f'<label>{e(t["agent"])} <input name="agent"></label>'
         f'<button class="primary">{e(t["add"])}</button></form></section>'
-        f'<p id="status" class="status" role="status"></p>'
+        f"{STATUS_LINE}"
         f'<section class="card"><table><thead><tr>{heads}</tr></thead>'
         f'<tbody id="users"></tbody></table></section>'
     )
 
 
-@page_roles("admin")
-async def users_page(request: web.Request) -> web.Response:
-    body = users_body(request_lang(request))
-    return admin_response(request, "/admin/users", USERS, body, _USERS_SCRIPT)
+USERS_SCREEN = AdminScreen("/admin/users", USERS, users_body, _USERS_SCRIPT)
 
 
 OWNERS_TEXT: dict[str, tuple[str, str]] = {  # key: (Chinese, English)
@@ -155,9 +145,7 @@ OWNERS_TEXT: dict[str, tuple[str, str]] = {  # key: (Chinese, English)
 }  # fmt: skip
 OWNERS = Catalogue(OWNERS_TEXT)
 
-_OWNERS_SCRIPT = (
-    SCRIPT_HELPERS
-    + r"""
+_OWNERS_SCRIPT = r"""
 function fill(text, job) { return text.replace(/\{(\w+)\}/g, (_, k) => String(job[k])); }
 function show(job) {
   const bar = $('bar');
@@ -198,11 +186,9 @@ $('upload').onsubmit = async (ev) => {
   finally { $('start').disabled = false; }
 };
 """
-)
 
 
-def owners_body(lang: Lang) -> str:
-    t = OWNERS.all(lang)
+def owners_body(t: dict[str, str]) -> str:
     e = html.escape
     return (
         f'<section class="card"><p>{e(t["explain"])}</p><form id="upload">'
@@ -210,14 +196,11 @@ def owners_body(lang: Lang) -> str:
         f'<label><input type="checkbox" id="dry_run"> {e(t["dry_run"])}</label>'
         f'<button class="primary" id="start">{e(t["start"])}</button></form>'
         f'<p><progress id="bar" value="0" max="1" style="width:100%"></progress></p>'
-        f'<p id="status" class="status" role="status"></p><ul id="problems"></ul></section>'
+        f'{STATUS_LINE}<ul id="problems"></ul></section>'
     )
 
 
-@page_roles("admin")
-async def owners_page(request: web.Request) -> web.Response:
-    body = owners_body(request_lang(request))
-    return admin_response(request, "/admin/owners", OWNERS, body, _OWNERS_SCRIPT)
+OWNERS_SCREEN = AdminScreen("/admin/owners", OWNERS, owners_body, _OWNERS_SCRIPT)
 
 
 TOKENS_TEXT: dict[str, tuple[str, str]] = {  # key: (Chinese, English)
@@ -240,9 +223,7 @@ TOKENS_TEXT: dict[str, tuple[str, str]] = {  # key: (Chinese, English)
 }  # fmt: skip
 TOKENS = Catalogue(TOKENS_TEXT)
 
-_TOKENS_SCRIPT = (
-    SCRIPT_HELPERS
-    + """
+_TOKENS_SCRIPT = """
 function when(t) { return t ? new Date(t * 1000).toLocaleString(LANG === 'zh' ? 'zh-CN' : 'en-GB') : '-'; }
 async function load() {
   const data = await api('GET', '/api/tokens');
@@ -283,16 +264,13 @@ $('make').onsubmit = async (ev) => {
 };
 load().catch((e) => say(e.message, false));
 """
-)
 
 
-def tokens_body(lang: Lang) -> str:
-    t = TOKENS.all(lang)
+def tokens_body(t: dict[str, str]) -> str:
     e = html.escape
     roles = role_options(t)
-    heads = "".join(
-        f"<th>{e(t[k])}</th>"
-        for k in ("name", "role", "scopes", "hint", "created", "last_used", "state", "revoke")
+    heads = table_heads(
+        t, ("name", "role", "scopes", "hint", "created", "last_used", "state", "revoke")
     )
     return (
         f'<section class="card"><p>{e(t["explain"])}</p><form id="make">'
@@ -304,19 +282,14 @@ def tokens_body(lang: Lang) -> str:
         f'<button class="primary">{e(t["create"])}</button></form>'
         f'<div id="shown" hidden><p id="shown_label" class="ok"></p>'
         f'<input id="shown_token" readonly size="60" style="font-family:monospace"></div></section>'
-        f'<p id="status" class="status" role="status"></p>'
+        f"{STATUS_LINE}"
         f'<section class="card"><table><thead><tr>{heads}</tr></thead>'
         f'<tbody id="tokens"></tbody></table></section>'
     )
 
 
-@page_roles("admin")
-async def tokens_page(request: web.Request) -> web.Response:
-    body = tokens_body(request_lang(request))
-    return admin_response(request, "/admin/tokens", TOKENS, body, _TOKENS_SCRIPT)
+TOKENS_SCREEN = AdminScreen("/admin/tokens", TOKENS, tokens_body, _TOKENS_SCRIPT)
 
 
 def setup(app: web.Application) -> None:
-    app.router.add_get("/admin/users", users_page)
-    app.router.add_get("/admin/owners", owners_page)
-    app.router.add_get("/admin/tokens", tokens_page)
+    add_screens(app, USERS_SCREEN, OWNERS_SCREEN, TOKENS_SCREEN)

@@ -8,9 +8,8 @@ import html
 
 from aiohttp import web
 
-from callcenter.core.i18n import Catalogue, Lang, request_lang
-from callcenter.web.admin_page import SCRIPT_HELPERS, admin_response
-from callcenter.web.security import page_roles
+from callcenter.core.i18n import Catalogue
+from callcenter.web.admin_page import STATUS_LINE, AdminScreen, add_screens, table_heads
 
 TEXT: dict[str, tuple[str, str]] = {  # key: (Chinese, English)
     "title": ("IVR 流程", "IVR flows"),
@@ -27,9 +26,7 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (Chinese, English)
 }  # fmt: skip
 CATALOGUE = Catalogue(TEXT)
 
-_SCRIPT = (
-    SCRIPT_HELPERS
-    + """
+_SCRIPT = """
 function showProblems(list) {
   const ul = $('problems');
   ul.textContent = '';
@@ -96,16 +93,14 @@ $('check').onclick = () => send(false);
 $('save').onclick = () => send(true);
 load().catch((e) => say(e.message, false));
 """
-)
 
 
-def body(lang: Lang) -> str:
-    t = CATALOGUE.all(lang)
+def body(t: dict[str, str]) -> str:
     e = html.escape
-    heads = "".join(f"<th>{e(t[k])}</th>" for k in ("title", "file", "start", "nodes", "view"))
-    node_heads = "".join(f"<th>{e(t[k])}</th>" for k in ("node", "type", "fields"))
+    heads = table_heads(t, ("title", "file", "start", "nodes", "view"))
+    node_heads = table_heads(t, ("node", "type", "fields"))
     return (
-        f'<p id="status" class="status" role="status"></p>'
+        f"{STATUS_LINE}"
         f'<section class="card" id="refused" hidden><p class="error">{e(t["refused"])}</p>'
         f'<ul id="refused_list"></ul></section>'
         f'<section class="card"><h2>{e(t["served"])}</h2><table><thead><tr>{heads}</tr></thead>'
@@ -125,10 +120,8 @@ def body(lang: Lang) -> str:
     )
 
 
-@page_roles("admin")
-async def flows_page(request: web.Request) -> web.Response:
-    return admin_response(request, "/admin/ivr", CATALOGUE, body(request_lang(request)), _SCRIPT)
+FLOWS_SCREEN = AdminScreen("/admin/ivr", CATALOGUE, body, _SCRIPT)
 
 
 def setup(app: web.Application) -> None:
-    app.router.add_get("/admin/ivr", flows_page)
+    add_screens(app, FLOWS_SCREEN)

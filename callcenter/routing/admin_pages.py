@@ -10,9 +10,8 @@ import html
 
 from aiohttp import web
 
-from callcenter.core.i18n import Catalogue, Lang, request_lang
-from callcenter.web.admin_page import SCRIPT_HELPERS, admin_response
-from callcenter.web.security import page_roles
+from callcenter.core.i18n import Catalogue
+from callcenter.web.admin_page import STATUS_LINE, AdminScreen, add_screens, table_heads
 
 ROSTER_TEXT: dict[str, tuple[str, str]] = {  # key: (Chinese, English)
     "title": ("排班", "Roster"),
@@ -34,9 +33,7 @@ ROSTER_TEXT: dict[str, tuple[str, str]] = {  # key: (Chinese, English)
 }  # fmt: skip
 ROSTER = Catalogue(ROSTER_TEXT)
 
-_ROSTER_SCRIPT = (
-    SCRIPT_HELPERS
-    + """
+_ROSTER_SCRIPT = """
 let week = null, editing = null, draft = null, first = new URLSearchParams(location.search).get('from') || '';
 function who(x) { return x.name ? x.name + ' (' + x.agent + ')' : x.agent; }
 function lines(td, items) {
@@ -159,18 +156,16 @@ $('next').onclick = () => shiftWeek(7);
 $('today').onclick = () => { first = ''; load().catch((e) => say(e.message, false)); };
 load().catch((e) => say(e.message, false));
 """
-)
 
 
-def roster_body(lang: Lang) -> str:
-    t = ROSTER.all(lang)
+def roster_body(t: dict[str, str]) -> str:
     e = html.escape
     return (
         f'<p><button type="button" id="prev">{e(t["prev"])}</button> '
         f'<button type="button" id="today">{e(t["today"])}</button> '
         f'<button type="button" id="next">{e(t["next"])}</button></p>'
         f'<p id="readonly" class="muted" hidden>{e(t["read_only"])}</p>'
-        f'<p id="status" class="status" role="status"></p>'
+        f"{STATUS_LINE}"
         f'<section class="card" id="editor" hidden><h2 id="editing"></h2>'
         f'<p class="muted">{e(t["multi_day"])}</p>'
         f'<h3>{e(t["leave"])}</h3><ul id="draft_leave"></ul>'
@@ -194,10 +189,7 @@ def roster_body(lang: Lang) -> str:
     )
 
 
-@page_roles("admin")
-async def roster_page(request: web.Request) -> web.Response:
-    body = roster_body(request_lang(request))
-    return admin_response(request, "/admin/roster", ROSTER, body, _ROSTER_SCRIPT)
+ROSTER_SCREEN = AdminScreen("/admin/roster", ROSTER, roster_body, _ROSTER_SCRIPT)
 
 
 DIRECTORY_TEXT: dict[str, tuple[str, str]] = {  # key: (Chinese, English)
@@ -215,9 +207,7 @@ DIRECTORY_TEXT: dict[str, tuple[str, str]] = {  # key: (Chinese, English)
 }  # fmt: skip
 DIRECTORY = Catalogue(DIRECTORY_TEXT)
 
-_DIRECTORY_SCRIPT = (
-    SCRIPT_HELPERS
-    + """
+_DIRECTORY_SCRIPT = """
 // Each part of the directory: its fields and how a field is shown and read back.
 const PARTS = {
   agents: [['name', 'text'], ['seat', 'seat'], ['team', 'text'], ['queues', 'map'], ['language', 'lang']],
@@ -302,11 +292,9 @@ async function load() {
 }
 load().catch((e) => say(e.message, false));
 """
-)
 
 
-def directory_body(lang: Lang) -> str:
-    t = DIRECTORY.all(lang)
+def directory_body(t: dict[str, str]) -> str:
     e = html.escape
     fields = {
         "agents": ("name", "seat", "team", "queues", "language"),
@@ -315,19 +303,15 @@ def directory_body(lang: Lang) -> str:
     }
     parts = "".join(
         f'<section class="card" id="{part}"><h2>{e(t[part])}</h2><table><thead><tr>'
-        + "".join(f"<th>{e(t[k])}</th>" for k in ("id", *names))
+        + table_heads(t, ("id", *names))
         + f'<th></th></tr></thead><tbody id="{part}_rows"></tbody></table></section>'
         for part, names in fields.items()
     )
-    return f'<p id="status" class="status" role="status"></p>{parts}'
+    return f"{STATUS_LINE}{parts}"
 
 
-@page_roles("admin")
-async def directory_page(request: web.Request) -> web.Response:
-    body = directory_body(request_lang(request))
-    return admin_response(request, "/admin/directory", DIRECTORY, body, _DIRECTORY_SCRIPT)
+DIRECTORY_SCREEN = AdminScreen("/admin/directory", DIRECTORY, directory_body, _DIRECTORY_SCRIPT)
 
 
 def setup(app: web.Application) -> None:
-    app.router.add_get("/admin/roster", roster_page)
-    app.router.add_get("/admin/directory", directory_page)
+    add_screens(app, ROSTER_SCREEN, DIRECTORY_SCREEN)

@@ -1,6 +1,7 @@
 """The frame every admin screen (``/admin/...``) shares: the site's head, stylesheet and
-navigation bar (``page_frame``), and the admin screens' own tabs. Each feature renders its screen's body and
-script; this module knows their addresses only, never the features themselves.
+navigation bar (``page_frame``), and the admin screens' own tabs. Each feature describes its
+screens (``AdminScreen``: address, words, body and script); this module knows their
+addresses only, never the features themselves.
 
 Server data reaches a page as JSON in ``<script type="application/json">`` blocks (their
 ``</`` escaped) and is set by the page's script as text, never as HTML.
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -17,7 +20,7 @@ from aiohttp import web
 from callcenter.core.i18n import Catalogue, Lang, remember_lang, request_lang
 from callcenter.web.page_frame import ADMIN_HOME, FRAME_CSS, NavLink, add_page, nav_bar
 from callcenter.web.page_head import PAGE_HEAD, html_lang
-from callcenter.web.security import csrf_token
+from callcenter.web.security import csrf_token, page_roles
 
 # (path, key of its name): the admin screens, in the order of their tabs
 SCREENS = (
@@ -131,6 +134,36 @@ def admin_response(
     response = web.Response(text=page, content_type="text/html")
     remember_lang(request, response)
     return response
+
+
+# Where a screen's script says how the last change went (``say`` in SCRIPT_HELPERS).
+STATUS_LINE = '<p id="status" class="status" role="status"></p>'
+
+
+def table_heads(texts: Mapping[str, str], keys: Iterable[str]) -> str:
+    """A table's header cells: the text of each key, escaped."""
+    return "".join(f"<th>{html.escape(texts[key])}</th>" for key in keys)
+
+
+@dataclass(frozen=True)
+class AdminScreen:
+    """One admin screen (admins only): ``texts`` holds its words (``title`` among them),
+    ``body`` makes its HTML from those words in the page's language, ``script`` is its own
+    code (SCRIPT_HELPERS run first)."""
+
+    path: str
+    texts: Catalogue
+    body: Callable[[dict[str, str]], str]
+    script: str
+
+    async def page(self, request: web.Request) -> web.Response:
+        body = self.body(self.texts.all(request_lang(request)))
+        return admin_response(request, self.path, self.texts, body, SCRIPT_HELPERS + self.script)
+
+
+def add_screens(app: web.Application, *screens: AdminScreen) -> None:
+    for screen in screens:
+        app.router.add_get(screen.path, page_roles("admin")(screen.page))
 
 
 # Shared by the screens' scripts: the CSRF token, JSON calls that raise the error in the
