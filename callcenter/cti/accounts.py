@@ -18,10 +18,12 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, Row, delete, insert, select, update
 
 from callcenter.cti.store import sessions_table, users_table
+from callcenter.db.rows import record_from_row
 from callcenter.web.security import ROLES, User
 
 SCRYPT_N = 2**15
@@ -109,16 +111,8 @@ def session_digest(token: str) -> str:
     return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
 
 
-def _user(row: object) -> User:
-    r = row._mapping  # type: ignore[attr-defined]
-    return User(
-        id=r["id"],
-        login=r["login"],
-        role=r["role"],
-        display_name=r["display_name"],
-        agent=r["agent"],
-        interface=r["interface"],
-    )
+def _user(row: Row[Any]) -> User:
+    return record_from_row(User, row._mapping)
 
 
 class AccountStore:

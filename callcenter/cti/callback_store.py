@@ -8,33 +8,20 @@ import dataclasses
 import time
 from collections.abc import Callable
 
-from sqlalchemy import Connection, Engine, RowMapping, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 
 from callcenter.cti.callbacks import Attempt, Callback, RetryPolicy, record_result
 from callcenter.cti.records import lock_order, store_order
 from callcenter.cti.store import attempts_table, callbacks_table, dispositions_table
 from callcenter.cti.workorders import SATISFIED_FROM, WorkOrder, transition
+from callcenter.db.rows import insert_record, locked_row, record_from_row, row_by_id, row_values
 from callcenter.db.upsert import upsert
-
-_FIELDS = tuple(f.name for f in dataclasses.fields(Callback))
-
-
-def _callback(row: RowMapping) -> Callback:
-    return Callback(**{name: row[name] for name in _FIELDS})
-
-
-def _values(callback: Callback) -> dict[str, object]:
-    return {k: v for k, v in dataclasses.asdict(callback).items() if k != "id"}
 
 
 def _locked(connection: Connection, callback_id: int) -> Callback:
-    query = select(callbacks_table).where(callbacks_table.c.id == callback_id)
-    if connection.dialect.name == "postgresql":
-        query = query.with_for_update()
-    row = connection.execute(query).mappings().first()
-    if row is None:
-        raise LookupError(f"no callback {callback_id}")
-    return _callback(row)
+    return record_from_row(
+        Callback, locked_row(connection, callbacks_table, callback_id, "callback")
+    )
 
 
 class CallbackRecords:
@@ -53,16 +40,13 @@ class CallbackRecords:
                     now=callback.created_at, callback_at=callback.due_at, note=callback.reason,
                 )  # fmt: skip
                 store_order(connection, changed, entry)
-            new_id = connection.execute(
-                insert(callbacks_table).values(_values(callback)).returning(callbacks_table.c.id)
-            ).scalar_one()
+            new_id = insert_record(connection, callbacks_table, callback)
         return dataclasses.replace(callback, id=new_id)
 
     def get(self, callback_id: int) -> Callback | None:
-        query = select(callbacks_table).where(callbacks_table.c.id == callback_id)
         with self.engine.connect() as connection:
-            row = connection.execute(query).mappings().first()
-        return None if row is None else _callback(row)
+            row = row_by_id(connection, callbacks_table, callback_id)
+        return None if row is None else record_from_row(Callback, row)
 
     def find(
         self,
@@ -86,7 +70,7 @@ class CallbackRecords:
         if work_order_id is not None:
             query = query.where(c.work_order_id == work_order_id)
         with self.engine.connect() as connection:
-            return [_callback(row) for row in connection.execute(query).mappings()]
+            return [record_from_row(Callback, row) for row in connection.execute(query).mappings()]
 
     def record(
         self,
@@ -113,7 +97,7 @@ class CallbackRecords:
             connection.execute(
                 update(callbacks_table)
                 .where(callbacks_table.c.id == callback_id)
-                .values(_values(changed))
+                .values(row_values(changed))
             )
             connection.execute(
                 insert(attempts_table).values(
@@ -156,7 +140,7 @@ class CallbackRecords:
             connection.execute(
                 update(callbacks_table)
                 .where(callbacks_table.c.id == callback_id)
-                .values(_values(changed))
+                .values(row_values(changed))
             )
         return changed
 

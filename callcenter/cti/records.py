@@ -8,19 +8,14 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from sqlalchemy import Connection, Engine, RowMapping, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 
 from callcenter.calls.store import calls_table, legs_table
 from callcenter.cti.call_access import StoredCall, stored_call
 from callcenter.cti.store import audit_table, dispositions_table, history_table, work_orders_table
 from callcenter.cti.workorders import OPEN_STATES, HistoryEntry, WorkOrder, transition
+from callcenter.db.rows import insert_record, locked_row, record_from_row, row_by_id, row_values
 from callcenter.db.upsert import upsert
-
-_ORDER_FIELDS = tuple(f.name for f in dataclasses.fields(WorkOrder))
-
-
-def _order(row: RowMapping) -> WorkOrder:
-    return WorkOrder(**{name: row[name] for name in _ORDER_FIELDS})
 
 
 def _add_history(connection: Connection, order_id: int, entry: HistoryEntry) -> None:
@@ -32,20 +27,17 @@ def _add_history(connection: Connection, order_id: int, entry: HistoryEntry) -> 
 def lock_order(connection: Connection, order_id: int) -> WorkOrder:
     """The order re-read inside the caller's transaction, locked on PostgreSQL until it
     ends; LookupError when there is none."""
-    query = select(work_orders_table).where(work_orders_table.c.id == order_id)
-    if connection.dialect.name == "postgresql":
-        query = query.with_for_update()
-    row = connection.execute(query).mappings().first()
-    if row is None:
-        raise LookupError(f"no work order {order_id}")
-    return _order(row)
+    return record_from_row(
+        WorkOrder, locked_row(connection, work_orders_table, order_id, "work order")
+    )
 
 
 def store_order(connection: Connection, order: WorkOrder, entry: HistoryEntry) -> None:
     """Write a moved order and its history line, in the caller's transaction."""
-    values = {k: v for k, v in dataclasses.asdict(order).items() if k != "id"}
     connection.execute(
-        update(work_orders_table).where(work_orders_table.c.id == order.id).values(values)
+        update(work_orders_table)
+        .where(work_orders_table.c.id == order.id)
+        .values(row_values(order))
     )
     _add_history(connection, order.id, entry)
 
@@ -58,20 +50,16 @@ class CtiRecords:
     # --- work orders ------------------------------------------------------------------------
 
     def create_order(self, order: WorkOrder) -> WorkOrder:
-        values = {k: v for k, v in dataclasses.asdict(order).items() if k != "id"}
         with self.engine.begin() as connection:
-            new_id = connection.execute(
-                insert(work_orders_table).values(values).returning(work_orders_table.c.id)
-            ).scalar_one()
+            new_id = insert_record(connection, work_orders_table, order)
             created = HistoryEntry(order.created_at, order.created_by, "create", "", order.state)
             _add_history(connection, new_id, created)
         return dataclasses.replace(order, id=new_id)
 
     def get_order(self, order_id: int) -> WorkOrder | None:
-        query = select(work_orders_table).where(work_orders_table.c.id == order_id)
         with self.engine.connect() as connection:
-            row = connection.execute(query).mappings().first()
-        return None if row is None else _order(row)
+            row = row_by_id(connection, work_orders_table, order_id)
+        return None if row is None else record_from_row(WorkOrder, row)
 
     def list_orders(
         self,
@@ -91,7 +79,7 @@ class CtiRecords:
         if open_only:
             query = query.where(c.state.in_(sorted(OPEN_STATES)))
         with self.engine.connect() as connection:
-            return [_order(row) for row in connection.execute(query).mappings()]
+            return [record_from_row(WorkOrder, row) for row in connection.execute(query).mappings()]
 
     def apply(self, order_id: int, action: str, **kwargs: Any) -> tuple[WorkOrder, HistoryEntry]:
         """Run one state-machine step and store it with its history line, atomically.

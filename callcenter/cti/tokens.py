@@ -21,9 +21,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, Row, insert, select, update
 
 from callcenter.cti.store import api_tokens_table
+from callcenter.db.rows import record_from_row
 from callcenter.web.security import ROLES, Role, User
 
 TOKEN_PREFIX = "cct_"
@@ -118,20 +119,8 @@ class TokenAudit:
         return True
 
 
-def _token(row: object) -> ApiToken:
-    r = row._mapping  # type: ignore[attr-defined]
-    return ApiToken(
-        id=r["id"],
-        name=r["name"],
-        role=r["role"],
-        scopes=tuple(r["scopes"].split()),
-        hint=r["hint"],
-        created_by=r["created_by"],
-        created_at=r["created_at"],
-        expires_at=r["expires_at"],
-        revoked_at=r["revoked_at"],
-        last_used_at=r["last_used_at"],
-    )
+def _token(row: Row[Any]) -> ApiToken:
+    return record_from_row(ApiToken, row._mapping, scopes=tuple(row.scopes.split()))
 
 
 class TokenStore:
