@@ -15,15 +15,13 @@ import hashlib
 import hmac
 import re
 import secrets
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, Row, delete, insert, select, update
+from sqlalchemy import Row, delete, insert, select, update
 
 from callcenter.cti.store import sessions_table, users_table
-from callcenter.db.rows import record_from_row
+from callcenter.db.rows import Repository, insert_if_new, record_from_row
 from callcenter.web.security import ROLES, User
 
 SCRYPT_N = 2**15
@@ -115,15 +113,11 @@ def _user(row: Row[Any]) -> User:
     return record_from_row(User, row._mapping)
 
 
-class AccountStore:
+class AccountStore(Repository):
     """Users and sessions in the database. Every method is one short transaction."""
 
     # A session's last_seen_at is written at most this often (not on every request).
     TOUCH_EVERY_S = 60.0
-
-    def __init__(self, engine: Engine, *, clock: Callable[[], float] = time.time) -> None:
-        self.engine = engine
-        self.clock = clock
 
     # users
     def add_user(
@@ -144,24 +138,13 @@ class AccountStore:
         if password_hash is None:
             check_new_password(password)
             password_hash = hash_password(password)
+        values = dict(
+            login=login, role=role, display_name=display_name, agent=agent, interface=interface,
+            password_hash=password_hash, active=True, created_at=self.clock(),
+        )  # fmt: skip
         with self.engine.begin() as connection:
-            exists = connection.execute(
-                select(users_table.c.id).where(users_table.c.login == login)
-            ).first()
-            if exists is not None:
+            if not insert_if_new(connection, users_table, "login", values):
                 raise AccountError(f"the user {login!r} exists already")
-            connection.execute(
-                insert(users_table).values(
-                    login=login,
-                    role=role,
-                    display_name=display_name,
-                    agent=agent,
-                    interface=interface,
-                    password_hash=password_hash,
-                    active=True,
-                    created_at=self.clock(),
-                )
-            )
         found = self.find_user(login)
         assert found is not None
         return found[0]

@@ -5,30 +5,21 @@ lock (PostgreSQL) so two agents cannot both record a result on one callback."""
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Callable
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, insert, select
 
 from callcenter.cti.callbacks import Attempt, Callback, RetryPolicy, record_result
 from callcenter.cti.records import lock_order, store_order
 from callcenter.cti.store import attempts_table, callbacks_table, dispositions_table
 from callcenter.cti.workorders import SATISFIED_FROM, WorkOrder, transition
-from callcenter.db.rows import insert_record, locked_row, record_from_row, row_by_id, row_values
+from callcenter.db.rows import RecordTable, Repository
 from callcenter.db.upsert import upsert
 
-
-def _locked(connection: Connection, callback_id: int) -> Callback:
-    return record_from_row(
-        Callback, locked_row(connection, callbacks_table, callback_id, "callback")
-    )
+CALLBACKS = RecordTable(callbacks_table, Callback, "callback")
 
 
-class CallbackRecords:
-    def __init__(self, engine: Engine, *, clock: Callable[[], float] = time.time) -> None:
-        self.engine = engine
-        self.clock = clock
-
+class CallbackRecords(Repository):
     def create(self, callback: Callback) -> Callback:
         """Store a new callback; a 回访 also moves its work order to callback_scheduled
         (with the history line), in the same transaction."""
@@ -40,13 +31,11 @@ class CallbackRecords:
                     now=callback.created_at, callback_at=callback.due_at, note=callback.reason,
                 )  # fmt: skip
                 store_order(connection, changed, entry)
-            new_id = insert_record(connection, callbacks_table, callback)
-        return dataclasses.replace(callback, id=new_id)
+            return CALLBACKS.insert(connection, callback)
 
     def get(self, callback_id: int) -> Callback | None:
         with self.engine.connect() as connection:
-            row = row_by_id(connection, callbacks_table, callback_id)
-        return None if row is None else record_from_row(Callback, row)
+            return CALLBACKS.get(connection, callback_id)
 
     def find(
         self,
@@ -70,7 +59,7 @@ class CallbackRecords:
         if work_order_id is not None:
             query = query.where(c.work_order_id == work_order_id)
         with self.engine.connect() as connection:
-            return [record_from_row(Callback, row) for row in connection.execute(query).mappings()]
+            return [CALLBACKS.read(row) for row in connection.execute(query).mappings()]
 
     def record(
         self,
@@ -88,17 +77,13 @@ class CallbackRecords:
         work order, and closes it when the owner is satisfied (an unsatisfied owner's
         order waits for a person to reopen it: 二次派单)."""
         with self.engine.begin() as connection:
-            callback = _locked(connection, callback_id)
+            callback = CALLBACKS.locked(connection, callback_id)
             now = self.clock()
             changed, attempt = record_result(
                 callback, result, actor=actor, now=now, policy=policy,
                 retry_at=retry_at, score=score, note=note,
             )  # fmt: skip
-            connection.execute(
-                update(callbacks_table)
-                .where(callbacks_table.c.id == callback_id)
-                .values(row_values(changed))
-            )
+            CALLBACKS.update(connection, changed)
             connection.execute(
                 insert(attempts_table).values(
                     callback_id=callback_id, **dataclasses.asdict(attempt)
@@ -136,12 +121,8 @@ class CallbackRecords:
         """Apply ``step`` (a rule of ``callcenter.cti.callbacks``: cancel, dialled) to the
         callback as stored, under the row lock, and store what it returns."""
         with self.engine.begin() as connection:
-            changed = step(_locked(connection, callback_id))
-            connection.execute(
-                update(callbacks_table)
-                .where(callbacks_table.c.id == callback_id)
-                .values(row_values(changed))
-            )
+            changed = step(CALLBACKS.locked(connection, callback_id))
+            CALLBACKS.update(connection, changed)
         return changed
 
     def attempts(self, callback_id: int) -> list[Attempt]:

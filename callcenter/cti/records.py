@@ -4,18 +4,19 @@ call history a screen-pop shows. Synchronous SQLAlchemy Core; one transaction pe
 from __future__ import annotations
 
 import dataclasses
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, insert, select
 
 from callcenter.calls.store import calls_table, legs_table
 from callcenter.cti.call_access import StoredCall, stored_call
 from callcenter.cti.store import audit_table, dispositions_table, history_table, work_orders_table
 from callcenter.cti.workorders import OPEN_STATES, HistoryEntry, WorkOrder, transition
-from callcenter.db.rows import insert_record, locked_row, record_from_row, row_by_id, row_values
+from callcenter.db.rows import RecordTable, Repository
 from callcenter.db.upsert import upsert
+
+ORDERS = RecordTable(work_orders_table, WorkOrder, "work order")
 
 
 def _add_history(connection: Connection, order_id: int, entry: HistoryEntry) -> None:
@@ -27,39 +28,28 @@ def _add_history(connection: Connection, order_id: int, entry: HistoryEntry) -> 
 def lock_order(connection: Connection, order_id: int) -> WorkOrder:
     """The order re-read inside the caller's transaction, locked on PostgreSQL until it
     ends; LookupError when there is none."""
-    return record_from_row(
-        WorkOrder, locked_row(connection, work_orders_table, order_id, "work order")
-    )
+    return ORDERS.locked(connection, order_id)
 
 
 def store_order(connection: Connection, order: WorkOrder, entry: HistoryEntry) -> None:
     """Write a moved order and its history line, in the caller's transaction."""
-    connection.execute(
-        update(work_orders_table)
-        .where(work_orders_table.c.id == order.id)
-        .values(row_values(order))
-    )
+    ORDERS.update(connection, order)
     _add_history(connection, order.id, entry)
 
 
-class CtiRecords:
-    def __init__(self, engine: Engine, *, clock: Callable[[], float] = time.time) -> None:
-        self.engine = engine
-        self.clock = clock
-
+class CtiRecords(Repository):
     # --- work orders ------------------------------------------------------------------------
 
     def create_order(self, order: WorkOrder) -> WorkOrder:
         with self.engine.begin() as connection:
-            new_id = insert_record(connection, work_orders_table, order)
+            stored = ORDERS.insert(connection, order)
             created = HistoryEntry(order.created_at, order.created_by, "create", "", order.state)
-            _add_history(connection, new_id, created)
-        return dataclasses.replace(order, id=new_id)
+            _add_history(connection, stored.id, created)
+        return stored
 
     def get_order(self, order_id: int) -> WorkOrder | None:
         with self.engine.connect() as connection:
-            row = row_by_id(connection, work_orders_table, order_id)
-        return None if row is None else record_from_row(WorkOrder, row)
+            return ORDERS.get(connection, order_id)
 
     def list_orders(
         self,
@@ -79,7 +69,7 @@ class CtiRecords:
         if open_only:
             query = query.where(c.state.in_(sorted(OPEN_STATES)))
         with self.engine.connect() as connection:
-            return [record_from_row(WorkOrder, row) for row in connection.execute(query).mappings()]
+            return [ORDERS.read(row) for row in connection.execute(query).mappings()]
 
     def apply(self, order_id: int, action: str, **kwargs: Any) -> tuple[WorkOrder, HistoryEntry]:
         """Run one state-machine step and store it with its history line, atomically.

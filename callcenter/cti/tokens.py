@@ -16,15 +16,14 @@ import hashlib
 import hmac
 import re
 import secrets
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, Row, insert, select, update
+from sqlalchemy import Row, select, update
 
 from callcenter.cti.store import api_tokens_table
-from callcenter.db.rows import record_from_row
+from callcenter.db.rows import Repository, insert_if_new, record_from_row
 from callcenter.web.security import ROLES, Role, User
 
 TOKEN_PREFIX = "cct_"
@@ -123,14 +122,10 @@ def _token(row: Row[Any]) -> ApiToken:
     return record_from_row(ApiToken, row._mapping, scopes=tuple(row.scopes.split()))
 
 
-class TokenStore:
+class TokenStore(Repository):
     """API tokens in the database. Every method is one short transaction."""
 
     TOUCH_EVERY_S = 60.0  # last_used_at is written at most this often
-
-    def __init__(self, engine: Engine, *, clock: Callable[[], float] = time.time) -> None:
-        self.engine = engine
-        self.clock = clock
 
     def create(
         self,
@@ -147,24 +142,14 @@ class TokenStore:
             raise TokenError("the lifetime must be positive")
         token = new_token()
         now = self.clock()
+        values = dict(
+            name=name, role=role, scopes=" ".join(ordered), digest=token_digest(token),
+            hint=token[: len(TOKEN_PREFIX) + 4], created_by=created_by, created_at=now,
+            expires_at=None if lifetime_s is None else now + lifetime_s,
+        )  # fmt: skip
         with self.engine.begin() as connection:
-            taken = connection.execute(
-                select(api_tokens_table.c.id).where(api_tokens_table.c.name == name)
-            ).first()
-            if taken is not None:
+            if not insert_if_new(connection, api_tokens_table, "name", values):
                 raise TokenError(f"a token named {name!r} exists already")
-            connection.execute(
-                insert(api_tokens_table).values(
-                    name=name,
-                    role=role,
-                    scopes=" ".join(ordered),
-                    digest=token_digest(token),
-                    hint=token[: len(TOKEN_PREFIX) + 4],
-                    created_by=created_by,
-                    created_at=now,
-                    expires_at=None if lifetime_s is None else now + lifetime_s,
-                )
-            )
         found = self.find(name)
         assert found is not None
         return token, found
