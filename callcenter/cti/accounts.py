@@ -143,11 +143,10 @@ class AccountStore(Repository):
             password_hash=password_hash, active=True, created_at=self.clock(),
         )  # fmt: skip
         with self.engine.begin() as connection:
-            if not insert_if_new(connection, users_table, "login", values):
-                raise AccountError(f"the user {login!r} exists already")
-        found = self.find_user(login)
-        assert found is not None
-        return found[0]
+            row = insert_if_new(connection, users_table, "login", values)
+        if row is None:
+            raise AccountError(f"the user {login!r} exists already")
+        return _user(row)
 
     def find_user(self, login: str) -> tuple[User, str] | None:
         """The active user and their password hash."""

@@ -148,11 +148,10 @@ class TokenStore(Repository):
             expires_at=None if lifetime_s is None else now + lifetime_s,
         )  # fmt: skip
         with self.engine.begin() as connection:
-            if not insert_if_new(connection, api_tokens_table, "name", values):
-                raise TokenError(f"a token named {name!r} exists already")
-        found = self.find(name)
-        assert found is not None
-        return token, found
+            row = insert_if_new(connection, api_tokens_table, "name", values)
+        if row is None:
+            raise TokenError(f"a token named {name!r} exists already")
+        return token, _token(row)
 
     def find(self, name: str) -> ApiToken | None:
         return self._one(api_tokens_table.c.name == name)

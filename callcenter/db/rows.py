@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
-from sqlalchemy import Connection, Engine, RowMapping, Table, insert, select, update
+from sqlalchemy import Connection, Engine, Row, RowMapping, Table, insert, select, update
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -44,14 +44,15 @@ def row_values(record: DataclassInstance) -> dict[str, Any]:
     return {k: v for k, v in dataclasses.asdict(record).items() if k != "id"}
 
 
-def insert_if_new(connection: Connection, table: Table, key: str, values: dict[str, Any]) -> bool:
+def insert_if_new(
+    connection: Connection, table: Table, key: str, values: dict[str, Any]
+) -> Row[Any] | None:
     """Insert ``values`` unless a row holds ``values[key]`` in the column ``key`` already
-    (a name or login that must stay unique); whether it inserted."""
+    (a name or login that must stay unique): the row as stored, None when the key is taken."""
     column = table.c[key]
     if connection.execute(select(column).where(column == values[key])).first() is not None:
-        return False
-    connection.execute(insert(table).values(values))
-    return True
+        return None
+    return connection.execute(insert(table).values(values).returning(*table.c)).one()
 
 
 @dataclass(frozen=True)
