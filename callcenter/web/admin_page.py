@@ -17,30 +17,25 @@ from typing import Any
 
 from aiohttp import web
 
-from callcenter.core.i18n import Catalogue, Lang, remember_lang, request_lang
+from callcenter.core.i18n import Catalogue, Lang, pick, remember_lang, request_lang
 from callcenter.web.page_frame import ADMIN_HOME, FRAME_CSS, NavLink, add_page, nav_bar
 from callcenter.web.page_head import PAGE_HEAD, html_lang
 from callcenter.web.security import csrf_token, page_roles
 
-# (path, key of its name): the admin screens, in the order of their tabs
-SCREENS = (
-    ("/admin/users", "users"),
-    ("/admin/roster", "roster"),
-    ("/admin/directory", "directory"),
-    ("/admin/owners", "owners"),
-    ("/admin/ivr", "ivr"),
-    ("/admin/tokens", "tokens"),
-)
-TEXT: dict[str, tuple[str, str]] = {
-    "admin": ("系统管理", "Administration"),
-    "users": ("用户与角色", "Users and roles"),
-    "roster": ("排班", "Roster"),
-    "directory": ("坐席、座席与片区", "Agents, seats and zones"),
-    "owners": ("业主导入", "Owner import"),
-    "ivr": ("IVR 流程", "IVR flows"),
-    "tokens": ("API 令牌", "API tokens"),
-}
-CATALOGUE = Catalogue(TEXT)
+ADMIN = ("系统管理", "Administration")
+# The admin screens in the order of their tabs (path, Chinese, English), listed on the admin
+# home and not in the bar: their tabs lead on.
+SCREENS = tuple(
+    NavLink(path, zh, en, ("admin",), order=91 + n, in_bar=False)
+    for n, (path, zh, en) in enumerate((
+        ("/admin/users", "用户与角色", "Users and roles"),
+        ("/admin/roster", "排班", "Roster"),
+        ("/admin/directory", "坐席、座席与片区", "Agents, seats and zones"),
+        ("/admin/owners", "业主导入", "Owner import"),
+        ("/admin/ivr", "IVR 流程", "IVR flows"),
+        ("/admin/tokens", "API 令牌", "API tokens"),
+    ))
+)  # fmt: skip
 
 STYLE = """<style>
 :root{--ink:#1f2933;--muted:#616e7c;--line:#d9e2ec;--bg:#f5f7fa;--accent:#1f6feb;--bad:#b42318;--ok:#067647}
@@ -68,9 +63,8 @@ table.week tbody th{white-space:nowrap;color:var(--ink)}
 
 
 def add_admin_screens(app: web.Application) -> None:
-    """List the admin screens on the admin home (not in the bar: their tabs lead on)."""
-    for order, (path, key) in enumerate(SCREENS):
-        add_page(app, NavLink(path, *TEXT[key], ("admin",), order=91 + order, in_bar=False))
+    for link in SCREENS:
+        add_page(app, link)
 
 
 def json_block(element_id: str, data: Any) -> str:
@@ -95,21 +89,21 @@ def render_admin_page(
     code, ``texts`` its words in ``lang`` (``texts`` JSON block), ``data`` more JSON;
     ``nav`` the site's navigation bar."""
     e = html.escape
-    t = CATALOGUE.all(lang)
+    admin = pick(lang, *ADMIN)
     tabs = "".join(
-        f'<a href="{href}"{" aria-current=page" if href == path else ""}>{e(t[key])}</a>'
-        for href, key in SCREENS
+        f'<a href="{s.path}"{" aria-current=page" if s.path == path else ""}>{e(s.label(lang))}</a>'
+        for s in SCREENS
     )
     head = (
         PAGE_HEAD.replace("__HTML_LANG__", html_lang(lang))
         .replace("__CSRF__", e(csrf))
-        .replace("__TITLE__", e(f"{title} · {t['admin']}"))
+        .replace("__TITLE__", e(f"{title} · {admin}"))
     )
     extra = json_block("data", data) if data is not None else ""
     return (
         f"{head}{FRAME_CSS}{STYLE}</head><body>{nav}"
-        f'<header class="admin"><h1>{e(t["admin"])}</h1>'
-        f'<nav class="admin-tabs" aria-label="{e(t["admin"])}">{tabs}</nav></header>'
+        f'<header class="admin"><h1>{e(admin)}</h1>'
+        f'<nav class="admin-tabs" aria-label="{e(admin)}">{tabs}</nav></header>'
         f"<main><h2>{e(title)}</h2>{body}</main>"
         f"{json_block('texts', texts)}{extra}<script>{script}</script></body></html>"
     )
