@@ -139,9 +139,15 @@ class AccountStore(Repository):
             check_new_password(password)
             password_hash = hash_password(password)
         values = dict(
-            login=login, role=role, display_name=display_name, agent=agent, interface=interface,
-            password_hash=password_hash, active=True, created_at=self.clock(),
-        )  # fmt: skip
+            login=login,
+            role=role,
+            display_name=display_name,
+            agent=agent,
+            interface=interface,
+            password_hash=password_hash,
+            active=True,
+            created_at=self.clock(),
+        )
         with self.engine.begin() as connection:
             row = insert_if_new(connection, users_table, "login", values)
         if row is None:

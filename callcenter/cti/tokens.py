@@ -143,10 +143,15 @@ class TokenStore(Repository):
         token = new_token()
         now = self.clock()
         values = dict(
-            name=name, role=role, scopes=" ".join(ordered), digest=token_digest(token),
-            hint=token[: len(TOKEN_PREFIX) + 4], created_by=created_by, created_at=now,
+            name=name,
+            role=role,
+            scopes=" ".join(ordered),
+            digest=token_digest(token),
+            hint=token[: len(TOKEN_PREFIX) + 4],
+            created_by=created_by,
+            created_at=now,
             expires_at=None if lifetime_s is None else now + lifetime_s,
-        )  # fmt: skip
+        )
         with self.engine.begin() as connection:
             row = insert_if_new(connection, api_tokens_table, "name", values)
         if row is None:

@@ -27,15 +27,17 @@ ADMIN = ("系统管理", "Administration")
 # home and not in the bar: their tabs lead on.
 SCREENS = tuple(
     NavLink(path, zh, en, ("admin",), order=91 + n, in_bar=False)
-    for n, (path, zh, en) in enumerate((
-        ("/admin/users", "用户与角色", "Users and roles"),
-        ("/admin/roster", "排班", "Roster"),
-        ("/admin/directory", "坐席、座席与片区", "Agents, seats and zones"),
-        ("/admin/owners", "业主导入", "Owner import"),
-        ("/admin/ivr", "IVR 流程", "IVR flows"),
-        ("/admin/tokens", "API 令牌", "API tokens"),
-    ))
-)  # fmt: skip
+    for n, (path, zh, en) in enumerate(
+        (
+            ("/admin/users", "用户与角色", "Users and roles"),
+            ("/admin/roster", "排班", "Roster"),
+            ("/admin/directory", "坐席、座席与片区", "Agents, seats and zones"),
+            ("/admin/owners", "业主导入", "Owner import"),
+            ("/admin/ivr", "IVR 流程", "IVR flows"),
+            ("/admin/tokens", "API 令牌", "API tokens"),
+        )
+    )
+)
 
 STYLE = """<style>
 :root{--ink:#1f2933;--muted:#616e7c;--line:#d9e2ec;--bg:#f5f7fa;--accent:#1f6feb;--bad:#b42318;--ok:#067647}
