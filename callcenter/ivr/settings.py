@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from callcenter.core.settings_checks import positive
+
 
 @dataclass(frozen=True)
 class IvrSettings:
@@ -24,11 +26,7 @@ class IvrSettings:
     queue_mode: Literal["dialplan", "exec"] = "dialplan"
 
     def check(self) -> dict[str, str]:
-        problems = {}
-        for name in ("header_timeout_s", "lookup_timeout_s"):
-            if getattr(self, name) <= 0:
-                problems[name] = f"must be positive, got {getattr(self, name)}"
-        return problems
+        return positive(self, "header_timeout_s", "lookup_timeout_s")
 
 
 class FlowsContext(Protocol):
