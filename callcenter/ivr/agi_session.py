@@ -190,8 +190,7 @@ class IvrSession:
     def note(self, cmd: e.Command) -> None:
         if isinstance(cmd, e.Emit) and isinstance(cmd.event, IvrLeft):
             self.announced = True
-        if isinstance(cmd, e.Play | e.SayValue | e.ReadDigits | e.LookupOwner | e.QueueCall
-                      | e.DialTarget | e.RouteHousekeeper | e.RecordVoicemail) and cmd.depth:  # fmt: skip
+        if isinstance(cmd, e.AtNode) and cmd.depth:
             self.reached = cmd.depth
 
     async def hand_over(self, flows: Mapping[str, Flow]) -> None:

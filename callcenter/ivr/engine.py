@@ -114,76 +114,77 @@ class Done(Input):
 
 # --- commands -----------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
-class Play:
+class AtNode:
+    """A command given at a node of the flow. ``depth``: where the caller is, in time
+    (``len(path)`` at that node); the shell keeps the last one started, so a hang-up
+    reports how far the caller got."""
+
+    depth: int = field(default=0, compare=False, kw_only=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Play(AtNode):
     """Prompts to play. ``escape``: the keys that lead somewhere from here (the next menu's
     options, ``ahead``): a caller who knows the menu may press one during the prompt, which
     stops it, and the key counts at that menu (``typed_ahead``)."""
 
     prompts: tuple[str, ...]
     language: str
-    depth: int = field(default=0, compare=False)  # where: len(path) at its node
     escape: str = ""
 
 
 @dataclass(frozen=True, slots=True)
-class SayValue:
+class SayValue(AtNode):
     value: str
     say_as: s.SayAs
     language: str
-    depth: int = field(default=0, compare=False)  # where: len(path) at its node
 
 
 @dataclass(frozen=True, slots=True)
-class ReadDigits:
+class ReadDigits(AtNode):
     prompts: tuple[str, ...]
     language: str
     max_digits: int
     timeout_s: float
     terminator: str = "#"
-    depth: int = field(default=0, compare=False)  # where: len(path) at its node
     escape: str = ""  # the keys that stop the prompts (a menu's options)
 
 
 @dataclass(frozen=True, slots=True)
-class LookupOwner:
+class LookupOwner(AtNode):
     number: str
-    depth: int = field(default=0, compare=False)  # where: len(path) at its node
 
 
 @dataclass(frozen=True, slots=True)
-class QueueCall:
+class QueueCall(AtNode):
     queue: str
     priority: int
     max_wait_s: float
     announce_position: bool
-    depth: int = field(default=0, compare=False)  # where: len(path) at its node
     # QUEUE_MAX_PENALTY: offered only to members up to this penalty until the queue's
     # penalty rule widens it (None: every member)
     max_penalty: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
-class DialTarget:
+class DialTarget(AtNode):
     interface: str
     ring_timeout_s: float
-    depth: int = field(default=0, compare=False)  # where: len(path) at its node
 
 
 @dataclass(frozen=True, slots=True)
-class RouteHousekeeper:
+class RouteHousekeeper(AtNode):
     """Ask routing where the owner's call goes before ringing their housekeeper."""
 
     owner: OwnerInfo
-    depth: int = field(default=0, compare=False)  # where: len(path) at its node
 
 
 @dataclass(frozen=True, slots=True)
-class RecordVoicemail:
+class RecordVoicemail(AtNode):
     """The caller leaves a message in ``mailbox``: the session ends and the dialplan runs
     VoiceMail (``HOTLINE_ROUTE=voicemail``, ``HOTLINE_MAILBOX``), which outlives the service."""
 
     mailbox: str
-    depth: int = field(default=0, compare=False)  # where: len(path) at its node
 
 
 @dataclass(frozen=True, slots=True)
@@ -337,8 +338,8 @@ def _resume(
                     Emit(ev.SurveyAnswered(**_ids(state), flow=state.flow, score=int(key))),
                 ]
                 if node.thanks:
-                    cmds.append(Play(node.thanks, state.language, len(state.path),
-                                     ahead(flows, state.flow, node.next)))  # fmt: skip
+                    cmds.append(Play(node.thanks, state.language, ahead(flows, state.flow, node.next),
+                                     depth=len(state.path)))  # fmt: skip
                 return _run(flows, state, node.next, cmds)
             return _retry(flows, state, node, node.prompt, 1, node.timeout_s, "#", node.next,
                           bool(key))  # fmt: skip
@@ -387,9 +388,9 @@ def _retry(
     cmds: list[Command] = []
     keys = input_keys(node)
     if invalid and node.invalid_prompt:
-        cmds.append(Play(node.invalid_prompt, state.language, len(state.path), keys))
-    cmds.append(ReadDigits(prompt, state.language, max_digits, timeout_s, terminator,
-                           len(state.path), keys))  # fmt: skip
+        cmds.append(Play(node.invalid_prompt, state.language, keys, depth=len(state.path)))
+    cmds.append(ReadDigits(prompt, state.language, max_digits, timeout_s, terminator, keys,
+                           depth=len(state.path)))  # fmt: skip
     return replace(state, tries=tries), cmds
 
 
@@ -428,20 +429,20 @@ def _run(
         lang, depth = state.language, len(state.path)  # depth: where the caller is, in time
         if isinstance(node, s.Play):
             keys = ahead(flows, state.flow, node.next)
-            cmds.append(Play(node.prompt, lang, depth, keys))
+            cmds.append(Play(node.prompt, lang, keys, depth=depth))
             if node.say:
                 value = state.variables.get(node.say, "")
-                cmds.append(SayValue(value, node.say_as, lang, depth))
+                cmds.append(SayValue(value, node.say_as, lang, depth=depth))
                 if node.after_say:
-                    cmds.append(Play(node.after_say, lang, depth, keys))
+                    cmds.append(Play(node.after_say, lang, keys, depth=depth))
             target = node.next
         elif isinstance(node, s.Menu | s.Survey):
-            cmds.append(ReadDigits(node.prompt, lang, 1, node.timeout_s, "#", depth,
-                                   input_keys(node)))  # fmt: skip
+            cmds.append(ReadDigits(node.prompt, lang, 1, node.timeout_s, "#", input_keys(node),
+                                   depth=depth))  # fmt: skip
             return replace(state, waiting="digits"), cmds
         elif isinstance(node, s.Collect):
             cmds.append(ReadDigits(node.prompt, lang, node.max_digits, node.timeout_s,
-                                   node.terminator, depth, input_keys(node)))  # fmt: skip
+                                   node.terminator, input_keys(node), depth=depth))  # fmt: skip
             return replace(state, waiting="digits"), cmds
         elif isinstance(node, s.Lookup):
             if node.what == "balance":
@@ -455,7 +456,7 @@ def _run(
             elif state.looked_up:
                 target = _owner_branch(node, state.owner)
             else:
-                cmds.append(LookupOwner(state.caller, depth))
+                cmds.append(LookupOwner(state.caller, depth=depth))
                 return replace(state, waiting="lookup"), cmds
         elif isinstance(node, s.Branch):
             target = next((c.goto for c in node.cases if _holds(flow, state, c.when)),
@@ -476,15 +477,15 @@ def _run(
             target = node.node or other.start
         elif isinstance(node, s.Queue):
             if node.prompt:
-                cmds.append(Play(node.prompt, lang, depth))
+                cmds.append(Play(node.prompt, lang, depth=depth))
             state = _channel_language(state, cmds)
             state = _left(state, "queue", node.queue, cmds)
             cmds.append(QueueCall(node.queue, node.priority, node.max_wait_s,
-                                  node.announce_position, depth))  # fmt: skip
+                                  node.announce_position, depth=depth))  # fmt: skip
             return replace(state, waiting="queue"), cmds
         elif isinstance(node, s.Dial):
             if _routes(state, node) and state.owner is not None:
-                cmds.append(RouteHousekeeper(state.owner, depth))
+                cmds.append(RouteHousekeeper(state.owner, depth=depth))
                 return replace(state, waiting="route", route=()), cmds
             interface = node.to
             if node.to == "housekeeper":
@@ -493,9 +494,9 @@ def _run(
                 target = node.fallback
                 continue
             if node.prompt:
-                cmds.append(Play(node.prompt, lang, depth))
+                cmds.append(Play(node.prompt, lang, depth=depth))
             state = _left(state, "dial", interface, cmds)
-            cmds.append(DialTarget(interface, node.ring_timeout_s, depth))
+            cmds.append(DialTarget(interface, node.ring_timeout_s, depth=depth))
             return replace(state, waiting="dial"), cmds
         elif isinstance(node, s.Voicemail):
             # said before the prompt: should the session end during it, the caller still
@@ -503,18 +504,18 @@ def _run(
             cmds += [SetVariable(routes.MAILBOX_VARIABLE, node.mailbox),
                      SetVariable(routes.ROUTE_VARIABLE, routes.VOICEMAIL)]  # fmt: skip
             if node.prompt:
-                cmds.append(Play(node.prompt, lang, depth))
+                cmds.append(Play(node.prompt, lang, depth=depth))
             if node.callback:
                 cmds.append(Emit(ev.CallbackRequested(
                     **_ids(state), caller_number=state.caller, flow=state.flow, node=target,
                     reason=node.reason, owner_id=state.owner.owner_id if state.owner else "",
                 )))  # fmt: skip
             return _finish(state, "voicemail", node.mailbox,
-                           [*cmds, RecordVoicemail(node.mailbox, depth)])  # fmt: skip
+                           [*cmds, RecordVoicemail(node.mailbox, depth=depth)])  # fmt: skip
         elif isinstance(node, s.Hangup):
             cmds.append(SetVariable(routes.ROUTE_VARIABLE, routes.HANGUP))  # before the goodbye
             if node.prompt:
-                cmds.append(Play(node.prompt, lang, depth))
+                cmds.append(Play(node.prompt, lang, depth=depth))
             return _finish(state, "hangup", "", [*cmds, HangupCall()])
     return _finish(state, "error", "", [*cmds, *_route(routes.FALLBACK)])
 
@@ -592,15 +593,15 @@ def _follow_route(
     depth = len(state.path)
     if step is not None and step.target and step.kind == "housekeeper":
         if node.prompt:
-            cmds.append(Play(node.prompt, state.language, depth))
+            cmds.append(Play(node.prompt, state.language, depth=depth))
         state = _left(state, "dial", step.target, cmds)
-        cmds.append(DialTarget(step.target, step.wait_s or node.ring_timeout_s, depth))
+        cmds.append(DialTarget(step.target, step.wait_s or node.ring_timeout_s, depth=depth))
         return replace(state, waiting="dial"), cmds
     if step is not None and step.target and step.kind == "zone_queue":
         state = _channel_language(state, cmds)
         state = _left(state, "queue", step.target, cmds)
-        cmds.append(QueueCall(step.target, step.priority, step.wait_s, False, depth,
-                              step.max_penalty))  # fmt: skip
+        cmds.append(QueueCall(step.target, step.priority, step.wait_s, False, step.max_penalty,
+                              depth=depth))  # fmt: skip
         return replace(state, waiting="queue"), cmds
     if step is not None and step.kind == "voicemail" and node.overflow and came_back:
         # the zone's queue timed out: the caller kept their place to the end, no new queue
