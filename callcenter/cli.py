@@ -10,6 +10,7 @@ import importlib.util
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import fields
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -113,22 +114,8 @@ def cmd_demo(args: argparse.Namespace, settings_loader: SettingsLoader) -> int:
 
     settings = settings_loader()
     _configure(settings)
-    options = DemoOptions(
-        headless=args.headless,
-        calls=args.calls,
-        seed=args.seed,
-        speed=args.speed,
-        timeout_s=args.timeout,
-        cuts=args.cuts,
-        plain=args.plain,
-        lines=args.lines,
-        restarts=args.restarts,
-        topology=args.topology,
-        cdr_layout=args.cdr_layout,
-        cdr_db_url=args.cdr_db,
-        scenario=args.scenario,
-        day=args.day,
-    )
+    # each of the demo's flags stores into the DemoOptions field of its name
+    options = DemoOptions(**{f.name: getattr(args, f.name) for f in fields(DemoOptions)})
     return asyncio.run(run_demo(settings, options))
 
 
@@ -223,7 +210,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="static queue members and the simulator's own menu (deterministic for a seed)",
     )
     demo.add_argument(
-        "--timeout", type=float, default=600.0, help="give up after this many real seconds"
+        "--timeout",
+        dest="timeout_s",
+        metavar="TIMEOUT",
+        type=float,
+        default=600.0,
+        help="give up after this many real seconds",
     )
     demo.add_argument(
         "--lines", type=int, default=None, help="the simulated PBX's lines (default: settings)"
@@ -251,6 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument(
         "--cdr-db",
+        dest="cdr_db_url",
         default="",
         metavar="URL",
         help="the simulated Asterisk also writes its CDRs into table 'cdr' at this database "
