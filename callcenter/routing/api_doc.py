@@ -59,6 +59,16 @@ ZONE_FIELDS: dict[str, Schema] = {
     "queue": STR,
 }
 
+# a staffing gap: fewer agents on duty (``have``) than a minimum rule asks (``need``)
+GAP_FIELDS: dict[str, Schema] = {
+    "rule": STR,
+    "start": STR,
+    "end": STR,
+    "have": INT,
+    "need": INT,
+    "message": ZH_EN,
+}
+
 
 def _add(summary: str, body: Schema, result: Schema) -> Operation:
     """A directory entry added: written back to its file unless the id is taken."""
@@ -117,18 +127,7 @@ OPERATIONS: Operations = {
             Param("from", DATE, "default: today"),
             Param("days", {"type": "integer", "minimum": 1, "maximum": 366, "default": 14}),
         ),
-        result=array(
-            obj(
-                ["rule", "day", "have", "need"],
-                rule=STR,
-                day=STR,
-                start=STR,
-                end=STR,
-                have=INT,
-                need=INT,
-                message=ZH_EN,
-            )
-        ),
+        result=array(obj(["rule", "day", "have", "need"], day=STR, **GAP_FIELDS)),
         refused_when="from lies outside the years 1971-8999",
     ),
     ("GET", "/api/routing/occupancy"): Operation(
@@ -164,8 +163,7 @@ ROSTER_DAY = obj(
     shifts=array(obj(["agent", "shift", "start", "end"], agent=STR, name=STR, shift=STR, label=ZH_EN,
                      team=STR, start=STR, end=STR, origin={"enum": ["rotation", "swap", "extra"]})),
     leave=array(obj(["agent", "from", "to"], agent=STR, name=STR, reason=STR, **{"from": DATE, "to": DATE})),
-    gaps=array(obj(["rule", "have", "need"], rule=STR, start=STR, end=STR, have=INT, need=INT,
-                   message=ZH_EN)),
+    gaps=array(obj(["rule", "have", "need"], **GAP_FIELDS)),
     edit=ROSTER_EDIT,
 )  # fmt: skip
 OPERATIONS[("GET", "/api/routing/roster/week")] = Operation(
