@@ -15,6 +15,7 @@ import contextlib
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import KW_ONLY, dataclass, field
 
 import structlog
 
@@ -25,37 +26,28 @@ from callcenter.routing.store import AgentTimeStore, StoredInterval
 log = structlog.get_logger(__name__)
 
 
+@dataclass(eq=False)
 class StateTimeRecorder:
-    def __init__(
-        self,
-        store: AgentTimeStore,
-        states: AgentStates,
-        *,
-        clock: Callable[[], float] = time.time,
-        holds: Callable[[str], bool] | None = None,
-        flush_interval_s: float = 1.0,
-        max_batch: int = 500,
-        buffer_limit: int = 100_000,
-        retry_initial_s: float = 0.5,
-        retry_max_s: float = 30.0,
-    ) -> None:
-        self.store = store
-        self.states = states
-        self.clock = clock
-        # with several instances, each PBX's time is written by the one speaking for it
-        self.holds = holds
-        self.flush_interval_s = flush_interval_s
-        self.max_batch = max_batch
-        self.buffer_limit = buffer_limit
-        self.retry_initial_s = retry_initial_s
-        self.retry_max_s = retry_max_s
-        self._buffer: deque[Interval] = deque()
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._write_lock = asyncio.Lock()
-        self.written = 0
-        self.dropped = 0
-        states.on_closed = self.submit
+    store: AgentTimeStore
+    states: AgentStates
+    _: KW_ONLY
+    clock: Callable[[], float] = time.time
+    # with several instances, each PBX's time is written by the one speaking for it
+    holds: Callable[[str], bool] | None = None
+    flush_interval_s: float = 1.0
+    max_batch: int = 500
+    buffer_limit: int = 100_000
+    retry_initial_s: float = 0.5
+    retry_max_s: float = 30.0
+    written: int = field(default=0, init=False)
+    dropped: int = field(default=0, init=False)
+    _buffer: deque[Interval] = field(default_factory=deque, init=False, repr=False)
+    _wake: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
+    _task: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
+    _write_lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.states.on_closed = self.submit
 
     def submit(self, interval: Interval) -> None:
         """Called from the event path: never waits."""
