@@ -31,7 +31,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import InitVar, dataclass, field, replace
 from datetime import datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -64,35 +64,27 @@ class _Handed(Exception):
     """The session ended on purpose and the dialplan goes on (``HOTLINE_ROUTE`` is set)."""
 
 
+@dataclass(kw_only=True, eq=False)
 class IvrSessions:
     """The FastAGI session handler of the IVR: one ``IvrSession`` per call."""
 
-    def __init__(
-        self,
-        *,
-        flows: FlowRegistry,
-        lookup: Lookup | None,
-        on_event: Callable[[Event], None],
-        clock: Callable[[], float] = time.time,
-        zone: str = "Asia/Shanghai",
-        sound_prefix: str = "callcenter",
-        lookup_timeout_s: float = 1.0,
-        queue_mode: Literal["dialplan", "exec"] = "dialplan",
-        route_housekeeper: RouteHousekeeper | None = None,
-    ) -> None:
-        self.flows = flows
-        self.lookup = lookup
-        self.on_event = on_event
-        self.clock = clock
-        self.zone = ZoneInfo(zone)
-        self.sound_prefix = sound_prefix
-        self.lookup_timeout_s = lookup_timeout_s
-        self.queue_mode = queue_mode
-        self.route_housekeeper = route_housekeeper
+    flows: FlowRegistry
+    lookup: Lookup | None
+    on_event: Callable[[Event], None]
+    clock: Callable[[], float] = time.time
+    zone: InitVar[str] = "Asia/Shanghai"  # the flows' local time (opening hours, holidays)
+    sound_prefix: str = "callcenter"
+    lookup_timeout_s: float = 1.0
+    queue_mode: Literal["dialplan", "exec"] = "dialplan"
+    route_housekeeper: RouteHousekeeper | None = None
+    tz: ZoneInfo = field(init=False)
+
+    def __post_init__(self, zone: str) -> None:
+        self.tz = ZoneInfo(zone)
 
     def warm_up(self) -> None:
         # China's holiday tables load lazily (about 0.7 s of imports): not on a caller's turn
-        this_year = datetime.fromtimestamp(self.clock(), self.zone).year
+        this_year = datetime.fromtimestamp(self.clock(), self.tz).year
         for year in (this_year, this_year + 1):
             e.china_holidays(year)
 
@@ -136,7 +128,7 @@ class IvrSession:
         now = ivr.clock()
         state = e.begin(flow.name)
         start = e.Start(
-            caller=caller, dialled=dialled, when=datetime.fromtimestamp(now, ivr.zone), at=now,
+            caller=caller, dialled=dialled, when=datetime.fromtimestamp(now, ivr.tz), at=now,
             call_id=env.get("agi_uniqueid", ""), channel_id=env.get("agi_uniqueid", ""),
             channel=env.get("agi_channel", ""), pbx=pbx, node=node,
             channel_language=env.get("agi_language", ""),
