@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 
 from aiohttp import web
 from sqlalchemy import Engine
 
 from callcenter.core.contracts import StateSpan
-from callcenter.core.events import Event
+from callcenter.core.events import AgentStateChanged, Event
 from callcenter.core.feature import Duty, Listeners
 from callcenter.routing import admin_pages, api_doc, roster_http
 from callcenter.routing.agent_state import AgentStates
@@ -48,7 +48,6 @@ class RoutingFeature:
         first_pbx: str,
         managed_queues: set[str] | None = None,
     ) -> None:
-        self.settings = settings
         self.clock = clock
         self._publish = publish
         self._holds = holds
@@ -157,18 +156,20 @@ class RoutingFeature:
         return Listeners(events=[self._follow_agents])
 
     def _follow_agents(self, event: Event) -> None:
-        changes = self.agent_states.apply(event)
-        if self._holds(event.pbx):  # elsewhere the holder's changes arrive over the stream
-            for change in changes:
-                self._publish(change)
+        self._publish_held(self.agent_states.apply(event))
 
     async def _tick_agents(self) -> None:
         """End wrap-ups on time even when no event comes."""
         while True:
             await asyncio.sleep(1.0)
-            for change in self.agent_states.tick(self.clock.now()):
-                if self._holds(change.pbx):
-                    self._publish(change)
+            self._publish_held(self.agent_states.tick(self.clock.now()))
+
+    def _publish_held(self, changes: Iterable[AgentStateChanged]) -> None:
+        """Publish the changes of the PBXs this instance speaks for: elsewhere the holder's
+        changes arrive over the stream."""
+        for change in changes:
+            if self._holds(change.pbx):
+                self._publish(change)
 
     def routes(self, app: web.Application) -> None:
         setup_routes(app, self.state)
