@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,23 @@ class DatabaseAddress(Protocol):
 
     @property
     def url(self) -> str: ...
+
+
+# What a feature's commands may read of the service's settings, piece by piece: a
+# feature's context protocol names its own section and takes these as they are.
+class HasDatabase(Protocol):
+    @property
+    def database(self) -> DatabaseAddress: ...
+
+
+class HasTimezone(Protocol):
+    @property
+    def timezone(self) -> str: ...  # an IANA name, e.g. Asia/Shanghai
+
+
+class HasZone(Protocol):
+    @property
+    def zone(self) -> ZoneInfo: ...  # the timezone, loaded
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from callcenter.core.contracts import HasZone
 from callcenter.core.settings_checks import positive
 
 
@@ -42,8 +42,5 @@ class FlowsContext(Protocol):
     def hotlines(self) -> Mapping[str, str]: ...
 
 
-class IvrCommandsContext(FlowsContext, Protocol):
+class IvrCommandsContext(FlowsContext, HasZone, Protocol):
     """What the ``ivr`` and ``prompts`` commands read of the service's settings."""
-
-    @property
-    def zone(self) -> zoneinfo.ZoneInfo: ...

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from callcenter.core.contracts import DatabaseAddress
+from callcenter.core.contracts import HasDatabase, HasTimezone
 from callcenter.core.settings_checks import not_negative, positive
 from callcenter.routing.staffing import MinimumRule
 
@@ -79,14 +79,8 @@ class RoutingSettings:
         return problems
 
 
-class RoutingCommandsContext(Protocol):
+class RoutingCommandsContext(HasTimezone, HasDatabase, Protocol):
     """What the ``roster`` commands read of the service's settings."""
 
     @property
-    def timezone(self) -> str: ...
-
-    @property
     def routing(self) -> RoutingSettings: ...
-
-    @property
-    def database(self) -> DatabaseAddress: ...
