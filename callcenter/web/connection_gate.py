@@ -28,7 +28,7 @@ import enum
 import math
 from collections import Counter
 from collections.abc import Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 # Far beyond aiohttp's own header limits (8190 bytes a line): a block this long is refused
 # by aiohttp before we would see its end, so following it further is pointless.
@@ -157,25 +157,18 @@ class _Open:
     phase_since: float  # when the current header block began, or the body last moved
 
 
+@dataclass(kw_only=True, eq=False)
 class ConnectionGate:
     """Admission and deadlines of the web server's connections, by opaque ``key``."""
 
-    def __init__(
-        self,
-        *,
-        max_per_address: int,
-        budget: float,
-        header_timeout_s: float,
-        body_timeout_s: float,
-    ) -> None:
-        self.max_per_address = max_per_address
-        self.budget = budget
-        self.header_timeout_s = header_timeout_s
-        self.body_timeout_s = body_timeout_s
-        self._open: dict[Hashable, _Open] = {}
-        self._per_address: Counter[str] = Counter()
-        self.refused: Counter[Refusal] = Counter()
-        self.timed_out = 0
+    max_per_address: int
+    budget: float
+    header_timeout_s: float
+    body_timeout_s: float
+    refused: Counter[Refusal] = field(default_factory=Counter, init=False)
+    timed_out: int = field(default=0, init=False)
+    _open: dict[Hashable, _Open] = field(default_factory=dict, init=False, repr=False)
+    _per_address: Counter[str] = field(default_factory=Counter, init=False, repr=False)
 
     @property
     def open_count(self) -> int:
