@@ -17,6 +17,8 @@ from callcenter.routing.agent_state import AgentStates, occupancy
 from callcenter.routing.decisions import Owner, RoutingRules, decide
 from callcenter.routing.directory import Agent, Directory, Seat, Zone
 from callcenter.routing.duty import on_duty
+from callcenter.routing.loading import routing_rules
+from callcenter.routing.settings import RoutingSettings
 
 IFACE = "PJSIP/1001"
 
@@ -150,3 +152,14 @@ def test_vip_priority_unknown_callers_and_out_of_hours() -> None:
     night = route("2026-11-30T22:00", Owner("o", zone="east"))
     assert (night.kind, night.callback) == ("voicemail", True)
     assert "out of hours" in night.reason
+
+
+def test_the_routing_rules_are_the_settings_of_their_names() -> None:
+    settings = RoutingSettings(
+        general_queue="help", housekeeper_ring_s=12.0, preference_window_s=4.0,
+        max_wait_s=60.0, vip_priority=7, voicemail_box="200@default", wrapup_s=30.0,
+    )  # fmt: skip
+    assert routing_rules(settings) == RoutingRules(
+        general_queue="help", housekeeper_ring_s=12.0, preference_window_s=4.0,
+        max_wait_s=60.0, vip_priority=7, voicemail_box="200@default",
+    )  # fmt: skip

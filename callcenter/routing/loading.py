@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from callcenter.routing.decisions import RoutingRules
@@ -44,11 +44,8 @@ def load_routing(settings: RoutingSettings, timezone: str) -> RoutingData:
 
 
 def routing_rules(settings: RoutingSettings) -> RoutingRules:
-    return RoutingRules(
-        general_queue=settings.general_queue,
-        housekeeper_ring_s=settings.housekeeper_ring_s,
-        preference_window_s=settings.preference_window_s,
-        max_wait_s=settings.max_wait_s,
-        vip_priority=settings.vip_priority,
-        voicemail_box=settings.voicemail_box,
-    )
+    """The decision's rules: each one a setting of the same name sets; the rest keep their
+    defaults."""
+    configurable = {f.name for f in fields(RoutingSettings)}
+    names = [f.name for f in fields(RoutingRules) if f.name in configurable]
+    return RoutingRules(**{name: getattr(settings, name) for name in names})
