@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from callcenter.core.i18n import Catalogue
 from callcenter.routing.directory import Directory, load_directory
 from callcenter.routing.duty import duty_row, on_duty
 from callcenter.routing.loading import RoutingData, load_routing
@@ -31,28 +32,21 @@ from callcenter.routing.yamlio import RoutingConfigError
 # file on the first call (a command that needs none never reads it).
 SettingsLoader = Callable[[], RoutingCommandsContext]
 
-TEXT = {
-    "zh": {
-        "agent": "坐席", "name": "姓名", "shift": "班次", "team": "组", "hours": "时间",
-        "status": "状态", "on_break": "休息", "working": "在岗",
-        "nobody": "{at} 无人在岗", "count": "{at} 在岗 {n} 人",
-        "ok": "{first} 起 {days} 天内排班满足所有最低人数要求",
-        "gaps": "{first} 起 {days} 天内有 {n} 处人手缺口:",
-        "on_call": "通话", "wrap_up": "话后", "ready": "空闲", "paused": "小休",
-        "available": "可用", "occupancy": "占用率", "total": "合计",
-        "none": "{first} 至 {last} 无坐席状态记录",
-    },
-    "en": {
-        "agent": "Agent", "name": "Name", "shift": "Shift", "team": "Team", "hours": "Hours",
-        "status": "Status", "on_break": "break", "working": "working",
-        "nobody": "nobody on duty at {at}", "count": "{n} on duty at {at}",
-        "ok": "the roster meets every minimum for {days} days from {first}",
-        "gaps": "{n} gap(s) against the minimums in {days} days from {first}:",
-        "on_call": "On call", "wrap_up": "Wrap-up", "ready": "Ready", "paused": "Paused",
-        "available": "Available", "occupancy": "Occupancy", "total": "total",
-        "none": "no agent state time from {first} to {last}",
-    },
-}  # fmt: skip
+TEXT = Catalogue({  # key: (Chinese, English)
+    "agent": ("坐席", "Agent"), "name": ("姓名", "Name"), "shift": ("班次", "Shift"),
+    "team": ("组", "Team"), "hours": ("时间", "Hours"), "status": ("状态", "Status"),
+    "on_break": ("休息", "break"), "working": ("在岗", "working"),
+    "nobody": ("{at} 无人在岗", "nobody on duty at {at}"),
+    "count": ("{at} 在岗 {n} 人", "{n} on duty at {at}"),
+    "ok": ("{first} 起 {days} 天内排班满足所有最低人数要求",
+           "the roster meets every minimum for {days} days from {first}"),
+    "gaps": ("{first} 起 {days} 天内有 {n} 处人手缺口:",
+             "{n} gap(s) against the minimums in {days} days from {first}:"),
+    "on_call": ("通话", "On call"), "wrap_up": ("话后", "Wrap-up"), "ready": ("空闲", "Ready"),
+    "paused": ("小休", "Paused"), "available": ("可用", "Available"),
+    "occupancy": ("占用率", "Occupancy"), "total": ("合计", "total"),
+    "none": ("{first} 至 {last} 无坐席状态记录", "no agent state time from {first} to {last}"),
+})  # fmt: skip
 
 
 def register(subparsers: Any) -> None:
@@ -138,7 +132,7 @@ def cmd_queuerules(args: argparse.Namespace, settings_loader: SettingsLoader) ->
 
 
 def cmd_show(args: argparse.Namespace, settings_loader: SettingsLoader) -> int:
-    t = TEXT[args.lang]
+    t = TEXT.all(args.lang)
     try:
         data = _load(settings_loader)
         moment = parse_at(args.at, data)
@@ -171,7 +165,7 @@ def cmd_show(args: argparse.Namespace, settings_loader: SettingsLoader) -> int:
 
 
 def cmd_check(args: argparse.Namespace, settings_loader: SettingsLoader) -> int:
-    t = TEXT[args.lang]
+    t = TEXT.all(args.lang)
     try:
         data = _load(settings_loader)
         first = (
@@ -221,7 +215,7 @@ def cmd_occupancy(args: argparse.Namespace, settings_loader: SettingsLoader) -> 
     from callcenter.db import create_engine_for, upgrade
     from callcenter.routing.store import AgentTimeStore
 
-    t = TEXT[args.lang]
+    t = TEXT.all(args.lang)
     settings = settings_loader()
     zone = ZoneInfo(settings.timezone)
     try:
