@@ -54,17 +54,13 @@ def register(subparsers: Any) -> None:
     commands = roster.add_subparsers(dest="roster_command", required=True)
     show = commands.add_parser("show", help="the agents on duty at an instant")
     show.add_argument("--at", default=None, help="local time, e.g. 2026-12-01T03:00 (default: now)")
-    show.add_argument("--format", choices=("table", "json"), default="table")
     show.add_argument("--team", action="append", default=[], help="only this team (repeatable)")
-    show.add_argument("--lang", choices=("zh", "en"), default="zh")
     show.set_defaults(func=cmd_show)
     check = commands.add_parser("check", help="list every gap against the staffing minimums")
     check.add_argument("--days", type=int, default=14)
     check.add_argument(
         "--from", dest="first", default=None, help="first day YYYY-MM-DD (default: today)"
     )
-    check.add_argument("--format", choices=("table", "json"), default="table")
-    check.add_argument("--lang", choices=("zh", "en"), default="zh")
     check.set_defaults(func=cmd_check)
     rules = commands.add_parser(
         "queuerules", help="Asterisk's queuerules.conf for the preference window (to stdout)"
@@ -77,10 +73,10 @@ def register(subparsers: Any) -> None:
                            help="local date or time, e.g. 2026-12-01 or 2026-12-01T08:00")  # fmt: skip
     occupancy.add_argument("--to", dest="last", required=True, help="end (excluded), same form")
     occupancy.add_argument("--agent", action="append", default=[], help="only this agent")
-    occupancy.add_argument("--format", choices=("table", "json"), default="table")
-    occupancy.add_argument("--lang", choices=("zh", "en"), default="zh")
     occupancy.set_defaults(func=cmd_occupancy)
-    for sub in (show, check, occupancy):
+    for sub in (show, check, occupancy):  # each prints a table or JSON, in either language
+        sub.add_argument("--format", choices=("table", "json"), default="table")
+        sub.add_argument("--lang", choices=("zh", "en"), default="zh")
         sub.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
 
