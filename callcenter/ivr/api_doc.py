@@ -32,6 +32,14 @@ FLOW_TEXT: Schema = obj(["text"], text={"type": "string", "maxLength": MAX_FLOW_
     "additionalProperties": False
 }
 
+
+def _checked(summary: str, refused_when: str = "") -> Operation:
+    """A flow file's text sent to be checked with the other flows: its problems come back."""
+    return Operation(
+        summary, params=(FILE,), body=FLOW_TEXT, result=CHECKED, refused_when=refused_when
+    )
+
+
 OPERATIONS: Operations = {
     ("GET", "/api/ivr/flows"): Operation(
         "The flow files, the flows being served (their nodes) and why the last reload was "
@@ -59,17 +67,11 @@ OPERATIONS: Operations = {
         result=obj(["file", "text"], file=STR, text=STR),
         errors=(404,),
     ),
-    ("POST", "/api/ivr/flows/{file}/check"): Operation(
-        "Check a flow file's text together with the other flows; nothing is written",
-        params=(FILE,),
-        body=FLOW_TEXT,
-        result=CHECKED,
+    ("POST", "/api/ivr/flows/{file}/check"): _checked(
+        "Check a flow file's text together with the other flows; nothing is written"
     ),
-    ("PUT", "/api/ivr/flows/{file}"): Operation(
+    ("PUT", "/api/ivr/flows/{file}"): _checked(
         "Put a flow file in place once it checks out with the other flows; the flows reload",
-        params=(FILE,),
-        body=FLOW_TEXT,
-        result=CHECKED,
         refused_when="the flows would not load: every problem as file:line:column: reason",
     ),
 }
