@@ -42,19 +42,33 @@ def _both(
     return first_value, second_value
 
 
+def _each_given(
+    s: ActionSession, m: dict[str, str], aid: str, *needed: tuple[str, str]
+) -> list[str] | None:
+    """The headers an action needs (header, the error naming it), checked in turn as
+    main/manager.c does; None once it has answered the first that is missing."""
+    values = []
+    for name, missing in needed:
+        value = m.get(name, "")
+        if not value:
+            s.write(response("Error", aid, missing))
+            return None
+        values.append(value)
+    return values
+
+
 def _answer(s: ActionSession, aid: str, kind_and_text: tuple[str, str]) -> None:
     kind, text = kind_and_text
     s.write(response(kind, aid, text))
 
 
 def act_queue_add(s: ActionSession, m: dict[str, str], aid: str) -> None:
-    queue, interface = m.get("queue", ""), m.get("interface", "")
-    if not queue:
-        s.write(response("Error", aid, "'Queue' not specified."))
+    given = _each_given(
+        s, m, aid, ("queue", "'Queue' not specified."), ("interface", "'Interface' not specified.")
+    )
+    if given is None:
         return
-    if not interface:
-        s.write(response("Error", aid, "'Interface' not specified."))
-        return
+    queue, interface = given
     result = s.pbx.add_member(
         queue,
         interface,
@@ -214,13 +228,12 @@ def act_hangup(s: ActionSession, m: dict[str, str], aid: str) -> None:
 
 def act_blind_transfer(s: ActionSession, m: dict[str, str], aid: str) -> None:
     """main/manager.c ``action_blind_transfer``: its checks, messages and result names."""
-    name, exten = m.get("channel", ""), m.get("exten", "")
-    if not name:
-        s.write(response("Error", aid, "No channel specified"))
+    given = _each_given(
+        s, m, aid, ("channel", "No channel specified"), ("exten", "No extension specified")
+    )
+    if given is None:
         return
-    if not exten:
-        s.write(response("Error", aid, "No extension specified"))
-        return
+    name, exten = given
     result = s.pbx.blind_transfer(name, exten, m.get("context", ""))
     messages = {
         "nochannel": ("Error", "Channel specified does not exist"),
