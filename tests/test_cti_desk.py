@@ -116,7 +116,7 @@ def test_a_transfer_nowhere_or_to_oneself_is_refused(
 def test_the_seat_page_takes_other_features_parts_after_its_script() -> None:
     user = User(1, "alice", "agent", "Alice", "Agent 1001", "PJSIP/1001")
     page = render_seat_page(
-        "zh", user, "tok", catalogue("zh"), "1号座席", {"east": "东区</script>"},
+        "zh", user, "tok", catalogue("zh"), "", "1号座席", {"east": "东区</script>"},
         ["<section id='callbacks'></section>", "<script>seatDesk.onWorkspace(() => {})</script>"],
     )  # fmt: skip
     script_end = page.index("</script>")

@@ -3,8 +3,9 @@ buttons, and, in each call's workspace, scheduling a callback, choosing among th
 of a shared number and linking an unknown caller's number to an owner found by search.
 
 Two fragments the seat page includes: ``FOLLOWUP_SECTIONS`` (the side column's lists) and
-``followup_script(lang)`` (a script before the page's own). The script is self-contained
-(its own texts, request and element helpers) and offers the page two hooks on a call's
+``followup_script(lang)`` (a script before the page's own). The script has its own texts
+and takes its request and element helpers from ``deskKit`` (``cti/desk_script.py``, which
+the page places first); it offers the page two hooks on a call's
 workspace, ``Followups.extendWork(work)`` when it is built and ``Followups.renderWork(work)``
 when it changes; ``work`` is the page's entry for the call (``key``, ``pbx``, ``callId``,
 ``pop`` with ``owners`` and ``caller_number``, ``box``, ``ownerSelect``). Data from the
@@ -121,25 +122,9 @@ _SCRIPT = """<style>
 <script>
 const Followups = (() => {
   const FT = __FT__, FLANG = '__LANG__', ROLE = '__ROLE__';
-  const token = () => document.querySelector('meta[name=csrf-token]').content;
   const q = (id) => document.getElementById(id);
-  function make(tag, attrs, ...kids) {
-    const n = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) n.setAttribute(k, v);
-    for (const kid of kids) n.append(kid instanceof Node ? kid : String(kid ?? ''));
-    return n;
-  }
-  const fmt = (text, values) => text.replace(/\\{(\\w+)\\}/g, (m, k) => (k in values ? String(values[k]) : m));
-  const label = (text, control) => make('label', {}, make('span', {}, text), control);
+  const {el: make, fill: fmt, labelled: label, api: call} = deskKit(FT, FLANG);
   const word = (prefix, code) => FT[prefix + code] ?? code;
-  async function call(method, path, body) {
-    const r = await fetch(path, {method, credentials: 'same-origin',
-      headers: {'Content-Type': 'application/json', 'X-CSRF-Token': token()},
-      body: body === undefined ? undefined : JSON.stringify(body)});
-    const data = await r.json().catch(() => ({}));
-    if (!r.ok) throw new Error((data.error && (FLANG === 'en' ? data.error.en : data.error.zh)) || FT.error);
-    return data;
-  }
   const when = (epoch) => new Date(epoch * 1000).toLocaleString(FLANG === 'en' ? 'en-GB' : 'zh-CN', {hour12: false});
   const local = (epoch) => { const d = new Date(epoch * 1000); d.setMinutes(d.getMinutes() - d.getTimezoneOffset()); return d.toISOString().slice(0, 16); };
   const epochOf = (input) => new Date(input.value).getTime() / 1000;
