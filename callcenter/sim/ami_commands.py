@@ -19,6 +19,26 @@ from callcenter.sim.originate import OriginateRequest
 MAX_PUBLIC_UNIQUEID = 149  # AST_MAX_PUBLIC_UNIQUEID: the longest ChannelId Originate takes
 
 
+# What each outcome of an engine step answers: (Response, Message), as main/manager.c and
+# apps/app_queue.c word them.
+QUEUE_ADD_ANSWERS = {
+    "ok": ("Success", "Added interface to queue"),
+    "exists": ("Error", "Unable to add interface: Already there"),
+    "nosuchqueue": ("Error", "Unable to add interface to queue: No such queue"),
+}
+QUEUE_REMOVE_ANSWERS = {
+    "ok": ("Success", "Removed interface from queue"),
+    "notthere": ("Error", "Unable to remove interface: Not there"),
+    "nosuchqueue": ("Error", "Unable to remove interface from queue: No such queue"),
+    "notdynamic": ("Error", "Member not dynamic"),
+}
+BLIND_TRANSFER_ANSWERS = {
+    "nochannel": ("Error", "Channel specified does not exist"),
+    "Invalid": ("Error", "Transfer invalid"),
+    "Success": ("Success", "Transfer succeeded"),
+}
+
+
 def _int(value: str, default: int = 0) -> int:
     try:
         number = int(value)
@@ -77,25 +97,14 @@ def act_queue_add(s: ActionSession, m: dict[str, str], aid: str) -> None:
         _true(m.get("paused", "")),
         m.get("reason", ""),
     )
-    messages = {
-        "ok": ("Success", "Added interface to queue"),
-        "exists": ("Error", "Unable to add interface: Already there"),
-        "nosuchqueue": ("Error", "Unable to add interface to queue: No such queue"),
-    }
-    _answer(s, aid, messages[result])
+    _answer(s, aid, QUEUE_ADD_ANSWERS[result])
 
 
 def act_queue_remove(s: ActionSession, m: dict[str, str], aid: str) -> None:
     given = _both(s, m, aid, "Queue", "Interface")
     if given is None:
         return
-    messages = {
-        "ok": ("Success", "Removed interface from queue"),
-        "notthere": ("Error", "Unable to remove interface: Not there"),
-        "nosuchqueue": ("Error", "Unable to remove interface from queue: No such queue"),
-        "notdynamic": ("Error", "Member not dynamic"),
-    }
-    _answer(s, aid, messages[s.pbx.remove_member(*given)])
+    _answer(s, aid, QUEUE_REMOVE_ANSWERS[s.pbx.remove_member(*given)])
 
 
 def act_queue_pause(s: ActionSession, m: dict[str, str], aid: str) -> None:
@@ -231,16 +240,11 @@ def act_blind_transfer(s: ActionSession, m: dict[str, str], aid: str) -> None:
     given = _each_given(
         s, m, aid, ("channel", "No channel specified"), ("exten", "No extension specified")
     )
-    if given is None:
-        return
-    name, exten = given
-    result = s.pbx.blind_transfer(name, exten, m.get("context", ""))
-    messages = {
-        "nochannel": ("Error", "Channel specified does not exist"),
-        "Invalid": ("Error", "Transfer invalid"),
-        "Success": ("Success", "Transfer succeeded"),
-    }
-    _answer(s, aid, messages[result])
+    if given is not None:
+        name, exten = given
+        _answer(
+            s, aid, BLIND_TRANSFER_ANSWERS[s.pbx.blind_transfer(name, exten, m.get("context", ""))]
+        )
 
 
 def act_play_dtmf(s: ActionSession, m: dict[str, str], aid: str) -> None:
