@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 
 from callcenter.core.i18n import Catalogue, Lang
+from callcenter.cti.i18n import TEXT as DESK_TEXT
 
 TEXT: dict[str, tuple[str, str]] = {
     "due_title": ("待回电", "Callbacks due"),
@@ -30,7 +31,6 @@ TEXT: dict[str, tuple[str, str]] = {
     "standing_overdue": ("已超时", "Overdue"),
     "standing_closed": ("已结束", "Closed"),
     "dial": ("回拨", "Call"),
-    "dialling": ("正在呼叫…", "Calling…"),
     "result": ("结果", "Result"),
     "result_reached": ("已联系上", "Reached"),
     "result_no_answer": ("无人接听", "No answer"),
@@ -46,7 +46,6 @@ TEXT: dict[str, tuple[str, str]] = {
     "schedule_callback": ("安排回电", "Schedule a callback"),
     "callback_for": ("安排回电 · {who}", "Callback · {who}"),
     "callback_saved": ("已安排回电：{time}", "Callback scheduled for {time}"),
-    "orders_title": ("我的工单", "My work orders"),
     "no_orders": ("暂无工单", "No work orders"),
     "state_new": ("新建", "New"),
     "state_dispatched": ("已派单", "Dispatched"),
@@ -58,19 +57,13 @@ TEXT: dict[str, tuple[str, str]] = {
     "state_reopened": ("已重开", "Reopened"),
     "timer_none": ("", ""),
     "timer_on_time": ("按时", "On time"),
-    "timer_due_soon": ("即将到期", "Due soon"),
     "timer_overdue": ("已超期", "Overdue"),
     "timer_finished": ("", ""),
-    "kind_repair": ("报修", "Repair"),
-    "kind_complaint": ("投诉", "Complaint"),
-    "kind_enquiry": ("咨询", "Enquiry"),
-    "kind_fee": ("缴费", "Fee"),
     "dept_engineering": ("工程部", "Engineering"),
     "dept_customer_service": ("客服部", "Customer service"),
     "dept_cleaning": ("保洁部", "Cleaning"),
     "dept_security": ("秩序部", "Security"),
     "dept_landscaping": ("绿化部", "Landscaping"),
-    "department": ("部门", "Department"),
     "act_dispatch": ("派单", "Dispatch"),
     "act_start": ("开始处理", "Start"),
     "act_finish": ("完成", "Finish"),
@@ -99,8 +92,11 @@ TEXT: dict[str, tuple[str, str]] = {
         "已关联：{name}，下次来电将直接识别",
         "Linked to {name}: the next call pops as them",
     ),
-    "error": ("出错了", "Something went wrong"),
 }
+# What the desk's catalogue already names, in its words: one translation each.
+_DESK_WORDS = ("timer_due_soon", "kind_repair", "kind_complaint", "kind_enquiry", "kind_fee")
+TEXT.update({key: DESK_TEXT[key] for key in (*_DESK_WORDS, "department", "error")})
+TEXT.update(dialling=DESK_TEXT["calling"], orders_title=DESK_TEXT["my_orders"])
 
 CATALOGUE = Catalogue(TEXT)
 
