@@ -44,7 +44,9 @@ IMPORT_JOB = obj(
     total=INT, created=INT, updated=INT, problem_count=INT,
     problems=array({**STR, "description": "row N, column C: what is wrong (the first 200)"}),
 )  # fmt: skip
-TOKEN_ID = path("token_id", {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID})
+ROW_ID: Schema = {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID}
+TOKEN_ID = path("token_id", ROW_ID)
+OWNER_ID = path("owner_id", ROW_ID)
 LOGIN = path("login", {"type": "string", "pattern": "^[A-Za-z0-9._@-]{1,64}$"})
 
 WORK_ORDER_KINDS = ["repair", "complaint", "enquiry", "fee"]
@@ -85,11 +87,11 @@ CALLBACK = obj(
     dial_pbx=STR, dial_call_id=STR,
     standing={"enum": ["upcoming", "due", "overdue", "closed"]},
 )  # fmt: skip
-CALLBACK_ID = path("callback_id", {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID})
+CALLBACK_ID = path("callback_id", ROW_ID)
 OWNER_SUMMARY = obj(
     ["id", "name"], id=INT, name=STR, zone=STR, vip=BOOL, units=array(STR), phones=array(STR)
 )
-ORDER_ID = path("order_id", {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID})
+ORDER_ID = path("order_id", ROW_ID)
 
 OPERATIONS: Operations = {
     # -- sign-in and users
@@ -184,7 +186,7 @@ OPERATIONS: Operations = {
     ),
     ("GET", "/api/owners/import/{job_id}"): Operation(
         "How far an owner import has come",
-        params=(path("job_id", {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID}),),
+        params=(path("job_id", ROW_ID),),
         result=IMPORT_JOB,
         errors=(404,),
     ),
@@ -296,7 +298,7 @@ OPERATIONS: Operations = {
     ("GET", "/api/owners/{owner_id}"): Operation(
         "An owner's record with their work orders (audited)",
         params=(
-            path("owner_id", {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID}),
+            OWNER_ID,
             REASON,
         ),
         result=obj(["owner", "work_orders"], owner=OWNER, work_orders=array(WORK_ORDER)),
@@ -326,7 +328,7 @@ OPERATIONS: Operations = {
             kind={"enum": WORK_ORDER_KINDS},
             priority={"enum": WORK_ORDER_PRIORITIES},
             due_at=nullable(EPOCH),
-            owner_id=nullable({"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID}),
+            owner_id=nullable(ROW_ID),
             caller_number={"type": "string", "maxLength": 32},
             pbx=STR,
             call_id=STR,
@@ -411,7 +413,7 @@ OPERATIONS: Operations = {
     ),
     ("POST", "/api/owners/{owner_id}/numbers"): Operation(
         "Link a caller's number to an owner: the next call from it pops as them (audited)",
-        params=(path("owner_id", {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID}),),
+        params=(OWNER_ID,),
         body=obj(pbx=ANY_ID, call_id=ANY_ID, number={"type": "string", "maxLength": 32}),
         result=obj(["owner", "number"], owner=OWNER_SUMMARY, number=STR),
         errors=(404,),
@@ -439,8 +441,8 @@ OPERATIONS: Operations = {
             reason={"type": "string", "minLength": 1, "maxLength": 500},
             pbx=ANY_ID,
             call_id=ANY_ID,
-            work_order_id=nullable({"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID}),
-            owner_id=nullable({"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID}),
+            work_order_id=nullable(ROW_ID),
+            owner_id=nullable(ROW_ID),
             assignee=STR,
         ),
         result=CALLBACK,

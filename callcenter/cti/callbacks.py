@@ -19,6 +19,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Literal, cast, get_args
 
+from callcenter.cti.refusal import Refusal
+
 Kind = Literal["callback", "satisfaction"]
 State = Literal["due", "done", "failed", "cancelled"]
 Result = Literal["reached", "no_answer", "wrong_number", "retry"]
@@ -28,12 +30,8 @@ RESULTS: tuple[str, ...] = get_args(Result)
 REASON_MAX = 500
 
 
-class CallbackError(ValueError):
+class CallbackError(Refusal):
     """The callback or its result does not fit; ``en`` and ``zh`` say why."""
-
-    def __init__(self, en: str, zh: str) -> None:
-        super().__init__(en)
-        self.en, self.zh = en, zh
 
 
 @dataclass(frozen=True)

@@ -11,16 +11,13 @@ stolen agent account would call abroad). A national number must start with one o
 from __future__ import annotations
 
 from callcenter.cti.phones import Phone
+from callcenter.cti.refusal import Refusal
 from callcenter.cti.settings import DiallingSettings
 from callcenter.log import mask_number
 
 
-class DialRefused(ValueError):
+class DialRefused(Refusal):
     """The number may not be rung from a seat; ``en`` and ``zh`` say why."""
-
-    def __init__(self, en: str, zh: str) -> None:
-        super().__init__(en)
-        self.en, self.zh = en, zh
 
 
 def check_dial(raw: str, phone: Phone, settings: DiallingSettings) -> str:

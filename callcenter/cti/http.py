@@ -536,6 +536,15 @@ async def _load_order(request: web.Request) -> WorkOrder:
     return order
 
 
+async def _with_trail(
+    data: dict[str, Any], name: str, trail: Callable[[int], Sequence[Any]], item_id: int
+) -> web.Response:
+    """``data`` answered with the item's trail (a work order's history, a callback's
+    attempts) under ``name``, read off the event loop."""
+    data[name] = [entry.__dict__ for entry in await asyncio.to_thread(trail, item_id)]
+    return web.json_response(data)
+
+
 def _notify(deps: CtiDeps, kind: str, order: WorkOrder) -> None:
     if deps.webhook is not None:
         deps.webhook.send(kind, order.to_dict())
@@ -607,10 +616,7 @@ async def create_order(request: web.Request) -> web.Response:
 async def get_order(request: web.Request) -> web.Response:
     deps = request.app[DEPS_KEY]
     order = await _load_order(request)
-    history = await asyncio.to_thread(deps.records.history, order.id)
-    data = order.to_dict(deps.clock())
-    data["history"] = [h.__dict__ for h in history]
-    return web.json_response(data)
+    return await _with_trail(order.to_dict(deps.clock()), "history", deps.records.history, order.id)
 
 
 @require_roles(*ANY)
@@ -846,10 +852,8 @@ async def schedule_callback(request: web.Request) -> web.Response:
 async def get_callback(request: web.Request) -> web.Response:
     deps = request.app[DEPS_KEY]
     callback = await _load_callback(request)
-    attempts = await asyncio.to_thread(_callbacks(request).attempts, callback.id)
-    data = _callback_view(deps, callback)
-    data["attempts"] = [a.__dict__ for a in attempts]
-    return web.json_response(data)
+    attempts = _callbacks(request).attempts
+    return await _with_trail(_callback_view(deps, callback), "attempts", attempts, callback.id)
 
 
 @require_roles(*ANY)

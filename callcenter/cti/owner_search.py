@@ -15,16 +15,15 @@ from typing import Any
 
 from callcenter.cti.owners import Owner
 from callcenter.cti.phones import lookup_key
+from callcenter.cti.refusal import Refusal
 from callcenter.log import mask_number
 
 QUERY_MIN = 2  # characters: one surname alone would list a tenth of the estate
 QUERY_MAX = 64
 
 
-class SearchRefused(ValueError):
-    def __init__(self, en: str, zh: str) -> None:
-        super().__init__(en)
-        self.en, self.zh = en, zh
+class SearchRefused(Refusal):
+    """A search the rules turn down (too short, too long)."""
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,9 @@ buttons, and, in each call's workspace, scheduling a callback, choosing among th
 of a shared number and linking an unknown caller's number to an owner found by search.
 
 Two fragments the seat page includes: ``FOLLOWUP_SECTIONS`` (the side column's lists) and
-``followup_script(lang)`` (a script before the page's own). The script is self-contained
-(its own texts, request and element helpers) and offers the page two hooks on a call's
+``followup_script(lang)`` (a script before the page's own). The script has its own texts
+and takes its request and element helpers from ``deskKit`` (``cti/desk_script.py``, which
+the page places first); it offers the page two hooks on a call's
 workspace, ``Followups.extendWork(work)`` when it is built and ``Followups.renderWork(work)``
 when it changes; ``work`` is the page's entry for the call (``key``, ``pbx``, ``callId``,
 ``pop`` with ``owners`` and ``caller_number``, ``box``, ``ownerSelect``). Data from the
@@ -16,6 +17,7 @@ from __future__ import annotations
 import json
 
 from callcenter.core.i18n import Catalogue, Lang
+from callcenter.cti.i18n import TEXT as DESK_TEXT
 
 TEXT: dict[str, tuple[str, str]] = {
     "due_title": ("待回电", "Callbacks due"),
@@ -29,7 +31,6 @@ TEXT: dict[str, tuple[str, str]] = {
     "standing_overdue": ("已超时", "Overdue"),
     "standing_closed": ("已结束", "Closed"),
     "dial": ("回拨", "Call"),
-    "dialling": ("正在呼叫…", "Calling…"),
     "result": ("结果", "Result"),
     "result_reached": ("已联系上", "Reached"),
     "result_no_answer": ("无人接听", "No answer"),
@@ -45,7 +46,6 @@ TEXT: dict[str, tuple[str, str]] = {
     "schedule_callback": ("安排回电", "Schedule a callback"),
     "callback_for": ("安排回电 · {who}", "Callback · {who}"),
     "callback_saved": ("已安排回电：{time}", "Callback scheduled for {time}"),
-    "orders_title": ("我的工单", "My work orders"),
     "no_orders": ("暂无工单", "No work orders"),
     "state_new": ("新建", "New"),
     "state_dispatched": ("已派单", "Dispatched"),
@@ -57,19 +57,13 @@ TEXT: dict[str, tuple[str, str]] = {
     "state_reopened": ("已重开", "Reopened"),
     "timer_none": ("", ""),
     "timer_on_time": ("按时", "On time"),
-    "timer_due_soon": ("即将到期", "Due soon"),
     "timer_overdue": ("已超期", "Overdue"),
     "timer_finished": ("", ""),
-    "kind_repair": ("报修", "Repair"),
-    "kind_complaint": ("投诉", "Complaint"),
-    "kind_enquiry": ("咨询", "Enquiry"),
-    "kind_fee": ("缴费", "Fee"),
     "dept_engineering": ("工程部", "Engineering"),
     "dept_customer_service": ("客服部", "Customer service"),
     "dept_cleaning": ("保洁部", "Cleaning"),
     "dept_security": ("秩序部", "Security"),
     "dept_landscaping": ("绿化部", "Landscaping"),
-    "department": ("部门", "Department"),
     "act_dispatch": ("派单", "Dispatch"),
     "act_start": ("开始处理", "Start"),
     "act_finish": ("完成", "Finish"),
@@ -98,8 +92,11 @@ TEXT: dict[str, tuple[str, str]] = {
         "已关联：{name}，下次来电将直接识别",
         "Linked to {name}: the next call pops as them",
     ),
-    "error": ("出错了", "Something went wrong"),
 }
+# What the desk's catalogue already names, in its words: one translation each.
+_DESK_WORDS = ("timer_due_soon", "kind_repair", "kind_complaint", "kind_enquiry", "kind_fee")
+TEXT.update({key: DESK_TEXT[key] for key in (*_DESK_WORDS, "department", "error")})
+TEXT.update(dialling=DESK_TEXT["calling"], orders_title=DESK_TEXT["my_orders"])
 
 CATALOGUE = Catalogue(TEXT)
 
@@ -121,25 +118,9 @@ _SCRIPT = """<style>
 <script>
 const Followups = (() => {
   const FT = __FT__, FLANG = '__LANG__', ROLE = '__ROLE__';
-  const token = () => document.querySelector('meta[name=csrf-token]').content;
   const q = (id) => document.getElementById(id);
-  function make(tag, attrs, ...kids) {
-    const n = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) n.setAttribute(k, v);
-    for (const kid of kids) n.append(kid instanceof Node ? kid : String(kid ?? ''));
-    return n;
-  }
-  const fmt = (text, values) => text.replace(/\\{(\\w+)\\}/g, (m, k) => (k in values ? String(values[k]) : m));
-  const label = (text, control) => make('label', {}, make('span', {}, text), control);
+  const {el: make, fill: fmt, labelled: label, api: call} = deskKit(FT, FLANG);
   const word = (prefix, code) => FT[prefix + code] ?? code;
-  async function call(method, path, body) {
-    const r = await fetch(path, {method, credentials: 'same-origin',
-      headers: {'Content-Type': 'application/json', 'X-CSRF-Token': token()},
-      body: body === undefined ? undefined : JSON.stringify(body)});
-    const data = await r.json().catch(() => ({}));
-    if (!r.ok) throw new Error((data.error && (FLANG === 'en' ? data.error.en : data.error.zh)) || FT.error);
-    return data;
-  }
   const when = (epoch) => new Date(epoch * 1000).toLocaleString(FLANG === 'en' ? 'en-GB' : 'zh-CN', {hour12: false});
   const local = (epoch) => { const d = new Date(epoch * 1000); d.setMinutes(d.getMinutes() - d.getTimezoneOffset()); return d.toISOString().slice(0, 16); };
   const epochOf = (input) => new Date(input.value).getTime() / 1000;

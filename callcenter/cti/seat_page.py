@@ -13,6 +13,7 @@ import json
 from collections.abc import Sequence
 
 from callcenter.core.i18n import Lang
+from callcenter.cti.desk_script import DESK_KIT
 from callcenter.cti.seat_followups import FOLLOWUP_SECTIONS, followup_script
 from callcenter.web.page_frame import FRAME_CSS
 from callcenter.web.page_head import PAGE_HEAD, html_lang
@@ -59,29 +60,13 @@ __FOLLOWUPS__
 <section><h2 id="today-title"></h2><table id="today" data-testid="today"></table></section>
 <div id="side-parts"></div>
 </div></main>
-__FOLLOWUP_SCRIPT__<script>
+__DESK_KIT____FOLLOWUP_SCRIPT__<script>
 const T = __TEXT__;
 const LANG = '__LANG__';
 const ZONES = __ZONES__;  // zone id -> its name in the page's language
-const CSRF = document.querySelector('meta[name=csrf-token]').content;
 const $ = (id) => document.getElementById(id);
-function el(tag, attrs, ...kids) {
-  const n = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) n.setAttribute(k, v);
-  for (const kid of kids) n.append(kid instanceof Node ? kid : String(kid ?? ''));
-  return n;
-}
-const fill = (text, values) => text.replace(/\\{(\\w+)\\}/g, (m, k) => (k in values ? String(values[k]) : m));
-const labelled = (text, control) => el('label', {}, el('span', {}, text), control);
+const {el, fill, labelled, api} = deskKit(T, LANG);
 function options(select, keys, prefix) { for (const k of keys) select.append(el('option', {value: k}, T[prefix + k])); }
-async function api(method, path, body) {
-  const r = await fetch(path, {method, credentials: 'same-origin',
-    headers: {'Content-Type': 'application/json', 'X-CSRF-Token': CSRF},
-    body: body === undefined ? undefined : JSON.stringify(body)});
-  const data = await r.json().catch(() => ({}));
-  if (!r.ok) throw new Error((data.error && (LANG === 'en' ? data.error.en : data.error.zh)) || T.error);
-  return data;
-}
 const texts = {'pops-title': 'calls_title', 'work-on-none': 'order_without_call', 'no-pops': 'no_calls',
   'call-title': 'click_to_call', 'call': 'click_to_call', 'today-title': 'today_calls', 'day-title': 'my_day'};
 // codes from the server shown in the page's language (an unknown code as it is)
@@ -414,6 +399,7 @@ def render_seat_page(
     placed after the page's script): they use ``window.seatDesk`` to add to each call's
     workspace and ``#side-parts`` for their own sections."""
     replacements = {
+        "__DESK_KIT__": DESK_KIT,
         "__FOLLOWUPS__": FOLLOWUP_SECTIONS,
         "__FOLLOWUP_SCRIPT__": followup_script(lang, user.login, user.role, follow_up_after_s),
         "__FRAME_CSS__": FRAME_CSS,

@@ -19,6 +19,26 @@ from callcenter.sim.originate import OriginateRequest
 MAX_PUBLIC_UNIQUEID = 149  # AST_MAX_PUBLIC_UNIQUEID: the longest ChannelId Originate takes
 
 
+# What each outcome of an engine step answers: (Response, Message), as main/manager.c and
+# apps/app_queue.c word them.
+QUEUE_ADD_ANSWERS = {
+    "ok": ("Success", "Added interface to queue"),
+    "exists": ("Error", "Unable to add interface: Already there"),
+    "nosuchqueue": ("Error", "Unable to add interface to queue: No such queue"),
+}
+QUEUE_REMOVE_ANSWERS = {
+    "ok": ("Success", "Removed interface from queue"),
+    "notthere": ("Error", "Unable to remove interface: Not there"),
+    "nosuchqueue": ("Error", "Unable to remove interface from queue: No such queue"),
+    "notdynamic": ("Error", "Member not dynamic"),
+}
+BLIND_TRANSFER_ANSWERS = {
+    "nochannel": ("Error", "Channel specified does not exist"),
+    "Invalid": ("Error", "Transfer invalid"),
+    "Success": ("Success", "Transfer succeeded"),
+}
+
+
 def _int(value: str, default: int = 0) -> int:
     try:
         number = int(value)
@@ -42,19 +62,33 @@ def _both(
     return first_value, second_value
 
 
+def _each_given(
+    s: ActionSession, m: dict[str, str], aid: str, *needed: tuple[str, str]
+) -> list[str] | None:
+    """The headers an action needs (header, the error naming it), checked in turn as
+    main/manager.c does; None once it has answered the first that is missing."""
+    values = []
+    for name, missing in needed:
+        value = m.get(name, "")
+        if not value:
+            s.write(response("Error", aid, missing))
+            return None
+        values.append(value)
+    return values
+
+
 def _answer(s: ActionSession, aid: str, kind_and_text: tuple[str, str]) -> None:
     kind, text = kind_and_text
     s.write(response(kind, aid, text))
 
 
 def act_queue_add(s: ActionSession, m: dict[str, str], aid: str) -> None:
-    queue, interface = m.get("queue", ""), m.get("interface", "")
-    if not queue:
-        s.write(response("Error", aid, "'Queue' not specified."))
+    given = _each_given(
+        s, m, aid, ("queue", "'Queue' not specified."), ("interface", "'Interface' not specified.")
+    )
+    if given is None:
         return
-    if not interface:
-        s.write(response("Error", aid, "'Interface' not specified."))
-        return
+    queue, interface = given
     result = s.pbx.add_member(
         queue,
         interface,
@@ -63,25 +97,14 @@ def act_queue_add(s: ActionSession, m: dict[str, str], aid: str) -> None:
         _true(m.get("paused", "")),
         m.get("reason", ""),
     )
-    messages = {
-        "ok": ("Success", "Added interface to queue"),
-        "exists": ("Error", "Unable to add interface: Already there"),
-        "nosuchqueue": ("Error", "Unable to add interface to queue: No such queue"),
-    }
-    _answer(s, aid, messages[result])
+    _answer(s, aid, QUEUE_ADD_ANSWERS[result])
 
 
 def act_queue_remove(s: ActionSession, m: dict[str, str], aid: str) -> None:
     given = _both(s, m, aid, "Queue", "Interface")
     if given is None:
         return
-    messages = {
-        "ok": ("Success", "Removed interface from queue"),
-        "notthere": ("Error", "Unable to remove interface: Not there"),
-        "nosuchqueue": ("Error", "Unable to remove interface from queue: No such queue"),
-        "notdynamic": ("Error", "Member not dynamic"),
-    }
-    _answer(s, aid, messages[s.pbx.remove_member(*given)])
+    _answer(s, aid, QUEUE_REMOVE_ANSWERS[s.pbx.remove_member(*given)])
 
 
 def act_queue_pause(s: ActionSession, m: dict[str, str], aid: str) -> None:
@@ -214,20 +237,14 @@ def act_hangup(s: ActionSession, m: dict[str, str], aid: str) -> None:
 
 def act_blind_transfer(s: ActionSession, m: dict[str, str], aid: str) -> None:
     """main/manager.c ``action_blind_transfer``: its checks, messages and result names."""
-    name, exten = m.get("channel", ""), m.get("exten", "")
-    if not name:
-        s.write(response("Error", aid, "No channel specified"))
-        return
-    if not exten:
-        s.write(response("Error", aid, "No extension specified"))
-        return
-    result = s.pbx.blind_transfer(name, exten, m.get("context", ""))
-    messages = {
-        "nochannel": ("Error", "Channel specified does not exist"),
-        "Invalid": ("Error", "Transfer invalid"),
-        "Success": ("Success", "Transfer succeeded"),
-    }
-    _answer(s, aid, messages[result])
+    given = _each_given(
+        s, m, aid, ("channel", "No channel specified"), ("exten", "No extension specified")
+    )
+    if given is not None:
+        name, exten = given
+        _answer(
+            s, aid, BLIND_TRANSFER_ANSWERS[s.pbx.blind_transfer(name, exten, m.get("context", ""))]
+        )
 
 
 def act_play_dtmf(s: ActionSession, m: dict[str, str], aid: str) -> None:

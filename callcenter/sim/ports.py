@@ -2,7 +2,8 @@
 
 Its own module, importing none of the parts, so that ``pbx.py`` imports the parts one way
 and each part names only the services it uses: ``ChannelOps`` for the channel steps every
-part takes (callers, Local pairs, CDR rows), ``Engine`` for the parts that run a call
+part takes (callers, Local pairs, CDR rows), ``CallTables`` for what AMI actions and
+call steps alike read of the channels and queues, ``Engine`` for the parts that run a call
 through queues and dials, ``AmiPbx`` for the AMI actions.
 """
 
@@ -20,19 +21,35 @@ from callcenter.sim.records import CdrRow, Records
 from callcenter.sim.traffic import TrafficModel
 
 
-class ChannelOps(Protocol):
-    """Channels and their events at the virtual instant being simulated."""
+class Instant(Protocol):
+    """The virtual instant being simulated, and the events that happen at it."""
 
     @property
     def now(self) -> float: ...
+
+    def emit(self, ev: Event) -> None: ...
+
+
+class CallTables(Instant, Protocol):
+    """The channels and queues as they stand, and hanging a channel up by its name."""
+
+    @property
+    def channels(self) -> dict[str, Channel]: ...
+
+    @property
+    def queues(self) -> dict[str, Queue]: ...
+
+    def hangup_by_name(self, name: str, cause: int) -> bool: ...
+
+
+class ChannelOps(Instant, Protocol):
+    """Channels and their events at the virtual instant being simulated."""
 
     @property
     def cfg(self) -> SimConfig: ...
 
     @property
     def records(self) -> Records: ...
-
-    def emit(self, ev: Event) -> None: ...
 
     def new_channel(
         self,
@@ -72,7 +89,7 @@ class DirectDialer(Protocol):
     def caller_hangup(self, call: Call) -> None: ...
 
 
-class Engine(ChannelOps, Protocol):
+class Engine(ChannelOps, CallTables, Protocol):
     """The calls, queues and phones, and the steps that move a call between them."""
 
     generated: int  # calls generated so far
@@ -85,13 +102,7 @@ class Engine(ChannelOps, Protocol):
     def model(self) -> TrafficModel: ...
 
     @property
-    def channels(self) -> dict[str, Channel]: ...
-
-    @property
     def calls(self) -> dict[str, Call]: ...
-
-    @property
-    def queues(self) -> dict[str, Queue]: ...
 
     @property
     def agents(self) -> dict[str, Agent]: ...
@@ -129,26 +140,11 @@ class Engine(ChannelOps, Protocol):
 
     def agi_app_returned(self, call: Call, stage: str) -> None: ...
 
-    def hangup_by_name(self, name: str, cause: int) -> bool: ...
-
     def cdr_event(self, r: CdrRow) -> Event: ...
 
 
-class AmiPbx(Protocol):
+class AmiPbx(CallTables, Protocol):
     """What the AMI actions read and ask of the engine."""
-
-    @property
-    def now(self) -> float: ...
-
-    @property
-    def channels(self) -> dict[str, Channel]: ...
-
-    @property
-    def queues(self) -> dict[str, Queue]: ...
-
-    def emit(self, ev: Event) -> None: ...
-
-    def hangup_by_name(self, name: str, cause: int) -> bool: ...
 
     def play_dtmf(self, name: str, digit: str, receive: bool) -> bool: ...
 
