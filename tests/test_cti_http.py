@@ -345,6 +345,9 @@ async def test_pop_reaches_only_the_ringing_seat_with_the_owner_card(served: Ser
         )  # fmt: skip
         (ended,) = await _frames(bob_ws, 1)
         assert ended["state"] == "ended"
+    async with bob.http.ws_connect(f"{served.base}/ws/seat") as bob_ws:  # a reload
+        (kept,) = await _frames(bob_ws, 1)  # shown on his page: its wrap-up comes back
+        assert kept["state"] == "ended" and kept["answered_here"]
 
 
 async def test_unknown_number_pops_a_new_caller(served: Served) -> None:

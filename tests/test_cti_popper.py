@@ -18,6 +18,7 @@ from callcenter.core.events import (
 )
 from callcenter.cti.owners import Owner, PhoneEntry
 from callcenter.cti.popper import Popper, seat_of
+from callcenter.cti.screenpop import SeatHub
 from callcenter.cti.workorders import WorkOrder, WorkOrderError, timer, transition
 from callcenter.testing import load_transcript, replay
 
@@ -135,3 +136,17 @@ def test_timers_against_the_due_time() -> None:
     assert timer(order(state="in_progress"), T0 + 8000)["state"] == "overdue"
     assert timer(order(state="done"), T0 + 8000)["state"] == "finished"
     assert timer(order(due_at=None), T0)["state"] == "none"
+
+
+def test_a_seat_signing_in_gets_back_only_the_wrap_ups_of_calls_it_was_shown() -> None:
+    """Calls the seat answered while no page of it was open (the agent not signed in)
+    don't come back as wrap-up cards; a live call still does."""
+    hub, p = SeatHub(), popper()
+    start(p, "c1")
+    for update in [*p.apply(rang("PJSIP/1001", "c1")),
+                   *p.apply(AgentAnswered(pbx="main", call_id="c1", at=T0 + 9, queue="support", interface="PJSIP/1001"))]:  # fmt: skip
+        hub.publish(update)
+    assert [f["state"] for f in hub.current("PJSIP/1001")] == ["answered"]  # live: it shows
+    for update in p.apply(ChannelHungUp(pbx="main", call_id="c1", channel_id="c1", at=T0 + 60, channel="PJSIP/trunk-01")):  # fmt: skip
+        hub.publish(update)
+    assert hub.current("PJSIP/1001") == []

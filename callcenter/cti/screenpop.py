@@ -5,7 +5,9 @@
 at once; the slower part (open work orders, last five calls: database reads) follows as a
 ``details`` frame. ``SeatHub`` remembers each seat's current pops, so a browser that
 connects or reconnects while the phone rings still gets the card (and the cards of calls
-it answered and has not closed yet: the wrap-up survives a reload), and every pop is noted
+it answered and has not closed yet: the wrap-up survives a reload — only calls answered
+while a page of that seat was open, so an agent signing in is not handed wrap-ups for
+calls the seat took before they came), and every pop is noted
 in ``SeatHub.recent`` (which calls popped on which seat: what an agent may write on). A
 browser that stops reading is dropped once ``SOCKET_BACKLOG`` frames wait for it
 (``callcenter/web/outbox.py``).
@@ -42,6 +44,8 @@ class SeatHub:
         self.recent = SeatCallLog()
         self._sockets: dict[str, set[SocketOutbox]] = {}
         self._current: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}
+        # interface -> the calls a page of the seat has shown (the only ended cards kept)
+        self._watched: dict[str, set[tuple[str, str]]] = {}
 
     def connected(self, interface: str) -> int:
         return len(self._sockets.get(interface, ()))
@@ -56,7 +60,11 @@ class SeatHub:
         frame = update.frame()
         seen = self.recent.at_seat(update.interface, update.pbx, update.call_id)
         answered_here = seen is not None and seen.answered
-        if update.state in ("ringing", "answered") or (update.state == "ended" and answered_here):
+        watched = self._watched.setdefault(update.interface, set())
+        if self._sockets.get(update.interface):
+            watched.add(key)
+        wrap_up = update.state == "ended" and answered_here and key in watched
+        if update.state in ("ringing", "answered") or wrap_up:
             previous = pops.get(key)
             if previous is not None and "details" in previous:
                 frame["details"] = previous["details"]
@@ -67,11 +75,19 @@ class SeatHub:
             ended = [k for k, f in pops.items() if f["state"] == "ended"]
             for old in ended[: max(0, len(ended) - KEPT_ENDED)]:
                 del pops[old]
+                watched.discard(old)
         else:
-            pops.pop(key, None)
-            if not pops:
-                self._current.pop(update.interface, None)
+            self._drop(update.interface, key)
         self._send(update.interface, frame)
+
+    def _drop(self, interface: str, key: tuple[str, str]) -> None:
+        """The call leaves the seat's screens."""
+        pops = self._current.get(interface, {})
+        pops.pop(key, None)
+        self._watched.get(interface, set()).discard(key)
+        if not pops:
+            self._current.pop(interface, None)
+            self._watched.pop(interface, None)
 
     def close(self, interface: str, pbx: str, call_id: str) -> bool:
         """The agent closed an ended call's card: it leaves the seat's screens (every tab)."""
@@ -79,9 +95,7 @@ class SeatHub:
         frame = pops.get((pbx, call_id))
         if frame is None or frame["state"] != "ended":
             return False
-        del pops[(pbx, call_id)]
-        if not pops:
-            self._current.pop(interface, None)
+        self._drop(interface, (pbx, call_id))
         self._send(interface, {"type": "closed", "pbx": pbx, "call_id": call_id})
         return True
 
@@ -110,7 +124,9 @@ class SeatHub:
             ws, name=f"seat {interface}", limit=SOCKET_BACKLOG, transport=transport,
             send_timeout_s=self.send_timeout_s,
         )  # fmt: skip
+        watched = self._watched.setdefault(interface, set())
         for frame in self.current(interface):
+            watched.add((frame["pbx"], frame["call_id"]))  # shown now: its wrap-up is kept
             socket.push(json.dumps(frame, ensure_ascii=False, default=str))
         self._sockets.setdefault(interface, set()).add(socket)
         pump = asyncio.get_running_loop().create_task(socket.run())
