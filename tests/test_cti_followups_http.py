@@ -133,8 +133,9 @@ async def test_search_is_a_deliberate_audited_read(served: Served) -> None:
     assert status == 200 and isinstance(found, dict)
     assert found["owners"] == [{"id": 1, "name": "张三", "zone": "东区", "vip": True,
                                 "units": ["3栋-2单元-1201"], "phones": ["***5678"]}]  # fmt: skip
-    status, _ = await alice.get_json("/api/owners/search?q=张&reason=x")
-    assert status == 400  # one character
+    status, short = await alice.get_json("/api/owners/search?q=x&reason=x")
+    assert status == 400 and isinstance(short, dict)  # one letter: refused in words
+    assert short["error"]["zh"] == "请至少输入 2 个字母或数字，或一个汉字（如姓氏）"
     _, trail = await sue.get_json("/api/audit?login=alice")
     assert isinstance(trail, dict)
     searches = [(a["action"], a["detail"]) for a in trail["audit"] if a["action"] == "search"]

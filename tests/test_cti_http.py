@@ -214,6 +214,16 @@ async def test_bad_work_orders_are_refused_with_the_reason(served: Served) -> No
     )
     status, body = await alice.post_json("/api/workorders", {"kind": "fee", "due_at": 5})
     assert status == 400 and isinstance(body, dict) and "future" in body["error"]["en"]
+    # a department typed in words, not one dispatch knows: refused at creation as at dispatch
+    status, body = await alice.post_json(
+        "/api/workorders", {"kind": "repair", "department": "工程部"}
+    )
+    assert status == 400 and isinstance(body, dict)
+    assert body["error"]["code"] == "no_such_department" and "engineering" in body["error"]["zh"]
+    status, _ = await alice.post_json(
+        "/api/workorders", {"kind": "repair", "department": "engineering"}
+    )
+    assert status == 201
     async with alice.http.post(
         f"{served.base}/api/workorders", json={"kind": "fee"}, headers={"Origin": served.base}
     ) as resp:

@@ -44,9 +44,19 @@ def test_a_whole_number_asks_the_index_instead_of_walking_everyone() -> None:
     assert asked == ["139 0000 1111"]  # a number's last digits are looked for by walking
 
 
-def test_short_queries_are_refused_and_long_results_cut() -> None:
-    with pytest.raises(SearchRefused):
-        clean_query(" 张 ")
+def test_a_surname_alone_is_searched_one_letter_or_digit_is_refused_in_words() -> None:
+    assert ids(" 张 ") == [1, 2]
+    for query in ("l", " 7 ", "", "   "):
+        with pytest.raises(SearchRefused) as refused:
+            clean_query(query)
+        assert "q" not in refused.value.zh and refused.value.zh.startswith("请")
+    with pytest.raises(SearchRefused) as refused:
+        clean_query("x")
+    assert refused.value.zh == "请至少输入 2 个字母或数字，或一个汉字（如姓氏）"
+    assert refused.value.en == "Type at least 2 letters or digits, or one Chinese character"
+
+
+def test_long_results_are_cut() -> None:
     found = search_owners(OWNERS, "3栋", limit=1)
     assert [o.id for o in found.owners] == [1] and found.more
 

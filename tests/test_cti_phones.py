@@ -70,18 +70,20 @@ def test_service_and_foreign_numbers() -> None:
 
 
 @pytest.mark.parametrize(
-    ("raw", "reason"),
+    ("raw", "reason", "zh"),
     [
-        ("", "empty"),
-        ("abc", "unexpected character"),
-        ("138123", "not a Chinese phone number"),
-        ("1381234567890123", "not a Chinese phone number"),
-        ("+86", "no digits"),
+        ("", "enter a phone number", "请输入号码"),
+        ("abc", "unexpected character", "号码中不能有“a”"),
+        ("138123", "not a Chinese phone number", "不是有效的国内号码（6 位，138…）"),
+        ("1381234567890123", "not a Chinese phone number", "不是有效的国内号码"),
+        ("+86", "no digits", "国家代码后面没有号码"),
+        ("+1 23", "7-15 digits", "国际号码应为 7-15 位数字，这里是 3 位"),
     ],
 )
-def test_bad_numbers_say_what_is_wrong(raw: str, reason: str) -> None:
-    with pytest.raises(PhoneError, match=reason):
+def test_bad_numbers_say_what_is_wrong_in_both_languages(raw: str, reason: str, zh: str) -> None:
+    with pytest.raises(PhoneError, match=reason) as refused:
         normalize(raw)
+    assert refused.value.zh.startswith(zh) and reason in refused.value.en
 
 
 def test_caller_ids_that_are_not_numbers_look_up_nothing() -> None:

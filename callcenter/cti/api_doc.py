@@ -338,7 +338,8 @@ OPERATIONS: Operations = {
         ),
         result=WORK_ORDER,
         errors=(404,),
-        refused_when="owner_id names no owner, or due_at is not in the future, or pbx and "
+        refused_when="department is not one of /api/workorders/departments, or owner_id "
+        "names no owner, or due_at is not in the future, or pbx and "
         "call_id come one without the other, or caller_number or owner_id are not the named "
         "call's",
     ),
@@ -396,7 +397,7 @@ OPERATIONS: Operations = {
         params=(
             Param(
                 "q",
-                {"type": "string", "minLength": 2, "maxLength": 64},
+                {"type": "string", "maxLength": 64},
                 "what to look for",
                 required=True,
             ),
@@ -404,7 +405,8 @@ OPERATIONS: Operations = {
         ),
         result=obj(["owners", "more"], owners=array(OWNER_SUMMARY), more=BOOL),
         errors=(429,),
-        refused_when="q holds fewer than 2 characters once spaces are dropped",
+        refused_when="q is empty, or one letter or digit, once spaces are dropped (one "
+        "Chinese character, a surname, is searched)",
         description="A search is a deliberate lookup: an agent gives `reason` (403 without) "
         "and each search counts as one owner read against `cti.owner_reads_limit`; at most "
         "`cti.owner_search_max` owners come back (`more` says there were others), without "

@@ -280,7 +280,7 @@ async def _originate(
     try:
         phone = normalize(number, default_area_code=deps.settings.default_area_code)
     except PhoneError as exc:
-        raise ApiError(400, "bad_number", f"号码：{exc}", f"number: {exc}") from None
+        raise ApiError(400, "bad_number", exc.zh, exc.en) from None
     try:
         dial = check_dial(number, phone, deps.dialling)
     except DialRefused as exc:
@@ -563,6 +563,17 @@ async def list_orders(request: web.Request) -> web.Response:
     return web.json_response({"work_orders": [o.to_dict(now) for o in orders]})
 
 
+def _check_department(deps: CtiDeps, department: str) -> None:
+    """A work order names one of the configured departments (dispatch matches on the
+    code), or none."""
+    if department and department not in deps.settings.departments:
+        known = ", ".join(deps.settings.departments)
+        raise ApiError(
+            400, "no_such_department", f"没有这个部门（可选：{known}）",
+            f"no such department (known: {known})",
+        )  # fmt: skip
+
+
 @require_roles(*ANY)
 async def create_order(request: web.Request) -> web.Response:
     deps = request.app[DEPS_KEY]
@@ -576,6 +587,7 @@ async def create_order(request: web.Request) -> web.Response:
         validate_new(body["kind"], priority, due_at, now)
     except WorkOrderError as exc:
         raise ApiError(400, "work_order_refused", f"工单有误：{exc}", str(exc)) from None
+    _check_department(deps, body.get("department", ""))
     if owner_id is not None and deps.directory.index.owner(owner_id) is None:
         raise ApiError(400, "no_such_owner", "owner_id 不是已有的业主", "owner_id names no owner")
     caller_number: str = body.get("caller_number", "")
@@ -624,12 +636,7 @@ async def order_action(request: web.Request) -> web.Response:
     deps = request.app[DEPS_KEY]
     order = await _load_order(request)
     body = await _body(request)
-    if body.get("department") and body["department"] not in deps.settings.departments:
-        known = ", ".join(deps.settings.departments)
-        raise ApiError(
-            400, "no_such_department", f"没有这个部门（可选：{known}）",
-            f"no such department (known: {known})",
-        )  # fmt: skip
+    _check_department(deps, body.get("department", ""))
     kwargs: dict[str, Any] = {
         "actor": _user(request).login,
         "assignee": body.get("assignee", "")[:64],
@@ -732,7 +739,7 @@ async def link_number(request: web.Request) -> web.Response:
     try:
         key = normalize(number, default_area_code=deps.settings.default_area_code).key
     except PhoneError as exc:
-        raise ApiError(400, "bad_number", f"号码：{exc}", f"number: {exc}") from None
+        raise ApiError(400, "bad_number", exc.zh, exc.en) from None
     owner = await deps.directory.link_number(owner_id, key, user.login, pbx, call_id)
     if owner is None:
         raise ApiError(404, "no_such_owner", "没有这位业主", "no such owner")

@@ -18,7 +18,9 @@ from callcenter.cti.phones import lookup_key
 from callcenter.cti.refusal import Refusal
 from callcenter.log import mask_number
 
-QUERY_MIN = 2  # characters: one surname alone would list a tenth of the estate
+QUERY_MIN = 2  # letters or digits: one alone matches nearly every owner
+# One Chinese character is a surname (张, 王): what a caller gives first. It may list many
+# owners, but the result is cut at cti.owner_search_max and says so (``more``).
 QUERY_MAX = 64
 
 
@@ -32,11 +34,23 @@ class SearchResult:
     more: bool  # more owners matched than were returned
 
 
+def _is_han(char: str) -> bool:
+    """A Chinese character (CJK unified ideographs and extension A)."""
+    return "\u4e00" <= char <= "\u9fff" or "\u3400" <= char <= "\u4dbf"
+
+
 def clean_query(raw: str) -> str:
+    """The query as searched (spaces folded, at most QUERY_MAX characters); refused, in
+    words for the agent, when it is empty or one letter or digit."""
     query = " ".join("".join(c for c in raw if c.isprintable()).split())
-    if len(query) < QUERY_MIN:
+    if not query:
         raise SearchRefused(
-            f"search with at least {QUERY_MIN} characters", f"请至少输入 {QUERY_MIN} 个字"
+            "Type a name, unit or phone number to search for", "请输入要查找的姓名、房号或号码"
+        )
+    if len(query) < QUERY_MIN and not _is_han(query):
+        raise SearchRefused(
+            f"Type at least {QUERY_MIN} letters or digits, or one Chinese character",
+            f"请至少输入 {QUERY_MIN} 个字母或数字，或一个汉字（如姓氏）",
         )
     return query[:QUERY_MAX]
 

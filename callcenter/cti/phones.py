@@ -18,14 +18,17 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
+from callcenter.cti.refusal import Refusal
+
 Kind = Literal["mobile", "landline", "local", "service", "international"]
 
 _EXTENSION = re.compile(r"(?:转|分机|ext\.?|extension|x|#)\s*(\d{1,6})\s*$", re.IGNORECASE)
 _SEPARATORS = re.compile(r"[\s\-.()（）/]+")
 
 
-class PhoneError(ValueError):
-    """Not something a phone can dial; the message says what is wrong."""
+class PhoneError(Refusal):
+    """Not something a phone can dial; ``en`` and ``zh`` say what is wrong (``str()`` is
+    the English, as the owner importer reports it)."""
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,7 @@ def normalize(raw: str, *, default_area_code: str = "") -> Phone:
     """The canonical key of ``raw``; raises PhoneError naming the problem."""
     text = unicodedata.normalize("NFKC", raw).strip()
     if not text:
-        raise PhoneError("empty number")
+        raise PhoneError("enter a phone number", "请输入号码")
     extension = ""
     marker = _EXTENSION.search(text)
     if marker is not None and marker.start() > 0:
@@ -69,13 +72,16 @@ def normalize(raw: str, *, default_area_code: str = "") -> Phone:
     groups = [g for g in _SEPARATORS.split(text.lstrip("+")) if g]
     if not groups or not all(g.isdigit() for g in groups):
         bad = next((c for c in text if not (c.isdigit() or c in "+-.()（）/ ")), "?")
-        raise PhoneError(f"unexpected character {bad!r} in a phone number")
+        raise PhoneError(f"unexpected character {bad!r} in a phone number", f"号码中不能有“{bad}”")
     digits = "".join(groups)
     if plus or digits.startswith("00"):
         digits = digits if plus else digits[2:]
         if not digits.startswith("86"):
             if not 7 <= len(digits) <= 15:
-                raise PhoneError(f"an international number has 7-15 digits, got {len(digits)}")
+                raise PhoneError(
+                    f"an international number has 7-15 digits, got {len(digits)}",
+                    f"国际号码应为 7-15 位数字，这里是 {len(digits)} 位",
+                )
             return Phone("+" + digits, "international", extension)
         digits = digits[2:]
         mobile = len(digits) == 11 and digits[0] == "1"
@@ -85,7 +91,7 @@ def normalize(raw: str, *, default_area_code: str = "") -> Phone:
     elif len(digits) == 13 and digits.startswith("861"):
         digits = digits[2:]
     if not digits:
-        raise PhoneError("no digits after the country code")
+        raise PhoneError("no digits after the country code", "国家代码后面没有号码")
     # "021-61234567-801": a trailing short group after a complete landline is an extension.
     if not extension and len(groups) >= 2 and len(groups[-1]) <= 5:
         head = "".join(groups[:-1])
@@ -96,7 +102,10 @@ def normalize(raw: str, *, default_area_code: str = "") -> Phone:
             return Phone(found.key, found.kind, groups[-1])
     found = _national(digits, default_area_code)
     if found is None:
-        raise PhoneError(f"not a Chinese phone number: {len(digits)} digits ({digits[:3]}…)")
+        raise PhoneError(
+            f"not a Chinese phone number: {len(digits)} digits ({digits[:3]}…)",
+            f"不是有效的国内号码（{len(digits)} 位，{digits[:3]}…）",
+        )
     return Phone(found.key, found.kind, extension)
 
 
