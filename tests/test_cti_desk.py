@@ -3,6 +3,8 @@ page's places for other features' parts."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from callcenter.core.call_record import CallRecord, Leg
@@ -123,3 +125,14 @@ def test_the_seat_page_takes_other_features_parts_after_its_script() -> None:
     assert page.index("<section id='callbacks'>") > script_end  # seatDesk exists by then
     assert "东区<\\/script>" in page  # server data cannot close the script
     assert '<span data-testid="seat" title="PJSIP/1001">1号座席</span>' in page
+
+
+def test_without_a_seat_the_page_shows_no_status_or_pause() -> None:
+    """A supervisor with no seat: nothing to be ready on or pause, so no such controls."""
+    controls = ('id="status"', 'id="pause-reason"', 'id="toggle-pause"')
+    seated = User(1, "alice", "agent", "Alice", "Agent 1001", "PJSIP/1001")
+    page = render_seat_page("zh", seated, "tok", catalogue("zh"))
+    assert not any(re.search(c + r"[^>]*\bhidden\b", page) for c in controls)
+    seatless = User(2, "sue", "supervisor", "Sue", "", "")
+    page = render_seat_page("zh", seatless, "tok", catalogue("zh"))
+    assert all(re.search(c + r"[^>]*\bhidden\b", page) for c in controls)

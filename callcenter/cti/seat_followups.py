@@ -59,6 +59,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "timer_on_time": ("按时", "On time"),
     "timer_overdue": ("已超期", "Overdue"),
     "timer_finished": ("", ""),
+    "dept_none": ("（不指定）", "(none)"),
     "dept_engineering": ("工程部", "Engineering"),
     "dept_customer_service": ("客服部", "Customer service"),
     "dept_cleaning": ("保洁部", "Cleaning"),
@@ -84,6 +85,11 @@ TEXT: dict[str, tuple[str, str]] = {
     "link_title": ("关联业主", "Link to an owner"),
     "search_placeholder": ("姓名、房号或号码", "Name, unit or number"),
     "search": ("查找", "Search"),
+    "search_short": (
+        "请输入姓名、房号或号码：至少 2 个字母或数字，或一个汉字（如姓氏）",
+        "Type a name, unit or number: at least 2 letters or digits, or one Chinese character",
+    ),
+    "reason_needed": ("请填写回电原因", "Say what the callback is about"),
     "search_reason": ("为来电 {who} 关联业主", "link the caller {who} to an owner"),
     "no_owner_found": ("没有找到业主", "No owner found"),
     "more_owners": ("结果较多，请输入更具体的条件", "More owners match: narrow the search"),
@@ -126,6 +132,16 @@ const Followups = (() => {
   const epochOf = (input) => new Date(input.value).getTime() / 1000;
   const supervising = ROLE === 'supervisor' || ROLE === 'admin';
   let team = false, orderTeam = false, departments = [];
+  const departmentSelects = [];  // the work-order forms' department choices
+  function fillDepartments(select) {
+    const kept = select.value;
+    select.replaceChildren(make('option', {value: ''}, FT.dept_none), ...departments.map((d) => make('option', {value: d}, word('dept_', d))));
+    select.value = departments.includes(kept) ? kept : '';
+  }
+  // what is typed in the workspace's follow-up forms and not sent yet (the page keeps the
+  // workspace on screen for it)
+  const dirty = (work) => !!(work.fuCallbackDirty || work.fuLinkDirty);
+  const zoneName = (code) => (window.seatDesk ? window.seatDesk.zoneName(code) : code);
   const me = __LOGIN__;
 
   // --- due callbacks ---
@@ -206,9 +222,10 @@ const Followups = (() => {
     }
     if (o.state !== 'closed' && o.caller_number) {  // a callback (回电) promised on the order
       const due = make('input', {type: 'datetime-local', 'data-testid': 'order-callback-at', 'aria-label': FT.due_at, value: local(Date.now() / 1000 + 3600)});
-      const why = make('input', {'data-testid': 'order-callback-reason', 'aria-label': FT.reason, placeholder: FT.reason});
+      const why = make('input', {'data-testid': 'order-callback-reason', 'aria-label': FT.reason, placeholder: FT.reason, maxlength: '500'});
       const go = make('button', {type: 'button', 'data-testid': 'order-callback'}, FT.schedule_callback);
       go.onclick = async () => {
+        if (!why.value.trim()) { out.textContent = FT.reason_needed; return; }
         try {
           await call('POST', '/api/callbacks', {work_order_id: o.id, due_at: epochOf(due), reason: why.value});
           out.textContent = fmt(FT.callback_saved, {time: when(epochOf(due))}); why.value = ''; loadCallbacks();
@@ -222,7 +239,9 @@ const Followups = (() => {
       if (!details.hidden) { details.hidden = true; more.setAttribute('aria-expanded', 'false'); return; }
       try {
         const full = await call('GET', '/api/workorders/' + o.id);
-        const lines = full.history.map((h) => make('li', {}, when(h.at) + ' ' + h.actor + ' ' + word('state_', h.from_state || 'new') + ' → ' + word('state_', h.to_state) + (h.note ? ' · ' + h.note : '')));
+        // the first line is the creation: its state alone (新建), not 新建 → 新建
+        const step = (h) => (h.from_state ? word('state_', h.from_state) + ' → ' : '') + word('state_', h.to_state);
+        const lines = full.history.map((h) => make('li', {'data-testid': 'order-step'}, when(h.at) + ' ' + h.actor + ' ' + step(h) + (h.note ? ' · ' + h.note : '')));
         const linked = o.call_id ? o.pbx + '/' + o.call_id : FT.none;
         let recs = '';
         if (o.call_id) {
@@ -255,21 +274,25 @@ const Followups = (() => {
   // --- in a call's workspace ---
   function ownerLabel(o) { return o.name + (o.units && o.units.length ? ' ' + o.units[0] : ''); }
   function extendWork(work) {
+    departmentSelects.push(work.fields.department);
+    fillDepartments(work.fields.department);
     if (!work.key) return;
-    const reason = make('input', {name: 'callback-reason', 'data-testid': 'callback-reason'});
+    const reason = make('input', {name: 'callback-reason', 'data-testid': 'callback-reason', maxlength: '500'});
     const due = make('input', {type: 'datetime-local', name: 'callback-due', 'data-testid': 'callback-due', value: local(Date.now() / 1000 + 3600)});
     const out = make('p', {role: 'status', 'data-testid': 'callback-saved'});
     work.cbLegend = make('legend', {'data-testid': 'callback-for'});
     const form = make('form', {'data-testid': 'callback-form'}, make('fieldset', {}, work.cbLegend,
       label(FT.due_at, due), label(FT.reason, reason), make('button', {type: 'submit', 'data-testid': 'callback-submit'}, FT.schedule_callback)), out);
+    form.addEventListener('input', () => { work.fuCallbackDirty = true; });
     form.onsubmit = async (ev) => {
       ev.preventDefault();
+      if (!reason.value.trim()) { out.textContent = FT.reason_needed; return; }
       const owners = work.pop.owners || [];
       const chosen = owners.length > 1 ? owners.find((o) => String(o.id) === work.ownerSelect.value) : owners[0];
       try {
         await call('POST', '/api/callbacks', {pbx: work.pbx, call_id: work.callId, due_at: epochOf(due), reason: reason.value,
           owner_id: chosen ? chosen.id : null});
-        out.textContent = fmt(FT.callback_saved, {time: when(epochOf(due))}); reason.value = ''; loadCallbacks();
+        out.textContent = fmt(FT.callback_saved, {time: when(epochOf(due))}); reason.value = ''; work.fuCallbackDirty = false; loadCallbacks();
       } catch (e) { out.textContent = e.message; }
     };
     work.ownerPanel = make('div', {'data-testid': 'owner-panel'});
@@ -291,13 +314,16 @@ const Followups = (() => {
     return make('div', {class: 'fu-owner-choice', 'data-testid': 'owner-choice'}, make('p', {}, FT.owner_which), ...buttons, ' ', note);
   }
   function linker(work) {
-    const input = make('input', {type: 'search', 'data-testid': 'owner-search', placeholder: FT.search_placeholder, 'aria-label': FT.search});
+    const input = make('input', {type: 'search', 'data-testid': 'owner-search', placeholder: FT.search_placeholder, 'aria-label': FT.search, maxlength: '64'});
+    input.addEventListener('input', () => { work.fuLinkDirty = input.value.trim() !== ''; });
     const results = make('div', {'data-testid': 'owner-results'});
     const out = make('p', {role: 'status', 'data-testid': 'link-result'});
     const go = make('button', {type: 'submit', 'data-testid': 'owner-search-go'}, FT.search);
     const form = make('form', {}, make('fieldset', {}, make('legend', {}, FT.link_title), input, ' ', go, results, out));
     form.onsubmit = async (ev) => {
       ev.preventDefault();
+      const text = input.value.trim();  // the rule the server applies, said in the form's words
+      if (!text || (text.length < 2 && !/[\u3400-\u9fff]/.test(text))) { out.textContent = FT.search_short; return; }
       const why = fmt(FT.search_reason, {who: work.pop.caller_number ? '***' + work.pop.caller_number.slice(-4) : ''});
       try {
         const data = await call('GET', '/api/owners/search?q=' + encodeURIComponent(input.value) + '&reason=' + encodeURIComponent(why));
@@ -307,9 +333,10 @@ const Followups = (() => {
             try {
               await call('POST', '/api/owners/' + o.id + '/numbers', {pbx: work.pbx, call_id: work.callId});
               out.textContent = fmt(FT.linked, {name: ownerLabel(o)}); results.replaceChildren();
+              input.value = ''; work.fuLinkDirty = false;
             } catch (e) { out.textContent = e.message; }
           };
-          return make('div', {class: 'fu-row', 'data-testid': 'found-owner'}, ownerLabel(o) + (o.zone ? ' · ' + o.zone : '') + ' · ' + o.phones.join(', ') + ' ', link);
+          return make('div', {class: 'fu-row', 'data-testid': 'found-owner'}, ownerLabel(o) + (o.zone ? ' · ' + zoneName(o.zone) : '') + ' · ' + o.phones.join(', ') + ' ', link);
         }));
         out.textContent = data.owners.length ? (data.more ? FT.more_owners : '') : FT.no_owner_found;
       } catch (e) { out.textContent = e.message; }
@@ -322,6 +349,7 @@ const Followups = (() => {
     const ids = owners.map((o) => o.id).join(',');
     if (work.fuOwners !== ids) {
       work.fuOwners = ids;
+      work.fuLinkDirty = false;  // the search panel, if any, is built anew
       work.ownerPanel.replaceChildren(owners.length > 1 ? chooser(work, owners) : owners.length === 0 ? linker(work) : '');
     }
     work.cbLegend.textContent = fmt(FT.callback_for, {who: work.title ? work.title.textContent : ''});
@@ -339,13 +367,17 @@ const Followups = (() => {
         b.onclick = () => { b.textContent = flip() ? FT.mine : FT.team; };
       }
     }
-    call('GET', '/api/workorders/departments').then((d) => { departments = d.departments; loadOrders(); }).catch(() => loadOrders());
+    call('GET', '/api/workorders/departments').then((d) => {
+      departments = d.departments;
+      for (const select of departmentSelects) fillDepartments(select);
+      loadOrders();
+    }).catch(() => loadOrders());
     loadCallbacks();
     setInterval(loadCallbacks, 30000);
     setInterval(loadOrders, 60000);
   }
   document.addEventListener('DOMContentLoaded', start);
-  return {extendWork, renderWork, loadOrders, loadCallbacks};
+  return {extendWork, renderWork, loadOrders, loadCallbacks, dirty};
 })();
 </script>
 """

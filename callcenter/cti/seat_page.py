@@ -42,9 +42,9 @@ header select{width:auto;max-width:9em} [hidden]{display:none !important}
 #notice{background:#eaf7ee;border:1px solid #27ae60;border-radius:6px;padding:6px 10px;margin:0 0 12px}
 </style>__FRAME_CSS__</head><body>__NAV__
 <header><strong class="who">__APP__ · <span data-testid="seat" title="__INTERFACE__">__SEAT__</span> · <span data-testid="agent-name">__NAME__</span></strong>
-<span id="status" data-testid="status"></span>
-<select id="pause-reason" data-testid="pause-reason" aria-label="__PAUSE_REASON__"></select>
-<button id="toggle-pause" data-testid="toggle-pause"></button>
+<span id="status" data-testid="status"__SEATLESS__></span>
+<select id="pause-reason" data-testid="pause-reason" aria-label="__PAUSE_REASON__"__SEATLESS__></select>
+<button id="toggle-pause" data-testid="toggle-pause"__SEATLESS__></button>
 <span class="grow"></span><span id="link" data-testid="link"></span></header>
 <main><div>
 <p id="notice" data-testid="notice" role="status"></p>
@@ -117,7 +117,8 @@ const calls = new Map();
 let selected = '';
 // A part another feature adds (``seatDesk.onWorkspace``) marks box.dataset.dirty = '1'
 // while something typed in it is unsent.
-const dirty = (work) => work.orderDirty || work.wrapDirty || work.box.dataset.dirty === '1';
+// What the follow-ups hold (callback, owner search) counts too.
+const dirty = (work) => work.orderDirty || work.wrapDirty || Followups.dirty(work) || work.box.dataset.dirty === '1';
 const workspaceParts = [];
 
 function newWork(key, pop) {
@@ -151,7 +152,7 @@ function newWork(key, pop) {
     work.box.append(work.xfer, work.wrap);
   }
   const f = work.fields = {kind: el('select', {name: 'kind', 'data-testid': 'order-kind'}), category: el('input', {name: 'category'}),
-    priority: el('select', {name: 'priority'}), department: el('input', {name: 'department'}),
+    priority: el('select', {name: 'priority'}), department: el('select', {name: 'department', 'data-testid': 'order-new-department'}),
     due: el('input', {name: 'due', type: 'datetime-local'}), description: el('textarea', {name: 'description', 'data-testid': 'order-description'})};
   options(f.kind, ['repair', 'complaint', 'enquiry', 'fee'], 'kind_');
   options(f.priority, ['normal', 'low', 'high', 'urgent'], 'prio_');
@@ -364,7 +365,7 @@ function renderDay() {
 // and those to come; work has key ('pbx/call_id', '' for no call), pbx, callId, pop (the
 // card: owners, caller_number, state...), answered, over, box and slots.callback /
 // slots.orders to fill; work.box gets a 'call' event whenever the call's pop changes.
-window.seatDesk = {T, LANG, api, el, fill, labelled, options, word, who, clock, duration, maskNumber,
+window.seatDesk = {T, LANG, api, el, fill, labelled, options, word, zoneName, who, clock, duration, maskNumber,
   onWorkspace(part) { workspaceParts.push(part); for (const w of [noCall, ...calls.values()]) part(w); },
   workspaces: () => [noCall, ...calls.values()], notice: (text) => { $('notice').textContent = text; }};
 renderWork(noCall); select(''); showStatus();
@@ -404,6 +405,8 @@ def render_seat_page(
         "__FOLLOWUP_SCRIPT__": followup_script(lang, user.login, user.role, follow_up_after_s),
         "__FRAME_CSS__": FRAME_CSS,
         "__HAS_SEAT__": "true" if user.interface else "false",
+        # without a seat there is no status to show or pause to take
+        "__SEATLESS__": "" if user.interface else " hidden",
         "__HTML_LANG__": html_lang(lang),
         "__LANG__": lang,
         "__CSRF__": html.escape(csrf_token),
