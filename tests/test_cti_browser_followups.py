@@ -79,6 +79,10 @@ async def test_a_callback_and_a_work_order_are_followed_up_to_the_end(
             await work.get_by_test_id("order-description").fill("厨房漏水")
             await work.get_by_test_id("order-submit").click()
             await work.get_by_test_id("order-result").filter(has_text="#").wait_for()
+            await work.get_by_test_id("callback-submit").click()  # no reason: said in words
+            await (
+                work.get_by_test_id("callback-saved").get_by_text(text["reason_needed"]).wait_for()
+            )
             await work.get_by_test_id("callback-reason").fill("告知维修时间")
             await work.get_by_test_id("callback-submit").click()
             await work.get_by_test_id("callback-saved").filter(has_text=":").wait_for()

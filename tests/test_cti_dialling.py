@@ -87,6 +87,12 @@ async def test_click_to_call_and_callbacks_obey_the_policy(tmp_path: Path) -> No
             status, body = await alice.post_json("/api/seat/call", {"number": number})
             assert status == 400 and isinstance(body, dict), (number, body)
             assert body["error"]["en"].startswith("number:") and body["error"]["zh"], body
+        # a number the seat can't read: why, in the agent's language as much as in English
+        for number, zh, en in (("", "请输入号码", "enter a phone number"),
+                               ("13x", "号码中不能有“x”", "unexpected character 'x'")):  # fmt: skip
+            status, body = await alice.post_json("/api/seat/call", {"number": number})
+            assert status == 400 and isinstance(body, dict)
+            assert body["error"]["zh"] == zh and body["error"]["en"].startswith(en)
         assert ami.actions == []
         status, order = await alice.post_json(
             "/api/workorders", {"kind": "enquiry", "caller_number": "+44 20 7946 0958"}

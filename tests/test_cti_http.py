@@ -214,6 +214,7 @@ async def test_bad_work_orders_are_refused_with_the_reason(served: Served) -> No
     )
     status, body = await alice.post_json("/api/workorders", {"kind": "fee", "due_at": 5})
     assert status == 400 and isinstance(body, dict) and "future" in body["error"]["en"]
+    assert body["error"]["zh"] == "工单有误：完成时限须晚于现在"  # all Chinese on a Chinese page
     # a department typed in words, not one dispatch knows: refused at creation as at dispatch
     status, body = await alice.post_json(
         "/api/workorders", {"kind": "repair", "department": "工程部"}

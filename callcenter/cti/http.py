@@ -586,7 +586,7 @@ async def create_order(request: web.Request) -> web.Response:
     try:
         validate_new(body["kind"], priority, due_at, now)
     except WorkOrderError as exc:
-        raise ApiError(400, "work_order_refused", f"工单有误：{exc}", str(exc)) from None
+        raise ApiError(400, "work_order_refused", f"工单有误：{exc.zh}", exc.en) from None
     _check_department(deps, body.get("department", ""))
     if owner_id is not None and deps.directory.index.owner(owner_id) is None:
         raise ApiError(400, "no_such_owner", "owner_id 不是已有的业主", "owner_id names no owner")
@@ -652,7 +652,7 @@ async def order_action(request: web.Request) -> web.Response:
             deps.records.apply, order.id, body["action"], **kwargs
         )
     except WorkOrderError as exc:  # not from this state, or missing what the move needs
-        raise ApiError(409, "work_order_state", f"工单状态不允许：{exc}", str(exc)) from None
+        raise ApiError(409, "work_order_state", exc.zh, exc.en) from None
     _notify(deps, "work_order.changed", changed)
     return web.json_response(changed.to_dict(deps.clock()))
 
@@ -850,7 +850,7 @@ async def schedule_callback(request: web.Request) -> web.Response:
     except CallbackError as exc:
         raise ApiError(400, "callback_refused", exc.zh, exc.en) from None
     except WorkOrderError as exc:  # a 回访 on an order that is not done
-        raise ApiError(409, "work_order_state", f"工单状态不允许：{exc}", str(exc)) from None
+        raise ApiError(409, "work_order_state", exc.zh, exc.en) from None
     log.info("callback scheduled", callback=callback.id, kind=callback.kind, number=number)
     return web.json_response(_callback_view(deps, callback), status=201)
 

@@ -90,6 +90,7 @@ TEXT: dict[str, tuple[str, str]] = {
         "Type a name, unit or number: at least 2 letters or digits, or one Chinese character",
     ),
     "reason_needed": ("请填写回电原因", "Say what the callback is about"),
+    "time_needed": ("请选择回电时间", "Choose when to call back"),
     "search_reason": ("为来电 {who} 关联业主", "link the caller {who} to an owner"),
     "no_owner_found": ("没有找到业主", "No owner found"),
     "more_owners": ("结果较多，请输入更具体的条件", "More owners match: narrow the search"),
@@ -130,6 +131,13 @@ const Followups = (() => {
   const when = (epoch) => new Date(epoch * 1000).toLocaleString(FLANG === 'en' ? 'en-GB' : 'zh-CN', {hour12: false});
   const local = (epoch) => { const d = new Date(epoch * 1000); d.setMinutes(d.getMinutes() - d.getTimezoneOffset()); return d.toISOString().slice(0, 16); };
   const epochOf = (input) => new Date(input.value).getTime() / 1000;
+  // A callback needs its time (and a reason, where the form asks one): said in the form's
+  // words, not as the API's refusal of an empty field.
+  function lacking(out, due, reason) {
+    const why = !due.value ? FT.time_needed : reason && !reason.value.trim() ? FT.reason_needed : '';
+    out.textContent = why;
+    return why !== '';
+  }
   const supervising = ROLE === 'supervisor' || ROLE === 'admin';
   let team = false, orderTeam = false, departments = [];
   const departmentSelects = [];  // the work-order forms' department choices
@@ -208,6 +216,7 @@ const Followups = (() => {
         const due = make('input', {type: 'datetime-local', 'data-testid': 'follow-up-at', 'aria-label': FT.due_at, value: local(Date.now() / 1000 + __FOLLOW_UP_S__)});
         const go = make('button', {type: 'button', 'data-testid': 'order-follow-up'}, FT.act_follow_up);
         go.onclick = async () => {
+          if (lacking(out, due, null)) return;
           try {
             await call('POST', '/api/callbacks', {kind: 'satisfaction', work_order_id: o.id, due_at: epochOf(due), reason: FT.kind_satisfaction + ' #' + o.id});
             loadOrders(); loadCallbacks();
@@ -225,7 +234,7 @@ const Followups = (() => {
       const why = make('input', {'data-testid': 'order-callback-reason', 'aria-label': FT.reason, placeholder: FT.reason, maxlength: '500'});
       const go = make('button', {type: 'button', 'data-testid': 'order-callback'}, FT.schedule_callback);
       go.onclick = async () => {
-        if (!why.value.trim()) { out.textContent = FT.reason_needed; return; }
+        if (lacking(out, due, why)) return;
         try {
           await call('POST', '/api/callbacks', {work_order_id: o.id, due_at: epochOf(due), reason: why.value});
           out.textContent = fmt(FT.callback_saved, {time: when(epochOf(due))}); why.value = ''; loadCallbacks();
@@ -286,7 +295,7 @@ const Followups = (() => {
     form.addEventListener('input', () => { work.fuCallbackDirty = true; });
     form.onsubmit = async (ev) => {
       ev.preventDefault();
-      if (!reason.value.trim()) { out.textContent = FT.reason_needed; return; }
+      if (lacking(out, due, reason)) return;
       const owners = work.pop.owners || [];
       const chosen = owners.length > 1 ? owners.find((o) => String(o.id) === work.ownerSelect.value) : owners[0];
       try {

@@ -130,7 +130,7 @@ function newWork(key, pop) {
   if (key) {
     work.disposition = el('select', {name: 'disposition', 'data-testid': 'disposition'});
     options(work.disposition, ['resolved', 'work_order', 'callback', 'wrong_number', 'other'], 'disp_');
-    work.note = el('textarea', {name: 'note', 'data-testid': 'disp-note'});
+    work.note = el('textarea', {name: 'note', 'data-testid': 'disp-note', maxlength: '2000'});
     work.wrapLegend = el('legend', {'data-testid': 'wrapup-for'});
     work.wrapResult = el('span', {role: 'status', 'data-testid': 'wrapup-result'});
     work.wrap = el('form', {'data-testid': 'wrapup-form', hidden: ''}, el('fieldset', {}, work.wrapLegend,
@@ -142,7 +142,7 @@ function newWork(key, pop) {
     options(work.xferTo, ['seat', 'queue', 'housekeeper'], 'xfer_to_');
     work.xferMode = el('select', {name: 'mode', 'data-testid': 'transfer-mode'});
     options(work.xferMode, ['blind', 'attended'], 'xfer_mode_');
-    work.xferTarget = el('input', {name: 'target', 'data-testid': 'transfer-target', placeholder: T.xfer_target_hint});
+    work.xferTarget = el('input', {name: 'target', 'data-testid': 'transfer-target', placeholder: T.xfer_target_hint, maxlength: '64'});
     work.xferResult = el('span', {role: 'status', 'data-testid': 'transfer-result'});
     work.xfer = el('form', {'data-testid': 'transfer-form', hidden: ''}, el('fieldset', {}, el('legend', {}, T.transfer),
       labelled(T.xfer_to, work.xferTo), labelled(T.xfer_target, work.xferTarget), labelled(T.xfer_mode, work.xferMode),
@@ -151,9 +151,9 @@ function newWork(key, pop) {
     work.xfer.onsubmit = (ev) => { ev.preventDefault(); transfer(work); };
     work.box.append(work.xfer, work.wrap);
   }
-  const f = work.fields = {kind: el('select', {name: 'kind', 'data-testid': 'order-kind'}), category: el('input', {name: 'category'}),
+  const f = work.fields = {kind: el('select', {name: 'kind', 'data-testid': 'order-kind'}), category: el('input', {name: 'category', maxlength: '64'}),
     priority: el('select', {name: 'priority'}), department: el('select', {name: 'department', 'data-testid': 'order-new-department'}),
-    due: el('input', {name: 'due', type: 'datetime-local'}), description: el('textarea', {name: 'description', 'data-testid': 'order-description'})};
+    due: el('input', {name: 'due', type: 'datetime-local'}), description: el('textarea', {name: 'description', 'data-testid': 'order-description', maxlength: '4000'})};
   options(f.kind, ['repair', 'complaint', 'enquiry', 'fee'], 'kind_');
   options(f.priority, ['normal', 'low', 'high', 'urgent'], 'prio_');
   work.ownerSelect = el('select', {name: 'owner', 'data-testid': 'order-owner'});

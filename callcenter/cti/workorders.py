@@ -14,6 +14,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
+from callcenter.cti.refusal import Refusal
+
 State = Literal[
     "new",
     "dispatched",
@@ -44,8 +46,9 @@ _MOVES: dict[str, tuple[frozenset[str], str]] = {
 }
 
 
-class WorkOrderError(ValueError):
-    """The action does not fit the order's state or its data; the message says why."""
+class WorkOrderError(Refusal):
+    """The action does not fit the order's state or its data; ``en`` and ``zh`` say why
+    (the seat page shows the one in its language)."""
 
 
 @dataclass(frozen=True)
@@ -89,11 +92,17 @@ class HistoryEntry:
 
 def validate_new(kind: str, priority: str, due_at: float | None, now: float) -> None:
     if kind not in KINDS:
-        raise WorkOrderError(f"type must be one of {', '.join(KINDS)}, got {kind!r}")
+        known = ", ".join(KINDS)
+        raise WorkOrderError(
+            f"type must be one of {known}, got {kind!r}", f"工单类型应为 {known} 之一"
+        )
     if priority not in PRIORITIES:
-        raise WorkOrderError(f"priority must be one of {', '.join(PRIORITIES)}, got {priority!r}")
+        known = ", ".join(PRIORITIES)
+        raise WorkOrderError(
+            f"priority must be one of {known}, got {priority!r}", f"优先级应为 {known} 之一"
+        )
     if due_at is not None and due_at <= now:
-        raise WorkOrderError("the due time must be in the future")
+        raise WorkOrderError("the due time must be in the future", "完成时限须晚于现在")
 
 
 def transition(
@@ -110,28 +119,39 @@ def transition(
 ) -> tuple[WorkOrder, HistoryEntry]:
     move = _MOVES.get(action)
     if move is None:
-        raise WorkOrderError(f"unknown action {action!r} (known: {', '.join(_MOVES)})")
+        known = ", ".join(_MOVES)
+        raise WorkOrderError(
+            f"unknown action {action!r} (known: {known})", f"没有这个操作（可选：{known}）"
+        )
     allowed, target = move
     if order.state not in allowed:
-        raise WorkOrderError(f"cannot {action} a work order that is {order.state}")
+        raise WorkOrderError(
+            f"cannot {action} a work order that is {order.state}",
+            "工单的状态已变，不能这样操作（请刷新后再试）",
+        )
     changes: dict[str, Any] = {"state": target, "updated_at": now}
     if action == "dispatch":
         if not (assignee or order.assignee or department or order.department):
-            raise WorkOrderError("dispatching needs a department or an assignee")
+            raise WorkOrderError(
+                "dispatching needs a department or an assignee", "派单须指定部门或处理人"
+            )
         changes["assignee"] = assignee or order.assignee
         changes["department"] = department or order.department
         changes["dispatch_count"] = order.dispatch_count + 1
     elif action == "schedule_callback":
         if callback_at is None:
-            raise WorkOrderError("scheduling a callback needs its time")
+            raise WorkOrderError("scheduling a callback needs its time", "安排回访须选择时间")
         changes["callback_at"] = callback_at
     elif action == "record_satisfaction":
         if satisfaction is None or not 1 <= satisfaction <= 5:
-            raise WorkOrderError("satisfaction is a score from 1 to 5")
+            raise WorkOrderError("satisfaction is a score from 1 to 5", "满意度为 1 到 5 分")
         changes["satisfaction"] = satisfaction
     elif action == "close":
         if order.satisfaction is None or order.satisfaction < SATISFIED_FROM:
-            raise WorkOrderError("an unsatisfied owner's order is reopened, not closed")
+            raise WorkOrderError(
+                "an unsatisfied owner's order is reopened, not closed",
+                "业主不满意的工单应重开，不能关闭",
+            )
     elif action == "reopen":
         changes["satisfaction"] = None
         changes["callback_at"] = None
