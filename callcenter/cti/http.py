@@ -589,7 +589,9 @@ async def create_order(request: web.Request) -> web.Response:
         raise ApiError(400, "work_order_refused", f"工单有误：{exc.zh}", exc.en) from None
     _check_department(deps, body.get("department", ""))
     if owner_id is not None and deps.directory.index.owner(owner_id) is None:
-        raise ApiError(400, "no_such_owner", "owner_id 不是已有的业主", "owner_id names no owner")
+        raise ApiError(
+            400, "no_such_owner", "所选业主已不在业主资料中", "owner_id names no owner"
+        )  # fmt: skip
     caller_number: str = body.get("caller_number", "")
     pbx, call_id = body.get("pbx", ""), body.get("call_id", "")
     if call_id:
