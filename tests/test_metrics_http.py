@@ -352,8 +352,7 @@ async def test_reports_page_views_by_queue_shift_hotline_agent_and_month(client:
     assert 'data-chart="by-queue"' in page and 'data-testid="by-queue"' in page
     # support (咨询 by name): 6 offered, 5 answered, 1 abandoned, no short abandon or voicemail
     assert (
-        "<tr><td>咨询</td><td>6</td><td>5</td><td>1</td><td>0</td><td>0</td><td>83.3%</td>"
-        in page
+        "<tr><td>咨询</td><td>6</td><td>5</td><td>1</td><td>0</td><td>0</td><td>83.3%</td>" in page
     )
     async with session.get(f"/reports?view=shift&{day}&lang=en") as response:
         page = await response.text()

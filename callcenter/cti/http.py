@@ -200,6 +200,7 @@ async def seat_page(request: web.Request) -> web.Response:
         zones,
         deps.page_parts,
         follow_up_after_s=deps.settings.satisfaction_followup_after_s,
+        time_zone=deps.zone.key,
     )
     response = web.Response(text=html, content_type="text/html")
     remember_lang(request, response)

@@ -2,7 +2,8 @@
 the settings, handed to the page by name), written YYYY-MM-DD HH:MM[:SS] in both languages,
 whatever the browser's own zone. A page puts ``ZONED_TIME_JS`` in its script and calls
 ``zonedTime(epochSeconds, zone, withSeconds)``; ``zonedEpoch('YYYY-MM-DD', zone)`` is the
-start of that day in the zone (for date filters sent as epoch seconds)."""
+start of that day in the zone (for date filters sent as epoch seconds), and
+``zonedEpoch('YYYY-MM-DDTHH:MM', zone)`` that minute (a datetime-local input's value)."""
 
 from __future__ import annotations
 
@@ -25,9 +26,11 @@ function zonedTime(epochSeconds, zone, withSeconds) {
   return p.year + '-' + p.month + '-' + p.day + ' ' + p.hour + ':' + p.minute +
     (withSeconds ? ':' + p.second : '');
 }
-function zonedEpoch(day, zone) {
+function zonedEpoch(text, zone) {
+  const [day, time] = text.split('T');
   const [y, m, d] = day.split('-').map(Number);
-  const guess = Date.UTC(y, m - 1, d) / 1000;  // midnight UTC; the zone's offset then moves it
+  const [hh, mm] = (time || '00:00').split(':').map(Number);
+  const guess = Date.UTC(y, m - 1, d, hh, mm) / 1000;  // as if UTC; the zone's offset then moves it
   let at = guess;
   for (let i = 0; i < 2; i++) {  // twice: the offset may differ on either side of midnight
     const p = zonedParts(at, zone);
