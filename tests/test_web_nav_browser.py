@@ -143,7 +143,7 @@ BUSY_FRAME = """async () => {
 }"""
 
 # What overlaps or scrolls: a tile value wider than its tile, a header on two lines, a
-# page taller than the screen.
+# page taller than the screen, on the wall screen an agent left out.
 LAYOUT_FAULTS = """() => {
   const faults = [];
   for (const v of document.querySelectorAll('.tile .value')) {
@@ -156,6 +156,10 @@ LAYOUT_FAULTS = """() => {
     if (th.offsetParent && th.getBoundingClientRect().height > line + 12)
       faults.push('header ' + th.textContent);
   }
+  const card = document.getElementById('agents').closest('section').getBoundingClientRect();
+  const rows = document.querySelectorAll('#agents tr');
+  if (document.body.classList.contains('tv') && rows[rows.length - 1].getBoundingClientRect().bottom > card.bottom)
+    faults.push('agents cut off');
   const root = document.scrollingElement;
   if (root.scrollHeight > innerHeight || root.scrollWidth > innerWidth)
     faults.push('scrolls ' + root.scrollWidth + 'x' + root.scrollHeight);

@@ -33,7 +33,7 @@ main.wb{padding:12px 16px;display:grid;gap:12px}
 .tile .label{font-size:13px;color:var(--muted)} .tile .value{font-size:32px;font-weight:bold;white-space:nowrap}
 .tile .sub{font-size:12px;color:var(--muted);white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 .tile.warn{border-left-color:var(--warn)} .tile.alert{border-left-color:var(--alert)}
-.value.alert{color:var(--alert)} .value.warn{color:var(--warn)}
+.value.alert,td.alert{color:var(--alert)} .value.warn,td.warn{color:var(--warn)}
 .cols{display:grid;grid-template-columns:minmax(0,3fr) minmax(300px,2fr);gap:12px;align-items:start}
 section{background:#fff;border-radius:8px;padding:12px;box-shadow:0 1px 3px #0002;min-width:0}
 h2{font-size:16px;margin:0 0 8px} table{width:100%;border-collapse:collapse}
@@ -58,6 +58,7 @@ body.tv .tile .sub{font-size:clamp(12px,min(1.1vw,1.9vh),18px);color:#a9b4c0}
 body.tv .cols{height:100%;min-height:0} body.tv .cols>*{height:100%;min-height:0;overflow:hidden}
 body.tv .cols section{overflow:hidden;box-sizing:border-box}
 body.tv td,body.tv th{font-size:clamp(13px,min(1.4vw,2.4vh),26px);border-color:#2c3a48;padding:.15em .4em}
+body.tv table[data-testid=agents] :is(td,th){font-size:var(--agent-font,clamp(13px,min(1.4vw,2.4vh),26px));line-height:1.2;padding-top:1px;padding-bottom:1px}
 body.tv th{white-space:nowrap} body.tv h2{font-size:clamp(16px,min(1.6vw,2.8vh),28px)}
 body.tv #alerts li{font-size:clamp(14px,min(1.4vw,2.4vh),26px)} body.tv #staffing{font-size:clamp(16px,min(1.6vw,2.8vh),30px)}
 body.tv tr[data-state=on_call] td.state{color:#7cc4ff} body.tv tr[data-state=ringing] td.state{color:#e0b3ff}
@@ -192,7 +193,17 @@ function renderAgents(list) {
   }
   for (const a of list) fill(agentRows.get(a.interface), a);
   $('no-agents').hidden = list.length > 0;
+  if (reshape) fitTv();
 }
+// The wall screen shows every agent: their rows shrink until the list fits its card.
+function fitTv() {
+  if (!document.body.classList.contains('tv')) return;
+  const card = $('agents').closest('section'), style = document.body.style;
+  style.removeProperty('--agent-font');
+  let size = parseFloat(getComputedStyle($('h-name')).fontSize);
+  while (card.scrollHeight > card.clientHeight && size > 10) style.setProperty('--agent-font', --size + 'px');
+}
+addEventListener('resize', fitTv);
 setInterval(() => { for (const row of agentRows.values()) put(row.cells.time, duration(row.since)); }, 1000);
 const queueRows = new Map();
 function renderQueues(d) {
@@ -205,7 +216,7 @@ function renderQueues(d) {
       queueRows.set(name, cells); $('queues').appendChild(tr);
     }
     put(cells[0], queueName(name)); put(cells[1], q.waiting); put(cells[2], Math.round(q.longest_wait_s) + T.seconds);
-    cells[2].className = 'num value ' + (lv['wait:' + name] || 'ok'); cells[2].style.fontSize = 'inherit';
+    cells[2].className = 'num ' + (lv['wait:' + name] || 'ok');
     put(cells[3], pct(q.answer_rate)); put(cells[4], pct(q.service_level));
   }
 }
