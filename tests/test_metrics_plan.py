@@ -127,6 +127,7 @@ def test_the_demo_day_is_rostered_to_the_plan_and_meets_its_targets(tmp_path: Pa
     assert added and all("\u4e00" <= a.name[0] <= "\u9fff" for a in added), added
     assert len({a.name for a in directory.agents.values()}) == len(directory.agents)
     assert all(directory.seats[a.seat].label.endswith("号座席") for a in added)
+    assert directory.queue_names("zh")["repair"] == "报修"  # the copy keeps the queues' names
 
 
 def test_an_understaffed_day_falls_short_of_the_plan_and_its_minimums(tmp_path: Path) -> None:
