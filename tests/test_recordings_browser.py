@@ -48,6 +48,10 @@ async def test_the_page_lists_and_plays_under_the_policy(client: Any) -> None:  
             # the queue by its name (the API keeps the code)
             await page.locator("#rows td", has_text="Repairs").wait_for()
             assert {r["queue"] for r in listed["recordings"]} >= {"repair"}
+            await page.get_by_test_id("queue-filter").select_option(label="Repairs")
+            await page.locator("#filters button").click()
+            await page.locator("#status", has_text="1 found").wait_for()
+            await page.locator("#rows tr", has_text="Repairs").wait_for()
             await page.locator("#rows button").first.click()
             # a selector, not wait_for_function: the policy (rightly) forbids its eval
             await page.locator("#player[src*='sig=']").wait_for(state="attached")

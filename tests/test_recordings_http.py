@@ -369,6 +369,7 @@ async def test_the_page_in_chinese_and_english(client: Any) -> None:
     # times in the service's zone, whatever the browser's; queues by their names
     assert '<meta name="time-zone" content="Asia/Shanghai">' in text
     assert '{"repair": "报修"}' in text
+    assert '<option value="repair">报修</option>' in text  # the filter picks a queue by name
     en = await (await http.get("/recordings?lang=en", headers={"X-Test-User": "a1001"})).text()
     assert "Call recordings" in en and "QA scoring" not in en.split("<script")[0]
     assert '<html lang="en">' in en and '{"repair": "Repairs"}' in en

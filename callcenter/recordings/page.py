@@ -15,6 +15,7 @@ from callcenter.web.page_head import html_lang
 TEXT: dict[str, tuple[str, str]] = {  # key: (Chinese, English)
     "title": ("通话录音", "Call recordings"), "since": ("开始日期", "From"), "until": ("结束日期", "To"),
     "caller": ("来电号码", "Caller number"), "agent": ("坐席", "Agent"), "queue": ("队列", "Queue"),
+    "all_queues": ("全部队列", "All queues"),
     "work_order": ("工单号", "Work order"), "min_duration": ("最短时长(秒)", "Min length (s)"),
     "max_duration": ("最长时长(秒)", "Max length (s)"), "min_score": ("最低质检分", "Min QA score"),
     "max_score": ("最高质检分", "Max QA score"), "search": ("查询", "Search"), "time": ("时间", "Time"),
@@ -157,8 +158,15 @@ def render_page(
         ("queue", "text"), ("work_order", "text"), ("min_duration", "number"),
         ("max_duration", "number"), ("min_score", "number"), ("max_score", "number"),
     ]  # fmt: skip
+    names = dict(queue_names or {})
     inputs = "".join(
-        f'<label>{e(t[name])} <input name="{name}" type="{kind}"></label> ' for name, kind in fields
+        f'<label>{e(t[name])} <input name="{name}" type="{kind}"></label> '
+        if name != "queue" or not names
+        else f'<label>{e(t[name])} <select name="queue" data-testid="queue-filter">'
+        f'<option value="">{e(t["all_queues"])}</option>'
+        + "".join(f'<option value="{e(q)}">{e(n)}</option>' for q, n in sorted(names.items()))
+        + "</select></label> "
+        for name, kind in fields
     )
     heads = "".join(
         f"<th>{e(t[k])}</th>"
@@ -183,7 +191,7 @@ def render_page(
     # "</" is escaped so the JSON cannot close its <script> element.
     texts_json = json.dumps(t, ensure_ascii=False).replace("</", "<\\/")
     crit_json = json.dumps(crit).replace("</", "<\\/")
-    queues_json = json.dumps(dict(queue_names or {}), ensure_ascii=False).replace("</", "<\\/")
+    queues_json = json.dumps(names, ensure_ascii=False).replace("</", "<\\/")
     return f"""<!doctype html>
 <html lang="{html_lang(lang)}"><head><meta charset="utf-8"><title>{e(t["title"])}</title>
 <meta name="csrf-token" content="{e(csrf)}"><meta name="user-login" content="{e(login)}">
