@@ -267,6 +267,13 @@ def _hotline_agents(agents_file: str) -> list[str]:
     return sorted(a.id for a in directory.agents.values() if a.team == HOTLINE_TEAM)
 
 
+# Names for the hotline agents the plan adds, as the shipped directory names its people.
+_EXTRA_NAMES = (
+    "董岚", "袁博", "潘悦", "蒋丹", "蔡文", "余洁", "杜鹃", "叶青", "程琳", "苏航",
+    "魏晨", "吕萍", "丁宁", "任静", "沈磊", "姚远", "卢佳", "姜涛", "崔颖", "钟凯",
+)  # fmt: skip
+
+
 def _pooled_agents(source: str, target: str, count: int) -> list[str]:
     """Copy the agents file as the plan counts the hotline team: one pool, each hotline agent
     qualified for every hotline queue (a queue they lacked at the lowest preference, so its
@@ -283,12 +290,15 @@ def _pooled_agents(source: str, target: str, count: int) -> list[str]:
     model = hotline[0]
     extension = 1 + max(int(str(s["interface"]).rsplit("/", 1)[-1]) for s in seats.values())
     number = 1 + sum(1 for a in agents.values() if a.get("team") == HOTLINE_TEAM)
+    taken = {str(a.get("name")) for a in agents.values()}
+    names = (n for n in _EXTRA_NAMES if n not in taken)
     for _ in range(count):
         while f"kf{number:02d}" in agents:
             number += 1
         seat = f"S{extension}"
-        seats[seat] = {"interface": f"PJSIP/{extension}", "label": f"{extension}"}
-        agents[f"kf{number:02d}"] = {**model, "name": f"Agent {extension}", "seat": seat}
+        seats[seat] = {"interface": f"PJSIP/{extension}", "label": f"{extension}号座席"}
+        name = next(names, f"坐席{extension}")  # past the list: still a Chinese name
+        agents[f"kf{number:02d}"] = {**model, "name": name, "seat": seat}
         extension += 1
         number += 1
     Path(target).write_text(

@@ -159,9 +159,12 @@ class Service:
             # monitoring rings only a seat the directory knows, as it is now
             seats=self.routing.seats,
             names=self.routing.agent_names,  # the wallboard names agents as the directory does
+            queue_names=self.routing.queue_names,  # and queues (repair -> 报修)
         )
         # Recordings: MixMonitor files linked to their calls as the calls end.
-        self.recordings = RecordingsFeature(settings, self.engine)
+        self.recordings = RecordingsFeature(
+            settings, self.engine, queue_names=self.routing.queue_names
+        )
         # IVR over FastAGI, looking callers up in the owner directory; before ringing an
         # owner's housekeeper it asks routing (on duty and free, else the zone's queue,
         # else the general queue).

@@ -51,7 +51,7 @@ async def desk(tmp_path: Path, caller: str) -> AsyncIterator[Desk]:
 
 
 def local_minute(epoch: float) -> str:
-    """A datetime-local input's value, in the page's time zone."""
+    """A datetime-local input's value, in the service's time zone (the browser's is UTC)."""
     return datetime.fromtimestamp(epoch, ZoneInfo(ZONE)).strftime("%Y-%m-%dT%H:%M")
 
 
@@ -142,6 +142,10 @@ async def test_a_callback_and_a_work_order_are_followed_up_to_the_end(
             await order.get_by_test_id("order-details").get_by_text(key).wait_for()
             created = await order.get_by_test_id("order-step").first.inner_text()
             assert created.endswith(text["state_new"]) and "→" not in created
+            # the history's times are the service's, written as every page writes them
+            opened = line.service.cti.records.list_orders()[0].created_at
+            shown = datetime.fromtimestamp(opened, ZoneInfo(ZONE)).strftime("%Y-%m-%d %H:%M")
+            await order.get_by_test_id("order-details").get_by_text(shown).first.wait_for()
             overflow = await page.evaluate("document.documentElement.scrollWidth - innerWidth")
             assert overflow <= 0, f"{overflow} px wider than the {width} px window"
 

@@ -129,12 +129,12 @@ async def hotline(
 @contextlib.asynccontextmanager
 async def seat_page(base: str, lang: Lang, width: int, login: str = "alice") -> AsyncIterator[Page]:
     """A user's (alice's) seat page in chromium, signed in and connected; no script error
-    allowed."""
+    allowed. The browser is on UTC, the service on ``ZONE``: the page shows the service's."""
     async with playwright_api.async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = await browser.new_page(
-                viewport={"width": width, "height": 900}, timezone_id=ZONE
+                viewport={"width": width, "height": 900}, timezone_id="UTC"
             )
             errors: list[str] = []
             page.on("pageerror", lambda error: errors.append(str(error)))

@@ -21,6 +21,9 @@ class Facts:
     def zone_names(self, lang: str) -> dict[str, str]:
         return {"east": "东区" if lang == "zh" else "East"}
 
+    def queue_names(self, lang: str) -> dict[str, str]:
+        return {"support": "咨询" if lang == "zh" else "Enquiries"}
+
     def seat_paused(self, interface: str) -> bool:
         return interface == "PJSIP/1001"
 
@@ -64,6 +67,7 @@ async def test_a_blind_transfer_sends_blindtransfer_on_the_agents_channel(
     )
     assert status == 202 and ami.actions[-1]["Action"] == "Atxfer"
     assert ami.actions[-1]["Exten"] == "support"
+    assert reply["target_label"] == "咨询"  # the page says where it went as the agent says it
     trail = served.cti.records.audit_trail(login="alice")
     transfers = [
         (r["action"], r["owner_id"], r["detail"]) for r in trail if r["action"] == "transfer"

@@ -151,7 +151,9 @@ async def client(tmp_path: Path) -> AsyncIterator[Any]:
         for i, rate in enumerate((0.95, 0.85))
     ]  # fmt: skip
     plan.write_text(json.dumps({"intervals": rows}), encoding="utf-8")
-    setup(app, ReportStore(engine), live, TH, registry=registry, clock=clock, plan_file=str(plan))
+    names = {"zh": {"support": "咨询"}, "en": {"support": "Enquiries"}}
+    setup(app, ReportStore(engine), live, TH, registry=registry, clock=clock, plan_file=str(plan),
+          queue_names=lambda lang: names[lang])  # fmt: skip
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -348,10 +350,9 @@ async def test_reports_page_views_by_queue_shift_hotline_agent_and_month(client:
         assert response.status == 200
         page = await response.text()
     assert 'data-chart="by-queue"' in page and 'data-testid="by-queue"' in page
-    # support: 6 offered, 5 answered, 1 abandoned, no short abandon or voicemail
+    # support (咨询 by name): 6 offered, 5 answered, 1 abandoned, no short abandon or voicemail
     assert (
-        "<tr><td>support</td><td>6</td><td>5</td><td>1</td><td>0</td><td>0</td><td>83.3%</td>"
-        in page
+        "<tr><td>咨询</td><td>6</td><td>5</td><td>1</td><td>0</td><td>0</td><td>83.3%</td>" in page
     )
     async with session.get(f"/reports?view=shift&{day}&lang=en") as response:
         page = await response.text()
@@ -364,7 +365,9 @@ async def test_reports_page_views_by_queue_shift_hotline_agent_and_month(client:
     assert "<tr><td>A</td><td>0</td><td>5</td><td>0</td><td>60</td>" in page
     assert "(none)" not in page and "100.0%" not in page  # no answer rate per agent
     # the abandoned call is its queue's: 6 offered, 1 unanswered
-    assert "<tr><td>support</td><td>6</td><td>1</td><td>0</td><td>0</td><td>83.3%</td>" in page
+    assert "<tr><td>咨询</td><td>6</td><td>1</td><td>0</td><td>0</td><td>83.3%</td>" in page
+    async with session.get(f"/reports?view=queue&{day}&lang=en") as response:
+        assert "<tr><td>Enquiries</td><td>6</td>" in await response.text()
     links = re.findall(r'data-testid="export-agent-(\w+)" href="([^"]+)"', page)
     for fmt, href in links:
         async with session.get(html.unescape(href)) as response:

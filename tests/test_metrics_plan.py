@@ -24,6 +24,7 @@ from callcenter.metrics.plan import (
     predicted_by_interval,
     predictions_from_plan,
 )
+from callcenter.routing.directory import load_directory
 from callcenter.routing.loading import load_routing, minimum_rules
 from callcenter.routing.staffing import Gap, check_ahead
 from callcenter.sim.config import TrafficParams
@@ -89,6 +90,10 @@ def test_the_demo_traffic_model_gives_the_calls_reaching_agents_per_interval() -
     assert 190 < ten.aht_s < 210 and ten.patience_s == params.patience_mean_s
 
 
+def shipped_seats() -> set[str]:
+    return set(load_directory("config/agents.yaml").seats)
+
+
 def demo_settings() -> Settings:
     settings = Settings()
     # the shipped roster, shifts and agents; the plan's interval of 30 minutes
@@ -116,6 +121,13 @@ def test_the_demo_day_is_rostered_to_the_plan_and_meets_its_targets(tmp_path: Pa
     assert plan.prediction() is not None and plan.prediction() >= 0.9  # type: ignore[operator]
     # the roster file the demo runs on has those people on duty, and meets the minimums
     assert gaps_of(settings, plan, files) == []
+    # the agents the plan adds have seats and Chinese names, each their own
+    directory = load_directory(files.agents_file)
+    added = [a for a in directory.agents.values() if a.seat not in shipped_seats()]
+    assert added and all("\u4e00" <= a.name[0] <= "\u9fff" for a in added), added
+    assert len({a.name for a in directory.agents.values()}) == len(directory.agents)
+    assert all(directory.seats[a.seat].label.endswith("号座席") for a in added)
+    assert directory.queue_names("zh")["repair"] == "报修"  # the copy keeps the queues' names
 
 
 def test_an_understaffed_day_falls_short_of_the_plan_and_its_minimums(tmp_path: Path) -> None:

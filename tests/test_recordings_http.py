@@ -97,7 +97,8 @@ async def client(
     )
     app = web.Application(middlewares=[signed_in_as_header])
     install_security_headers(app)
-    rec_http.setup(app, store=store, settings=settings, clock=clock)
+    names = {"zh": {"repair": "报修"}, "en": {"repair": "Repairs"}}
+    rec_http.setup(app, store=store, settings=settings, clock=clock, queue_names=names.get)  # type: ignore[arg-type]
     async with TestClient(TestServer(app)) as client:
         yield client, clock
 
@@ -364,8 +365,13 @@ async def test_the_page_in_chinese_and_english(client: Any) -> None:
     zh = await http.get("/recordings", headers={"X-Test-User": "sup"})
     assert zh.status == 200
     text = await zh.text()
-    assert "通话录音" in text and "质检评分" in text and 'lang="zh"' in text
+    assert "通话录音" in text and "质检评分" in text and '<html lang="zh-CN">' in text
+    # times in the service's zone, whatever the browser's; queues by their names
+    assert '<meta name="time-zone" content="Asia/Shanghai">' in text
+    assert '{"repair": "报修"}' in text
+    assert '<option value="repair">报修</option>' in text  # the filter picks a queue by name
     en = await (await http.get("/recordings?lang=en", headers={"X-Test-User": "a1001"})).text()
     assert "Call recordings" in en and "QA scoring" not in en.split("<script")[0]
+    assert '<html lang="en">' in en and '{"repair": "Repairs"}' in en
     anonymous = await http.get("/recordings", allow_redirects=False)
     assert anonymous.status == 303 and anonymous.headers["Location"].startswith("/login")

@@ -67,6 +67,9 @@ async def test_history_page_roles_and_calibration(
     )
     assert response.status == 200
     page = await response.text()
+    # in the site's frame: the navigation bar, the recordings' place in it marked
+    assert 'data-testid="nav"' in page and '<html lang="en">' in page
+    assert '<a href="/recordings" aria-current="page" data-nav="/recordings">' in page
     # Agent 1001: two sheets on one recording (100 and 60); Agent 1002 one sheet of 50
     assert "<tr><td>Agent 1001</td><td>2</td><td>80.0</td><td>80.0</td>" in page
     assert "<tr><td>Agent 1002</td><td>1</td><td>50.0</td>" in page
@@ -96,6 +99,6 @@ async def test_history_page_roles_and_calibration(
     assert body["agents"][0]["by_criterion"]["greeting"] == 80.0
     assert {s["reviewer"] for s in body["sheets"]} == {"sup", "sup2"}
     response = await http.get("/recordings/qa?from=junk", headers={"X-Test-User": "sup"})
-    assert response.status == 400
+    assert response.status == 400 and 'data-testid="nav"' in await response.text()
     response = await http.get("/recordings/qa", allow_redirects=False)
     assert response.status == 303

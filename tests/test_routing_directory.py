@@ -1,4 +1,4 @@
-"""Agents, seats and zones from YAML and CSV, with errors that say where."""
+"""Agents, seats, zones and queue names from YAML and CSV, with errors that say where."""
 
 from __future__ import annotations
 
@@ -17,6 +17,23 @@ def test_shipped_directory_has_a_seat_for_everyone_and_a_housekeeper_per_zone() 
     assert d.interface_of("gj01") == "PJSIP/1030"
     assert d.agent_by_interface("PJSIP/1001").id == "kf01"  # type: ignore[union-attr]
     assert {"support", "repair", "complaint", "zone-east", "zone-west"} <= d.queues()
+
+
+def test_queues_have_names_in_both_languages_and_keep_them_when_saved(tmp_path: Path) -> None:
+    d = load_directory("config/agents.yaml")
+    assert d.queue_names("zh") == {"support": "咨询", "repair": "报修", "complaint": "投诉",
+                                   "zone-east": "东区片区", "zone-west": "西区片区"}  # fmt: skip
+    assert d.queue_names("en")["repair"] == "Repairs"
+    save_directory(d, tmp_path / "agents.yaml")
+    assert load_directory(tmp_path / "agents.yaml") == d
+    # a queue nobody named shows its code; a name given only in Chinese serves English too
+    (tmp_path / "few.yaml").write_text(
+        "agents:\n  kf01: {name: A, queues: {support: 0, vip: 0}}\n"
+        "queues:\n  support: {name_zh: 咨询}\n",
+        encoding="utf-8",
+    )
+    few = load_directory(tmp_path / "few.yaml")
+    assert few.queue_names("en") == {"support": "咨询", "vip": "vip"}
 
 
 def test_csv_import_and_yaml_round_trip(tmp_path: Path) -> None:

@@ -3,7 +3,7 @@ Playwright), against the whole service's web app: an agent lands at the seat, a 
 at the wallboard, an admin at the admin home; the bar shows only the pages the role may
 open, marks the current one, switches language and signs out; a page the role may not open
 and a page that does not exist come back as pages in the site's frame; the wallboard's TV
-mode has no controls; a supervisor walking every page sees no console error."""
+mode fits a wall screen, has no controls and names the queues; a supervisor walking every page sees no console error."""
 
 from __future__ import annotations
 
@@ -126,7 +126,48 @@ async def test_a_supervisor_walks_every_page_without_a_console_error(site: str) 
         assert errors == [], errors
 
 
-async def test_the_tv_mode_is_large_and_has_no_controls(site: str) -> None:
+# A busy floor: the widest numbers the tiles show, every queue and 31 agents on calls.
+BUSY_FRAME = """async () => {
+  const d = await (await fetch('/api/wallboard')).json();
+  const queues = ['support', 'repair', 'complaint', 'zone-east', 'zone-west'];
+  d.lines_in_use = 88; d.calls_in_ivr = 17; d.today.answer_rate = 0.875; d.hour.answer_rate = 1;
+  d.today.service_level = 0.875; d.today.answered = 12345; d.today.offered = 13999;
+  d.waiting = {}; d.queues = {};
+  for (const q of queues) {
+    d.waiting[q] = {waiting: 17, longest_wait_s: 1234};
+    d.queues[q] = {waiting: 17, longest_wait_s: 1234, answer_rate: 0.875, service_level: 1};
+  }
+  d.agent_rows = [...Array(31).keys()].map((i) => ({interface: 'PJSIP/' + (1001 + i),
+    name: '高秀英', state: 'on_call', since: d.at - 3725, queue: queues[i % 5], reason: ''}));
+  render(d);
+}"""
+
+# What overlaps or scrolls: a tile value wider than its tile, a header on two lines, a
+# page taller than the screen, on the wall screen an agent left out.
+LAYOUT_FAULTS = """() => {
+  const faults = [];
+  for (const v of document.querySelectorAll('.tile .value')) {
+    const tile = v.closest('.tile').getBoundingClientRect();
+    if (v.scrollWidth > v.clientWidth + 1 || v.getBoundingClientRect().right > tile.right)
+      faults.push('tile ' + v.id + ' ' + v.textContent);
+  }
+  for (const th of document.querySelectorAll('th')) {
+    const line = parseFloat(getComputedStyle(th).fontSize) * 1.6;
+    if (th.offsetParent && th.getBoundingClientRect().height > line + 12)
+      faults.push('header ' + th.textContent);
+  }
+  const card = document.getElementById('agents').closest('section').getBoundingClientRect();
+  const rows = document.querySelectorAll('#agents tr');
+  if (document.body.classList.contains('tv') && rows[rows.length - 1].getBoundingClientRect().bottom > card.bottom)
+    faults.push('agents cut off');
+  const root = document.scrollingElement;
+  if (root.scrollHeight > innerHeight || root.scrollWidth > innerWidth)
+    faults.push('scrolls ' + root.scrollWidth + 'x' + root.scrollHeight);
+  return faults;
+}"""
+
+
+async def test_the_tv_mode_is_large_fits_the_screen_and_has_no_controls(site: str) -> None:
     async with chromium() as browser:
         page = await browser.new_page(viewport={"width": 1920, "height": 1080})
         errors = watch_console(page)
@@ -142,4 +183,40 @@ async def test_the_tv_mode_is_large_and_has_no_controls(site: str) -> None:
             "e => parseFloat(getComputedStyle(e).fontSize)"
         )
         assert size >= 48
+        for width, height in ((1920, 1080), (1280, 800), (1024, 768)):
+            await page.set_viewport_size({"width": width, "height": height})
+            await page.evaluate(BUSY_FRAME)
+            assert await page.evaluate(LAYOUT_FAULTS) == [], (width, height)
+        # queues by their names, in the table and in an agent's state
+        queues = page.get_by_test_id("queues")
+        await queues.get_by_text("咨询", exact=True).wait_for()
+        await queues.get_by_text("东区片区", exact=True).wait_for()
+        assert await queues.get_by_text("zone-east").count() == 0
+        await page.get_by_test_id("agents").get_by_text("通话中 · 报修").first.wait_for()
+        # what is on a call reads clearly on the dark screen (contrast against #182430)
+        colour = await page.locator("tr[data-state=on_call] td.state").first.evaluate(
+            "e => getComputedStyle(e).color"
+        )
+        assert colour == "rgb(124, 196, 255)"
         assert errors == [], errors
+
+
+async def test_the_wallboard_headers_stand_apart_at_1024(site: str) -> None:
+    async with chromium() as browser:
+        page = await browser.new_page(viewport={"width": 1024, "height": 768})
+        await sign_in(page, site, "sue", "/wallboard")
+        await page.wait_for_url(f"{site}/wallboard")
+        await page.get_by_test_id("link").get_by_text("已连接").wait_for()
+        await page.evaluate(BUSY_FRAME)
+        time_box = await page.locator("#h-time").bounding_box()
+        reason_box = await page.locator("#h-reason").bounding_box()
+        assert time_box is not None and reason_box is not None
+        text_end = await page.locator("#h-time").evaluate(
+            "e => { const r = document.createRange(); r.selectNodeContents(e); "
+            "return r.getBoundingClientRect().right; }"
+        )
+        text_start = await page.locator("#h-reason").evaluate(
+            "e => { const r = document.createRange(); r.selectNodeContents(e); "
+            "return r.getBoundingClientRect().left; }"
+        )
+        assert text_start - text_end >= 16, (text_end, text_start)  # 持续 and 原因 apart

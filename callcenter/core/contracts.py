@@ -4,7 +4,7 @@ them imports another."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -78,13 +78,19 @@ class StateSpan:
     current: bool = False
 
 
+QueueNames = Callable[[str], Mapping[str, str]]
+"""Routing's queue names in a language: queue code -> how people call it (repair -> 报修)."""
+
+
 class SeatFacts(Protocol):
-    """What the seat page asks routing about a seat: its label (6号座席), the zones' names,
-    whether it is paused, and its agent-state time for the agent's own day."""
+    """What the seat page asks routing about a seat: its label (6号座席), the zones' and
+    queues' names, whether it is paused, and its agent-state time for the agent's own day."""
 
     def seat_label(self, interface: str) -> str: ...
 
     def zone_names(self, lang: str) -> Mapping[str, str]: ...
+
+    def queue_names(self, lang: str) -> Mapping[str, str]: ...
 
     def seat_paused(self, interface: str) -> bool:
         """Whether the seat is paused in its queues (through a call and its wrap-up too)."""

@@ -200,6 +200,7 @@ async def seat_page(request: web.Request) -> web.Response:
         zones,
         deps.page_parts,
         follow_up_after_s=deps.settings.satisfaction_followup_after_s,
+        time_zone=deps.zone.key,
     )
     response = web.Response(text=html, content_type="text/html")
     remember_lang(request, response)
@@ -374,6 +375,8 @@ async def transfer(request: web.Request) -> web.Response:
     log.info("transfer", seat=seat, call_id=call.call_id, mode=body["mode"], target=plan.target)
     facts = deps.seat_facts
     label = facts.seat_label(plan.interface) if facts and plan.interface else ""
+    if facts and body["to"] == "queue":  # the queue as the agent knows it (报修, not repair)
+        label = facts.queue_names(request_lang(request)).get(plan.target, "")
     return web.json_response(
         {"pbx": call.pbx, "call_id": call.call_id, "mode": body["mode"], "to": body["to"],
          "target": plan.exten, "target_label": label or plan.target},

@@ -128,9 +128,10 @@ const Followups = (() => {
   const q = (id) => document.getElementById(id);
   const {el: make, fill: fmt, labelled: label, api: call} = deskKit(FT, FLANG);
   const word = (prefix, code) => FT[prefix + code] ?? code;
-  const when = (epoch) => new Date(epoch * 1000).toLocaleString(FLANG === 'en' ? 'en-GB' : 'zh-CN', {hour12: false});
-  const local = (epoch) => { const d = new Date(epoch * 1000); d.setMinutes(d.getMinutes() - d.getTimezoneOffset()); return d.toISOString().slice(0, 16); };
-  const epochOf = (input) => new Date(input.value).getTime() / 1000;
+  // every time in the service's zone (ZONE), as the rest of the page: shown and typed
+  const when = (epoch) => zonedTime(epoch, ZONE, false);
+  const local = (epoch) => zonedTime(epoch, ZONE, false).replace(' ', 'T');
+  const epochOf = (input) => zonedEpoch(input.value, ZONE);
   // A callback needs its time (and a reason, where the form asks one): said in the form's
   // words, not as the API's refusal of an empty field.
   function lacking(out, due, reason) {

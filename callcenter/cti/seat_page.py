@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from callcenter.core.i18n import Lang
 from callcenter.cti.desk_script import DESK_KIT
 from callcenter.cti.seat_followups import FOLLOWUP_SECTIONS, followup_script
+from callcenter.web.page_clock import ZONED_TIME_JS
 from callcenter.web.page_frame import FRAME_CSS
 from callcenter.web.page_head import PAGE_HEAD, html_lang
 from callcenter.web.security import User
@@ -60,7 +61,7 @@ __FOLLOWUPS__
 <section><h2 id="today-title"></h2><table id="today" data-testid="today"></table></section>
 <div id="side-parts"></div>
 </div></main>
-__DESK_KIT____FOLLOWUP_SCRIPT__<script>
+__ZONED_TIME____DESK_KIT____FOLLOWUP_SCRIPT__<script>
 const T = __TEXT__;
 const LANG = '__LANG__';
 const ZONES = __ZONES__;  // zone id -> its name in the page's language
@@ -91,9 +92,8 @@ $('toggle-pause').onclick = async () => {
 
 // --- who a call is: what its card and forms say they are for ---
 function maskNumber(v) { const d = (v || '').replace(/\\D/g, ''); return d.length <= 4 ? (v || '') : '***' + d.slice(-4); }
-function clock(epoch) {
-  return new Date(epoch * 1000).toLocaleTimeString(LANG === 'en' ? 'en-GB' : 'zh-CN', {hour12: false});
-}
+// a time of today's work: HH:MM:SS in the service's zone (not the browser's), as every page
+function clock(epoch) { return zonedTime(epoch, ZONE, true).slice(11); }
 const ownerName = (o) => o.name + (o.units.length ? fill(T.unit_in_parens, {unit: o.units[0]}) : '');
 function ownerOf(work) {  // the owner the call's work order goes on
   const owners = work.pop.owners || [];
@@ -228,7 +228,7 @@ function renderCard(work) {
   const d = work.details;
   if (d) {
     kids.push(el('div', {}, T.open_orders + ': ' + (d.open_work_orders.length ? d.open_work_orders.map((w) => '#' + w.id + ' ' + (T['kind_' + w.kind] || w.kind)).join('，') : '-')));
-    kids.push(el('div', {'data-testid': 'last-calls'}, T.last_calls + ': ' + (d.last_calls.length ? d.last_calls.map((c) => new Date(c.started_at * 1000).toLocaleString(LANG === 'en' ? 'en-GB' : 'zh-CN') + ' ' + word('outcome_', c.outcome)).join('；') : '-')));
+    kids.push(el('div', {'data-testid': 'last-calls'}, T.last_calls + ': ' + (d.last_calls.length ? d.last_calls.map((c) => zonedTime(c.started_at, ZONE, false) + ' ' + word('outcome_', c.outcome)).join('；') : '-')));
   }
   kids.push(actions);
   work.card.replaceChildren(...kids);
@@ -309,7 +309,7 @@ async function saveWrapUp(work) {
 async function submitOrder(work) {
   const f = work.fields, owner = work.key ? ownerOf(work) : null;
   const body = {kind: f.kind.value, category: f.category.value, priority: f.priority.value, department: f.department.value,
-    due_at: f.due.value ? new Date(f.due.value).getTime() / 1000 : null, description: f.description.value,
+    due_at: f.due.value ? zonedEpoch(f.due.value, ZONE) : null, description: f.description.value,
     owner_id: owner ? owner.id : null};
   if (work.key) Object.assign(body, {pbx: work.pbx, call_id: work.callId, caller_number: work.pop.caller_number || ''});
   const label = who(work, true);
@@ -391,15 +391,20 @@ def render_seat_page(
     parts: Sequence[str] = (),
     *,
     follow_up_after_s: float = 86400.0,
+    time_zone: str = "Asia/Shanghai",
 ) -> str:
     """The page for ``user``; the seat shows by its label (6号座席) when the directory has
     one, else by its interface; ``zones`` names the zones in the page's language; ``nav``
-    is the site's navigation bar (``web.page_frame.nav_bar``).
+    is the site's navigation bar (``web.page_frame.nav_bar``); ``time_zone``: the service's
+    timezone, every time on the page shows in it (``ZONE``, ``zonedTime``).
 
     ``parts`` are other features' pieces of the page (their own HTML and script, trusted,
     placed after the page's script): they use ``window.seatDesk`` to add to each call's
     workspace and ``#side-parts`` for their own sections."""
     replacements = {
+        "__ZONED_TIME__": (
+            f"<script>const ZONE = {_script_json(time_zone)};\n{ZONED_TIME_JS}</script>"
+        ),
         "__DESK_KIT__": DESK_KIT,
         "__FOLLOWUPS__": FOLLOWUP_SECTIONS,
         "__FOLLOWUP_SCRIPT__": followup_script(lang, user.login, user.role, follow_up_after_s),

@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from aiohttp import web
 from sqlalchemy import Engine
 
+from callcenter.core.contracts import QueueNames
 from callcenter.core.feature import Duty, Listeners
 from callcenter.metrics import api_doc
 from callcenter.metrics.agent_store import AgentFiguresStore
@@ -26,7 +27,8 @@ from callcenter.web.openapi_schema import ApiPart
 class MetricsFeature:
     """``ami``: where a supervisor's monitoring call goes; ``audit``: the audit trail a
     monitoring call is written to; ``seats()``: the seats a supervisor may be rung on;
-    ``names()``: the agent at each seat (interface -> name) for the wallboard."""
+    ``names()``: the agent at each seat (interface -> name) for the wallboard;
+    ``queue_names(lang)``: how the pages call each queue (repair -> 报修)."""
 
     def __init__(
         self,
@@ -42,6 +44,7 @@ class MetricsFeature:
         audit: Audit,
         seats: Seats,
         names: Callable[[], Mapping[str, str]] = dict,
+        queue_names: QueueNames = lambda _lang: {},
     ) -> None:
         self.timezone = timezone
         self.clock = clock
@@ -50,6 +53,7 @@ class MetricsFeature:
         self._ami = ami
         self._audit = audit
         self._seats = seats
+        self._queue_names = queue_names
         self.thresholds = Thresholds.from_targets(
             targets, wrapup_s=settings.wrapup_s, high_lines_fraction=settings.high_lines_fraction
         )
@@ -59,7 +63,7 @@ class MetricsFeature:
         # This instance's Prometheus registry, served at /metrics: process and Python
         # metrics and the live KPIs, read at scrape time. Other parts register theirs here.
         self.registry = metrics_registry(self.live, pbxes=pbxes, clock=clock)
-        self.wallboard = WallboardHub(self.live, clock=clock, names=names)
+        self.wallboard = WallboardHub(self.live, clock=clock, names=names, queue_names=queue_names)
         # daily / weekly report files to a folder or a webhook (off unless configured)
         self.scheduled_reports = ReportScheduler(
             settings.scheduled_reports,
@@ -89,6 +93,7 @@ class MetricsFeature:
             zone=self.timezone,
             clock=self.clock,
             plan_file=self.plan_file,
+            queue_names=self._queue_names,
         )
 
     def api_doc(self) -> ApiPart:

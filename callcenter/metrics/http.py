@@ -24,6 +24,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 
+from callcenter.core.contracts import QueueNames
 from callcenter.core.errors import ApiError
 from callcenter.core.i18n import remember_lang, request_lang
 from callcenter.metrics import api_doc as metrics_doc
@@ -60,6 +61,7 @@ REGISTRY_KEY = web.AppKey("metrics_registry", CollectorRegistry)
 Clock = Callable[[], float]
 CLOCK_KEY: web.AppKey[Clock] = web.AppKey("metrics_clock")
 PLAN_KEY = web.AppKey("metrics_plan_file", str)
+QUEUE_NAMES_KEY: web.AppKey[QueueNames] = web.AppKey("metrics_queue_names")
 FIRST_DAY, LAST_DAY = date(1970, 1, 2), date(9999, 12, 30)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -74,9 +76,12 @@ def setup(
     zone: str = "Asia/Shanghai",
     clock: Callable[[], float] = time.time,
     plan_file: str = "",
+    queue_names: QueueNames = lambda _lang: {},
 ) -> None:
+    """``queue_names(lang)``: how the pages call each queue (the exports keep the codes)."""
     describe(app, metrics_doc.PART)
     app[PLAN_KEY] = plan_file
+    app[QUEUE_NAMES_KEY] = queue_names
     app[STORE_KEY] = store
     app[AGENTS_KEY] = AgentFiguresStore(store.engine)
     app[REGISTRY_KEY] = registry
@@ -214,6 +219,7 @@ async def reports_page(request: web.Request) -> web.Response:
                               nav=nav_bar(request, "/reports"))  # fmt: skip
         return web.Response(text=html, content_type="text/html", status=400)
     store = request.app[STORE_KEY]
+    queue_names = request.app[QUEUE_NAMES_KEY](lang)
     by_interval = None
     predicted = None
     view_html = ""
@@ -225,12 +231,13 @@ async def reports_page(request: web.Request) -> web.Response:
             request.app[AGENTS_KEY].figures, spec.since, spec.until, spec.thresholds
         )
         by_queue = await asyncio.to_thread(store.report, replace(spec, by="queue"))
-        view_html = agent_view(lang, figures, by_queue)
+        view_html = agent_view(lang, figures, by_queue, queue_names)
     elif view == "month":
         view_html = month_view(lang, await asyncio.to_thread(store.report, replace(spec, by="day")))
     else:
         by: Grouping = view  # type: ignore[assignment]  # queue, shift or hotline: in VIEWS
-        view_html = group_view(lang, await asyncio.to_thread(store.report, replace(spec, by=by)))
+        report = await asyncio.to_thread(store.report, replace(spec, by=by))
+        view_html = group_view(lang, report, queue_names)
     html = render_reports(lang, user_name=name, query=query, by_interval=by_interval,
                           thresholds=spec.thresholds, view_html=view_html,
                           predicted=predicted, nav=nav_bar(request, "/reports"))  # fmt: skip

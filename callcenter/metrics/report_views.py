@@ -9,7 +9,7 @@ Charts are SVG drawn on the server, like the interval view's; every value is esc
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from callcenter.core.i18n import Lang
@@ -84,14 +84,18 @@ _GROUP_HEADS = ("offered", "answered", "abandoned", "short_abandons", "voicemail
                 "blocked")  # fmt: skip
 
 
-def _group_key(lang: Lang, by: str, key: str) -> str:
+def _group_key(lang: Lang, by: str, key: str, queue_names: Mapping[str, str]) -> str:
     """A group's name; calls without a queue (IVR only, blocked) or a known number get a
-    name saying so."""
-    return t(lang, f"none_{by}") if key == NO_VALUE and by in ("queue", "hotline") else key
+    name saying so; a queue its name (报修, not repair)."""
+    if key == NO_VALUE and by in ("queue", "hotline"):
+        return t(lang, f"none_{by}")
+    return queue_names.get(key, key) if by == "queue" else key
 
 
-def _group_table(lang: Lang, report: Report, first: str, testid: str) -> str:
-    rows = [_group_cells(row, _group_key(lang, first, row.key)) for row in report.rows]
+def _group_table(
+    lang: Lang, report: Report, first: str, testid: str, queue_names: Mapping[str, str]
+) -> str:
+    rows = [_group_cells(row, _group_key(lang, first, row.key, queue_names)) for row in report.rows]
     rows.append(_group_cells(report.total, t(lang, "total")))
     return html_table(testid, [t(lang, first), *(t(lang, h) for h in _GROUP_HEADS)], rows)
 
@@ -100,19 +104,21 @@ def _target_label(lang: Lang, thresholds: Thresholds) -> str:
     return f"{t(lang, 'answer_rate')} {t(lang, 'target')} {thresholds.answer_rate_target:.0%}"
 
 
-def group_view(lang: Lang, report: Report) -> str:
-    """By queue, shift or hotline number: answer rate per group as bars, then the table."""
+def group_view(lang: Lang, report: Report, queue_names: Mapping[str, str] | None = None) -> str:
+    """By queue, shift or hotline number: answer rate per group as bars, then the table;
+    ``queue_names``: queue code -> its name in ``lang``."""
+    names = queue_names or {}
     by = report.spec.by
     th = report.spec.thresholds
     rows = report.rows
     title = t(lang, f"view_{by}")
-    chart = bars_svg([_group_key(lang, by, r.key) for r in rows],
+    chart = bars_svg([_group_key(lang, by, r.key, names) for r in rows],
                      [r.tally.answer_rate for r in rows],
                      th.answer_rate_target, chart=f"by-{by}", title=title,
                      target_label=_target_label(lang, th))  # fmt: skip
     return (
         f"<section><h2>{html.escape(title)}</h2>{chart}</section>"
-        f'<section><div class="scroll">{_group_table(lang, report, by, f"by-{by}")}</div></section>'
+        f'<section><div class="scroll">{_group_table(lang, report, by, f"by-{by}", names)}</div></section>'
     )
 
 
@@ -122,16 +128,23 @@ def _agent_cells(row: AgentFigures) -> list[str]:
             num(row.aht_s), pct(row.occupancy), _duration(row.paused_s), qa]  # fmt: skip
 
 
-def agent_view(lang: Lang, figures: Sequence[AgentFigures], by_queue: Report) -> str:
+def agent_view(
+    lang: Lang,
+    figures: Sequence[AgentFigures],
+    by_queue: Report,
+    queue_names: Mapping[str, str] | None = None,
+) -> str:
     """Per agent: rung, answered, ring-no-answer, AHT, occupancy, pause time, QA average;
-    bars of occupancy; and the calls nobody answered, by queue (they are no agent's)."""
+    bars of occupancy; and the calls nobody answered, by queue (they are no agent's),
+    each queue by its name (``queue_names``: code -> name in ``lang``)."""
     title = t(lang, "view_agent")
     chart = bars_svg([f.agent for f in figures], [f.occupancy for f in figures], None,
                      chart="occupancy", title=t(lang, "occupancy"), target_label="")  # fmt: skip
     heads = [t(lang, h) for h in ("agent", "rung", "answered", "ring_no_answer", "aht",
                                   "occupancy", "paused", "qa_mean")]  # fmt: skip
     queues = [
-        [row.key, str(row.tally.offered), str(row.tally.offered - row.tally.answered),
+        [_group_key(lang, "queue", row.key, queue_names or {}), str(row.tally.offered),
+         str(row.tally.offered - row.tally.answered),
          str(row.tally.short_abandons), str(row.tally.voicemail), pct(row.tally.answer_rate)]
         for row in by_queue.rows
         if row.tally.offered  # calls that never queued were never anyone's to answer

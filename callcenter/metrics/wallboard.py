@@ -27,6 +27,7 @@ from typing import Any, Protocol
 import structlog
 from aiohttp import web
 
+from callcenter.core.contracts import QueueNames
 from callcenter.core.errors import ApiError
 from callcenter.core.events import Event, StaffingBelowMinimum
 from callcenter.core.i18n import remember_lang, request_lang
@@ -109,10 +110,13 @@ class WallboardHub:
         push_delay_s: float = 0.1,
         refresh_s: float = 5.0,
         names: Callable[[], Mapping[str, str]] = dict,
+        queue_names: QueueNames = lambda _lang: {},
     ) -> None:
-        """``names()``: each seat's agent as the directory names them (interface -> name)."""
+        """``names()``: each seat's agent as the directory names them (interface -> name);
+        ``queue_names(lang)``: each queue's name in a language (repair -> 报修)."""
         self.live = live
         self.names = names
+        self.queue_names = queue_names
         self.board = AgentBoard()
         self.clock = clock
         self.push_delay_s = push_delay_s
@@ -143,6 +147,8 @@ class WallboardHub:
         body["levels"] = levels(body, self.live.thresholds)
         body["service_level_target"] = self.live.thresholds.service_level_target
         body["service_level_s"] = self.live.thresholds.service_level_s
+        # read each time: a name edited in the directory shows without a reload
+        body["queue_names"] = {lang: dict(self.queue_names(lang)) for lang in ("zh", "en")}
         return body
 
     def staffing_alerts(self) -> list[dict[str, Any]]:

@@ -33,7 +33,7 @@ main.wb{padding:12px 16px;display:grid;gap:12px}
 .tile .label{font-size:13px;color:var(--muted)} .tile .value{font-size:32px;font-weight:bold;white-space:nowrap}
 .tile .sub{font-size:12px;color:var(--muted);white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 .tile.warn{border-left-color:var(--warn)} .tile.alert{border-left-color:var(--alert)}
-.value.alert{color:var(--alert)} .value.warn{color:var(--warn)}
+.value.alert,td.alert{color:var(--alert)} .value.warn,td.warn{color:var(--warn)}
 .cols{display:grid;grid-template-columns:minmax(0,3fr) minmax(300px,2fr);gap:12px;align-items:start}
 section{background:#fff;border-radius:8px;padding:12px;box-shadow:0 1px 3px #0002;min-width:0}
 h2{font-size:16px;margin:0 0 8px} table{width:100%;border-collapse:collapse}
@@ -49,12 +49,22 @@ tr[data-state=ringing] td.state{color:#8e44ad} tr[data-state=logged_in] td.state
 button.m{margin-right:4px;background:var(--brand);color:#fff;border:0;border-radius:4px;padding:4px 10px;cursor:pointer}
 button.m:disabled{opacity:.3;cursor:default} select{padding:4px}
 #link{font-size:13px}
-body.tv{background:#0d1620;color:#eee} body.tv .tile,body.tv section{background:#182430;color:#eee}
-body.tv .tile .value{font-size:56px} body.tv .tile .label{font-size:20px;color:#bbb} body.tv .tile .sub{font-size:16px;color:#aaa}
-body.tv td,body.tv th{font-size:24px;border-color:#2c3a48} body.tv h2{font-size:24px}
-body.tv #alerts li{font-size:24px} body.tv #staffing{font-size:28px}
+td.num+td,th.num+th{padding-left:14px}
+body.tv{background:#0d1620;color:#eee;--ok:#4cd98a;--warn:#f3b64a;--alert:#ff6b5b;--muted:#a9b4c0;height:100vh;overflow:hidden}
+body.tv main.wb{height:100vh;box-sizing:border-box;grid-template-rows:auto minmax(0,1fr);padding:1.2vh 1.2vw;gap:1.2vh}
+body.tv .tile,body.tv section{background:#182430;color:#eee}
+body.tv .tile .value{font-size:clamp(24px,min(2.7vw,5.5vh),64px)} body.tv .tile .label{font-size:clamp(14px,min(1.4vw,2.4vh),24px);color:#c5ced8;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+body.tv .tile .sub{font-size:clamp(12px,min(1.1vw,1.9vh),18px);color:#a9b4c0}
+body.tv .cols{height:100%;min-height:0} body.tv .cols>*{height:100%;min-height:0;overflow:hidden}
+body.tv .cols section{overflow:hidden;box-sizing:border-box}
+body.tv td,body.tv th{font-size:clamp(13px,min(1.4vw,2.4vh),26px);border-color:#2c3a48;padding:.15em .4em}
+body.tv table[data-testid=agents] :is(td,th){font-size:var(--agent-font,clamp(13px,min(1.4vw,2.4vh),26px));line-height:1.2;padding-top:1px;padding-bottom:1px}
+body.tv th{white-space:nowrap} body.tv h2{font-size:clamp(16px,min(1.6vw,2.8vh),28px)}
+body.tv #alerts li{font-size:clamp(14px,min(1.4vw,2.4vh),26px)} body.tv #staffing{font-size:clamp(16px,min(1.6vw,2.8vh),30px)}
+body.tv tr[data-state=on_call] td.state{color:#7cc4ff} body.tv tr[data-state=ringing] td.state{color:#e0b3ff}
+body.tv tr[data-state=logged_in] td.state{color:#a9b4c0}
 body.tv .controls{display:none !important}
-@media (max-width:1100px){.tiles{grid-template-columns:repeat(3,minmax(0,1fr))} .cols{grid-template-columns:minmax(0,1fr)}}
+@media (max-width:1100px){body:not(.tv) .tiles{grid-template-columns:repeat(3,minmax(0,1fr))} body:not(.tv) .cols{grid-template-columns:minmax(0,1fr)}}
 </style></head><body class="__BODY_CLASS__">__NAV__
 <main class="wb">
 <div class="tiles">
@@ -121,6 +131,8 @@ function level(tile, value, lv) {
 }
 function td(tr, cls) { const c = document.createElement('td'); if (cls) c.className = cls; tr.appendChild(c); return c; }
 let clockSkew = 0;  // server time - browser time, from the latest frame
+let queueNames = {};  // queue code -> its name in the page's language, from the latest frame
+const queueName = (code) => queueNames[code] || code;
 function duration(since) {
   if (since === null || since === undefined) return '–';
   const s = Math.max(0, Math.floor(Date.now() / 1000 + clockSkew - since));
@@ -148,7 +160,7 @@ function agentRow(a) {
 }
 function fill(row, a) {
   const c = row.cells;
-  put(c.name, a.name); put(c.seat, a.interface); put(c.state, (T['state_' + a.state] || a.state) + (a.queue ? ' · ' + a.queue : ''));
+  put(c.name, a.name); put(c.seat, a.interface); put(c.state, (T['state_' + a.state] || a.state) + (a.queue ? ' · ' + queueName(a.queue) : ''));
   put(c.reason, a.reason || ''); row.since = a.since; put(c.time, duration(a.since));
   if (row.tr.dataset.state !== a.state) row.tr.dataset.state = a.state;
   for (const [mode, b] of Object.entries(c.buttons)) {
@@ -181,7 +193,17 @@ function renderAgents(list) {
   }
   for (const a of list) fill(agentRows.get(a.interface), a);
   $('no-agents').hidden = list.length > 0;
+  if (reshape) fitTv();
 }
+// The wall screen shows every agent: their rows shrink until the list fits its card.
+function fitTv() {
+  if (!document.body.classList.contains('tv')) return;
+  const card = $('agents').closest('section'), style = document.body.style;
+  style.removeProperty('--agent-font');
+  let size = parseFloat(getComputedStyle($('h-name')).fontSize);
+  while (card.scrollHeight > card.clientHeight && size > 10) style.setProperty('--agent-font', --size + 'px');
+}
+addEventListener('resize', fitTv);
 setInterval(() => { for (const row of agentRows.values()) put(row.cells.time, duration(row.since)); }, 1000);
 const queueRows = new Map();
 function renderQueues(d) {
@@ -193,8 +215,8 @@ function renderQueues(d) {
       cells = [td(tr), td(tr, 'num'), td(tr, 'num'), td(tr, 'num'), td(tr, 'num')];
       queueRows.set(name, cells); $('queues').appendChild(tr);
     }
-    put(cells[0], name); put(cells[1], q.waiting); put(cells[2], Math.round(q.longest_wait_s) + T.seconds);
-    cells[2].className = 'num value ' + (lv['wait:' + name] || 'ok'); cells[2].style.fontSize = 'inherit';
+    put(cells[0], queueName(name)); put(cells[1], q.waiting); put(cells[2], Math.round(q.longest_wait_s) + T.seconds);
+    cells[2].className = 'num ' + (lv['wait:' + name] || 'ok');
     put(cells[3], pct(q.answer_rate)); put(cells[4], pct(q.service_level));
   }
 }
@@ -213,6 +235,7 @@ function renderAlerts(d) {
 }
 function render(d) {
   clockSkew = d.at - Date.now() / 1000;
+  queueNames = (d.queue_names || {})[T.lang_key] || {};
   const lv = d.levels || {};
   put($('v-lines'), d.lines_in_use + ' / ' + d.line_capacity);
   put($('s-lines'), T.high_level + ' ' + d.lines_high);

@@ -24,6 +24,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 
+from callcenter.core.contracts import QueueNames
 from callcenter.core.errors import ApiError
 from callcenter.core.i18n import remember_lang, request_lang
 from callcenter.recordings import api_doc as recordings_doc
@@ -42,12 +43,12 @@ from callcenter.recordings.qa import (
     roll_up,
     total_percent,
 )
-from callcenter.recordings.qa_page import QaPage, render_qa_page
+from callcenter.recordings.qa_page import QA_TEXT, QaPage, render_qa_page
 from callcenter.recordings.rows import Recording
 from callcenter.recordings.settings import RecordingsContext
 from callcenter.recordings.store import RecordingStore, SearchFilters
 from callcenter.web.openapi import describe
-from callcenter.web.page_frame import NavLink, add_page, nav_bar
+from callcenter.web.page_frame import NavLink, add_page, framed_page, nav_bar
 from callcenter.web.security import User, csrf_token, current_user, page_roles, require_roles
 from callcenter.web.validation import InvalidInput, query_values, read_object
 
@@ -69,6 +70,7 @@ class RecordingsApi:
     cache_dir: Path
     signer: LinkSigner
     clock: Callable[[], float]
+    queue_names: QueueNames = lambda _lang: {}  # queue code -> its name (repair -> 报修)
 
 
 API_KEY: web.AppKey[RecordingsApi] = web.AppKey("recordings_api", RecordingsApi)
@@ -80,7 +82,9 @@ def setup(
     store: RecordingStore,
     settings: RecordingsContext,
     clock: Callable[[], float] = time.time,
+    queue_names: QueueNames = lambda _lang: {},
 ) -> None:
+    """``queue_names(lang)``: how the page calls each queue (the API keeps the codes)."""
     rs = settings.recordings
     describe(app, recordings_doc.PART)
     app[API_KEY] = RecordingsApi(
@@ -90,6 +94,7 @@ def setup(
         cache_dir=Path(rs.cache_dir),
         signer=LinkSigner.from_settings(rs.link_secret, rs.link_lifetime_s),
         clock=clock,
+        queue_names=queue_names,
     )
     app.router.add_get("/recordings", page)
     app.router.add_get("/recordings/qa", qa_history_page)
@@ -196,7 +201,8 @@ async def page(request: web.Request) -> web.Response:
     user = current_user(request)
     assert user is not None
     lang = request_lang(request)
-    criteria = request.app[API_KEY].settings.recordings.qa_criteria
+    api = request.app[API_KEY]
+    criteria = api.settings.recordings.qa_criteria
     html = render_page(
         lang,
         can_score=user.can("supervisor", "admin"),
@@ -204,6 +210,8 @@ async def page(request: web.Request) -> web.Response:
         csrf=csrf_token(request),
         login=user.login,
         nav=nav_bar(request, RECORDINGS_PAGE.path),
+        zone=api.settings.zone.key,
+        queue_names=api.queue_names(lang),
     )
     response = web.Response(text=html, content_type="text/html", charset="utf-8")
     remember_lang(request, response)
@@ -228,7 +236,6 @@ async def qa_history_page(request: web.Request) -> web.Response:
         "agent": request.query.get("agent", "") if supervisor else user.agent,
     }
     criteria = api.settings.recordings.qa_criteria
-    name = user.display_name or user.login
     try:
         first, last = date.fromisoformat(query["from"]), date.fromisoformat(query["to"])
         since = datetime.combine(first, clock_time(0), zone).timestamp()
@@ -238,7 +245,7 @@ async def qa_history_page(request: web.Request) -> web.Response:
     except (ValueError, OverflowError):
         empty = QaPage(query, criteria, [], [], None, supervisor, zone)
         error = "日期无效（YYYY-MM-DD，结束不早于开始） / dates must be YYYY-MM-DD, 'to' not before 'from'"
-        html = render_qa_page(lang, empty, user_name=name, error=error)
+        html = _framed_qa(request, render_qa_page(lang, empty, error=error))
         return web.Response(text=html, content_type="text/html", charset="utf-8", status=400)
     sheets = await asyncio.to_thread(api.store.qa_sheets, since, until, _visible_agent(user, None))
     chosen = [s for s in sheets if query["agent"] and s.agent == query["agent"]]
@@ -251,11 +258,17 @@ async def qa_history_page(request: web.Request) -> web.Response:
         agent_choice=supervisor,
         zone=zone,
     )
-    page_html = render_qa_page(lang, view, user_name=name, csrf=csrf_token(request))
+    page_html = _framed_qa(request, render_qa_page(lang, view))
     response = web.Response(text=page_html,
                             content_type="text/html", charset="utf-8")  # fmt: skip
     remember_lang(request, response)
     return response
+
+
+def _framed_qa(request: web.Request, body: str) -> str:
+    """The QA history in the site's frame, under the recordings' place in the bar."""
+    title = QA_TEXT.text(request_lang(request), "title")
+    return framed_page(request, title, RECORDINGS_PAGE.path, body)
 
 
 # -- playback ----------------------------------------------------------------------------

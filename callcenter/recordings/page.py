@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from callcenter.core.i18n import Catalogue, Lang
 from callcenter.recordings.settings import QaCriterion
+from callcenter.web.page_clock import ZONED_TIME_JS
 from callcenter.web.page_frame import FRAME_CSS
+from callcenter.web.page_head import html_lang
 
 TEXT: dict[str, tuple[str, str]] = {  # key: (Chinese, English)
     "title": ("通话录音", "Call recordings"), "since": ("开始日期", "From"), "until": ("结束日期", "To"),
     "caller": ("来电号码", "Caller number"), "agent": ("坐席", "Agent"), "queue": ("队列", "Queue"),
+    "all_queues": ("全部队列", "All queues"),
     "work_order": ("工单号", "Work order"), "min_duration": ("最短时长(秒)", "Min length (s)"),
     "max_duration": ("最长时长(秒)", "Max length (s)"), "min_score": ("最低质检分", "Min QA score"),
     "max_score": ("最高质检分", "Max QA score"), "search": ("查询", "Search"), "time": ("时间", "Time"),
@@ -32,15 +35,19 @@ CATALOGUE = Catalogue(TEXT)
 _SCRIPT = """
 const T = JSON.parse(document.getElementById('texts').textContent);
 const CRITERIA = JSON.parse(document.getElementById('criteria').textContent);
-const LANG = document.documentElement.lang;
+const LANG = document.documentElement.lang === 'en' ? 'en' : 'zh';
+const ZONE = document.querySelector('meta[name=time-zone]').content;  // the service's, not the browser's
+const QUEUES = JSON.parse(document.getElementById('queue-names').textContent);
+const queueName = (code) => (code ? QUEUES[code] || code : '');
 const csrf = document.querySelector('meta[name=csrf-token]').content;
 const ME = document.querySelector('meta[name=user-login]').content;
 const $ = (id) => document.getElementById(id);
 let current = null;
-function epoch(value, endOfDay) {
+function epoch(value, endOfDay) {  // a day's start in the service's zone; "to" takes the whole day
   if (!value) return '';
-  const d = new Date(value + (endOfDay ? 'T23:59:59' : 'T00:00:00'));
-  return String(Math.floor(d.getTime() / 1000) + (endOfDay ? 1 : 0));
+  const [y, m, d] = value.split('-').map(Number);
+  const day = endOfDay ? new Date(Date.UTC(y, m - 1, d + 1)).toISOString().slice(0, 10) : value;
+  return String(zonedEpoch(day, ZONE));
 }
 async function post(url, body) {
   const r = await fetch(url, {method: 'POST', credentials: 'same-origin',
@@ -66,8 +73,8 @@ async function search(ev) {
   $('status').textContent = data.total ? T.total.replace('{n}', data.total) : T.none;
   for (const rec of data.recordings) {
     const tr = document.createElement('tr');
-    const cells = [new Date(rec.recorded_at * 1000).toLocaleString(LANG === 'zh' ? 'zh-CN' : 'en-GB'),
-      rec.caller_number, rec.agent, rec.queue, rec.duration_s.toFixed(1) + 's',
+    const cells = [zonedTime(rec.recorded_at, ZONE, true),
+      rec.caller_number, rec.agent, queueName(rec.queue), rec.duration_s.toFixed(1) + 's',
       rec.qa_score === null ? '-' : rec.qa_score.toFixed(1), rec.legal_hold ? T.hold : ''];
     for (const c of cells) { const td = document.createElement('td'); td.textContent = c; tr.append(td); }
     const td = document.createElement('td');
@@ -84,7 +91,7 @@ function openForm(rec) {
   form.reset();
   form.dataset.recording = String(rec.id);
   $('qa_status').textContent = '';
-  const when = new Date(rec.recorded_at * 1000).toLocaleString(LANG === 'zh' ? 'zh-CN' : 'en-GB');
+  const when = zonedTime(rec.recorded_at, ZONE, true);
   $('qa_target').textContent = T.scoring.replace('{id}', rec.id).replace('{time}', when)
     .replace('{agent}', rec.agent || '-');
   form.hidden = false;
@@ -138,8 +145,12 @@ def render_page(
     csrf: str = "",
     login: str = "",
     nav: str = "",
+    zone: str = "Asia/Shanghai",
+    queue_names: Mapping[str, str] | None = None,
 ) -> str:
-    """``nav``: the site's navigation bar (``web.page_frame.nav_bar``)."""
+    """``nav``: the site's navigation bar (``web.page_frame.nav_bar``); ``zone``: the
+    service's timezone, the one the times are shown in; ``queue_names``: queue code -> its
+    name in ``lang``."""
     t = CATALOGUE.all(lang)
     e = html.escape
     fields = [
@@ -147,8 +158,15 @@ def render_page(
         ("queue", "text"), ("work_order", "text"), ("min_duration", "number"),
         ("max_duration", "number"), ("min_score", "number"), ("max_score", "number"),
     ]  # fmt: skip
+    names = dict(queue_names or {})
     inputs = "".join(
-        f'<label>{e(t[name])} <input name="{name}" type="{kind}"></label> ' for name, kind in fields
+        f'<label>{e(t[name])} <input name="{name}" type="{kind}"></label> '
+        if name != "queue" or not names
+        else f'<label>{e(t[name])} <select name="queue" data-testid="queue-filter">'
+        f'<option value="">{e(t["all_queues"])}</option>'
+        + "".join(f'<option value="{e(q)}">{e(n)}</option>' for q, n in sorted(names.items()))
+        + "</select></label> "
+        for name, kind in fields
     )
     heads = "".join(
         f"<th>{e(t[k])}</th>"
@@ -173,9 +191,11 @@ def render_page(
     # "</" is escaped so the JSON cannot close its <script> element.
     texts_json = json.dumps(t, ensure_ascii=False).replace("</", "<\\/")
     crit_json = json.dumps(crit).replace("</", "<\\/")
+    queues_json = json.dumps(names, ensure_ascii=False).replace("</", "<\\/")
     return f"""<!doctype html>
-<html lang="{lang}"><head><meta charset="utf-8"><title>{e(t["title"])}</title>
+<html lang="{html_lang(lang)}"><head><meta charset="utf-8"><title>{e(t["title"])}</title>
 <meta name="csrf-token" content="{e(csrf)}"><meta name="user-login" content="{e(login)}">
+<meta name="time-zone" content="{e(zone)}">
 {FRAME_CSS}<style>label{{display:inline-block;margin:.2em .6em .2em 0}} #player{{display:block;margin:8px 0}}</style>
 </head><body>{nav}<main class="page"><section>
 <h1>{e(t["title"])}</h1>
@@ -188,5 +208,6 @@ def render_page(
 </section></main>
 <script type="application/json" id="texts">{texts_json}</script>
 <script type="application/json" id="criteria">{crit_json}</script>
-<script>{_SCRIPT}</script>
+<script type="application/json" id="queue-names">{queues_json}</script>
+<script>{ZONED_TIME_JS}{_SCRIPT}</script>
 </body></html>"""

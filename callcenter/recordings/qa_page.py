@@ -8,7 +8,6 @@ import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from urllib.parse import urlencode
 
 from callcenter.core.i18n import Catalogue, Lang
 from callcenter.recordings.qa import (
@@ -19,8 +18,7 @@ from callcenter.recordings.qa import (
 )
 from callcenter.recordings.settings import QaCriterion
 from callcenter.web.html_table import html_table
-from callcenter.web.page_head import PAGE_HEAD, html_lang
-from callcenter.web.query_form import date_inputs, query_form, refused_end
+from callcenter.web.query_form import date_inputs, query_form
 
 __all__ = ["QA_TEXT", "QaPage", "render_qa_page"]
 
@@ -38,19 +36,15 @@ QA_TEXT = Catalogue({  # key: (Chinese, English)
     "none": ("没有评分记录", "No score sheets"),
     "no_calibration": ("没有多人评分的录音", "No recording scored by more than one reviewer"),
     "pick_agent": ("选择一位坐席查看其评分记录", "Pick an agent to see their score sheets"),
-    "other_lang": ("English", "中文"),
     "def": ("分数为满分的百分比；各质检项为该项平均得分占该项满分的百分比",
             "Scores are percentages of the maximum points; per criterion, the mean points "
             "as a percentage of that criterion's maximum"),
 })  # fmt: skip
 
-_STYLE = """body{font-family:system-ui,"PingFang SC","Microsoft YaHei",sans-serif;margin:0;background:#f4f6f8;color:#222}
-header{display:flex;gap:12px;align-items:center;background:#1f3a5f;color:#fff;padding:8px 16px}
-header .grow{flex:1} header a{color:#fff} main{padding:12px;display:grid;gap:12px}
-section{background:#fff;border-radius:8px;padding:12px;box-shadow:0 1px 3px #0002;overflow:auto;min-width:0}
-h2{font-size:16px;margin:0 0 8px} table{border-collapse:collapse;font-size:90%}
-td,th{border-bottom:1px solid #eee;padding:2px 8px;text-align:right} td:first-child,th:first-child{text-align:left}
-.muted{color:#666;font-size:90%} .error{color:#b00020}"""
+# inside the site's frame: wide tables scroll in their card; scores line up on the right
+_STYLE = """<style>main.page section{overflow:auto;min-width:0}
+main.page td,main.page th{text-align:right} main.page td:first-child,main.page th:first-child{text-align:left}
+.error{color:var(--alert)}</style>"""
 
 
 @dataclass(frozen=True)
@@ -70,9 +64,8 @@ def _pct(value: float | None) -> str:
     return "–" if value is None else f"{value:.1f}"
 
 
-def render_qa_page(
-    lang: Lang, page: QaPage, *, user_name: str, csrf: str = "", error: str = ""
-) -> str:
+def render_qa_page(lang: Lang, page: QaPage, *, error: str = "") -> str:
+    """The page's body, for the site's frame (``web.page_frame.framed_page``)."""
     e = html.escape
     t = QA_TEXT.all(lang)
     q = page.query
@@ -83,7 +76,6 @@ def render_qa_page(
     def when(at: float) -> str:
         return datetime.fromtimestamp(at, page.zone).strftime("%Y-%m-%d %H:%M")
 
-    other = "en" if lang == "zh" else "zh"
     agent_input = ""
     if page.agent_choice:
         names = sorted(
@@ -98,21 +90,15 @@ def render_qa_page(
             f'<option value="">{e(t["all_agents"])}</option>{options}</select></label> '
         )
     body = [
-        PAGE_HEAD.replace("__HTML_LANG__", html_lang(lang))
-        .replace("__CSRF__", e(csrf))
-        .replace("__TITLE__", e(t["title"])),
-        f"<style>{_STYLE}</style></head><body>"
-        f"<header><strong>{e(t['title'])}</strong><span>{e(user_name)}</span>"
-        f'<span class="grow"></span><a href="/recordings">{e(t["recordings"])}</a>'
-        f'<a href="?{e(urlencode({**q, "lang": other}))}">{e(t["other_lang"])}</a></header>'
-        "<main><section>"
+        f"{_STYLE}<section><h1>{e(t['title'])}</h1>"
+        f'<p><a href="/recordings" data-testid="recordings-link">{e(t["recordings"])}</a></p>'
         + query_form(
             "/recordings/qa", lang, date_inputs(q, t["from"], t["to"]) + agent_input, t["show"]
         )
         + f'<p class="muted">{e(t["def"])}</p>',
     ]
     if error:
-        return "".join([*body, refused_end(error)])
+        return "".join([*body, f'<p class="error" role="alert">{e(error)}</p></section>'])
     body.append("</section>")
     heads = [t["agent"], t["sheets"], t["mean"], *(crit_name(c) for c in page.criteria)]
     rows = [
@@ -155,5 +141,4 @@ def render_qa_page(
         else:
             content = f"<p>{e(t['no_calibration'])}</p>"
         body.append(f"<section><h2>{e(t['calibration'])}</h2>{content}</section>")
-    body.append("</main></body></html>")
     return "".join(body)

@@ -1,4 +1,4 @@
-"""Agents, seats and zones: read from YAML (``config/agents.yaml``) or CSV, written back
+"""Agents, seats, zones and the queues' names: read from YAML (``config/agents.yaml``) or CSV, written back
 as YAML by the API.
 
 A seat is a phone position with its Asterisk interface (``PJSIP/1001``,
@@ -68,10 +68,24 @@ class Zone:
 
 
 @dataclass(frozen=True)
+class QueueName:
+    """How people call a queue (support -> 咨询 / Support); the code stays in the PBX,
+    the exports and the API."""
+
+    id: str
+    name_zh: str
+    name_en: str = ""
+
+    def label(self, lang: str = "zh") -> str:
+        return self.name_en if lang == "en" and self.name_en else self.name_zh
+
+
+@dataclass(frozen=True)
 class Directory:
     seats: dict[str, Seat] = field(default_factory=dict)
     agents: dict[str, Agent] = field(default_factory=dict)
     zones: dict[str, Zone] = field(default_factory=dict)
+    queue_labels: dict[str, QueueName] = field(default_factory=dict)
 
     def interface_of(self, agent_id: str) -> str:
         agent = self.agents.get(agent_id)
@@ -95,6 +109,12 @@ class Directory:
         names = {q for a in self.agents.values() for q in a.queues}
         names.update(z.queue for z in self.zones.values() if z.queue)
         return names
+
+    def queue_names(self, lang: str) -> dict[str, str]:
+        """Each queue's name in ``lang``: its label in ``queues:``, else its code."""
+        named = {q: q for q in self.queues()}
+        named.update({q: name.label(lang) for q, name in self.queue_labels.items()})
+        return named
 
     def problems(self) -> list[str]:
         """What does not fit together (unknown seats, housekeepers, shared seats)."""
@@ -243,7 +263,13 @@ def directory_from_mapping(data: LineDict, origin: str) -> Directory:
             keeper,
             str(body.get("queue") or ""),
         )
-    directory = Directory(seats, agents, zones)
+    queue_labels = {
+        str(queue_id): QueueName(
+            str(queue_id), str(body.get("name_zh") or queue_id), str(body.get("name_en") or "")
+        )
+        for queue_id, _line, body in _entries(where, data, "queues")
+    }
+    directory = Directory(seats, agents, zones, queue_labels)
     problems = directory.problems()
     if problems:
         raise RoutingConfigError(f"{origin}: " + "; ".join(problems))
@@ -304,6 +330,10 @@ def directory_to_mapping(directory: Directory) -> dict[str, Any]:
                 "queue": z.queue,
             }
             for z in directory.zones.values()
+        },
+        "queues": {
+            q.id: {"name_zh": q.name_zh, "name_en": q.name_en}
+            for q in directory.queue_labels.values()
         },
     }
 

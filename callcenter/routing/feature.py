@@ -133,6 +133,10 @@ class RoutingFeature:
         """Zone id -> its name in ``lang`` (east -> 东区)."""
         return {zone_id: zone.label(lang) for zone_id, zone in self.state.directory.zones.items()}
 
+    def queue_names(self, lang: str) -> dict[str, str]:
+        """Queue code -> its name in ``lang`` (repair -> 报修; the code when unnamed)."""
+        return self.state.directory.queue_names(lang)
+
     def seat_paused(self, interface: str) -> bool:
         status = self.agent_states.agents.get(interface)
         return status is not None and status.paused
