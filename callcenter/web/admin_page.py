@@ -60,6 +60,10 @@ button.primary{background:var(--accent);border-color:var(--accent);color:#fff}
 .gap{color:var(--bad);font-weight:600}
 table.week th,table.week td{font-size:.85em;min-width:6.5em}
 table.week tbody th{white-space:nowrap;color:var(--ink)}
+table.week details.past summary{color:var(--muted);cursor:pointer}
+table.nodes{table-layout:fixed}table.nodes th:nth-child(1){width:11em}table.nodes th:nth-child(2){width:7em}
+table.nodes td{overflow-wrap:anywhere}pre{white-space:pre-wrap;overflow-wrap:anywhere}
+table.users td{white-space:nowrap}table.users input{width:100%;min-width:6em}
 </style>
 """
 
