@@ -97,9 +97,15 @@ async function load() {
     if (!shifts.has(key)) shifts.set(key, s.start + s.end);
   }
   for (const key of [...shifts.keys()].sort((a, b) => shifts.get(a).localeCompare(shifts.get(b)))) {
-    row(key, 'shift', (d, td) => lines(td, d.shifts
-      .filter((s) => s.start + '–' + s.end + ' ' + s.label[LANG] === key)
-      .map((s) => who(s) + (s.origin !== 'rotation' ? ' [' + T['origin_' + s.origin] + ']' : ''))));
+    row(key, 'shift', (d, td) => {
+      for (const s of d.shifts.filter((s) => s.start + '–' + s.end + ' ' + s.label[LANG] === key)) {
+        // "name (id)" and its [extra]/[swap] tag never broken inside: a narrow day wraps between them
+        const line = el('div');
+        line.append(el('span', {class: 'who'}, who(s)));
+        if (s.origin !== 'rotation') line.append(' ', el('span', {class: 'tag'}, '[' + T['origin_' + s.origin] + ']'));
+        td.append(line);
+      }
+    });
   }
   $('readonly').hidden = week.editable;
   fillChoices();
