@@ -176,6 +176,24 @@ async def test_an_admin_puts_an_agent_on_leave_for_a_roster_day(
         # gaps (if the leave made one) as stretches named by the rules' titles, never raw ids
         gaps = " ".join(await page.locator("#week tr.gaps td").all_inner_texts())
         assert "rule " not in gaps and "peak" not in gaps
+        assert await page.evaluate("reason('leave') + '/' + reason('')") == "Leave/Leave"
+        # a second shift on top of one someone already works is refused, said plainly
+        other = page.locator(f"#week tr.shift td[data-day='{day}'] .who").first
+        worker = re.search(r"\((\w+)\)", await other.inner_text())
+        assert worker is not None
+        await monday.get_by_role("button", name="Edit").click()
+        for shift in await page.locator("#extra_shift option").evaluate_all(
+            "(options) => options.map((o) => o.value)"
+        ):  # every shift of the book: one of them overlaps the worker's
+            await page.locator("#extra_agent").fill(worker.group(1))
+            await page.locator("#extra_shift").select_option(shift)
+            await page.get_by_role("button", name="Add extra shift").click()
+        await page.get_by_role("button", name="Save the day").click()
+        status = page.locator("#status.error")
+        await status.wait_for()
+        text = await status.inner_text()
+        assert f"{worker.group(1)} already works" in text and "roster.yaml" not in text
+        await page.get_by_role("button", name="Cancel").click()
     text = roster_file.read_text(encoding="utf-8")
     assert f"{{agent: {agent}, from: {day}, to: {day}, reason: sick}}" in text
     reloaded = load_roster(roster_file, service.routing.data.book)

@@ -41,6 +41,8 @@ def test_gap_is_reported_days_ahead_with_its_window_and_count() -> None:
     assert (gap.start, gap.end) == (at("2026-12-03T21:00"), at("2026-12-04T08:00"))
     assert "2026-12-03 21:00–08:00" in gap.describe(r.book.zone)
     assert "1 rostered, at least 2 needed" in gap.describe(r.book.zone, "en")
+    assert "21:00-08:00 rule night: 1" in gap.describe(r.book.zone, "en", "night")  # untitled
+    assert "21:00–08:00 夜班: 排班 1 人" in gap.describe(r.book.zone, "zh", "夜班")
 
 
 def test_gap_inside_a_window_covers_only_the_short_part() -> None:

@@ -134,7 +134,10 @@ function drawDraft() {
   const describe = {
     leave: (i) => i.agent + ' · ' + reason(i.reason),
     swaps: (i) => i.agent + ' ⇄ ' + i.with,
-    extra: (i) => i.agent + ' · ' + i.shift + (i.team ? ' · ' + i.team : ''),
+    extra: (i) => {
+      const shift = week.shifts.find((s) => s.shift === i.shift);
+      return i.agent + ' · ' + (shift ? shift.label[LANG] : i.shift) + (i.team ? ' · ' + i.team : '');
+    },
   };
   for (const kind of ['leave', 'swaps', 'extra']) {
     const ul = $('draft_' + kind);

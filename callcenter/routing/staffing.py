@@ -100,13 +100,15 @@ class Gap:
     need: int
 
     def describe(self, zone: ZoneInfo, lang: str = "zh", title: str = "") -> str:
-        """The gap in words; ``title``: the rule as people call it (else its name)."""
+        """The gap in words; ``title``: the rule as people call it (a rule without one
+        is "rule <name>")."""
         start = datetime.fromtimestamp(self.start, zone).strftime("%Y-%m-%d %H:%M")
         end = datetime.fromtimestamp(self.end, zone).strftime("%H:%M")
+        titled = title and title != self.rule
         if lang == "zh":
-            rule = title or f"规则 {self.rule}"
+            rule = title if titled else f"规则 {self.rule}"
             return f"{start}–{end} {rule}: 排班 {self.have} 人，至少需要 {self.need} 人"
-        rule = title or f"rule {self.rule}"
+        rule = title if titled else f"rule {self.rule}"
         return f"{start}-{end} {rule}: {self.have} rostered, at least {self.need} needed"
 
 
