@@ -222,7 +222,12 @@ def minimums(plan: DayPlan) -> list[StaffingMinimum]:
             first = format_clock(start * step)
             window = f"{first}-{format_clock(index * step % (24 * 60))}"
             name = f"plan-{first.replace(':', '')}"
-            rules.append(StaffingMinimum(name, window, need[start], [HOTLINE_TEAM]))
+            rules.append(
+                StaffingMinimum(
+                    name, window, need[start], [HOTLINE_TEAM],
+                    title_zh="热线计划人数", title_en="Hotline plan",
+                )
+            )  # fmt: skip
         start = index
     return rules
 

@@ -80,10 +80,23 @@ async def signed_in_page(browser: Any, base: str, login: str, password: str = PA
     return page
 
 
+# Whether every element ``selector`` finds shows its text on one line, and its card
+# (section.card) holds its content without scrolling sideways.
+ON_ONE_LINE = """(selector) => [...document.querySelectorAll(selector)].every((node) => {
+  const range = document.createRange();
+  range.selectNodeContents(node);
+  const lines = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+  const card = node.closest('section.card');
+  return lines.size <= 1 && card.scrollWidth <= card.clientWidth;
+})"""
+
+
 async def test_an_admin_creates_a_user_who_can_then_sign_in(
     served: tuple[str, Service, Path],
 ) -> None:
     base, service, _roster = served
+    # the demo's longest login: the table must still fit at 1024
+    service.cti.accounts.add_user("supervisor", "supervisor", "", password_hash="x")
     async with chromium() as browser:
         admin = await signed_in_page(browser, base, "ada")
         await admin.goto(f"{base}/admin/users")
@@ -99,6 +112,10 @@ async def test_an_admin_creates_a_user_who_can_then_sign_in(
         row = admin.locator("tr[data-login=carol]")
         await row.wait_for()
         assert await row.locator("input").nth(0).input_value() == "王晓红"
+        # 1024 px with a long list: less the scroll bar
+        await admin.set_viewport_size({"width": 1009, "height": 800})
+        cells = "#users td:nth-child(6), #users td:nth-child(7) button"
+        assert await admin.locator(cells).count() > 4 and await admin.evaluate(ON_ONE_LINE, cells)
 
         carol = await signed_in_page(browser, base, "carol", "carol-初始密码")
         me = await carol.evaluate("() => fetch('/api/me').then((r) => r.json())")
@@ -156,6 +173,27 @@ async def test_an_admin_puts_an_agent_on_leave_for_a_roster_day(
             await page.locator(f"#week tr.shift td[data-day='{day}']").all_inner_texts()
         )
         assert f"({agent})" not in shifts
+        # gaps (if the leave made one) as stretches named by the rules' titles, never raw ids
+        gaps = " ".join(await page.locator("#week tr.gaps td").all_inner_texts())
+        assert "rule " not in gaps and "peak" not in gaps
+        assert await page.evaluate("reason('leave') + '/' + reason('')") == "Leave/Leave"
+        # a second shift on top of one someone already works is refused, said plainly
+        other = page.locator(f"#week tr.shift td[data-day='{day}'] .who").first
+        worker = re.search(r"\((\w+)\)", await other.inner_text())
+        assert worker is not None
+        await monday.get_by_role("button", name="Edit").click()
+        for shift in await page.locator("#extra_shift option").evaluate_all(
+            "(options) => options.map((o) => o.value)"
+        ):  # every shift of the book: one of them overlaps the worker's
+            await page.locator("#extra_agent").fill(worker.group(1))
+            await page.locator("#extra_shift").select_option(shift)
+            await page.get_by_role("button", name="Add extra shift").click()
+        await page.get_by_role("button", name="Save the day").click()
+        status = page.locator("#status.error")
+        await status.wait_for()
+        text = await status.inner_text()
+        assert f"{worker.group(1)} already works" in text and "roster.yaml" not in text
+        await page.get_by_role("button", name="Cancel").click()
     text = roster_file.read_text(encoding="utf-8")
     assert f"{{agent: {agent}, from: {day}, to: {day}, reason: sick}}" in text
     reloaded = load_roster(roster_file, service.routing.data.book)
@@ -198,12 +236,29 @@ async def test_zones_owners_and_flows_are_managed_on_their_screens(
             page.locator("#flows tr[data-flow=hotline]").get_by_role("button", name="View").click()
         )
         await page.locator("#nodes tr").first.wait_for()
+        await page.set_viewport_size({"width": 1024, "height": 800})
+        fits = "(el) => el.scrollWidth <= el.clientWidth"  # long settings wrap in their cell
+        assert await page.locator("#view").evaluate(fits)
         text = await page.locator("#text").input_value()
         await page.locator("#text").fill(text.replace("next: identify", "next: nowhere", 1))
         await page.get_by_role("button", name="Check and save").click()
         await page.locator("#status.error").wait_for()
         line = text[: text.index("next: identify")].count("\n") + 1
         assert f"hotline.yaml:{line}:" in await page.locator("#status").inner_text()
+        # in Chinese: node types and a YAML mistake in the page's language
+        await page.goto(f"{base}/admin/ivr?lang=zh")
+        await (
+            page.locator("#flows tr[data-flow=hotline]").get_by_role("button", name="查看").click()
+        )
+        await page.locator("#nodes tr").first.wait_for()
+        types = set(await page.locator("#nodes td:nth-child(2)").all_inner_texts())
+        assert {"条件分支", "播放", "按键菜单"} <= types
+        await page.locator("#name").fill("qa.yaml")
+        await page.locator("#text").fill("bad: [yaml")
+        await page.get_by_role("button", name="检查", exact=True).click()
+        problem = page.locator("#problems li").first
+        await problem.wait_for()
+        assert (await problem.inner_text()).startswith("qa.yaml:1:11: YAML 语法错误：此处应为")
 
 
 async def test_an_admin_makes_a_token_shown_once_and_revokes_it(

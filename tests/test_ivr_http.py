@@ -78,6 +78,11 @@ async def test_a_broken_file_is_refused_naming_its_lines(api: Any) -> None:
     line = text[: text.index("next: identify")].count("\n") + 1
     reply = await client.put("/api/ivr/flows/hotline.yaml", json={"text": broken}, headers=ADMIN)
     assert reply.status == 400 and f"hotline.yaml:{line}:" in (await reply.json())["error"]["en"]
+    # a YAML mistake is said in Chinese too, for the Chinese page
+    reply = await client.put("/api/ivr/flows/qa.yaml", json={"text": "bad: [yaml"}, headers=ADMIN)
+    error = (await reply.json())["error"]
+    assert "qa.yaml:1:11: YAML 语法错误：此处应为 ',' 或 ']'，实际是 文件结尾" in error["zh"]
+    assert "qa.yaml:1:11: YAML syntax: expected ',' or ']'" in error["en"]
 
 
 async def test_a_good_file_is_written_and_served(api: Any) -> None:

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from callcenter.ivr.loader import load_text, parse_duration
 from callcenter.ivr.prompts import load_catalogue
 from callcenter.ivr.validator import validate, validate_paths
@@ -54,6 +56,21 @@ def test_yaml_syntax_error_is_reported_at_its_line() -> None:
     assert problems_of("flow: a\nnodes:\n  x: {kind: hangup\n") == [
         "f.yaml:4:1: YAML syntax: expected ',' or '}', but got '<stream end>'"
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "zh"),
+    [
+        ("flow: a\nnodes:\n  x: {kind: hangup\n", "此处应为 ',' 或 '}'，实际是 文件结尾"),
+        ("a: b: c\n", "此处不能写键值（冒号后缺空格或缩进不对？）"),
+        ("a: 'open\n", "文件意外结束（引号或括号没有闭合？）"),
+        ("a: 1\n\tb: 2\n", "字符 '\\t' 不能出现在这里（制表符？）"),
+        ("", "流程文件是空的"),
+    ],
+)  # fmt: skip
+def test_yaml_mistakes_are_said_in_chinese_too(text: str, zh: str) -> None:
+    _flow, (problem,) = load_text(text, "f.yaml")
+    assert problem.reason_zh.removeprefix("YAML 语法错误：") == zh
 
 
 BROKEN = """\

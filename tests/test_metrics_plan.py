@@ -26,6 +26,7 @@ from callcenter.metrics.plan import (
 )
 from callcenter.routing.directory import load_directory
 from callcenter.routing.loading import load_routing, minimum_rules
+from callcenter.routing.roster_edit import apply_day_edit, day_edit, day_edit_problems
 from callcenter.routing.staffing import Gap, check_ahead
 from callcenter.sim.config import TrafficParams
 
@@ -128,6 +129,31 @@ def test_the_demo_day_is_rostered_to_the_plan_and_meets_its_targets(tmp_path: Pa
     assert len({a.name for a in directory.agents.values()}) == len(directory.agents)
     assert all(directory.seats[a.seat].label.endswith("号座席") for a in added)
     assert directory.queue_names("zh")["repair"] == "报修"  # the copy keeps the queues' names
+    assert {(r.title_zh, r.title_en) for r in minimums(plan)} == {("热线计划人数", "Hotline plan")}
+
+
+def test_the_demo_days_planned_people_take_leave_and_swap(tmp_path: Path) -> None:
+    settings = demo_settings()
+    _plan, files = plan_day(settings, TrafficParams(peak_calls_per_hour=400.0), DAY, tmp_path)
+    data = load_routing(
+        dataclasses.replace(
+            settings.routing,
+            roster_file=str(files.roster_file),
+            agents_file=str(files.agents_file),
+        ),
+        settings.timezone,
+    )
+    planned = day_edit(data.roster, DAY)
+    (sick, _s, _t), (first, shift, _t2), (second, _other, _t3) = [
+        e for e in planned.extras if e[2] == "hotline"
+    ][:3]
+    edit = dataclasses.replace(planned, leave=((sick, ""),), swaps=((first, second),))
+    assert day_edit_problems(data.roster, DAY, edit) == []
+    edited = apply_day_edit(data.roster, DAY, edit)
+    worked = {(a.agent, a.shift.name, a.origin) for a in edited.assignments(DAY)}
+    assert sick not in {agent for agent, _s, _o in worked} and (second, shift, "swap") in worked
+    again = dataclasses.replace(planned, extras=(*planned.extras, (first, shift, "hotline")))
+    assert "时间重叠" in day_edit_problems(data.roster, DAY, again)[0][0]
 
 
 def test_an_understaffed_day_falls_short_of_the_plan_and_its_minimums(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from aiohttp import web
 from routing_fixtures import at, roster
@@ -66,7 +67,9 @@ async def test_alert_is_signed_retried_and_sent_once_per_change() -> None:
             {},
         )
         states = AgentStates()
-        rules = [MinimumRule.parse("night", "21:00-08:00", 2, ["hotline"])]
+        rules = [
+            replace(MinimumRule.parse("night", "21:00-08:00", 2, ["hotline"]), title_zh="夜班")
+        ]
         events: list[Event] = []
         watch = StaffingWatch(
             LiveStaffingMonitor(rules, r.book.zone, r.calendar),
@@ -88,7 +91,10 @@ async def test_alert_is_signed_retried_and_sent_once_per_change() -> None:
         ] == [("night", True, 0), ("night", True, 1), ("night", False, 2)]
         # the count moving while below is no new alert for the webhook
         assert [p["type"] for p in got] == ["staffing_below_minimum", "staffing_restored"]
-        assert "人手不足" in str(got[0]["message"])
+        assert got[0]["message"] == {  # the rule as people call it, its window too
+            "zh": "人手不足: 夜班 21:00-08:00 需要至少 2 个坐席在线，当前 0 个",
+            "en": "Understaffed: night 21:00-08:00 needs 2 seats online, 0 now",
+        }
     finally:
         await runner.cleanup()
 

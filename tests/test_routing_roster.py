@@ -200,7 +200,7 @@ rotations:
          "roster.yaml:3: rotations.0.anchor: must be a date"),
         ("rotations:\n  - {name: x, anchor: 2026-01-01, pattern: [[day]], members: [a]}\n"
          "leave:\n  - {agent: zed, from: 2026-01-02}\n",
-         "roster.yaml:4: leave.0.agent: 'zed' is in no rotation or pool"),
+         "roster.yaml:4: leave.0.agent: 'zed' is in no rotation, pool or extra shift"),
         ("rotations: []\nsurprise: 1\n", "roster.yaml:2: roster.surprise: unknown key"),
     ],
 )  # fmt: skip

@@ -10,7 +10,14 @@ import pytest
 from routing_fixtures import at, roster
 
 from callcenter.cli import main
-from callcenter.routing.staffing import LiveStaffingMonitor, MinimumRule, check_ahead
+from callcenter.routing.staffing import (
+    Gap,
+    GapRange,
+    LiveStaffingMonitor,
+    MinimumRule,
+    check_ahead,
+    merged_gaps,
+)
 
 TEAM = """
 rotations:
@@ -34,6 +41,8 @@ def test_gap_is_reported_days_ahead_with_its_window_and_count() -> None:
     assert (gap.start, gap.end) == (at("2026-12-03T21:00"), at("2026-12-04T08:00"))
     assert "2026-12-03 21:00–08:00" in gap.describe(r.book.zone)
     assert "1 rostered, at least 2 needed" in gap.describe(r.book.zone, "en")
+    assert "21:00-08:00 rule night: 1" in gap.describe(r.book.zone, "en", "night")  # untitled
+    assert "21:00–08:00 夜班: 排班 1 人" in gap.describe(r.book.zone, "zh", "夜班")
 
 
 def test_gap_inside_a_window_covers_only_the_short_part() -> None:
@@ -60,6 +69,18 @@ def test_rules_can_be_limited_to_teams_and_kinds_of_day() -> None:
     assert len(check_ahead(r, [other_team], date(2026, 11, 30), 2)) == 2
     with pytest.raises(ValueError):
         MinimumRule.parse("bad", "10:00", 1)
+
+
+def test_gaps_hour_by_hour_read_as_stretches() -> None:
+    day = date(2026, 12, 2)
+    hourly = [
+        Gap(f"plan-{h:02}00", day, h * 3600.0, (h + 1) * 3600.0, 1, 2 + h % 2) for h in range(7, 12)
+    ]
+    later = Gap("evening", day, 15 * 3600.0, 16 * 3600.0, 0, 1)
+    assert merged_gaps([later, *hourly]) == [
+        GapRange(7 * 3600.0, 12 * 3600.0, 2, tuple(f"plan-{h:02}00" for h in range(7, 12))),
+        GapRange(15 * 3600.0, 16 * 3600.0, 1, ("evening",)),
+    ]
 
 
 def test_live_monitor_alerts_once_and_notices_recovery() -> None:

@@ -5,6 +5,7 @@ the one way a changed file is written back (atomically)."""
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +27,41 @@ class YamlSyntaxError(Exception):
         self.column = column
         self.problem = problem
         self.marked = marked
+
+
+# PyYAML's problems, in Chinese, for people who fix a file on a Chinese page: the
+# parser's own tokens named as a reader knows them.
+_YAML_TOKENS_ZH = {
+    "'<stream end>'": "文件结尾", "<stream end>": "文件结尾", "<block end>": "缩进块的结尾",
+    "'<document start>'": "文档开头", "<document start>": "文档开头",
+}  # fmt: skip
+_YAML_PROBLEMS_ZH: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), zh)
+    for pattern, zh in (
+        (r"expected (.+?), but (?:got|found) (.+)", "此处应为 {0}，实际是 {1}"),
+        (r"could not find expected ':'", "缺少应有的冒号 ':'"),
+        (r"mapping values are not allowed here", "此处不能写键值（冒号后缺空格或缩进不对？）"),
+        (
+            r"found character (.+) that cannot start any token",
+            "字符 {0} 不能出现在这里（制表符？）",
+        ),
+        (r"found unexpected end of stream", "文件意外结束（引号或括号没有闭合？）"),
+        (r"found undefined alias (.+)", "未定义的别名 {0}"),
+        (r"duplicate key (.+) \(first on line (\d+)\)", "键 {0} 重复（第一次在第 {1} 行）"),
+        (r"nested too deeply", "嵌套层数过多"),
+        (r"unacceptable character (.+)", "不允许的字符 {0}"),
+    )
+)
+
+
+def yaml_problem_zh(problem: str) -> str:
+    """``YamlSyntaxError.problem`` in Chinese where it is a known one, else as it is."""
+    for pattern, zh in _YAML_PROBLEMS_ZH:
+        found = pattern.fullmatch(problem.strip())
+        if found:
+            named = (_YAML_TOKENS_ZH.get(g, g).replace(" or ", " 或 ") for g in found.groups())
+            return zh.format(*named)
+    return problem
 
 
 def parse_yaml_text(

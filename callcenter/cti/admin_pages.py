@@ -50,14 +50,14 @@ async function load() {
   for (const u of data.users) {
     const tr = el('tr', {'data-login': u.login});
     cell(tr, u.login);
-    const name = el('input', {'aria-label': T.name, value: u.display_name || ''});
+    const name = el('input', {'aria-label': T.name, value: u.display_name || '', size: 8});
     cell(tr, '').append(name);
     const role = roleSelect(u.role);
     role.setAttribute('aria-label', T.role);
     cell(tr, '').append(role);
-    const phone = el('input', {'aria-label': T.interface, value: u.interface || '', size: 12});
+    const phone = el('input', {'aria-label': T.interface, value: u.interface || '', size: 10});
     cell(tr, '').append(phone);
-    const agent = el('input', {'aria-label': T.agent, value: u.agent || '', size: 12});
+    const agent = el('input', {'aria-label': T.agent, value: u.agent || '', size: 8});
     cell(tr, '').append(agent);
     cell(tr, u.active ? T.active : T.disabled);
     const actions = cell(tr, '');
@@ -118,7 +118,7 @@ def users_body(t: dict[str, str]) -> str:
         f'<label>{e(t["agent"])} <input name="agent"></label>'
         f'<button class="primary">{e(t["add"])}</button></form></section>'
         f"{STATUS_LINE}"
-        f'<section class="card"><table><thead><tr>{heads}</tr></thead>'
+        f'<section class="card"><table class="users"><thead><tr>{heads}</tr></thead>'
         f'<tbody id="users"></tbody></table></section>'
     )
 

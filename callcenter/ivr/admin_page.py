@@ -23,6 +23,10 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (Chinese, English)
     "ok": ("检查通过：{file}", "{file} checks out"), "saved": ("已保存并重新加载：{file}", "{file} saved and reloaded"),
     "problems": ("发现 {n} 个问题，未保存：", "{n} problem(s); nothing saved:"),
     "source": ("文件内容", "File text"),
+    "type_play": ("播放", "play"), "type_menu": ("按键菜单", "menu"), "type_collect": ("收号", "collect"),
+    "type_lookup": ("查询", "lookup"), "type_branch": ("条件分支", "branch"), "type_queue": ("排队", "queue"),
+    "type_dial": ("拨打", "dial"), "type_voicemail": ("留言", "voicemail"), "type_survey": ("满意度调查", "survey"),
+    "type_setvars": ("设置变量", "set variables"), "type_goto": ("跳转", "goto"), "type_hangup": ("挂机", "hang up"),
 }  # fmt: skip
 CATALOGUE = Catalogue(TEXT)
 
@@ -30,7 +34,17 @@ _SCRIPT = """
 function showProblems(list) {
   const ul = $('problems');
   ul.textContent = '';
-  for (const p of list) ul.append(el('li', {class: 'error'}, p.text));
+  for (const p of list) ul.append(el('li', {class: 'error'}, p.message[LANG]));
+}
+// A node's setting as short text: empty parts of conditions and cases left out.
+function brief(value) {
+  if (Array.isArray(value)) return value.map(brief);
+  if (value && typeof value === 'object') {
+    const out = {};
+    for (const [k, v] of Object.entries(value)) if (v !== '' && v !== null) out[k] = brief(v);
+    return out;
+  }
+  return value;
 }
 async function load() {
   const data = await api('GET', '/api/ivr/flows');
@@ -56,10 +70,12 @@ async function view(flow) {
   nodes.textContent = '';
   for (const n of flow.nodes) {
     const tr = el('tr');
-    cell(tr, n.id); cell(tr, n.type);
-    const fields = Object.entries(n.fields).filter(([, v]) => v !== '' && v !== null &&
-      !(Array.isArray(v) && !v.length)).map(([k, v]) => k + ': ' + (typeof v === 'object' ? JSON.stringify(v) : v));
-    cell(tr, fields.join('; '));
+    cell(tr, n.id); cell(tr, T['type_' + n.type] || n.type);
+    const td = cell(tr, '');  // one setting a line, long values wrapped inside the cell
+    for (const [k, v] of Object.entries(n.fields)) {
+      if (v === '' || v === null || (Array.isArray(v) && !v.length)) continue;
+      td.append(el('div', {}, k + ': ' + (typeof v === 'object' ? JSON.stringify(brief(v)) : v)));
+    }
     nodes.append(tr);
   }
   $('viewing').textContent = flow.name;
@@ -105,7 +121,7 @@ def body(t: dict[str, str]) -> str:
         f'<ul id="refused_list"></ul></section>'
         f'<section class="card"><h2>{e(t["served"])}</h2><table><thead><tr>{heads}</tr></thead>'
         f'<tbody id="flows"></tbody></table></section>'
-        f'<section class="card" id="view" hidden><h2 id="viewing"></h2><table><thead><tr>'
+        f'<section class="card" id="view" hidden><h2 id="viewing"></h2><table class="nodes"><thead><tr>'
         f'{node_heads}</tr></thead><tbody id="nodes"></tbody></table>'
         f'<details><summary>{e(t["source"])}</summary><pre id="source"></pre></details></section>'
         f'<section class="card"><h2>{e(t["upload"])}</h2>'

@@ -24,6 +24,8 @@ FILE = path(
 PROBLEM = obj(
     ["file", "line", "column", "reason", "text"], file=STR, line=INT, column=INT, reason=STR,
     text={**STR, "description": "file:line:column: reason"},
+    message={**obj(["zh", "en"], zh=STR, en=STR),
+             "description": "the text for a Chinese or English page (YAML mistakes in Chinese too)"},
 )  # fmt: skip
 CHECKED = obj(["file", "ok", "problems"], file=STR, ok=BOOL, problems=array(PROBLEM))
 # at most 64 Ki characters: even escaped in JSON (12 bytes a character at worst) the body

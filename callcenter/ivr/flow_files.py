@@ -50,8 +50,11 @@ def problem_dict(problem: Problem, scratch: Path) -> dict[str, Any]:
     path = Path(problem.file)
     name = str(path.relative_to(scratch)) if path.is_relative_to(scratch) else path.name
     named = dataclasses.replace(problem, file=name)
+    place = f"{name}:{problem.line}:{problem.column}"
     return {"file": name, "line": problem.line, "column": problem.column,
-            "reason": problem.reason, "text": str(named)}  # fmt: skip
+            "reason": problem.reason, "text": str(named),
+            "message": {"zh": f"{place}: {problem.reason_zh or problem.reason}",
+                        "en": str(named)}}  # fmt: skip
 
 
 def check_candidate(

@@ -5,6 +5,7 @@ one names every problem as ``file:line:column: reason`` and changes nothing."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import structlog
 from aiohttp import web
@@ -70,7 +71,7 @@ async def flow_source(request: web.Request) -> web.Response:
     return web.json_response({"file": path.name, "text": text})
 
 
-async def _problems(request: web.Request, name: str, text: str) -> list[dict[str, object]]:
+async def _problems(request: web.Request, name: str, text: str) -> list[dict[str, Any]]:
     registry = request.app[REGISTRY_KEY]
     return await asyncio.to_thread(
         check_candidate, registry.directory, name, text,
@@ -92,8 +93,8 @@ async def put_flow(request: web.Request) -> web.Response:
     text = await _text(request)
     problems = await _problems(request, name, text)
     if problems:
-        listing = "; ".join(str(p["text"]) for p in problems[:20])
-        raise ApiError(400, "flow_refused", f"流程有误，未保存：{listing}", f"not saved: {listing}")
+        zh, en = ("; ".join(p["message"][lang] for p in problems[:20]) for lang in ("zh", "en"))
+        raise ApiError(400, "flow_refused", f"流程有误，未保存：{zh}", f"not saved: {en}")
     target = registry.directory / name
     await asyncio.to_thread(write_atomically, target, text)
     refused = await asyncio.to_thread(registry.reload)

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from callcenter.core.yamlfile import YamlSyntaxError, parse_yaml_text
+from callcenter.core.yamlfile import YamlSyntaxError, parse_yaml_text, yaml_problem_zh
 from callcenter.ivr import schema as s
 from callcenter.ivr.schema import Flow, Mark, Node
 
@@ -30,9 +30,17 @@ class Problem:
     line: int
     column: int
     reason: str
+    reason_zh: str = ""  # for a Chinese page, where we have it; empty: the English reason
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.column}: {self.reason}"
+
+
+def yaml_syntax_problem(file: str, exc: YamlSyntaxError) -> Problem:
+    return Problem(
+        file, exc.line, exc.column, f"YAML syntax: {exc.problem}",
+        f"YAML 语法错误：{yaml_problem_zh(exc.problem)}",
+    )  # fmt: skip
 
 
 class _Bad(ValueError):
@@ -395,9 +403,9 @@ def load_text(text: str, file: str) -> tuple[Flow | None, list[Problem]]:
     try:
         root = parse_yaml_text(text, yaml.SafeLoader, yaml.SafeLoader.get_single_node)
     except YamlSyntaxError as exc:
-        return None, [Problem(file, exc.line, exc.column, f"YAML syntax: {exc.problem}")]
+        return None, [yaml_syntax_problem(file, exc)]
     if root is None:
-        return None, [Problem(file, 1, 1, "empty flow file")]
+        return None, [Problem(file, 1, 1, "empty flow file", "流程文件是空的")]
     r.marks[()] = Mark(1, 1)
     top = {k: (kn, v) for k, kn, v in r.items(root, "a flow file")}
     for key, (kn, _) in top.items():

@@ -30,11 +30,14 @@ ROSTER_TEXT: dict[str, tuple[str, str]] = {  # key: (Chinese, English)
     "origin_swap": ("调班", "swap"), "origin_extra": ("加班", "extra"),
     "multi_day": ("跨天请假请在排班文件中修改", "Leave over several days is edited in the roster file"),
     "read_only": ("排班表没有文件，只能查看", "The roster has no file: view only"),
+    "short": ("缺 {n} 人", "{n} short"), "past_gaps": ("已过去：{n} 段缺口", "Past: {n} gap(s)"),
 }  # fmt: skip
 ROSTER = Catalogue(ROSTER_TEXT)
 
 _ROSTER_SCRIPT = """
 let week = null, editing = null, draft = null, first = new URLSearchParams(location.search).get('from') || '';
+// "leave" is what the file holds when no reason was given: shown as 请假 / Leave
+function reason(text) { return text && text !== 'leave' ? text : T.leave; }
 function who(x) { return x.name ? x.name + ' (' + x.agent + ')' : x.agent; }
 function lines(td, items) {
   for (const text of items) td.append(el('div', {}, text));
@@ -72,20 +75,37 @@ async function load() {
     }
     body.append(tr);
   };
+  // Gaps as stretches ("07:00–12:00 缺 2 人 · 高峰时段", rules by title); days gone by
+  // folded away, as nothing can be rostered for them any more.
   row(T.gaps, 'gaps', (d, td) => {
-    if (d.gaps.length) { td.className = 'gap'; lines(td, d.gaps.map((g) => g.message[LANG])); }
-    else td.append(el('span', {class: 'muted'}, T.no_gaps));
+    if (!d.gap_ranges.length) { td.append(el('span', {class: 'muted'}, T.no_gaps)); return; }
+    let box = td;
+    if (d.day < week.today) {
+      box = el('details', {class: 'past'});
+      box.append(el('summary', {}, T.past_gaps.replace('{n}', d.gap_ranges.length)));
+      td.append(box);
+    } else td.className = 'gap';
+    for (const r of d.gap_ranges) {
+      const rules = [...new Set(r.rules[LANG])].join(', ');
+      box.append(el('div', {}, r.start + '–' + r.end + ' ' + T.short.replace('{n}', r.short) + ' · ' + rules));
+    }
   });
-  row(T.leave, 'leave', (d, td) => lines(td, d.leave.map((l) => who(l) + ' · ' + l.reason)));
+  row(T.leave, 'leave', (d, td) => lines(td, d.leave.map((l) => who(l) + ' · ' + reason(l.reason))));
   const shifts = new Map();
   for (const d of week.days) for (const s of d.shifts) {
     const key = s.start + '–' + s.end + ' ' + s.label[LANG];
     if (!shifts.has(key)) shifts.set(key, s.start + s.end);
   }
   for (const key of [...shifts.keys()].sort((a, b) => shifts.get(a).localeCompare(shifts.get(b)))) {
-    row(key, 'shift', (d, td) => lines(td, d.shifts
-      .filter((s) => s.start + '–' + s.end + ' ' + s.label[LANG] === key)
-      .map((s) => who(s) + (s.origin !== 'rotation' ? ' [' + T['origin_' + s.origin] + ']' : ''))));
+    row(key, 'shift', (d, td) => {
+      for (const s of d.shifts.filter((s) => s.start + '–' + s.end + ' ' + s.label[LANG] === key)) {
+        // "name (id)" and its [extra]/[swap] tag never broken inside: a narrow day wraps between them
+        const line = el('div');
+        line.append(el('span', {class: 'who'}, who(s)));
+        if (s.origin !== 'rotation') line.append(' ', el('span', {class: 'tag'}, '[' + T['origin_' + s.origin] + ']'));
+        td.append(line);
+      }
+    });
   }
   $('readonly').hidden = week.editable;
   fillChoices();
@@ -112,9 +132,12 @@ function openEditor(day) {
 }
 function drawDraft() {
   const describe = {
-    leave: (i) => i.agent + ' · ' + (i.reason || ''),
+    leave: (i) => i.agent + ' · ' + reason(i.reason),
     swaps: (i) => i.agent + ' ⇄ ' + i.with,
-    extra: (i) => i.agent + ' · ' + i.shift + (i.team ? ' · ' + i.team : ''),
+    extra: (i) => {
+      const shift = week.shifts.find((s) => s.shift === i.shift);
+      return i.agent + ' · ' + (shift ? shift.label[LANG] : i.shift) + (i.team ? ' · ' + i.team : '');
+    },
   };
   for (const kind of ['leave', 'swaps', 'extra']) {
     const ul = $('draft_' + kind);
@@ -128,7 +151,7 @@ function drawDraft() {
     });
   }
 }
-$('add_leave').onclick = () => { draft.leave.push({agent: $('leave_agent').value, reason: $('leave_reason').value || 'leave'}); drawDraft(); };
+$('add_leave').onclick = () => { draft.leave.push({agent: $('leave_agent').value, reason: $('leave_reason').value}); drawDraft(); };
 $('add_swap').onclick = () => { draft.swaps.push({agent: $('swap_agent').value, with: $('swap_with').value}); drawDraft(); };
 $('add_extra').onclick = () => {
   if (!$('extra_agent').value) return;

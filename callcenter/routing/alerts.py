@@ -16,7 +16,7 @@ from callcenter.core.events import Event, StaffingBelowMinimum
 from callcenter.core.webhook import JsonWebhook, RetryPolicy, SignedPost
 from callcenter.routing.agent_state import AgentStates
 from callcenter.routing.directory import Directory
-from callcenter.routing.staffing import LiveStaffingMonitor, StaffingChange
+from callcenter.routing.staffing import LiveStaffingMonitor, MinimumRule, StaffingChange
 from callcenter.routing.sync import Clock, SystemClock
 
 log = structlog.get_logger(__name__)
@@ -50,15 +50,18 @@ def ready_by_team(states: AgentStates, directory: Directory) -> dict[str, int]:
     return counts
 
 
-def alert_payload(change: StaffingChange, pbx: str) -> dict[str, Any]:
+def alert_payload(
+    change: StaffingChange, pbx: str, rule: MinimumRule | None = None
+) -> dict[str, Any]:
+    """The webhook's body; the text names the rule as people call it when it is known."""
+    zh_rule = rule.title("zh") if rule else f"规则 {change.rule}"
+    en_rule = rule.title("en") if rule else f"rule {change.rule}"
     if change.below:
-        zh = (
-            f"人手不足: 规则 {change.rule} 需要至少 {change.need} 个坐席在线，当前 {change.have} 个"
-        )
-        en = f"Understaffed: rule {change.rule} needs {change.need} seats online, {change.have} now"
+        zh = f"人手不足: {zh_rule} 需要至少 {change.need} 个坐席在线，当前 {change.have} 个"
+        en = f"Understaffed: {en_rule} needs {change.need} seats online, {change.have} now"
     else:
-        zh = f"人手已恢复: 规则 {change.rule} 当前 {change.have} 个坐席在线"
-        en = f"Staffing restored: rule {change.rule} has {change.have} seats online"
+        zh = f"人手已恢复: {zh_rule} 当前 {change.have} 个坐席在线"
+        en = f"Staffing restored: {en_rule} has {change.have} seats online"
     return {
         "type": "staffing_below_minimum" if change.below else "staffing_restored",
         "pbx": pbx,
@@ -113,7 +116,7 @@ class StaffingWatch:
                     )
                 )  # fmt: skip
             if self.webhook is not None and not change.again:
-                await self.webhook.send(alert_payload(change, self.pbx))
+                await self.webhook.send(alert_payload(change, self.pbx, rule))
         return changes
 
     async def run(self) -> None:

@@ -164,6 +164,10 @@ ROSTER_DAY = obj(
                      team=STR, start=STR, end=STR, origin={"enum": ["rotation", "swap", "extra"]})),
     leave=array(obj(["agent", "from", "to"], agent=STR, name=STR, reason=STR, **{"from": DATE, "to": DATE})),
     gaps=array(obj(["rule", "have", "need"], **GAP_FIELDS)),
+    # gaps that follow each other as one stretch, at worst ``short`` people missing, the
+    # rules named by their titles (what the roster screen shows)
+    gap_ranges=array(obj(["start", "end", "short", "rules"], start=STR, end=STR, short=INT,
+                         rules=obj(["zh", "en"], zh=array(STR), en=array(STR)))),
     edit=ROSTER_EDIT,
 )  # fmt: skip
 OPERATIONS[("GET", "/api/routing/roster/week")] = Operation(
@@ -173,6 +177,7 @@ OPERATIONS[("GET", "/api/routing/roster/week")] = Operation(
     result=obj(
         ["from", "days"],
         **{"from": DATE},
+        today=DATE,
         days=array(ROSTER_DAY),
         agents=array(obj(["agent"], agent=STR, name=STR)),
         shifts=array(obj(["shift"], shift=STR, label=ZH_EN)),
@@ -186,8 +191,10 @@ OPERATIONS[("PUT", "/api/routing/roster/days/{day}")] = Operation(
     body=ROSTER_EDIT,
     result=ROSTER_DAY,
     errors=(409,),
-    refused_when="the roster would not load (an agent in no rotation, an unknown shift), "
-    "or the day is not a date in the years 1971-8999",
+    refused_when="the edit makes no sense for the day (an agent on no roster, an unknown "
+    "shift, a swap where neither works, an extra shift overlapping one the agent already "
+    "works: the reasons in both languages), the roster file would not load (the detail "
+    "goes to the log), or the day is not a date in the years 1971-8999",
 )
 
 PART = ApiPart(OPERATIONS)

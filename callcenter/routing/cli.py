@@ -198,8 +198,10 @@ def cmd_check(args: argparse.Namespace, settings_loader: SettingsLoader) -> int:
         print(t["ok"].format(first=first.isoformat(), days=args.days))
     else:
         print(t["gaps"].format(first=first.isoformat(), days=args.days, n=len(gaps)))
+        rules = {rule.name: rule for rule in data.rules}
         for gap in gaps:
-            print("  " + gap.describe(zone, args.lang))
+            rule = rules.get(gap.rule)
+            print("  " + gap.describe(zone, args.lang, rule.label(args.lang) if rule else ""))
     return 1 if gaps else 0
 
 

@@ -31,7 +31,7 @@ from callcenter.routing.occupancy import (
     total,
 )
 from callcenter.routing.roster import Roster
-from callcenter.routing.staffing import MinimumRule, check_ahead
+from callcenter.routing.staffing import Gap, MinimumRule, check_ahead
 from callcenter.routing.sync import MembershipSync
 from callcenter.routing.yamlio import RoutingConfigError, Where
 from callcenter.web.openapi import describe
@@ -54,6 +54,17 @@ class RoutingState:
     roster_file: str = ""  # where an edited roster is written; "" keeps it in memory only
     # told of every roster change (the housekeeper decision, the feature's data)
     roster_listeners: list[Callable[[Roster], None]] = field(default_factory=list)
+
+    def rule_label(self, name: str, lang: str) -> str:
+        """A staffing rule as people call it ("" for a rule no longer configured)."""
+        rule = next((r for r in self.rules if r.name == name), None)
+        return rule.label(lang) if rule else ""
+
+    def gap_message(self, gap: Gap) -> dict[str, str]:
+        zone = self.roster.book.zone
+        return {
+            lang: gap.describe(zone, lang, self.rule_label(gap.rule, lang)) for lang in ("zh", "en")
+        }
 
     def replace_roster(self, roster: Roster) -> None:
         """Use an edited roster (already checked and written): membership follows it at once."""
@@ -289,7 +300,7 @@ async def staffing_gaps(request: web.Request) -> web.Response:
                 "end": datetime.fromtimestamp(g.end, zone).isoformat(),
                 "have": g.have,
                 "need": g.need,
-                "message": {"zh": g.describe(zone, "zh"), "en": g.describe(zone, "en")},
+                "message": state.gap_message(g),
             }
             for g in gaps
         ]

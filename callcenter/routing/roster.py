@@ -6,9 +6,9 @@ members. On block ``k`` after the anchor (a block is one row long), member ``i``
 staffing of each weekday stays the same while the people change (weekly rotation). Members
 can come from a pool whose order turns every quarter (the seed rotates posts each quarter).
 
-Exceptions, applied in this order: swaps (two people exchange their shifts of a day; if
-only one had a shift, the other takes it over), extra shifts, then leave (whole days by the
-date a shift starts). Rotations marked ``holidays: off`` do not work on public holidays
+Exceptions, applied in this order: extra shifts, swaps (two people exchange every shift
+of a day, rotation or extra; if only one had a shift, the other takes it over), then leave
+(whole days by the date a shift starts, whatever produced the shift). Rotations marked ``holidays: off`` do not work on public holidays
 (the ``holidays`` package's calendar, China by default, plus ``extra_holidays``).
 """
 
@@ -214,9 +214,6 @@ class Roster:
                 out.append(
                     self._make(agent, self.book.get(cell), day, rot.team, rot.name, "rotation")
                 )
-        for swap in self.swaps:
-            if swap.day == day:
-                out = _apply_swap(out, swap)
         for extra in self.extras:
             if extra.day == day:
                 out.append(
@@ -224,6 +221,9 @@ class Roster:
                         extra.agent, self.book.get(extra.shift), day, extra.team, "extra", "extra"
                     )
                 )
+        for swap in self.swaps:  # after the extras: people on planned shifts swap too
+            if swap.day == day:
+                out = _apply_swap(out, swap)
         on_leave = {lv.agent for lv in self.leave if lv.first <= day <= lv.last}
         return [a for a in out if a.agent not in on_leave]
 

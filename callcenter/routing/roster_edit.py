@@ -6,6 +6,9 @@ single-day exceptions; ``edited_text`` gives the roster file with that day's rep
 and every other line, comments included, kept; the caller reads the result back with
 ``roster_file.roster_from_mapping`` before writing it, so a file that would not load is
 never written. Leave spanning several days is kept as it is (shown, not edited here).
+``day_edit_problems`` says, in both languages and without file detail, why an edit makes
+no sense to the person asking (an unknown agent or shift, a swap with nobody working, an
+extra shift on top of a shift the agent already works).
 """
 
 from __future__ import annotations
@@ -13,9 +16,9 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime, timedelta
 
-from callcenter.routing.roster import Extra, Leave, Roster, Swap
+from callcenter.routing.roster import Assignment, Extra, Leave, Roster, Swap
 
 EXCEPTION_KEYS = ("leave", "swaps", "extra")
 _TOP_KEY = re.compile(r"^(?P<key>[A-Za-z_][\w-]*)\s*:")
@@ -55,6 +58,67 @@ def apply_day_edit(roster: Roster, day: date, edit: DayEdit) -> Roster:
         extras=tuple(sorted(extras, key=lambda e: (e.day, e.agent))),
         _cache={},
     )
+
+
+Problem = tuple[str, str]  # (Chinese, English)
+
+
+def _shift_text(a: Assignment, roster: Roster, lang: str) -> str:
+    zone = roster.book.zone
+    start = datetime.fromtimestamp(a.start, zone).strftime("%H:%M")
+    end = datetime.fromtimestamp(a.end, zone).strftime("%H:%M")
+    return f"{a.shift.label(lang)} {start}–{end}"
+
+
+def _overlaps(roster: Roster, day: date, agents: set[str]) -> list[Problem]:
+    """Two shifts of one of ``agents`` that overlap, one of them starting on ``day``
+    (yesterday's night shift counts)."""
+    around = [a for d in (-1, 0, 1) for a in roster.assignments(day + timedelta(days=d))]
+    problems: list[Problem] = []
+    for agent in sorted(agents):
+        mine = sorted((a for a in around if a.agent == agent), key=lambda a: a.start)
+        for n, first in enumerate(mine):
+            for second in mine[n + 1 :]:
+                if second.start < first.end and day in (first.day, second.day):
+                    problems.append((
+                        f"{agent} 当天已有班次 {_shift_text(first, roster, 'zh')}，"
+                        f"与 {_shift_text(second, roster, 'zh')} 时间重叠",
+                        f"{agent} already works {_shift_text(first, roster, 'en')} that day, "
+                        f"which overlaps {_shift_text(second, roster, 'en')}",
+                    ))  # fmt: skip
+    return problems
+
+
+def day_edit_problems(current: Roster, day: date, edit: DayEdit) -> list[Problem]:
+    """Why ``edit`` of ``day`` cannot be saved on ``current``; empty when it can."""
+    problems: list[Problem] = []
+    for _agent, shift, _team in edit.extras:
+        if shift not in current.book.shifts:
+            problems.append((f"没有名为 {shift} 的班次", f"there is no shift called {shift}"))
+    if problems:
+        return problems
+    without_swaps = apply_day_edit(current, day, replace(edit, swaps=()))
+    rostered = without_swaps.agents()
+    named = [a for a, _ in edit.leave] + [a for pair in edit.swaps for a in pair]
+    for agent in dict.fromkeys(named):
+        if agent not in rostered:
+            problems.append((
+                f"{agent or '（空）'} 不在排班中（没有轮班，也没有加班）",
+                f"{agent or '(empty)'} is not on the roster (no rotation, pool or extra shift)",
+            ))  # fmt: skip
+    working = {a.agent for a in without_swaps.assignments(day)}
+    for agent, other in edit.swaps:
+        if agent == other:
+            problems.append((f"{agent} 不能与自己调班", f"{agent} cannot swap with themselves"))
+        elif agent in rostered and other in rostered and not {agent, other} & working:
+            problems.append((
+                f"{agent} 和 {other} 当天都没有班次，无班可调",
+                f"neither {agent} nor {other} works that day: there is nothing to swap",
+            ))  # fmt: skip
+    if problems:
+        return problems
+    touched = {a for a, _s, _t in edit.extras} | {a for pair in edit.swaps for a in pair}
+    return _overlaps(apply_day_edit(current, day, edit), day, touched)
 
 
 def _scalar(text: str) -> str:

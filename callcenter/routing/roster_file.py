@@ -214,12 +214,28 @@ def _exceptions(
             for i, v in enumerate(seq)
         ]
 
+    extras: list[Extra] = []
+    for dotted, body in items("extra"):
+        where.check_keys(
+            body, dotted, {"date", "agent", "shift", "team"}, {"date", "agent", "shift"}
+        )
+        shift = str(body["shift"])
+        if shift not in book.shifts:
+            raise where.error(body.line_of("shift"), f"{dotted}.shift", f"unknown shift {shift!r}")
+        day = _date(where, body["date"], body.line_of("date"), f"{dotted}.date")
+        name = where.text(body["agent"], body.line_of("agent"), f"{dotted}.agent")
+        extras.append(Extra(day, name, shift, str(body.get("team", "extra"))))
+    # anyone rostered can take leave or swap, extra shifts included (a planned day may be
+    # all extra shifts); a name rostered nowhere is a typo
+    rostered = known | {e.agent for e in extras}
+
     def agent(body: LineDict, dotted: str, key: str = "agent") -> str:
         name = where.text(body[key], body.line_of(key), f"{dotted}.{key}")
-        if name not in known:
+        if name not in rostered:
             raise where.error(
-                body.line_of(key), f"{dotted}.{key}", f"{name!r} is in no rotation or pool"
-            )
+                body.line_of(key), f"{dotted}.{key}",
+                f"{name!r} is in no rotation, pool or extra shift",
+            )  # fmt: skip
         return name
 
     leave: list[Leave] = []
@@ -235,15 +251,4 @@ def _exceptions(
         where.check_keys(body, dotted, {"date", "agent", "with"}, {"date", "agent", "with"})
         day = _date(where, body["date"], body.line_of("date"), f"{dotted}.date")
         swaps.append(Swap(day, agent(body, dotted), agent(body, dotted, "with")))
-    extras: list[Extra] = []
-    for dotted, body in items("extra"):
-        where.check_keys(
-            body, dotted, {"date", "agent", "shift", "team"}, {"date", "agent", "shift"}
-        )
-        shift = str(body["shift"])
-        if shift not in book.shifts:
-            raise where.error(body.line_of("shift"), f"{dotted}.shift", f"unknown shift {shift!r}")
-        day = _date(where, body["date"], body.line_of("date"), f"{dotted}.date")
-        name = where.text(body["agent"], body.line_of("agent"), f"{dotted}.agent")
-        extras.append(Extra(day, name, shift, str(body.get("team", "extra"))))
     return tuple(leave), tuple(swaps), tuple(extras)

@@ -4,8 +4,9 @@ day's exceptions (leave, swaps, extra shifts) changed and written to the roster 
 ``GET /api/routing/roster/week?from=YYYY-MM-DD`` (supervisors, admins): seven days, each
 with the shifts worked, who is on leave, the gaps and the day's own exceptions.
 ``PUT /api/routing/roster/days/{day}``: that day's single-day exceptions become the
-body's; the file is read afresh, changed, read back (an edit that would not load is
-refused with the loader's file:line message) and written atomically, and membership
+body's; the file is read afresh, the edit checked (refused with the reasons in both
+languages), changed, read back (a file that would not load is refused with a short
+message; the loader's file:line goes to the log) and written atomically, and membership
 follows the new roster at once.
 """
 
@@ -26,12 +27,13 @@ from callcenter.routing.roster_edit import (
     DayEdit,
     apply_day_edit,
     day_edit,
+    day_edit_problems,
     exception_blocks,
     replace_top_blocks,
 )
 from callcenter.routing.roster_file import roster_from_mapping
 from callcenter.routing.shifts import ShiftBook
-from callcenter.routing.staffing import Gap, check_ahead
+from callcenter.routing.staffing import Gap, check_ahead, merged_gaps
 from callcenter.routing.yamlio import RoutingConfigError, parse_yaml
 from callcenter.web.security import current_user, require_roles
 from callcenter.web.validation import InvalidInput, read_object
@@ -70,7 +72,7 @@ def day_view(state: RoutingState, day: date, gaps: list[Gap]) -> dict[str, Any]:
         return found.name if found else ""
 
     edit = day_edit(roster, day)
-    zone = roster.book.zone
+    day_gaps = [g for g in gaps if g.day == day]
     return {
         "day": day.isoformat(),
         "weekday": day.weekday(),
@@ -89,9 +91,15 @@ def day_view(state: RoutingState, day: date, gaps: list[Gap]) -> dict[str, Any]:
         ],
         "gaps": [
             {"rule": g.rule, "start": _clock_time(g.start, state), "end": _clock_time(g.end, state),
-             "have": g.have, "need": g.need,
-             "message": {"zh": g.describe(zone, "zh"), "en": g.describe(zone, "en")}}
-            for g in gaps if g.day == day
+             "have": g.have, "need": g.need, "message": state.gap_message(g)}
+            for g in day_gaps
+        ],
+        # what the week view shows: stretches without a break, the rules by their titles
+        "gap_ranges": [
+            {"start": _clock_time(r.start, state), "end": _clock_time(r.end, state),
+             "short": r.short,
+             "rules": {lang: [state.rule_label(n, lang) or n for n in r.rules] for lang in ("zh", "en")}}
+            for r in merged_gaps(day_gaps)
         ],
         "edit": {
             "leave": [{"agent": a, "reason": r} for a, r in edit.leave],
@@ -118,6 +126,7 @@ async def roster_week(request: web.Request) -> web.Response:
     return web.json_response(
         {
             "from": first.isoformat(),
+            "today": datetime.fromtimestamp(state.clock(), zone).date().isoformat(),
             "days": days,
             "agents": [{"agent": a, "name": n} for a, n in sorted(names.items())],
             "shifts": [
@@ -141,9 +150,18 @@ def _edit_from(body: dict[str, Any]) -> DayEdit:
 
 
 def edited_roster(path: str, book: ShiftBook, day: date, edit: DayEdit) -> tuple[str, Roster]:
-    """The roster file's new text with ``day`` changed, and the roster it loads as."""
+    """The roster file's new text with ``day`` changed, and the roster it loads as;
+    ``ApiError`` when the edit makes no sense for that day's roster."""
     text = Path(path).read_text(encoding="utf-8")
     current = roster_from_mapping(parse_yaml(text, path), path, book)
+    problems = day_edit_problems(current, day, edit)
+    if problems:
+        raise ApiError(
+            400,
+            "bad_roster_edit",
+            "排班修改有误：" + "；".join(zh for zh, _en in problems),
+            "The roster change was refused: " + "; ".join(en for _zh, en in problems),
+        )
     new_text = replace_top_blocks(text, exception_blocks(apply_day_edit(current, day, edit)))
     return new_text, roster_from_mapping(parse_yaml(new_text, path), path, book)
 
@@ -164,8 +182,15 @@ async def put_roster_day(request: web.Request) -> web.Response:
     # read, change and write with nothing awaited in between: two edits never interleave
     try:
         text, roster = edited_roster(state.roster_file, state.roster.book, day, edit)
-    except RoutingConfigError as exc:
-        raise ApiError(400, "bad_roster_edit", f"排班修改有误: {exc}", str(exc)) from None
+    except RoutingConfigError as exc:  # the admin cannot act on file:line; the log keeps it
+        log.warning("roster edit would not load", day=day.isoformat(), problem=str(exc))
+        raise ApiError(
+            400,
+            "bad_roster_edit",
+            "排班文件按此修改无法读取，未保存；详情见服务日志",
+            "The roster file would not load with this change, so nothing was saved; "
+            "the service log has the details",
+        ) from None
     write_atomically(state.roster_file, text)
     state.replace_roster(roster)
     user = current_user(request)

@@ -53,10 +53,13 @@ class MinimumRule:
     def window(self) -> str:
         return f"{format_clock(self.start)}-{format_clock(self.end)}"
 
+    def label(self, lang: str) -> str:
+        """The rule as people call it ("高峰时段"), else its name."""
+        return (self.title_en if lang == "en" else self.title_zh) or self.name
+
     def title(self, lang: str) -> str:
         """The rule as people call it, with its window: "高峰时段 09:00-18:00"."""
-        title = (self.title_en if lang == "en" else self.title_zh) or self.name
-        return f"{title} {self.window}"
+        return f"{self.label(lang)} {self.window}"
 
     def end_offset(self) -> int:
         return self.end + DAY_MINUTES if self.end <= self.start else self.end
@@ -96,12 +99,43 @@ class Gap:
     have: int
     need: int
 
-    def describe(self, zone: ZoneInfo, lang: str = "zh") -> str:
+    def describe(self, zone: ZoneInfo, lang: str = "zh", title: str = "") -> str:
+        """The gap in words; ``title``: the rule as people call it (a rule without one
+        is "rule <name>")."""
         start = datetime.fromtimestamp(self.start, zone).strftime("%Y-%m-%d %H:%M")
         end = datetime.fromtimestamp(self.end, zone).strftime("%H:%M")
+        titled = title and title != self.rule
         if lang == "zh":
-            return f"{start}–{end} 规则 {self.rule}: 排班 {self.have} 人，至少需要 {self.need} 人"
-        return f"{start}-{end} rule {self.rule}: {self.have} rostered, at least {self.need} needed"
+            rule = title if titled else f"规则 {self.rule}"
+            return f"{start}–{end} {rule}: 排班 {self.have} 人，至少需要 {self.need} 人"
+        rule = title if titled else f"rule {self.rule}"
+        return f"{start}-{end} {rule}: {self.have} rostered, at least {self.need} needed"
+
+
+@dataclass(frozen=True)
+class GapRange:
+    """Gaps that follow each other without a break, as one stretch: at worst ``short``
+    people missing, under ``rules`` (names, in order of first appearance)."""
+
+    start: float
+    end: float
+    short: int
+    rules: tuple[str, ...]
+
+
+def merged_gaps(gaps: Iterable[Gap]) -> list[GapRange]:
+    """``gaps`` (any rules) joined where one starts before or as the previous ends: a day
+    planned hour by hour reads as a few stretches, not one line per hour."""
+    out: list[GapRange] = []
+    for gap in sorted(gaps, key=lambda g: (g.start, g.end)):
+        short = gap.need - gap.have
+        last = out[-1] if out else None
+        if last is not None and gap.start <= last.end:
+            rules = last.rules if gap.rule in last.rules else (*last.rules, gap.rule)
+            out[-1] = GapRange(last.start, max(last.end, gap.end), max(last.short, short), rules)
+        else:
+            out.append(GapRange(gap.start, gap.end, short, (gap.rule,)))
+    return out
 
 
 def count_available(roster: Roster, at: float, teams: Iterable[str] = ()) -> int:

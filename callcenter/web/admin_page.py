@@ -59,7 +59,13 @@ button.primary{background:var(--accent);border-color:var(--accent);color:#fff}
 .status{min-height:1.4em}.error{color:var(--bad)}.ok{color:var(--ok)}.muted{color:var(--muted)}
 .gap{color:var(--bad);font-weight:600}
 table.week th,table.week td{font-size:.85em;min-width:6.5em}
-table.week tbody th{white-space:nowrap;color:var(--ink)}
+table.week tbody th{color:var(--ink)}
+table.week details.past summary{color:var(--muted);cursor:pointer}
+table.week{table-layout:fixed}table.week thead th:first-child{width:8.5em}
+table.week .who,table.week .tag{white-space:nowrap}table.week .tag{color:var(--muted)}
+table.nodes{table-layout:fixed}table.nodes th:nth-child(1){width:12.5em}table.nodes th:nth-child(2){width:7em}
+table.nodes td{overflow-wrap:anywhere}pre{white-space:pre-wrap;overflow-wrap:anywhere}
+table.users td{white-space:nowrap}table.users input{width:100%;min-width:6em}
 </style>
 """
 
