@@ -363,7 +363,9 @@ class Service:
 
     def build_web_app(self) -> web.Application:
         """Every page and API route, each behind sign-in with the roles it admits."""
-        app = build_app(self, [feature.api_doc() for feature in self.features])
+        app = build_app(
+            self, [feature.api_doc() for feature in self.features], time_zone=self.settings.timezone
+        )
         for feature in self.features:
             feature.routes(app)
         return app

@@ -11,9 +11,10 @@ import dataclasses
 import re
 import shutil
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
@@ -264,7 +265,7 @@ async def test_zones_owners_and_flows_are_managed_on_their_screens(
 async def test_an_admin_makes_a_token_shown_once_and_revokes_it(
     served: tuple[str, Service, Path],
 ) -> None:
-    base, _service, _roster = served
+    base, service, _roster = served
     async with chromium() as browser:
         page = await signed_in_page(browser, base, "ada")
         await page.goto(f"{base}/admin/tokens?lang=en")
@@ -276,6 +277,13 @@ async def test_an_admin_makes_a_token_shown_once_and_revokes_it(
         row = page.locator("#tokens tr[data-name=crm]")
         await row.get_by_text("active").wait_for()
         assert token[:8] in await row.inner_text() and token not in await row.inner_text()
+        # made when the service's clock says, shown in its zone whatever the browser's own
+        listed = await page.evaluate("fetch('/api/tokens').then((r) => r.json())")
+        made = next(t["created_at"] for t in listed["tokens"] if t["name"] == "crm")
+        zone = ZoneInfo(service.settings.timezone)
+        await row.get_by_text(
+            datetime.fromtimestamp(made, zone).strftime("%Y-%m-%d %H:%M")
+        ).wait_for()
         async with aiohttp.ClientSession() as http:
             bearer = {"Authorization": f"Bearer {token}"}
             async with http.get(f"{base}/api/calls", headers=bearer) as response:

@@ -224,7 +224,7 @@ TOKENS_TEXT: dict[str, tuple[str, str]] = {  # key: (Chinese, English)
 TOKENS = Catalogue(TOKENS_TEXT)
 
 _TOKENS_SCRIPT = """
-function when(t) { return t ? new Date(t * 1000).toLocaleString(LANG === 'zh' ? 'zh-CN' : 'en-GB') : '-'; }
+function when(t) { return t ? zonedTime(t, ZONE, false) : '-'; }
 async function load() {
   const data = await api('GET', '/api/tokens');
   const body = $('tokens');

@@ -18,6 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from callcenter.core.i18n import Catalogue, Lang, pick, remember_lang, request_lang
+from callcenter.web.page_clock import ZONED_TIME_JS
 from callcenter.web.page_frame import ADMIN_HOME, FRAME_CSS, NavLink, add_page, nav_bar
 from callcenter.web.page_head import PAGE_HEAD, html_lang
 from callcenter.web.security import csrf_token, page_roles
@@ -147,6 +148,9 @@ def table_heads(texts: Mapping[str, str], keys: Iterable[str]) -> str:
     return "".join(f"<th>{html.escape(texts[key])}</th>" for key in keys)
 
 
+TIME_ZONE_KEY: web.AppKey[str] = web.AppKey("admin_time_zone", str)
+
+
 @dataclass(frozen=True)
 class AdminScreen:
     """One admin screen (admins only): ``texts`` holds its words (``title`` among them),
@@ -160,7 +164,12 @@ class AdminScreen:
 
     async def page(self, request: web.Request) -> web.Response:
         body = self.body(self.texts.all(request_lang(request)))
-        return admin_response(request, self.path, self.texts, body, SCRIPT_HELPERS + self.script)
+        # times in the service's zone, as on every page (web/page_clock.py)
+        zone = json.dumps(request.app.get(TIME_ZONE_KEY, "UTC")).replace("</", "<\\/")
+        clock = f"const ZONE = {zone};\n{ZONED_TIME_JS}"
+        return admin_response(
+            request, self.path, self.texts, body, SCRIPT_HELPERS + clock + self.script
+        )
 
 
 def add_screens(app: web.Application, *screens: AdminScreen) -> None:

@@ -13,7 +13,7 @@ from callcenter.core.call_record import CallFilter
 from callcenter.core.errors import ApiError
 from callcenter.core.errors import install as install_error_pages
 from callcenter.web import api_doc as core_doc
-from callcenter.web.admin_page import add_admin_screens
+from callcenter.web.admin_page import TIME_ZONE_KEY, add_admin_screens
 from callcenter.web.headers import install as install_security_headers
 from callcenter.web.openapi import OPENAPI_PATH, ApiPart, describe, openapi_document
 from callcenter.web.page_frame import framed_error
@@ -103,9 +103,13 @@ async def readyz(request: web.Request) -> web.Response:
     return web.json_response({"ready": ready, "parts": parts}, status=200 if ready else 503)
 
 
-def build_app(service: ServiceView, parts: Iterable[ApiPart] = ()) -> web.Application:
-    """The core routes; ``parts``: the OpenAPI parts of the routes the features add."""
+def build_app(
+    service: ServiceView, parts: Iterable[ApiPart] = (), *, time_zone: str = "UTC"
+) -> web.Application:
+    """The core routes; ``parts``: the OpenAPI parts of the routes the features add;
+    ``time_zone``: the zone the admin screens show times in (``timezone`` in the settings)."""
     app = web.Application(client_max_size=1024 * 1024)
+    app[TIME_ZONE_KEY] = time_zone
     install_error_pages(app, framed_error)
     install_security_headers(app)
     app[SERVICE_KEY] = service
