@@ -1,1 +1,2 @@
-"""CTI: owners and caller lookup, screen-pops, the seat page, work orders and callbacks."""
+"""CTI: sign-in and users, owners and caller lookup, screen-pops, the seat page, work
+orders and callbacks, API tokens and the events webhook."""

@@ -1,7 +1,8 @@
 """Seats, shifts and routing: who is on duty, queue membership kept in line with the
 roster, housekeeper-first routing decisions and staffing minimums.
 
-Pure cores: ``shifts``, ``roster``, ``duty``, ``staffing``, ``agent_state``, ``decisions``,
-``sync.plan``. Adapters: ``sync.MembershipSync`` (AMI), ``alerts`` (webhook), ``http``,
-``cli``.
+Pure cores: ``shifts``, ``roster``, ``roster_edit``, ``duty``, ``staffing``,
+``agent_state``, ``occupancy``, ``decisions``, ``housekeeper``, ``queuerules``,
+``sync.plan``. Adapters: ``sync.MembershipSync`` (AMI), ``alerts`` (webhook), ``store``,
+``state_time``, ``http``, ``roster_http``, ``admin_pages``, ``cli``.
 """

@@ -1,1 +1,2 @@
-"""Everything that speaks Asterisk: the AMI codec and client, and translation into events."""
+"""Everything that speaks Asterisk: the AMI codec and client, translation into events,
+FastAGI, and the queue_log and CDR readers."""
