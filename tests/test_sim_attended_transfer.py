@@ -1,14 +1,17 @@
 """An attended transfer of a queue call over AMI, against the simulator: Atxfer's answers
 (main/manager.c ``action_atxfer``), the caller held while the agent calls the target
-(main/bridge_basic.c), the agent back with the caller when the target hangs up unanswered,
+(main/bridge_basic.c), the agent back with the caller when the target hangs up unanswered
+or rings out (atxfernoanswertimeout),
 and, once the target answers and the agent hangs up, AttendedTransfer
 (main/stasis_bridges.c), queue_log ATTENDEDTRANSFER and AgentComplete ``transfer``
 (apps/app_queue.c), and the call tracker naming the target's seat as the call's agent."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from test_sim_transfer import (
     queue_call_talking,
     refuses_what_manager_c_refuses,
@@ -120,3 +123,31 @@ async def test_an_attended_transfer_hands_the_caller_to_the_seat_that_answered(
 
     # The tracker follows the call to bob: his is the call now, talked from alice's answer.
     tracked_to_bob(events, call_id)
+
+
+async def test_a_target_that_does_not_answer_in_15_seconds_gives_the_caller_back(
+    tmp_path: Path,
+) -> None:
+    """atxfernoanswertimeout (15 s by default): phones here answer after 20 s, so bob's
+    rings out and alice talks to the caller again; no AttendedTransfer, no AgentComplete."""
+    slow = replace(TRAFFIC, answer_delay_s=(20.0, 20.0))
+    events: list[dict[str, str]] = []
+    async with queue_call_talking(tmp_path, events, slow, speed=40) as (pbx, ami, connect):
+        caller, agent = connect["Channel"], connect["DestChannel"]
+        mark = len(events)
+        await ami.send_action({"Action": "Atxfer", "Channel": agent, "Exten": "1002"})
+        await until(lambda: any(e["Event"] == "Unhold" for e in events[mark:]), "unhold")
+        held = next(e for e in events[mark:] if e["Event"] == "Hold")
+        back = next(e for e in events[mark:] if e["Event"] == "Unhold")
+        assert float(back["Timestamp"]) - float(held["Timestamp"]) == pytest.approx(15, abs=0.1)
+        assert pbx.pbx.channels.keys() >= {caller, agent}  # both still up, talking
+    after = events[mark:]
+    assert not [e for e in after if e["Event"] in ("AttendedTransfer", "AgentComplete")]
+    (gone,) = [e for e in after if e["Event"] == "Hangup"]
+    assert gone["Channel"].startswith("PJSIP/1002-")
+    assert not [e for e in after if e["Event"] == "VarSet" and e["Variable"] == "TRANSFER_CONTEXT"]
+    moves = [
+        e for e in after if e["Event"] in ("BridgeLeave", "BridgeEnter") and e["Channel"] == agent
+    ]
+    assert moves[0]["Event"] == "BridgeLeave" and moves[-1]["Event"] == "BridgeEnter"
+    assert moves[0]["BridgeUniqueid"] == moves[-1]["BridgeUniqueid"]  # back with the caller
