@@ -59,7 +59,7 @@ async def test_an_attended_transfer_hands_the_caller_to_the_seat_that_answered(
         rings = lambda: [e for e in events[first:] if e["Event"] == "Newchannel"]  # noqa: E731
         await until(lambda: bool(rings()), "bob's phone to ring")
         await ami.send_action({"Action": "Hangup", "Channel": rings()[0]["Channel"]})
-        await until(lambda: any(e["Event"] == "Unhold" for e in events[first:]), "unhold")
+        await until(lambda: any(e["Event"] == "MusicOnHoldStop" for e in events[first:]), "back")
         assert _steps(events[first:]) == [
             ("Hold", "PJSIP/1001"), ("MusicOnHoldStart", caller.split("-")[0]),
             ("Newchannel", "PJSIP/1002"), ("BridgeCreate", ""),
@@ -125,11 +125,12 @@ async def test_an_attended_transfer_hands_the_caller_to_the_seat_that_answered(
     tracked_to_bob(events, call_id)
 
 
-async def test_a_target_that_does_not_answer_in_15_seconds_gives_the_caller_back(
+async def test_a_target_that_does_not_answer_is_busy_or_unknown_gives_the_caller_back(
     tmp_path: Path,
 ) -> None:
     """atxfernoanswertimeout (15 s by default): phones here answer after 20 s, so bob's
-    rings out and alice talks to the caller again; no AttendedTransfer, no AgentComplete."""
+    rings out and alice talks to the caller again; no AttendedTransfer, no AgentComplete.
+    A busy target hangs up at once (User busy); an extension that is no seat is not called."""
     slow = replace(TRAFFIC, answer_delay_s=(20.0, 20.0))
     events: list[dict[str, str]] = []
     async with queue_call_talking(tmp_path, events, slow, speed=40) as (pbx, ami, connect):
@@ -141,7 +142,28 @@ async def test_a_target_that_does_not_answer_in_15_seconds_gives_the_caller_back
         back = next(e for e in events[mark:] if e["Event"] == "Unhold")
         assert float(back["Timestamp"]) - float(held["Timestamp"]) == pytest.approx(15, abs=0.1)
         assert pbx.pbx.channels.keys() >= {caller, agent}  # both still up, talking
-    after = events[mark:]
+        # alice's own (busy) seat: called and hung up at once; no seat at all: not called
+        busy = len(events)
+        await ami.send_action({"Action": "Atxfer", "Channel": agent, "Exten": "1001"})
+        await until(lambda: any(e["Event"] == "MusicOnHoldStop" for e in events[busy:]), "back")
+        unknown = len(events)
+        await ami.send_action({"Action": "Atxfer", "Channel": agent, "Exten": "9999"})
+        await until(lambda: any(e["Event"] == "MusicOnHoldStop" for e in events[unknown:]), "back")
+    trunk = caller.split("-")[0]
+    assert _steps(events[busy:unknown]) == [
+        ("Hold", "PJSIP/1001"), ("MusicOnHoldStart", trunk), ("Newchannel", "PJSIP/1001"),
+        ("BridgeCreate", ""), ("BridgeEnter", "PJSIP/1001"), ("BridgeLeave", "PJSIP/1001"),
+        ("BridgeEnter", "PJSIP/1001"), ("BridgeLeave", "PJSIP/1001"), ("Hangup", "PJSIP/1001"),
+        ("BridgeLeave", "PJSIP/1001"), ("BridgeDestroy", ""), ("BridgeEnter", "PJSIP/1001"),
+        ("Unhold", "PJSIP/1001"), ("MusicOnHoldStop", trunk),
+    ]  # fmt: skip
+    (busy_hangup,) = [e for e in events[busy:unknown] if e["Event"] == "Hangup"]
+    assert (busy_hangup["Cause"], busy_hangup["Cause-txt"]) == ("17", "User busy")
+    assert _steps(events[unknown:]) == [
+        ("Hold", "PJSIP/1001"), ("MusicOnHoldStart", trunk), ("Unhold", "PJSIP/1001"),
+        ("MusicOnHoldStop", trunk),
+    ]  # fmt: skip
+    after = events[mark:busy]
     assert not [e for e in after if e["Event"] in ("AttendedTransfer", "AgentComplete")]
     (gone,) = [e for e in after if e["Event"] == "Hangup"]
     assert gone["Channel"].startswith("PJSIP/1002-")

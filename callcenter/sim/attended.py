@@ -39,12 +39,13 @@ from callcenter.sim.channels import (
     bridge_fields,
     header,
 )
-from callcenter.sim.dial import UNREACHABLE
+from callcenter.sim.dial import UNREACHABLE, USER_BUSY
 from callcenter.sim.ports import Engine
 from callcenter.sim.queue_transfer import queue_sees_transfer, transfers_from
 
 Queued = Literal["queued", "nochannel", "nocode"]
-NO_ANSWER_S = 15.0  # features.conf atxfernoanswertimeout's default
+NO_ANSWER_S = 15.0
+UNREACHABLE_CAUSE = 20  # AST_CAUSE_SUBSCRIBER_ABSENT: an unregistered endpoint  # features.conf atxfernoanswertimeout's default
 SEAT_CONTEXT = "from-internal"  # where the transfer dials when no Context is given
 
 
@@ -75,9 +76,8 @@ def start(pbx: Engine, name: str, exten: str, context: str) -> Queued:
     pbx.emit(chan.event("Hold", pbx.now))
     pbx.emit(caller.event("MusicOnHoldStart", pbx.now, Class="default"))
     seat = pbx.agents.get(f"PJSIP/{exten}")
-    if seat is None or seat.status in UNREACHABLE or seat.status != NOT_INUSE:
-        # the target cannot be called: the transfer ends at once (CALLING_TARGET is never
-        # reached), the caller is taken off hold
+    if seat is None:
+        # grab_transfer finds no such extension: the transfer ends before any call
         pbx.emit(chan.event("Unhold", pbx.now))
         pbx.emit(caller.event("MusicOnHoldStop", pbx.now))
         return "queued"
@@ -92,6 +92,12 @@ def start(pbx: Engine, name: str, exten: str, context: str) -> Queued:
     chan.bridge_id = target.bridge_id = target_bridge
     xfer = AttendedTransfer(chan, target, target_bridge)
     call.atxfer, call.stage = xfer, "atxfer"
+    busy = seat.status != NOT_INUSE or seat.ringing is not None or seat.talking is not None
+    if busy:
+        # the seat's Dial ends at once (CHANUNAVAIL, BUSY): the target hangs up unanswered
+        cause = USER_BUSY if seat.status not in UNREACHABLE else UNREACHABLE_CAUSE
+        _rebridge(pbx, call, xfer, cause)
+        return "queued"
     seat.ringing = call
     pbx.set_state(target, RINGING)
     pbx.member_status(seat, DEV_RINGING)
@@ -120,10 +126,13 @@ def _rebridge(pbx: Engine, call: Call, xfer: AttendedTransfer, cause: int) -> No
         return
     chan, target, caller = xfer.transferer, xfer.target, call.chan
     seat = pbx.agents[target.name.rsplit("-", 1)[0]]
-    seat.ringing = seat.talking = None
+    ours = call in (seat.ringing, seat.talking)  # not when the seat was busy with another
+    if ours:
+        seat.ringing = seat.talking = None
     pbx.emit(bridge_channel_event("BridgeLeave", pbx.now, xfer.target_bridge, 1, target))
     pbx.hangup_channel(target, cause)
-    pbx.member_status(seat, NOT_INUSE)
+    if ours:
+        pbx.member_status(seat, NOT_INUSE)
     pbx.emit(bridge_channel_event("BridgeLeave", pbx.now, xfer.target_bridge, 0, chan))
     pbx.emit(bridge_event("BridgeDestroy", pbx.now, xfer.target_bridge, 0))
     pbx.emit(bridge_channel_event("BridgeEnter", pbx.now, call.bridge_id, 2, chan))

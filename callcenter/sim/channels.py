@@ -21,6 +21,7 @@ CAUSE_TEXT = {
     16: "Normal Clearing",
     17: "User busy",
     19: "User alerting, no answer",
+    20: "Subscriber absent",
     34: "Circuit/channel congestion",
 }
 
