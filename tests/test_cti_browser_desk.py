@@ -1,13 +1,15 @@
 """The agent's desktop in a real browser (Debian's chromium via Playwright) against the whole
 service and the PBX simulator over AMI: a blind transfer from the call's workspace moves the
 call to bob's seat (the simulator sends what Asterisk sends; the tracker names bob), while
-alice's pop stays for her wrap-up; and the header holds together in one row at 1280 and
+alice's pop stays for her wrap-up; an attended one (over HTTP) makes the call bob's once he
+has answered and alice hangs up; and the header holds together in one row at 1280 and
 1024 px, with the seat's label and every code in the page's language.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from browser import require_chromium
+from cti_fixtures import client_for
 from test_cti_browser_next_call import QUEUE, ZHANG, ZONE, hotline, seat_page, until
 
 from callcenter.core.i18n import Lang
@@ -195,3 +198,46 @@ async def test_the_header_is_one_row_and_the_page_speaks_its_language(
                 assert "东区" in body  # the zone by its name in config/agents.yaml
             else:
                 assert "East" in body and "Answered" in body
+
+
+async def test_an_attended_transfer_from_the_seat_moves_the_call_to_bob_when_alice_hangs_up(
+    tmp_path: Path,
+) -> None:
+    """Over HTTP (no browser): alice asks for an attended transfer to bob's seat; the PBX
+    holds the caller and calls bob; bob answers, alice hangs up, and the call is bob's."""
+    async with hotline(tmp_path, queues=QUEUES, owner_rows=OWNERS) as line:
+        base = f"http://127.0.0.1:{line.service.web_port}"
+        tracker = line.service.trackers["main"]
+        async with client_for(base, "alice") as alice:
+            line.pbx.start_traffic(1)
+            await until(lambda: bool(line.seat_channels), "alice's phone to ring")
+            (call_id,) = line.seat_channels
+
+            def talks_at(seat: str) -> Callable[[], bool]:
+                def talking() -> bool:
+                    record = tracker.open_call(call_id)
+                    return record is not None and any(
+                        leg.channel.startswith(f"{seat}-") and leg.answered_at is not None
+                        for leg in record.legs
+                    )
+
+                return talking
+
+            await until(talks_at("PJSIP/1001"), "alice to answer")
+            body = {"pbx": "main", "call_id": call_id, "mode": "attended", "to": "seat",
+                    "target": "1002"}  # fmt: skip
+            status, reply = await alice.post_json("/api/seat/transfer", body)
+            assert status == 202, reply
+            await until(talks_at("PJSIP/1002"), "bob to answer alice's call")
+            record = tracker.open_call(call_id)
+            assert record is not None and record.agent == "Agent 1001"  # still alice's
+            await line.agent_hangs_up(call_id)
+
+            def bobs() -> bool:
+                record = tracker.open_call(call_id)
+                return record is not None and record.agent == "Agent 1002"
+
+            await until(bobs, "the call to be bob's")
+            record = tracker.open_call(call_id)
+            assert record is not None and record.agent_interface == "PJSIP/1002"
+            assert record.ended_at is None  # the caller talks on with bob

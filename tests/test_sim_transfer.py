@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
 
-from callcenter.sim import QueueConfig, TrafficParams
+from callcenter.core.call_record import CallRecord
+from callcenter.sim import PbxSimulator, QueueConfig, TrafficParams
 from callcenter.sim.config import Member
 from callcenter.telephony.ami import AmiActionError, AmiClient
 from callcenter.testing import running_simulator, track
@@ -39,13 +41,15 @@ async def until(condition: Callable[[], bool], what: str, timeout_s: float = 30.
         await asyncio.sleep(0.02)
 
 
-async def test_a_blind_transfer_sends_the_caller_to_another_seat_as_asterisk_does(
-    tmp_path: Path,
-) -> None:
-    events: list[dict[str, str]] = []
+@asynccontextmanager
+async def queue_call_talking(
+    tmp_path: Path, events: list[dict[str, str]], traffic: TrafficParams, speed: float
+) -> AsyncIterator[tuple[PbxSimulator, AmiClient, dict[str, str]]]:
+    """A simulator whose one caller (to ``support``) talks with alice (1001), an AMI client
+    collecting ``events``, and alice's AgentConnect."""
     async with running_simulator(
-        tmp_path / "pbx", seed=3, speed=4, secret="s", queues=QUEUES,
-        hotlines={"4008001000": "support"}, traffic=TRAFFIC, recorded_fraction=0.0,
+        tmp_path / "pbx", seed=3, speed=speed, secret="s", queues=QUEUES,
+        hotlines={"4008001000": "support"}, traffic=traffic, recorded_fraction=0.0,
     ) as pbx:  # fmt: skip
         ami = AmiClient("127.0.0.1", pbx.ami_port, "callcenter", "s", on_event=events.append)
         await ami.start()
@@ -53,34 +57,58 @@ async def test_a_blind_transfer_sends_the_caller_to_another_seat_as_asterisk_doe
             pbx.start_traffic(1)
             connects = lambda: [e for e in events if e["Event"] == "AgentConnect"]  # noqa: E731
             await until(lambda: bool(connects()), "alice to answer")
-            connect = connects()[0]
-            call_id, caller, agent = connect["Linkedid"], connect["Channel"], connect["DestChannel"]
-            with pytest.raises(AmiActionError, match="No extension specified"):
-                await ami.send_action({"Action": "BlindTransfer", "Channel": agent})
-            with pytest.raises(AmiActionError, match="Channel specified does not exist"):
-                await ami.send_action(
-                    {"Action": "BlindTransfer", "Channel": "PJSIP/1001-ffff", "Exten": "1002"}
-                )
-            mark = len(events)
-            reply = await ami.send_action(
-                {"Action": "BlindTransfer", "Channel": agent, "Exten": "1002",
-                 "Context": "from-internal"}
-            )  # fmt: skip
-            assert (reply["Response"], reply["Message"]) == ("Success", "Transfer succeeded")
-            answered = lambda: [  # noqa: E731
-                e for e in events[mark:]
-                if e["Event"] == "DialEnd" and e["DialStatus"] == "ANSWER"
-            ]  # fmt: skip
-            await until(lambda: bool(answered()), "bob to answer")
-            bob = answered()[0]["DestChannel"]
-            assert bob.startswith("PJSIP/1002-")
-            # A blind transfer to a seat the call is not at is refused once it has left.
-            with pytest.raises(AmiActionError, match="Channel specified does not exist"):
-                await ami.send_action({"Action": "BlindTransfer", "Channel": agent, "Exten": "1"})
-            await ami.send_action({"Action": "Hangup", "Channel": bob})
-            await until(lambda: bool(pbx.finished), "the call to end")
+            yield pbx, ami, connects()[0]
         finally:
             await ami.close()
+
+
+async def refuses_what_manager_c_refuses(ami: AmiClient, action: str, agent: str) -> None:
+    """A transfer action's checks (main/manager.c), in their order."""
+    with pytest.raises(AmiActionError, match="No channel specified"):
+        await ami.send_action({"Action": action, "Exten": "1002"})
+    with pytest.raises(AmiActionError, match="No extension specified"):
+        await ami.send_action({"Action": action, "Channel": agent})
+    with pytest.raises(AmiActionError, match="Channel specified does not exist"):
+        await ami.send_action({"Action": action, "Channel": "PJSIP/1001-ffff", "Exten": "1002"})
+
+
+def tracked_to_bob(events: list[dict[str, str]], call_id: str) -> CallRecord:
+    """The tracker's record of the call, whose agent is bob (1002) after the transfer, with
+    the talk from alice's answer to the end."""
+    (record,) = [r for r in track(events, pbx="sim") if r.call_id == call_id]
+    assert (record.outcome, record.agent, record.agent_interface) == (
+        "answered", "Agent 1002", "PJSIP/1002",
+    )  # fmt: skip
+    assert record.answered_at is not None and record.ended_at is not None
+    assert record.talk_s == pytest.approx(record.ended_at - record.answered_at)
+    return record
+
+
+async def test_a_blind_transfer_sends_the_caller_to_another_seat_as_asterisk_does(
+    tmp_path: Path,
+) -> None:
+    events: list[dict[str, str]] = []
+    async with queue_call_talking(tmp_path, events, TRAFFIC, speed=4) as (pbx, ami, connect):
+        call_id, caller, agent = connect["Linkedid"], connect["Channel"], connect["DestChannel"]
+        await refuses_what_manager_c_refuses(ami, "BlindTransfer", agent)
+        mark = len(events)
+        reply = await ami.send_action(
+            {"Action": "BlindTransfer", "Channel": agent, "Exten": "1002",
+             "Context": "from-internal"}
+        )  # fmt: skip
+        assert (reply["Response"], reply["Message"]) == ("Success", "Transfer succeeded")
+        answered = lambda: [  # noqa: E731
+            e for e in events[mark:]
+            if e["Event"] == "DialEnd" and e["DialStatus"] == "ANSWER"
+        ]  # fmt: skip
+        await until(lambda: bool(answered()), "bob to answer")
+        bob = answered()[0]["DestChannel"]
+        assert bob.startswith("PJSIP/1002-")
+        # A blind transfer to a seat the call is not at is refused once it has left.
+        with pytest.raises(AmiActionError, match="Channel specified does not exist"):
+            await ami.send_action({"Action": "BlindTransfer", "Channel": agent, "Exten": "1"})
+        await ami.send_action({"Action": "Hangup", "Channel": bob})
+        await until(lambda: bool(pbx.finished), "the call to end")
         queue_log = pbx.queue_log_path.read_text()
 
     ours = {call_id, ""}  # the call's events, and its bridges' (which name no call)
@@ -122,11 +150,6 @@ async def test_a_blind_transfer_sends_the_caller_to_another_seat_as_asterisk_doe
     assert line.split("|")[5:7] == ["1002", "from-internal"]
 
     # The tracker follows the call to bob: his is the call now, talked from alice's answer.
-    (record,) = [r for r in track(events, pbx="sim") if r.call_id == call_id]
-    assert (record.outcome, record.agent, record.agent_interface) == (
-        "answered", "Agent 1002", "PJSIP/1002",
-    )  # fmt: skip
-    assert record.answered_at is not None and record.ended_at is not None
-    assert record.talk_s == pytest.approx(record.ended_at - record.answered_at)
+    record = tracked_to_bob(events, call_id)
     seats = {leg.channel.split("-")[0] for leg in record.legs}
     assert {"PJSIP/1001", "PJSIP/1002"} <= seats

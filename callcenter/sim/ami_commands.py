@@ -37,6 +37,11 @@ BLIND_TRANSFER_ANSWERS = {
     "Invalid": ("Error", "Transfer invalid"),
     "Success": ("Success", "Transfer succeeded"),
 }
+ATXFER_ANSWERS = {
+    "nochannel": ("Error", "Channel specified does not exist"),
+    "nocode": ("Error", "No attended transfer feature code found"),
+    "queued": ("Success", "Atxfer successfully queued"),
+}
 
 
 def _int(value: str, default: int = 0) -> int:
@@ -245,6 +250,18 @@ def act_blind_transfer(s: ActionSession, m: dict[str, str], aid: str) -> None:
         _answer(
             s, aid, BLIND_TRANSFER_ANSWERS[s.pbx.blind_transfer(name, exten, m.get("context", ""))]
         )
+
+
+def act_atxfer(s: ActionSession, m: dict[str, str], aid: str) -> None:
+    """main/manager.c ``action_atxfer``: its checks and messages; the transfer itself runs
+    from the DTMF it queues (``attended.py``), so the answer is only that it was queued."""
+    given = _each_given(
+        s, m, aid, ("channel", "No channel specified"), ("exten", "No extension specified")
+    )
+    if given is None:
+        return
+    name, exten = given
+    _answer(s, aid, ATXFER_ANSWERS[s.pbx.attended_transfer(name, exten, m.get("context", ""))])
 
 
 def act_play_dtmf(s: ActionSession, m: dict[str, str], aid: str) -> None:

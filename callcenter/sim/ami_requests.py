@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from callcenter.sim import app_queue, call_flow
+from callcenter.sim import app_queue, attended, call_flow
 from callcenter.sim.call_state import NORMAL_CLEARING, Call, Queue, QueueMember
 from callcenter.sim.channels import Channel
 from callcenter.sim.ports import Engine
@@ -23,6 +23,8 @@ def hangup_by_name(pbx: Engine, name: str, cause: int) -> bool:
     if isinstance(owner, Call):
         if chan is owner.chan or chan is owner.origin:
             pbx.caller_hangup(owner)
+        elif owner.stage == "atxfer" and attended.hangup(pbx, owner, chan):
+            pass
         elif owner.stage == "talk" and chan in legs(owner.agent_chan):
             app_queue.talk_end(pbx, owner, "agent", from_dialplan=False)
         elif owner.ring is not None and chan in legs(owner.ring.chan):

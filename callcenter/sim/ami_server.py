@@ -253,6 +253,7 @@ ACTIONS: dict[str, Callable[[AmiSession, dict[str, str], str], None]] = {
     "hangup": ami_commands.act_hangup,
     "playdtmf": ami_commands.act_play_dtmf,
     "blindtransfer": ami_commands.act_blind_transfer,
+    "atxfer": ami_commands.act_atxfer,
     "status": ami_status.act_status,
 }
 

@@ -7,7 +7,7 @@ app_queue.py takes the call from Queue() on.
 
 from __future__ import annotations
 
-from callcenter.sim import app_queue, callers
+from callcenter.sim import app_queue, attended, callers
 from callcenter.sim.after_agi import after_hotline_agi
 from callcenter.sim.call_state import CONGESTION, NORMAL_CLEARING, Call, CallOutcome
 from callcenter.sim.channels import UP
@@ -215,6 +215,9 @@ def caller_hangup(pbx: Engine, call: Call) -> None:
         return
     if call.stage == "dial":
         pbx.dialer.caller_hangup(call)
+        return
+    if call.stage == "atxfer":
+        attended.caller_hangup(pbx, call)
         return
     if call.stage in ("ivr", "agi"):
         call.hangup_requested = True

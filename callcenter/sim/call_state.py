@@ -100,6 +100,7 @@ class Call:
     hangup_requested: bool = False
     recording_started: float | None = None  # MixMonitor ran (its file is written at the end)
     dial: DirectDial | None = None  # a Dial the AGI runs: ringing or talking
+    atxfer: Any = None  # an attended transfer in progress (attended.AttendedTransfer)
     origin: Channel | None = None  # the Local caller's ;1 (topology "local"), else None
     origin_asked: bool = False  # ;1 was asked to hang up
     rows_written: bool = False  # the caller's CDR rows are out

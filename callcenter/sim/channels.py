@@ -21,6 +21,7 @@ CAUSE_TEXT = {
     16: "Normal Clearing",
     17: "User busy",
     19: "User alerting, no answer",
+    20: "Subscriber absent",
     34: "Circuit/channel congestion",
 }
 
@@ -32,6 +33,7 @@ PRIVILEGE: dict[str, str] = {
             "BridgeCreate", "BridgeEnter", "BridgeLeave", "BridgeDestroy", "MusicOnHoldStart",
             "MusicOnHoldStop", "MixMonitorStart", "MixMonitorStop", "OriginateResponse",
             "ChanSpyStart", "ChanSpyStop", "DeviceStateChange", "LocalBridge", "BlindTransfer",
+            "AttendedTransfer", "Hold", "Unhold",
             "NewConnectedLine",
         ),
         "call,all",
@@ -140,8 +142,9 @@ def dest_dial_event(name: str, when: float, dest: Channel, **extra: str) -> Even
     return ev
 
 
-def bridge_fields(bridge_id: str, count: int) -> Event:
-    return {
+def bridge_fields(bridge_id: str, count: int, prefix: str = "") -> Event:
+    """A bridge's state, as ``ast_manager_build_bridge_state_string_prefix`` names it."""
+    fields = {
         "BridgeUniqueid": bridge_id,
         "BridgeType": "basic",
         "BridgeTechnology": "simple_bridge",
@@ -150,6 +153,7 @@ def bridge_fields(bridge_id: str, count: int) -> Event:
         "BridgeNumChannels": str(count),
         "BridgeVideoSourceMode": "none",
     }
+    return {f"{prefix}{key}": value for key, value in fields.items()}
 
 
 def bridge_event(name: str, when: float, bridge_id: str, count: int) -> Event:

@@ -126,6 +126,9 @@ class SimConfig:
         default_factory=lambda: {"1": "support", "2": "repair", "3": "complaint"}
     )
     default_queue: str = "support"
+    # features.conf [featuremap] atxfer (docker/asterisk/features.conf); "": none, as
+    # Asterisk's default, and AMI Atxfer is refused
+    atxfer_code: str = "*2"
     traffic: TrafficParams = field(default_factory=TrafficParams)
     records_dir: Path | str = Path("var/sim")
     agi_target: AgiTarget | None = None

@@ -65,7 +65,7 @@ class Dialer:
             return False
         local = parse_local(interface)
         if local is None:
-            callee = self._callee_channel(call, interface)
+            callee = self.callee_channel(call, interface)
         else:
             callee = local_members.request(pbx, call, local, "AppDial")
         attempt = call.add_attempt(callee.name, pbx.now, "Dial", data, pbx.attempt_seq(call))
@@ -96,7 +96,7 @@ class Dialer:
             pbx.sched.after(timeout, lambda: self._no_answer(call, dial))
         return True
 
-    def _callee_channel(self, call: Call, interface: str) -> Channel:
+    def callee_channel(self, call: Call, interface: str) -> Channel:
         pbx, caller = self.pbx, call.chan
         callee = pbx.new_channel(
             interface, pbx.cfg.agent_context, caller.exten, caller.linkedid, owner=call

@@ -37,6 +37,7 @@ from typing import Any
 from callcenter.sim import (
     ami_requests,
     app_queue,
+    attended,
     call_flow,
     callers,
     cdrs,
@@ -314,6 +315,9 @@ class Pbx:
 
     def blind_transfer(self, name: str, exten: str, context: str) -> str:
         return transfer.blind_transfer(self, name, exten, context)
+
+    def attended_transfer(self, name: str, exten: str, context: str) -> str:
+        return attended.start(self, name, exten, context)
 
     def add_member(
         self, queue_name: str, interface: str, name: str, penalty: int, paused: bool, reason: str

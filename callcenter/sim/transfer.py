@@ -29,8 +29,14 @@ from typing import Literal
 
 from callcenter.sim import app_queue, call_flow
 from callcenter.sim.call_state import NORMAL_CLEARING, Call
-from callcenter.sim.channels import bridge_channel_event, bridge_event, bridge_fields, header
+from callcenter.sim.channels import (
+    bridge_channel_event,
+    bridge_event,
+    bridge_fields,
+    header,
+)
 from callcenter.sim.ports import Engine
+from callcenter.sim.queue_transfer import queue_sees_transfer, transfers_from
 
 Result = Literal["Success", "Invalid", "nochannel"]
 SEAT_RING_S = 30  # Dial(PJSIP/${EXTEN},30) in from-internal
@@ -42,14 +48,8 @@ def blind_transfer(pbx: Engine, name: str, exten: str, context: str) -> Result:
     chan = pbx.channels.get(name)
     if chan is None:
         return "nochannel"
-    call = chan.owner
-    if not (
-        isinstance(call, Call)
-        and call.stage == "talk"
-        and call.agent_chan is chan
-        and chan.partner is None
-        and chan.bridge_id
-    ):
+    call = transfers_from(chan)
+    if call is None:
         return "Invalid"
     caller, bridge = call.chan, chan.bridge_id
     context = context or chan.context  # the transferer's own context when none is given
@@ -61,7 +61,7 @@ def blind_transfer(pbx: Engine, name: str, exten: str, context: str) -> Result:
     event.update(bridge_fields(bridge, 2))
     event.update({"IsExternal": "Yes", "Context": context, "Extension": exten})
     pbx.emit(event)
-    _queue_sees_transfer(pbx, call, exten, context)
+    queue_sees_transfer(pbx, call, "BLINDTRANSFER", exten, context)
     pbx.emit(bridge_channel_event("BridgeLeave", pbx.now, bridge, 1, chan))
     pbx.emit(bridge_channel_event("BridgeLeave", pbx.now, bridge, 0, caller))
     pbx.emit(bridge_event("BridgeDestroy", pbx.now, bridge, 0))
@@ -71,20 +71,6 @@ def blind_transfer(pbx: Engine, name: str, exten: str, context: str) -> Result:
     call.agent_chan = None
     _caller_goes_to(pbx, call, exten, context)
     return "Success"
-
-
-def _queue_sees_transfer(pbx: Engine, call: Call, exten: str, context: str) -> None:
-    """apps/app_queue.c ``handle_blind_transfer``."""
-    queue, member, agent_chan = call.queue, call.member, call.agent_chan
-    assert queue is not None and member is not None and agent_chan is not None
-    complete, hold, talk = app_queue.complete_fields(pbx, call, "transfer")
-    caller = call.chan
-    pbx.records.queue_log(
-        pbx.now, caller.uniqueid, queue.name, member.name, "BLINDTRANSFER",
-        exten, context, hold, talk, call.opos,
-    )  # fmt: skip
-    pbx.emit(caller.dial_event("AgentComplete", pbx.now, agent_chan, **complete))
-    app_queue.member_done(pbx, call, hold, talk)
 
 
 def _caller_goes_to(pbx: Engine, call: Call, exten: str, context: str) -> None:
