@@ -375,3 +375,28 @@ async def test_the_page_in_chinese_and_english(client: Any) -> None:
     assert '<html lang="en">' in en and '{"repair": "Repairs"}' in en
     anonymous = await http.get("/recordings", allow_redirects=False)
     assert anonymous.status == 303 and anonymous.headers["Location"].startswith("/login")
+
+
+async def test_a_call_nobody_answered_has_no_handling_to_score(
+    client: Any, store: RecordingStore, engine: Engine, root: Path
+) -> None:
+    """An abandoned call's recording (the caller in the queue) names no agent: QA refuses it
+    instead of filing a sheet under nobody."""
+    http, _ = client
+    CallStore(engine).upsert_calls(
+        [make_record("1795760000.5", started_at=T0 + 95000, outcome="abandoned", agent="",
+                     agent_interface="", answered_at=None)]
+    )  # fmt: skip
+    write_pcm_wav(root / "1795760000.5.wav", 1.0)
+    os.utime(root / "1795760000.5.wav", (OLD, OLD))
+    scan(root, store)
+    sheet = dict.fromkeys(("greeting", "accuracy", "courtesy", "resolution"), 5)
+    refused = await http.post(
+        f"/api/recordings/{rid(store, '1795760000.5.wav')}/qa",
+        json={"scores": sheet},
+        headers={"X-Test-User": "sup"},
+    )
+    assert refused.status == 409
+    error = (await refused.json())["error"]
+    assert error["code"] == "qa_no_agent" and "没有接听坐席" in error["zh"]
+    assert store.qa_for(rid(store, "1795760000.5.wav")) == []

@@ -150,8 +150,10 @@ OPERATIONS: Operations = {
             comment={"type": "string", "maxLength": 2000},
         ),
         result=obj(["id", "scores", "total"], id=INT, scores=OBJECT, total=NUM),
-        errors=(404,),
+        errors=(404, 409),
         refused_when="a score names no QA criterion or exceeds its points",
+        description="409 `qa_no_agent`: no agent answered the recorded call, so there is "
+        "no handling to score.",
     ),
     ("POST", "/api/recordings/{rid}/hold"): Operation(
         "Put a recording on legal hold (kept past retention) or release it",

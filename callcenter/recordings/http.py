@@ -445,6 +445,9 @@ async def score(request: web.Request) -> web.Response:
     except QaError as exc:
         raise ApiError(400, "qa_refused", exc.zh, exc.en) from None
     row = await _row_for(request, user, "qa")
+    if not row["agent"]:  # QA scores an agent's handling: a call nobody answered has none
+        raise ApiError(409, "qa_no_agent", "这通录音没有接听坐席，无法质检评分",
+                       "No agent answered this recording's call: there is nothing to score")  # fmt: skip
     total = total_percent(items, scores)
     await asyncio.to_thread(
         api.store.save_qa, row["id"], reviewer=user.login, agent=row["agent"],

@@ -28,6 +28,7 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (Chinese, English)
     "saved_for": ("已保存录音 #{id} 的评分：{total} 分", "Saved the scores of recording #{id}: {total}"),
     "yours": ("已载入您此前对该录音的评分", "Your earlier scores for this recording are loaded"),
     "qa_history": ("质检记录", "QA history"),
+    "no_agent": ("这通录音没有接听坐席，无法质检评分", "No agent answered this call: there is nothing to score"),
     "nav": ("录音", "Recordings"),  # in the navigation bar
 }  # fmt: skip
 CATALOGUE = Catalogue(TEXT)
@@ -92,8 +93,15 @@ function openForm(rec) {
   form.dataset.recording = String(rec.id);
   $('qa_status').textContent = '';
   const when = zonedTime(rec.recorded_at, ZONE, true);
+  if (!rec.agent) {  // nobody answered: no handling to score (the server refuses it too)
+    $('qa_target').textContent = T.no_agent;
+    for (const input of form.querySelectorAll('input, textarea, button')) input.disabled = true;
+    form.hidden = false;
+    return;
+  }
+  for (const input of form.querySelectorAll('input, textarea, button')) input.disabled = false;
   $('qa_target').textContent = T.scoring.replace('{id}', rec.id).replace('{time}', when)
-    .replace('{agent}', rec.agent || '-');
+    .replace('{agent}', rec.agent);
   form.hidden = false;
 }
 async function loadMine(rec) {
