@@ -63,9 +63,17 @@ async def test_a_blind_transfer_moves_the_call_to_bob_and_alice_keeps_her_wrap_u
             call_id = key.removeprefix("main/")
             work = alice.locator(f'[data-testid=workspace][data-call="{key}"]')
             transfer = work.get_by_test_id("transfer-form")
+            target = transfer.get_by_test_id("transfer-target")
+            await transfer.get_by_test_id("transfer-to").select_option("queue")
+            queues = await target.locator("option").all_inner_texts()
+            assert ("报修" if lang == "zh" else "Repairs") in queues and "repair" not in queues
             await transfer.get_by_test_id("transfer-to").select_option(to)
-            if to == "seat":
-                await transfer.get_by_test_id("transfer-target").fill("1002")
+            if to == "seat":  # the other seats by their labels, never alice's own
+                seats = await target.locator("option").all_inner_texts()
+                assert "2号座席" in seats and "1号座席" not in seats
+                await target.select_option(label="2号座席")
+            else:  # the caller's housekeeper: nothing to pick
+                assert await target.is_disabled()
             await transfer.get_by_test_id("transfer-mode").select_option("blind")
             await transfer.get_by_test_id("transfer-submit").click()
             done = text["xfer_blind_to"].format(target="2号座席")  # bob's seat by its label

@@ -70,6 +70,7 @@ async def test_a_callback_and_a_work_order_are_followed_up_to_the_end(
             key = await card.get_attribute("data-call")
             assert key is not None
             call_id = key.removeprefix("main/")
+            assert (await card.locator(".wait").inner_text()).isdigit()  # whole seconds
             work = page.locator(f'[data-testid=workspace][data-call="{key}"]')
             await work.get_by_test_id("order-kind").select_option("repair")
             # the department is one dispatch knows, named in the page's language
@@ -139,7 +140,12 @@ async def test_a_callback_and_a_work_order_are_followed_up_to_the_end(
             await order.get_by_test_id("order-state").get_by_text(text["state_closed"]).wait_for()
             await order.get_by_text(text["satisfaction"].format(score=5)).wait_for()
             await order.get_by_test_id("order-history").click()
-            await order.get_by_test_id("order-details").get_by_text(key).wait_for()
+            # the linked call as the agent knows it: its time and the masked caller, no call id
+            call_at = datetime.fromtimestamp(int(call_id.split(".")[0]), ZoneInfo(ZONE))
+            linked = text["linked_call_at"].format(time=call_at.strftime("%Y-%m-%d %H:%M:%S"))
+            details = order.get_by_test_id("order-details")
+            await details.get_by_text(f"{linked} · ***{ZHANG[-4:]}").wait_for()
+            assert call_id not in await details.inner_text()
             created = await order.get_by_test_id("order-step").first.inner_text()
             assert created.endswith(text["state_new"]) and "→" not in created
             # the history's times are the service's, written as every page writes them

@@ -16,7 +16,10 @@ NOW = 1_800_000_100.0
 
 class Facts:
     def seat_label(self, interface: str) -> str:
-        return {"PJSIP/1001": "1号座席", "PJSIP/1002": "2号座席"}.get(interface, "")
+        return self.seat_labels().get(interface, "")
+
+    def seat_labels(self) -> dict[str, str]:
+        return {"PJSIP/1001": "1号座席", "PJSIP/1002": "2号座席", "PJSIP/1003": "PJSIP/1003"}
 
     def zone_names(self, lang: str) -> dict[str, str]:
         return {"east": "东区" if lang == "zh" else "East"}
@@ -76,6 +79,17 @@ async def test_a_blind_transfer_sends_blindtransfer_on_the_agents_channel(
         ("transfer", 1, f"main/{CALL} attended -> queue support"),
         ("transfer", 1, f"main/{CALL} blind -> seat 1002"),
     ]
+
+
+async def test_the_seat_page_offers_the_other_seats_by_label_and_the_queues_by_name(
+    served: Served,  # noqa: F811
+) -> None:
+    _alice_talking(served)
+    alice = served.clients["alice"]
+    async with alice.http.get(alice.base + "/seat") as response:
+        page = await response.text()
+    offered = '{"seat": [["PJSIP/1002", "2号座席"], ["PJSIP/1003", "PJSIP/1003"]], '
+    assert f'const TRANSFER_TARGETS = {offered}"queue": [["support", "咨询"]]}};' in page
 
 
 async def test_transfers_nowhere_or_of_someone_elses_call_are_refused(

@@ -97,7 +97,10 @@ async def test_too_many_owner_reads_get_the_one_body_and_retry_after(base: str) 
 
 async def test_a_browser_gets_a_page_in_its_language_where_it_may_not_go(base: str) -> None:
     async with client_for(base, "alice") as alice:
-        for lang, words in (("zh", "您的角色无权执行此操作"), ("en", "your role may not do this")):
+        for lang, words in (
+            ("zh", "您的角色无权执行此操作"),
+            ("en", "Your role is not allowed to do this."),
+        ):
             async with alice.http.get(
                 f"{base}/reports?lang={lang}", headers={"Accept": BROWSER_ACCEPT}
             ) as response:

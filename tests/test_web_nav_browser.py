@@ -97,7 +97,7 @@ async def test_refused_and_missing_pages_are_pages_in_the_frame(site: str) -> No
         await page.wait_for_url(f"{site}/seat")
         reply = await page.goto(f"{site}/no-such-page?lang=en")
         assert reply is not None and reply.status == 404
-        await page.get_by_test_id("error").get_by_text("no such address").wait_for()
+        await page.get_by_test_id("error").get_by_text("This address does not exist.").wait_for()
         assert await page.locator("html").get_attribute("lang") == "en"
         # /api stays JSON for programs, even asked by a browser
         reply = await page.goto(f"{site}/api/no-such-route")
@@ -187,6 +187,10 @@ async def test_the_tv_mode_is_large_fits_the_screen_and_has_no_controls(site: st
             await page.set_viewport_size({"width": width, "height": height})
             await page.evaluate(BUSY_FRAME)
             assert await page.evaluate(LAYOUT_FAULTS) == [], (width, height)
+            # the answer rate's counts show whole, not cut off behind an ellipsis
+            counts = page.locator("#s-rate-today")
+            assert "12345 / 13999" in await counts.inner_text()
+            assert await counts.evaluate("e => e.scrollWidth <= e.clientWidth"), width
         # queues by their names, in the table and in an agent's state
         queues = page.get_by_test_id("queues")
         await queues.get_by_text("咨询", exact=True).wait_for()

@@ -59,7 +59,7 @@ class ApiError(web.HTTPException):
 # What aiohttp itself refuses (before or around a handler), in both languages.
 _OWN_REFUSALS: dict[int, tuple[str, str, str]] = {
     400: ("bad_request", "请求无效", "bad request"),
-    404: ("not_found", "没有这个地址", "no such address"),
+    404: ("not_found", "这个地址不存在。", "This address does not exist."),
     405: ("method_not_allowed", "不支持这种请求方法", "method not allowed"),
     413: ("too_large", "请求内容太大", "the request body is too large"),
     416: ("range_not_satisfiable", "请求的范围无效", "the range cannot be served"),

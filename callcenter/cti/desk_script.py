@@ -18,6 +18,8 @@ const deskKit = (texts, lang) => {
   }
   const fill = (text, values) => text.replace(/\\{(\\w+)\\}/g, (m, k) => (k in values ? String(values[k]) : m));
   const labelled = (text, control) => el('label', {}, el('span', {}, text), control);
+  // a phone number as a screen may show it: its last four digits
+  const maskNumber = (v) => { const d = (v || '').replace(/\\D/g, ''); return d.length <= 4 ? (v || '') : '***' + d.slice(-4); };
   async function api(method, path, body) {
     const r = await fetch(path, {method, credentials: 'same-origin',
       headers: {'Content-Type': 'application/json',
@@ -27,7 +29,7 @@ const deskKit = (texts, lang) => {
     if (!r.ok) throw new Error((data.error && (lang === 'en' ? data.error.en : data.error.zh)) || texts.error);
     return data;
   }
-  return {el, fill, labelled, api};
+  return {el, fill, labelled, api, maskNumber};
 };
 </script>
 """

@@ -201,10 +201,23 @@ async def seat_page(request: web.Request) -> web.Response:
         deps.page_parts,
         follow_up_after_s=deps.settings.satisfaction_followup_after_s,
         time_zone=deps.zone.key,
+        transfer_targets=_transfer_targets(facts, lang, user.interface),
     )
     response = web.Response(text=html, content_type="text/html")
     remember_lang(request, response)
     return response
+
+
+def _transfer_targets(
+    facts: SeatFacts | None, lang: str, own_seat: str
+) -> dict[str, list[tuple[str, str]]]:
+    """What the transfer form offers: the other seats by label, the queues by name (each
+    with the value the API takes: the seat's interface, the queue's code)."""
+    if facts is None:
+        return {}
+    seats = [(i, label) for i, label in facts.seat_labels().items() if i != own_seat]
+    queues = list(facts.queue_names(lang).items())
+    return {"seat": sorted(seats, key=lambda s: s[1]), "queue": sorted(queues, key=lambda q: q[1])}
 
 
 @require_roles(*ANY)

@@ -74,6 +74,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "act_history": ("详情", "Details"),
     "history": ("处理记录", "History"),
     "linked_call": ("关联来电", "Linked call"),
+    "linked_call_at": ("{time} 来电", "call at {time}"),
     "recordings": ("录音", "Recordings"),
     "none": ("无", "none"),
     "satisfaction": ("满意度 {score}", "satisfaction {score}"),
@@ -126,10 +127,18 @@ _SCRIPT = """<style>
 const Followups = (() => {
   const FT = __FT__, FLANG = '__LANG__', ROLE = '__ROLE__';
   const q = (id) => document.getElementById(id);
-  const {el: make, fill: fmt, labelled: label, api: call} = deskKit(FT, FLANG);
+  const {el: make, fill: fmt, labelled: label, api: call, maskNumber} = deskKit(FT, FLANG);
   const word = (prefix, code) => FT[prefix + code] ?? code;
   // every time in the service's zone (ZONE), as the rest of the page: shown and typed
   const when = (epoch) => zonedTime(epoch, ZONE, false);
+  // The call an order came from, as the agent knows calls: when and from whom (masked).
+  // Asterisk's uniqueid is "[system name-]<epoch seconds>.<sequence>", taken when the
+  // call's first channel was made: the call's time.
+  function linkedCall(o) {
+    const at = /(\\d{9,})\\.\\d+$/.exec(o.call_id);
+    const time = at ? fmt(FT.linked_call_at, {time: zonedTime(Number(at[1]), ZONE, true)}) : o.pbx + '/' + o.call_id;
+    return o.caller_number ? time + ' · ' + maskNumber(o.caller_number) : time;
+  }
   const local = (epoch) => zonedTime(epoch, ZONE, false).replace(' ', 'T');
   const epochOf = (input) => zonedEpoch(input.value, ZONE);
   // A callback needs its time (and a reason, where the form asks one): said in the form's
@@ -252,7 +261,7 @@ const Followups = (() => {
         // the first line is the creation: its state alone (新建), not 新建 → 新建
         const step = (h) => (h.from_state ? word('state_', h.from_state) + ' → ' : '') + word('state_', h.to_state);
         const lines = full.history.map((h) => make('li', {'data-testid': 'order-step'}, when(h.at) + ' ' + h.actor + ' ' + step(h) + (h.note ? ' · ' + h.note : '')));
-        const linked = o.call_id ? o.pbx + '/' + o.call_id : FT.none;
+        const linked = o.call_id ? linkedCall(o) : FT.none;
         let recs = '';
         if (o.call_id) {
           const r = await call('GET', '/api/recordings?call_id=' + encodeURIComponent(o.call_id)).catch(() => null);

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from callcenter.core.i18n import Lang
 from callcenter.cti.desk_script import DESK_KIT
@@ -65,8 +65,10 @@ __ZONED_TIME____DESK_KIT____FOLLOWUP_SCRIPT__<script>
 const T = __TEXT__;
 const LANG = '__LANG__';
 const ZONES = __ZONES__;  // zone id -> its name in the page's language
+// where a call may go: {seat: [[interface, label]], queue: [[code, name]]}; none for housekeeper
+const TRANSFER_TARGETS = __TRANSFER_TARGETS__;
 const $ = (id) => document.getElementById(id);
-const {el, fill, labelled, api} = deskKit(T, LANG);
+const {el, fill, labelled, api, maskNumber} = deskKit(T, LANG);
 function options(select, keys, prefix) { for (const k of keys) select.append(el('option', {value: k}, T[prefix + k])); }
 const texts = {'pops-title': 'calls_title', 'work-on-none': 'order_without_call', 'no-pops': 'no_calls',
   'call-title': 'click_to_call', 'call': 'click_to_call', 'today-title': 'today_calls', 'day-title': 'my_day'};
@@ -91,7 +93,6 @@ $('toggle-pause').onclick = async () => {
 };
 
 // --- who a call is: what its card and forms say they are for ---
-function maskNumber(v) { const d = (v || '').replace(/\\D/g, ''); return d.length <= 4 ? (v || '') : '***' + d.slice(-4); }
 // a time of today's work: HH:MM:SS in the service's zone (not the browser's), as every page
 function clock(epoch) { return zonedTime(epoch, ZONE, true).slice(11); }
 const ownerName = (o) => o.name + (o.units.length ? fill(T.unit_in_parens, {unit: o.units[0]}) : '');
@@ -142,12 +143,18 @@ function newWork(key, pop) {
     options(work.xferTo, ['seat', 'queue', 'housekeeper'], 'xfer_to_');
     work.xferMode = el('select', {name: 'mode', 'data-testid': 'transfer-mode'});
     options(work.xferMode, ['blind', 'attended'], 'xfer_mode_');
-    work.xferTarget = el('input', {name: 'target', 'data-testid': 'transfer-target', placeholder: T.xfer_target_hint, maxlength: '64'});
+    work.xferTarget = el('select', {name: 'target', 'data-testid': 'transfer-target'});
     work.xferResult = el('span', {role: 'status', 'data-testid': 'transfer-result'});
     work.xfer = el('form', {'data-testid': 'transfer-form', hidden: ''}, el('fieldset', {}, el('legend', {}, T.transfer),
       labelled(T.xfer_to, work.xferTo), labelled(T.xfer_target, work.xferTarget), labelled(T.xfer_mode, work.xferMode),
       el('button', {type: 'submit', 'data-testid': 'transfer-submit'}, T.transfer), ' ', work.xferResult));
-    work.xferTo.addEventListener('change', () => { work.xferTarget.disabled = work.xferTo.value === 'housekeeper'; });
+    const offerTargets = () => {
+      const targets = TRANSFER_TARGETS[work.xferTo.value] || [];
+      work.xferTarget.replaceChildren(...targets.map(([value, label]) => el('option', {value}, label)));
+      work.xferTarget.disabled = !targets.length;
+    };
+    offerTargets();
+    work.xferTo.addEventListener('change', offerTargets);
     work.xfer.onsubmit = (ev) => { ev.preventDefault(); transfer(work); };
     work.box.append(work.xfer, work.wrap);
   }
@@ -218,13 +225,14 @@ function renderCard(work) {
     actions.append(' ', close);
   }
   const wrapState = work.over && work.answered ? ' · ' + (work.wrapped ? T.wrapup_done : T.wrapup_pending) : '';
+  const waited = String(Math.round(p.wait_s || 0));  // whole seconds, as the ticker counts
   const kids = [
     el('div', {class: 'card-who', 'data-testid': 'card-who'}, el('strong', {}, who(work, false))),
     el('div', {}, el('strong', {'data-testid': 'card-state'}, word('', p.state)), wrapState, work.transferred ? ' · ' + work.transferred : '',
       ' · ', T.caller + ': ', el('span', {'data-testid': 'caller'}, p.caller_number || '-'), ' · ', fill(T.call_at, {time: clock(p.started_at)})),
     p.known ? el('div', {}, ...p.owners.map(ownerBlock)) : el('div', {'data-testid': 'new-caller'}, T.new_caller),
     el('div', {}, T.ivr_digits + ': ' + (p.ivr_digits || '-') + '  ' + T.waited + ': ',
-      el('span', {class: 'wait', 'data-since': p.queue_joined_at || p.started_at, 'data-fixed': p.state === 'ringing' ? '' : p.wait_s}, p.wait_s), T.seconds)];
+      el('span', {class: 'wait', 'data-since': p.queue_joined_at || p.started_at, 'data-fixed': p.state === 'ringing' ? '' : waited}, waited), T.seconds)];
   const d = work.details;
   if (d) {
     kids.push(el('div', {}, T.open_orders + ': ' + (d.open_work_orders.length ? d.open_work_orders.map((w) => '#' + w.id + ' ' + (T['kind_' + w.kind] || w.kind)).join('，') : '-')));
@@ -287,7 +295,7 @@ function onFrame(f) {
 }
 async function transfer(work) {
   const body = {pbx: work.pbx, call_id: work.callId, to: work.xferTo.value, mode: work.xferMode.value,
-    target: work.xferTarget.value.trim()};
+    target: work.xferTarget.disabled ? '' : work.xferTarget.value};
   try {
     const r = await api('POST', '/api/seat/transfer', body);
     work.transferred = fill(r.mode === 'attended' ? T.xfer_attended_to : T.xfer_blind_to, {target: r.target_label});
@@ -392,11 +400,14 @@ def render_seat_page(
     *,
     follow_up_after_s: float = 86400.0,
     time_zone: str = "Asia/Shanghai",
+    transfer_targets: Mapping[str, Sequence[tuple[str, str]]] | None = None,
 ) -> str:
     """The page for ``user``; the seat shows by its label (6号座席) when the directory has
     one, else by its interface; ``zones`` names the zones in the page's language; ``nav``
     is the site's navigation bar (``web.page_frame.nav_bar``); ``time_zone``: the service's
-    timezone, every time on the page shows in it (``ZONE``, ``zonedTime``).
+    timezone, every time on the page shows in it (``ZONE``, ``zonedTime``);
+    ``transfer_targets``: what the transfer form offers for "seat" and "queue", each a
+    (value the API takes, what the agent reads) pair.
 
     ``parts`` are other features' pieces of the page (their own HTML and script, trusted,
     placed after the page's script): they use ``window.seatDesk`` to add to each call's
@@ -423,6 +434,7 @@ def render_seat_page(
         "__NAME__": html.escape(user.display_name or user.login),
         "__TEXT__": _script_json(texts),
         "__ZONES__": _script_json(zones or {}),
+        "__TRANSFER_TARGETS__": _script_json(transfer_targets or {}),
         "__PARTS__": "\n".join(parts),
     }
     page = _TEMPLATE

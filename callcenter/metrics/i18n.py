@@ -28,6 +28,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "service_level_today": ("今日服务水平", "Service level today"),
     "offered_today": ("今日来电", "Calls today"),
     "answered_today": ("今日接通", "Answered today"),
+    "answered_of_offered": ("接通 {answered} / {offered}", "{answered} / {offered} answered"),
     "abandoned_today": ("今日放弃", "Abandoned today"),
     "target": ("目标", "target"),
     "queue": ("队列", "Queue"),

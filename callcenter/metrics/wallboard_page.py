@@ -32,6 +32,7 @@ main.wb{padding:12px 16px;display:grid;gap:12px}
 .tile{background:#fff;border-radius:8px;padding:10px 12px;border-left:8px solid var(--ok);box-shadow:0 1px 3px #0002;min-width:0}
 .tile .label{font-size:13px;color:var(--muted)} .tile .value{font-size:32px;font-weight:bold;white-space:nowrap}
 .tile .sub{font-size:12px;color:var(--muted);white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+#s-rate-today{white-space:pre}
 .tile.warn{border-left-color:var(--warn)} .tile.alert{border-left-color:var(--alert)}
 .value.alert,td.alert{color:var(--alert)} .value.warn,td.warn{color:var(--warn)}
 .cols{display:grid;grid-template-columns:minmax(0,3fr) minmax(300px,2fr);gap:12px;align-items:start}
@@ -252,8 +253,10 @@ function render(d) {
   put($('s-waiting'), T.longest_wait + ' ' + Math.round(longest) + T.seconds);
   level('t-waiting', 'v-waiting', longest > 2 * d.service_level_s ? 'alert' : longest > d.service_level_s ? 'warn' : 'ok');
   put($('v-rate-today'), pct(d.today.answer_rate));
-  put($('s-rate-today'), T.target + ' ' + pct(d.answer_rate_target) + ' · ' +
-    T.answered_today + ' ' + d.today.answered + ' / ' + T.offered_today + ' ' + d.today.offered);
+  // two short lines, so the counts show on a narrow tile too (the words in the tooltip)
+  put($('s-rate-today'), T.target + ' ' + pct(d.answer_rate_target) + '\\n' +
+    T.answered_of_offered.replace('{answered}', d.today.answered).replace('{offered}', d.today.offered));
+  $('s-rate-today').title = T.answered_today + ' ' + d.today.answered + ' / ' + T.offered_today + ' ' + d.today.offered;
   level('t-rate-today', 'v-rate-today', lv.answer_rate_today);
   put($('v-rate-hour'), pct(d.hour.answer_rate));
   level('t-rate-hour', 'v-rate-hour', lv.answer_rate_hour);

@@ -129,6 +129,11 @@ class RoutingFeature:
         seats = self.state.directory.seats.values()
         return next((seat.label for seat in seats if seat.interface == interface), "")
 
+    def seat_labels(self) -> dict[str, str]:
+        """Every seat's interface -> its label (the interface when it has none)."""
+        seats = self.state.directory.seats.values()
+        return {seat.interface: seat.label or seat.interface for seat in seats}
+
     def zone_names(self, lang: str) -> dict[str, str]:
         """Zone id -> its name in ``lang`` (east -> 东区)."""
         return {zone_id: zone.label(lang) for zone_id, zone in self.state.directory.zones.items()}

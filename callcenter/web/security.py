@@ -90,7 +90,10 @@ def require_roles(*roles: Role) -> Callable[[Handler], Handler]:
                 raise ApiError(401, "sign_in_first", "请先登录", "sign in first")
             if not user.can(*roles):
                 raise ApiError(
-                    403, "role_forbidden", "您的角色无权执行此操作", "your role may not do this"
+                    403,
+                    "role_forbidden",
+                    "您的角色无权执行此操作。",
+                    "Your role is not allowed to do this.",
                 )
             try:
                 await check_request(request)
