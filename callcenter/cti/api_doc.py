@@ -378,6 +378,7 @@ OPERATIONS: Operations = {
         ),
         result=WORK_ORDER,
         errors=(404, 409),
+        refused_when="department is not one of /api/workorders/departments",
     ),
     ("POST", "/api/workorders/{order_id}/callback"): Operation(
         "回访: ring the seat, then the work order's caller",
