@@ -144,6 +144,7 @@ class Service:
             trusted_proxies=settings.web.trusted_proxies, holds=self.holds,
             pbx_of_seat=lambda seat: self.routing.pbx_of_phone(seat) or first,
             seat_facts=self.routing,  # seat labels, zone names, the agent's state time
+            pbx_now=self.pbx_clock.now,  # the agent's day is the PBX's
         )  # fmt: skip
         # Live counters, the wallboard, /metrics and reports.
         self.metrics = MetricsFeature(

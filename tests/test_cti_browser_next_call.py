@@ -31,6 +31,7 @@ from callcenter.core.i18n import Lang
 from callcenter.cti.i18n import catalogue
 from callcenter.cti.importer import parse_rows
 from callcenter.cti.store import dispositions_table
+from callcenter.routing.sync import ScaledClock
 from callcenter.service import Service
 from callcenter.sim import QueueConfig, TrafficParams
 from callcenter.sim.config import Member
@@ -113,7 +114,12 @@ async def hotline(
         traffic=TRAFFIC, recorded_fraction=0.0, caller_numbers=callers,
         unknown_caller_fraction=unknown_fraction, timezone=ZONE,
     ) as pbx:  # fmt: skip
-        service = Service(service_settings(tmp_path, pbx), managed_queues=set())
+        # the service's PBX clock is the PBX's (the simulator's day), as on a real install
+        service = Service(
+            service_settings(tmp_path, pbx),
+            managed_queues=set(),
+            pbx_clock=ScaledClock(lambda: pbx.now, pbx.config.speed),
+        )
         line = line_class(pbx, service)
         service.event_listeners.append(line.on_event)
         await service.start()

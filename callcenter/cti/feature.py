@@ -89,6 +89,7 @@ class CtiFeature:
         holds: Callable[[str], bool] = lambda _pbx: True,
         pbx_of_seat: Callable[[str], str] | None = None,
         seat_facts: SeatFacts | None = None,
+        pbx_now: Callable[[], float] | None = None,
     ) -> None:
         self.settings = settings or CtiSettings()
         self.clock = clock
@@ -142,6 +143,8 @@ class CtiFeature:
             self.deps.alert = alert
         if pbx_of_seat is not None:
             self.deps.pbx_of_seat = pbx_of_seat
+        if pbx_now is not None:  # the agent's day follows the PBX's clock
+            self.deps.pbx_now = pbx_now
 
     def _sender(self, url: str, secret: str) -> WebhookQueue | None:
         if not url:

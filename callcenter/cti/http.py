@@ -94,6 +94,9 @@ class CtiDeps:
     dialling: DiallingSettings = field(default_factory=DiallingSettings)
     zone: zoneinfo.ZoneInfo = field(default_factory=lambda: zoneinfo.ZoneInfo("Asia/Shanghai"))
     clock: Callable[[], float] = time.time
+    # The PBX's now (the simulator's in the demo): an agent's day is the calls and states
+    # the PBX reported, so "today" is the PBX's today.
+    pbx_now: Callable[[], float] = time.time
     # A call still in progress as the tracker has it, by (pbx, call id): None when none.
     open_call: Callable[[str, str], CallRecord | None] = lambda pbx, call_id: None
     # Owner reads outside an agent's calls in hand, per user (cti.owner_reads_*).
@@ -406,7 +409,8 @@ def _agent_asked(request: web.Request) -> str:
 
 
 def _midnight(deps: CtiDeps) -> float:
-    now = datetime.fromtimestamp(deps.clock(), deps.zone)
+    """The start of the PBX's today, for the seat's own calls and day."""
+    now = datetime.fromtimestamp(deps.pbx_now(), deps.zone)
     return now.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
 
 
@@ -423,7 +427,7 @@ async def my_day(request: web.Request) -> web.Response:
     """The agent's own day: calls taken, talk time, average handling, pause time by reason,
     the seat's state now and since when."""
     deps = request.app[DEPS_KEY]
-    seat, midnight, now = _seat(request), _midnight(deps), deps.clock()
+    seat, midnight, now = _seat(request), _midnight(deps), deps.pbx_now()
     agent = _agent_asked(request)
     calls = await asyncio.to_thread(deps.records.calls_of_agent, agent, midnight) if agent else []
     facts = deps.seat_facts
