@@ -6,7 +6,6 @@ chromium is absent."""
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import re
 import shutil
@@ -18,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
-from browser import CHROMIUM, CHROMIUM_ARGS, playwright_api, require_chromium
+from browser import chromium, require_chromium
 from cti_fixtures import PASSWORD, add_users, client_for, serving
 from service_fixtures import service_settings
 
@@ -58,16 +57,6 @@ async def served(tmp_path: Path) -> AsyncIterator[tuple[str, Service, Path]]:
         assert SCRIPT_ERRORS == []
     finally:
         service.engine.dispose()
-
-
-@contextlib.asynccontextmanager
-async def chromium() -> AsyncIterator[Any]:
-    async with playwright_api.async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            await browser.close()
 
 
 async def signed_in_page(browser: Any, base: str, login: str, password: str = PASSWORD) -> Any:
